@@ -1,0 +1,198 @@
+//! Command execution: the command table, the per-command context handlers receive, and the
+//! dispatcher that checks arity, authentication, subscribed mode and transactions before
+//! calling a handler.
+//!
+//! Handlers live in one module per family (`strings`, `keys`, `server`, ...), each exporting
+//! a `COMMANDS` table that [`table`] joins into one index.
+
+pub mod args;
+pub mod client;
+pub mod connection;
+pub mod introspection;
+pub mod keys;
+pub mod pubsub;
+pub mod server;
+pub mod strings;
+pub mod table;
+pub mod tenants;
+pub mod transactions;
+
+use crate::client::Client;
+use crate::protocol::ReplyBuf;
+use crate::server::Shared;
+use crate::storage::Keyspace;
+use bytes::Bytes;
+use parking_lot::{Mutex, MutexGuard};
+pub use table::{flags, CommandSpec};
+
+/// The keyspace lock, taken on first use and held until the end of the batch of pipelined
+/// commands (or the whole of EXEC), so a batch pays for one lock, not one per command.
+pub struct KeyspaceLock<'a> {
+    mutex: &'a Mutex<Keyspace>,
+    guard: Option<MutexGuard<'a, Keyspace>>,
+}
+
+impl<'a> KeyspaceLock<'a> {
+    pub fn new(mutex: &'a Mutex<Keyspace>) -> Self {
+        KeyspaceLock { mutex, guard: None }
+    }
+
+    #[inline]
+    pub fn get(&mut self) -> &mut Keyspace {
+        let mutex = self.mutex;
+        self.guard.get_or_insert_with(|| {
+            let mut g = mutex.lock();
+            g.now_ms = crate::storage::now_ms();
+            g
+        })
+    }
+
+    pub fn is_held(&self) -> bool {
+        self.guard.is_some()
+    }
+
+    /// Lets other clients in (between batches, or while this client waits).
+    pub fn release(&mut self) {
+        self.guard = None;
+    }
+
+    fn refresh_time(&mut self) {
+        if let Some(g) = self.guard.as_mut() {
+            g.now_ms = crate::storage::now_ms();
+        }
+    }
+}
+
+/// What a handler works with: the server, the keyspace, the calling client and its replies.
+pub struct Ctx<'a> {
+    pub shared: &'a Shared,
+    pub ks: KeyspaceLock<'a>,
+    pub client: &'a mut Client,
+    pub out: &'a mut ReplyBuf,
+    /// Set by EXEC while it runs queued commands (they then see one instant, as in Redis).
+    pub in_exec: bool,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(shared: &'a Shared, client: &'a mut Client, out: &'a mut ReplyBuf) -> Self {
+        Ctx { shared, ks: KeyspaceLock::new(&shared.keyspace), client, out, in_exec: false }
+    }
+
+    /// The client's selected database.
+    pub fn db(&self) -> usize {
+        self.client.db
+    }
+}
+
+/// Redis's error texts that several families share.
+pub mod errors {
+    pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    pub const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+    pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+    pub const SYNTAX: &str = "ERR syntax error";
+    pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+    pub const NO_SUCH_KEY: &str = "ERR no such key";
+    pub const DB_INDEX: &str = "ERR DB index is out of range";
+    pub const NOAUTH: &str = "NOAUTH Authentication required.";
+}
+
+/// Runs one command: checks, then the handler, then statistics and keyspace events.
+pub fn execute(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(spec) = table::lookup_command(args) else {
+        return unknown_command(ctx, args);
+    };
+    if let Err(msg) = check_arity(spec, args) {
+        ctx.out.error(&msg);
+        ctx.client.failed_command(spec, true);
+        if ctx.client.multi.is_some() {
+            ctx.client.multi_failed = true;
+        }
+        return;
+    }
+    if !ctx.client.authenticated && spec.flags & flags::NO_AUTH == 0 {
+        ctx.out.error(errors::NOAUTH);
+        return;
+    }
+    if ctx.client.in_resp2_subscribed_mode() && spec.flags & flags::SUBSCRIBED_OK == 0 {
+        ctx.out.error(&format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.full_name()
+        ));
+        return;
+    }
+    if ctx.client.multi.is_some() && spec.flags & flags::NO_MULTI_QUEUE == 0 {
+        return transactions::queue(ctx, spec, args);
+    }
+    run(ctx, spec, args);
+}
+
+/// Runs a command that passed the checks (also used by EXEC for queued commands).
+pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
+    if !ctx.in_exec {
+        ctx.ks.refresh_time();
+    }
+    let started = std::time::Instant::now();
+    let errors_before = ctx.out.error_count();
+    (spec.run)(ctx, args);
+    let elapsed = started.elapsed();
+    let failed = ctx.out.error_count() != errors_before;
+    ctx.client.record(spec, elapsed, failed);
+    if elapsed.as_micros() as i64 >= ctx.shared.slowlog_threshold_us() && spec.flags & flags::NO_SLOWLOG == 0 {
+        ctx.shared.slowlog_push(args, elapsed, ctx.client);
+    }
+    if ctx.ks.is_held() && ctx.ks.get().has_events() {
+        let events = ctx.ks.get().take_events();
+        crate::pubsub::publish_keyspace_events(ctx, events);
+    }
+}
+
+fn check_arity(spec: &CommandSpec, args: &[Bytes]) -> Result<(), String> {
+    let n = args.len() as i32;
+    let ok = if spec.arity >= 0 { n == spec.arity } else { n >= -spec.arity };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("ERR wrong number of arguments for '{}' command", spec.full_name()))
+    }
+}
+
+fn unknown_command(ctx: &mut Ctx, args: &[Bytes]) {
+    if let Some(parent) = table::lookup(&args[0]) {
+        if !parent.subcommands.is_empty() {
+            let sub = args.get(1).map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default();
+            ctx.out.error(&format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                truncate(&sub, 128),
+                parent.name.to_ascii_uppercase()
+            ));
+            if ctx.client.multi.is_some() {
+                ctx.client.multi_failed = true;
+            }
+            return;
+        }
+    }
+    let name = String::from_utf8_lossy(&args[0]).into_owned();
+    let mut msg = format!("ERR unknown command '{}', with args beginning with: ", truncate(&name, 128));
+    for a in args[1..].iter() {
+        let a = String::from_utf8_lossy(a);
+        if msg.len() > 128 {
+            break;
+        }
+        msg.push_str(&format!("'{}' ", truncate(&a, 128 - msg.len().min(128))));
+    }
+    ctx.out.error(&msg);
+    if ctx.client.multi.is_some() {
+        ctx.client.multi_failed = true;
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -1,0 +1,218 @@
+//! The command table: every command's name, arity, flags and key positions in one place,
+//! as in Redis's `commands.def`. Arity follows Redis: N means exactly N arguments including
+//! the name, -N means at least N. Key positions drive COMMAND GETKEYS/INFO, tenant
+//! resolution and quota checks, so handlers never re-derive them.
+
+use super::Ctx;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+pub type Handler = fn(&mut Ctx, &[Bytes]);
+
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const FAST: u32 = 1 << 9;
+    pub const NO_AUTH: u32 = 1 << 10;
+    /// Allowed in RESP2 subscribed mode.
+    pub const SUBSCRIBED_OK: u32 = 1 << 11;
+    /// Runs at once even inside MULTI (MULTI, EXEC, DISCARD, WATCH, QUIT, RESET).
+    pub const NO_MULTI_QUEUE: u32 = 1 << 12;
+    pub const NO_SLOWLOG: u32 = 1 << 13;
+    /// Refused inside MULTI (WATCH, SUBSCRIBE in RESP2 ...).
+    pub const NO_MULTI: u32 = 1 << 14;
+    pub const ALLOW_BUSY: u32 = 1 << 15;
+    /// Keys are named by a count argument (numkeys), not fixed positions.
+    pub const MOVABLE_KEYS: u32 = 1 << 16;
+
+    /// Flag names as COMMAND INFO prints them.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+        (MOVABLE_KEYS, "movablekeys"),
+    ];
+}
+
+pub struct CommandSpec {
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: u32,
+    /// Position of the first key (0 = no keys), the last key (-1 = last argument) and the step.
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    /// Family name as COMMAND DOCS reports it (`string`, `generic`, `server` ...).
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub run: Handler,
+    pub subcommands: &'static [CommandSpec],
+    /// For subcommands: the container's name (filled in by the index, `""` otherwise).
+    pub parent: &'static str,
+}
+
+impl CommandSpec {
+    /// `get`, or `config|get` for a subcommand.
+    pub fn full_name(&self) -> String {
+        if self.parent.is_empty() {
+            self.name.to_string()
+        } else {
+            format!("{}|{}", self.parent, self.name)
+        }
+    }
+
+    /// Positions of the key arguments in `args`.
+    pub fn key_positions(&self, args: &[Bytes]) -> Vec<usize> {
+        if self.first_key <= 0 {
+            return Vec::new();
+        }
+        let n = args.len() as i32;
+        let last = if self.last_key < 0 { n + self.last_key } else { self.last_key.min(n - 1) };
+        let step = self.step.max(1);
+        (self.first_key..=last).step_by(step as usize).map(|i| i as usize).collect()
+    }
+}
+
+/// Declares a command spec without subcommands.
+#[macro_export]
+macro_rules! cmd {
+    ($name:literal, $arity:expr, $flags:expr, ($first:expr, $last:expr, $step:expr), $group:literal, $since:literal, $summary:literal, $run:expr) => {
+        $crate::commands::CommandSpec {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $first,
+            last_key: $last,
+            step: $step,
+            group: $group,
+            summary: $summary,
+            since: $since,
+            run: $run,
+            subcommands: &[],
+            parent: "",
+        }
+    };
+}
+
+/// Declares a container command (CONFIG, CLIENT ...) whose subcommands are dispatched by the table.
+#[macro_export]
+macro_rules! container {
+    ($name:literal, $group:literal, $since:literal, $summary:literal, $subs:expr) => {
+        $crate::commands::CommandSpec {
+            name: $name,
+            arity: -2,
+            flags: 0,
+            first_key: 0,
+            last_key: 0,
+            step: 0,
+            group: $group,
+            summary: $summary,
+            since: $since,
+            run: |_, _| {},
+            subcommands: $subs,
+            parent: $name,
+        }
+    };
+}
+
+/// Every command family's table.
+pub fn families() -> [&'static [CommandSpec]; 10] {
+    [
+        super::connection::COMMANDS,
+        super::client::COMMANDS,
+        super::introspection::COMMANDS,
+        super::server::COMMANDS,
+        super::keys::COMMANDS,
+        super::strings::COMMANDS,
+        super::pubsub::COMMANDS,
+        super::transactions::COMMANDS,
+        super::tenants::COMMANDS,
+        crate::tags::COMMANDS,
+    ]
+}
+
+/// Top-level commands by lowercase name.
+fn index() -> &'static HashMap<&'static [u8], &'static CommandSpec> {
+    static INDEX: OnceLock<HashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut m = HashMap::new();
+        for family in families() {
+            for spec in family {
+                m.insert(spec.name.as_bytes(), spec);
+            }
+        }
+        m
+    })
+}
+
+/// All top-level commands.
+pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
+    index().values().copied()
+}
+
+/// The top-level command named `name` (any case).
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    let mut buf = [0u8; 64];
+    let lower = crate::util::lowercase(name, &mut buf)?;
+    index().get(lower).copied()
+}
+
+/// The spec that runs `args`: the command, or its subcommand for containers.
+pub fn lookup_command(args: &[Bytes]) -> Option<&'static CommandSpec> {
+    let spec = lookup(&args[0])?;
+    if spec.subcommands.is_empty() {
+        return Some(spec);
+    }
+    let sub = args.get(1)?;
+    spec.subcommands.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
+}
+
+/// The spec for `name` or `container|sub`.
+pub fn lookup_full_name(name: &str) -> Option<&'static CommandSpec> {
+    match name.split_once('|') {
+        Some((parent, sub)) => {
+            lookup(parent.as_bytes())?.subcommands.iter().find(|s| s.name.eq_ignore_ascii_case(sub))
+        }
+        None => lookup(name.as_bytes()),
+    }
+}
+
+/// Declares a subcommand of a container command.
+#[macro_export]
+macro_rules! subcmd {
+    ($parent:literal, $name:literal, $arity:expr, $flags:expr, ($first:expr, $last:expr, $step:expr), $summary:literal, $run:expr) => {
+        $crate::commands::CommandSpec {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $first,
+            last_key: $last,
+            step: $step,
+            group: "",
+            summary: $summary,
+            since: "",
+            run: $run,
+            subcommands: &[],
+            parent: $parent,
+        }
+    };
+}

@@ -1,0 +1,432 @@
+//! Configuration: a redis.conf-style file, command-line flags that override it, and the
+//! `CONFIG GET/SET` registry.
+//!
+//! Every directive is declared once in [`DIRECTIVES`] with its default, how its value is
+//! checked, and whether `CONFIG SET` may change it at run time. Values are kept in canonical
+//! text form (what `CONFIG GET` prints); the server mirrors the ones hot paths read into
+//! typed fields when they change.
+
+use crate::glob::glob_match;
+use crate::protocol::split_inline_args;
+use crate::util::parse_memory;
+use std::collections::BTreeMap;
+
+/// How a directive's value is checked and canonicalised.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    Bool,
+    Int(i64, i64),
+    Memory,
+    Enum(&'static [&'static str]),
+    Text,
+    /// Checked by [`check_special`].
+    Special,
+}
+
+pub struct Directive {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub kind: Kind,
+    /// Whether `CONFIG SET` may change it.
+    pub runtime: bool,
+    /// Accepted for compatibility with existing redis.conf files; has no effect here.
+    pub inert: bool,
+}
+
+const fn d(name: &'static str, default: &'static str, kind: Kind, runtime: bool) -> Directive {
+    Directive { name, default, kind, runtime, inert: false }
+}
+
+const fn inert(name: &'static str, default: &'static str, kind: Kind) -> Directive {
+    Directive { name, default, kind, runtime: true, inert: true }
+}
+
+const POLICIES: &[&str] = &[
+    "noeviction",
+    "allkeys-lru",
+    "volatile-lru",
+    "allkeys-lfu",
+    "volatile-lfu",
+    "allkeys-random",
+    "volatile-random",
+    "volatile-ttl",
+];
+const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
+const YESNO_ASYNC: &[&str] = &["no", "yes"];
+
+/// Every directive the server knows, in the order `conf/tenantcache.conf` documents them.
+pub static DIRECTIVES: &[Directive] = &[
+    // Network and clients.
+    d("port", "6379", Kind::Int(0, 65535), false),
+    d("bind", "* -::*", Kind::Text, false),
+    d("requirepass", "", Kind::Text, true),
+    d("maxclients", "10000", Kind::Int(1, 1_000_000), true),
+    d("timeout", "0", Kind::Int(0, i32::MAX as i64), true),
+    d("tcp-keepalive", "300", Kind::Int(0, i32::MAX as i64), true),
+    d("databases", "16", Kind::Int(1, 10_000), false),
+    d("loglevel", "notice", Kind::Enum(LOGLEVELS), true),
+    d("proto-max-bulk-len", "536870912", Kind::Memory, true),
+    d("client-query-buffer-limit", "1073741824", Kind::Memory, true),
+    d("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", Kind::Special, true),
+    d("notify-keyspace-events", "", Kind::Special, true),
+    d("hz", "10", Kind::Int(1, 500), true),
+    // Memory and eviction.
+    d("maxmemory", "0", Kind::Memory, true),
+    d("maxmemory-policy", "noeviction", Kind::Enum(POLICIES), true),
+    d("maxmemory-samples", "5", Kind::Int(1, 64), true),
+    d("lfu-log-factor", "10", Kind::Int(0, i32::MAX as i64), true),
+    d("lfu-decay-time", "1", Kind::Int(0, i32::MAX as i64), true),
+    // Tenants.
+    d("tenant-key-pattern", "{tenant}", Kind::Special, true),
+    d("tenant-key-separator", ":", Kind::Special, true),
+    d("tenant-default-maxmemory", "0", Kind::Memory, true),
+    d("tenant-default-maxkeys", "0", Kind::Int(0, i64::MAX), true),
+    d("tenant-default-reserve", "0", Kind::Memory, true),
+    // Tags.
+    d("tag-max-per-key", "64", Kind::Int(1, 1_000_000), true),
+    d("tag-max-len", "256", Kind::Int(1, 1 << 20), true),
+    // Introspection.
+    d("slowlog-log-slower-than", "10000", Kind::Int(-1, i64::MAX), true),
+    d("slowlog-max-len", "128", Kind::Int(0, i64::MAX), true),
+    d("latency-monitor-threshold", "0", Kind::Int(0, i64::MAX), true),
+    d("latency-tracking", "yes", Kind::Bool, true),
+    d("latency-tracking-info-percentiles", "50 99 99.9", Kind::Text, true),
+    d("lazyfree-lazy-user-del", "no", Kind::Enum(YESNO_ASYNC), true),
+    d("lazyfree-lazy-user-flush", "no", Kind::Enum(YESNO_ASYNC), true),
+    // Collection encodings (thresholds for compact representations).
+    d("hash-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
+    d("hash-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
+    d("hash-max-ziplist-entries", "128", Kind::Int(0, i64::MAX), true),
+    d("hash-max-ziplist-value", "64", Kind::Int(0, i64::MAX), true),
+    d("list-max-listpack-size", "-2", Kind::Int(-5, i64::MAX), true),
+    d("list-max-ziplist-size", "-2", Kind::Int(-5, i64::MAX), true),
+    d("list-compress-depth", "0", Kind::Int(0, i64::MAX), true),
+    d("set-max-intset-entries", "512", Kind::Int(0, i64::MAX), true),
+    d("set-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
+    d("set-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
+    d("zset-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
+    d("zset-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
+    d("zset-max-ziplist-entries", "128", Kind::Int(0, i64::MAX), true),
+    d("zset-max-ziplist-value", "64", Kind::Int(0, i64::MAX), true),
+    // Accepted so that existing redis.conf files and tools work; no effect (no persistence,
+    // replication or scripting here).
+    inert("save", "", Kind::Text),
+    inert("appendonly", "no", Kind::Bool),
+    inert("appendfsync", "everysec", Kind::Enum(&["always", "everysec", "no"])),
+    inert("dir", "/data", Kind::Text),
+    inert("dbfilename", "dump.rdb", Kind::Text),
+    inert("daemonize", "no", Kind::Bool),
+    inert("protected-mode", "no", Kind::Bool),
+    inert("supervised", "no", Kind::Text),
+    inert("pidfile", "", Kind::Text),
+    inert("logfile", "", Kind::Text),
+    inert("lua-time-limit", "5000", Kind::Int(0, i64::MAX)),
+    inert("busy-reply-threshold", "5000", Kind::Int(0, i64::MAX)),
+    inert("activerehashing", "yes", Kind::Bool),
+    inert("active-expire-effort", "1", Kind::Int(1, 10)),
+    inert("activedefrag", "no", Kind::Bool),
+    inert("io-threads", "1", Kind::Int(1, 128)),
+    inert("repl-ping-replica-period", "10", Kind::Int(1, i64::MAX)),
+    inert("repl-backlog-size", "1048576", Kind::Memory),
+    inert("repl-diskless-sync", "yes", Kind::Bool),
+    inert("stream-node-max-bytes", "4096", Kind::Memory),
+    inert("stream-node-max-entries", "100", Kind::Int(0, i64::MAX)),
+    inert("set-proc-title", "yes", Kind::Bool),
+    inert("lazyfree-lazy-eviction", "no", Kind::Bool),
+    inert("lazyfree-lazy-expire", "no", Kind::Bool),
+    inert("lazyfree-lazy-server-del", "no", Kind::Bool),
+    inert("replica-lazy-flush", "no", Kind::Bool),
+    inert("close-on-replica-write", "yes", Kind::Bool),
+    inert("enable-debug-command", "no", Kind::Text),
+    inert("enable-protected-configs", "no", Kind::Text),
+    inert("enable-module-command", "no", Kind::Text),
+    inert("oom-score-adj", "no", Kind::Text),
+    inert("tracking-table-max-keys", "1000000", Kind::Int(0, i64::MAX)),
+    inert("maxmemory-eviction-tenacity", "10", Kind::Int(0, 100)),
+    inert("maxmemory-clients", "0", Kind::Memory),
+    inert("tls-port", "0", Kind::Int(0, 65535)),
+    inert("unixsocket", "", Kind::Text),
+    inert("tcp-backlog", "511", Kind::Int(0, i64::MAX)),
+    inert("always-show-logo", "no", Kind::Bool),
+    inert("crash-log-enabled", "yes", Kind::Bool),
+    inert("sanitize-dump-payload", "no", Kind::Text),
+    inert("rdbcompression", "yes", Kind::Bool),
+    inert("rdbchecksum", "yes", Kind::Bool),
+    inert("stop-writes-on-bgsave-error", "yes", Kind::Bool),
+    inert("aof-use-rdb-preamble", "yes", Kind::Bool),
+    inert("appendfilename", "appendonly.aof", Kind::Text),
+    inert("appenddirname", "appendonlydir", Kind::Text),
+    inert("jemalloc-bg-thread", "yes", Kind::Bool),
+    inert("hll-sparse-max-bytes", "3000", Kind::Memory),
+    inert("active-defrag-cycle-min", "1", Kind::Int(1, 99)),
+    inert("active-defrag-cycle-max", "25", Kind::Int(1, 99)),
+    inert("list-max-ziplist-entries", "128", Kind::Int(0, i64::MAX)),
+    inert("list-max-ziplist-value", "64", Kind::Int(0, i64::MAX)),
+];
+
+pub fn directive(name: &str) -> Option<&'static Directive> {
+    let lower = name.to_ascii_lowercase();
+    let canonical = match lower.as_str() {
+        "slaveof" | "replicaof" => return None,
+        other => other,
+    };
+    DIRECTIVES.iter().find(|d| d.name == canonical)
+}
+
+/// The server's configuration: directive values in canonical form, plus tenant limit lines.
+#[derive(Clone)]
+pub struct Config {
+    values: BTreeMap<&'static str, String>,
+    /// `tenant NAME option value ...` lines, in file order (applied by the tenants module).
+    pub tenant_lines: Vec<Vec<String>>,
+    /// Where the configuration came from, for the startup log.
+    pub source: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            values: DIRECTIVES.iter().map(|d| (d.name, d.default.to_string())).collect(),
+            tenant_lines: Vec::new(),
+            source: "embedded defaults".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (if given), then applies `--name value` overrides in order.
+    pub fn load(path: Option<&str>, overrides: &[(String, Vec<String>)]) -> Result<Config, String> {
+        let mut config = Config::default();
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file '{path}': {e}"))?;
+            config.apply_text(&text).map_err(|(line, directive, err)| {
+                format!("config file '{path}', line {line}, directive '{directive}': {err}")
+            })?;
+            config.source = path.to_string();
+        }
+        for (name, args) in overrides {
+            config.apply_directive(name, args).map_err(|e| format!("option --{name}: {e}"))?;
+            if config.source == "embedded defaults" {
+                config.source = "embedded defaults and command-line options".into();
+            } else if !config.source.ends_with("options") {
+                config.source.push_str(" and command-line options");
+            }
+        }
+        Ok(config)
+    }
+
+    /// Applies a redis.conf text; on error returns (line number, directive, message).
+    pub fn apply_text(&mut self, text: &str) -> Result<(), (usize, String, String)> {
+        for (i, line) in text.lines().enumerate() {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let args = split_inline_args(trimmed.as_bytes())
+                .ok_or_else(|| (i + 1, trimmed.to_string(), "unbalanced quotes".to_string()))?;
+            let args: Vec<String> = args.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect();
+            let (name, rest) = args.split_first().expect("non-empty line");
+            self.apply_directive(name, rest).map_err(|e| (i + 1, name.clone(), e))?;
+        }
+        Ok(())
+    }
+
+    /// Applies one directive from a file or a flag.
+    pub fn apply_directive(&mut self, name: &str, args: &[String]) -> Result<(), String> {
+        if name.eq_ignore_ascii_case("tenant") {
+            if args.len() < 3 || args.len() % 2 == 0 {
+                return Err("expected: tenant NAME option value [option value ...]".into());
+            }
+            self.tenant_lines.push(args.to_vec());
+            return Ok(());
+        }
+        let dir = directive(name).ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
+        self.set_value(dir, &args.join(" "))
+    }
+
+    /// `CONFIG SET name value`: checks and stores a value; errors are Redis's texts after
+    /// `CONFIG SET failed (possibly related to argument '...') - `.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<&'static Directive, String> {
+        let dir = directive(name).ok_or_else(|| format!("Unknown option or number of arguments for CONFIG SET - '{name}'"))?;
+        if !dir.runtime {
+            return Err(format!(
+                "CONFIG SET failed (possibly related to argument '{}') - can't set immutable config",
+                dir.name
+            ));
+        }
+        self.set_value(dir, value)
+            .map_err(|e| format!("CONFIG SET failed (possibly related to argument '{}') - {e}", dir.name))?;
+        Ok(dir)
+    }
+
+    fn set_value(&mut self, dir: &'static Directive, value: &str) -> Result<(), String> {
+        let canonical = canonicalize(dir, value)?;
+        self.values.insert(dir.name, canonical);
+        Ok(())
+    }
+
+    /// `CONFIG GET` for one glob pattern: (name, value) pairs.
+    pub fn get_matching(&self, pattern: &str) -> Vec<(&'static str, String)> {
+        let aliases: &[(&str, &str)] = &[("slave-lazy-flush", "replica-lazy-flush")];
+        let mut out: Vec<(&'static str, String)> = DIRECTIVES
+            .iter()
+            .filter(|d| glob_match(pattern.as_bytes(), d.name.as_bytes(), true))
+            .map(|d| (d.name, self.values[d.name].clone()))
+            .collect();
+        for (alias, target) in aliases {
+            if glob_match(pattern.as_bytes(), alias.as_bytes(), true) && !pattern.contains('*') {
+                out.push((alias, self.values[target].clone()));
+            }
+        }
+        out
+    }
+
+    pub fn get(&self, name: &str) -> &str {
+        self.values.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn get_i64(&self, name: &str) -> i64 {
+        self.get(name).parse().unwrap_or(0)
+    }
+
+    pub fn get_u64(&self, name: &str) -> u64 {
+        self.get(name).parse().unwrap_or(0)
+    }
+
+    pub fn get_bool(&self, name: &str) -> bool {
+        self.get(name) == "yes"
+    }
+}
+
+fn canonicalize(dir: &Directive, value: &str) -> Result<String, String> {
+    match dir.kind {
+        Kind::Bool => match value.to_ascii_lowercase().as_str() {
+            "yes" => Ok("yes".into()),
+            "no" => Ok("no".into()),
+            _ => Err("argument must be 'yes' or 'no'".into()),
+        },
+        Kind::Int(min, max) => {
+            let n: i64 = value.trim().parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            if n < min || n > max {
+                return Err(format!("argument must be between {min} and {max} inclusive"));
+            }
+            Ok(n.to_string())
+        }
+        Kind::Memory => {
+            // Negative values are rejected; Redis accepts a percentage only for maxmemory-clients.
+            parse_memory(value).map(|n| n.to_string()).ok_or_else(|| "argument must be a memory value".to_string())
+        }
+        Kind::Enum(options) => {
+            let lower = value.to_ascii_lowercase();
+            if options.contains(&lower.as_str()) {
+                Ok(lower)
+            } else {
+                Err("argument(s) must be one of the following: ".to_string() + &options.join(", "))
+            }
+        }
+        Kind::Text => Ok(value.to_string()),
+        Kind::Special => check_special(dir.name, value),
+    }
+}
+
+fn check_special(name: &str, value: &str) -> Result<String, String> {
+    match name {
+        "notify-keyspace-events" => crate::storage::notify::parse(value)
+            .map(crate::storage::notify::format)
+            .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
+        "client-output-buffer-limit" => parse_output_limits(value, None).map(|l| format_output_limits(&l)),
+        "tenant-key-separator" => {
+            if value.len() == 1 {
+                Ok(value.to_string())
+            } else {
+                Err("the separator must be exactly one character".into())
+            }
+        }
+        "tenant-key-pattern" => {
+            let patterns: Vec<&str> = value.split_whitespace().collect();
+            if patterns.is_empty() {
+                return Err("at least one pattern is required".into());
+            }
+            for p in &patterns {
+                crate::tenants::KeyPattern::compile(p, b':', "{tenant}")?;
+            }
+            Ok(patterns.join(" "))
+        }
+        _ => Ok(value.to_string()),
+    }
+}
+
+/// `client-output-buffer-limit` for one client class: hard limit, soft limit, soft seconds.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct OutputLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_seconds: u64,
+}
+
+/// Output buffer limits for the classes `normal`, `replica`, `pubsub`.
+pub type OutputLimits = [OutputLimit; 3];
+
+/// Parses `class hard soft seconds [class ...]` over `base` (the current limits).
+pub fn parse_output_limits(value: &str, base: Option<OutputLimits>) -> Result<OutputLimits, String> {
+    let default = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+    let mut limits = match base {
+        Some(b) => b,
+        None if value == default => [OutputLimit::default(); 3],
+        None => parse_output_limits(default, Some([OutputLimit::default(); 3]))?,
+    };
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if words.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    for chunk in words.chunks(4) {
+        let class = match chunk[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+        };
+        let hard = parse_memory(chunk[1]);
+        let soft = parse_memory(chunk[2]);
+        let secs = chunk[3].parse::<u64>().ok();
+        match (hard, soft, secs) {
+            (Some(hard), Some(soft), Some(soft_seconds)) => limits[class] = OutputLimit { hard, soft, soft_seconds },
+            _ => return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into()),
+        }
+    }
+    Ok(limits)
+}
+
+pub fn format_output_limits(l: &OutputLimits) -> String {
+    format!(
+        "normal {} {} {} slave {} {} {} pubsub {} {} {}",
+        l[0].hard, l[0].soft, l[0].soft_seconds, l[1].hard, l[1].soft, l[1].soft_seconds, l[2].hard, l[2].soft, l[2].soft_seconds
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_and_errors() {
+        let mut c = Config::default();
+        c.apply_text("# comment\nport 7000\nmaxmemory 10mb\nmaxmemory-policy allkeys-lru\n").unwrap();
+        assert_eq!(c.get("port"), "7000");
+        assert_eq!(c.get("maxmemory"), "10485760");
+        let err = c.apply_text("port 1\nbogus 1\n").unwrap_err();
+        assert_eq!((err.0, err.1.as_str()), (2, "bogus"));
+        assert!(c.apply_text("maxmemory 10xb").is_err());
+        assert!(c.set("port", "1").is_err());
+        assert!(c.set("nope", "1").is_err());
+        assert_eq!(c.get_matching("maxmemory-p*").len(), 1);
+    }
+
+    #[test]
+    fn output_limits() {
+        let l = parse_output_limits("pubsub 1mb 0 0", None).unwrap();
+        assert_eq!(l[2].hard, 1 << 20);
+        assert_eq!(l[1].hard, 268435456);
+        assert!(parse_output_limits("pubsub 1 2", None).is_err());
+    }
+}

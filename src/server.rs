@@ -1,0 +1,375 @@
+//! The server: shared state, listeners, the accept loop, background cycles (active expiry,
+//! ops/sec sampling) and shutdown.
+
+use crate::client::ClientHandle;
+use crate::config::{Config, OutputLimits};
+use crate::pubsub::PubSub;
+use crate::storage::Keyspace;
+use crate::tenants::{KeyPattern, TenantRegistry};
+use parking_lot::{Mutex, RwLock};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+/// Counters for one command (INFO commandstats).
+#[derive(Default, Clone)]
+pub struct CommandStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub failed_calls: u64,
+    pub rejected_calls: u64,
+}
+
+pub struct SlowLogEntry {
+    pub id: u64,
+    pub time: u64,
+    pub duration_us: u64,
+    pub args: Vec<Vec<u8>>,
+    pub addr: String,
+    pub name: String,
+}
+
+/// Values from the configuration that hot paths read without taking the config lock.
+pub struct Settings {
+    pub proto_max_bulk_len: AtomicUsize,
+    pub query_buffer_limit: AtomicUsize,
+    pub maxclients: AtomicUsize,
+    pub timeout_secs: AtomicU64,
+    pub slowlog_slower_than: AtomicI64,
+    pub slowlog_max_len: AtomicUsize,
+    pub output_limits: Mutex<OutputLimits>,
+    pub requirepass: RwLock<Option<String>>,
+    pub hz: AtomicU64,
+}
+
+pub struct Shared {
+    pub keyspace: Mutex<Keyspace>,
+    pub config: RwLock<Config>,
+    pub settings: Settings,
+    pub pubsub: Mutex<PubSub>,
+    pub clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
+    pub next_client_id: AtomicU64,
+    pub command_stats: Mutex<HashMap<String, CommandStat>>,
+    pub error_stats: Mutex<BTreeMap<String, u64>>,
+    pub total_commands: AtomicU64,
+    pub total_connections: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub pubsub_messages: AtomicU64,
+    pub ops_per_sec: AtomicU64,
+    pub slowlog: Mutex<VecDeque<SlowLogEntry>>,
+    pub slowlog_next_id: AtomicU64,
+    pub started: Instant,
+    pub port: AtomicU64,
+    pub shutting_down: AtomicBool,
+    pub shutdown: tokio::sync::Notify,
+    pub config_file: Option<String>,
+    pub executable: String,
+}
+
+/// Compiles `tenant-key-pattern` and `tenant-key-separator` from the configuration.
+pub fn tenant_patterns(config: &Config) -> Result<(Vec<KeyPattern>, u8), String> {
+    let sep = config.get("tenant-key-separator").as_bytes().first().copied().unwrap_or(b':');
+    let patterns = config
+        .get("tenant-key-pattern")
+        .split_whitespace()
+        .map(|p| KeyPattern::compile(p, sep, "{tenant}"))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((patterns, sep))
+}
+
+impl Shared {
+    pub fn new(config: Config) -> Result<Arc<Shared>, String> {
+        let (patterns, sep) = tenant_patterns(&config)?;
+        let databases = config.get_u64("databases") as usize;
+        let keyspace = Keyspace::new(databases, TenantRegistry::new(patterns, sep));
+        let config_file = if config.source.starts_with("embedded") { None } else { Some(config.source.clone()) };
+        let shared = Arc::new(Shared {
+            keyspace: Mutex::new(keyspace),
+            settings: Settings {
+                proto_max_bulk_len: AtomicUsize::new(0),
+                query_buffer_limit: AtomicUsize::new(0),
+                maxclients: AtomicUsize::new(0),
+                timeout_secs: AtomicU64::new(0),
+                slowlog_slower_than: AtomicI64::new(0),
+                slowlog_max_len: AtomicUsize::new(0),
+                output_limits: Mutex::new(Default::default()),
+                requirepass: RwLock::new(None),
+                hz: AtomicU64::new(10),
+            },
+            config: RwLock::new(config),
+            pubsub: Mutex::new(PubSub::default()),
+            clients: Mutex::new(BTreeMap::new()),
+            next_client_id: AtomicU64::new(1),
+            command_stats: Mutex::new(HashMap::new()),
+            error_stats: Mutex::new(BTreeMap::new()),
+            total_commands: AtomicU64::new(0),
+            total_connections: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
+            net_input_bytes: AtomicU64::new(0),
+            net_output_bytes: AtomicU64::new(0),
+            pubsub_messages: AtomicU64::new(0),
+            ops_per_sec: AtomicU64::new(0),
+            slowlog: Mutex::new(VecDeque::new()),
+            slowlog_next_id: AtomicU64::new(0),
+            started: Instant::now(),
+            port: AtomicU64::new(0),
+            shutting_down: AtomicBool::new(false),
+            shutdown: tokio::sync::Notify::new(),
+            config_file,
+            executable: std::env::args().next().unwrap_or_default(),
+        });
+        let names: Vec<&str> = crate::config::DIRECTIVES.iter().map(|d| d.name).collect();
+        for name in names {
+            shared.apply_config(name)?;
+        }
+        let tenant_lines = shared.config.read().tenant_lines.clone();
+        for line in tenant_lines {
+            crate::commands::tenants::apply_config_line(&shared, &line)?;
+        }
+        Ok(shared)
+    }
+
+    /// Mirrors directive `name` from the configuration into the place that uses it.
+    pub fn apply_config(&self, name: &str) -> Result<(), String> {
+        let config = self.config.read();
+        let s = &self.settings;
+        match name {
+            "proto-max-bulk-len" => s.proto_max_bulk_len.store(config.get_u64(name) as usize, Ordering::Relaxed),
+            "client-query-buffer-limit" => s.query_buffer_limit.store(config.get_u64(name) as usize, Ordering::Relaxed),
+            "maxclients" => s.maxclients.store(config.get_u64(name) as usize, Ordering::Relaxed),
+            "timeout" => s.timeout_secs.store(config.get_u64(name), Ordering::Relaxed),
+            "hz" => s.hz.store(config.get_u64(name), Ordering::Relaxed),
+            "slowlog-log-slower-than" => s.slowlog_slower_than.store(config.get_i64(name), Ordering::Relaxed),
+            "slowlog-max-len" => {
+                let max = config.get_u64(name) as usize;
+                s.slowlog_max_len.store(max, Ordering::Relaxed);
+                let mut log = self.slowlog.lock();
+                while log.len() > max {
+                    log.pop_back();
+                }
+            }
+            "client-output-buffer-limit" => {
+                *s.output_limits.lock() = crate::config::parse_output_limits(config.get(name), None)?;
+            }
+            "requirepass" => {
+                let pass = config.get(name);
+                *s.requirepass.write() = if pass.is_empty() { None } else { Some(pass.to_string()) };
+            }
+            "notify-keyspace-events" => {
+                self.keyspace.lock().notify_flags = crate::storage::notify::parse(config.get(name)).unwrap_or(0);
+            }
+            "tenant-key-pattern" | "tenant-key-separator" => {
+                let (patterns, sep) = tenant_patterns(&config)?;
+                self.keyspace.lock().tenants.set_patterns(patterns, sep);
+            }
+            "loglevel" => crate::logging::set_level(config.get(name)),
+            _ => crate::commands::tenants::apply_setting(self, &config, name),
+        }
+        Ok(())
+    }
+
+    pub fn slowlog_threshold_us(&self) -> i64 {
+        let t = self.settings.slowlog_slower_than.load(Ordering::Relaxed);
+        if t < 0 {
+            i64::MAX
+        } else {
+            t
+        }
+    }
+
+    pub fn slowlog_push(&self, args: &[bytes::Bytes], elapsed: Duration, client: &crate::client::Client) {
+        let max = self.settings.slowlog_max_len.load(Ordering::Relaxed);
+        if max == 0 {
+            return;
+        }
+        // Like Redis: at most 32 arguments, each at most 128 bytes.
+        let mut logged: Vec<Vec<u8>> = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            if i == 31 && args.len() > 32 {
+                logged.push(format!("... ({} more arguments)", args.len() - 31).into_bytes());
+                break;
+            }
+            if a.len() > 128 {
+                let mut v = a[..128].to_vec();
+                v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+                logged.push(v);
+            } else {
+                logged.push(a.to_vec());
+            }
+        }
+        let entry = SlowLogEntry {
+            id: self.slowlog_next_id.fetch_add(1, Ordering::Relaxed),
+            time: crate::storage::now_ms() / 1000,
+            duration_us: elapsed.as_micros() as u64,
+            args: logged,
+            addr: client.handle.addr.clone(),
+            name: client.handle.info.lock().name.clone(),
+        };
+        let mut log = self.slowlog.lock();
+        log.push_front(entry);
+        while log.len() > max {
+            log.pop_back();
+        }
+    }
+
+    /// Merges a client's per-batch command counters into the server's.
+    pub fn merge_batch_stats(&self, client: &mut crate::client::Client) {
+        if client.batch.entries.is_empty() {
+            return;
+        }
+        let mut stats = self.command_stats.lock();
+        let mut total = 0;
+        for (spec, calls, time, failed, rejected) in client.batch.entries.drain(..) {
+            let name = spec.full_name();
+            let s = stats.entry(name).or_default();
+            s.calls += calls as u64;
+            s.usec += time.as_micros() as u64;
+            s.failed_calls += failed as u64;
+            s.rejected_calls += rejected as u64;
+            total += calls as u64;
+        }
+        self.total_commands.fetch_add(total, Ordering::Relaxed);
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Starts shutting the server down: clients are closed and the process exits.
+    pub fn request_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.shutdown.notify_waiters();
+        self.shutdown.notify_one();
+    }
+}
+
+/// Parses `bind` into listen addresses; a leading `-` marks an address that may be unavailable.
+fn listen_addresses(bind: &str, port: u16) -> Vec<(SocketAddr, bool)> {
+    bind.split_whitespace()
+        .filter_map(|a| {
+            let (optional, a) = match a.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, a),
+            };
+            let ip: std::net::IpAddr = match a {
+                "*" => "0.0.0.0".parse().ok()?,
+                "::*" => "::".parse().ok()?,
+                other => other.parse().ok()?,
+            };
+            Some((SocketAddr::new(ip, port), optional))
+        })
+        .collect()
+}
+
+fn bind_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(511)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// Runs the server until SIGTERM, SIGINT or SHUTDOWN.
+pub async fn run(config: Config) -> Result<(), String> {
+    let port = config.get_u64("port") as u16;
+    let bind = config.get("bind").to_string();
+    let source = config.source.clone();
+    let shared = Shared::new(config)?;
+
+    let mut listeners = Vec::new();
+    let mut actual_port = port;
+    for (addr, optional) in listen_addresses(&bind, port) {
+        let addr = SocketAddr::new(addr.ip(), if actual_port != 0 { actual_port } else { addr.port() });
+        match bind_listener(addr) {
+            Ok(l) => {
+                actual_port = l.local_addr().map(|a| a.port()).unwrap_or(actual_port);
+                listeners.push(l);
+            }
+            Err(e) if optional => tracing::debug!("not listening on {addr}: {e}"),
+            Err(e) => return Err(format!("cannot listen on {addr}: {e}")),
+        }
+    }
+    if listeners.is_empty() {
+        return Err("no address to listen on (check 'bind')".into());
+    }
+    shared.port.store(actual_port as u64, Ordering::Relaxed);
+    let addrs: Vec<String> = listeners.iter().filter_map(|l| l.local_addr().ok()).map(|a| a.to_string()).collect();
+    tracing::info!(
+        "tenantcache {} (redis {}) pid {} listening on {} (config: {})",
+        crate::VERSION,
+        crate::REDIS_VERSION,
+        std::process::id(),
+        addrs.join(", "),
+        source
+    );
+    println!("Ready to accept connections tcp port {actual_port}");
+
+    for listener in listeners {
+        tokio::spawn(accept_loop(shared.clone(), listener));
+    }
+    tokio::spawn(crate::expire::active_expire_cycle(shared.clone()));
+    tokio::spawn(ops_sampler(shared.clone()));
+
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot install SIGTERM handler: {e}"))?;
+    tokio::select! {
+        _ = sigterm.recv() => tracing::info!("received SIGTERM, shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT, shutting down"),
+        _ = shared.shutdown.notified() => tracing::info!("SHUTDOWN requested, shutting down"),
+    }
+    shared.shutting_down.store(true, Ordering::SeqCst);
+    let clients: Vec<_> = shared.clients.lock().values().cloned().collect();
+    for c in clients {
+        c.kill();
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    tracing::info!("tenantcache is now ready to exit, bye bye...");
+    Ok(())
+}
+
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((socket, addr)) => {
+                if shared.shutting_down.load(Ordering::Relaxed) {
+                    return;
+                }
+                let _ = socket.set_nodelay(true);
+                shared.total_connections.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(crate::connection::serve(shared.clone(), socket, addr));
+            }
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Samples total commands every 100 ms for `instantaneous_ops_per_sec` (Redis averages 16 samples).
+async fn ops_sampler(shared: Arc<Shared>) {
+    let mut samples: VecDeque<u64> = VecDeque::new();
+    let mut last = shared.total_commands.load(Ordering::Relaxed);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        let now = shared.total_commands.load(Ordering::Relaxed);
+        samples.push_back((now - last) * 10);
+        last = now;
+        if samples.len() > 16 {
+            samples.pop_front();
+        }
+        let avg = samples.iter().sum::<u64>() / samples.len() as u64;
+        shared.ops_per_sec.store(avg, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,185 @@
+//! One key and its value.
+//!
+//! A string key costs two allocations: this header and one buffer holding the key followed by
+//! the string's bytes. Expiry, access clock and the collection pointer live in the header, so a
+//! TTL costs no extra memory (Redis keeps expiries in a second dictionary).
+
+use super::value::Collection;
+
+/// Milliseconds since the Unix epoch; 0 means "no expiry".
+pub type ExpireAt = u64;
+
+pub struct Entry {
+    /// The key's bytes, then (for strings) the value's bytes.
+    bytes: Box<[u8]>,
+    key_len: u32,
+    /// LRU clock (seconds) or LFU state, as `maxmemory-policy` wants; see `storage::access`.
+    pub access: u32,
+    pub expire_at: ExpireAt,
+    /// Hashes, lists, sets and sorted sets; `None` for strings.
+    pub collection: Option<Box<Collection>>,
+    /// Tags attached to this key (ids into the tenant's tag index), if any.
+    pub tags: Option<Box<[u32]>>,
+}
+
+/// What kind of value an entry holds, as `TYPE` names it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    String,
+    Hash,
+    List,
+    Set,
+    ZSet,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Hash => "hash",
+            Kind::List => "list",
+            Kind::Set => "set",
+            Kind::ZSet => "zset",
+        }
+    }
+}
+
+impl Entry {
+    pub fn string(key: &[u8], value: &[u8], access: u32) -> Box<Entry> {
+        let mut bytes = Vec::with_capacity(key.len() + value.len());
+        bytes.extend_from_slice(key);
+        bytes.extend_from_slice(value);
+        Box::new(Entry {
+            bytes: bytes.into_boxed_slice(),
+            key_len: key.len() as u32,
+            access,
+            expire_at: 0,
+            collection: None,
+            tags: None,
+        })
+    }
+
+    pub fn collection(key: &[u8], value: Collection, access: u32) -> Box<Entry> {
+        Box::new(Entry {
+            bytes: key.into(),
+            key_len: key.len() as u32,
+            access,
+            expire_at: 0,
+            collection: Some(Box::new(value)),
+            tags: None,
+        })
+    }
+
+    #[inline]
+    pub fn key(&self) -> &[u8] {
+        &self.bytes[..self.key_len as usize]
+    }
+
+    /// The string value (empty for collections).
+    #[inline]
+    pub fn str_value(&self) -> &[u8] {
+        &self.bytes[self.key_len as usize..]
+    }
+
+    pub fn kind(&self) -> Kind {
+        match &self.collection {
+            None => Kind::String,
+            Some(c) => c.kind(),
+        }
+    }
+
+    pub fn is_string(&self) -> bool {
+        self.collection.is_none()
+    }
+
+    /// Replaces the value with a string, keeping key, expiry and tags.
+    pub fn set_string(&mut self, value: &[u8]) {
+        let key_len = self.key_len as usize;
+        if self.collection.is_none() && self.bytes.len() - key_len == value.len() {
+            self.bytes[key_len..].copy_from_slice(value);
+            return;
+        }
+        let mut bytes = Vec::with_capacity(key_len + value.len());
+        bytes.extend_from_slice(self.key());
+        bytes.extend_from_slice(value);
+        self.bytes = bytes.into_boxed_slice();
+        self.collection = None;
+    }
+
+    /// Edits the string value in place through a `Vec` (APPEND, SETRANGE).
+    pub fn edit_string(&mut self, edit: impl FnOnce(&mut Vec<u8>)) {
+        let bytes = std::mem::take(&mut self.bytes);
+        let mut v = bytes.into_vec();
+        let mut value = v.split_off(self.key_len as usize);
+        edit(&mut value);
+        v.extend_from_slice(&value);
+        self.bytes = v.into_boxed_slice();
+    }
+
+    /// A copy of this entry under another name (RENAME, COPY, MOVE).
+    pub fn renamed(&self, new_key: &[u8]) -> Box<Entry> {
+        let mut bytes = Vec::with_capacity(new_key.len() + self.str_value().len());
+        bytes.extend_from_slice(new_key);
+        bytes.extend_from_slice(self.str_value());
+        Box::new(Entry {
+            bytes: bytes.into_boxed_slice(),
+            key_len: new_key.len() as u32,
+            access: self.access,
+            expire_at: self.expire_at,
+            collection: self.collection.clone(),
+            tags: self.tags.clone(),
+        })
+    }
+
+    /// Bytes this entry occupies on the heap, by allocator size class.
+    pub fn memory(&self) -> usize {
+        alloc_size(std::mem::size_of::<Entry>())
+            + alloc_size(self.bytes.len())
+            + self.collection.as_ref().map_or(0, |c| alloc_size(std::mem::size_of::<Collection>()) + c.memory())
+            + self.tags.as_ref().map_or(0, |t| alloc_size(t.len() * 4))
+    }
+
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expire_at != 0 && self.expire_at <= now_ms
+    }
+}
+
+/// The size class the allocator (mimalloc) rounds a request of `n` bytes up to.
+pub fn alloc_size(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else if n <= 64 {
+        (n + 7) & !7
+    } else {
+        // Four size classes per power of two.
+        let p = usize::BITS - 1 - (n - 1).leading_zeros();
+        let step = 1usize << (p - 2);
+        (n + step - 1) & !(step - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_entry_layout() {
+        let mut e = Entry::string(b"key", b"value", 0);
+        assert_eq!(e.key(), b"key");
+        assert_eq!(e.str_value(), b"value");
+        e.set_string(b"longer value");
+        assert_eq!(e.key(), b"key");
+        assert_eq!(e.str_value(), b"longer value");
+        e.edit_string(|v| v.extend_from_slice(b"!"));
+        assert_eq!(e.str_value(), b"longer value!");
+        assert_eq!(e.renamed(b"k2").str_value(), b"longer value!");
+    }
+
+    #[test]
+    fn size_classes() {
+        assert_eq!(alloc_size(1), 8);
+        assert_eq!(alloc_size(48), 48);
+        assert_eq!(alloc_size(65), 80);
+        assert_eq!(alloc_size(129), 160);
+    }
+}

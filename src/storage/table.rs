@@ -1,0 +1,344 @@
+//! The hash table that holds one tenant's keys in one database.
+//!
+//! Open addressing with linear probing over a power-of-two array of slots, plus one control
+//! byte per slot (0 = empty, otherwise 7 bits of the hash) so probing rarely touches an entry.
+//! Linear probing keeps every key in the unbroken run of occupied slots that starts at its home
+//! slot (`hash & mask`). That gives SCAN Redis's guarantee: the cursor walks home slots in
+//! reverse-binary order, and a key present for a whole iteration is returned at least once
+//! even when the table grows or shrinks in between. Eviction and RANDOMKEY sample random slots.
+
+use super::entry::Entry;
+use std::hash::BuildHasher;
+
+const MIN_CAPACITY: usize = 8;
+
+/// The process-wide key hasher (seeded randomly at start, against hash flooding).
+pub fn hasher() -> &'static foldhash::quality::RandomState {
+    static HASHER: std::sync::OnceLock<foldhash::quality::RandomState> = std::sync::OnceLock::new();
+    HASHER.get_or_init(foldhash::quality::RandomState::default)
+}
+
+#[inline]
+pub fn hash_key(key: &[u8]) -> u64 {
+    hasher().hash_one(key)
+}
+
+#[inline]
+fn ctrl_of(hash: u64) -> u8 {
+    0x80 | (hash >> 57) as u8
+}
+
+#[derive(Default)]
+pub struct Table {
+    ctrl: Vec<u8>,
+    slots: Vec<Option<Box<Entry>>>,
+    len: usize,
+    /// Keys that carry an expiry.
+    volatile: usize,
+    /// Heap bytes of the entries (not counting the slot arrays).
+    entry_memory: usize,
+}
+
+impl Table {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn volatile(&self) -> usize {
+        self.volatile
+    }
+
+    /// Heap bytes of entries and slot arrays.
+    pub fn memory(&self) -> usize {
+        self.entry_memory + self.slots.capacity() * 9
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.slots.len().wrapping_sub(1)
+    }
+
+    fn find(&self, key: &[u8], hash: u64) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.mask();
+        let tag = ctrl_of(hash);
+        let mut i = hash as usize & mask;
+        loop {
+            let c = self.ctrl[i];
+            if c == 0 {
+                return None;
+            }
+            if c == tag {
+                if let Some(e) = &self.slots[i] {
+                    if e.key() == key {
+                        return Some(i);
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    pub fn get(&self, key: &[u8], hash: u64) -> Option<&Entry> {
+        self.find(key, hash).and_then(|i| self.slots[i].as_deref())
+    }
+
+    /// Mutable access; callers that change the entry's size must call [`Table::resize_entry`].
+    pub fn get_mut(&mut self, key: &[u8], hash: u64) -> Option<&mut Entry> {
+        let i = self.find(key, hash)?;
+        self.slots[i].as_deref_mut()
+    }
+
+    /// Re-accounts an entry after an in-place change of its size or expiry.
+    pub fn account_change(&mut self, old_memory: usize, new_memory: usize, was_volatile: bool, is_volatile: bool) {
+        self.entry_memory = self.entry_memory + new_memory - old_memory;
+        self.volatile = self.volatile + is_volatile as usize - was_volatile as usize;
+    }
+
+    /// Inserts `entry`, returning the entry it replaced.
+    pub fn insert(&mut self, entry: Box<Entry>, hash: u64) -> Option<Box<Entry>> {
+        self.entry_memory += entry.memory();
+        self.volatile += (entry.expire_at != 0) as usize;
+        if let Some(i) = self.find(entry.key(), hash) {
+            let old = self.slots[i].replace(entry).expect("occupied slot");
+            self.entry_memory -= old.memory();
+            self.volatile -= (old.expire_at != 0) as usize;
+            return Some(old);
+        }
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.rebuild((self.slots.len() * 2).max(MIN_CAPACITY));
+        }
+        self.place(entry, hash);
+        self.len += 1;
+        None
+    }
+
+    fn place(&mut self, entry: Box<Entry>, hash: u64) {
+        let mask = self.mask();
+        let mut i = hash as usize & mask;
+        while self.ctrl[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.ctrl[i] = ctrl_of(hash);
+        self.slots[i] = Some(entry);
+    }
+
+    pub fn remove(&mut self, key: &[u8], hash: u64) -> Option<Box<Entry>> {
+        let i = self.find(key, hash)?;
+        Some(self.remove_at(i))
+    }
+
+    /// Removes the entry in slot `i`, shifting later members of the run back so that no
+    /// key is separated from its home slot by an empty one.
+    fn remove_at(&mut self, mut i: usize) -> Box<Entry> {
+        let mask = self.mask();
+        let removed = self.slots[i].take().expect("occupied slot");
+        self.ctrl[i] = 0;
+        let mut j = i;
+        loop {
+            j = (j + 1) & mask;
+            if self.ctrl[j] == 0 {
+                break;
+            }
+            let home = hash_key(self.slots[j].as_ref().expect("occupied").key()) as usize & mask;
+            // The entry at j may move to i if i lies cyclically within [home, j).
+            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(i) & mask) {
+                self.slots[i] = self.slots[j].take();
+                self.ctrl[i] = self.ctrl[j];
+                self.ctrl[j] = 0;
+                i = j;
+            }
+        }
+        self.len -= 1;
+        self.entry_memory -= removed.memory();
+        self.volatile -= (removed.expire_at != 0) as usize;
+        if self.len * 10 < self.slots.len() && self.slots.len() > MIN_CAPACITY {
+            self.rebuild((self.len * 2).next_power_of_two().max(MIN_CAPACITY));
+        }
+        removed
+    }
+
+    fn rebuild(&mut self, capacity: usize) {
+        let old = std::mem::take(&mut self.slots);
+        self.ctrl = vec![0; capacity];
+        self.slots = Vec::with_capacity(capacity);
+        self.slots.resize_with(capacity, || None);
+        for e in old.into_iter().flatten() {
+            let h = hash_key(e.key());
+            self.place(e, h);
+        }
+    }
+
+    /// Drops every entry, returning them so a caller can free them elsewhere.
+    pub fn take_all(&mut self) -> Table {
+        std::mem::take(self)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.slots.iter().filter_map(|s| s.as_deref())
+    }
+
+    /// Visits the keys whose home slot is `cursor`'s, then returns the next cursor (0 = done).
+    /// Cursors are reverse-binary over home slots, as in Redis's `dictScan`.
+    pub fn scan_step(&self, cursor: u64, mut visit: impl FnMut(&Entry)) -> u64 {
+        if self.slots.is_empty() {
+            return 0;
+        }
+        let mask = self.mask() as u64;
+        let home = (cursor & mask) as usize;
+        let mut i = home;
+        while self.ctrl[i] != 0 {
+            let e = self.slots[i].as_deref().expect("occupied");
+            if hash_key(e.key()) as usize & mask as usize == home {
+                visit(e);
+            }
+            i = (i + 1) & mask as usize;
+        }
+        // Increment the reversed cursor over the mask's bits.
+        let mut v = cursor | !mask;
+        v = v.reverse_bits();
+        v = v.wrapping_add(1);
+        v.reverse_bits()
+    }
+
+    /// The entry in the first occupied slot at or after `start` (wrapping), if any.
+    pub fn occupied_from(&self, start: usize) -> Option<(usize, &Entry)> {
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.mask();
+        let mut i = start & mask;
+        loop {
+            if let Some(e) = self.slots[i].as_deref() {
+                return Some((i, e));
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Removes the entry at slot `i` if it holds `key` (used after sampling).
+    pub fn remove_slot_if(&mut self, i: usize, key: &[u8]) -> Option<Box<Entry>> {
+        match self.slots.get(i)?.as_deref() {
+            Some(e) if e.key() == key => Some(self.remove_at(i)),
+            _ => None,
+        }
+    }
+
+    /// Visits occupied slots from `start` for at most `budget` slots; `f` returns whether to
+    /// remove the entry. Returns the slot to continue from (wrapping to 0 at the end).
+    pub fn sweep(&mut self, start: usize, budget: usize, mut remove: impl FnMut(&Entry) -> bool, mut removed: impl FnMut(Box<Entry>)) -> usize {
+        let cap = self.slots.len();
+        if cap == 0 {
+            return 0;
+        }
+        let mut i = start.min(cap);
+        let end = (start + budget).min(cap);
+        while i < end && i < self.slots.len() {
+            let hit = match self.slots[i].as_deref() {
+                Some(e) => remove(e),
+                None => false,
+            };
+            if hit {
+                let before = self.slots.len();
+                removed(self.remove_at(i));
+                if self.slots.len() != before {
+                    // The table shrank; restart the sweep on the new layout.
+                    return 0;
+                }
+                // A later entry may have shifted into slot i: look at it again.
+                continue;
+            }
+            i += 1;
+        }
+        if i >= self.slots.len() {
+            0
+        } else {
+            i
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn key(i: usize) -> Vec<u8> {
+        format!("key:{i}").into_bytes()
+    }
+
+    #[test]
+    fn insert_get_remove() {
+        let mut t = Table::new();
+        for i in 0..1000 {
+            let k = key(i);
+            assert!(t.insert(Entry::string(&k, b"v", 0), hash_key(&k)).is_none());
+        }
+        assert_eq!(t.len(), 1000);
+        for i in (0..1000).step_by(2) {
+            let k = key(i);
+            assert!(t.remove(&k, hash_key(&k)).is_some());
+        }
+        for i in 0..1000 {
+            let k = key(i);
+            assert_eq!(t.get(&k, hash_key(&k)).is_some(), i % 2 == 1, "key {i}");
+        }
+        for i in 0..1000 {
+            let k = key(i);
+            t.remove(&k, hash_key(&k));
+        }
+        assert_eq!(t.len(), 0);
+        assert_eq!(t.memory(), t.capacity() * 9);
+    }
+
+    #[test]
+    fn scan_survives_growth_and_shrink() {
+        let mut t = Table::new();
+        for i in 0..500 {
+            let k = key(i);
+            t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut step = 0;
+        loop {
+            cursor = t.scan_step(cursor, |e| {
+                seen.insert(e.key().to_vec());
+            });
+            step += 1;
+            // Grow in the middle of the scan, then shrink: keys 0..500 stay throughout.
+            if step == 50 {
+                for i in 500..5000 {
+                    let k = key(i);
+                    t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
+                }
+            }
+            if step == 300 {
+                for i in 500..5000 {
+                    let k = key(i);
+                    t.remove(&k, hash_key(&k));
+                }
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..500 {
+            assert!(seen.contains(&key(i)), "missed key {i}");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Tenants: which tenant owns a key, interned tenant ids, and per-tenant limits and statistics.
+//!
+//! Tenant lookup runs on every keyed command, so patterns are compiled once and tenant names
+//! are interned to a small integer id that indexes the per-tenant tables of each database.
+
+mod pattern;
+
+pub use pattern::KeyPattern;
+use std::collections::HashMap;
+
+/// Interned tenant id; 0 is `default`, the owner of every key that matches no pattern.
+pub type TenantId = u32;
+pub const DEFAULT_TENANT: TenantId = 0;
+
+/// Maps keys to tenants and tenant names to ids.
+pub struct TenantRegistry {
+    patterns: Vec<KeyPattern>,
+    separator: u8,
+    names: Vec<Box<[u8]>>,
+    ids: HashMap<Box<[u8]>, TenantId, foldhash::fast::RandomState>,
+}
+
+impl TenantRegistry {
+    pub fn new(patterns: Vec<KeyPattern>, separator: u8) -> Self {
+        let mut r = TenantRegistry { patterns, separator, names: Vec::new(), ids: HashMap::default() };
+        r.intern(b"default");
+        r
+    }
+
+    pub fn patterns(&self) -> &[KeyPattern] {
+        &self.patterns
+    }
+
+    pub fn separator(&self) -> u8 {
+        self.separator
+    }
+
+    /// Replaces the patterns (only allowed by callers while no keys exist).
+    pub fn set_patterns(&mut self, patterns: Vec<KeyPattern>, separator: u8) {
+        self.patterns = patterns;
+        self.separator = separator;
+    }
+
+    /// The name of the tenant that owns `key`.
+    #[inline]
+    pub fn tenant_name<'k>(&self, key: &'k [u8]) -> &'k [u8] {
+        for p in &self.patterns {
+            if let Some(t) = p.capture(key, self.separator) {
+                return t;
+            }
+        }
+        b"default"
+    }
+
+    /// The id of `key`'s tenant if that tenant is known (has ever held a key or a limit).
+    #[inline]
+    pub fn lookup(&self, key: &[u8]) -> Option<TenantId> {
+        let name = self.tenant_name(key);
+        if name == b"default" {
+            return Some(DEFAULT_TENANT);
+        }
+        self.ids.get(name).copied()
+    }
+
+    /// The id of `key`'s tenant, interning a new tenant on first sight.
+    #[inline]
+    pub fn resolve(&mut self, key: &[u8]) -> TenantId {
+        match self.lookup(key) {
+            Some(id) => id,
+            None => {
+                let name = self.tenant_name(key).to_vec();
+                self.intern(&name)
+            }
+        }
+    }
+
+    pub fn intern(&mut self, name: &[u8]) -> TenantId {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as TenantId;
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
+        id
+    }
+
+    pub fn id_of(&self, name: &[u8]) -> Option<TenantId> {
+        self.ids.get(name).copied()
+    }
+
+    pub fn name(&self, id: TenantId) -> &[u8] {
+        &self.names[id as usize]
+    }
+
+    pub fn count(&self) -> usize {
+        self.names.len()
+    }
+}
