@@ -115,6 +115,11 @@ fn matches(mut p: &[u8], mut s: &[u8], nocase: bool, skip_longer: &mut bool, nes
             break;
         }
     }
+    if s.is_empty() {
+        while p.first() == Some(&b'*') {
+            p = &p[1..];
+        }
+    }
     p.is_empty() && s.is_empty()
 }
 
