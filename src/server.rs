@@ -69,6 +69,12 @@ pub struct Shared {
     pub shutdown: tokio::sync::Notify,
     pub config_file: Option<String>,
     pub executable: String,
+    /// Random 40-hex-digit identity of this run (INFO `run_id`).
+    pub run_id: String,
+    /// Unix time (seconds) the server started at (LASTSAVE: no save has happened since).
+    pub started_unix: u64,
+    /// Highest `used_memory` observed (INFO `used_memory_peak`).
+    pub memory_peak: AtomicU64,
 }
 
 /// Compiles `tenant-key-pattern` and `tenant-key-separator` from the configuration.
@@ -126,7 +132,12 @@ impl Shared {
             shutting_down: AtomicBool::new(false),
             shutdown: tokio::sync::Notify::new(),
             config_file,
-            executable: std::env::args().next().unwrap_or_default(),
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| std::env::args().next().unwrap_or_default()),
+            run_id: random_hex_id(),
+            started_unix: crate::storage::now_ms() / 1000,
+            memory_peak: AtomicU64::new(0),
         });
         let names: Vec<&str> = crate::config::DIRECTIVES.iter().map(|d| d.name).collect();
         for name in names {
@@ -279,6 +290,24 @@ impl Shared {
         }
     }
 
+    /// Counts `n` error replies with code `code` (INFO errorstats).
+    pub fn record_errors(&self, code: &str, n: u64) {
+        // Like Redis, stop adding new codes past 128 so bogus codes cannot grow the table.
+        let mut stats = self.error_stats.lock();
+        if let Some(count) = stats.get_mut(code) {
+            *count += n;
+        } else if stats.len() < 128 {
+            stats.insert(code.to_string(), n);
+        }
+    }
+
+    /// Records `used` as a memory sample; returns the peak so far.
+    pub fn note_memory(&self, used: u64) -> u64 {
+        self.memory_peak
+            .fetch_max(used, Ordering::Relaxed)
+            .max(used)
+    }
+
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()
     }
@@ -289,6 +318,20 @@ impl Shared {
         self.shutdown.notify_waiters();
         self.shutdown.notify_one();
     }
+}
+
+/// A random 40-hex-digit identifier, like Redis's run id.
+fn random_hex_id() -> String {
+    let mut rng = crate::util::Rng::new();
+    let mut id = String::with_capacity(40);
+    while id.len() < 40 {
+        id.push_str(&format!(
+            "{:016x}",
+            rng.next_u64() ^ std::process::id() as u64
+        ));
+    }
+    id.truncate(40);
+    id
 }
 
 /// Parses `bind` into listen addresses; a leading `-` marks an address that may be unavailable.
@@ -425,5 +468,7 @@ async fn ops_sampler(shared: Arc<Shared>) {
         }
         let avg = samples.iter().sum::<u64>() / samples.len() as u64;
         shared.ops_per_sec.store(avg, Ordering::Relaxed);
+        let used = crate::commands::info::used_memory(&shared.keyspace.lock());
+        shared.note_memory(used);
     }
 }

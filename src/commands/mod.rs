@@ -8,6 +8,7 @@
 pub mod args;
 pub mod client;
 pub mod connection;
+pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod pubsub;
@@ -98,6 +99,22 @@ pub mod errors {
 
 /// Runs one command: checks, then the handler, then statistics and keyspace events.
 pub fn execute(ctx: &mut Ctx, args: &[Bytes]) {
+    check_and_run(ctx, args);
+    // Errors written by the checks (arity, NOAUTH, unknown command, queueing) count too.
+    count_errors(ctx);
+}
+
+/// Adds the error replies written since the last call to `INFO errorstats`; returns whether
+/// there were any.
+fn count_errors(ctx: &mut Ctx) -> bool {
+    let (n, code) = ctx.out.take_uncounted_errors();
+    if n > 0 {
+        ctx.shared.record_errors(code.unwrap_or("ERR"), n);
+    }
+    n > 0
+}
+
+fn check_and_run(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(spec) = table::lookup_command(args) else {
         return unknown_command(ctx, args);
     };
@@ -111,6 +128,7 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) {
     }
     if !ctx.client.authenticated && spec.flags & flags::NO_AUTH == 0 {
         ctx.out.error(errors::NOAUTH);
+        ctx.client.failed_command(spec, true);
         return;
     }
     if ctx.client.in_resp2_subscribed_mode() && spec.flags & flags::SUBSCRIBED_OK == 0 {
@@ -131,11 +149,12 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     if !ctx.in_exec {
         ctx.ks.refresh_time();
     }
+    count_errors(ctx);
     let started = std::time::Instant::now();
-    let errors_before = ctx.out.error_count();
     (spec.run)(ctx, args);
     let elapsed = started.elapsed();
-    let failed = ctx.out.error_count() != errors_before;
+    // Commands EXEC runs count their own errors, so EXEC fails only for its own error.
+    let failed = count_errors(ctx);
     ctx.client.record(spec, elapsed, failed);
     if elapsed.as_micros() as i64 >= ctx.shared.slowlog_threshold_us() && spec.flags & flags::NO_SLOWLOG == 0 {
         ctx.shared.slowlog_push(args, elapsed, ctx.client);
