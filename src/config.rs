@@ -17,6 +17,8 @@ pub enum Kind {
     Bool,
     Int(i64, i64),
     Memory,
+    /// A memory value or a percentage of `maxmemory` (`10%`).
+    MemoryOrPercent,
     Enum(&'static [&'static str]),
     Text,
     /// Checked by [`check_special`].
@@ -31,6 +33,8 @@ pub struct Directive {
     pub runtime: bool,
     /// Accepted for compatibility with existing redis.conf files; has no effect here.
     pub inert: bool,
+    /// Left out of `CONFIG GET` glob matches; shown only when asked for by exact name.
+    pub hidden: bool,
 }
 
 const fn d(name: &'static str, default: &'static str, kind: Kind, runtime: bool) -> Directive {
@@ -40,6 +44,7 @@ const fn d(name: &'static str, default: &'static str, kind: Kind, runtime: bool)
         kind,
         runtime,
         inert: false,
+        hidden: false,
     }
 }
 
@@ -50,8 +55,39 @@ const fn inert(name: &'static str, default: &'static str, kind: Kind) -> Directi
         kind,
         runtime: true,
         inert: true,
+        hidden: false,
     }
 }
+
+/// An inert directive that, as in Redis, can only be set at startup.
+const fn inert_fixed(name: &'static str, default: &'static str, kind: Kind) -> Directive {
+    Directive {
+        name,
+        default,
+        kind,
+        runtime: false,
+        inert: true,
+        hidden: false,
+    }
+}
+
+/// An inert directive Redis keeps out of `CONFIG GET *` (debugging knobs).
+const fn inert_hidden(name: &'static str, default: &'static str, kind: Kind) -> Directive {
+    Directive {
+        name,
+        default,
+        kind,
+        runtime: true,
+        inert: true,
+        hidden: true,
+    }
+}
+
+/// Old names Redis still accepts, and the directive each stands for.
+const ALIASES: &[(&str, &str)] = &[
+    ("slave-lazy-flush", "replica-lazy-flush"),
+    ("slaveof", "replicaof"),
+];
 
 const POLICIES: &[&str] = &[
     "noeviction",
@@ -69,8 +105,10 @@ const YESNO_ASYNC: &[&str] = &["no", "yes"];
 /// Every directive the server knows, in the order `conf/tenantcache.conf` documents them.
 pub static DIRECTIVES: &[Directive] = &[
     // Network and clients.
-    d("port", "6379", Kind::Int(0, 65535), false),
-    d("bind", "* -::*", Kind::Text, false),
+    // Settable only to the port already listened on (CONFIG SET of every parameter to its
+    // current value must succeed); see `commands::server::config_set`.
+    d("port", "6379", Kind::Int(0, 65535), true),
+    d("bind", "* -::*", Kind::Text, true),
     d("requirepass", "", Kind::Text, true),
     d("maxclients", "10000", Kind::Int(1, 1_000_000), true),
     d("timeout", "0", Kind::Int(0, i32::MAX as i64), true),
@@ -211,47 +249,54 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     inert("dir", "/data", Kind::Text),
     inert("dbfilename", "dump.rdb", Kind::Text),
-    inert("daemonize", "no", Kind::Bool),
+    inert_fixed("daemonize", "no", Kind::Bool),
     inert("protected-mode", "no", Kind::Bool),
-    inert("supervised", "no", Kind::Text),
-    inert("pidfile", "", Kind::Text),
-    inert("logfile", "", Kind::Text),
+    inert_fixed("supervised", "no", Kind::Text),
+    inert_fixed("pidfile", "", Kind::Text),
+    inert_fixed("logfile", "", Kind::Text),
     inert("lua-time-limit", "5000", Kind::Int(0, i64::MAX)),
     inert("busy-reply-threshold", "5000", Kind::Int(0, i64::MAX)),
     inert("activerehashing", "yes", Kind::Bool),
     inert("active-expire-effort", "1", Kind::Int(1, 10)),
     inert("activedefrag", "no", Kind::Bool),
-    inert("io-threads", "1", Kind::Int(1, 128)),
+    inert_fixed("io-threads", "1", Kind::Int(1, 128)),
     inert("repl-ping-replica-period", "10", Kind::Int(1, i64::MAX)),
     inert("repl-backlog-size", "1048576", Kind::Memory),
     inert("repl-diskless-sync", "yes", Kind::Bool),
     inert("stream-node-max-bytes", "4096", Kind::Memory),
     inert("stream-node-max-entries", "100", Kind::Int(0, i64::MAX)),
-    inert("set-proc-title", "yes", Kind::Bool),
+    inert_fixed("set-proc-title", "yes", Kind::Bool),
     inert("lazyfree-lazy-eviction", "no", Kind::Bool),
     inert("lazyfree-lazy-expire", "no", Kind::Bool),
     inert("lazyfree-lazy-server-del", "no", Kind::Bool),
     inert("replica-lazy-flush", "no", Kind::Bool),
     inert("close-on-replica-write", "yes", Kind::Bool),
-    inert("enable-debug-command", "no", Kind::Text),
-    inert("enable-protected-configs", "no", Kind::Text),
-    inert("enable-module-command", "no", Kind::Text),
+    inert_fixed("enable-debug-command", "no", Kind::Text),
+    inert_fixed("enable-protected-configs", "no", Kind::Text),
+    inert_fixed("enable-module-command", "no", Kind::Text),
     inert("oom-score-adj", "no", Kind::Text),
     inert("tracking-table-max-keys", "1000000", Kind::Int(0, i64::MAX)),
     inert("maxmemory-eviction-tenacity", "10", Kind::Int(0, 100)),
-    inert("maxmemory-clients", "0", Kind::Memory),
+    inert("maxmemory-clients", "0", Kind::MemoryOrPercent),
+    inert_hidden(
+        "key-load-delay",
+        "0",
+        Kind::Int(i32::MIN as i64, i32::MAX as i64),
+    ),
+    // Replication is not supported: only the empty value (no primary) is accepted.
+    d("replicaof", "", Kind::Special, false),
     inert("tls-port", "0", Kind::Int(0, 65535)),
-    inert("unixsocket", "", Kind::Text),
-    inert("tcp-backlog", "511", Kind::Int(0, i64::MAX)),
-    inert("always-show-logo", "no", Kind::Bool),
+    inert_fixed("unixsocket", "", Kind::Text),
+    inert_fixed("tcp-backlog", "511", Kind::Int(0, i64::MAX)),
+    inert_fixed("always-show-logo", "no", Kind::Bool),
     inert("crash-log-enabled", "yes", Kind::Bool),
     inert("sanitize-dump-payload", "no", Kind::Text),
     inert("rdbcompression", "yes", Kind::Bool),
     inert("rdbchecksum", "yes", Kind::Bool),
     inert("stop-writes-on-bgsave-error", "yes", Kind::Bool),
     inert("aof-use-rdb-preamble", "yes", Kind::Bool),
-    inert("appendfilename", "appendonly.aof", Kind::Text),
-    inert("appenddirname", "appendonlydir", Kind::Text),
+    inert_fixed("appendfilename", "appendonly.aof", Kind::Text),
+    inert_fixed("appenddirname", "appendonlydir", Kind::Text),
     inert("jemalloc-bg-thread", "yes", Kind::Bool),
     inert("hll-sparse-max-bytes", "3000", Kind::Memory),
     inert("active-defrag-cycle-min", "1", Kind::Int(1, 99)),
@@ -262,10 +307,10 @@ pub static DIRECTIVES: &[Directive] = &[
 
 pub fn directive(name: &str) -> Option<&'static Directive> {
     let lower = name.to_ascii_lowercase();
-    let canonical = match lower.as_str() {
-        "slaveof" | "replicaof" => return None,
-        other => other,
-    };
+    let canonical = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == lower)
+        .map_or(lower.as_str(), |(_, target)| target);
     DIRECTIVES.iter().find(|d| d.name == canonical)
 }
 
@@ -478,18 +523,25 @@ impl Config {
 
     /// `CONFIG GET` for one glob pattern: (name, value) pairs.
     pub fn get_matching(&self, pattern: &str) -> Vec<(&'static str, String)> {
-        let aliases: &[(&str, &str)] = &[("slave-lazy-flush", "replica-lazy-flush")];
+        let is_glob = pattern.contains(['*', '?', '[']);
         let mut out: Vec<(&'static str, String)> = DIRECTIVES
             .iter()
-            .filter(|d| glob_match(pattern.as_bytes(), d.name.as_bytes(), true))
+            .filter(|d| {
+                !(d.hidden && is_glob) && glob_match(pattern.as_bytes(), d.name.as_bytes(), true)
+            })
             .map(|d| (d.name, self.values[d.name].clone()))
             .collect();
-        for (alias, target) in aliases {
-            if glob_match(pattern.as_bytes(), alias.as_bytes(), true) && !pattern.contains('*') {
+        for (alias, target) in ALIASES {
+            if glob_match(pattern.as_bytes(), alias.as_bytes(), true) {
                 out.push((alias, self.values[target].clone()));
             }
         }
         out
+    }
+
+    /// Records the port actually listened on (differs from the setting when that is 0).
+    pub fn set_listening_port(&mut self, port: u16) {
+        self.values.insert("port", port.to_string());
     }
 
     pub fn get(&self, name: &str) -> &str {
@@ -534,6 +586,16 @@ fn canonicalize(dir: &Directive, value: &str) -> Result<String, String> {
                 .map(|n| n.to_string())
                 .ok_or_else(|| "argument must be a memory value".to_string())
         }
+        Kind::MemoryOrPercent => match value.strip_suffix('%') {
+            Some(pct) => match pct.parse::<u64>() {
+                Ok(p) if p <= 100 => Ok(format!("{p}%")),
+                Ok(_) => Err("percentage argument must be less or equal to 100".into()),
+                Err(_) => Err("argument must be a memory or percent value".into()),
+            },
+            None => parse_memory(value)
+                .map(|n| n.to_string())
+                .ok_or_else(|| "argument must be a memory or percent value".to_string()),
+        },
         Kind::Enum(options) => {
             let lower = value.to_ascii_lowercase();
             if options.contains(&lower.as_str()) {
@@ -555,6 +617,8 @@ fn check_special(name: &str, value: &str) -> Result<String, String> {
         "client-output-buffer-limit" => {
             parse_output_limits(value, None).map(|l| format_output_limits(&l))
         }
+        "replicaof" if value.is_empty() => Ok(String::new()),
+        "replicaof" => Err("replication is not supported by this server".into()),
         "tenant-key-separator" => {
             if value.len() == 1 {
                 Ok(value.to_string())
@@ -662,7 +726,7 @@ mod tests {
         let err = c.apply_text("port 1\nbogus 1\n").unwrap_err();
         assert_eq!((err.0, err.1.as_str()), (2, "bogus"));
         assert!(c.apply_text("maxmemory 10xb").is_err());
-        assert!(c.set("port", "1").is_err());
+        assert!(c.set("daemonize", "yes").is_err());
         assert!(c.set("nope", "1").is_err());
         assert_eq!(c.get_matching("maxmemory-p*").len(), 1);
     }

@@ -396,6 +396,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         return Err("no address to listen on (check 'bind')".into());
     }
     shared.port.store(actual_port as u64, Ordering::Relaxed);
+    shared.config.write().set_listening_port(actual_port);
     let addrs: Vec<String> = listeners
         .iter()
         .filter_map(|l| l.local_addr().ok())

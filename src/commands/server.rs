@@ -217,6 +217,23 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
         .chunks(2)
         .map(|p| (text(&p[0]), text(&p[1])))
         .collect();
+    // The listeners are fixed at startup: `port` and `bind` accept only their current values.
+    let current = |name: &str| ctx.shared.config.read().get(name).to_string();
+    for (name, value) in &pairs {
+        let moved = |n: &str| name.eq_ignore_ascii_case(n) && *value != current(n);
+        if moved("port") {
+            return ctx.out.error(&format!(
+                "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port: \
+                 moving the listener to port {value} at run time is not supported by this server"
+            ));
+        }
+        if moved("bind") {
+            return ctx.out.error(
+                "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses: \
+                 changing the listen addresses at run time is not supported by this server",
+            );
+        }
+    }
     let changed = match ctx.shared.config.write().set_many(&pairs) {
         Ok(changed) => changed,
         Err(e) => return ctx.out.error(&format!("ERR {e}")),
