@@ -389,7 +389,7 @@ impl Config {
     /// Applies one directive from a file or a flag.
     pub fn apply_directive(&mut self, name: &str, args: &[String]) -> Result<(), String> {
         if name.eq_ignore_ascii_case("tenant") {
-            if args.len() < 3 || args.len() % 2 == 0 {
+            if args.len() < 3 || args.len().is_multiple_of(2) {
                 return Err("expected: tenant NAME option value [option value ...]".into());
             }
             self.tenant_lines.push(args.to_vec());
@@ -663,7 +663,7 @@ pub fn parse_output_limits(
         None => parse_output_limits(default, Some([OutputLimit::default(); 3]))?,
     };
     let words: Vec<&str> = value.split_whitespace().collect();
-    if words.len() % 4 != 0 {
+    if !words.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
     for chunk in words.chunks(4) {

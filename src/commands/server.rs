@@ -208,7 +208,7 @@ fn config_get(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return ctx
             .out
             .error("ERR wrong number of arguments for 'config|set' command");
