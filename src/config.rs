@@ -17,6 +17,8 @@ pub enum Kind {
     Bool,
     Int(i64, i64),
     Memory,
+    /// A memory value or a percentage of `maxmemory` (`10%`).
+    MemoryOrPercent,
     Enum(&'static [&'static str]),
     Text,
     /// Checked by [`check_special`].
@@ -31,15 +33,61 @@ pub struct Directive {
     pub runtime: bool,
     /// Accepted for compatibility with existing redis.conf files; has no effect here.
     pub inert: bool,
+    /// Left out of `CONFIG GET` glob matches; shown only when asked for by exact name.
+    pub hidden: bool,
 }
 
 const fn d(name: &'static str, default: &'static str, kind: Kind, runtime: bool) -> Directive {
-    Directive { name, default, kind, runtime, inert: false }
+    Directive {
+        name,
+        default,
+        kind,
+        runtime,
+        inert: false,
+        hidden: false,
+    }
 }
 
 const fn inert(name: &'static str, default: &'static str, kind: Kind) -> Directive {
-    Directive { name, default, kind, runtime: true, inert: true }
+    Directive {
+        name,
+        default,
+        kind,
+        runtime: true,
+        inert: true,
+        hidden: false,
+    }
 }
+
+/// An inert directive that, as in Redis, can only be set at startup.
+const fn inert_fixed(name: &'static str, default: &'static str, kind: Kind) -> Directive {
+    Directive {
+        name,
+        default,
+        kind,
+        runtime: false,
+        inert: true,
+        hidden: false,
+    }
+}
+
+/// An inert directive Redis keeps out of `CONFIG GET *` (debugging knobs).
+const fn inert_hidden(name: &'static str, default: &'static str, kind: Kind) -> Directive {
+    Directive {
+        name,
+        default,
+        kind,
+        runtime: true,
+        inert: true,
+        hidden: true,
+    }
+}
+
+/// Old names Redis still accepts, and the directive each stands for.
+const ALIASES: &[(&str, &str)] = &[
+    ("slave-lazy-flush", "replica-lazy-flush"),
+    ("slaveof", "replicaof"),
+];
 
 const POLICIES: &[&str] = &[
     "noeviction",
@@ -57,8 +105,10 @@ const YESNO_ASYNC: &[&str] = &["no", "yes"];
 /// Every directive the server knows, in the order `conf/tenantcache.conf` documents them.
 pub static DIRECTIVES: &[Directive] = &[
     // Network and clients.
-    d("port", "6379", Kind::Int(0, 65535), false),
-    d("bind", "* -::*", Kind::Text, false),
+    // Settable only to the port already listened on (CONFIG SET of every parameter to its
+    // current value must succeed); see `commands::server::config_set`.
+    d("port", "6379", Kind::Int(0, 65535), true),
+    d("bind", "* -::*", Kind::Text, true),
     d("requirepass", "", Kind::Text, true),
     d("maxclients", "10000", Kind::Int(1, 1_000_000), true),
     d("timeout", "0", Kind::Int(0, i32::MAX as i64), true),
@@ -66,8 +116,18 @@ pub static DIRECTIVES: &[Directive] = &[
     d("databases", "16", Kind::Int(1, 10_000), false),
     d("loglevel", "notice", Kind::Enum(LOGLEVELS), true),
     d("proto-max-bulk-len", "536870912", Kind::Memory, true),
-    d("client-query-buffer-limit", "1073741824", Kind::Memory, true),
-    d("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", Kind::Special, true),
+    d(
+        "client-query-buffer-limit",
+        "1073741824",
+        Kind::Memory,
+        true,
+    ),
+    d(
+        "client-output-buffer-limit",
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        Kind::Special,
+        true,
+    ),
     d("notify-keyspace-events", "", Kind::Special, true),
     d("hz", "10", Kind::Int(1, 500), true),
     // Memory and eviction.
@@ -86,76 +146,157 @@ pub static DIRECTIVES: &[Directive] = &[
     d("tag-max-per-key", "64", Kind::Int(1, 1_000_000), true),
     d("tag-max-len", "256", Kind::Int(1, 1 << 20), true),
     // Introspection.
-    d("slowlog-log-slower-than", "10000", Kind::Int(-1, i64::MAX), true),
+    d(
+        "slowlog-log-slower-than",
+        "10000",
+        Kind::Int(-1, i64::MAX),
+        true,
+    ),
     d("slowlog-max-len", "128", Kind::Int(0, i64::MAX), true),
-    d("latency-monitor-threshold", "0", Kind::Int(0, i64::MAX), true),
+    d(
+        "latency-monitor-threshold",
+        "0",
+        Kind::Int(0, i64::MAX),
+        true,
+    ),
     d("latency-tracking", "yes", Kind::Bool, true),
-    d("latency-tracking-info-percentiles", "50 99 99.9", Kind::Text, true),
-    d("lazyfree-lazy-user-del", "no", Kind::Enum(YESNO_ASYNC), true),
-    d("lazyfree-lazy-user-flush", "no", Kind::Enum(YESNO_ASYNC), true),
+    d(
+        "latency-tracking-info-percentiles",
+        "50 99 99.9",
+        Kind::Text,
+        true,
+    ),
+    d(
+        "lazyfree-lazy-user-del",
+        "no",
+        Kind::Enum(YESNO_ASYNC),
+        true,
+    ),
+    d(
+        "lazyfree-lazy-user-flush",
+        "no",
+        Kind::Enum(YESNO_ASYNC),
+        true,
+    ),
     // Collection encodings (thresholds for compact representations).
-    d("hash-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
-    d("hash-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
-    d("hash-max-ziplist-entries", "128", Kind::Int(0, i64::MAX), true),
+    d(
+        "hash-max-listpack-entries",
+        "128",
+        Kind::Int(0, i64::MAX),
+        true,
+    ),
+    d(
+        "hash-max-listpack-value",
+        "64",
+        Kind::Int(0, i64::MAX),
+        true,
+    ),
+    d(
+        "hash-max-ziplist-entries",
+        "128",
+        Kind::Int(0, i64::MAX),
+        true,
+    ),
     d("hash-max-ziplist-value", "64", Kind::Int(0, i64::MAX), true),
-    d("list-max-listpack-size", "-2", Kind::Int(-5, i64::MAX), true),
+    d(
+        "list-max-listpack-size",
+        "-2",
+        Kind::Int(-5, i64::MAX),
+        true,
+    ),
     d("list-max-ziplist-size", "-2", Kind::Int(-5, i64::MAX), true),
     d("list-compress-depth", "0", Kind::Int(0, i64::MAX), true),
-    d("set-max-intset-entries", "512", Kind::Int(0, i64::MAX), true),
-    d("set-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
+    d(
+        "set-max-intset-entries",
+        "512",
+        Kind::Int(0, i64::MAX),
+        true,
+    ),
+    d(
+        "set-max-listpack-entries",
+        "128",
+        Kind::Int(0, i64::MAX),
+        true,
+    ),
     d("set-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
-    d("zset-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
-    d("zset-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
-    d("zset-max-ziplist-entries", "128", Kind::Int(0, i64::MAX), true),
+    d(
+        "zset-max-listpack-entries",
+        "128",
+        Kind::Int(0, i64::MAX),
+        true,
+    ),
+    d(
+        "zset-max-listpack-value",
+        "64",
+        Kind::Int(0, i64::MAX),
+        true,
+    ),
+    d(
+        "zset-max-ziplist-entries",
+        "128",
+        Kind::Int(0, i64::MAX),
+        true,
+    ),
     d("zset-max-ziplist-value", "64", Kind::Int(0, i64::MAX), true),
     // Accepted so that existing redis.conf files and tools work; no effect (no persistence,
     // replication or scripting here).
     inert("save", "", Kind::Text),
     inert("appendonly", "no", Kind::Bool),
-    inert("appendfsync", "everysec", Kind::Enum(&["always", "everysec", "no"])),
+    inert(
+        "appendfsync",
+        "everysec",
+        Kind::Enum(&["always", "everysec", "no"]),
+    ),
     inert("dir", "/data", Kind::Text),
     inert("dbfilename", "dump.rdb", Kind::Text),
-    inert("daemonize", "no", Kind::Bool),
+    inert_fixed("daemonize", "no", Kind::Bool),
     inert("protected-mode", "no", Kind::Bool),
-    inert("supervised", "no", Kind::Text),
-    inert("pidfile", "", Kind::Text),
-    inert("logfile", "", Kind::Text),
+    inert_fixed("supervised", "no", Kind::Text),
+    inert_fixed("pidfile", "", Kind::Text),
+    inert_fixed("logfile", "", Kind::Text),
     inert("lua-time-limit", "5000", Kind::Int(0, i64::MAX)),
     inert("busy-reply-threshold", "5000", Kind::Int(0, i64::MAX)),
     inert("activerehashing", "yes", Kind::Bool),
     inert("active-expire-effort", "1", Kind::Int(1, 10)),
     inert("activedefrag", "no", Kind::Bool),
-    inert("io-threads", "1", Kind::Int(1, 128)),
+    inert_fixed("io-threads", "1", Kind::Int(1, 128)),
     inert("repl-ping-replica-period", "10", Kind::Int(1, i64::MAX)),
     inert("repl-backlog-size", "1048576", Kind::Memory),
     inert("repl-diskless-sync", "yes", Kind::Bool),
     inert("stream-node-max-bytes", "4096", Kind::Memory),
     inert("stream-node-max-entries", "100", Kind::Int(0, i64::MAX)),
-    inert("set-proc-title", "yes", Kind::Bool),
+    inert_fixed("set-proc-title", "yes", Kind::Bool),
     inert("lazyfree-lazy-eviction", "no", Kind::Bool),
     inert("lazyfree-lazy-expire", "no", Kind::Bool),
     inert("lazyfree-lazy-server-del", "no", Kind::Bool),
     inert("replica-lazy-flush", "no", Kind::Bool),
     inert("close-on-replica-write", "yes", Kind::Bool),
-    inert("enable-debug-command", "no", Kind::Text),
-    inert("enable-protected-configs", "no", Kind::Text),
-    inert("enable-module-command", "no", Kind::Text),
+    inert_fixed("enable-debug-command", "no", Kind::Text),
+    inert_fixed("enable-protected-configs", "no", Kind::Text),
+    inert_fixed("enable-module-command", "no", Kind::Text),
     inert("oom-score-adj", "no", Kind::Text),
     inert("tracking-table-max-keys", "1000000", Kind::Int(0, i64::MAX)),
     inert("maxmemory-eviction-tenacity", "10", Kind::Int(0, 100)),
-    inert("maxmemory-clients", "0", Kind::Memory),
+    inert("maxmemory-clients", "0", Kind::MemoryOrPercent),
+    inert_hidden(
+        "key-load-delay",
+        "0",
+        Kind::Int(i32::MIN as i64, i32::MAX as i64),
+    ),
+    // Replication is not supported: only the empty value (no primary) is accepted.
+    d("replicaof", "", Kind::Special, false),
     inert("tls-port", "0", Kind::Int(0, 65535)),
-    inert("unixsocket", "", Kind::Text),
-    inert("tcp-backlog", "511", Kind::Int(0, i64::MAX)),
-    inert("always-show-logo", "no", Kind::Bool),
+    inert_fixed("unixsocket", "", Kind::Text),
+    inert_fixed("tcp-backlog", "511", Kind::Int(0, i64::MAX)),
+    inert_fixed("always-show-logo", "no", Kind::Bool),
     inert("crash-log-enabled", "yes", Kind::Bool),
     inert("sanitize-dump-payload", "no", Kind::Text),
     inert("rdbcompression", "yes", Kind::Bool),
     inert("rdbchecksum", "yes", Kind::Bool),
     inert("stop-writes-on-bgsave-error", "yes", Kind::Bool),
     inert("aof-use-rdb-preamble", "yes", Kind::Bool),
-    inert("appendfilename", "appendonly.aof", Kind::Text),
-    inert("appenddirname", "appendonlydir", Kind::Text),
+    inert_fixed("appendfilename", "appendonly.aof", Kind::Text),
+    inert_fixed("appenddirname", "appendonlydir", Kind::Text),
     inert("jemalloc-bg-thread", "yes", Kind::Bool),
     inert("hll-sparse-max-bytes", "3000", Kind::Memory),
     inert("active-defrag-cycle-min", "1", Kind::Int(1, 99)),
@@ -166,10 +307,10 @@ pub static DIRECTIVES: &[Directive] = &[
 
 pub fn directive(name: &str) -> Option<&'static Directive> {
     let lower = name.to_ascii_lowercase();
-    let canonical = match lower.as_str() {
-        "slaveof" | "replicaof" => return None,
-        other => other,
-    };
+    let canonical = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == lower)
+        .map_or(lower.as_str(), |(_, target)| target);
     DIRECTIVES.iter().find(|d| d.name == canonical)
 }
 
@@ -181,14 +322,20 @@ pub struct Config {
     pub tenant_lines: Vec<Vec<String>>,
     /// Where the configuration came from, for the startup log.
     pub source: String,
+    /// The configuration file read at startup (CONFIG REWRITE writes back to it).
+    pub file: Option<String>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            values: DIRECTIVES.iter().map(|d| (d.name, d.default.to_string())).collect(),
+            values: DIRECTIVES
+                .iter()
+                .map(|d| (d.name, d.default.to_string()))
+                .collect(),
             tenant_lines: Vec::new(),
             source: "embedded defaults".into(),
+            file: None,
         }
     }
 }
@@ -198,14 +345,18 @@ impl Config {
     pub fn load(path: Option<&str>, overrides: &[(String, Vec<String>)]) -> Result<Config, String> {
         let mut config = Config::default();
         if let Some(path) = path {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file '{path}': {e}"))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read config file '{path}': {e}"))?;
             config.apply_text(&text).map_err(|(line, directive, err)| {
                 format!("config file '{path}', line {line}, directive '{directive}': {err}")
             })?;
             config.source = path.to_string();
+            config.file = Some(path.to_string());
         }
         for (name, args) in overrides {
-            config.apply_directive(name, args).map_err(|e| format!("option --{name}: {e}"))?;
+            config
+                .apply_directive(name, args)
+                .map_err(|e| format!("option --{name}: {e}"))?;
             if config.source == "embedded defaults" {
                 config.source = "embedded defaults and command-line options".into();
             } else if !config.source.ends_with("options") {
@@ -224,9 +375,13 @@ impl Config {
             }
             let args = split_inline_args(trimmed.as_bytes())
                 .ok_or_else(|| (i + 1, trimmed.to_string(), "unbalanced quotes".to_string()))?;
-            let args: Vec<String> = args.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect();
+            let args: Vec<String> = args
+                .into_iter()
+                .map(|a| String::from_utf8_lossy(&a).into_owned())
+                .collect();
             let (name, rest) = args.split_first().expect("non-empty line");
-            self.apply_directive(name, rest).map_err(|e| (i + 1, name.clone(), e))?;
+            self.apply_directive(name, rest)
+                .map_err(|e| (i + 1, name.clone(), e))?;
         }
         Ok(())
     }
@@ -234,29 +389,130 @@ impl Config {
     /// Applies one directive from a file or a flag.
     pub fn apply_directive(&mut self, name: &str, args: &[String]) -> Result<(), String> {
         if name.eq_ignore_ascii_case("tenant") {
-            if args.len() < 3 || args.len() % 2 == 0 {
+            if args.len() < 3 || args.len().is_multiple_of(2) {
                 return Err("expected: tenant NAME option value [option value ...]".into());
             }
             self.tenant_lines.push(args.to_vec());
             return Ok(());
         }
-        let dir = directive(name).ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
+        let dir = directive(name)
+            .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
         self.set_value(dir, &args.join(" "))
     }
 
     /// `CONFIG SET name value`: checks and stores a value; errors are Redis's texts after
     /// `CONFIG SET failed (possibly related to argument '...') - `.
     pub fn set(&mut self, name: &str, value: &str) -> Result<&'static Directive, String> {
-        let dir = directive(name).ok_or_else(|| format!("Unknown option or number of arguments for CONFIG SET - '{name}'"))?;
+        let dir = directive(name).ok_or_else(|| {
+            format!("Unknown option or number of arguments for CONFIG SET - '{name}'")
+        })?;
         if !dir.runtime {
             return Err(format!(
                 "CONFIG SET failed (possibly related to argument '{}') - can't set immutable config",
                 dir.name
             ));
         }
-        self.set_value(dir, value)
-            .map_err(|e| format!("CONFIG SET failed (possibly related to argument '{}') - {e}", dir.name))?;
+        self.set_value(dir, value).map_err(|e| {
+            format!(
+                "CONFIG SET failed (possibly related to argument '{}') - {e}",
+                dir.name
+            )
+        })?;
         Ok(dir)
+    }
+
+    /// `CONFIG SET name value [name value ...]`: every pair is checked before any takes
+    /// effect, so either all change or none does. Returns the directives that changed.
+    pub fn set_many(
+        &mut self,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<&'static Directive>, String> {
+        let mut staged = self.clone();
+        let mut changed: Vec<&'static Directive> = Vec::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            let dir = staged.set(name, value)?;
+            if changed.iter().any(|d| std::ptr::eq(*d, dir)) {
+                return Err(format!(
+                    "CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
+                ));
+            }
+            changed.push(dir);
+        }
+        *self = staged;
+        Ok(changed)
+    }
+
+    /// `CONFIG REWRITE`: rewrites the configuration file with the current values. Lines of
+    /// directives keep their place (the first occurrence gets the current value, repeats are
+    /// dropped), comments and `tenant` lines stay as they are, and directives that differ from
+    /// their default and were not in the file are appended.
+    pub fn rewrite(&self) -> Result<(), String> {
+        let Some(path) = &self.file else {
+            return Err("The server is running without a config file".into());
+        };
+        let old = std::fs::read_to_string(path).unwrap_or_default();
+        let mut written: Vec<&'static str> = Vec::new();
+        let mut out = String::with_capacity(old.len() + 256);
+        for line in old.lines() {
+            let first = line.split_whitespace().next().unwrap_or("");
+            match directive(first).filter(|_| !line.trim_start().starts_with('#')) {
+                Some(dir) if written.contains(&dir.name) => continue,
+                Some(dir) => {
+                    written.push(dir.name);
+                    out.push_str(&self.config_line(dir));
+                }
+                None => out.push_str(line),
+            }
+            out.push('\n');
+        }
+        let mut appended_header = false;
+        for dir in DIRECTIVES {
+            if written.contains(&dir.name) || self.values[dir.name] == dir.default {
+                continue;
+            }
+            if !appended_header {
+                out.push_str("# Generated by CONFIG REWRITE\n");
+                appended_header = true;
+            }
+            out.push_str(&self.config_line(dir));
+            out.push('\n');
+        }
+        // Write a sibling file and rename it over the original, so a crash never leaves half a file.
+        let tmp = format!("{path}.rewrite-{}", std::process::id());
+        std::fs::write(&tmp, out).map_err(|e| format!("Rewriting config file: {e}"))?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("Rewriting config file: {e}")
+        })
+    }
+
+    /// `name value` as a config file line, quoting the value when the file syntax needs it.
+    fn config_line(&self, dir: &Directive) -> String {
+        let value = &self.values[dir.name];
+        let plain = !value.is_empty()
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\');
+        if plain {
+            format!("{} {}", dir.name, value)
+        } else {
+            let mut quoted = String::from("\"");
+            for c in value.chars() {
+                match c {
+                    '"' | '\\' => {
+                        quoted.push('\\');
+                        quoted.push(c);
+                    }
+                    '\n' => quoted.push_str("\\n"),
+                    '\r' => quoted.push_str("\\r"),
+                    '\t' => quoted.push_str("\\t"),
+                    c if (c as u32) < 0x20 => quoted.push_str(&format!("\\x{:02x}", c as u32)),
+                    c => quoted.push(c),
+                }
+            }
+            quoted.push('"');
+            format!("{} {}", dir.name, quoted)
+        }
     }
 
     fn set_value(&mut self, dir: &'static Directive, value: &str) -> Result<(), String> {
@@ -267,18 +523,25 @@ impl Config {
 
     /// `CONFIG GET` for one glob pattern: (name, value) pairs.
     pub fn get_matching(&self, pattern: &str) -> Vec<(&'static str, String)> {
-        let aliases: &[(&str, &str)] = &[("slave-lazy-flush", "replica-lazy-flush")];
+        let is_glob = pattern.contains(['*', '?', '[']);
         let mut out: Vec<(&'static str, String)> = DIRECTIVES
             .iter()
-            .filter(|d| glob_match(pattern.as_bytes(), d.name.as_bytes(), true))
+            .filter(|d| {
+                !(d.hidden && is_glob) && glob_match(pattern.as_bytes(), d.name.as_bytes(), true)
+            })
             .map(|d| (d.name, self.values[d.name].clone()))
             .collect();
-        for (alias, target) in aliases {
-            if glob_match(pattern.as_bytes(), alias.as_bytes(), true) && !pattern.contains('*') {
+        for (alias, target) in ALIASES {
+            if glob_match(pattern.as_bytes(), alias.as_bytes(), true) {
                 out.push((alias, self.values[target].clone()));
             }
         }
         out
+    }
+
+    /// Records the port actually listened on (differs from the setting when that is 0).
+    pub fn set_listening_port(&mut self, port: u16) {
+        self.values.insert("port", port.to_string());
     }
 
     pub fn get(&self, name: &str) -> &str {
@@ -306,16 +569,33 @@ fn canonicalize(dir: &Directive, value: &str) -> Result<String, String> {
             _ => Err("argument must be 'yes' or 'no'".into()),
         },
         Kind::Int(min, max) => {
-            let n: i64 = value.trim().parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            let n: i64 = value
+                .trim()
+                .parse()
+                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
             if n < min || n > max {
-                return Err(format!("argument must be between {min} and {max} inclusive"));
+                return Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ));
             }
             Ok(n.to_string())
         }
         Kind::Memory => {
             // Negative values are rejected; Redis accepts a percentage only for maxmemory-clients.
-            parse_memory(value).map(|n| n.to_string()).ok_or_else(|| "argument must be a memory value".to_string())
+            parse_memory(value)
+                .map(|n| n.to_string())
+                .ok_or_else(|| "argument must be a memory value".to_string())
         }
+        Kind::MemoryOrPercent => match value.strip_suffix('%') {
+            Some(pct) => match pct.parse::<u64>() {
+                Ok(p) if p <= 100 => Ok(format!("{p}%")),
+                Ok(_) => Err("percentage argument must be less or equal to 100".into()),
+                Err(_) => Err("argument must be a memory or percent value".into()),
+            },
+            None => parse_memory(value)
+                .map(|n| n.to_string())
+                .ok_or_else(|| "argument must be a memory or percent value".to_string()),
+        },
         Kind::Enum(options) => {
             let lower = value.to_ascii_lowercase();
             if options.contains(&lower.as_str()) {
@@ -334,7 +614,11 @@ fn check_special(name: &str, value: &str) -> Result<String, String> {
         "notify-keyspace-events" => crate::storage::notify::parse(value)
             .map(crate::storage::notify::format)
             .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
-        "client-output-buffer-limit" => parse_output_limits(value, None).map(|l| format_output_limits(&l)),
+        "client-output-buffer-limit" => {
+            parse_output_limits(value, None).map(|l| format_output_limits(&l))
+        }
+        "replicaof" if value.is_empty() => Ok(String::new()),
+        "replicaof" => Err("replication is not supported by this server".into()),
         "tenant-key-separator" => {
             if value.len() == 1 {
                 Ok(value.to_string())
@@ -368,7 +652,10 @@ pub struct OutputLimit {
 pub type OutputLimits = [OutputLimit; 3];
 
 /// Parses `class hard soft seconds [class ...]` over `base` (the current limits).
-pub fn parse_output_limits(value: &str, base: Option<OutputLimits>) -> Result<OutputLimits, String> {
+pub fn parse_output_limits(
+    value: &str,
+    base: Option<OutputLimits>,
+) -> Result<OutputLimits, String> {
     let default = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
     let mut limits = match base {
         Some(b) => b,
@@ -376,7 +663,7 @@ pub fn parse_output_limits(value: &str, base: Option<OutputLimits>) -> Result<Ou
         None => parse_output_limits(default, Some([OutputLimit::default(); 3]))?,
     };
     let words: Vec<&str> = value.split_whitespace().collect();
-    if words.len() % 4 != 0 {
+    if !words.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
     for chunk in words.chunks(4) {
@@ -384,14 +671,27 @@ pub fn parse_output_limits(value: &str, base: Option<OutputLimits>) -> Result<Ou
             "normal" => 0,
             "slave" | "replica" => 1,
             "pubsub" => 2,
-            _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into())
+            }
         };
         let hard = parse_memory(chunk[1]);
         let soft = parse_memory(chunk[2]);
         let secs = chunk[3].parse::<u64>().ok();
         match (hard, soft, secs) {
-            (Some(hard), Some(soft), Some(soft_seconds)) => limits[class] = OutputLimit { hard, soft, soft_seconds },
-            _ => return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into()),
+            (Some(hard), Some(soft), Some(soft_seconds)) => {
+                limits[class] = OutputLimit {
+                    hard,
+                    soft,
+                    soft_seconds,
+                }
+            }
+            _ => {
+                return Err(
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .into(),
+                )
+            }
         }
     }
     Ok(limits)
@@ -400,7 +700,15 @@ pub fn parse_output_limits(value: &str, base: Option<OutputLimits>) -> Result<Ou
 pub fn format_output_limits(l: &OutputLimits) -> String {
     format!(
         "normal {} {} {} slave {} {} {} pubsub {} {} {}",
-        l[0].hard, l[0].soft, l[0].soft_seconds, l[1].hard, l[1].soft, l[1].soft_seconds, l[2].hard, l[2].soft, l[2].soft_seconds
+        l[0].hard,
+        l[0].soft,
+        l[0].soft_seconds,
+        l[1].hard,
+        l[1].soft,
+        l[1].soft_seconds,
+        l[2].hard,
+        l[2].soft,
+        l[2].soft_seconds
     )
 }
 
@@ -411,13 +719,14 @@ mod tests {
     #[test]
     fn file_and_errors() {
         let mut c = Config::default();
-        c.apply_text("# comment\nport 7000\nmaxmemory 10mb\nmaxmemory-policy allkeys-lru\n").unwrap();
+        c.apply_text("# comment\nport 7000\nmaxmemory 10mb\nmaxmemory-policy allkeys-lru\n")
+            .unwrap();
         assert_eq!(c.get("port"), "7000");
         assert_eq!(c.get("maxmemory"), "10485760");
         let err = c.apply_text("port 1\nbogus 1\n").unwrap_err();
         assert_eq!((err.0, err.1.as_str()), (2, "bogus"));
         assert!(c.apply_text("maxmemory 10xb").is_err());
-        assert!(c.set("port", "1").is_err());
+        assert!(c.set("daemonize", "yes").is_err());
         assert!(c.set("nope", "1").is_err());
         assert_eq!(c.get_matching("maxmemory-p*").len(), 1);
     }

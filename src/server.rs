@@ -69,11 +69,22 @@ pub struct Shared {
     pub shutdown: tokio::sync::Notify,
     pub config_file: Option<String>,
     pub executable: String,
+    /// Random 40-hex-digit identity of this run (INFO `run_id`).
+    pub run_id: String,
+    /// Unix time (seconds) the server started at (LASTSAVE: no save has happened since).
+    pub started_unix: u64,
+    /// Highest `used_memory` observed (INFO `used_memory_peak`).
+    pub memory_peak: AtomicU64,
 }
 
 /// Compiles `tenant-key-pattern` and `tenant-key-separator` from the configuration.
 pub fn tenant_patterns(config: &Config) -> Result<(Vec<KeyPattern>, u8), String> {
-    let sep = config.get("tenant-key-separator").as_bytes().first().copied().unwrap_or(b':');
+    let sep = config
+        .get("tenant-key-separator")
+        .as_bytes()
+        .first()
+        .copied()
+        .unwrap_or(b':');
     let patterns = config
         .get("tenant-key-pattern")
         .split_whitespace()
@@ -87,7 +98,7 @@ impl Shared {
         let (patterns, sep) = tenant_patterns(&config)?;
         let databases = config.get_u64("databases") as usize;
         let keyspace = Keyspace::new(databases, TenantRegistry::new(patterns, sep));
-        let config_file = if config.source.starts_with("embedded") { None } else { Some(config.source.clone()) };
+        let config_file = config.file.clone();
         let shared = Arc::new(Shared {
             keyspace: Mutex::new(keyspace),
             settings: Settings {
@@ -121,7 +132,12 @@ impl Shared {
             shutting_down: AtomicBool::new(false),
             shutdown: tokio::sync::Notify::new(),
             config_file,
-            executable: std::env::args().next().unwrap_or_default(),
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| std::env::args().next().unwrap_or_default()),
+            run_id: random_hex_id(),
+            started_unix: crate::storage::now_ms() / 1000,
+            memory_peak: AtomicU64::new(0),
         });
         let names: Vec<&str> = crate::config::DIRECTIVES.iter().map(|d| d.name).collect();
         for name in names {
@@ -139,12 +155,22 @@ impl Shared {
         let config = self.config.read();
         let s = &self.settings;
         match name {
-            "proto-max-bulk-len" => s.proto_max_bulk_len.store(config.get_u64(name) as usize, Ordering::Relaxed),
-            "client-query-buffer-limit" => s.query_buffer_limit.store(config.get_u64(name) as usize, Ordering::Relaxed),
-            "maxclients" => s.maxclients.store(config.get_u64(name) as usize, Ordering::Relaxed),
-            "timeout" => s.timeout_secs.store(config.get_u64(name), Ordering::Relaxed),
+            "proto-max-bulk-len" => s
+                .proto_max_bulk_len
+                .store(config.get_u64(name) as usize, Ordering::Relaxed),
+            "client-query-buffer-limit" => s
+                .query_buffer_limit
+                .store(config.get_u64(name) as usize, Ordering::Relaxed),
+            "maxclients" => s
+                .maxclients
+                .store(config.get_u64(name) as usize, Ordering::Relaxed),
+            "timeout" => s
+                .timeout_secs
+                .store(config.get_u64(name), Ordering::Relaxed),
             "hz" => s.hz.store(config.get_u64(name), Ordering::Relaxed),
-            "slowlog-log-slower-than" => s.slowlog_slower_than.store(config.get_i64(name), Ordering::Relaxed),
+            "slowlog-log-slower-than" => s
+                .slowlog_slower_than
+                .store(config.get_i64(name), Ordering::Relaxed),
             "slowlog-max-len" => {
                 let max = config.get_u64(name) as usize;
                 s.slowlog_max_len.store(max, Ordering::Relaxed);
@@ -154,14 +180,20 @@ impl Shared {
                 }
             }
             "client-output-buffer-limit" => {
-                *s.output_limits.lock() = crate::config::parse_output_limits(config.get(name), None)?;
+                *s.output_limits.lock() =
+                    crate::config::parse_output_limits(config.get(name), None)?;
             }
             "requirepass" => {
                 let pass = config.get(name);
-                *s.requirepass.write() = if pass.is_empty() { None } else { Some(pass.to_string()) };
+                *s.requirepass.write() = if pass.is_empty() {
+                    None
+                } else {
+                    Some(pass.to_string())
+                };
             }
             "notify-keyspace-events" => {
-                self.keyspace.lock().notify_flags = crate::storage::notify::parse(config.get(name)).unwrap_or(0);
+                self.keyspace.lock().notify_flags =
+                    crate::storage::notify::parse(config.get(name)).unwrap_or(0);
             }
             "tenant-key-pattern" | "tenant-key-separator" => {
                 let (patterns, sep) = tenant_patterns(&config)?;
@@ -182,7 +214,12 @@ impl Shared {
         }
     }
 
-    pub fn slowlog_push(&self, args: &[bytes::Bytes], elapsed: Duration, client: &crate::client::Client) {
+    pub fn slowlog_push(
+        &self,
+        args: &[bytes::Bytes],
+        elapsed: Duration,
+        client: &crate::client::Client,
+    ) {
         let max = self.settings.slowlog_max_len.load(Ordering::Relaxed);
         if max == 0 {
             return;
@@ -236,6 +273,41 @@ impl Shared {
         self.total_commands.fetch_add(total, Ordering::Relaxed);
     }
 
+    /// CONFIG RESETSTAT: zeroes the counters INFO reports (not the slow log, as in Redis).
+    pub fn reset_stats(&self, ks: &mut Keyspace) {
+        ks.stats = Default::default();
+        self.command_stats.lock().clear();
+        self.error_stats.lock().clear();
+        for counter in [
+            &self.total_commands,
+            &self.total_connections,
+            &self.rejected_connections,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.pubsub_messages,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts `n` error replies with code `code` (INFO errorstats).
+    pub fn record_errors(&self, code: &str, n: u64) {
+        // Like Redis, stop adding new codes past 128 so bogus codes cannot grow the table.
+        let mut stats = self.error_stats.lock();
+        if let Some(count) = stats.get_mut(code) {
+            *count += n;
+        } else if stats.len() < 128 {
+            stats.insert(code.to_string(), n);
+        }
+    }
+
+    /// Records `used` as a memory sample; returns the peak so far.
+    pub fn note_memory(&self, used: u64) -> u64 {
+        self.memory_peak
+            .fetch_max(used, Ordering::Relaxed)
+            .max(used)
+    }
+
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()
     }
@@ -246,6 +318,20 @@ impl Shared {
         self.shutdown.notify_waiters();
         self.shutdown.notify_one();
     }
+}
+
+/// A random 40-hex-digit identifier, like Redis's run id.
+fn random_hex_id() -> String {
+    let mut rng = crate::util::Rng::new();
+    let mut id = String::with_capacity(40);
+    while id.len() < 40 {
+        id.push_str(&format!(
+            "{:016x}",
+            rng.next_u64() ^ std::process::id() as u64
+        ));
+    }
+    id.truncate(40);
+    id
 }
 
 /// Parses `bind` into listen addresses; a leading `-` marks an address that may be unavailable.
@@ -289,7 +375,14 @@ pub async fn run(config: Config) -> Result<(), String> {
     let mut listeners = Vec::new();
     let mut actual_port = port;
     for (addr, optional) in listen_addresses(&bind, port) {
-        let addr = SocketAddr::new(addr.ip(), if actual_port != 0 { actual_port } else { addr.port() });
+        let addr = SocketAddr::new(
+            addr.ip(),
+            if actual_port != 0 {
+                actual_port
+            } else {
+                addr.port()
+            },
+        );
         match bind_listener(addr) {
             Ok(l) => {
                 actual_port = l.local_addr().map(|a| a.port()).unwrap_or(actual_port);
@@ -303,7 +396,12 @@ pub async fn run(config: Config) -> Result<(), String> {
         return Err("no address to listen on (check 'bind')".into());
     }
     shared.port.store(actual_port as u64, Ordering::Relaxed);
-    let addrs: Vec<String> = listeners.iter().filter_map(|l| l.local_addr().ok()).map(|a| a.to_string()).collect();
+    shared.config.write().set_listening_port(actual_port);
+    let addrs: Vec<String> = listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .map(|a| a.to_string())
+        .collect();
     tracing::info!(
         "tenantcache {} (redis {}) pid {} listening on {} (config: {})",
         crate::VERSION,
@@ -371,5 +469,7 @@ async fn ops_sampler(shared: Arc<Shared>) {
         }
         let avg = samples.iter().sum::<u64>() / samples.len() as u64;
         shared.ops_per_sec.store(avg, Ordering::Relaxed);
+        let used = crate::commands::info::used_memory(&shared.keyspace.lock());
+        shared.note_memory(used);
     }
 }

@@ -1,5 +1,1119 @@
-//! Introspection commands: COMMAND, SLOWLOG, MEMORY, FUNCTION, DEBUG.
+//! Introspection commands: COMMAND, SLOWLOG, MEMORY, DEBUG, and the scripting commands
+//! (FUNCTION, SCRIPT, EVAL, FCALL).
+//!
+//! This server has no scripting engine. The function library is therefore always empty, and
+//! FUNCTION FLUSH/LIST/STATS answer truthfully for an empty library (test suites and tools
+//! call them on every connection); commands that would load or run code reply with a clear
+//! error instead of pretending to succeed.
 
-use super::CommandSpec;
+use super::args::{is, text};
+use super::flags::NAMES;
+use super::flags::*;
+use super::{CommandSpec, Ctx};
+use crate::{cmd, container, subcmd};
+use bytes::Bytes;
 
-pub static COMMANDS: &[CommandSpec] = &[];
+/// The reply of every command that would need a script engine.
+const NO_SCRIPTING: &str = "ERR scripting is not supported by this server";
+
+pub static COMMANDS: &[CommandSpec] = &[
+    container!(
+        "function",
+        "scripting",
+        "7.0.0",
+        "A container for function commands.",
+        FUNCTION_SUBCOMMANDS
+    ),
+    container!(
+        "script",
+        "scripting",
+        "2.6.0",
+        "A container for Lua scripts management commands.",
+        SCRIPT_SUBCOMMANDS
+    ),
+    cmd!(
+        "eval",
+        -3,
+        NOSCRIPT | STALE | MOVABLE_KEYS,
+        (0, 0, 0),
+        "scripting",
+        "2.6.0",
+        "Executes a server-side Lua script.",
+        scripting_unsupported
+    ),
+    cmd!(
+        "eval_ro",
+        -3,
+        NOSCRIPT | READONLY | MOVABLE_KEYS,
+        (0, 0, 0),
+        "scripting",
+        "7.0.0",
+        "Executes a read-only server-side Lua script.",
+        scripting_unsupported
+    ),
+    cmd!(
+        "evalsha",
+        -3,
+        NOSCRIPT | STALE | MOVABLE_KEYS,
+        (0, 0, 0),
+        "scripting",
+        "2.6.0",
+        "Executes a server-side Lua script by SHA1 digest.",
+        scripting_unsupported
+    ),
+    cmd!(
+        "evalsha_ro",
+        -3,
+        NOSCRIPT | READONLY | MOVABLE_KEYS,
+        (0, 0, 0),
+        "scripting",
+        "7.0.0",
+        "Executes a read-only server-side Lua script by SHA1 digest.",
+        scripting_unsupported
+    ),
+    cmd!(
+        "fcall",
+        -3,
+        NOSCRIPT | STALE | MOVABLE_KEYS,
+        (0, 0, 0),
+        "scripting",
+        "7.0.0",
+        "Invokes a function.",
+        scripting_unsupported
+    ),
+    cmd!(
+        "fcall_ro",
+        -3,
+        NOSCRIPT | READONLY | MOVABLE_KEYS,
+        (0, 0, 0),
+        "scripting",
+        "7.0.0",
+        "Invokes a read-only function.",
+        scripting_unsupported
+    ),
+    CommandSpec {
+        name: "command",
+        // COMMAND alone lists every command; the subcommands are routed by the table.
+        arity: -1,
+        flags: LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        group: "server",
+        summary: "Returns detailed information about all commands.",
+        since: "2.8.13",
+        run: command,
+        subcommands: COMMAND_SUBCOMMANDS,
+        parent: "command",
+    },
+    container!(
+        "slowlog",
+        "server",
+        "2.2.12",
+        "A container for slow log commands.",
+        SLOWLOG_SUBCOMMANDS
+    ),
+    container!(
+        "memory",
+        "server",
+        "4.0.0",
+        "A container for memory diagnostics commands.",
+        MEMORY_SUBCOMMANDS
+    ),
+    cmd!(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        "1.0.0",
+        "A container for debugging commands.",
+        debug
+    ),
+];
+
+static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
+    subcmd!(
+        "function",
+        "delete",
+        3,
+        NOSCRIPT | WRITE,
+        (0, 0, 0),
+        "Deletes a library and its functions.",
+        function_delete
+    ),
+    subcmd!(
+        "function",
+        "dump",
+        2,
+        NOSCRIPT,
+        (0, 0, 0),
+        "Dumps all libraries into a serialized binary payload.",
+        scripting_unsupported
+    ),
+    subcmd!(
+        "function",
+        "flush",
+        -2,
+        NOSCRIPT | WRITE,
+        (0, 0, 0),
+        "Deletes all libraries and functions.",
+        function_flush
+    ),
+    subcmd!(
+        "function",
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "Returns helpful text about the different subcommands.",
+        function_help
+    ),
+    subcmd!(
+        "function",
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        (0, 0, 0),
+        "Terminates a function during execution.",
+        not_busy
+    ),
+    subcmd!(
+        "function",
+        "list",
+        -2,
+        NOSCRIPT,
+        (0, 0, 0),
+        "Returns information about all libraries.",
+        function_list
+    ),
+    subcmd!(
+        "function",
+        "load",
+        -3,
+        NOSCRIPT | WRITE | DENYOOM,
+        (0, 0, 0),
+        "Creates a library.",
+        scripting_unsupported
+    ),
+    subcmd!(
+        "function",
+        "restore",
+        -3,
+        NOSCRIPT | WRITE | DENYOOM,
+        (0, 0, 0),
+        "Restores all libraries from a payload.",
+        scripting_unsupported
+    ),
+    subcmd!(
+        "function",
+        "stats",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        (0, 0, 0),
+        "Returns information about a function during execution.",
+        function_stats
+    ),
+];
+
+static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
+    subcmd!(
+        "script",
+        "debug",
+        3,
+        NOSCRIPT,
+        (0, 0, 0),
+        "Sets the debug mode of server-side Lua scripts.",
+        scripting_unsupported
+    ),
+    subcmd!(
+        "script",
+        "exists",
+        -3,
+        NOSCRIPT,
+        (0, 0, 0),
+        "Determines whether server-side Lua scripts exist in the script cache.",
+        script_exists
+    ),
+    subcmd!(
+        "script",
+        "flush",
+        -2,
+        NOSCRIPT,
+        (0, 0, 0),
+        "Removes all server-side Lua scripts from the script cache.",
+        script_flush
+    ),
+    subcmd!(
+        "script",
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "Returns helpful text about the different subcommands.",
+        script_help
+    ),
+    subcmd!(
+        "script",
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        (0, 0, 0),
+        "Terminates a server-side Lua script during execution.",
+        not_busy
+    ),
+    subcmd!(
+        "script",
+        "load",
+        3,
+        NOSCRIPT | STALE,
+        (0, 0, 0),
+        "Loads a server-side Lua script to the script cache.",
+        scripting_unsupported
+    ),
+];
+
+static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
+    subcmd!(
+        "command",
+        "count",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "Returns a count of commands.",
+        command_count
+    ),
+    subcmd!(
+        "command",
+        "docs",
+        -2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "Returns documentary information about one, multiple or all commands.",
+        command_docs
+    ),
+    subcmd!(
+        "command",
+        "getkeys",
+        -3,
+        0,
+        (0, 0, 0),
+        "Extracts the key names from an arbitrary command.",
+        command_getkeys
+    ),
+    subcmd!(
+        "command",
+        "getkeysandflags",
+        -3,
+        0,
+        (0, 0, 0),
+        "Extracts the key names and access flags for an arbitrary command.",
+        command_getkeysandflags
+    ),
+    subcmd!(
+        "command",
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "Returns helpful text about the different subcommands.",
+        command_help
+    ),
+    subcmd!(
+        "command",
+        "info",
+        -2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "Returns information about one, multiple or all commands.",
+        command_info
+    ),
+    subcmd!(
+        "command",
+        "list",
+        -2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "Returns a list of command names.",
+        command_list
+    ),
+];
+
+static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
+    subcmd!(
+        "slowlog",
+        "get",
+        -2,
+        ADMIN | LOADING | STALE,
+        (0, 0, 0),
+        "Returns the slow log's entries.",
+        slowlog_get
+    ),
+    subcmd!(
+        "slowlog",
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "Show helpful text about the different subcommands.",
+        slowlog_help
+    ),
+    subcmd!(
+        "slowlog",
+        "len",
+        2,
+        ADMIN | LOADING | STALE,
+        (0, 0, 0),
+        "Returns the number of entries in the slow log.",
+        slowlog_len
+    ),
+    subcmd!(
+        "slowlog",
+        "reset",
+        2,
+        ADMIN | LOADING | STALE,
+        (0, 0, 0),
+        "Clears all entries from the slow log.",
+        slowlog_reset
+    ),
+];
+
+static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
+    subcmd!(
+        "memory",
+        "doctor",
+        2,
+        0,
+        (0, 0, 0),
+        "Outputs a memory problems report.",
+        memory_doctor
+    ),
+    subcmd!(
+        "memory",
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "Returns helpful text about the different subcommands.",
+        memory_help
+    ),
+    subcmd!(
+        "memory",
+        "malloc-stats",
+        2,
+        0,
+        (0, 0, 0),
+        "Returns the allocator statistics.",
+        memory_malloc_stats
+    ),
+    subcmd!(
+        "memory",
+        "purge",
+        2,
+        0,
+        (0, 0, 0),
+        "Asks the allocator to release memory.",
+        memory_purge
+    ),
+    subcmd!(
+        "memory",
+        "stats",
+        2,
+        0,
+        (0, 0, 0),
+        "Returns details about memory usage.",
+        memory_stats
+    ),
+    subcmd!(
+        "memory",
+        "usage",
+        -3,
+        READONLY,
+        (2, 2, 1),
+        "Estimates the memory usage of a key.",
+        memory_usage
+    ),
+];
+
+/// Writes a HELP reply in Redis's layout: a title line, the given lines, then HELP itself.
+pub fn help_reply(ctx: &mut Ctx, command: &str, lines: &[&str]) {
+    ctx.out.array(lines.len() + 3);
+    ctx.out.simple(&format!(
+        "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    ));
+    for line in lines {
+        ctx.out.simple(line);
+    }
+    ctx.out.simple("HELP");
+    ctx.out.simple("    Print this help.");
+}
+
+fn scripting_unsupported(ctx: &mut Ctx, _args: &[Bytes]) {
+    ctx.out.error(NO_SCRIPTING);
+}
+
+fn not_busy(ctx: &mut Ctx, _args: &[Bytes]) {
+    ctx.out.error("NOTBUSY No scripts in execution right now.");
+}
+
+fn function_delete(ctx: &mut Ctx, _args: &[Bytes]) {
+    ctx.out.error("ERR Library not found");
+}
+
+/// Parses the optional `ASYNC|SYNC` of FUNCTION FLUSH / SCRIPT FLUSH; writes the error on failure.
+fn flush_mode(ctx: &mut Ctx, args: &[Bytes], command: &str) -> bool {
+    match args.len() {
+        2 => true,
+        3 if is(&args[2], "ASYNC") || is(&args[2], "SYNC") => true,
+        _ => {
+            ctx.out
+                .error(&format!("ERR {command} only supports SYNC|ASYNC option"));
+            false
+        }
+    }
+}
+
+fn function_flush(ctx: &mut Ctx, args: &[Bytes]) {
+    if flush_mode(ctx, args, "FUNCTION FLUSH") {
+        ctx.out.ok();
+    }
+}
+
+fn function_list(ctx: &mut Ctx, args: &[Bytes]) {
+    let mut i = 2;
+    let mut library_name = false;
+    while i < args.len() {
+        if is(&args[i], "WITHCODE") {
+            i += 1;
+        } else if is(&args[i], "LIBRARYNAME") {
+            if library_name {
+                return ctx.out.error("ERR library name can be given only once");
+            }
+            if i + 1 >= args.len() {
+                return ctx.out.error("ERR library name argument was not given");
+            }
+            library_name = true;
+            i += 2;
+        } else {
+            return ctx
+                .out
+                .error(&format!("ERR Unknown argument {}", text(&args[i])));
+        }
+    }
+    ctx.out.array(0);
+}
+
+fn function_stats(ctx: &mut Ctx, _args: &[Bytes]) {
+    ctx.out.map(2);
+    ctx.out.bulk(b"running_script");
+    ctx.out.null();
+    // No engine is registered, so there is nothing to list under `engines`.
+    ctx.out.bulk(b"engines");
+    ctx.out.map(0);
+}
+
+fn function_help(ctx: &mut Ctx, _args: &[Bytes]) {
+    help_reply(
+        ctx,
+        "FUNCTION",
+        &[
+            "LIST [LIBRARYNAME <pattern>] [WITHCODE]",
+            "    Return general information on all the libraries (always empty: this server has no scripting engine).",
+            "STATS",
+            "    Return information about the current function running.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "KILL",
+            "    Kill the current running function.",
+        ],
+    );
+}
+
+fn script_exists(ctx: &mut Ctx, args: &[Bytes]) {
+    // The script cache is always empty.
+    ctx.out.array(args.len() - 2);
+    for _ in &args[2..] {
+        ctx.out.int(0);
+    }
+}
+
+fn script_flush(ctx: &mut Ctx, args: &[Bytes]) {
+    if flush_mode(ctx, args, "SCRIPT FLUSH") {
+        ctx.out.ok();
+    }
+}
+
+fn script_help(ctx: &mut Ctx, _args: &[Bytes]) {
+    help_reply(
+        ctx,
+        "SCRIPT",
+        &[
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache (always 0: this server has no scripting engine).",
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache.",
+            "KILL",
+            "    Kill the currently executing Lua script.",
+        ],
+    );
+}
+
+/// DEBUG: only the subcommands that are meaningful here; the rest reply with an error that
+/// says so, rather than pretending to work.
+fn debug(ctx: &mut Ctx, args: &[Bytes]) {
+    let sub = text(&args[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "help" => help_reply(
+            ctx,
+            "DEBUG",
+            &[
+                "LOG <message>",
+                "    Write <message> to the server log.",
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+            ],
+        ),
+        "log" if args.len() == 3 => {
+            tracing::warn!("DEBUG LOG: {}", text(&args[2]));
+            ctx.out.ok();
+        }
+        "sleep" if args.len() == 3 => {
+            let Some(secs) =
+                crate::util::parse_f64(&args[2]).filter(|s| s.is_finite() && *s >= 0.0)
+            else {
+                return ctx.out.error(super::errors::NOT_FLOAT);
+            };
+            // Like Redis, the whole server stops: hold the keyspace while sleeping.
+            ctx.ks.get();
+            let pause = std::time::Duration::from_secs_f64(secs);
+            tokio::task::block_in_place(|| std::thread::sleep(pause));
+            ctx.out.ok();
+        }
+        "log" | "sleep" => {
+            ctx.out.error(&format!(
+                "ERR wrong number of arguments for 'debug|{sub}' command"
+            ));
+        }
+        _ => ctx.out.error(&format!(
+            "ERR DEBUG {} is not supported by this server (supported: LOG, SLEEP, HELP)",
+            text(&args[1]).to_ascii_uppercase()
+        )),
+    }
+}
+
+// ----- COMMAND -----
+
+/// ACL categories Redis assigns by command group.
+fn group_category(group: &str) -> Option<&'static str> {
+    Some(match group {
+        "generic" => "@keyspace",
+        "string" => "@string",
+        "list" => "@list",
+        "hash" => "@hash",
+        "set" => "@set",
+        "sorted-set" => "@sortedset",
+        "pubsub" => "@pubsub",
+        "transactions" => "@transaction",
+        "scripting" => "@scripting",
+        "connection" => "@connection",
+        "hyperloglog" => "@hyperloglog",
+        "geo" => "@geo",
+        "stream" => "@stream",
+        "bitmap" => "@bitmap",
+        _ => return None,
+    })
+}
+
+/// The ACL categories of a command, derived from its flags and group.
+fn categories(spec: &CommandSpec) -> Vec<&'static str> {
+    let mut cats = Vec::new();
+    let group = if spec.parent.is_empty() || spec.parent == spec.name {
+        spec.group
+    } else {
+        super::table::lookup(spec.parent.as_bytes()).map_or("", |p| p.group)
+    };
+    if let Some(c) = group_category(group) {
+        cats.push(c);
+    }
+    if spec.flags & WRITE != 0 {
+        cats.push("@write");
+    }
+    if spec.flags & READONLY != 0 {
+        cats.push("@read");
+    }
+    if spec.flags & ADMIN != 0 {
+        cats.push("@admin");
+        cats.push("@dangerous");
+    }
+    if spec.flags & PUBSUB != 0 && !cats.contains(&"@pubsub") {
+        cats.push("@pubsub");
+    }
+    if spec.flags & BLOCKING != 0 {
+        cats.push("@blocking");
+    }
+    cats.push(if spec.flags & FAST != 0 {
+        "@fast"
+    } else {
+        "@slow"
+    });
+    cats
+}
+
+/// One COMMAND INFO entry (Redis 7 layout: name, arity, flags, first key, last key, step,
+/// ACL categories, tips, key specs, subcommands).
+fn write_command_info(ctx: &mut Ctx, spec: &CommandSpec) {
+    ctx.out.array(10);
+    ctx.out.bulk(spec.full_name().as_bytes());
+    ctx.out.int(spec.arity as i64);
+    let names: Vec<&str> = NAMES
+        .iter()
+        .filter(|(bit, _)| spec.flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    ctx.out.set(names.len());
+    for n in names {
+        ctx.out.simple(n);
+    }
+    ctx.out.int(spec.first_key as i64);
+    ctx.out.int(spec.last_key as i64);
+    ctx.out.int(spec.step as i64);
+    let cats = categories(spec);
+    ctx.out.set(cats.len());
+    for c in cats {
+        ctx.out.simple(c);
+    }
+    ctx.out.set(0);
+    write_key_specs(ctx, spec);
+    ctx.out.array(spec.subcommands.len());
+    for sub in spec.subcommands {
+        write_command_info(ctx, sub);
+    }
+}
+
+/// Flags of the keys a command touches, as key specs and GETKEYSANDFLAGS print them.
+fn key_flags(spec: &CommandSpec) -> &'static [&'static str] {
+    if spec.flags & WRITE != 0 {
+        &["RW", "ACCESS", "UPDATE"]
+    } else {
+        &["RO", "ACCESS"]
+    }
+}
+
+fn write_key_specs(ctx: &mut Ctx, spec: &CommandSpec) {
+    if spec.first_key <= 0 {
+        return ctx.out.array(0);
+    }
+    ctx.out.array(1);
+    ctx.out.map(3);
+    ctx.out.bulk(b"flags");
+    let flags = key_flags(spec);
+    ctx.out.set(flags.len());
+    for f in flags {
+        ctx.out.simple(f);
+    }
+    ctx.out.bulk(b"begin_search");
+    ctx.out.map(2);
+    ctx.out.bulk(b"type");
+    ctx.out.bulk(b"index");
+    ctx.out.bulk(b"spec");
+    ctx.out.map(1);
+    ctx.out.bulk(b"index");
+    ctx.out.int(spec.first_key as i64);
+    ctx.out.bulk(b"find_keys");
+    ctx.out.map(2);
+    ctx.out.bulk(b"type");
+    ctx.out.bulk(b"range");
+    ctx.out.bulk(b"spec");
+    ctx.out.map(3);
+    ctx.out.bulk(b"lastkey");
+    // Relative to the first key, as Redis's key specs express it.
+    ctx.out.int(if spec.last_key < 0 {
+        spec.last_key as i64
+    } else {
+        (spec.last_key - spec.first_key) as i64
+    });
+    ctx.out.bulk(b"keystep");
+    ctx.out.int(spec.step as i64);
+    ctx.out.bulk(b"limit");
+    ctx.out.int(0);
+}
+
+fn all_commands_sorted() -> Vec<&'static CommandSpec> {
+    let mut all: Vec<&'static CommandSpec> = super::table::all().collect();
+    all.sort_by_key(|s| s.name);
+    all
+}
+
+fn command(ctx: &mut Ctx, _args: &[Bytes]) {
+    let all = all_commands_sorted();
+    ctx.out.array(all.len());
+    for spec in all {
+        write_command_info(ctx, spec);
+    }
+}
+
+fn command_count(ctx: &mut Ctx, _args: &[Bytes]) {
+    ctx.out.int(super::table::all().count() as i64);
+}
+
+fn command_info(ctx: &mut Ctx, args: &[Bytes]) {
+    if args.len() == 2 {
+        return command(ctx, args);
+    }
+    ctx.out.array(args.len() - 2);
+    for name in &args[2..] {
+        match super::table::lookup_full_name(&text(name)) {
+            Some(spec) => write_command_info(ctx, spec),
+            None => ctx.out.null_array(),
+        }
+    }
+}
+
+fn write_command_docs(ctx: &mut Ctx, spec: &CommandSpec) {
+    let group = if spec.group.is_empty() {
+        super::table::lookup(spec.parent.as_bytes()).map_or("server", |p| p.group)
+    } else {
+        spec.group
+    };
+    let since = if spec.since.is_empty() {
+        super::table::lookup(spec.parent.as_bytes()).map_or("", |p| p.since)
+    } else {
+        spec.since
+    };
+    let has_subs = !spec.subcommands.is_empty();
+    ctx.out.map(3 + has_subs as usize);
+    ctx.out.bulk(b"summary");
+    ctx.out.bulk(spec.summary.as_bytes());
+    ctx.out.bulk(b"since");
+    ctx.out.bulk(since.as_bytes());
+    ctx.out.bulk(b"group");
+    ctx.out.bulk(group.as_bytes());
+    if has_subs {
+        ctx.out.bulk(b"subcommands");
+        ctx.out.map(spec.subcommands.len());
+        for sub in spec.subcommands {
+            ctx.out.bulk(sub.full_name().as_bytes());
+            write_command_docs(ctx, sub);
+        }
+    }
+}
+
+fn command_docs(ctx: &mut Ctx, args: &[Bytes]) {
+    let specs: Vec<&'static CommandSpec> = if args.len() == 2 {
+        all_commands_sorted()
+    } else {
+        args[2..]
+            .iter()
+            .filter_map(|n| super::table::lookup_full_name(&text(n)))
+            .collect()
+    };
+    ctx.out.map(specs.len());
+    for spec in specs {
+        ctx.out.bulk(spec.full_name().as_bytes());
+        write_command_docs(ctx, spec);
+    }
+}
+
+fn command_list(ctx: &mut Ctx, args: &[Bytes]) {
+    enum Filter {
+        All,
+        Module,
+        AclCat(String),
+        Pattern(Bytes),
+    }
+    let filter = match args.len() {
+        2 => Filter::All,
+        5 if is(&args[2], "FILTERBY") && is(&args[3], "MODULE") => Filter::Module,
+        5 if is(&args[2], "FILTERBY") && is(&args[3], "ACLCAT") => {
+            Filter::AclCat(format!("@{}", text(&args[4]).to_ascii_lowercase()))
+        }
+        5 if is(&args[2], "FILTERBY") && is(&args[3], "PATTERN") => {
+            Filter::Pattern(args[4].clone())
+        }
+        _ => return ctx.out.error(super::errors::SYNTAX),
+    };
+    let mut names = Vec::new();
+    for spec in all_commands_sorted() {
+        let entries = std::iter::once(spec).chain(spec.subcommands.iter());
+        for s in entries {
+            let name = s.full_name();
+            let keep = match &filter {
+                Filter::All => true,
+                Filter::Module => false,
+                Filter::AclCat(cat) => categories(s).contains(&cat.as_str()),
+                Filter::Pattern(p) => crate::glob::glob_match(p, name.as_bytes(), true),
+            };
+            if keep {
+                names.push(name);
+            }
+        }
+    }
+    ctx.out.array(names.len());
+    for n in names {
+        ctx.out.bulk(n.as_bytes());
+    }
+}
+
+/// The key positions of `cmd_args` (a full command line), or the error to reply.
+fn command_keys(cmd_args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), &'static str> {
+    let spec = super::table::lookup_command(cmd_args).ok_or("ERR Invalid command specified")?;
+    let n = cmd_args.len() as i32;
+    if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
+        return Err("ERR Invalid number of arguments specified for command");
+    }
+    let positions = if spec.flags & MOVABLE_KEYS != 0 && spec.first_key == 0 {
+        numkeys_positions(spec, cmd_args)?
+    } else {
+        spec.key_positions(cmd_args)
+    };
+    if positions.is_empty() {
+        return Err("ERR The command has no key arguments");
+    }
+    Ok((spec, positions))
+}
+
+/// Keys of the `cmd script numkeys key ...` shape (EVAL, FCALL and their variants).
+fn numkeys_positions(spec: &CommandSpec, args: &[Bytes]) -> Result<Vec<usize>, &'static str> {
+    if spec.group != "scripting" {
+        return Err("ERR The key positions of this command cannot be computed by this server");
+    }
+    let numkeys =
+        crate::util::parse_i64(&args[2]).ok_or("ERR Invalid arguments specified for command")?;
+    if numkeys < 0 || numkeys as usize > args.len() - 3 {
+        return Err("ERR Invalid arguments specified for command");
+    }
+    Ok((3..3 + numkeys as usize).collect())
+}
+
+fn command_getkeys(ctx: &mut Ctx, args: &[Bytes]) {
+    match command_keys(&args[2..]) {
+        Ok((_, positions)) => {
+            ctx.out.array(positions.len());
+            for p in positions {
+                ctx.out.bulk(&args[2 + p]);
+            }
+        }
+        Err(e) => ctx.out.error(e),
+    }
+}
+
+fn command_getkeysandflags(ctx: &mut Ctx, args: &[Bytes]) {
+    match command_keys(&args[2..]) {
+        Ok((spec, positions)) => {
+            ctx.out.array(positions.len());
+            let flags = key_flags(spec);
+            for p in positions {
+                ctx.out.array(2);
+                ctx.out.bulk(&args[2 + p]);
+                ctx.out.set(flags.len());
+                for f in flags {
+                    ctx.out.simple(f);
+                }
+            }
+        }
+        Err(e) => ctx.out.error(e),
+    }
+}
+
+fn command_help(ctx: &mut Ctx, _args: &[Bytes]) {
+    help_reply(
+        ctx,
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Return details about all commands.",
+            "COUNT",
+            "    Return the total number of commands in this server.",
+            "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
+            "    Return a list of all commands in this server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple commands.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple commands.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full command.",
+        ],
+    );
+}
+
+// ----- SLOWLOG -----
+
+fn slowlog_get(ctx: &mut Ctx, args: &[Bytes]) {
+    let count = match args.get(2) {
+        None => 10,
+        Some(arg) => match crate::util::parse_i64(arg) {
+            Some(-1) => usize::MAX,
+            Some(n) if n >= 0 => n as usize,
+            Some(_) => {
+                return ctx
+                    .out
+                    .error("ERR count should be greater than or equal to -1")
+            }
+            None => return ctx.out.error(super::errors::NOT_INTEGER),
+        },
+    };
+    let log = ctx.shared.slowlog.lock();
+    let n = count.min(log.len());
+    ctx.out.array(n);
+    for entry in log.iter().take(n) {
+        ctx.out.array(6);
+        ctx.out.int(entry.id as i64);
+        ctx.out.int(entry.time as i64);
+        ctx.out.int(entry.duration_us as i64);
+        ctx.out.array(entry.args.len());
+        for a in &entry.args {
+            ctx.out.bulk(a);
+        }
+        ctx.out.bulk(entry.addr.as_bytes());
+        ctx.out.bulk(entry.name.as_bytes());
+    }
+}
+
+fn slowlog_len(ctx: &mut Ctx, _args: &[Bytes]) {
+    let n = ctx.shared.slowlog.lock().len();
+    ctx.out.int(n as i64);
+}
+
+fn slowlog_reset(ctx: &mut Ctx, _args: &[Bytes]) {
+    ctx.shared.slowlog.lock().clear();
+    ctx.out.ok();
+}
+
+fn slowlog_help(ctx: &mut Ctx, _args: &[Bytes]) {
+    help_reply(
+        ctx,
+        "SLOWLOG",
+        &[
+            "GET [<count>]",
+            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+            "    Entries are made of:",
+            "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+            "    client name",
+            "LEN",
+            "    Return the length of the slowlog.",
+            "RESET",
+            "    Reset the slowlog.",
+        ],
+    );
+}
+
+// ----- MEMORY -----
+
+fn memory_usage(ctx: &mut Ctx, args: &[Bytes]) {
+    match args.len() {
+        3 => {}
+        5 if is(&args[3], "SAMPLES") => {
+            // Every value is measured exactly, so the sample count only has to be valid.
+            if super::args::int(ctx, &args[4]).is_none() {
+                return;
+            }
+        }
+        _ => return ctx.out.error(super::errors::SYNTAX),
+    }
+    let db = ctx.db();
+    match ctx.ks.get().get(db, &args[2]) {
+        // The entry plus its slot pointer in the table.
+        Some(entry) => {
+            let bytes = entry.memory() + std::mem::size_of::<usize>();
+            ctx.out.int(bytes as i64)
+        }
+        None => ctx.out.null(),
+    }
+}
+
+fn memory_doctor(ctx: &mut Ctx, _args: &[Bytes]) {
+    let used = super::info::used_memory(ctx.ks.get());
+    let report = format!(
+        "Memory report: {} in use ({} of it keys and values). This server has no allocator \
+         fragmentation or fork-related diagnostics to run; INFO memory and MEMORY STATS show the details.",
+        super::info::human_bytes(used),
+        super::info::human_bytes(used - super::info::BASELINE_MEMORY)
+    );
+    ctx.out.verbatim(report.as_bytes());
+}
+
+fn memory_stats(ctx: &mut Ctx, _args: &[Bytes]) {
+    let ks = ctx.ks.get();
+    let used = super::info::used_memory(ks);
+    let dataset = ks.used_memory() as u64;
+    let keys: usize = (0..ks.databases()).map(|db| ks.db(db).len()).sum();
+    let dbs: Vec<(usize, usize, usize)> = (0..ks.databases())
+        .map(|db| (db, ks.db(db).len(), ks.volatile(db)))
+        .filter(|d| d.1 > 0)
+        .collect();
+    let peak = ctx.shared.note_memory(used);
+    let rss = super::info::rss_bytes();
+    ctx.out.map(10 + dbs.len());
+    int_field(ctx, "peak.allocated", peak as i64);
+    int_field(ctx, "total.allocated", used as i64);
+    int_field(
+        ctx,
+        "startup.allocated",
+        super::info::BASELINE_MEMORY as i64,
+    );
+    int_field(ctx, "overhead.total", super::info::BASELINE_MEMORY as i64);
+    int_field(ctx, "keys.count", keys as i64);
+    int_field(
+        ctx,
+        "keys.bytes-per-key",
+        if keys > 0 {
+            (dataset / keys as u64) as i64
+        } else {
+            0
+        },
+    );
+    int_field(ctx, "dataset.bytes", dataset as i64);
+    for (db, keys, _) in dbs {
+        ctx.out.bulk(format!("db.{db}").as_bytes());
+        ctx.out.map(2);
+        // Entries account for their own bytes, so a table's slot pointers are its only
+        // overhead; expiry times live in the entries, so there is no separate expires table.
+        int_field(
+            ctx,
+            "overhead.hashtable.main",
+            (keys * std::mem::size_of::<usize>()) as i64,
+        );
+        int_field(ctx, "overhead.hashtable.expires", 0);
+    }
+    ctx.out.bulk(b"dataset.percentage");
+    ctx.out.double(dataset as f64 * 100.0 / used.max(1) as f64);
+    ctx.out.bulk(b"peak.percentage");
+    ctx.out.double(used as f64 * 100.0 / peak.max(1) as f64);
+    ctx.out.bulk(b"fragmentation");
+    ctx.out.double(rss as f64 / used.max(1) as f64);
+}
+
+fn int_field(ctx: &mut Ctx, name: &str, value: i64) {
+    ctx.out.bulk(name.as_bytes());
+    ctx.out.int(value);
+}
+
+fn memory_malloc_stats(ctx: &mut Ctx, _args: &[Bytes]) {
+    ctx.out
+        .verbatim(b"Stats not supported for the current allocator");
+}
+
+fn memory_purge(ctx: &mut Ctx, _args: &[Bytes]) {
+    ctx.out.ok();
+}
+
+fn memory_help(ctx: &mut Ctx, _args: &[Bytes]) {
+    help_reply(
+        ctx,
+        "MEMORY",
+        &[
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value.",
+        ],
+    );
+}

@@ -8,6 +8,7 @@
 pub mod args;
 pub mod client;
 pub mod connection;
+pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod pubsub;
@@ -75,7 +76,13 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(shared: &'a Shared, client: &'a mut Client, out: &'a mut ReplyBuf) -> Self {
-        Ctx { shared, ks: KeyspaceLock::new(&shared.keyspace), client, out, in_exec: false }
+        Ctx {
+            shared,
+            ks: KeyspaceLock::new(&shared.keyspace),
+            client,
+            out,
+            in_exec: false,
+        }
     }
 
     /// The client's selected database.
@@ -98,6 +105,22 @@ pub mod errors {
 
 /// Runs one command: checks, then the handler, then statistics and keyspace events.
 pub fn execute(ctx: &mut Ctx, args: &[Bytes]) {
+    check_and_run(ctx, args);
+    // Errors written by the checks (arity, NOAUTH, unknown command, queueing) count too.
+    count_errors(ctx);
+}
+
+/// Adds the error replies written since the last call to `INFO errorstats`; returns whether
+/// there were any.
+fn count_errors(ctx: &mut Ctx) -> bool {
+    let (n, code) = ctx.out.take_uncounted_errors();
+    if n > 0 {
+        ctx.shared.record_errors(code.unwrap_or("ERR"), n);
+    }
+    n > 0
+}
+
+fn check_and_run(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(spec) = table::lookup_command(args) else {
         return unknown_command(ctx, args);
     };
@@ -111,6 +134,7 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) {
     }
     if !ctx.client.authenticated && spec.flags & flags::NO_AUTH == 0 {
         ctx.out.error(errors::NOAUTH);
+        ctx.client.failed_command(spec, true);
         return;
     }
     if ctx.client.in_resp2_subscribed_mode() && spec.flags & flags::SUBSCRIBED_OK == 0 {
@@ -131,13 +155,16 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     if !ctx.in_exec {
         ctx.ks.refresh_time();
     }
+    count_errors(ctx);
     let started = std::time::Instant::now();
-    let errors_before = ctx.out.error_count();
     (spec.run)(ctx, args);
     let elapsed = started.elapsed();
-    let failed = ctx.out.error_count() != errors_before;
+    // Commands EXEC runs count their own errors, so EXEC fails only for its own error.
+    let failed = count_errors(ctx);
     ctx.client.record(spec, elapsed, failed);
-    if elapsed.as_micros() as i64 >= ctx.shared.slowlog_threshold_us() && spec.flags & flags::NO_SLOWLOG == 0 {
+    if elapsed.as_micros() as i64 >= ctx.shared.slowlog_threshold_us()
+        && spec.flags & flags::NO_SLOWLOG == 0
+    {
         ctx.shared.slowlog_push(args, elapsed, ctx.client);
     }
     if ctx.ks.is_held() && ctx.ks.get().has_events() {
@@ -148,18 +175,28 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
 
 fn check_arity(spec: &CommandSpec, args: &[Bytes]) -> Result<(), String> {
     let n = args.len() as i32;
-    let ok = if spec.arity >= 0 { n == spec.arity } else { n >= -spec.arity };
+    let ok = if spec.arity >= 0 {
+        n == spec.arity
+    } else {
+        n >= -spec.arity
+    };
     if ok {
         Ok(())
     } else {
-        Err(format!("ERR wrong number of arguments for '{}' command", spec.full_name()))
+        Err(format!(
+            "ERR wrong number of arguments for '{}' command",
+            spec.full_name()
+        ))
     }
 }
 
 fn unknown_command(ctx: &mut Ctx, args: &[Bytes]) {
     if let Some(parent) = table::lookup(&args[0]) {
         if !parent.subcommands.is_empty() {
-            let sub = args.get(1).map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default();
+            let sub = args
+                .get(1)
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .unwrap_or_default();
             ctx.out.error(&format!(
                 "ERR unknown subcommand '{}'. Try {} HELP.",
                 truncate(&sub, 128),
@@ -172,7 +209,10 @@ fn unknown_command(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     let name = String::from_utf8_lossy(&args[0]).into_owned();
-    let mut msg = format!("ERR unknown command '{}', with args beginning with: ", truncate(&name, 128));
+    let mut msg = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        truncate(&name, 128)
+    );
     for a in args[1..].iter() {
         let a = String::from_utf8_lossy(a);
         if msg.len() > 128 {

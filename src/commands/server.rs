@@ -1,13 +1,181 @@
-//! Server commands: INFO, CONFIG, COMMAND, DBSIZE, FLUSHDB/FLUSHALL, TIME, SHUTDOWN ...
+//! Server commands: INFO, CONFIG, DBSIZE, FLUSHDB/FLUSHALL, SWAPDB, TIME, SHUTDOWN, SAVE ...
 
+use super::args::{is, text};
 use super::flags::*;
-use super::{CommandSpec, Ctx};
-use crate::cmd;
+use super::introspection::help_reply;
+use super::{errors, CommandSpec, Ctx};
+use crate::{cmd, container, subcmd};
 use bytes::Bytes;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    cmd!("dbsize", 1, READONLY | FAST, (0, 0, 0), "server", "1.0.0", "Returns the number of keys in the database.", dbsize),
-    cmd!("flushall", -1, WRITE, (0, 0, 0), "server", "1.0.0", "Removes all keys from all databases.", flushall),
+    container!(
+        "config",
+        "server",
+        "2.0.0",
+        "A container for server configuration commands.",
+        CONFIG_SUBCOMMANDS
+    ),
+    cmd!(
+        "info",
+        -1,
+        LOADING | STALE,
+        (0, 0, 0),
+        "server",
+        "1.0.0",
+        "Returns information and statistics about the server.",
+        super::info::info
+    ),
+    cmd!(
+        "dbsize",
+        1,
+        READONLY | FAST,
+        (0, 0, 0),
+        "server",
+        "1.0.0",
+        "Returns the number of keys in the database.",
+        dbsize
+    ),
+    cmd!(
+        "flushdb",
+        -1,
+        WRITE,
+        (0, 0, 0),
+        "server",
+        "1.0.0",
+        "Remove all keys from the current database.",
+        flushdb
+    ),
+    cmd!(
+        "flushall",
+        -1,
+        WRITE,
+        (0, 0, 0),
+        "server",
+        "1.0.0",
+        "Removes all keys from all databases.",
+        flushall
+    ),
+    cmd!(
+        "swapdb",
+        3,
+        WRITE | FAST,
+        (0, 0, 0),
+        "server",
+        "4.0.0",
+        "Swaps two Redis databases.",
+        swapdb
+    ),
+    cmd!(
+        "time",
+        1,
+        LOADING | STALE | FAST,
+        (0, 0, 0),
+        "server",
+        "2.6.0",
+        "Returns the server time.",
+        time
+    ),
+    cmd!(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        (0, 0, 0),
+        "server",
+        "1.0.0",
+        "Returns the Unix timestamp of the last successful save to disk.",
+        lastsave
+    ),
+    cmd!(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_MULTI,
+        (0, 0, 0),
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk.",
+        no_persistence
+    ),
+    cmd!(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT,
+        (0, 0, 0),
+        "server",
+        "1.0.0",
+        "Asynchronously saves the database(s) to disk.",
+        no_persistence
+    ),
+    cmd!(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT,
+        (0, 0, 0),
+        "server",
+        "1.0.0",
+        "Asynchronously rewrites the append-only file to disk.",
+        no_persistence
+    ),
+    cmd!(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
+        (0, 0, 0),
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+        shutdown
+    ),
+];
+
+/// The reply of commands that would write the dataset to disk.
+const NO_PERSISTENCE: &str = "ERR persistence is not supported by this server";
+
+static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
+    subcmd!(
+        "config",
+        "get",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "Returns the effective values of configuration parameters.",
+        config_get
+    ),
+    subcmd!(
+        "config",
+        "help",
+        2,
+        LOADING | STALE,
+        (0, 0, 0),
+        "Returns helpful text about the different subcommands.",
+        config_help
+    ),
+    subcmd!(
+        "config",
+        "resetstat",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "Resets the server's statistics.",
+        config_resetstat
+    ),
+    subcmd!(
+        "config",
+        "rewrite",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "Persists the effective configuration to file.",
+        config_rewrite
+    ),
+    subcmd!(
+        "config",
+        "set",
+        -4,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        (0, 0, 0),
+        "Sets configuration parameters in-flight.",
+        config_set
+    ),
 ];
 
 fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) {
@@ -16,7 +184,197 @@ fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) {
     ctx.out.int(n as i64);
 }
 
-fn flushall(ctx: &mut Ctx, _args: &[Bytes]) {
-    ctx.ks.get().flush_all();
+// ----- CONFIG -----
+
+fn config_get(ctx: &mut Ctx, args: &[Bytes]) {
+    let pairs: Vec<(&'static str, String)> = {
+        let config = ctx.shared.config.read();
+        let mut pairs: Vec<(&'static str, String)> = Vec::new();
+        for pattern in &args[2..] {
+            for (name, value) in config.get_matching(&text(pattern)) {
+                // Several patterns may match one parameter; Redis lists it once.
+                if !pairs.iter().any(|(n, _)| *n == name) {
+                    pairs.push((name, value));
+                }
+            }
+        }
+        pairs
+    };
+    ctx.out.map(pairs.len());
+    for (name, value) in pairs {
+        ctx.out.bulk(name.as_bytes());
+        ctx.out.bulk(value.as_bytes());
+    }
+}
+
+fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
+    if !args.len().is_multiple_of(2) {
+        return ctx
+            .out
+            .error("ERR wrong number of arguments for 'config|set' command");
+    }
+    let pairs: Vec<(String, String)> = args[2..]
+        .chunks(2)
+        .map(|p| (text(&p[0]), text(&p[1])))
+        .collect();
+    // The listeners are fixed at startup: `port` and `bind` accept only their current values.
+    let current = |name: &str| ctx.shared.config.read().get(name).to_string();
+    for (name, value) in &pairs {
+        let moved = |n: &str| name.eq_ignore_ascii_case(n) && *value != current(n);
+        if moved("port") {
+            return ctx.out.error(&format!(
+                "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port: \
+                 moving the listener to port {value} at run time is not supported by this server"
+            ));
+        }
+        if moved("bind") {
+            return ctx.out.error(
+                "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses: \
+                 changing the listen addresses at run time is not supported by this server",
+            );
+        }
+    }
+    let changed = match ctx.shared.config.write().set_many(&pairs) {
+        Ok(changed) => changed,
+        Err(e) => return ctx.out.error(&format!("ERR {e}")),
+    };
+    // Applying a directive may take the keyspace lock itself.
+    ctx.ks.release();
+    for dir in changed {
+        if let Err(e) = ctx.shared.apply_config(dir.name) {
+            return ctx.out.error(&format!(
+                "ERR CONFIG SET failed (possibly related to argument '{}') - {e}",
+                dir.name
+            ));
+        }
+    }
     ctx.out.ok();
+}
+
+fn config_resetstat(ctx: &mut Ctx, _args: &[Bytes]) {
+    ctx.shared.reset_stats(ctx.ks.get());
+    ctx.out.ok();
+}
+
+fn config_rewrite(ctx: &mut Ctx, _args: &[Bytes]) {
+    let result = ctx.shared.config.read().rewrite();
+    match result {
+        Ok(()) => ctx.out.ok(),
+        Err(e) => ctx.out.error(&format!("ERR {e}")),
+    }
+}
+
+fn config_help(ctx: &mut Ctx, _args: &[Bytes]) {
+    help_reply(
+        ctx,
+        "CONFIG",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+        ],
+    );
+}
+
+// ----- keyspace-wide commands -----
+
+/// Parses the optional `ASYNC|SYNC` of FLUSHDB / FLUSHALL; writes the error on failure.
+fn flush_option(ctx: &mut Ctx, args: &[Bytes]) -> bool {
+    match args.len() {
+        1 => true,
+        2 if is(&args[1], "ASYNC") || is(&args[1], "SYNC") => true,
+        _ => {
+            ctx.out.error(errors::SYNTAX);
+            false
+        }
+    }
+}
+
+fn flushdb(ctx: &mut Ctx, args: &[Bytes]) {
+    if flush_option(ctx, args) {
+        let db = ctx.db();
+        // Large tables are freed in the background either way, so ASYNC and SYNC behave alike.
+        ctx.ks.get().flush_db(db);
+        ctx.out.ok();
+    }
+}
+
+fn flushall(ctx: &mut Ctx, args: &[Bytes]) {
+    if flush_option(ctx, args) {
+        ctx.ks.get().flush_all();
+        ctx.out.ok();
+    }
+}
+
+fn swapdb(ctx: &mut Ctx, args: &[Bytes]) {
+    let databases = ctx.ks.get().databases() as i64;
+    let Some(a) = crate::util::parse_i64(&args[1]) else {
+        return ctx.out.error("ERR invalid first DB index");
+    };
+    let Some(b) = crate::util::parse_i64(&args[2]) else {
+        return ctx.out.error("ERR invalid second DB index");
+    };
+    if !(0..databases).contains(&a) || !(0..databases).contains(&b) {
+        return ctx.out.error(errors::DB_INDEX);
+    }
+    ctx.ks.get().swap_db(a as usize, b as usize);
+    ctx.out.ok();
+}
+
+fn time(ctx: &mut Ctx, _args: &[Bytes]) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk_int(now.as_secs() as i64);
+    ctx.out.bulk_int(now.subsec_micros() as i64);
+}
+
+fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) {
+    // Nothing is ever saved; like Redis before its first save, report the start time.
+    ctx.out.int(ctx.shared.started_unix as i64);
+}
+
+fn no_persistence(ctx: &mut Ctx, _args: &[Bytes]) {
+    ctx.out.error(NO_PERSISTENCE);
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. There is no save to wait for, so NOW and
+/// FORCE change nothing; SAVE fails (nothing can be saved) unless FORCE is given.
+fn shutdown(ctx: &mut Ctx, args: &[Bytes]) {
+    let (mut save, mut nosave, mut force, mut abort, mut now) = (false, false, false, false, false);
+    for arg in &args[1..] {
+        if is(arg, "SAVE") {
+            save = true;
+        } else if is(arg, "NOSAVE") {
+            nosave = true;
+        } else if is(arg, "FORCE") {
+            force = true;
+        } else if is(arg, "ABORT") {
+            abort = true;
+        } else if is(arg, "NOW") {
+            now = true;
+        } else {
+            return ctx.out.error(errors::SYNTAX);
+        }
+    }
+    if (save && nosave) || (abort && (save || nosave || force || now)) {
+        return ctx.out.error(errors::SYNTAX);
+    }
+    if abort {
+        return ctx.out.error("ERR No shutdown in progress.");
+    }
+    if save && !force {
+        tracing::warn!("SHUTDOWN SAVE refused: {}", &NO_PERSISTENCE[4..]);
+        return ctx.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
+    }
+    tracing::warn!("User requested shutdown...");
+    // Like Redis, a successful SHUTDOWN replies nothing: the connection just closes.
+    ctx.client.close_after_reply = true;
+    ctx.shared.request_shutdown();
 }

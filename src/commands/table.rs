@@ -73,7 +73,8 @@ pub struct CommandSpec {
 impl CommandSpec {
     /// `get`, or `config|get` for a subcommand.
     pub fn full_name(&self) -> String {
-        if self.parent.is_empty() {
+        // Containers name themselves as their own parent.
+        if self.parent.is_empty() || self.parent == self.name {
             self.name.to_string()
         } else {
             format!("{}|{}", self.parent, self.name)
@@ -182,7 +183,10 @@ pub fn lookup_command(args: &[Bytes]) -> Option<&'static CommandSpec> {
     if spec.subcommands.is_empty() {
         return Some(spec);
     }
-    let sub = args.get(1)?;
+    // A container with arity -1 (COMMAND) also runs without a subcommand.
+    let Some(sub) = args.get(1) else {
+        return (spec.arity == -1).then_some(spec);
+    };
     spec.subcommands.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
 }
 

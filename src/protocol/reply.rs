@@ -11,11 +11,19 @@ pub struct ReplyBuf {
     errors: u64,
     /// Error code (first word) of the last error, for `INFO errorstats`.
     last_error_code: Option<String>,
+    /// Errors written since the dispatcher last took them into the statistics.
+    uncounted_errors: u64,
 }
 
 impl ReplyBuf {
     pub fn new() -> Self {
-        ReplyBuf { buf: BytesMut::with_capacity(16 * 1024), resp3: false, errors: 0, last_error_code: None }
+        ReplyBuf {
+            buf: BytesMut::with_capacity(16 * 1024),
+            resp3: false,
+            errors: 0,
+            last_error_code: None,
+            uncounted_errors: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -41,10 +49,12 @@ impl ReplyBuf {
     pub fn error(&mut self, msg: &str) {
         self.buf.extend_from_slice(b"-");
         for &b in msg.as_bytes() {
-            self.buf.extend_from_slice(&[if b == b'\r' || b == b'\n' { b' ' } else { b }]);
+            self.buf
+                .extend_from_slice(&[if b == b'\r' || b == b'\n' { b' ' } else { b }]);
         }
         self.buf.extend_from_slice(b"\r\n");
         self.errors += 1;
+        self.uncounted_errors += 1;
         let code = msg.split(' ').next().unwrap_or("ERR");
         self.last_error_code = Some(code.to_string());
     }
@@ -57,6 +67,13 @@ impl ReplyBuf {
     /// The code (first word) of the last error written, for `INFO errorstats`.
     pub fn last_error_code(&self) -> Option<&str> {
         self.last_error_code.as_deref()
+    }
+
+    /// Errors written since the last call, and the code of the last one: the dispatcher
+    /// adds them to `INFO errorstats` (nested commands of EXEC take their own first).
+    pub fn take_uncounted_errors(&mut self) -> (u64, Option<&str>) {
+        let n = std::mem::take(&mut self.uncounted_errors);
+        (n, self.last_error_code.as_deref())
     }
 
     pub fn int(&mut self, n: i64) {
@@ -130,7 +147,8 @@ impl ReplyBuf {
     /// A boolean; RESP2 clients see the integer 1 or 0.
     pub fn boolean(&mut self, b: bool) {
         if self.resp3 {
-            self.buf.extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+            self.buf
+                .extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
         } else {
             self.int(b as i64);
         }
@@ -177,7 +195,11 @@ pub fn format_double(d: f64) -> String {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     if d.fract() == 0.0 && d.abs() < 4503599627370496.0 {
         return format!("{}", d as i64);
