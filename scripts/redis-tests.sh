@@ -22,7 +22,9 @@ for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep
 
 for unit in "${units[@]}"; do
     log=/tmp/tenantcache-tcl-$(echo "$unit" | tr / _).log
-    (cd "$REDIS_SRC" && timeout 900 ./runtest --host 127.0.0.1 --port "$PORT" --singledb --durable \
+    # --baseport keeps the suite's own helper ports next to PORT, so runs for different
+    # ports can go on side by side.
+    (cd "$REDIS_SRC" && timeout 900 ./runtest --host 127.0.0.1 --port "$PORT" --baseport $((PORT + 40)) --singledb --durable \
         --ignore-encoding --ignore-digest --clients 1 --timeout 60 \
         --tags "-needs:debug -needs:repl -needs:save" --single "$unit") >"$log" 2>&1 || true
     plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
