@@ -158,7 +158,7 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
         Some(b'+') => (false, &arg[1..]),
         _ => (false, arg),
     };
-    if arg.len() > 1 && digits.is_empty() {
+    if digits.is_empty() && !arg.is_empty() {
         return None;
     }
     let mut v: u64 = 0;
@@ -411,7 +411,8 @@ fn object_freq(ctx: &mut Ctx, args: &[Bytes]) {
     if !lfu {
         return ctx.out.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
     }
-    // Under an LFU policy the low byte of the access field is the logarithmic counter.
+    // Under an LFU policy the access field holds Redis's LFU state, whose low byte is the
+    // logarithmic counter (maintained by the eviction code that owns the policy).
     ctx.out.int((access & 0xff) as i64);
 }
 

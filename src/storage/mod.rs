@@ -176,6 +176,19 @@ impl Db {
     }
 }
 
+/// What one slice of the active expiry cycle did.
+#[derive(Default, Debug)]
+pub struct ExpireSlice {
+    /// Slots looked at.
+    pub looked: usize,
+    /// Keys with a TTL among them (a key shifted back by a removal may count twice).
+    pub volatile: usize,
+    /// Keys removed because their time had passed.
+    pub expired: usize,
+    /// Whether the cycle went round every database and starts over.
+    pub wrapped: bool,
+}
+
 /// Where the active expiry cycle stopped.
 #[derive(Default)]
 struct ExpireCursor {
@@ -559,19 +572,17 @@ impl Keyspace {
     }
 
     /// One slice of the active expiry cycle: looks at up to `budget` slots of tables that hold
-    /// keys with a TTL and removes the expired keys there. Returns (slots looked at, keys
-    /// expired, whether the cycle went round every database).
-    pub fn expire_slice(&mut self, budget: usize) -> (usize, usize, bool) {
-        let mut looked = 0;
-        let mut expired = 0;
-        let mut wrapped = false;
+    /// keys with a TTL, from where the previous slice stopped, and removes the expired keys
+    /// there. Tables without volatile keys are skipped at no cost.
+    pub fn expire_slice(&mut self, budget: usize) -> ExpireSlice {
+        let mut report = ExpireSlice::default();
         let now = self.now_ms;
         let mut removed = Vec::new();
-        while looked < budget {
+        while report.looked < budget {
             let ExpireCursor { db, tenant, slot } = self.expire_cursor;
             if db >= self.dbs.len() {
                 self.expire_cursor = ExpireCursor::default();
-                wrapped = true;
+                report.wrapped = true;
                 break;
             }
             let Some(table) = self.dbs[db].tables.get_mut(tenant) else {
@@ -590,9 +601,19 @@ impl Keyspace {
                 };
                 continue;
             }
-            let step = (budget - looked).min(table.capacity());
-            let next = table.sweep(slot, step, |e| e.is_expired(now), |e| removed.push(e));
-            looked += step;
+            let step = (budget - report.looked).min(table.capacity());
+            let mut volatile = 0;
+            let next = table.sweep(
+                slot,
+                step,
+                |e| {
+                    volatile += (e.expire_at != 0) as usize;
+                    e.is_expired(now)
+                },
+                |e| removed.push(e),
+            );
+            report.looked += step;
+            report.volatile += volatile;
             self.expire_cursor = if next == 0 {
                 ExpireCursor {
                     db,
@@ -607,11 +628,11 @@ impl Keyspace {
                 }
             };
             for e in removed.drain(..) {
-                expired += 1;
+                report.expired += 1;
                 self.discard(db, tenant as TenantId, e, Removal::Expired);
             }
         }
-        (looked, expired, wrapped)
+        report
     }
 
     /// Keys with a TTL in database `db`.
@@ -680,4 +701,107 @@ pub fn drop_in_background<T: Send + 'static>(value: T) {
         tx
     });
     let _ = tx.send(Box::new(value));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenants::KeyPattern;
+
+    fn keyspace() -> Keyspace {
+        let pattern = KeyPattern::compile("{tenant}", b':', "{tenant}").unwrap();
+        Keyspace::new(16, TenantRegistry::new(vec![pattern], b':'))
+    }
+
+    fn string(key: &str, expire_at: u64) -> Box<Entry> {
+        let mut e = Entry::string(key.as_bytes(), b"value", 0);
+        e.expire_at = expire_at;
+        e
+    }
+
+    /// 100,000 expired keys nobody reads leave the key count and the memory figure through
+    /// bounded slices alone.
+    #[test]
+    fn active_expiry_reclaims_keys_and_memory() {
+        let mut ks = keyspace();
+        let empty = ks.used_memory();
+        let now = ks.now_ms;
+        ks.insert(0, string("persistent", 0));
+        ks.insert(0, string("acme:far", now + 1_000_000));
+        let baseline = ks.used_memory();
+        for i in 0..100_000 {
+            // Two tenants and two databases, so the cycle has to walk all of them.
+            let key = if i % 2 == 0 {
+                format!("k:{i}")
+            } else {
+                format!("acme:{i}")
+            };
+            ks.insert(i % 2, string(&key, now + 1000));
+        }
+        assert_eq!(ks.db(0).len() + ks.db(1).len(), 100_002);
+        assert!(ks.used_memory() > baseline + 100_000 * 48);
+
+        ks.now_ms = now + 1001;
+        let mut slices = 0;
+        while ks.db(0).len() + ks.db(1).len() > 2 {
+            let slice = ks.expire_slice(1024);
+            assert!(slice.looked <= 1024);
+            slices += 1;
+            assert!(slices < 10_000, "expiry does not converge");
+        }
+        assert_eq!(ks.stats.expired_keys, 100_000);
+        assert_eq!(ks.db(0).volatile(), 1);
+        // Tables shrink back as they empty: only the survivors and small tables remain.
+        assert!(
+            ks.used_memory() <= baseline + 2 * 8 * 9,
+            "{} > {}",
+            ks.used_memory(),
+            baseline
+        );
+        assert!(ks.used_memory() > empty);
+        assert!(ks.exists(0, b"persistent") && ks.exists(0, b"acme:far"));
+    }
+
+    #[test]
+    fn lazy_expiry_and_new_events() {
+        let mut ks = keyspace();
+        ks.notify_flags = notify::parse("KEA").unwrap() | notify::NEW;
+        let now = ks.now_ms;
+        assert!(!ks.insert(0, string("a", now + 10)));
+        assert!(
+            ks.insert(0, string("a", now + 10)),
+            "a live key is replaced"
+        );
+        ks.now_ms = now + 11;
+        assert!(ks.read(0, b"a").is_none());
+        assert!(
+            !ks.insert(0, string("a", 0)),
+            "an expired key is not replaced, it expired"
+        );
+        let events: Vec<&str> = ks.take_events().iter().map(|e| e.name).collect();
+        assert_eq!(events, ["new", "expired", "new"]);
+        assert_eq!(ks.stats.expired_keys, 1);
+        assert_eq!(ks.stats.misses, 1);
+    }
+
+    #[test]
+    fn relocate_moves_between_tenants_and_databases() {
+        let mut ks = keyspace();
+        let now = ks.now_ms;
+        let mut e = string("acme:k", now + 5000);
+        e.tags = Some(vec![7, 9].into_boxed_slice());
+        ks.insert(0, e);
+        let before = ks.used_memory();
+        assert!(ks.relocate(0, b"acme:k", 3, b"globex:k"));
+        assert!(!ks.exists(0, b"acme:k"));
+        let moved = ks.get(3, b"globex:k").unwrap();
+        assert_eq!(moved.expire_at, now + 5000);
+        assert_eq!(moved.tags.as_deref(), Some(&[7, 9][..]));
+        assert_eq!(ks.volatile(0), 0);
+        assert_eq!(ks.volatile(3), 1);
+        let globex = ks.tenants.id_of(b"globex").unwrap();
+        assert_eq!(ks.db(3).tables()[globex as usize].len(), 1);
+        assert!(ks.used_memory() >= before - 64);
+        assert!(!ks.relocate(0, b"acme:k", 1, b"x"));
+    }
 }
