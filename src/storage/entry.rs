@@ -123,7 +123,7 @@ impl Entry {
         self.bytes = v.into_boxed_slice();
     }
 
-    /// A copy of this entry under another name (RENAME, COPY, MOVE).
+    /// A copy of this entry under another name (COPY): value, expiry and tags.
     pub fn renamed(&self, new_key: &[u8]) -> Box<Entry> {
         let mut bytes = Vec::with_capacity(new_key.len() + self.str_value().len());
         bytes.extend_from_slice(new_key);
@@ -138,16 +138,31 @@ impl Entry {
         })
     }
 
+    /// This entry under another name (RENAME): the header, collection and tags move, only
+    /// the key-and-string buffer is rebuilt.
+    pub fn into_renamed(mut self: Box<Self>, new_key: &[u8]) -> Box<Entry> {
+        let mut bytes = Vec::with_capacity(new_key.len() + self.str_value().len());
+        bytes.extend_from_slice(new_key);
+        bytes.extend_from_slice(self.str_value());
+        self.bytes = bytes.into_boxed_slice();
+        self.key_len = new_key.len() as u32;
+        self
+    }
+
     /// Bytes this entry occupies on the heap, by allocator size class.
     pub fn memory(&self) -> usize {
         alloc_size(std::mem::size_of::<Entry>())
             + alloc_size(self.bytes.len())
-            + self.collection.as_ref().map_or(0, |c| alloc_size(std::mem::size_of::<Collection>()) + c.memory())
+            + self.collection.as_ref().map_or(0, |c| {
+                alloc_size(std::mem::size_of::<Collection>()) + c.memory()
+            })
             + self.tags.as_ref().map_or(0, |t| alloc_size(t.len() * 4))
     }
 
+    /// Whether the expiry has passed. As in Redis, a key is still alive during the very
+    /// millisecond it expires at (so PTTL can report 0).
     pub fn is_expired(&self, now_ms: u64) -> bool {
-        self.expire_at != 0 && self.expire_at <= now_ms
+        self.expire_at != 0 && self.expire_at < now_ms
     }
 }
 
@@ -182,6 +197,21 @@ mod tests {
         e.str_value_mut()[0] = b'L';
         assert_eq!(e.str_value(), b"Longer value!");
         assert_eq!(e.renamed(b"k2").str_value(), b"Longer value!");
+        e.expire_at = 42;
+        let moved = e.into_renamed(b"a-much-longer-key");
+        assert_eq!(moved.key(), b"a-much-longer-key");
+        assert_eq!(moved.str_value(), b"Longer value!");
+        assert_eq!(moved.expire_at, 42);
+    }
+
+    #[test]
+    fn expiry_is_exclusive_of_its_millisecond() {
+        let mut e = Entry::string(b"k", b"v", 0);
+        assert!(!e.is_expired(u64::MAX));
+        e.expire_at = 1000;
+        assert!(!e.is_expired(999));
+        assert!(!e.is_expired(1000));
+        assert!(e.is_expired(1001));
     }
 
     #[test]

@@ -28,7 +28,8 @@ pub mod notify {
     pub const MODULE: u32 = 1 << 12;
     pub const NEW: u32 = 1 << 13;
     /// The `A` alias: every class but key-miss and new.
-    pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+    pub const ALL: u32 =
+        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
     /// Parses a flag string such as `KEA` (Redis's `keyspaceEventsStringToFlags`).
     pub fn parse(s: &str) -> Option<u32> {
@@ -79,13 +80,28 @@ pub mod notify {
                 }
             }
         }
-        for (bit, c) in [(NEW, 'n'), (KEYSPACE, 'K'), (KEYEVENT, 'E'), (KEY_MISS, 'm')] {
+        for (bit, c) in [
+            (NEW, 'n'),
+            (KEYSPACE, 'K'),
+            (KEYEVENT, 'E'),
+            (KEY_MISS, 'm'),
+        ] {
             if flags & bit != 0 {
                 s.push(c);
             }
         }
         s
     }
+}
+
+/// Flags of [`Keyspace::read_with`], as Redis's `LOOKUP_*`.
+pub mod lookup {
+    /// Do not update the access clock.
+    pub const NOTOUCH: u8 = 1 << 0;
+    /// Do not count a hit or a miss.
+    pub const NOSTATS: u8 = 1 << 1;
+    /// Do not raise a `keymiss` event.
+    pub const NONOTIFY: u8 = 1 << 2;
 }
 
 /// A keyspace event waiting to be published by the command layer.
@@ -158,6 +174,19 @@ impl Db {
     fn table(&self, tenant: TenantId) -> Option<&Table> {
         self.tables.get(tenant as usize)
     }
+}
+
+/// What one slice of the active expiry cycle did.
+#[derive(Default, Debug)]
+pub struct ExpireSlice {
+    /// Slots looked at.
+    pub looked: usize,
+    /// Keys with a TTL among them (a key shifted back by a removal may count twice).
+    pub volatile: usize,
+    /// Keys removed because their time had passed.
+    pub expired: usize,
+    /// Whether the cycle went round every database and starts over.
+    pub wrapped: bool,
 }
 
 /// Where the active expiry cycle stopped.
@@ -238,7 +267,10 @@ impl Keyspace {
     pub fn get(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        let expired = self.dbs[db].table(tenant)?.get(key, hash)?.is_expired(self.now_ms);
+        let expired = self.dbs[db]
+            .table(tenant)?
+            .get(key, hash)?
+            .is_expired(self.now_ms);
         if expired {
             self.expire_now(db, tenant, key, hash);
             return None;
@@ -246,20 +278,32 @@ impl Keyspace {
         self.dbs[db].tables[tenant as usize].get(key, hash)
     }
 
-    /// Like [`Keyspace::get`] for a read by a client: counts a hit or miss and updates the
-    /// access clock.
+    /// Like [`Keyspace::get`] for a read by a client: counts a hit or miss, updates the
+    /// access clock and reports a miss as a `keymiss` event.
     pub fn read(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
+        self.read_with(db, key, 0)
+    }
+
+    /// A client's read with Redis's lookup flags (see [`lookup`]): TTL, TYPE and EXISTS look
+    /// without touching the access clock, OBJECT also without notifying a miss.
+    pub fn read_with(&mut self, db: usize, key: &[u8], flags: u8) -> Option<&Entry> {
         let clock = self.lru_clock();
         let tenant = self.tenants.lookup(key);
         let hash = hash_key(key);
         let found = match tenant {
-            Some(t) => match self.dbs[db].tables.get_mut(t as usize).and_then(|tb| tb.get_mut(key, hash)) {
+            Some(t) => match self.dbs[db]
+                .tables
+                .get_mut(t as usize)
+                .and_then(|tb| tb.get_mut(key, hash))
+            {
                 Some(e) if e.is_expired(self.now_ms) => {
                     self.expire_now(db, t, key, hash);
                     false
                 }
                 Some(e) => {
-                    e.access = clock;
+                    if flags & lookup::NOTOUCH == 0 {
+                        e.access = clock;
+                    }
                     true
                 }
                 None => false,
@@ -267,14 +311,21 @@ impl Keyspace {
             None => false,
         };
         let t = tenant.unwrap_or(crate::tenants::DEFAULT_TENANT);
+        if flags & lookup::NOSTATS == 0 {
+            if found {
+                self.stats.hits += 1;
+                self.tenant_stats_mut(t).hits += 1;
+            } else {
+                self.stats.misses += 1;
+                self.tenant_stats_mut(t).misses += 1;
+            }
+        }
         if found {
-            self.stats.hits += 1;
-            self.tenant_stats_mut(t).hits += 1;
             self.dbs[db].tables[t as usize].get(key, hash)
         } else {
-            self.stats.misses += 1;
-            self.tenant_stats_mut(t).misses += 1;
-            self.notify(crate::storage::notify::KEY_MISS, "keymiss", db, key);
+            if flags & lookup::NONOTIFY == 0 {
+                self.notify(notify::KEY_MISS, "keymiss", db, key);
+            }
             None
         }
     }
@@ -284,7 +335,12 @@ impl Keyspace {
     }
 
     /// Changes a live entry in place, re-accounting its memory and expiry.
-    pub fn modify<R>(&mut self, db: usize, key: &[u8], f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+    pub fn modify<R>(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        f: impl FnOnce(&mut Entry) -> R,
+    ) -> Option<R> {
         self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
@@ -300,27 +356,66 @@ impl Keyspace {
     // ----- writes -----
 
     /// Stores `entry` under its key, replacing (and discarding) any previous value.
-    /// Returns whether a live key was replaced.
+    /// Returns whether a live key was replaced; a key that did not live before raises the
+    /// `new` event, as Redis's `dbAdd` does.
     pub fn insert(&mut self, db: usize, mut entry: Box<Entry>) -> bool {
+        entry.access = self.lru_clock();
+        self.put(db, entry)
+    }
+
+    /// [`Keyspace::insert`] that keeps the entry's access clock (RENAME and MOVE carry it).
+    fn put(&mut self, db: usize, entry: Box<Entry>) -> bool {
         let tenant = self.tenants.resolve(entry.key());
         let hash = hash_key(entry.key());
-        entry.access = self.lru_clock();
+        let new_event = self.notify_flags & notify::NEW != 0;
+        let key = if new_event {
+            Some(entry.key().to_vec())
+        } else {
+            None
+        };
         let old = self.dbs[db].table_mut(tenant).insert(entry, hash);
-        match old {
+        let replaced_live = match old {
+            Some(old) if old.is_expired(self.now_ms) => {
+                self.discard(db, tenant, old, Removal::Expired);
+                false
+            }
             Some(old) => {
-                let live = !old.is_expired(self.now_ms);
                 self.discard(db, tenant, old, Removal::Overwritten);
-                live
+                true
             }
             None => false,
+        };
+        if let (false, Some(key)) = (replaced_live, key) {
+            self.notify(notify::NEW, "new", db, &key);
         }
+        replaced_live
+    }
+
+    /// Moves the live key `key` of `db` to `new_key` in `to_db` (RENAME, MOVE), with its
+    /// value, expiry, access clock and tags; a key at the destination is replaced. The new
+    /// name may belong to another tenant: the entry then moves to that tenant's table.
+    /// Returns false if `key` does not exist.
+    pub fn relocate(&mut self, db: usize, key: &[u8], to_db: usize, new_key: &[u8]) -> bool {
+        let Some(entry) = self.remove(db, key) else {
+            return false;
+        };
+        let entry = if key == new_key {
+            entry
+        } else {
+            entry.into_renamed(new_key)
+        };
+        self.put(to_db, entry);
+        true
     }
 
     /// Deletes `key`; returns the removed entry if it was live.
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Box<Entry>> {
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        let entry = self.dbs[db].tables.get_mut(tenant as usize)?.remove(key, hash)?;
+        let entry = self.dbs[db]
+            .tables
+            .get_mut(tenant as usize)?
+            .remove(key, hash)?;
         if entry.is_expired(self.now_ms) {
             self.discard(db, tenant, entry, Removal::Expired);
             return None;
@@ -384,7 +479,13 @@ impl Keyspace {
 
     /// One SCAN step over database `db`. The cursor holds the tenant id in its high bits and
     /// the table's reverse-binary cursor in its low 40 bits.
-    pub fn scan(&mut self, db: usize, cursor: u64, count: usize, mut visit: impl FnMut(&Entry)) -> u64 {
+    pub fn scan(
+        &mut self,
+        db: usize,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&Entry),
+    ) -> u64 {
         const LOW: u32 = 40;
         let mut tenant = (cursor >> LOW) as usize;
         let mut inner = cursor & ((1 << LOW) - 1);
@@ -424,19 +525,24 @@ impl Keyspace {
     }
 
     /// Every live key of database `db`, in table order.
-    pub fn for_each(&self, db: usize, mut f: impl FnMut(&Entry)) {
-        for t in &self.dbs[db].tables {
-            for e in t.iter() {
-                if !e.is_expired(self.now_ms) {
-                    f(e);
-                }
-            }
-        }
+    pub fn for_each(&self, db: usize, f: impl FnMut(&Entry)) {
+        self.live_entries(db).for_each(f);
     }
 
-    /// A random live key of database `db`.
+    /// The live entries of database `db`, in table order (KEYS).
+    pub fn live_entries(&self, db: usize) -> impl Iterator<Item = &Entry> {
+        let now = self.now_ms;
+        self.dbs[db]
+            .tables
+            .iter()
+            .flat_map(Table::iter)
+            .filter(move |e| !e.is_expired(now))
+    }
+
+    /// A random live key of database `db`. Expired keys it lands on are reclaimed on the way,
+    /// so the loop ends: every round either answers or removes a key.
     pub fn random_key(&mut self, db: usize, rng: &mut crate::util::Rng) -> Option<Vec<u8>> {
-        for _ in 0..100 {
+        loop {
             let total = self.dbs[db].len();
             if total == 0 {
                 return None;
@@ -463,44 +569,70 @@ impl Keyspace {
             let key = e.key().to_vec();
             self.expire_now(db, tenant as TenantId, &key, hash_key(&key));
         }
-        None
     }
 
     /// One slice of the active expiry cycle: looks at up to `budget` slots of tables that hold
-    /// keys with a TTL and removes the expired keys there. Returns (slots looked at, keys
-    /// expired, whether the cycle went round every database).
-    pub fn expire_slice(&mut self, budget: usize) -> (usize, usize, bool) {
-        let mut looked = 0;
-        let mut expired = 0;
-        let mut wrapped = false;
+    /// keys with a TTL, from where the previous slice stopped, and removes the expired keys
+    /// there. Tables without volatile keys are skipped at no cost.
+    pub fn expire_slice(&mut self, budget: usize) -> ExpireSlice {
+        let mut report = ExpireSlice::default();
         let now = self.now_ms;
         let mut removed = Vec::new();
-        while looked < budget {
+        while report.looked < budget {
             let ExpireCursor { db, tenant, slot } = self.expire_cursor;
             if db >= self.dbs.len() {
                 self.expire_cursor = ExpireCursor::default();
-                wrapped = true;
+                report.wrapped = true;
                 break;
             }
             let Some(table) = self.dbs[db].tables.get_mut(tenant) else {
-                self.expire_cursor = ExpireCursor { db: db + 1, tenant: 0, slot: 0 };
+                self.expire_cursor = ExpireCursor {
+                    db: db + 1,
+                    tenant: 0,
+                    slot: 0,
+                };
                 continue;
             };
             if table.volatile() == 0 {
-                self.expire_cursor = ExpireCursor { db, tenant: tenant + 1, slot: 0 };
+                self.expire_cursor = ExpireCursor {
+                    db,
+                    tenant: tenant + 1,
+                    slot: 0,
+                };
                 continue;
             }
-            let step = (budget - looked).min(table.capacity());
-            let next = table.sweep(slot, step, |e| e.is_expired(now), |e| removed.push(e));
-            looked += step;
-            self.expire_cursor =
-                if next == 0 { ExpireCursor { db, tenant: tenant + 1, slot: 0 } } else { ExpireCursor { db, tenant, slot: next } };
+            let step = (budget - report.looked).min(table.capacity());
+            let mut volatile = 0;
+            let next = table.sweep(
+                slot,
+                step,
+                |e| {
+                    volatile += (e.expire_at != 0) as usize;
+                    e.is_expired(now)
+                },
+                |e| removed.push(e),
+            );
+            report.looked += step;
+            report.volatile += volatile;
+            self.expire_cursor = if next == 0 {
+                ExpireCursor {
+                    db,
+                    tenant: tenant + 1,
+                    slot: 0,
+                }
+            } else {
+                ExpireCursor {
+                    db,
+                    tenant,
+                    slot: next,
+                }
+            };
             for e in removed.drain(..) {
-                expired += 1;
+                report.expired += 1;
                 self.discard(db, tenant as TenantId, e, Removal::Expired);
             }
         }
-        (looked, expired, wrapped)
+        report
     }
 
     /// Keys with a TTL in database `db`.
@@ -510,7 +642,11 @@ impl Keyspace {
 
     /// Heap bytes held by keys and values, tables included.
     pub fn used_memory(&self) -> usize {
-        self.dbs.iter().flat_map(|d| d.tables.iter()).map(Table::memory).sum()
+        self.dbs
+            .iter()
+            .flat_map(|d| d.tables.iter())
+            .map(Table::memory)
+            .sum()
     }
 
     // ----- notifications -----
@@ -518,8 +654,15 @@ impl Keyspace {
     /// Queues a keyspace notification if its class is enabled.
     #[inline]
     pub fn notify(&mut self, class: u32, name: &'static str, db: usize, key: &[u8]) {
-        if self.notify_flags & class != 0 && self.notify_flags & (notify::KEYSPACE | notify::KEYEVENT) != 0 {
-            self.events.push(Event { class, name, db, key: key.to_vec() });
+        if self.notify_flags & class != 0
+            && self.notify_flags & (notify::KEYSPACE | notify::KEYEVENT) != 0
+        {
+            self.events.push(Event {
+                class,
+                name,
+                db,
+                key: key.to_vec(),
+            });
         }
     }
 
@@ -543,14 +686,122 @@ fn drop_entry(entry: Box<Entry>) {
 
 /// Frees `value` off the command path.
 pub fn drop_in_background<T: Send + 'static>(value: T) {
-    static FREER: std::sync::OnceLock<std::sync::mpsc::Sender<Box<dyn Send>>> = std::sync::OnceLock::new();
+    static FREER: std::sync::OnceLock<std::sync::mpsc::Sender<Box<dyn Send>>> =
+        std::sync::OnceLock::new();
     let tx = FREER.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel::<Box<dyn Send>>();
         std::thread::Builder::new()
             .name("lazyfree".into())
-            .spawn(move || for item in rx { drop(item) })
+            .spawn(move || {
+                for item in rx {
+                    drop(item)
+                }
+            })
             .expect("spawn lazyfree thread");
         tx
     });
     let _ = tx.send(Box::new(value));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenants::KeyPattern;
+
+    fn keyspace() -> Keyspace {
+        let pattern = KeyPattern::compile("{tenant}", b':', "{tenant}").unwrap();
+        Keyspace::new(16, TenantRegistry::new(vec![pattern], b':'))
+    }
+
+    fn string(key: &str, expire_at: u64) -> Box<Entry> {
+        let mut e = Entry::string(key.as_bytes(), b"value", 0);
+        e.expire_at = expire_at;
+        e
+    }
+
+    /// 100,000 expired keys nobody reads leave the key count and the memory figure through
+    /// bounded slices alone.
+    #[test]
+    fn active_expiry_reclaims_keys_and_memory() {
+        let mut ks = keyspace();
+        let empty = ks.used_memory();
+        let now = ks.now_ms;
+        ks.insert(0, string("persistent", 0));
+        ks.insert(0, string("acme:far", now + 1_000_000));
+        let baseline = ks.used_memory();
+        for i in 0..100_000 {
+            // Two tenants and two databases, so the cycle has to walk all of them.
+            let key = if i % 2 == 0 {
+                format!("k:{i}")
+            } else {
+                format!("acme:{i}")
+            };
+            ks.insert(i % 2, string(&key, now + 1000));
+        }
+        assert_eq!(ks.db(0).len() + ks.db(1).len(), 100_002);
+        assert!(ks.used_memory() > baseline + 100_000 * 48);
+
+        ks.now_ms = now + 1001;
+        let mut slices = 0;
+        while ks.db(0).len() + ks.db(1).len() > 2 {
+            let slice = ks.expire_slice(1024);
+            assert!(slice.looked <= 1024);
+            slices += 1;
+            assert!(slices < 10_000, "expiry does not converge");
+        }
+        assert_eq!(ks.stats.expired_keys, 100_000);
+        assert_eq!(ks.db(0).volatile(), 1);
+        // Tables shrink back as they empty: only the survivors and small tables remain.
+        assert!(
+            ks.used_memory() <= baseline + 2 * 8 * 9,
+            "{} > {}",
+            ks.used_memory(),
+            baseline
+        );
+        assert!(ks.used_memory() > empty);
+        assert!(ks.exists(0, b"persistent") && ks.exists(0, b"acme:far"));
+    }
+
+    #[test]
+    fn lazy_expiry_and_new_events() {
+        let mut ks = keyspace();
+        ks.notify_flags = notify::parse("KEA").unwrap() | notify::NEW;
+        let now = ks.now_ms;
+        assert!(!ks.insert(0, string("a", now + 10)));
+        assert!(
+            ks.insert(0, string("a", now + 10)),
+            "a live key is replaced"
+        );
+        ks.now_ms = now + 11;
+        assert!(ks.read(0, b"a").is_none());
+        assert!(
+            !ks.insert(0, string("a", 0)),
+            "an expired key is not replaced, it expired"
+        );
+        let events: Vec<&str> = ks.take_events().iter().map(|e| e.name).collect();
+        assert_eq!(events, ["new", "expired", "new"]);
+        assert_eq!(ks.stats.expired_keys, 1);
+        assert_eq!(ks.stats.misses, 1);
+    }
+
+    #[test]
+    fn relocate_moves_between_tenants_and_databases() {
+        let mut ks = keyspace();
+        let now = ks.now_ms;
+        let mut e = string("acme:k", now + 5000);
+        e.tags = Some(vec![7, 9].into_boxed_slice());
+        ks.insert(0, e);
+        let before = ks.used_memory();
+        assert!(ks.relocate(0, b"acme:k", 3, b"globex:k"));
+        assert!(!ks.exists(0, b"acme:k"));
+        let moved = ks.get(3, b"globex:k").unwrap();
+        assert_eq!(moved.expire_at, now + 5000);
+        assert_eq!(moved.tags.as_deref(), Some(&[7, 9][..]));
+        assert_eq!(ks.volatile(0), 0);
+        assert_eq!(ks.volatile(3), 1);
+        let globex = ks.tenants.id_of(b"globex").unwrap();
+        assert_eq!(ks.db(3).tables()[globex as usize].len(), 1);
+        assert!(ks.used_memory() >= before - 64);
+        assert!(!ks.relocate(0, b"acme:k", 1, b"x"));
+    }
 }

@@ -104,7 +104,13 @@ impl Table {
     }
 
     /// Re-accounts an entry after an in-place change of its size or expiry.
-    pub fn account_change(&mut self, old_memory: usize, new_memory: usize, was_volatile: bool, is_volatile: bool) {
+    pub fn account_change(
+        &mut self,
+        old_memory: usize,
+        new_memory: usize,
+        was_volatile: bool,
+        is_volatile: bool,
+    ) {
         self.entry_memory = self.entry_memory + new_memory - old_memory;
         self.volatile = self.volatile + is_volatile as usize - was_volatile as usize;
     }
@@ -240,7 +246,13 @@ impl Table {
 
     /// Visits occupied slots from `start` for at most `budget` slots; `f` returns whether to
     /// remove the entry. Returns the slot to continue from (wrapping to 0 at the end).
-    pub fn sweep(&mut self, start: usize, budget: usize, mut remove: impl FnMut(&Entry) -> bool, mut removed: impl FnMut(Box<Entry>)) -> usize {
+    pub fn sweep(
+        &mut self,
+        start: usize,
+        budget: usize,
+        mut remove: impl FnMut(&Entry) -> bool,
+        mut removed: impl FnMut(Box<Entry>),
+    ) -> usize {
         let cap = self.slots.len();
         if cap == 0 {
             return 0;
@@ -303,6 +315,118 @@ mod tests {
         }
         assert_eq!(t.len(), 0);
         assert_eq!(t.memory(), t.capacity() * 9);
+    }
+
+    /// Checks every structural invariant: counters, control bytes, and that no key is
+    /// separated from its home slot by an empty slot (what lookups and SCAN rely on).
+    fn check_invariants(t: &Table) {
+        let mask = t.mask();
+        let (mut len, mut volatile, mut memory) = (0, 0, 0);
+        for (i, slot) in t.slots.iter().enumerate() {
+            let Some(e) = slot else {
+                assert_eq!(t.ctrl[i], 0, "empty slot {i} has a control byte");
+                continue;
+            };
+            let hash = hash_key(e.key());
+            assert_eq!(t.ctrl[i], ctrl_of(hash), "control byte of slot {i}");
+            let mut j = hash as usize & mask;
+            while j != i {
+                assert!(
+                    t.slots[j].is_some(),
+                    "empty slot {j} between home and slot {i}"
+                );
+                j = (j + 1) & mask;
+            }
+            assert!(t.get(e.key(), hash).is_some());
+            len += 1;
+            volatile += (e.expire_at != 0) as usize;
+            memory += e.memory();
+        }
+        assert_eq!(t.len(), len);
+        assert_eq!(t.volatile(), volatile);
+        assert_eq!(t.memory(), memory + t.capacity() * 9);
+        assert!(t.len() * 4 <= t.capacity() * 3 || t.capacity() == 0);
+    }
+
+    #[test]
+    fn random_operations_keep_invariants() {
+        let mut t = Table::new();
+        let mut rng = crate::util::Rng::new();
+        let mut live = HashSet::new();
+        for round in 0..20_000 {
+            // Phases of growth and of decline, so the table both grows and shrinks.
+            let growing = (round / 2500) % 2 == 0;
+            let i = rng.below(3000) as usize;
+            let k = key(i);
+            if rng.below(100) < if growing { 75 } else { 20 } {
+                let mut e = Entry::string(&k, b"value", 0);
+                e.expire_at = (i % 3) as u64;
+                let replaced = t.insert(e, hash_key(&k)).is_some();
+                assert_eq!(replaced, !live.insert(i));
+            } else {
+                assert_eq!(t.remove(&k, hash_key(&k)).is_some(), live.remove(&i));
+            }
+            if round % 500 == 0 {
+                check_invariants(&t);
+            }
+        }
+        check_invariants(&t);
+        for i in 0..3000 {
+            let k = key(i);
+            assert_eq!(
+                t.get(&k, hash_key(&k)).is_some(),
+                live.contains(&i),
+                "key {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn sweep_removes_exactly_the_chosen_entries() {
+        let mut t = Table::new();
+        for i in 0..10_000 {
+            let k = key(i);
+            let mut e = Entry::string(&k, b"v", 0);
+            e.expire_at = if i % 20 == 0 { 0 } else { 1 };
+            t.insert(e, hash_key(&k));
+        }
+        let mut removed = 0;
+        let mut next = 0;
+        // Small slices, as the active expiry cycle takes them; removals shift entries back
+        // into the slot just looked at and shrink the table under the sweep.
+        for _ in 0..100_000 {
+            next = t.sweep(next, 100, |e| e.expire_at == 1, |_| removed += 1);
+            if t.volatile() == 0 {
+                break;
+            }
+        }
+        check_invariants(&t);
+        assert_eq!(removed, 9500);
+        assert_eq!(t.len(), 500);
+        assert!(t.capacity() < 16384, "the table shrank ({})", t.capacity());
+        for i in (0..10_000).step_by(20) {
+            let k = key(i);
+            assert!(t.get(&k, hash_key(&k)).is_some(), "kept key {i}");
+        }
+    }
+
+    #[test]
+    fn emptied_table_returns_to_minimum_size() {
+        let mut t = Table::new();
+        for i in 0..50_000 {
+            let k = key(i);
+            t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
+        }
+        let mut next = 0;
+        for _ in 0..100_000 {
+            next = t.sweep(next, 1000, |_| true, drop);
+            if t.is_empty() {
+                break;
+            }
+        }
+        assert!(t.is_empty());
+        assert_eq!(t.capacity(), MIN_CAPACITY);
+        assert_eq!(t.memory(), MIN_CAPACITY * 9);
     }
 
     #[test]
