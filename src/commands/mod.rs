@@ -21,6 +21,7 @@ use crate::client::Client;
 use crate::protocol::ReplyBuf;
 use crate::server::Shared;
 use crate::storage::Keyspace;
+use crate::tenants::TenantId;
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
 pub use table::{flags, CommandSpec};
@@ -75,7 +76,13 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(shared: &'a Shared, client: &'a mut Client, out: &'a mut ReplyBuf) -> Self {
-        Ctx { shared, ks: KeyspaceLock::new(&shared.keyspace), client, out, in_exec: false }
+        Ctx {
+            shared,
+            ks: KeyspaceLock::new(&shared.keyspace),
+            client,
+            out,
+            in_exec: false,
+        }
     }
 
     /// The client's selected database.
@@ -131,13 +138,24 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     if !ctx.in_exec {
         ctx.ks.refresh_time();
     }
+    let Ok(limited) = admit(ctx, spec, args) else {
+        return;
+    };
     let started = std::time::Instant::now();
     let errors_before = ctx.out.error_count();
     (spec.run)(ctx, args);
+    if let Some(tenants) = limited {
+        let ks = ctx.ks.get();
+        for t in tenants {
+            ks.enforce_limits(t);
+        }
+    }
     let elapsed = started.elapsed();
     let failed = ctx.out.error_count() != errors_before;
     ctx.client.record(spec, elapsed, failed);
-    if elapsed.as_micros() as i64 >= ctx.shared.slowlog_threshold_us() && spec.flags & flags::NO_SLOWLOG == 0 {
+    if elapsed.as_micros() as i64 >= ctx.shared.slowlog_threshold_us()
+        && spec.flags & flags::NO_SLOWLOG == 0
+    {
         ctx.shared.slowlog_push(args, elapsed, ctx.client);
     }
     if ctx.ks.is_held() && ctx.ks.get().has_events() {
@@ -146,20 +164,78 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     }
 }
 
+/// Counts the command for its key's tenant and, for commands that may grow memory while
+/// limits are set, makes room under the tenant rules or refuses with `-OOM`. Returns the
+/// tenants whose limits must be re-checked after the command ran.
+#[allow(clippy::result_unit_err)]
+fn admit(
+    ctx: &mut Ctx,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+) -> Result<Option<Vec<TenantId>>, ()> {
+    if spec.first_key <= 0 || args.len() <= spec.first_key as usize {
+        return Ok(None);
+    }
+    let db = ctx.client.db;
+    let ks = ctx.ks.get();
+    let first = ks.tenants.resolve(&args[spec.first_key as usize]);
+    ks.tenant_stats_mut(first).commands += 1;
+    if !ks.limits_active() || spec.flags & flags::DENYOOM == 0 {
+        return Ok(None);
+    }
+    // Group the keys by tenant: (tenant, bytes written, keys that may be new).
+    let mut per_tenant: Vec<(TenantId, usize, usize)> = Vec::new();
+    let positions = spec.key_positions(args);
+    let payload: usize = args[1..].iter().map(|a| a.len()).sum::<usize>() / positions.len().max(1);
+    for pos in positions {
+        let key = &args[pos];
+        let t = ks.tenants.resolve(key);
+        let new = (ks.limits(t).maxkeys > 0 && !ks.exists(db, key)) as usize;
+        match per_tenant.iter_mut().find(|e| e.0 == t) {
+            Some(e) => {
+                e.1 += payload + ENTRY_OVERHEAD;
+                e.2 += new;
+            }
+            None => per_tenant.push((t, payload + ENTRY_OVERHEAD, new)),
+        }
+    }
+    for &(t, bytes, new_keys) in &per_tenant {
+        if let Err(refusal) = ks.make_room(t, bytes, new_keys) {
+            ctx.out.error(&refusal.message());
+            ctx.client.failed_command(spec, true);
+            return Err(());
+        }
+    }
+    Ok(Some(per_tenant.into_iter().map(|e| e.0).collect()))
+}
+
+/// Bytes a new key costs beyond its key and value (entry header, allocation rounding, slot).
+const ENTRY_OVERHEAD: usize = 64;
+
 fn check_arity(spec: &CommandSpec, args: &[Bytes]) -> Result<(), String> {
     let n = args.len() as i32;
-    let ok = if spec.arity >= 0 { n == spec.arity } else { n >= -spec.arity };
+    let ok = if spec.arity >= 0 {
+        n == spec.arity
+    } else {
+        n >= -spec.arity
+    };
     if ok {
         Ok(())
     } else {
-        Err(format!("ERR wrong number of arguments for '{}' command", spec.full_name()))
+        Err(format!(
+            "ERR wrong number of arguments for '{}' command",
+            spec.full_name()
+        ))
     }
 }
 
 fn unknown_command(ctx: &mut Ctx, args: &[Bytes]) {
     if let Some(parent) = table::lookup(&args[0]) {
         if !parent.subcommands.is_empty() {
-            let sub = args.get(1).map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default();
+            let sub = args
+                .get(1)
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .unwrap_or_default();
             ctx.out.error(&format!(
                 "ERR unknown subcommand '{}'. Try {} HELP.",
                 truncate(&sub, 128),
@@ -172,7 +248,10 @@ fn unknown_command(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     let name = String::from_utf8_lossy(&args[0]).into_owned();
-    let mut msg = format!("ERR unknown command '{}', with args beginning with: ", truncate(&name, 128));
+    let mut msg = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        truncate(&name, 128)
+    );
     for a in args[1..].iter() {
         let a = String::from_utf8_lossy(a);
         if msg.len() > 128 {

@@ -66,7 +66,10 @@ pub fn parse_set_options(
                 ctx.out.error(errors::NOT_INTEGER);
                 return None;
             };
-            if n <= 0 || n.checked_mul(mul).is_none() || (!absolute && (n * mul).checked_add(now as i64).is_none()) {
+            if n <= 0
+                || n.checked_mul(mul).is_none()
+                || (!absolute && (n * mul).checked_add(now as i64).is_none())
+            {
                 ctx.out.error("ERR invalid expire time in 'set' command");
                 return None;
             }
@@ -113,7 +116,15 @@ pub fn set_with(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &SetOptions) -> bool
                 ctx.out.error(errors::WRONGTYPE);
                 return false;
             }
-            (true, e.expire_at, if o.get { Some(e.str_value().to_vec()) } else { None })
+            (
+                true,
+                e.expire_at,
+                if o.get {
+                    Some(e.str_value().to_vec())
+                } else {
+                    None
+                },
+            )
         }
         None => (false, 0, None),
     };
@@ -138,7 +149,11 @@ pub fn set_with(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &SetOptions) -> bool
         }
     }
     let mut entry = Entry::string(key, value, 0);
-    entry.expire_at = if o.keep_ttl { old_ttl } else { o.expire_at.unwrap_or(0) };
+    entry.expire_at = if o.keep_ttl {
+        old_ttl
+    } else {
+        o.expire_at.unwrap_or(0)
+    };
     ks.insert(db, entry);
     ks.notify(notify::STRING, "set", db, key);
     if o.expire_at.is_some() {

@@ -3,13 +3,15 @@
 //! can never miss a deletion).
 
 pub mod entry;
+pub mod evict;
 pub mod table;
 pub mod value;
 
 pub use entry::{Entry, Kind};
 pub use table::{hash_key, Table};
 
-use crate::tenants::{TenantId, TenantRegistry};
+use crate::tenants::{LimitOverrides, Limits, TenantId, TenantRegistry};
+use evict::{EvictionPool, Policy};
 
 /// Notification classes of `notify-keyspace-events`.
 pub mod notify {
@@ -28,7 +30,8 @@ pub mod notify {
     pub const MODULE: u32 = 1 << 12;
     pub const NEW: u32 = 1 << 13;
     /// The `A` alias: every class but key-miss and new.
-    pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+    pub const ALL: u32 =
+        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
     /// Parses a flag string such as `KEA` (Redis's `keyspaceEventsStringToFlags`).
     pub fn parse(s: &str) -> Option<u32> {
@@ -79,7 +82,12 @@ pub mod notify {
                 }
             }
         }
-        for (bit, c) in [(NEW, 'n'), (KEYSPACE, 'K'), (KEYEVENT, 'E'), (KEY_MISS, 'm')] {
+        for (bit, c) in [
+            (NEW, 'n'),
+            (KEYSPACE, 'K'),
+            (KEYEVENT, 'E'),
+            (KEY_MISS, 'm'),
+        ] {
             if flags & bit != 0 {
                 s.push(c);
             }
@@ -102,7 +110,10 @@ pub enum Removal {
     Deleted,
     Overwritten,
     Expired,
+    /// Evicted under global memory pressure.
     Evicted,
+    /// Evicted to keep its tenant within the tenant's own quota.
+    EvictedQuota,
     Flushed,
 }
 
@@ -121,7 +132,20 @@ pub struct TenantStats {
     pub hits: u64,
     pub misses: u64,
     pub expired_keys: u64,
-    pub evicted_keys: u64,
+    /// Evicted to keep the tenant within its own quota.
+    pub evicted_quota: u64,
+    /// Evicted because the server reached global `maxmemory`.
+    pub evicted_pressure: u64,
+    pub invalidated_keys: u64,
+    pub rejected_writes: u64,
+    pub commands: u64,
+}
+
+/// Memory and key count of one tenant across all databases.
+#[derive(Default, Clone, Copy)]
+struct TenantUsage {
+    memory: usize,
+    keys: usize,
 }
 
 /// One logical database (`SELECT n`): a table per tenant, indexed by tenant id.
@@ -179,9 +203,27 @@ pub struct Keyspace {
     pub notify_flags: u32,
     events: Vec<Event>,
     expire_cursor: ExpireCursor,
-    /// Milliseconds the server started at; the LRU clock counts seconds from it.
+    /// Milliseconds the server started at; the LRU clock counts from it.
     started_ms: u64,
+    /// Heap bytes of all tables, kept up to date by [`Keyspace::table_op`].
+    used: usize,
+    usage: Vec<TenantUsage>,
+    // Eviction settings (mirrored from the configuration).
+    pub maxmemory: u64,
+    pub policy: Policy,
+    pub samples: usize,
+    pub lfu_log_factor: u64,
+    pub lfu_decay_time: u64,
+    pub default_limits: Limits,
+    tenant_limits: Vec<LimitOverrides>,
+    /// Whether any limit exists, so that writes skip quota checks entirely when none does.
+    limits_active: bool,
+    evict_pool: EvictionPool,
+    rng: crate::util::Rng,
 }
+
+/// Resolution of the LRU clock kept in each entry.
+const LRU_TICK_MS: u64 = 100;
 
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -203,6 +245,18 @@ impl Keyspace {
             events: Vec::new(),
             expire_cursor: ExpireCursor::default(),
             started_ms: now,
+            used: 0,
+            usage: Vec::new(),
+            maxmemory: 0,
+            policy: Policy::NoEviction,
+            samples: 5,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
+            default_limits: Limits::default(),
+            tenant_limits: Vec::new(),
+            limits_active: false,
+            evict_pool: EvictionPool::default(),
+            rng: crate::util::Rng::new(),
         }
     }
 
@@ -214,17 +268,131 @@ impl Keyspace {
         &self.dbs[db]
     }
 
-    /// The LRU clock: seconds since start.
+    /// The LRU clock: tenths of a second since start (finer than Redis's one second, so
+    /// that sampling can tell apart keys touched within the same second).
     pub fn lru_clock(&self) -> u32 {
-        ((self.now_ms.saturating_sub(self.started_ms)) / 1000) as u32
+        ((self.now_ms.saturating_sub(self.started_ms)) / LRU_TICK_MS) as u32
+    }
+
+    /// Milliseconds since `entry` was last accessed (LRU policies).
+    pub fn idle_millis(&self, entry: &Entry) -> u64 {
+        self.lru_clock().saturating_sub(entry.access) as u64 * LRU_TICK_MS
     }
 
     /// Seconds since `entry` was last accessed.
     pub fn idle_seconds(&self, entry: &Entry) -> u64 {
-        self.lru_clock().saturating_sub(entry.access) as u64
+        self.idle_millis(entry) / 1000
     }
 
-    fn tenant_stats_mut(&mut self, tenant: TenantId) -> &mut TenantStats {
+    // ----- tenants -----
+
+    /// Runs a change on one tenant's table and keeps the memory and key counters in step.
+    /// Every change to a table goes through here.
+    fn table_op<R>(&mut self, db: usize, tenant: TenantId, op: impl FnOnce(&mut Table) -> R) -> R {
+        let table = self.dbs[db].table_mut(tenant);
+        let (mem_before, len_before) = (table.memory(), table.len());
+        let r = op(table);
+        let (mem_after, len_after) = (table.memory(), table.len());
+        let i = tenant as usize;
+        if i >= self.usage.len() {
+            self.usage.resize_with(i + 1, TenantUsage::default);
+        }
+        let u = &mut self.usage[i];
+        u.memory = u.memory + mem_after - mem_before;
+        u.keys = u.keys + len_after - len_before;
+        self.used = self.used + mem_after - mem_before;
+        r
+    }
+
+    fn table_remove(
+        &mut self,
+        db: usize,
+        tenant: TenantId,
+        key: &[u8],
+        hash: u64,
+    ) -> Option<Box<Entry>> {
+        if self.dbs[db].table(tenant).is_none() {
+            return None;
+        }
+        self.table_op(db, tenant, |t| t.remove(key, hash))
+    }
+
+    /// Heap bytes of `tenant`'s keys in all databases.
+    pub fn tenant_memory(&self, tenant: TenantId) -> usize {
+        self.usage.get(tenant as usize).map_or(0, |u| u.memory)
+    }
+
+    /// Keys of `tenant` in all databases.
+    pub fn tenant_keys(&self, tenant: TenantId) -> usize {
+        self.usage.get(tenant as usize).map_or(0, |u| u.keys)
+    }
+
+    pub fn tenant_stats(&self, tenant: TenantId) -> TenantStats {
+        self.tenant_stats
+            .get(tenant as usize)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn reset_tenant_stats(&mut self, tenant: Option<TenantId>) {
+        match tenant {
+            Some(t) => *self.tenant_stats_mut(t) = TenantStats::default(),
+            None => self
+                .tenant_stats
+                .iter_mut()
+                .for_each(|s| *s = TenantStats::default()),
+        }
+    }
+
+    /// Limits set for `tenant` itself (without defaults).
+    pub fn limit_overrides(&self, tenant: TenantId) -> LimitOverrides {
+        self.tenant_limits
+            .get(tenant as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn set_limit_overrides(&mut self, tenant: TenantId, limits: LimitOverrides) {
+        let i = tenant as usize;
+        if i >= self.tenant_limits.len() {
+            self.tenant_limits
+                .resize_with(i + 1, LimitOverrides::default);
+        }
+        self.tenant_limits[i] = limits;
+        self.refresh_limits_active();
+    }
+
+    /// Recomputes whether writes need quota checks at all.
+    pub fn refresh_limits_active(&mut self) {
+        let d = &self.default_limits;
+        self.limits_active = self.maxmemory > 0
+            || d.maxmemory > 0
+            || d.maxkeys > 0
+            || self
+                .tenant_limits
+                .iter()
+                .any(|o| o.maxmemory.unwrap_or(0) > 0 || o.maxkeys.unwrap_or(0) > 0);
+    }
+
+    pub fn limits_active(&self) -> bool {
+        self.limits_active
+    }
+
+    /// Deletes every key of `tenant` in every database; returns how many there were.
+    pub fn flush_tenant(&mut self, tenant: TenantId) -> usize {
+        let mut n = 0;
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].table(tenant).is_none_or(Table::is_empty) {
+                continue;
+            }
+            let table = self.table_op(db, tenant, Table::take_all);
+            n += table.len();
+            drop_in_background(table);
+        }
+        n
+    }
+
+    pub(crate) fn tenant_stats_mut(&mut self, tenant: TenantId) -> &mut TenantStats {
         let i = tenant as usize;
         if i >= self.tenant_stats.len() {
             self.tenant_stats.resize_with(i + 1, TenantStats::default);
@@ -238,7 +406,10 @@ impl Keyspace {
     pub fn get(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        let expired = self.dbs[db].table(tenant)?.get(key, hash)?.is_expired(self.now_ms);
+        let expired = self.dbs[db]
+            .table(tenant)?
+            .get(key, hash)?
+            .is_expired(self.now_ms);
         if expired {
             self.expire_now(db, tenant, key, hash);
             return None;
@@ -249,17 +420,31 @@ impl Keyspace {
     /// Like [`Keyspace::get`] for a read by a client: counts a hit or miss and updates the
     /// access clock.
     pub fn read(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
+        let lfu = self.policy.is_lfu();
         let clock = self.lru_clock();
-        let tenant = self.tenants.lookup(key);
+        // Misses count for the key's tenant even before it holds any key.
+        let tenant = Some(self.tenants.resolve(key));
         let hash = hash_key(key);
         let found = match tenant {
-            Some(t) => match self.dbs[db].tables.get_mut(t as usize).and_then(|tb| tb.get_mut(key, hash)) {
+            Some(t) => match self.dbs[db]
+                .tables
+                .get_mut(t as usize)
+                .and_then(|tb| tb.get_mut(key, hash))
+            {
                 Some(e) if e.is_expired(self.now_ms) => {
                     self.expire_now(db, t, key, hash);
                     false
                 }
                 Some(e) => {
-                    e.access = clock;
+                    if lfu {
+                        let previous = e.access;
+                        let access = self.touched_access(Some(previous));
+                        if let Some(e) = self.dbs[db].tables[t as usize].get_mut(key, hash) {
+                            e.access = access;
+                        }
+                    } else {
+                        e.access = clock;
+                    }
                     true
                 }
                 None => false,
@@ -284,17 +469,23 @@ impl Keyspace {
     }
 
     /// Changes a live entry in place, re-accounting its memory and expiry.
-    pub fn modify<R>(&mut self, db: usize, key: &[u8], f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+    pub fn modify<R>(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        f: impl FnOnce(&mut Entry) -> R,
+    ) -> Option<R> {
         self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        let table = &mut self.dbs[db].tables[tenant as usize];
-        let entry = table.get_mut(key, hash)?;
-        let (before, was_volatile) = (entry.memory(), entry.expire_at != 0);
-        let r = f(entry);
-        let (after, is_volatile) = (entry.memory(), entry.expire_at != 0);
-        table.account_change(before, after, was_volatile, is_volatile);
-        Some(r)
+        self.table_op(db, tenant, |table| {
+            let entry = table.get_mut(key, hash)?;
+            let (before, was_volatile) = (entry.memory(), entry.expire_at != 0);
+            let r = f(entry);
+            let (after, is_volatile) = (entry.memory(), entry.expire_at != 0);
+            table.account_change(before, after, was_volatile, is_volatile);
+            Some(r)
+        })
     }
 
     // ----- writes -----
@@ -304,8 +495,12 @@ impl Keyspace {
     pub fn insert(&mut self, db: usize, mut entry: Box<Entry>) -> bool {
         let tenant = self.tenants.resolve(entry.key());
         let hash = hash_key(entry.key());
-        entry.access = self.lru_clock();
-        let old = self.dbs[db].table_mut(tenant).insert(entry, hash);
+        entry.access = if self.policy.is_lfu() {
+            self.touched_access(None)
+        } else {
+            self.lru_clock()
+        };
+        let old = self.table_op(db, tenant, |t| t.insert(entry, hash));
         match old {
             Some(old) => {
                 let live = !old.is_expired(self.now_ms);
@@ -320,7 +515,7 @@ impl Keyspace {
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Box<Entry>> {
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        let entry = self.dbs[db].tables.get_mut(tenant as usize)?.remove(key, hash)?;
+        let entry = self.table_remove(db, tenant, key, hash)?;
         if entry.is_expired(self.now_ms) {
             self.discard(db, tenant, entry, Removal::Expired);
             return None;
@@ -341,7 +536,7 @@ impl Keyspace {
     }
 
     fn expire_now(&mut self, db: usize, tenant: TenantId, key: &[u8], hash: u64) {
-        if let Some(e) = self.dbs[db].tables[tenant as usize].remove(key, hash) {
+        if let Some(e) = self.table_remove(db, tenant, key, hash) {
             self.discard(db, tenant, e, Removal::Expired);
         }
     }
@@ -354,9 +549,14 @@ impl Keyspace {
                 self.tenant_stats_mut(tenant).expired_keys += 1;
                 self.notify(notify::EXPIRED, "expired", db, entry.key());
             }
-            Removal::Evicted => {
+            Removal::Evicted | Removal::EvictedQuota => {
                 self.stats.evicted_keys += 1;
-                self.tenant_stats_mut(tenant).evicted_keys += 1;
+                let stats = self.tenant_stats_mut(tenant);
+                if why == Removal::Evicted {
+                    stats.evicted_pressure += 1;
+                } else {
+                    stats.evicted_quota += 1;
+                }
                 self.notify(notify::EVICTED, "evicted", db, entry.key());
             }
             Removal::Deleted | Removal::Overwritten | Removal::Flushed => {}
@@ -366,9 +566,15 @@ impl Keyspace {
 
     /// Removes every key of database `db`; returns how many there were.
     pub fn flush_db(&mut self, db: usize) -> usize {
-        let tables = std::mem::take(&mut self.dbs[db].tables);
-        let n = tables.iter().map(Table::len).sum();
-        drop_in_background(tables);
+        let mut n = 0;
+        for tenant in 0..self.dbs[db].tables.len() {
+            if self.dbs[db].tables[tenant].is_empty() {
+                continue;
+            }
+            let table = self.table_op(db, tenant as TenantId, Table::take_all);
+            n += table.len();
+            drop_in_background(table);
+        }
         n
     }
 
@@ -384,7 +590,13 @@ impl Keyspace {
 
     /// One SCAN step over database `db`. The cursor holds the tenant id in its high bits and
     /// the table's reverse-binary cursor in its low 40 bits.
-    pub fn scan(&mut self, db: usize, cursor: u64, count: usize, mut visit: impl FnMut(&Entry)) -> u64 {
+    pub fn scan(
+        &mut self,
+        db: usize,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&Entry),
+    ) -> u64 {
         const LOW: u32 = 40;
         let mut tenant = (cursor >> LOW) as usize;
         let mut inner = cursor & ((1 << LOW) - 1);
@@ -482,19 +694,40 @@ impl Keyspace {
                 wrapped = true;
                 break;
             }
-            let Some(table) = self.dbs[db].tables.get_mut(tenant) else {
-                self.expire_cursor = ExpireCursor { db: db + 1, tenant: 0, slot: 0 };
+            let Some(table) = self.dbs[db].tables.get(tenant) else {
+                self.expire_cursor = ExpireCursor {
+                    db: db + 1,
+                    tenant: 0,
+                    slot: 0,
+                };
                 continue;
             };
             if table.volatile() == 0 {
-                self.expire_cursor = ExpireCursor { db, tenant: tenant + 1, slot: 0 };
+                self.expire_cursor = ExpireCursor {
+                    db,
+                    tenant: tenant + 1,
+                    slot: 0,
+                };
                 continue;
             }
             let step = (budget - looked).min(table.capacity());
-            let next = table.sweep(slot, step, |e| e.is_expired(now), |e| removed.push(e));
+            let next = self.table_op(db, tenant as TenantId, |t| {
+                t.sweep(slot, step, |e| e.is_expired(now), |e| removed.push(e))
+            });
             looked += step;
-            self.expire_cursor =
-                if next == 0 { ExpireCursor { db, tenant: tenant + 1, slot: 0 } } else { ExpireCursor { db, tenant, slot: next } };
+            self.expire_cursor = if next == 0 {
+                ExpireCursor {
+                    db,
+                    tenant: tenant + 1,
+                    slot: 0,
+                }
+            } else {
+                ExpireCursor {
+                    db,
+                    tenant,
+                    slot: next,
+                }
+            };
             for e in removed.drain(..) {
                 expired += 1;
                 self.discard(db, tenant as TenantId, e, Removal::Expired);
@@ -510,7 +743,7 @@ impl Keyspace {
 
     /// Heap bytes held by keys and values, tables included.
     pub fn used_memory(&self) -> usize {
-        self.dbs.iter().flat_map(|d| d.tables.iter()).map(Table::memory).sum()
+        self.used
     }
 
     // ----- notifications -----
@@ -518,8 +751,15 @@ impl Keyspace {
     /// Queues a keyspace notification if its class is enabled.
     #[inline]
     pub fn notify(&mut self, class: u32, name: &'static str, db: usize, key: &[u8]) {
-        if self.notify_flags & class != 0 && self.notify_flags & (notify::KEYSPACE | notify::KEYEVENT) != 0 {
-            self.events.push(Event { class, name, db, key: key.to_vec() });
+        if self.notify_flags & class != 0
+            && self.notify_flags & (notify::KEYSPACE | notify::KEYEVENT) != 0
+        {
+            self.events.push(Event {
+                class,
+                name,
+                db,
+                key: key.to_vec(),
+            });
         }
     }
 
@@ -543,12 +783,17 @@ fn drop_entry(entry: Box<Entry>) {
 
 /// Frees `value` off the command path.
 pub fn drop_in_background<T: Send + 'static>(value: T) {
-    static FREER: std::sync::OnceLock<std::sync::mpsc::Sender<Box<dyn Send>>> = std::sync::OnceLock::new();
+    static FREER: std::sync::OnceLock<std::sync::mpsc::Sender<Box<dyn Send>>> =
+        std::sync::OnceLock::new();
     let tx = FREER.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel::<Box<dyn Send>>();
         std::thread::Builder::new()
             .name("lazyfree".into())
-            .spawn(move || for item in rx { drop(item) })
+            .spawn(move || {
+                for item in rx {
+                    drop(item)
+                }
+            })
             .expect("spawn lazyfree thread");
         tx
     });

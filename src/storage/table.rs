@@ -104,7 +104,13 @@ impl Table {
     }
 
     /// Re-accounts an entry after an in-place change of its size or expiry.
-    pub fn account_change(&mut self, old_memory: usize, new_memory: usize, was_volatile: bool, is_volatile: bool) {
+    pub fn account_change(
+        &mut self,
+        old_memory: usize,
+        new_memory: usize,
+        was_volatile: bool,
+        is_volatile: bool,
+    ) {
         self.entry_memory = self.entry_memory + new_memory - old_memory;
         self.volatile = self.volatile + is_volatile as usize - was_volatile as usize;
     }
@@ -240,7 +246,13 @@ impl Table {
 
     /// Visits occupied slots from `start` for at most `budget` slots; `f` returns whether to
     /// remove the entry. Returns the slot to continue from (wrapping to 0 at the end).
-    pub fn sweep(&mut self, start: usize, budget: usize, mut remove: impl FnMut(&Entry) -> bool, mut removed: impl FnMut(Box<Entry>)) -> usize {
+    pub fn sweep(
+        &mut self,
+        start: usize,
+        budget: usize,
+        mut remove: impl FnMut(&Entry) -> bool,
+        mut removed: impl FnMut(Box<Entry>),
+    ) -> usize {
         let cap = self.slots.len();
         if cap == 0 {
             return 0;

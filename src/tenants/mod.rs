@@ -3,8 +3,10 @@
 //! Tenant lookup runs on every keyed command, so patterns are compiled once and tenant names
 //! are interned to a small integer id that indexes the per-tenant tables of each database.
 
+mod limits;
 mod pattern;
 
+pub use limits::{parse_options, LimitOverrides, Limits, OnLimit};
 pub use pattern::KeyPattern;
 use std::collections::HashMap;
 
@@ -22,7 +24,12 @@ pub struct TenantRegistry {
 
 impl TenantRegistry {
     pub fn new(patterns: Vec<KeyPattern>, separator: u8) -> Self {
-        let mut r = TenantRegistry { patterns, separator, names: Vec::new(), ids: HashMap::default() };
+        let mut r = TenantRegistry {
+            patterns,
+            separator,
+            names: Vec::new(),
+            ids: HashMap::default(),
+        };
         r.intern(b"default");
         r
     }

@@ -14,7 +14,14 @@ impl Server {
     /// Starts the server with extra `--directive value` arguments.
     pub fn start(args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tenantcache"))
-            .args(["--port", "0", "--bind", "127.0.0.1", "--loglevel", "warning"])
+            .args([
+                "--port",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--loglevel",
+                "warning",
+            ])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -23,7 +30,10 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let port = loop {
-            let line = lines.next().expect("server exited before it was ready").expect("read stdout");
+            let line = lines
+                .next()
+                .expect("server exited before it was ready")
+                .expect("read stdout");
             if let Some(p) = line.strip_prefix("Ready to accept connections tcp port ") {
                 break p.trim().parse().expect("port");
             }
