@@ -746,6 +746,133 @@ impl Keyspace {
         self.used
     }
 
+    // ----- tags -----
+
+    /// Attaches tags to a live key; `None` if the key does not exist.
+    pub fn add_tags(&mut self, db: usize, key: &[u8], tags: &[&[u8]]) -> Option<usize> {
+        self.get(db, key)?;
+        let tenant = self.tenants.lookup(key)?;
+        let hash = hash_key(key);
+        self.table_op(db, tenant, |t| t.add_tags(key, hash, tags))
+    }
+
+    /// Detaches tags from a live key; `None` if the key does not exist.
+    pub fn remove_tags(&mut self, db: usize, key: &[u8], tags: &[&[u8]]) -> Option<usize> {
+        self.get(db, key)?;
+        let tenant = self.tenants.lookup(key)?;
+        let hash = hash_key(key);
+        self.table_op(db, tenant, |t| t.remove_tags(key, hash, tags))
+    }
+
+    /// Tenants of database `db` whose index knows `tag`.
+    fn tenants_with_tag(&self, db: usize, tag: &[u8]) -> Vec<TenantId> {
+        self.dbs[db]
+            .tables
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.tag_index().is_some_and(|i| i.count(tag) > 0))
+            .map(|(i, _)| i as TenantId)
+            .collect()
+    }
+
+    /// Expires the members of `tag` in one tenant's table whose time has passed, so counts
+    /// and scans see only live keys.
+    fn purge_expired_members(&mut self, db: usize, tenant: TenantId, tag: &[u8]) {
+        let now = self.now_ms;
+        let table = &self.dbs[db].tables[tenant as usize];
+        if table.volatile() == 0 {
+            return;
+        }
+        let Some(members) = table.tag_index().and_then(|i| i.members(tag)) else { return };
+        let expired: Vec<Box<[u8]>> = members
+            .iter()
+            .filter(|k| table.get(k, hash_key(k)).is_some_and(|e| e.is_expired(now)))
+            .cloned()
+            .collect();
+        for k in expired {
+            self.expire_now(db, tenant, &k, hash_key(&k));
+        }
+    }
+
+    /// Live keys of database `db` carrying `tag`, across tenants.
+    pub fn tag_count(&mut self, db: usize, tag: &[u8]) -> usize {
+        let mut n = 0;
+        for t in self.tenants_with_tag(db, tag) {
+            self.purge_expired_members(db, t, tag);
+            n += self.dbs[db].tables[t as usize].tag_index().map_or(0, |i| i.count(tag));
+        }
+        n
+    }
+
+    /// One TAG.SCAN step. The cursor holds the tenant id in its high bits and, in the low 40
+    /// bits, how many members of that tenant's list are still to visit (0 = start the tenant).
+    /// Members are visited from the end of the list backwards, see [`crate::tags::TagIndex`].
+    pub fn tag_scan(&mut self, db: usize, tag: &[u8], cursor: u64, count: usize) -> (u64, Vec<Vec<u8>>) {
+        const LOW: u32 = 40;
+        let mut tenant = (cursor >> LOW) as usize;
+        let mut remaining = (cursor & ((1 << LOW) - 1)) as usize;
+        let mut out = Vec::new();
+        let tenants = self.tenants_with_tag(db, tag);
+        while out.len() < count {
+            let Some(&t) = tenants.iter().find(|&&t| t as usize >= tenant) else {
+                return (0, out);
+            };
+            if t as usize != tenant {
+                tenant = t as usize;
+                remaining = 0;
+            }
+            self.purge_expired_members(db, t, tag);
+            let members = self.dbs[db].tables[tenant].tag_index().and_then(|i| i.members(tag));
+            let len = members.map_or(0, |m| m.len());
+            let start = if remaining == 0 { len } else { remaining.min(len) };
+            let take = (count - out.len()).min(start);
+            if let Some(m) = members {
+                for i in (start - take..start).rev() {
+                    out.push(m[i].to_vec());
+                }
+            }
+            remaining = start - take;
+            if remaining == 0 {
+                tenant += 1;
+            }
+        }
+        if tenants.iter().all(|&t| (t as usize) < tenant) {
+            (0, out)
+        } else {
+            (((tenant as u64) << LOW) | remaining as u64, out)
+        }
+    }
+
+    /// Deletes every live key of database `db` carrying `tag`, across tenants, in one step;
+    /// returns the deleted keys. Values are freed off the command path.
+    pub fn invalidate_tag(&mut self, db: usize, tag: &[u8]) -> usize {
+        let mut deleted = 0;
+        let mut garbage = Vec::new();
+        for tenant in self.tenants_with_tag(db, tag) {
+            let keys: Vec<Box<[u8]>> = self.dbs[db].tables[tenant as usize]
+                .tag_index()
+                .and_then(|i| i.members(tag))
+                .map(|m| m.iter().cloned().collect())
+                .unwrap_or_default();
+            for key in keys {
+                let hash = hash_key(&key);
+                let Some(entry) = self.table_remove(db, tenant, &key, hash) else { continue };
+                if entry.is_expired(self.now_ms) {
+                    self.discard(db, tenant, entry, Removal::Expired);
+                    continue;
+                }
+                deleted += 1;
+                self.tenant_stats_mut(tenant).invalidated_keys += 1;
+                self.notify(notify::GENERIC, "del", db, &key);
+                garbage.push(entry);
+            }
+        }
+        if !garbage.is_empty() {
+            drop_in_background(garbage);
+        }
+        deleted
+    }
+
     // ----- notifications -----
 
     /// Queues a keyspace notification if its class is enabled.
