@@ -104,6 +104,10 @@ pub struct Event {
     pub key: Vec<u8>,
 }
 
+/// The key holds a value of another kind (the WRONGTYPE error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrongType;
+
 /// Why a key left the keyspace.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Removal {
@@ -488,6 +492,41 @@ impl Keyspace {
         })
     }
 
+    /// Runs `f` on the collection stored at `key`, which must be of `kind`: `Err(WrongType)`
+    /// if the key holds another kind, `Ok(None)` if it does not exist and `create` is `None`.
+    /// With `create`, a missing key is created first (the new key is announced to watchers like
+    /// any insert). A collection left empty by `f` is deleted, as Redis does.
+    pub fn with_collection<R>(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        kind: Kind,
+        create: Option<fn() -> value::Collection>,
+        f: impl FnOnce(&mut value::Collection) -> R,
+    ) -> Result<Option<R>, WrongType> {
+        match self.get(db, key) {
+            Some(e) if e.kind() != kind => return Err(WrongType),
+            Some(_) => {}
+            None => match create {
+                Some(make) => {
+                    self.insert(db, Entry::collection(key, make(), 0));
+                }
+                None => return Ok(None),
+            },
+        }
+        let (r, empty) = self
+            .modify(db, key, |e| {
+                let c = e.collection.as_deref_mut().expect("collection entry");
+                let r = f(c);
+                (r, c.is_empty())
+            })
+            .expect("entry checked above");
+        if empty {
+            self.delete(db, key);
+        }
+        Ok(Some(r))
+    }
+
     // ----- writes -----
 
     /// Stores `entry` under its key, replacing (and discarding) any previous value.
@@ -783,7 +822,9 @@ impl Keyspace {
         if table.volatile() == 0 {
             return;
         }
-        let Some(members) = table.tag_index().and_then(|i| i.members(tag)) else { return };
+        let Some(members) = table.tag_index().and_then(|i| i.members(tag)) else {
+            return;
+        };
         let expired: Vec<Box<[u8]>> = members
             .iter()
             .filter(|k| table.get(k, hash_key(k)).is_some_and(|e| e.is_expired(now)))
@@ -799,7 +840,9 @@ impl Keyspace {
         let mut n = 0;
         for t in self.tenants_with_tag(db, tag) {
             self.purge_expired_members(db, t, tag);
-            n += self.dbs[db].tables[t as usize].tag_index().map_or(0, |i| i.count(tag));
+            n += self.dbs[db].tables[t as usize]
+                .tag_index()
+                .map_or(0, |i| i.count(tag));
         }
         n
     }
@@ -807,7 +850,13 @@ impl Keyspace {
     /// One TAG.SCAN step. The cursor holds the tenant id in its high bits and, in the low 40
     /// bits, how many members of that tenant's list are still to visit (0 = start the tenant).
     /// Members are visited from the end of the list backwards, see [`crate::tags::TagIndex`].
-    pub fn tag_scan(&mut self, db: usize, tag: &[u8], cursor: u64, count: usize) -> (u64, Vec<Vec<u8>>) {
+    pub fn tag_scan(
+        &mut self,
+        db: usize,
+        tag: &[u8],
+        cursor: u64,
+        count: usize,
+    ) -> (u64, Vec<Vec<u8>>) {
         const LOW: u32 = 40;
         let mut tenant = (cursor >> LOW) as usize;
         let mut remaining = (cursor & ((1 << LOW) - 1)) as usize;
@@ -822,9 +871,15 @@ impl Keyspace {
                 remaining = 0;
             }
             self.purge_expired_members(db, t, tag);
-            let members = self.dbs[db].tables[tenant].tag_index().and_then(|i| i.members(tag));
+            let members = self.dbs[db].tables[tenant]
+                .tag_index()
+                .and_then(|i| i.members(tag));
             let len = members.map_or(0, |m| m.len());
-            let start = if remaining == 0 { len } else { remaining.min(len) };
+            let start = if remaining == 0 {
+                len
+            } else {
+                remaining.min(len)
+            };
             let take = (count - out.len()).min(start);
             if let Some(m) = members {
                 for i in (start - take..start).rev() {
@@ -856,7 +911,9 @@ impl Keyspace {
                 .unwrap_or_default();
             for key in keys {
                 let hash = hash_key(&key);
-                let Some(entry) = self.table_remove(db, tenant, &key, hash) else { continue };
+                let Some(entry) = self.table_remove(db, tenant, &key, hash) else {
+                    continue;
+                };
                 if entry.is_expired(self.now_ms) {
                     self.discard(db, tenant, entry, Removal::Expired);
                     continue;

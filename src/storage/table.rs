@@ -80,7 +80,11 @@ impl Table {
     /// Unindexes a replaced entry without dropping tags that the new entry in slot `i` carries.
     fn unindex_old(&mut self, old: &Entry, i: usize) {
         let Some(old_tags) = &old.tags else { return };
-        let keep: Vec<TagName> = self.slots[i].as_ref().and_then(|e| e.tags.as_ref()).map(|t| t.to_vec()).unwrap_or_default();
+        let keep: Vec<TagName> = self.slots[i]
+            .as_ref()
+            .and_then(|e| e.tags.as_ref())
+            .map(|t| t.to_vec())
+            .unwrap_or_default();
         if let Some(index) = self.tags.as_mut() {
             for t in old_tags.iter() {
                 if !keep.iter().any(|k| k == t) {
@@ -122,7 +126,11 @@ impl Table {
             tags.push(name);
             added += 1;
         }
-        entry.tags = if tags.is_empty() { None } else { Some(tags.into_boxed_slice()) };
+        entry.tags = if tags.is_empty() {
+            None
+        } else {
+            Some(tags.into_boxed_slice())
+        };
         let after = entry.memory();
         self.entry_memory = self.entry_memory + after - before;
         if self.tags.as_ref().is_some_and(|t| t.is_empty()) {
@@ -148,7 +156,11 @@ impl Table {
             }
             !drop
         });
-        entry.tags = if tags.is_empty() { None } else { Some(tags.into_boxed_slice()) };
+        entry.tags = if tags.is_empty() {
+            None
+        } else {
+            Some(tags.into_boxed_slice())
+        };
         let after = entry.memory();
         self.entry_memory = self.entry_memory + after - before;
         if self.tags.as_ref().is_some_and(|t| t.is_empty()) {
