@@ -307,6 +307,30 @@ pub fn apply_setting(shared: &Shared, config: &Config, name: &str) {
         "tenant-default-maxmemory" => ks.default_limits.maxmemory = config.get_u64(name),
         "tenant-default-maxkeys" => ks.default_limits.maxkeys = config.get_u64(name),
         "tenant-default-reserve" => ks.default_limits.reserve = config.get_u64(name),
+        "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
+            ks.encoding.hash_max_listpack_entries = config.get_u64(name) as usize
+        }
+        "hash-max-listpack-value" | "hash-max-ziplist-value" => {
+            ks.encoding.hash_max_listpack_value = config.get_u64(name) as usize
+        }
+        "list-max-listpack-size" | "list-max-ziplist-size" => {
+            ks.encoding.list_max_listpack_size = config.get_i64(name)
+        }
+        "set-max-intset-entries" => {
+            ks.encoding.set_max_intset_entries = config.get_u64(name) as usize
+        }
+        "set-max-listpack-entries" => {
+            ks.encoding.set_max_listpack_entries = config.get_u64(name) as usize
+        }
+        "set-max-listpack-value" => {
+            ks.encoding.set_max_listpack_value = config.get_u64(name) as usize
+        }
+        "zset-max-listpack-entries" | "zset-max-ziplist-entries" => {
+            ks.encoding.zset_max_listpack_entries = config.get_u64(name) as usize
+        }
+        "zset-max-listpack-value" | "zset-max-ziplist-value" => {
+            ks.encoding.zset_max_listpack_value = config.get_u64(name) as usize
+        }
         _ => return,
     }
     ks.refresh_limits_active();

@@ -104,6 +104,35 @@ pub struct Event {
     pub key: Vec<u8>,
 }
 
+/// Size thresholds under which collections keep a compact encoding (Redis's
+/// `*-max-listpack-*` / `set-max-intset-entries` directives).
+#[derive(Clone, Copy, Debug)]
+pub struct EncodingLimits {
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub list_max_listpack_size: i64,
+    pub set_max_intset_entries: usize,
+    pub set_max_listpack_entries: usize,
+    pub set_max_listpack_value: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+}
+
+impl Default for EncodingLimits {
+    fn default() -> Self {
+        EncodingLimits {
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+        }
+    }
+}
+
 /// The key holds a value of another kind (the WRONGTYPE error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WrongType;
@@ -219,6 +248,8 @@ pub struct Keyspace {
     pub lfu_log_factor: u64,
     pub lfu_decay_time: u64,
     pub default_limits: Limits,
+    /// Compact-encoding thresholds for collections.
+    pub encoding: EncodingLimits,
     tenant_limits: Vec<LimitOverrides>,
     /// Whether any limit exists, so that writes skip quota checks entirely when none does.
     limits_active: bool,
@@ -257,6 +288,7 @@ impl Keyspace {
             lfu_log_factor: 10,
             lfu_decay_time: 1,
             default_limits: Limits::default(),
+            encoding: EncodingLimits::default(),
             tenant_limits: Vec::new(),
             limits_active: false,
             evict_pool: EvictionPool::default(),
