@@ -51,9 +51,7 @@ fn parse_args() -> Args {
     a.value_size = num("value-size", a.value_size);
     a.batch = num("batch", a.batch);
     a.warmup = num("warmup", a.warmup);
-    a.zipf = flags
-        .get("zipf")
-        .map_or(a.zipf, |v| v.parse().expect("zipf"));
+    a.zipf = flags.get("zipf").map_or(a.zipf, |v| v.parse().expect("zipf"));
     a
 }
 
@@ -111,9 +109,7 @@ fn main() {
     let mut done = 0;
     println!("window,a_requests,hit_ratio");
     while done < args.requests + args.warmup {
-        let keys: Vec<String> = (0..args.batch)
-            .map(|_| format!("a:{}", scramble(zipf.sample(&mut rng))))
-            .collect();
+        let keys: Vec<String> = (0..args.batch).map(|_| format!("a:{}", scramble(zipf.sample(&mut rng)))).collect();
         let mut pipe = redis::pipe();
         for k in &keys {
             pipe.cmd("GET").arg(k);
@@ -141,11 +137,7 @@ fn main() {
         if args.flood > 0 {
             let mut flood = redis::pipe();
             for _ in 0..args.batch * args.flood {
-                flood
-                    .cmd("SET")
-                    .arg(format!("b:{flood_id}"))
-                    .arg(&value)
-                    .ignore();
+                flood.cmd("SET").arg(format!("b:{flood_id}")).arg(&value).ignore();
                 flood_id += 1;
             }
             let _: redis::RedisResult<()> = flood.query(&mut con);
@@ -153,12 +145,7 @@ fn main() {
         done += args.batch;
         if done > args.warmup && (done - args.warmup) % args.window == 0 {
             let ratio = hits as f64 / (hits + misses).max(1) as f64;
-            println!(
-                "{},{},{:.4}",
-                (done - args.warmup) / args.window,
-                done - args.warmup,
-                ratio
-            );
+            println!("{},{},{:.4}", (done - args.warmup) / args.window, done - args.warmup, ratio);
             total_hits += hits;
             total_misses += misses;
             hits = 0;

@@ -21,20 +21,11 @@ enum Mode {
 }
 
 fn connect(port: u16) -> Connection {
-    redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-        .unwrap()
-        .get_connection()
-        .unwrap()
+    redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap()
 }
 
 /// Writes `n` keys `prefix{i}` with a 64-byte value and tags `tags(i)`, pipelined.
-fn write_tagged(
-    con: &mut Connection,
-    mode: Mode,
-    prefix: &str,
-    n: usize,
-    tags: impl Fn(usize) -> Vec<String>,
-) {
+fn write_tagged(con: &mut Connection, mode: Mode, prefix: &str, n: usize, tags: impl Fn(usize) -> Vec<String>) {
     let value = vec![b'v'; 64];
     let mut pipe = redis::pipe();
     for i in 0..n {
@@ -42,21 +33,13 @@ fn write_tagged(
         let t = tags(i);
         match mode {
             Mode::Native => {
-                pipe.cmd("TAG.SET")
-                    .arg(&key)
-                    .arg(&value)
-                    .arg("TAGS")
-                    .arg(&t)
-                    .ignore();
+                pipe.cmd("TAG.SET").arg(&key).arg(&value).arg("TAGS").arg(&t).ignore();
             }
             Mode::ClientSide => {
                 pipe.cmd("MULTI").ignore();
                 pipe.cmd("SET").arg(&key).arg(&value).ignore();
                 for tag in &t {
-                    pipe.cmd("SADD")
-                        .arg(format!("tag:{tag}"))
-                        .arg(&key)
-                        .ignore();
+                    pipe.cmd("SADD").arg(format!("tag:{tag}")).arg(&key).ignore();
                 }
                 pipe.cmd("EXEC").ignore();
             }
@@ -71,32 +54,18 @@ fn write_tagged(
 fn invalidate(con: &mut Connection, mode: Mode, tag: &str) -> i64 {
     match mode {
         Mode::Native => redis::cmd("TAG.INVALIDATE").arg(tag).query(con).unwrap(),
-        Mode::ClientSide => redis::cmd("EVAL")
-            .arg(INVALIDATE_LUA)
-            .arg(1)
-            .arg(format!("tag:{tag}"))
-            .query(con)
-            .unwrap(),
+        Mode::ClientSide => redis::cmd("EVAL").arg(INVALIDATE_LUA).arg(1).arg(format!("tag:{tag}")).query(con).unwrap(),
     }
 }
 
 fn used_memory(con: &mut Connection) -> i64 {
     let info: String = redis::cmd("INFO").arg("memory").query(con).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
+    info.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap().trim().parse().unwrap()
 }
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
-    let get = |name: &str| {
-        argv.iter()
-            .position(|a| a == name)
-            .map(|i| argv[i + 1].clone())
-    };
+    let get = |name: &str| argv.iter().position(|a| a == name).map(|i| argv[i + 1].clone());
     let port: u16 = get("--port").map_or(6379, |p| p.parse().unwrap());
     let mode = match get("--mode").as_deref() {
         Some("clientside") => Mode::ClientSide,
@@ -120,10 +89,7 @@ fn main() {
     let base = used_memory(&mut con);
     let mut pipe = redis::pipe();
     for i in 0..n {
-        pipe.cmd("SET")
-            .arg(format!("org:1:item:{i}"))
-            .arg(vec![b'v'; 64])
-            .ignore();
+        pipe.cmd("SET").arg(format!("org:1:item:{i}")).arg(vec![b'v'; 64]).ignore();
         if i % 1000 == 999 {
             let _: () = pipe.query(&mut con).unwrap();
             pipe = redis::pipe();
@@ -133,22 +99,15 @@ fn main() {
     let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let base = used_memory(&mut con);
-    write_tagged(&mut con, mode, "org:1:item:", n, |i| {
-        vec![format!("group:{}", i / 100)]
-    });
+    write_tagged(&mut con, mode, "org:1:item:", n, |i| vec![format!("group:{}", i / 100)]);
     let tagged = used_memory(&mut con) - base;
-    println!(
-        "index_bytes_per_tagged_key,{:.1}",
-        (tagged - plain) as f64 / n as f64
-    );
+    println!("index_bytes_per_tagged_key,{:.1}", (tagged - plain) as f64 / n as f64);
     let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
 
     // Invalidation time by tag size.
     for size in [1_000usize, 10_000, 100_000] {
         let tag = format!("big{size}");
-        write_tagged(&mut con, mode, &format!("org:2:{size}:"), size, |_| {
-            vec![tag.clone()]
-        });
+        write_tagged(&mut con, mode, &format!("org:2:{size}:"), size, |_| vec![tag.clone()]);
         let start = Instant::now();
         let deleted = invalidate(&mut con, mode, &tag);
         let ms = start.elapsed().as_secs_f64() * 1000.0;
@@ -158,11 +117,7 @@ fn main() {
 
     // p99 latency of a concurrent GET client during the 100k invalidation.
     write_tagged(&mut con, mode, "org:3:", 100_000, |_| vec!["huge".into()]);
-    let _: () = redis::cmd("SET")
-        .arg("hot:key")
-        .arg("v")
-        .query(&mut con)
-        .unwrap();
+    let _: () = redis::cmd("SET").arg("hot:key").arg("v").query(&mut con).unwrap();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop2 = stop.clone();
     let reader = std::thread::spawn(move || {
@@ -183,16 +138,9 @@ fn main() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut lat = reader.join().unwrap();
     lat.sort();
-    let p =
-        |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1000.0;
-    println!(
-        "concurrent_get_window_ms,{:.0}",
-        took.as_secs_f64() * 1000.0 + 600.0
-    );
+    let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1000.0;
+    println!("concurrent_get_window_ms,{:.0}", took.as_secs_f64() * 1000.0 + 600.0);
     println!("concurrent_get_p50_ms,{:.3}", p(0.50));
     println!("concurrent_get_p99_ms,{:.3}", p(0.99));
-    println!(
-        "concurrent_get_max_ms,{:.3}",
-        lat.last().unwrap().as_secs_f64() * 1000.0
-    );
+    println!("concurrent_get_max_ms,{:.3}", lat.last().unwrap().as_secs_f64() * 1000.0);
 }

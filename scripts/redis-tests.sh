@@ -25,7 +25,8 @@ for unit in "${units[@]}"; do
     (cd "$REDIS_SRC" && timeout 900 ./runtest --host 127.0.0.1 --port "$PORT" --singledb --durable \
         --ignore-encoding --ignore-digest --clients 1 --timeout 60 \
         --tags "-needs:debug -needs:repl -needs:save" --single "$unit") >"$log" 2>&1 || true
-    ok=$(grep -c '^\[ok\]' "$log" || true)
-    err=$(grep -cE '^\[(err|exception)\]' "$log" || true)
+    plain=$(sed 's/\x1b\[[0-9;]*m//g' "$log")
+    ok=$(grep -c '^\[ok\]' <<<"$plain" || true)
+    err=$(grep -cE '^\[(err|exception)\]' <<<"$plain" || true)
     printf '%-28s passed %4d  failed %4d   (%s)\n' "$unit" "$ok" "$err" "$log"
 done

@@ -128,6 +128,11 @@ fn matches(
             break;
         }
     }
+    if s.is_empty() {
+        while p.first() == Some(&b'*') {
+            p = &p[1..];
+        }
+    }
     p.is_empty() && s.is_empty()
 }
 

@@ -5,8 +5,7 @@ use mimalloc::MiMalloc;
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 
-const USAGE: &str =
-    "Usage: tenantcache [/path/to/tenantcache.conf] [--port 6379] [--<directive> value ...]
+const USAGE: &str = "Usage: tenantcache [/path/to/tenantcache.conf] [--port 6379] [--<directive> value ...]
        tenantcache --version
        tenantcache --help
 
@@ -19,11 +18,7 @@ fn main() {
         return;
     }
     if args.iter().any(|a| a == "--version" || a == "-v") {
-        println!(
-            "tenantcache v={} redis_version={}",
-            tenantcache::VERSION,
-            tenantcache::REDIS_VERSION
-        );
+        println!("tenantcache v={} redis_version={}", tenantcache::VERSION, tenantcache::REDIS_VERSION);
         return;
     }
     let (file, overrides) = match parse_args(&args) {
@@ -41,10 +36,7 @@ fn main() {
         }
     };
     tenantcache::logging::init(config.get("loglevel"));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     if let Err(e) = runtime.block_on(tenantcache::server::run(config)) {
         eprintln!("fatal: {e}");
         std::process::exit(1);

@@ -7,19 +7,8 @@ use redis::{Connection, Value};
 use std::collections::HashMap;
 
 fn info(con: &mut Connection, tenant: &str) -> HashMap<String, Value> {
-    let v: Vec<Value> = redis::cmd("TENANT")
-        .arg("INFO")
-        .arg(tenant)
-        .query(con)
-        .unwrap();
-    v.chunks(2)
-        .map(|p| {
-            (
-                redis::from_redis_value::<String>(&p[0]).unwrap(),
-                p[1].clone(),
-            )
-        })
-        .collect()
+    let v: Vec<Value> = redis::cmd("TENANT").arg("INFO").arg(tenant).query(con).unwrap();
+    v.chunks(2).map(|p| (redis::from_redis_value::<String>(&p[0]).unwrap(), p[1].clone())).collect()
 }
 
 fn int(m: &HashMap<String, Value>, k: &str) -> i64 {
@@ -32,12 +21,8 @@ fn set(con: &mut Connection, k: &str, v: &str) -> redis::RedisResult<()> {
 
 #[test]
 fn tenant_of_follows_the_design_table() {
-    let server = common::Server::start(&[
-        "--tenant-key-pattern",
-        "cache:*:{tenant}",
-        "organization:{tenant}",
-        "{tenant}",
-    ]);
+    let server =
+        common::Server::start(&["--tenant-key-pattern", "cache:*:{tenant}", "organization:{tenant}", "{tenant}"]);
     let mut con = server.conn();
     let cases = [
         ("cache:client:t-42:c-7", "t-42"),
@@ -47,11 +32,7 @@ fn tenant_of_follows_the_design_table() {
         ("plain-key", "default"),
     ];
     for (key, tenant) in cases {
-        let t: String = redis::cmd("TENANT")
-            .arg("OF")
-            .arg(key)
-            .query(&mut con)
-            .unwrap();
+        let t: String = redis::cmd("TENANT").arg("OF").arg(key).query(&mut con).unwrap();
         assert_eq!(t, tenant, "key {key}");
     }
 }
@@ -74,17 +55,10 @@ fn reject_at_quota_changes_nothing() {
     }
     let err = set(&mut con, "acme:new", "v").unwrap_err();
     assert_eq!(err.code(), Some("OOM"));
-    assert!(
-        err.to_string()
-            .contains("command not allowed when tenant 'acme' is over its quota"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("command not allowed when tenant 'acme' is over its quota"), "{err}");
     // Overwriting an existing key is not a new key and passes.
     set(&mut con, "acme:0", "v2").unwrap();
-    let exists: i64 = redis::cmd("EXISTS")
-        .arg("acme:new")
-        .query(&mut con)
-        .unwrap();
+    let exists: i64 = redis::cmd("EXISTS").arg("acme:new").query(&mut con).unwrap();
     assert_eq!(exists, 0);
     let m = info(&mut con, "acme");
     assert_eq!(int(&m, "keys"), 3);
@@ -97,65 +71,39 @@ fn reject_at_quota_changes_nothing() {
 fn evict_own_keys_at_quota() {
     let server = common::Server::start(&["--maxmemory-policy", "allkeys-lru"]);
     let mut con = server.conn();
-    let _: () = redis::cmd("TENANT")
-        .arg("SETLIMIT")
-        .arg("acme")
-        .arg("MAXMEMORY")
-        .arg("64kb")
-        .query(&mut con)
-        .unwrap();
+    let _: () = redis::cmd("TENANT").arg("SETLIMIT").arg("acme").arg("MAXMEMORY").arg("64kb").query(&mut con).unwrap();
     set(&mut con, "bystander:1", "keep me").unwrap();
     let value = "x".repeat(1000);
     for i in 0..500 {
         set(&mut con, &format!("acme:{i}"), &value).unwrap();
     }
     let m = info(&mut con, "acme");
-    assert!(
-        int(&m, "used_memory") <= 64 * 1024,
-        "used {}",
-        int(&m, "used_memory")
-    );
+    assert!(int(&m, "used_memory") <= 64 * 1024, "used {}", int(&m, "used_memory"));
     assert!(int(&m, "evicted_keys_quota") > 0);
     assert_eq!(int(&m, "evicted_keys_pressure"), 0);
     // The most recent write is kept; the bystander tenant keeps its key.
     let last: String = redis::cmd("GET").arg("acme:499").query(&mut con).unwrap();
     assert_eq!(last, value);
-    let b: String = redis::cmd("GET")
-        .arg("bystander:1")
-        .query(&mut con)
-        .unwrap();
+    let b: String = redis::cmd("GET").arg("bystander:1").query(&mut con).unwrap();
     assert_eq!(b, "keep me");
 }
 
 #[test]
 fn reserve_protects_a_quiet_tenant_from_a_flood() {
-    let server =
-        common::Server::start(&["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru"]);
+    let server = common::Server::start(&["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru"]);
     let mut con = server.conn();
-    let _: () = redis::cmd("TENANT")
-        .arg("SETLIMIT")
-        .arg("quiet")
-        .arg("RESERVE")
-        .arg("512kb")
-        .query(&mut con)
-        .unwrap();
+    let _: () = redis::cmd("TENANT").arg("SETLIMIT").arg("quiet").arg("RESERVE").arg("512kb").query(&mut con).unwrap();
     let value = "q".repeat(200);
     for i in 0..1000 {
         set(&mut con, &format!("quiet:{i}"), &value).unwrap();
     }
     let quiet_before = int(&info(&mut con, "quiet"), "used_memory");
-    assert!(
-        quiet_before < 512 * 1024,
-        "reserve must cover the working set: {quiet_before}"
-    );
+    assert!(quiet_before < 512 * 1024, "reserve must cover the working set: {quiet_before}");
     // The noisy tenant writes far more than the whole server holds.
     let flood = "n".repeat(500);
     let mut pipe = redis::pipe();
     for i in 0..20_000 {
-        pipe.cmd("SET")
-            .arg(format!("noisy:{i}"))
-            .arg(&flood)
-            .ignore();
+        pipe.cmd("SET").arg(format!("noisy:{i}")).arg(&flood).ignore();
         if i % 1000 == 999 {
             let _: () = pipe.query(&mut con).unwrap();
             pipe = redis::pipe();
@@ -167,10 +115,7 @@ fn reserve_protects_a_quiet_tenant_from_a_flood() {
     let noisy = info(&mut con, "noisy");
     assert!(int(&noisy, "evicted_keys_pressure") > 0);
     let used: i64 = server_used_memory(&mut con);
-    assert!(
-        used <= 2 * 1024 * 1024,
-        "used_memory {used} above maxmemory"
-    );
+    assert!(used <= 2 * 1024 * 1024, "used_memory {used} above maxmemory");
 }
 
 fn server_used_memory(con: &mut Connection) -> i64 {
@@ -196,11 +141,7 @@ fn global_maxmemory_noeviction_refuses_writes() {
     }
     let e = refused.expect("writes must be refused at maxmemory");
     assert_eq!(e.code(), Some("OOM"));
-    assert!(
-        e.to_string()
-            .contains("command not allowed when used memory > 'maxmemory'"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("command not allowed when used memory > 'maxmemory'"), "{e}");
     // Deletes still work (DEL is not denyoom).
     let n: i64 = redis::cmd("DEL").arg("t:0").query(&mut con).unwrap();
     assert_eq!(n, 1);
@@ -223,11 +164,7 @@ fn statistics_are_exact_for_a_scripted_workload() {
     assert_eq!(int(&m, "commands"), 6);
     let b = info(&mut con, "beta");
     assert_eq!(int(&b, "misses"), 1);
-    let _: () = redis::cmd("TENANT")
-        .arg("RESETSTATS")
-        .arg("acme")
-        .query(&mut con)
-        .unwrap();
+    let _: () = redis::cmd("TENANT").arg("RESETSTATS").arg("acme").query(&mut con).unwrap();
     let m = info(&mut con, "acme");
     assert_eq!(int(&m, "hits"), 0);
     assert_eq!(int(&m, "keys"), 2);
@@ -241,22 +178,14 @@ fn tenant_flush_deletes_only_that_tenant() {
         set(&mut con, &format!("acme:{i}"), "v").unwrap();
     }
     set(&mut con, "beta:1", "v").unwrap();
-    let n: i64 = redis::cmd("TENANT")
-        .arg("FLUSH")
-        .arg("acme")
-        .query(&mut con)
-        .unwrap();
+    let n: i64 = redis::cmd("TENANT").arg("FLUSH").arg("acme").query(&mut con).unwrap();
     assert_eq!(n, 100);
     let size: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
     assert_eq!(size, 1);
     let m = info(&mut con, "acme");
     assert_eq!(int(&m, "keys"), 0);
     assert_eq!(int(&m, "used_memory"), 0);
-    let n: i64 = redis::cmd("TENANT")
-        .arg("FLUSH")
-        .arg("nobody")
-        .query(&mut con)
-        .unwrap();
+    let n: i64 = redis::cmd("TENANT").arg("FLUSH").arg("nobody").query(&mut con).unwrap();
     assert_eq!(n, 0);
 }
 
@@ -278,11 +207,7 @@ fn bad_input_is_refused_and_changes_nothing() {
         let r: redis::RedisResult<()> = redis::cmd("TENANT").arg(*args).query(&mut con);
         assert!(r.is_err(), "TENANT {args:?} must fail");
     }
-    let limits: Vec<Value> = redis::cmd("TENANT")
-        .arg("GETLIMIT")
-        .arg("acme")
-        .query(&mut con)
-        .unwrap();
+    let limits: Vec<Value> = redis::cmd("TENANT").arg("GETLIMIT").arg("acme").query(&mut con).unwrap();
     assert_eq!(limits[1], Value::Int(0));
     let tenants: Vec<String> = redis::cmd("TENANT").arg("LIST").query(&mut con).unwrap();
     assert!(tenants.is_empty(), "{tenants:?}");
@@ -293,18 +218,10 @@ fn limits_from_the_config_file() {
     let dir = std::env::temp_dir().join(format!("tc-tenants-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("t.conf");
-    std::fs::write(
-        &path,
-        "tenant acme maxmemory 100mb maxkeys 1000 reserve 20mb onlimit reject\n",
-    )
-    .unwrap();
+    std::fs::write(&path, "tenant acme maxmemory 100mb maxkeys 1000 reserve 20mb onlimit reject\n").unwrap();
     let server = common::Server::start_with_config(Some(path.to_str().unwrap()), &[]);
     let mut con = server.conn();
-    let limits: Vec<Value> = redis::cmd("TENANT")
-        .arg("GETLIMIT")
-        .arg("acme")
-        .query(&mut con)
-        .unwrap();
+    let limits: Vec<Value> = redis::cmd("TENANT").arg("GETLIMIT").arg("acme").query(&mut con).unwrap();
     assert_eq!(limits[1], Value::Int(100 << 20));
     assert_eq!(limits[3], Value::Int(1000));
     assert_eq!(limits[5], Value::Int(20 << 20));

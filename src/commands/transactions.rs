@@ -41,8 +41,12 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// Queues a command inside MULTI (the dispatcher already checked that it exists and its arity).
 pub fn queue(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     if spec.flags & NO_MULTI != 0 {
+<<<<<<< HEAD
         ctx.out
             .error(&format!("ERR Command not allowed inside a transaction"));
+=======
+        ctx.out.error("ERR Command not allowed inside a transaction");
+>>>>>>> main
         ctx.client.multi_failed = true;
         return;
     }

@@ -83,6 +83,13 @@ impl Entry {
         &self.bytes[self.key_len as usize..]
     }
 
+    /// The string value's bytes for an in-place change that keeps its length (SETBIT,
+    /// SETRANGE inside the string); empty for collections.
+    #[inline]
+    pub fn str_value_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes[self.key_len as usize..]
+    }
+
     pub fn kind(&self) -> Kind {
         match &self.collection {
             None => Kind::String,
@@ -179,7 +186,9 @@ mod tests {
         assert_eq!(e.str_value(), b"longer value");
         e.edit_string(|v| v.extend_from_slice(b"!"));
         assert_eq!(e.str_value(), b"longer value!");
-        assert_eq!(e.renamed(b"k2").str_value(), b"longer value!");
+        e.str_value_mut()[0] = b'L';
+        assert_eq!(e.str_value(), b"Longer value!");
+        assert_eq!(e.renamed(b"k2").str_value(), b"Longer value!");
     }
 
     #[test]
