@@ -55,12 +55,7 @@ impl ClientHandle {
             addr,
             laddr,
             created: Instant::now(),
-            info: Mutex::new(ClientInfo {
-                multi: -1,
-                resp: 2,
-                user: "default".into(),
-                ..Default::default()
-            }),
+            info: Mutex::new(ClientInfo { multi: -1, resp: 2, user: "default".into(), ..Default::default() }),
             outbox: Mutex::new(BytesMut::new()),
             outbox_len: AtomicUsize::new(0),
             soft_since_ms: AtomicU64::new(0),
@@ -197,35 +192,21 @@ impl Client {
 
     /// Counts a completed command for INFO commandstats.
     pub fn record(&mut self, spec: &'static CommandSpec, elapsed: Duration, failed: bool) {
-        if let Some(e) = self
-            .batch
-            .entries
-            .iter_mut()
-            .find(|e| std::ptr::eq(e.0, spec))
-        {
+        if let Some(e) = self.batch.entries.iter_mut().find(|e| std::ptr::eq(e.0, spec)) {
             e.1 += 1;
             e.2 += elapsed;
             e.3 += failed as u32;
         } else {
-            self.batch
-                .entries
-                .push((spec, 1, elapsed, failed as u32, 0));
+            self.batch.entries.push((spec, 1, elapsed, failed as u32, 0));
         }
     }
 
     /// Counts a command rejected before it ran (arity, OOM ...).
     pub fn failed_command(&mut self, spec: &'static CommandSpec, rejected: bool) {
-        if let Some(e) = self
-            .batch
-            .entries
-            .iter_mut()
-            .find(|e| std::ptr::eq(e.0, spec))
-        {
+        if let Some(e) = self.batch.entries.iter_mut().find(|e| std::ptr::eq(e.0, spec)) {
             e.4 += rejected as u32;
         } else {
-            self.batch
-                .entries
-                .push((spec, 0, Duration::ZERO, 0, rejected as u32));
+            self.batch.entries.push((spec, 0, Duration::ZERO, 0, rejected as u32));
         }
     }
 

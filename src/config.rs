@@ -34,23 +34,11 @@ pub struct Directive {
 }
 
 const fn d(name: &'static str, default: &'static str, kind: Kind, runtime: bool) -> Directive {
-    Directive {
-        name,
-        default,
-        kind,
-        runtime,
-        inert: false,
-    }
+    Directive { name, default, kind, runtime, inert: false }
 }
 
 const fn inert(name: &'static str, default: &'static str, kind: Kind) -> Directive {
-    Directive {
-        name,
-        default,
-        kind,
-        runtime: true,
-        inert: true,
-    }
+    Directive { name, default, kind, runtime: true, inert: true }
 }
 
 const POLICIES: &[&str] = &[
@@ -78,18 +66,8 @@ pub static DIRECTIVES: &[Directive] = &[
     d("databases", "16", Kind::Int(1, 10_000), false),
     d("loglevel", "notice", Kind::Enum(LOGLEVELS), true),
     d("proto-max-bulk-len", "536870912", Kind::Memory, true),
-    d(
-        "client-query-buffer-limit",
-        "1073741824",
-        Kind::Memory,
-        true,
-    ),
-    d(
-        "client-output-buffer-limit",
-        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-        Kind::Special,
-        true,
-    ),
+    d("client-query-buffer-limit", "1073741824", Kind::Memory, true),
+    d("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", Kind::Special, true),
     d("notify-keyspace-events", "", Kind::Special, true),
     d("hz", "10", Kind::Int(1, 500), true),
     // Memory and eviction.
@@ -108,107 +86,33 @@ pub static DIRECTIVES: &[Directive] = &[
     d("tag-max-per-key", "64", Kind::Int(1, 1_000_000), true),
     d("tag-max-len", "256", Kind::Int(1, 1 << 20), true),
     // Introspection.
-    d(
-        "slowlog-log-slower-than",
-        "10000",
-        Kind::Int(-1, i64::MAX),
-        true,
-    ),
+    d("slowlog-log-slower-than", "10000", Kind::Int(-1, i64::MAX), true),
     d("slowlog-max-len", "128", Kind::Int(0, i64::MAX), true),
-    d(
-        "latency-monitor-threshold",
-        "0",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
+    d("latency-monitor-threshold", "0", Kind::Int(0, i64::MAX), true),
     d("latency-tracking", "yes", Kind::Bool, true),
-    d(
-        "latency-tracking-info-percentiles",
-        "50 99 99.9",
-        Kind::Text,
-        true,
-    ),
-    d(
-        "lazyfree-lazy-user-del",
-        "no",
-        Kind::Enum(YESNO_ASYNC),
-        true,
-    ),
-    d(
-        "lazyfree-lazy-user-flush",
-        "no",
-        Kind::Enum(YESNO_ASYNC),
-        true,
-    ),
+    d("latency-tracking-info-percentiles", "50 99 99.9", Kind::Text, true),
+    d("lazyfree-lazy-user-del", "no", Kind::Enum(YESNO_ASYNC), true),
+    d("lazyfree-lazy-user-flush", "no", Kind::Enum(YESNO_ASYNC), true),
     // Collection encodings (thresholds for compact representations).
-    d(
-        "hash-max-listpack-entries",
-        "128",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
-    d(
-        "hash-max-listpack-value",
-        "64",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
-    d(
-        "hash-max-ziplist-entries",
-        "128",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
+    d("hash-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
+    d("hash-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
+    d("hash-max-ziplist-entries", "128", Kind::Int(0, i64::MAX), true),
     d("hash-max-ziplist-value", "64", Kind::Int(0, i64::MAX), true),
-    d(
-        "list-max-listpack-size",
-        "-2",
-        Kind::Int(-5, i64::MAX),
-        true,
-    ),
+    d("list-max-listpack-size", "-2", Kind::Int(-5, i64::MAX), true),
     d("list-max-ziplist-size", "-2", Kind::Int(-5, i64::MAX), true),
     d("list-compress-depth", "0", Kind::Int(0, i64::MAX), true),
-    d(
-        "set-max-intset-entries",
-        "512",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
-    d(
-        "set-max-listpack-entries",
-        "128",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
+    d("set-max-intset-entries", "512", Kind::Int(0, i64::MAX), true),
+    d("set-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
     d("set-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
-    d(
-        "zset-max-listpack-entries",
-        "128",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
-    d(
-        "zset-max-listpack-value",
-        "64",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
-    d(
-        "zset-max-ziplist-entries",
-        "128",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
+    d("zset-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
+    d("zset-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
+    d("zset-max-ziplist-entries", "128", Kind::Int(0, i64::MAX), true),
     d("zset-max-ziplist-value", "64", Kind::Int(0, i64::MAX), true),
     // Accepted so that existing redis.conf files and tools work; no effect (no persistence,
     // replication or scripting here).
     inert("save", "", Kind::Text),
     inert("appendonly", "no", Kind::Bool),
-    inert(
-        "appendfsync",
-        "everysec",
-        Kind::Enum(&["always", "everysec", "no"]),
-    ),
+    inert("appendfsync", "everysec", Kind::Enum(&["always", "everysec", "no"])),
     inert("dir", "/data", Kind::Text),
     inert("dbfilename", "dump.rdb", Kind::Text),
     inert("daemonize", "no", Kind::Bool),
@@ -282,10 +186,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            values: DIRECTIVES
-                .iter()
-                .map(|d| (d.name, d.default.to_string()))
-                .collect(),
+            values: DIRECTIVES.iter().map(|d| (d.name, d.default.to_string())).collect(),
             tenant_lines: Vec::new(),
             source: "embedded defaults".into(),
         }
@@ -297,17 +198,14 @@ impl Config {
     pub fn load(path: Option<&str>, overrides: &[(String, Vec<String>)]) -> Result<Config, String> {
         let mut config = Config::default();
         if let Some(path) = path {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read config file '{path}': {e}"))?;
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file '{path}': {e}"))?;
             config.apply_text(&text).map_err(|(line, directive, err)| {
                 format!("config file '{path}', line {line}, directive '{directive}': {err}")
             })?;
             config.source = path.to_string();
         }
         for (name, args) in overrides {
-            config
-                .apply_directive(name, args)
-                .map_err(|e| format!("option --{name}: {e}"))?;
+            config.apply_directive(name, args).map_err(|e| format!("option --{name}: {e}"))?;
             if config.source == "embedded defaults" {
                 config.source = "embedded defaults and command-line options".into();
             } else if !config.source.ends_with("options") {
@@ -326,13 +224,9 @@ impl Config {
             }
             let args = split_inline_args(trimmed.as_bytes())
                 .ok_or_else(|| (i + 1, trimmed.to_string(), "unbalanced quotes".to_string()))?;
-            let args: Vec<String> = args
-                .into_iter()
-                .map(|a| String::from_utf8_lossy(&a).into_owned())
-                .collect();
+            let args: Vec<String> = args.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect();
             let (name, rest) = args.split_first().expect("non-empty line");
-            self.apply_directive(name, rest)
-                .map_err(|e| (i + 1, name.clone(), e))?;
+            self.apply_directive(name, rest).map_err(|e| (i + 1, name.clone(), e))?;
         }
         Ok(())
     }
@@ -346,29 +240,22 @@ impl Config {
             self.tenant_lines.push(args.to_vec());
             return Ok(());
         }
-        let dir = directive(name)
-            .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
+        let dir = directive(name).ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
         self.set_value(dir, &args.join(" "))
     }
 
     /// `CONFIG SET name value`: checks and stores a value; errors are Redis's texts after
     /// `CONFIG SET failed (possibly related to argument '...') - `.
     pub fn set(&mut self, name: &str, value: &str) -> Result<&'static Directive, String> {
-        let dir = directive(name).ok_or_else(|| {
-            format!("Unknown option or number of arguments for CONFIG SET - '{name}'")
-        })?;
+        let dir = directive(name).ok_or_else(|| format!("Unknown option or number of arguments for CONFIG SET - '{name}'"))?;
         if !dir.runtime {
             return Err(format!(
                 "CONFIG SET failed (possibly related to argument '{}') - can't set immutable config",
                 dir.name
             ));
         }
-        self.set_value(dir, value).map_err(|e| {
-            format!(
-                "CONFIG SET failed (possibly related to argument '{}') - {e}",
-                dir.name
-            )
-        })?;
+        self.set_value(dir, value)
+            .map_err(|e| format!("CONFIG SET failed (possibly related to argument '{}') - {e}", dir.name))?;
         Ok(dir)
     }
 
@@ -419,22 +306,15 @@ fn canonicalize(dir: &Directive, value: &str) -> Result<String, String> {
             _ => Err("argument must be 'yes' or 'no'".into()),
         },
         Kind::Int(min, max) => {
-            let n: i64 = value
-                .trim()
-                .parse()
-                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            let n: i64 = value.trim().parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
             if n < min || n > max {
-                return Err(format!(
-                    "argument must be between {min} and {max} inclusive"
-                ));
+                return Err(format!("argument must be between {min} and {max} inclusive"));
             }
             Ok(n.to_string())
         }
         Kind::Memory => {
             // Negative values are rejected; Redis accepts a percentage only for maxmemory-clients.
-            parse_memory(value)
-                .map(|n| n.to_string())
-                .ok_or_else(|| "argument must be a memory value".to_string())
+            parse_memory(value).map(|n| n.to_string()).ok_or_else(|| "argument must be a memory value".to_string())
         }
         Kind::Enum(options) => {
             let lower = value.to_ascii_lowercase();
@@ -454,9 +334,7 @@ fn check_special(name: &str, value: &str) -> Result<String, String> {
         "notify-keyspace-events" => crate::storage::notify::parse(value)
             .map(crate::storage::notify::format)
             .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
-        "client-output-buffer-limit" => {
-            parse_output_limits(value, None).map(|l| format_output_limits(&l))
-        }
+        "client-output-buffer-limit" => parse_output_limits(value, None).map(|l| format_output_limits(&l)),
         "tenant-key-separator" => {
             if value.len() == 1 {
                 Ok(value.to_string())
@@ -490,10 +368,7 @@ pub struct OutputLimit {
 pub type OutputLimits = [OutputLimit; 3];
 
 /// Parses `class hard soft seconds [class ...]` over `base` (the current limits).
-pub fn parse_output_limits(
-    value: &str,
-    base: Option<OutputLimits>,
-) -> Result<OutputLimits, String> {
+pub fn parse_output_limits(value: &str, base: Option<OutputLimits>) -> Result<OutputLimits, String> {
     let default = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
     let mut limits = match base {
         Some(b) => b,
@@ -509,27 +384,14 @@ pub fn parse_output_limits(
             "normal" => 0,
             "slave" | "replica" => 1,
             "pubsub" => 2,
-            _ => {
-                return Err("Invalid client class specified in buffer limit configuration.".into())
-            }
+            _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
         };
         let hard = parse_memory(chunk[1]);
         let soft = parse_memory(chunk[2]);
         let secs = chunk[3].parse::<u64>().ok();
         match (hard, soft, secs) {
-            (Some(hard), Some(soft), Some(soft_seconds)) => {
-                limits[class] = OutputLimit {
-                    hard,
-                    soft,
-                    soft_seconds,
-                }
-            }
-            _ => {
-                return Err(
-                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
-                        .into(),
-                )
-            }
+            (Some(hard), Some(soft), Some(soft_seconds)) => limits[class] = OutputLimit { hard, soft, soft_seconds },
+            _ => return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into()),
         }
     }
     Ok(limits)
@@ -538,15 +400,7 @@ pub fn parse_output_limits(
 pub fn format_output_limits(l: &OutputLimits) -> String {
     format!(
         "normal {} {} {} slave {} {} {} pubsub {} {} {}",
-        l[0].hard,
-        l[0].soft,
-        l[0].soft_seconds,
-        l[1].hard,
-        l[1].soft,
-        l[1].soft_seconds,
-        l[2].hard,
-        l[2].soft,
-        l[2].soft_seconds
+        l[0].hard, l[0].soft, l[0].soft_seconds, l[1].hard, l[1].soft, l[1].soft_seconds, l[2].hard, l[2].soft, l[2].soft_seconds
     )
 }
 
@@ -557,8 +411,7 @@ mod tests {
     #[test]
     fn file_and_errors() {
         let mut c = Config::default();
-        c.apply_text("# comment\nport 7000\nmaxmemory 10mb\nmaxmemory-policy allkeys-lru\n")
-            .unwrap();
+        c.apply_text("# comment\nport 7000\nmaxmemory 10mb\nmaxmemory-policy allkeys-lru\n").unwrap();
         assert_eq!(c.get("port"), "7000");
         assert_eq!(c.get("maxmemory"), "10485760");
         let err = c.apply_text("port 1\nbogus 1\n").unwrap_err();

@@ -18,10 +18,7 @@ const READ_CHUNK: usize = 16 * 1024;
 
 pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
-    let laddr = socket
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let laddr = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let handle = ClientHandle::new(id, addr.to_string(), laddr);
     let maxclients = shared.settings.maxclients.load(Ordering::Relaxed);
     let admitted = {
@@ -34,9 +31,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     };
     if !admitted {
         shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        let _ = socket
-            .write_all(b"-ERR max number of clients reached\r\n")
-            .await;
+        let _ = socket.write_all(b"-ERR max number of clients reached\r\n").await;
         return;
     }
     let authenticated = shared.settings.requirepass.read().is_none();
@@ -47,11 +42,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     shared.clients.lock().remove(&id);
 }
 
-async fn client_loop(
-    shared: &Shared,
-    socket: &mut TcpStream,
-    client: &mut Client,
-) -> std::io::Result<()> {
+async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Client) -> std::io::Result<()> {
     let handle = client.handle.clone();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut parser = RequestParser::new();
@@ -94,9 +85,7 @@ async fn client_loop(
         }
         if !out.is_empty() {
             socket.write_all(&out.buf).await?;
-            shared
-                .net_output_bytes
-                .fetch_add(out.len() as u64, Ordering::Relaxed);
+            shared.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
             out.buf.clear();
             if out.buf.capacity() > 1 << 20 {
                 out.buf = BytesMut::with_capacity(16 * 1024);
@@ -139,10 +128,7 @@ fn process_input(
             }
             Ok(None) => {
                 if rbuf.len() + parser.pending_bytes() > query_limit {
-                    tracing::warn!(
-                        "closing client {} that reached the max query buffer length",
-                        ctx.client.handle.addr
-                    );
+                    tracing::warn!("closing client {} that reached the max query buffer length", ctx.client.handle.addr);
                     ctx.client.close_after_reply = true;
                 }
                 break;

@@ -16,13 +16,7 @@ fn eq(a: u8, b: u8, nocase: bool) -> bool {
 }
 
 /// `skip_longer` short-cuts hopeless backtracking, as Redis does since 7.0.
-fn matches(
-    mut p: &[u8],
-    mut s: &[u8],
-    nocase: bool,
-    skip_longer: &mut bool,
-    nesting: usize,
-) -> bool {
+fn matches(mut p: &[u8], mut s: &[u8], nocase: bool, skip_longer: &mut bool, nesting: usize) -> bool {
     // Redis bounds recursion depth against stack exhaustion.
     if nesting > 1000 {
         return false;
@@ -74,16 +68,9 @@ fn matches(
                         if start > end {
                             std::mem::swap(&mut start, &mut end);
                         }
-                        let c = if nocase {
-                            s[0].to_ascii_lowercase()
-                        } else {
-                            s[0]
-                        };
-                        let (start, end) = if nocase {
-                            (start.to_ascii_lowercase(), end.to_ascii_lowercase())
-                        } else {
-                            (start, end)
-                        };
+                        let c = if nocase { s[0].to_ascii_lowercase() } else { s[0] };
+                        let (start, end) =
+                            if nocase { (start.to_ascii_lowercase(), end.to_ascii_lowercase()) } else { (start, end) };
                         p = &p[2..];
                         if c >= start && c <= end {
                             matched = true;

@@ -20,15 +20,8 @@ fn filter(level: &str) -> LevelFilter {
 pub fn init(level: &str) {
     use tracing_subscriber::prelude::*;
     let (layer, handle) = reload::Layer::new(filter(level));
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_target(false)
-        .with_writer(std::io::stdout);
-    if tracing_subscriber::registry()
-        .with(layer)
-        .with(fmt)
-        .try_init()
-        .is_ok()
-    {
+    let fmt = tracing_subscriber::fmt::layer().with_target(false).with_writer(std::io::stdout);
+    if tracing_subscriber::registry().with(layer).with(fmt).try_init().is_ok() {
         let _ = HANDLE.set(handle);
     }
 }

@@ -7,83 +7,18 @@ use crate::cmd;
 use bytes::Bytes;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    cmd!(
-        "ping",
-        -1,
-        FAST | SUBSCRIBED_OK | STALE | LOADING,
-        (0, 0, 0),
-        "connection",
-        "1.0.0",
-        "Returns the server's liveliness response.",
-        ping
-    ),
-    cmd!(
-        "echo",
-        2,
-        FAST | STALE | LOADING,
-        (0, 0, 0),
-        "connection",
-        "1.0.0",
-        "Returns the given string.",
-        echo
-    ),
-    cmd!(
-        "quit",
-        -1,
-        ALLOW_BUSY | NO_AUTH | SUBSCRIBED_OK | NO_MULTI_QUEUE | FAST | STALE | LOADING,
-        (0, 0, 0),
-        "connection",
-        "1.0.0",
-        "Closes the connection.",
-        quit
-    ),
-    cmd!(
-        "reset",
-        1,
-        NO_AUTH | SUBSCRIBED_OK | NO_MULTI_QUEUE | FAST | STALE | LOADING | NOSCRIPT,
-        (0, 0, 0),
-        "connection",
-        "6.2.0",
-        "Resets the connection.",
-        reset
-    ),
-    cmd!(
-        "hello",
-        -1,
-        NO_AUTH | FAST | STALE | LOADING | NOSCRIPT,
-        (0, 0, 0),
-        "connection",
-        "6.0.0",
-        "Handshakes with the server.",
-        hello
-    ),
-    cmd!(
-        "auth",
-        -2,
-        NO_AUTH | FAST | STALE | LOADING | NOSCRIPT,
-        (0, 0, 0),
-        "connection",
-        "1.0.0",
-        "Authenticates the connection.",
-        auth
-    ),
-    cmd!(
-        "select",
-        2,
-        FAST | STALE | LOADING,
-        (0, 0, 0),
-        "connection",
-        "1.0.0",
-        "Changes the selected database.",
-        select
-    ),
+    cmd!("ping", -1, FAST | SUBSCRIBED_OK | STALE | LOADING, (0, 0, 0), "connection", "1.0.0", "Returns the server's liveliness response.", ping),
+    cmd!("echo", 2, FAST | STALE | LOADING, (0, 0, 0), "connection", "1.0.0", "Returns the given string.", echo),
+    cmd!("quit", -1, ALLOW_BUSY | NO_AUTH | SUBSCRIBED_OK | NO_MULTI_QUEUE | FAST | STALE | LOADING, (0, 0, 0), "connection", "1.0.0", "Closes the connection.", quit),
+    cmd!("reset", 1, NO_AUTH | SUBSCRIBED_OK | NO_MULTI_QUEUE | FAST | STALE | LOADING | NOSCRIPT, (0, 0, 0), "connection", "6.2.0", "Resets the connection.", reset),
+    cmd!("hello", -1, NO_AUTH | FAST | STALE | LOADING | NOSCRIPT, (0, 0, 0), "connection", "6.0.0", "Handshakes with the server.", hello),
+    cmd!("auth", -2, NO_AUTH | FAST | STALE | LOADING | NOSCRIPT, (0, 0, 0), "connection", "1.0.0", "Authenticates the connection.", auth),
+    cmd!("select", 2, FAST | STALE | LOADING, (0, 0, 0), "connection", "1.0.0", "Changes the selected database.", select),
 ];
 
 fn ping(ctx: &mut Ctx, args: &[Bytes]) {
     if args.len() > 2 {
-        return ctx
-            .out
-            .error("ERR wrong number of arguments for 'ping' command");
+        return ctx.out.error("ERR wrong number of arguments for 'ping' command");
     }
     if ctx.client.in_resp2_subscribed_mode() {
         ctx.out.array(2);
@@ -116,10 +51,7 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) {
     ctx.client.reply_off = false;
     ctx.client.reply_skip = false;
     ctx.out.resp3 = false;
-    ctx.client
-        .handle
-        .resp3
-        .store(false, std::sync::atomic::Ordering::Relaxed);
+    ctx.client.handle.resp3.store(false, std::sync::atomic::Ordering::Relaxed);
     ctx.client.authenticated = ctx.shared.settings.requirepass.read().is_none();
     ctx.client.handle.info.lock().name.clear();
     ctx.out.simple("RESET");
@@ -130,8 +62,7 @@ fn check_password(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> bool {
     let required = ctx.shared.settings.requirepass.read().clone();
     if let Some(user) = user {
         if !user.eq_ignore_ascii_case(b"default") {
-            ctx.out
-                .error("WRONGPASS invalid username-password pair or user is disabled.");
+            ctx.out.error("WRONGPASS invalid username-password pair or user is disabled.");
             return false;
         }
     }
@@ -146,8 +77,7 @@ fn check_password(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> bool {
             true
         }
         Some(_) => {
-            ctx.out
-                .error("WRONGPASS invalid username-password pair or user is disabled.");
+            ctx.out.error("WRONGPASS invalid username-password pair or user is disabled.");
             false
         }
     }
@@ -171,11 +101,7 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) {
         match crate::util::parse_i64(v) {
             Some(p) if p == 2 || p == 3 => proto = p as u8,
             Some(_) => return ctx.out.error("NOPROTO unsupported protocol version"),
-            None => {
-                return ctx
-                    .out
-                    .error("ERR Protocol version is not an integer or out of range")
-            }
+            None => return ctx.out.error("ERR Protocol version is not an integer or out of range"),
         }
         i = 2;
     }
@@ -189,17 +115,12 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) {
         } else if is(&args[i], "SETNAME") && i + 1 < args.len() {
             let name = text(&args[i + 1]);
             if name.contains(|c: char| c <= ' ' || c > '~') {
-                return ctx.out.error(
-                    "ERR Client names cannot contain spaces, newlines or special characters.",
-                );
+                return ctx.out.error("ERR Client names cannot contain spaces, newlines or special characters.");
             }
             setname = Some(name);
             i += 2;
         } else {
-            return ctx.out.error(&format!(
-                "ERR Syntax error in HELLO option '{}'",
-                text(&args[i])
-            ));
+            return ctx.out.error(&format!("ERR Syntax error in HELLO option '{}'", text(&args[i])));
         }
     }
     if !ctx.client.authenticated {
@@ -210,10 +131,7 @@ fn hello(ctx: &mut Ctx, args: &[Bytes]) {
     }
     ctx.client.resp = proto;
     ctx.out.resp3 = proto == 3;
-    ctx.client
-        .handle
-        .resp3
-        .store(proto == 3, std::sync::atomic::Ordering::Relaxed);
+    ctx.client.handle.resp3.store(proto == 3, std::sync::atomic::Ordering::Relaxed);
     ctx.out.map(7);
     ctx.out.bulk(b"server");
     ctx.out.bulk(b"redis");

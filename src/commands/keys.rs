@@ -8,26 +8,8 @@ use crate::storage::notify;
 use bytes::Bytes;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    cmd!(
-        "del",
-        -2,
-        WRITE,
-        (1, -1, 1),
-        "generic",
-        "1.0.0",
-        "Deletes one or more keys.",
-        del
-    ),
-    cmd!(
-        "exists",
-        -2,
-        READONLY | FAST,
-        (1, -1, 1),
-        "generic",
-        "1.0.0",
-        "Determines whether one or more keys exist.",
-        exists
-    ),
+    cmd!("del", -2, WRITE, (1, -1, 1), "generic", "1.0.0", "Deletes one or more keys.", del),
+    cmd!("exists", -2, READONLY | FAST, (1, -1, 1), "generic", "1.0.0", "Determines whether one or more keys exist.", exists),
 ];
 
 fn del(ctx: &mut Ctx, args: &[Bytes]) {

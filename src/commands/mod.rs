@@ -76,13 +76,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(shared: &'a Shared, client: &'a mut Client, out: &'a mut ReplyBuf) -> Self {
-        Ctx {
-            shared,
-            ks: KeyspaceLock::new(&shared.keyspace),
-            client,
-            out,
-            in_exec: false,
-        }
+        Ctx { shared, ks: KeyspaceLock::new(&shared.keyspace), client, out, in_exec: false }
     }
 
     /// The client's selected database.
@@ -153,9 +147,7 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     let elapsed = started.elapsed();
     let failed = ctx.out.error_count() != errors_before;
     ctx.client.record(spec, elapsed, failed);
-    if elapsed.as_micros() as i64 >= ctx.shared.slowlog_threshold_us()
-        && spec.flags & flags::NO_SLOWLOG == 0
-    {
+    if elapsed.as_micros() as i64 >= ctx.shared.slowlog_threshold_us() && spec.flags & flags::NO_SLOWLOG == 0 {
         ctx.shared.slowlog_push(args, elapsed, ctx.client);
     }
     if ctx.ks.is_held() && ctx.ks.get().has_events() {
@@ -168,11 +160,7 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
 /// limits are set, makes room under the tenant rules or refuses with `-OOM`. Returns the
 /// tenants whose limits must be re-checked after the command ran.
 #[allow(clippy::result_unit_err)]
-fn admit(
-    ctx: &mut Ctx,
-    spec: &'static CommandSpec,
-    args: &[Bytes],
-) -> Result<Option<Vec<TenantId>>, ()> {
+fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Option<Vec<TenantId>>, ()> {
     if spec.first_key <= 0 || args.len() <= spec.first_key as usize {
         return Ok(None);
     }
@@ -214,28 +202,18 @@ const ENTRY_OVERHEAD: usize = 64;
 
 fn check_arity(spec: &CommandSpec, args: &[Bytes]) -> Result<(), String> {
     let n = args.len() as i32;
-    let ok = if spec.arity >= 0 {
-        n == spec.arity
-    } else {
-        n >= -spec.arity
-    };
+    let ok = if spec.arity >= 0 { n == spec.arity } else { n >= -spec.arity };
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "ERR wrong number of arguments for '{}' command",
-            spec.full_name()
-        ))
+        Err(format!("ERR wrong number of arguments for '{}' command", spec.full_name()))
     }
 }
 
 fn unknown_command(ctx: &mut Ctx, args: &[Bytes]) {
     if let Some(parent) = table::lookup(&args[0]) {
         if !parent.subcommands.is_empty() {
-            let sub = args
-                .get(1)
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .unwrap_or_default();
+            let sub = args.get(1).map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default();
             ctx.out.error(&format!(
                 "ERR unknown subcommand '{}'. Try {} HELP.",
                 truncate(&sub, 128),
@@ -248,10 +226,7 @@ fn unknown_command(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     let name = String::from_utf8_lossy(&args[0]).into_owned();
-    let mut msg = format!(
-        "ERR unknown command '{}', with args beginning with: ",
-        truncate(&name, 128)
-    );
+    let mut msg = format!("ERR unknown command '{}', with args beginning with: ", truncate(&name, 128));
     for a in args[1..].iter() {
         let a = String::from_utf8_lossy(a);
         if msg.len() > 128 {

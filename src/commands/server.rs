@@ -6,26 +6,8 @@ use crate::cmd;
 use bytes::Bytes;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    cmd!(
-        "dbsize",
-        1,
-        READONLY | FAST,
-        (0, 0, 0),
-        "server",
-        "1.0.0",
-        "Returns the number of keys in the database.",
-        dbsize
-    ),
-    cmd!(
-        "flushall",
-        -1,
-        WRITE,
-        (0, 0, 0),
-        "server",
-        "1.0.0",
-        "Removes all keys from all databases.",
-        flushall
-    ),
+    cmd!("dbsize", 1, READONLY | FAST, (0, 0, 0), "server", "1.0.0", "Returns the number of keys in the database.", dbsize),
+    cmd!("flushall", -1, WRITE, (0, 0, 0), "server", "1.0.0", "Removes all keys from all databases.", flushall),
 ];
 
 fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) {

@@ -152,38 +152,9 @@ fn parse_raw_options<'a>(
                 ctx.out.error(errors::SYNTAX);
                 return None;
             }
-<<<<<<< HEAD
-            let Some(n) = crate::util::parse_i64(&args[i + 1]) else {
-                ctx.out.error(errors::NOT_INTEGER);
-                return None;
-            };
-            if n <= 0
-                || n.checked_mul(mul).is_none()
-                || (!absolute && (n * mul).checked_add(now as i64).is_none())
-            {
-                ctx.out.error("ERR invalid expire time in 'set' command");
-                return None;
-            }
-            let ms = n * mul;
-            o.expire_at = Some(if absolute { ms as u64 } else { now + ms as u64 });
-            expire_seen = true;
-            i += 2;
-            continue;
-        }
-        if is(a, "NX") && !o.xx {
-            o.nx = true;
-        } else if is(a, "XX") && !o.nx {
-            o.xx = true;
-        } else if is(a, "KEEPTTL") && !expire_seen {
-            o.keep_ttl = true;
-        } else if is(a, "GET") {
-            o.get = true;
-        } else if let Some(n) = extra(&args[i..]) {
-=======
             o.expiry = Some((unit, value));
             i += 1;
         } else if let Some(n) = extra(&args[i..]).filter(|n| *n > 0) {
->>>>>>> main
             i += n;
             continue;
         } else {
@@ -277,23 +248,6 @@ pub struct Stored {
 pub fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &SetOptions) -> Result<Stored, &'static str> {
     let db = ctx.db();
     let ks = ctx.ks.get();
-<<<<<<< HEAD
-    let (exists, old_ttl, old_value) = match ks.get(db, key) {
-        Some(e) => {
-            if o.get && !e.is_string() {
-                ctx.out.error(errors::WRONGTYPE);
-                return false;
-            }
-            (
-                true,
-                e.expire_at,
-                if o.get {
-                    Some(e.str_value().to_vec())
-                } else {
-                    None
-                },
-            )
-=======
     let mut old = None;
     if o.get {
         // SET ... GET reads like GET does (hit/miss statistics), before NX/XX are looked at.
@@ -301,7 +255,6 @@ pub fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &SetOptions) -> Result<
             Some(e) if !e.is_string() => return Err(errors::WRONGTYPE),
             Some(e) => old = Some(e.str_value().to_vec()),
             None => {}
->>>>>>> main
         }
     }
     let (exists, old_ttl) = match ks.get(db, key) {
@@ -320,18 +273,8 @@ pub fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &SetOptions) -> Result<
             return Ok(Stored { written: true, old });
         }
     }
-<<<<<<< HEAD
-    let mut entry = Entry::string(key, value, 0);
-    entry.expire_at = if o.keep_ttl {
-        old_ttl
-    } else {
-        o.expire_at.unwrap_or(0)
-    };
-    ks.insert(db, entry);
-=======
     insert_string(ctx, key, value, if o.keep_ttl { old_ttl } else { o.expire_at.unwrap_or(0) });
     let ks = ctx.ks.get();
->>>>>>> main
     ks.notify(notify::STRING, "set", db, key);
     if o.expire_at.is_some() {
         ks.notify(notify::GENERIC, "expire", db, key);

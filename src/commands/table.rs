@@ -86,16 +86,9 @@ impl CommandSpec {
             return Vec::new();
         }
         let n = args.len() as i32;
-        let last = if self.last_key < 0 {
-            n + self.last_key
-        } else {
-            self.last_key.min(n - 1)
-        };
+        let last = if self.last_key < 0 { n + self.last_key } else { self.last_key.min(n - 1) };
         let step = self.step.max(1);
-        (self.first_key..=last)
-            .step_by(step as usize)
-            .map(|i| i as usize)
-            .collect()
+        (self.first_key..=last).step_by(step as usize).map(|i| i as usize).collect()
     }
 }
 
@@ -190,18 +183,15 @@ pub fn lookup_command(args: &[Bytes]) -> Option<&'static CommandSpec> {
         return Some(spec);
     }
     let sub = args.get(1)?;
-    spec.subcommands
-        .iter()
-        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
+    spec.subcommands.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
 }
 
 /// The spec for `name` or `container|sub`.
 pub fn lookup_full_name(name: &str) -> Option<&'static CommandSpec> {
     match name.split_once('|') {
-        Some((parent, sub)) => lookup(parent.as_bytes())?
-            .subcommands
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(sub)),
+        Some((parent, sub)) => {
+            lookup(parent.as_bytes())?.subcommands.iter().find(|s| s.name.eq_ignore_ascii_case(sub))
+        }
         None => lookup(name.as_bytes()),
     }
 }

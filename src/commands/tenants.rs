@@ -16,78 +16,14 @@ pub static COMMANDS: &[CommandSpec] = &[container!(
     "1.0.0",
     "Per-tenant limits, statistics and invalidation.",
     &[
-        subcmd!(
-            "tenant",
-            "setlimit",
-            -5,
-            ADMIN | WRITE,
-            (0, 0, 0),
-            "Sets a tenant's limits.",
-            setlimit
-        ),
-        subcmd!(
-            "tenant",
-            "getlimit",
-            3,
-            READONLY | FAST,
-            (0, 0, 0),
-            "Returns a tenant's limits.",
-            getlimit
-        ),
-        subcmd!(
-            "tenant",
-            "info",
-            3,
-            READONLY,
-            (0, 0, 0),
-            "Returns a tenant's statistics and limits.",
-            info
-        ),
-        subcmd!(
-            "tenant",
-            "list",
-            -2,
-            READONLY,
-            (0, 0, 0),
-            "Lists tenants that hold keys or have limits.",
-            list
-        ),
-        subcmd!(
-            "tenant",
-            "flush",
-            3,
-            WRITE,
-            (0, 0, 0),
-            "Deletes every key of a tenant.",
-            flush
-        ),
-        subcmd!(
-            "tenant",
-            "of",
-            3,
-            READONLY | FAST,
-            (2, 2, 1),
-            "Returns the tenant a key belongs to.",
-            of
-        ),
-        subcmd!(
-            "tenant",
-            "resetstats",
-            -2,
-            ADMIN,
-            (0, 0, 0),
-            "Resets tenant statistics.",
-            resetstats
-        ),
-        subcmd!(
-            "tenant",
-            "help",
-            2,
-            READONLY | FAST,
-            (0, 0, 0),
-            "Shows the TENANT subcommands.",
-            help
-        ),
+        subcmd!("tenant", "setlimit", -5, ADMIN | WRITE, (0, 0, 0), "Sets a tenant's limits.", setlimit),
+        subcmd!("tenant", "getlimit", 3, READONLY | FAST, (0, 0, 0), "Returns a tenant's limits.", getlimit),
+        subcmd!("tenant", "info", 3, READONLY, (0, 0, 0), "Returns a tenant's statistics and limits.", info),
+        subcmd!("tenant", "list", -2, READONLY, (0, 0, 0), "Lists tenants that hold keys or have limits.", list),
+        subcmd!("tenant", "flush", 3, WRITE, (0, 0, 0), "Deletes every key of a tenant.", flush),
+        subcmd!("tenant", "of", 3, READONLY | FAST, (2, 2, 1), "Returns the tenant a key belongs to.", of),
+        subcmd!("tenant", "resetstats", -2, ADMIN, (0, 0, 0), "Resets tenant statistics.", resetstats),
+        subcmd!("tenant", "help", 2, READONLY | FAST, (0, 0, 0), "Shows the TENANT subcommands.", help),
     ]
 )];
 
@@ -110,11 +46,7 @@ fn setlimit(ctx: &mut Ctx, args: &[Bytes]) {
         );
     }
     let ks = ctx.ks.get();
-    let current = ks
-        .tenants
-        .id_of(&name)
-        .map(|id| ks.limit_overrides(id))
-        .unwrap_or_default();
+    let current = ks.tenants.id_of(&name).map(|id| ks.limit_overrides(id)).unwrap_or_default();
     match parse_options(&args[3..], current) {
         Ok(overrides) => {
             let id = ks.tenants.intern(&name);
@@ -157,11 +89,7 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) {
     let l = limits_of(ctx, &name);
     let ks = ctx.ks.get();
     let (keys, used, stats) = match ks.tenants.id_of(&name) {
-        Some(id) => (
-            ks.tenant_keys(id),
-            ks.tenant_memory(id),
-            ks.tenant_stats(id),
-        ),
+        Some(id) => (ks.tenant_keys(id), ks.tenant_memory(id), ks.tenant_stats(id)),
         None => (0, 0, Default::default()),
     };
     let fields: [(&str, i64); 15] = [
@@ -172,10 +100,7 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) {
         ("reserve", l.reserve as i64),
         ("hits", stats.hits as i64),
         ("misses", stats.misses as i64),
-        (
-            "evicted_keys",
-            (stats.evicted_quota + stats.evicted_pressure) as i64,
-        ),
+        ("evicted_keys", (stats.evicted_quota + stats.evicted_pressure) as i64),
         ("evicted_keys_quota", stats.evicted_quota as i64),
         ("evicted_keys_pressure", stats.evicted_pressure as i64),
         ("expired_keys", stats.expired_keys as i64),
@@ -211,11 +136,7 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) {
     let names: Vec<Vec<u8>> = (0..ks.tenants.count() as u32)
         .filter(|&id| ks.tenant_keys(id) > 0 || !ks.limit_overrides(id).is_empty())
         .map(|id| ks.tenants.name(id).to_vec())
-        .filter(|n| {
-            pattern
-                .as_ref()
-                .is_none_or(|p| crate::glob::glob_match(p, n, false))
-        })
+        .filter(|n| pattern.as_ref().is_none_or(|p| crate::glob::glob_match(p, n, false)))
         .collect();
     ctx.out.array(names.len());
     for n in names {
@@ -283,13 +204,11 @@ fn help(ctx: &mut Ctx, _args: &[Bytes]) {
 pub fn apply_config_line(shared: &Shared, line: &[String]) -> Result<(), String> {
     let (name, options) = line.split_first().ok_or("tenant name missing")?;
     if name.is_empty() || name == "default" {
-        return Err(format!(
-            "invalid tenant name '{name}' (the default tenant takes tenant-default-* directives)"
-        ));
+        return Err(format!("invalid tenant name '{name}' (the default tenant takes tenant-default-* directives)"));
     }
     let mut ks = shared.keyspace.lock();
-    let overrides = parse_options(options, LimitOverrides::default())
-        .map_err(|e| e.trim_start_matches("ERR ").to_string())?;
+    let overrides =
+        parse_options(options, LimitOverrides::default()).map_err(|e| e.trim_start_matches("ERR ").to_string())?;
     let id = ks.tenants.intern(name.as_bytes());
     ks.set_limit_overrides(id, overrides);
     Ok(())
@@ -313,18 +232,10 @@ pub fn apply_setting(shared: &Shared, config: &Config, name: &str) {
         "hash-max-listpack-value" | "hash-max-ziplist-value" => {
             ks.encoding.hash_max_listpack_value = config.get_u64(name) as usize
         }
-        "list-max-listpack-size" | "list-max-ziplist-size" => {
-            ks.encoding.list_max_listpack_size = config.get_i64(name)
-        }
-        "set-max-intset-entries" => {
-            ks.encoding.set_max_intset_entries = config.get_u64(name) as usize
-        }
-        "set-max-listpack-entries" => {
-            ks.encoding.set_max_listpack_entries = config.get_u64(name) as usize
-        }
-        "set-max-listpack-value" => {
-            ks.encoding.set_max_listpack_value = config.get_u64(name) as usize
-        }
+        "list-max-listpack-size" | "list-max-ziplist-size" => ks.encoding.list_max_listpack_size = config.get_i64(name),
+        "set-max-intset-entries" => ks.encoding.set_max_intset_entries = config.get_u64(name) as usize,
+        "set-max-listpack-entries" => ks.encoding.set_max_listpack_entries = config.get_u64(name) as usize,
+        "set-max-listpack-value" => ks.encoding.set_max_listpack_value = config.get_u64(name) as usize,
         "zset-max-listpack-entries" | "zset-max-ziplist-entries" => {
             ks.encoding.zset_max_listpack_entries = config.get_u64(name) as usize
         }

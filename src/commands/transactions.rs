@@ -6,47 +6,15 @@ use crate::cmd;
 use bytes::Bytes;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    cmd!(
-        "multi",
-        1,
-        NO_MULTI_QUEUE | NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
-        (0, 0, 0),
-        "transactions",
-        "1.2.0",
-        "Starts a transaction.",
-        multi
-    ),
-    cmd!(
-        "exec",
-        1,
-        NO_MULTI_QUEUE | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
-        (0, 0, 0),
-        "transactions",
-        "1.2.0",
-        "Executes all commands in a transaction.",
-        exec
-    ),
-    cmd!(
-        "discard",
-        1,
-        NO_MULTI_QUEUE | NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
-        (0, 0, 0),
-        "transactions",
-        "2.0.0",
-        "Discards a transaction.",
-        discard
-    ),
+    cmd!("multi", 1, NO_MULTI_QUEUE | NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, (0, 0, 0), "transactions", "1.2.0", "Starts a transaction.", multi),
+    cmd!("exec", 1, NO_MULTI_QUEUE | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK, (0, 0, 0), "transactions", "1.2.0", "Executes all commands in a transaction.", exec),
+    cmd!("discard", 1, NO_MULTI_QUEUE | NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, (0, 0, 0), "transactions", "2.0.0", "Discards a transaction.", discard),
 ];
 
 /// Queues a command inside MULTI (the dispatcher already checked that it exists and its arity).
 pub fn queue(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     if spec.flags & NO_MULTI != 0 {
-<<<<<<< HEAD
-        ctx.out
-            .error(&format!("ERR Command not allowed inside a transaction"));
-=======
         ctx.out.error("ERR Command not allowed inside a transaction");
->>>>>>> main
         ctx.client.multi_failed = true;
         return;
     }
@@ -80,9 +48,7 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) {
     };
     if std::mem::take(&mut ctx.client.multi_failed) {
         ctx.client.watched.clear();
-        return ctx
-            .out
-            .error("EXECABORT Transaction discarded because of previous errors.");
+        return ctx.out.error("EXECABORT Transaction discarded because of previous errors.");
     }
     ctx.out.array(queued.len());
     ctx.ks.get();

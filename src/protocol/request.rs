@@ -274,8 +274,7 @@ mod tests {
 
     #[test]
     fn multibulk_and_inline() {
-        let cmds =
-            parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n\r\nSET a \"b c\"\r\n").unwrap();
+        let cmds = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n\r\nSET a \"b c\"\r\n").unwrap();
         assert_eq!(cmds.len(), 3);
         assert_eq!(cmds[0], vec![Bytes::from("GET"), Bytes::from("k")]);
         assert_eq!(cmds[1], vec![Bytes::from("PING")]);
@@ -296,26 +295,11 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(
-            parse_all(b"*3000000000\r\n").unwrap_err().0,
-            "invalid multibulk length"
-        );
-        assert_eq!(
-            parse_all(b"*1\r\n$-1\r\n").unwrap_err().0,
-            "invalid bulk length"
-        );
-        assert_eq!(
-            parse_all(b"*1\r\n$x\r\n").unwrap_err().0,
-            "invalid bulk length"
-        );
-        assert_eq!(
-            parse_all(b"*1\r\nfoo\r\n").unwrap_err().0,
-            "expected '$', got 'f'"
-        );
-        assert_eq!(
-            parse_all(b"SET \"a\r\n").unwrap_err().0,
-            "unbalanced quotes in request"
-        );
+        assert_eq!(parse_all(b"*3000000000\r\n").unwrap_err().0, "invalid multibulk length");
+        assert_eq!(parse_all(b"*1\r\n$-1\r\n").unwrap_err().0, "invalid bulk length");
+        assert_eq!(parse_all(b"*1\r\n$x\r\n").unwrap_err().0, "invalid bulk length");
+        assert_eq!(parse_all(b"*1\r\nfoo\r\n").unwrap_err().0, "expected '$', got 'f'");
+        assert_eq!(parse_all(b"SET \"a\r\n").unwrap_err().0, "unbalanced quotes in request");
         let mut p = RequestParser::new();
         let mut buf = BytesMut::from(&b"*1\r\n$100\r\n"[..]);
         assert!(p.next(&mut buf, 10).is_err());
@@ -324,15 +308,7 @@ mod tests {
     #[test]
     fn inline_escapes() {
         let args = split_inline_args(br#"set "a\x41\n" 'it\'s' plain"#).unwrap();
-        assert_eq!(
-            args,
-            vec![
-                b"set".to_vec(),
-                b"aA\n".to_vec(),
-                b"it's".to_vec(),
-                b"plain".to_vec()
-            ]
-        );
+        assert_eq!(args, vec![b"set".to_vec(), b"aA\n".to_vec(), b"it's".to_vec(), b"plain".to_vec()]);
         assert!(split_inline_args(br#""a"b"#).is_none());
     }
 }

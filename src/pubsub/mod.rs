@@ -42,10 +42,7 @@ impl PubSub {
     }
 
     pub fn subscribe(&mut self, scope: Scope, name: Bytes, client: &Arc<ClientHandle>) {
-        self.map(scope)
-            .entry(name)
-            .or_default()
-            .insert(client.id, client.clone());
+        self.map(scope).entry(name).or_default().insert(client.id, client.clone());
     }
 
     pub fn unsubscribe(&mut self, scope: Scope, name: &[u8], client_id: u64) {
@@ -60,13 +57,7 @@ impl PubSub {
 }
 
 /// Encodes one message for a subscriber: `message`/`smessage` (3 parts) or `pmessage` (4).
-fn encode(
-    resp3: bool,
-    kind: &[u8],
-    pattern: Option<&[u8]>,
-    channel: &[u8],
-    message: &[u8],
-) -> ReplyBuf {
+fn encode(resp3: bool, kind: &[u8], pattern: Option<&[u8]>, channel: &[u8], message: &[u8]) -> ReplyBuf {
     let mut r = ReplyBuf::new();
     r.resp3 = resp3;
     r.push(if pattern.is_some() { 4 } else { 3 });
@@ -142,12 +133,7 @@ pub fn publish(
 
 /// Publishes keyspace events as `__keyspace@db__:key` / `__keyevent@db__:event`, per the
 /// `K`/`E` bits of `flags`. Events for the calling client itself go into `own`.
-pub fn publish_events(
-    shared: &Shared,
-    events: Vec<Event>,
-    flags: u32,
-    mut own: Option<(u64, &mut ReplyBuf)>,
-) {
+pub fn publish_events(shared: &Shared, events: Vec<Event>, flags: u32, mut own: Option<(u64, &mut ReplyBuf)>) {
     use crate::storage::notify::{KEYEVENT, KEYSPACE};
     for ev in events {
         if flags & KEYSPACE != 0 {
@@ -167,12 +153,7 @@ pub fn publish_events(
 /// Publishes the events a command queued (called by the dispatcher with the lock held).
 pub fn publish_keyspace_events(ctx: &mut Ctx, events: Vec<Event>) {
     let flags = ctx.ks.get().notify_flags;
-    publish_events(
-        ctx.shared,
-        events,
-        flags,
-        Some((ctx.client.id, &mut *ctx.out)),
-    );
+    publish_events(ctx.shared, events, flags, Some((ctx.client.id, &mut *ctx.out)));
 }
 
 /// Drops every subscription of a client that is going away.

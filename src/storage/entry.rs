@@ -144,13 +144,8 @@ impl Entry {
     pub fn memory(&self) -> usize {
         alloc_size(std::mem::size_of::<Entry>())
             + alloc_size(self.bytes.len())
-            + self.collection.as_ref().map_or(0, |c| {
-                alloc_size(std::mem::size_of::<Collection>()) + c.memory()
-            })
-            + self
-                .tags
-                .as_ref()
-                .map_or(0, |t| alloc_size(t.len() * std::mem::size_of::<TagName>()))
+            + self.collection.as_ref().map_or(0, |c| alloc_size(std::mem::size_of::<Collection>()) + c.memory())
+            + self.tags.as_ref().map_or(0, |t| alloc_size(t.len() * std::mem::size_of::<TagName>()))
     }
 
     pub fn is_expired(&self, now_ms: u64) -> bool {

@@ -45,13 +45,7 @@ impl Policy {
     }
 
     fn volatile_only(self) -> bool {
-        matches!(
-            self,
-            Policy::VolatileLru
-                | Policy::VolatileLfu
-                | Policy::VolatileRandom
-                | Policy::VolatileTtl
-        )
+        matches!(self, Policy::VolatileLru | Policy::VolatileLfu | Policy::VolatileRandom | Policy::VolatileTtl)
     }
 }
 
@@ -114,16 +108,8 @@ pub mod lfu {
     pub fn decayed(access: u32, now_ms: u64, decay_time: u64) -> u32 {
         let last = access >> 8;
         let now = minutes(now_ms);
-        let elapsed = if now >= last {
-            now - last
-        } else {
-            65535 - last + now
-        };
-        let periods = if decay_time > 0 {
-            elapsed as u64 / decay_time
-        } else {
-            0
-        };
+        let elapsed = if now >= last { now - last } else { 65535 - last + now };
+        let periods = if decay_time > 0 { elapsed as u64 / decay_time } else { 0 };
         counter(access).saturating_sub(periods.min(255) as u32)
     }
 
@@ -152,11 +138,7 @@ impl Keyspace {
                 None => lfu::INIT_VAL,
             };
             let r = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-            let counter = if previous.is_some() {
-                lfu::increment(counter, self.lfu_log_factor, r)
-            } else {
-                counter
-            };
+            let counter = if previous.is_some() { lfu::increment(counter, self.lfu_log_factor, r) } else { counter };
             lfu::pack(lfu::minutes(now), counter)
         } else {
             self.lru_clock()
@@ -173,12 +155,7 @@ impl Keyspace {
 
     /// Makes room for a write of about `incoming` bytes to keys of `tenant` (`new_keys` of
     /// which may be new). Evicts by policy as the rules allow, or refuses the write.
-    pub fn make_room(
-        &mut self,
-        tenant: TenantId,
-        incoming: usize,
-        new_keys: usize,
-    ) -> Result<(), Refusal> {
+    pub fn make_room(&mut self, tenant: TenantId, incoming: usize, new_keys: usize) -> Result<(), Refusal> {
         let limits = self.limits(tenant);
         // Rule 1: the tenant's own quota.
         if limits.maxmemory > 0 || limits.maxkeys > 0 {
@@ -186,13 +163,11 @@ impl Keyspace {
                 let used = self.tenant_memory(tenant) as u64;
                 let keys = self.tenant_keys(tenant) as u64;
                 let over_memory = limits.maxmemory > 0 && used + incoming as u64 > limits.maxmemory;
-                let over_keys =
-                    limits.maxkeys > 0 && new_keys > 0 && keys + new_keys as u64 > limits.maxkeys;
+                let over_keys = limits.maxkeys > 0 && new_keys > 0 && keys + new_keys as u64 > limits.maxkeys;
                 if !over_memory && !over_keys {
                     break;
                 }
-                let may_evict =
-                    limits.onlimit == OnLimit::Evict && self.policy != Policy::NoEviction;
+                let may_evict = limits.onlimit == OnLimit::Evict && self.policy != Policy::NoEviction;
                 if !may_evict || !self.evict_one(tenant, Removal::EvictedQuota) {
                     self.tenant_stats_mut(tenant).rejected_writes += 1;
                     let name = String::from_utf8_lossy(self.tenants.name(tenant)).into_owned();
@@ -264,16 +239,13 @@ impl Keyspace {
 
     fn has_evictable(&self, tenant: TenantId) -> bool {
         let volatile_only = self.policy.volatile_only();
-        self.dbs
-            .iter()
-            .filter_map(|d| d.tables.get(tenant as usize))
-            .any(|t| {
-                if volatile_only {
-                    t.volatile() > 0
-                } else {
-                    !t.is_empty()
-                }
-            })
+        self.dbs.iter().filter_map(|d| d.tables.get(tenant as usize)).any(|t| {
+            if volatile_only {
+                t.volatile() > 0
+            } else {
+                !t.is_empty()
+            }
+        })
     }
 
     /// Evicts one key of `tenant` chosen by the policy. Returns false if it has none to evict.
@@ -297,10 +269,7 @@ impl Keyspace {
         let samples = self.samples.max(1);
         let random_policy = matches!(self.policy, Policy::AllKeysRandom | Policy::VolatileRandom);
         if self.evict_pool.tenant != Some(tenant) {
-            self.evict_pool = EvictionPool {
-                tenant: Some(tenant),
-                candidates: Vec::new(),
-            };
+            self.evict_pool = EvictionPool { tenant: Some(tenant), candidates: Vec::new() };
         }
         // Tables of this tenant with candidates, with their weights.
         let tables: Vec<(usize, usize)> = self
@@ -308,9 +277,7 @@ impl Keyspace {
             .iter()
             .enumerate()
             .filter_map(|(db, d)| {
-                d.tables
-                    .get(tenant as usize)
-                    .map(|t| (db, if volatile_only { t.volatile() } else { t.len() }))
+                d.tables.get(tenant as usize).map(|t| (db, if volatile_only { t.volatile() } else { t.len() }))
             })
             .filter(|(_, n)| *n > 0)
             .collect();
@@ -348,11 +315,7 @@ impl Keyspace {
                 return Some((db, e.key().into()));
             }
             let score = self.eviction_score(e);
-            let candidate = Candidate {
-                score,
-                db,
-                key: e.key().into(),
-            };
+            let candidate = Candidate { score, db, key: e.key().into() };
             let pool = &mut self.evict_pool.candidates;
             if pool.iter().any(|c| c.db == db && c.key == candidate.key) {
                 continue;

@@ -30,8 +30,7 @@ pub mod notify {
     pub const MODULE: u32 = 1 << 12;
     pub const NEW: u32 = 1 << 13;
     /// The `A` alias: every class but key-miss and new.
-    pub const ALL: u32 =
-        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+    pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
     /// Parses a flag string such as `KEA` (Redis's `keyspaceEventsStringToFlags`).
     pub fn parse(s: &str) -> Option<u32> {
@@ -82,12 +81,7 @@ pub mod notify {
                 }
             }
         }
-        for (bit, c) in [
-            (NEW, 'n'),
-            (KEYSPACE, 'K'),
-            (KEYEVENT, 'E'),
-            (KEY_MISS, 'm'),
-        ] {
+        for (bit, c) in [(NEW, 'n'), (KEYSPACE, 'K'), (KEYEVENT, 'E'), (KEY_MISS, 'm')] {
             if flags & bit != 0 {
                 s.push(c);
             }
@@ -261,10 +255,7 @@ pub struct Keyspace {
 const LRU_TICK_MS: u64 = 100;
 
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 impl Keyspace {
@@ -340,13 +331,7 @@ impl Keyspace {
         r
     }
 
-    fn table_remove(
-        &mut self,
-        db: usize,
-        tenant: TenantId,
-        key: &[u8],
-        hash: u64,
-    ) -> Option<Box<Entry>> {
+    fn table_remove(&mut self, db: usize, tenant: TenantId, key: &[u8], hash: u64) -> Option<Box<Entry>> {
         if self.dbs[db].table(tenant).is_none() {
             return None;
         }
@@ -364,35 +349,25 @@ impl Keyspace {
     }
 
     pub fn tenant_stats(&self, tenant: TenantId) -> TenantStats {
-        self.tenant_stats
-            .get(tenant as usize)
-            .cloned()
-            .unwrap_or_default()
+        self.tenant_stats.get(tenant as usize).cloned().unwrap_or_default()
     }
 
     pub fn reset_tenant_stats(&mut self, tenant: Option<TenantId>) {
         match tenant {
             Some(t) => *self.tenant_stats_mut(t) = TenantStats::default(),
-            None => self
-                .tenant_stats
-                .iter_mut()
-                .for_each(|s| *s = TenantStats::default()),
+            None => self.tenant_stats.iter_mut().for_each(|s| *s = TenantStats::default()),
         }
     }
 
     /// Limits set for `tenant` itself (without defaults).
     pub fn limit_overrides(&self, tenant: TenantId) -> LimitOverrides {
-        self.tenant_limits
-            .get(tenant as usize)
-            .copied()
-            .unwrap_or_default()
+        self.tenant_limits.get(tenant as usize).copied().unwrap_or_default()
     }
 
     pub fn set_limit_overrides(&mut self, tenant: TenantId, limits: LimitOverrides) {
         let i = tenant as usize;
         if i >= self.tenant_limits.len() {
-            self.tenant_limits
-                .resize_with(i + 1, LimitOverrides::default);
+            self.tenant_limits.resize_with(i + 1, LimitOverrides::default);
         }
         self.tenant_limits[i] = limits;
         self.refresh_limits_active();
@@ -404,10 +379,7 @@ impl Keyspace {
         self.limits_active = self.maxmemory > 0
             || d.maxmemory > 0
             || d.maxkeys > 0
-            || self
-                .tenant_limits
-                .iter()
-                .any(|o| o.maxmemory.unwrap_or(0) > 0 || o.maxkeys.unwrap_or(0) > 0);
+            || self.tenant_limits.iter().any(|o| o.maxmemory.unwrap_or(0) > 0 || o.maxkeys.unwrap_or(0) > 0);
     }
 
     pub fn limits_active(&self) -> bool {
@@ -442,10 +414,7 @@ impl Keyspace {
     pub fn get(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        let expired = self.dbs[db]
-            .table(tenant)?
-            .get(key, hash)?
-            .is_expired(self.now_ms);
+        let expired = self.dbs[db].table(tenant)?.get(key, hash)?.is_expired(self.now_ms);
         if expired {
             self.expire_now(db, tenant, key, hash);
             return None;
@@ -462,11 +431,7 @@ impl Keyspace {
         let tenant = Some(self.tenants.resolve(key));
         let hash = hash_key(key);
         let found = match tenant {
-            Some(t) => match self.dbs[db]
-                .tables
-                .get_mut(t as usize)
-                .and_then(|tb| tb.get_mut(key, hash))
-            {
+            Some(t) => match self.dbs[db].tables.get_mut(t as usize).and_then(|tb| tb.get_mut(key, hash)) {
                 Some(e) if e.is_expired(self.now_ms) => {
                     self.expire_now(db, t, key, hash);
                     false
@@ -505,12 +470,7 @@ impl Keyspace {
     }
 
     /// Changes a live entry in place, re-accounting its memory and expiry.
-    pub fn modify<R>(
-        &mut self,
-        db: usize,
-        key: &[u8],
-        f: impl FnOnce(&mut Entry) -> R,
-    ) -> Option<R> {
+    pub fn modify<R>(&mut self, db: usize, key: &[u8], f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
         self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
@@ -566,11 +526,7 @@ impl Keyspace {
     pub fn insert(&mut self, db: usize, mut entry: Box<Entry>) -> bool {
         let tenant = self.tenants.resolve(entry.key());
         let hash = hash_key(entry.key());
-        entry.access = if self.policy.is_lfu() {
-            self.touched_access(None)
-        } else {
-            self.lru_clock()
-        };
+        entry.access = if self.policy.is_lfu() { self.touched_access(None) } else { self.lru_clock() };
         let old = self.table_op(db, tenant, |t| t.insert(entry, hash));
         match old {
             Some(old) => {
@@ -661,13 +617,7 @@ impl Keyspace {
 
     /// One SCAN step over database `db`. The cursor holds the tenant id in its high bits and
     /// the table's reverse-binary cursor in its low 40 bits.
-    pub fn scan(
-        &mut self,
-        db: usize,
-        cursor: u64,
-        count: usize,
-        mut visit: impl FnMut(&Entry),
-    ) -> u64 {
+    pub fn scan(&mut self, db: usize, cursor: u64, count: usize, mut visit: impl FnMut(&Entry)) -> u64 {
         const LOW: u32 = 40;
         let mut tenant = (cursor >> LOW) as usize;
         let mut inner = cursor & ((1 << LOW) - 1);
@@ -766,38 +716,21 @@ impl Keyspace {
                 break;
             }
             let Some(table) = self.dbs[db].tables.get(tenant) else {
-                self.expire_cursor = ExpireCursor {
-                    db: db + 1,
-                    tenant: 0,
-                    slot: 0,
-                };
+                self.expire_cursor = ExpireCursor { db: db + 1, tenant: 0, slot: 0 };
                 continue;
             };
             if table.volatile() == 0 {
-                self.expire_cursor = ExpireCursor {
-                    db,
-                    tenant: tenant + 1,
-                    slot: 0,
-                };
+                self.expire_cursor = ExpireCursor { db, tenant: tenant + 1, slot: 0 };
                 continue;
             }
             let step = (budget - looked).min(table.capacity());
-            let next = self.table_op(db, tenant as TenantId, |t| {
-                t.sweep(slot, step, |e| e.is_expired(now), |e| removed.push(e))
-            });
+            let next = self
+                .table_op(db, tenant as TenantId, |t| t.sweep(slot, step, |e| e.is_expired(now), |e| removed.push(e)));
             looked += step;
             self.expire_cursor = if next == 0 {
-                ExpireCursor {
-                    db,
-                    tenant: tenant + 1,
-                    slot: 0,
-                }
+                ExpireCursor { db, tenant: tenant + 1, slot: 0 }
             } else {
-                ExpireCursor {
-                    db,
-                    tenant,
-                    slot: next,
-                }
+                ExpireCursor { db, tenant, slot: next }
             };
             for e in removed.drain(..) {
                 expired += 1;
@@ -857,11 +790,8 @@ impl Keyspace {
         let Some(members) = table.tag_index().and_then(|i| i.members(tag)) else {
             return;
         };
-        let expired: Vec<Box<[u8]>> = members
-            .iter()
-            .filter(|k| table.get(k, hash_key(k)).is_some_and(|e| e.is_expired(now)))
-            .cloned()
-            .collect();
+        let expired: Vec<Box<[u8]>> =
+            members.iter().filter(|k| table.get(k, hash_key(k)).is_some_and(|e| e.is_expired(now))).cloned().collect();
         for k in expired {
             self.expire_now(db, tenant, &k, hash_key(&k));
         }
@@ -872,9 +802,7 @@ impl Keyspace {
         let mut n = 0;
         for t in self.tenants_with_tag(db, tag) {
             self.purge_expired_members(db, t, tag);
-            n += self.dbs[db].tables[t as usize]
-                .tag_index()
-                .map_or(0, |i| i.count(tag));
+            n += self.dbs[db].tables[t as usize].tag_index().map_or(0, |i| i.count(tag));
         }
         n
     }
@@ -882,13 +810,7 @@ impl Keyspace {
     /// One TAG.SCAN step. The cursor holds the tenant id in its high bits and, in the low 40
     /// bits, how many members of that tenant's list are still to visit (0 = start the tenant).
     /// Members are visited from the end of the list backwards, see [`crate::tags::TagIndex`].
-    pub fn tag_scan(
-        &mut self,
-        db: usize,
-        tag: &[u8],
-        cursor: u64,
-        count: usize,
-    ) -> (u64, Vec<Vec<u8>>) {
+    pub fn tag_scan(&mut self, db: usize, tag: &[u8], cursor: u64, count: usize) -> (u64, Vec<Vec<u8>>) {
         const LOW: u32 = 40;
         let mut tenant = (cursor >> LOW) as usize;
         let mut remaining = (cursor & ((1 << LOW) - 1)) as usize;
@@ -903,15 +825,9 @@ impl Keyspace {
                 remaining = 0;
             }
             self.purge_expired_members(db, t, tag);
-            let members = self.dbs[db].tables[tenant]
-                .tag_index()
-                .and_then(|i| i.members(tag));
+            let members = self.dbs[db].tables[tenant].tag_index().and_then(|i| i.members(tag));
             let len = members.map_or(0, |m| m.len());
-            let start = if remaining == 0 {
-                len
-            } else {
-                remaining.min(len)
-            };
+            let start = if remaining == 0 { len } else { remaining.min(len) };
             let take = (count - out.len()).min(start);
             if let Some(m) = members {
                 for i in (start - take..start).rev() {
@@ -967,15 +883,8 @@ impl Keyspace {
     /// Queues a keyspace notification if its class is enabled.
     #[inline]
     pub fn notify(&mut self, class: u32, name: &'static str, db: usize, key: &[u8]) {
-        if self.notify_flags & class != 0
-            && self.notify_flags & (notify::KEYSPACE | notify::KEYEVENT) != 0
-        {
-            self.events.push(Event {
-                class,
-                name,
-                db,
-                key: key.to_vec(),
-            });
+        if self.notify_flags & class != 0 && self.notify_flags & (notify::KEYSPACE | notify::KEYEVENT) != 0 {
+            self.events.push(Event { class, name, db, key: key.to_vec() });
         }
     }
 
@@ -999,8 +908,7 @@ fn drop_entry(entry: Box<Entry>) {
 
 /// Frees `value` off the command path.
 pub fn drop_in_background<T: Send + 'static>(value: T) {
-    static FREER: std::sync::OnceLock<std::sync::mpsc::Sender<Box<dyn Send>>> =
-        std::sync::OnceLock::new();
+    static FREER: std::sync::OnceLock<std::sync::mpsc::Sender<Box<dyn Send>>> = std::sync::OnceLock::new();
     let tx = FREER.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel::<Box<dyn Send>>();
         std::thread::Builder::new()

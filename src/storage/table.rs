@@ -80,11 +80,8 @@ impl Table {
     /// Unindexes a replaced entry without dropping tags that the new entry in slot `i` carries.
     fn unindex_old(&mut self, old: &Entry, i: usize) {
         let Some(old_tags) = &old.tags else { return };
-        let keep: Vec<TagName> = self.slots[i]
-            .as_ref()
-            .and_then(|e| e.tags.as_ref())
-            .map(|t| t.to_vec())
-            .unwrap_or_default();
+        let keep: Vec<TagName> =
+            self.slots[i].as_ref().and_then(|e| e.tags.as_ref()).map(|t| t.to_vec()).unwrap_or_default();
         if let Some(index) = self.tags.as_mut() {
             for t in old_tags.iter() {
                 if !keep.iter().any(|k| k == t) {
@@ -126,11 +123,7 @@ impl Table {
             tags.push(name);
             added += 1;
         }
-        entry.tags = if tags.is_empty() {
-            None
-        } else {
-            Some(tags.into_boxed_slice())
-        };
+        entry.tags = if tags.is_empty() { None } else { Some(tags.into_boxed_slice()) };
         let after = entry.memory();
         self.entry_memory = self.entry_memory + after - before;
         if self.tags.as_ref().is_some_and(|t| t.is_empty()) {
@@ -156,11 +149,7 @@ impl Table {
             }
             !drop
         });
-        entry.tags = if tags.is_empty() {
-            None
-        } else {
-            Some(tags.into_boxed_slice())
-        };
+        entry.tags = if tags.is_empty() { None } else { Some(tags.into_boxed_slice()) };
         let after = entry.memory();
         self.entry_memory = self.entry_memory + after - before;
         if self.tags.as_ref().is_some_and(|t| t.is_empty()) {
@@ -212,13 +201,7 @@ impl Table {
     }
 
     /// Re-accounts an entry after an in-place change of its size or expiry.
-    pub fn account_change(
-        &mut self,
-        old_memory: usize,
-        new_memory: usize,
-        was_volatile: bool,
-        is_volatile: bool,
-    ) {
+    pub fn account_change(&mut self, old_memory: usize, new_memory: usize, was_volatile: bool, is_volatile: bool) {
         self.entry_memory = self.entry_memory + new_memory - old_memory;
         self.volatile = self.volatile + is_volatile as usize - was_volatile as usize;
     }

@@ -33,26 +33,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Attaches tags to an existing key.",
         tag_add
     ),
-    cmd!(
-        "tag.rem",
-        -3,
-        WRITE | FAST,
-        (1, 1, 1),
-        "tags",
-        "1.0.0",
-        "Detaches tags from a key.",
-        tag_rem
-    ),
-    cmd!(
-        "tag.tags",
-        2,
-        READONLY | FAST,
-        (1, 1, 1),
-        "tags",
-        "1.0.0",
-        "Returns the tags of a key.",
-        tag_tags
-    ),
+    cmd!("tag.rem", -3, WRITE | FAST, (1, 1, 1), "tags", "1.0.0", "Detaches tags from a key.", tag_rem),
+    cmd!("tag.tags", 2, READONLY | FAST, (1, 1, 1), "tags", "1.0.0", "Returns the tags of a key.", tag_tags),
     cmd!(
         "tag.count",
         2,
@@ -63,16 +45,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Returns the number of live keys carrying a tag.",
         tag_count
     ),
-    cmd!(
-        "tag.scan",
-        -3,
-        READONLY,
-        (0, 0, 0),
-        "tags",
-        "1.0.0",
-        "Iterates the keys carrying a tag.",
-        tag_scan
-    ),
+    cmd!("tag.scan", -3, READONLY, (0, 0, 0), "tags", "1.0.0", "Iterates the keys carrying a tag.", tag_scan),
     cmd!(
         "tag.invalidate",
         -2,
@@ -93,10 +66,7 @@ fn check_tags(ctx: &mut Ctx, tags: &[Bytes]) -> bool {
     }
     let (max_len, max_count) = {
         let c = ctx.shared.config.read();
-        (
-            c.get_u64("tag-max-len") as usize,
-            c.get_u64("tag-max-per-key") as usize,
-        )
+        (c.get_u64("tag-max-len") as usize, c.get_u64("tag-max-per-key") as usize)
     };
     if let Some(t) = tags.iter().find(|t| t.is_empty() || t.len() > max_len) {
         let msg = if t.is_empty() {
@@ -108,9 +78,7 @@ fn check_tags(ctx: &mut Ctx, tags: &[Bytes]) -> bool {
         return false;
     }
     if tags.len() > max_count {
-        ctx.out.error(&format!(
-            "ERR too many tags for one key (tag-max-per-key is {max_count})"
-        ));
+        ctx.out.error(&format!("ERR too many tags for one key (tag-max-per-key is {max_count})"));
         return false;
     }
     true
@@ -142,9 +110,7 @@ fn tag_set(ctx: &mut Ctx, args: &[Bytes]) {
         return;
     };
     let Some(at) = tags_at else {
-        return ctx
-            .out
-            .error("ERR syntax error: TAG.SET needs TAGS tag [tag ...]");
+        return ctx.out.error("ERR syntax error: TAG.SET needs TAGS tag [tag ...]");
     };
     let tags = &options[at + 1..];
     if !check_tags(ctx, tags) {
@@ -170,14 +136,9 @@ fn tag_add(ctx: &mut Ctx, args: &[Bytes]) {
         return ctx.out.int(0);
     };
     let have = entry.tags.as_deref().unwrap_or(&[]);
-    let new = unique
-        .iter()
-        .filter(|t| !have.iter().any(|h| &h[..] == **t))
-        .count();
+    let new = unique.iter().filter(|t| !have.iter().any(|h| &h[..] == **t)).count();
     if have.len() + new > max {
-        return ctx.out.error(&format!(
-            "ERR too many tags for one key (tag-max-per-key is {max})"
-        ));
+        return ctx.out.error(&format!("ERR too many tags for one key (tag-max-per-key is {max})"));
     }
     let n = ks.add_tags(db, key, &unique).unwrap_or(0);
     ctx.out.int(n as i64);
@@ -193,11 +154,7 @@ fn tag_rem(ctx: &mut Ctx, args: &[Bytes]) {
 fn tag_tags(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let tags: Vec<Vec<u8>> = match ctx.ks.get().get(db, &args[1]) {
-        Some(e) => e
-            .tags
-            .as_ref()
-            .map(|t| t.iter().map(|x| x.to_vec()).collect())
-            .unwrap_or_default(),
+        Some(e) => e.tags.as_ref().map(|t| t.iter().map(|x| x.to_vec()).collect()).unwrap_or_default(),
         None => Vec::new(),
     };
     ctx.out.set(tags.len());
@@ -245,13 +202,7 @@ fn tag_invalidate(ctx: &mut Ctx, args: &[Bytes]) {
     let mut deleted = 0;
     for tag in distinct(&args[1..]) {
         deleted += ctx.ks.get().invalidate_tag(db, tag);
-        crate::pubsub::publish(
-            ctx.shared,
-            INVALIDATED_CHANNEL,
-            tag,
-            false,
-            Some((ctx.client.id, &mut *ctx.out)),
-        );
+        crate::pubsub::publish(ctx.shared, INVALIDATED_CHANNEL, tag, false, Some((ctx.client.id, &mut *ctx.out)));
     }
     ctx.out.int(deleted as i64);
 }

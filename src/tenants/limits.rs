@@ -59,10 +59,7 @@ impl LimitOverrides {
 
 /// Parses `option value [option value ...]` (MAXMEMORY, MAXKEYS, RESERVE, ONLIMIT, any case)
 /// onto `base`. Errors name the offending option.
-pub fn parse_options<S: AsRef<[u8]>>(
-    args: &[S],
-    base: LimitOverrides,
-) -> Result<LimitOverrides, String> {
+pub fn parse_options<S: AsRef<[u8]>>(args: &[S], base: LimitOverrides) -> Result<LimitOverrides, String> {
     if args.is_empty() || args.len() % 2 != 0 {
         return Err("ERR syntax error".into());
     }
@@ -74,19 +71,16 @@ pub fn parse_options<S: AsRef<[u8]>>(
             "maxmemory" => out.maxmemory = Some(size(&val, "maxmemory")?),
             "reserve" => out.reserve = Some(size(&val, "reserve")?),
             "maxkeys" => {
-                out.maxkeys = Some(val.parse::<u64>().map_err(|_| {
-                    format!("ERR invalid maxkeys '{val}': must be a non-negative integer")
-                })?)
+                out.maxkeys = Some(
+                    val.parse::<u64>()
+                        .map_err(|_| format!("ERR invalid maxkeys '{val}': must be a non-negative integer"))?,
+                )
             }
             "onlimit" => {
                 out.onlimit = Some(match val.to_ascii_lowercase().as_str() {
                     "evict" => OnLimit::Evict,
                     "reject" => OnLimit::Reject,
-                    _ => {
-                        return Err(format!(
-                            "ERR invalid onlimit '{val}': must be 'evict' or 'reject'"
-                        ))
-                    }
+                    _ => return Err(format!("ERR invalid onlimit '{val}': must be 'evict' or 'reject'")),
                 })
             }
             _ => return Err(format!("ERR unknown tenant limit option '{opt}'")),
@@ -101,9 +95,7 @@ pub fn parse_options<S: AsRef<[u8]>>(
 }
 
 fn size(val: &str, what: &str) -> Result<u64, String> {
-    parse_memory(val).ok_or_else(|| {
-        format!("ERR invalid {what} '{val}': must be a size like 1048576, 100mb or 1gb")
-    })
+    parse_memory(val).ok_or_else(|| format!("ERR invalid {what} '{val}': must be a size like 1048576, 100mb or 1gb"))
 }
 
 #[cfg(test)]
@@ -112,11 +104,8 @@ mod tests {
 
     #[test]
     fn parses_limits() {
-        let o = parse_options(
-            &["MAXMEMORY", "10mb", "maxkeys", "5", "ONLIMIT", "reject"],
-            LimitOverrides::default(),
-        )
-        .unwrap();
+        let o = parse_options(&["MAXMEMORY", "10mb", "maxkeys", "5", "ONLIMIT", "reject"], LimitOverrides::default())
+            .unwrap();
         assert_eq!(o.maxmemory, Some(10 << 20));
         assert_eq!(o.maxkeys, Some(5));
         assert_eq!(o.onlimit, Some(OnLimit::Reject));

@@ -24,12 +24,7 @@ pub struct TenantRegistry {
 
 impl TenantRegistry {
     pub fn new(patterns: Vec<KeyPattern>, separator: u8) -> Self {
-        let mut r = TenantRegistry {
-            patterns,
-            separator,
-            names: Vec::new(),
-            ids: HashMap::default(),
-        };
+        let mut r = TenantRegistry { patterns, separator, names: Vec::new(), ids: HashMap::default() };
         r.intern(b"default");
         r
     }

@@ -30,9 +30,7 @@ impl KeyPattern {
         for (i, seg) in source.as_bytes().split(|&b| b == separator).enumerate() {
             let seg = if seg == placeholder.as_bytes() {
                 if capture.is_some() {
-                    return Err(format!(
-                        "pattern '{source}' has more than one {placeholder}"
-                    ));
+                    return Err(format!("pattern '{source}' has more than one {placeholder}"));
                 }
                 capture = Some(i);
                 Segment::Capture
@@ -45,11 +43,7 @@ impl KeyPattern {
         }
         let capture = capture.ok_or_else(|| format!("pattern '{source}' has no {placeholder}"))?;
         segments.truncate(capture + 1);
-        Ok(KeyPattern {
-            segments,
-            capture,
-            source: source.to_string(),
-        })
+        Ok(KeyPattern { segments, capture, source: source.to_string() })
     }
 
     pub fn source(&self) -> &str {
@@ -83,29 +77,16 @@ mod tests {
 
     fn tenant<'a>(pattern: &str, key: &'a str) -> Option<&'a str> {
         let p = KeyPattern::compile(pattern, b':', "{tenant}").unwrap();
-        p.capture(key.as_bytes(), b':')
-            .map(|t| std::str::from_utf8(t).unwrap())
+        p.capture(key.as_bytes(), b':').map(|t| std::str::from_utf8(t).unwrap())
     }
 
     #[test]
     fn design_table() {
-        assert_eq!(
-            tenant("{tenant}", "org_abc123:conversations:list:v1"),
-            Some("org_abc123")
-        );
+        assert_eq!(tenant("{tenant}", "org_abc123:conversations:list:v1"), Some("org_abc123"));
         assert_eq!(tenant("{tenant}", "plain-key"), None);
-        assert_eq!(
-            tenant("cache:*:{tenant}", "cache:client:t-42:c-7"),
-            Some("t-42")
-        );
-        assert_eq!(
-            tenant("cache:*:{tenant}", "cache:domain_tenant:example.com"),
-            None
-        );
-        assert_eq!(
-            tenant("organization:{tenant}", "organization:t-9:org-1"),
-            Some("t-9")
-        );
+        assert_eq!(tenant("cache:*:{tenant}", "cache:client:t-42:c-7"), Some("t-42"));
+        assert_eq!(tenant("cache:*:{tenant}", "cache:domain_tenant:example.com"), None);
+        assert_eq!(tenant("organization:{tenant}", "organization:t-9:org-1"), Some("t-9"));
     }
 
     #[test]
