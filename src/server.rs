@@ -152,7 +152,9 @@ impl Shared {
 
     /// Mirrors directive `name` from the configuration into the place that uses it.
     pub fn apply_config(&self, name: &str) -> Result<(), String> {
-        let config = self.config.read();
+        // Work on a copy: the keyspace lock may be taken below, and it must never be waited
+        // for while the configuration lock is held (handlers take them the other way round).
+        let config = self.config.read().clone();
         let s = &self.settings;
         match name {
             "proto-max-bulk-len" => s
@@ -200,7 +202,7 @@ impl Shared {
                 self.keyspace.lock().tenants.set_patterns(patterns, sep);
             }
             "loglevel" => crate::logging::set_level(config.get(name)),
-            _ => crate::commands::tenants::apply_setting(self, &config, name),
+            _ => self.keyspace.lock().apply_setting(name, config.get(name)),
         }
         Ok(())
     }

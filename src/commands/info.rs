@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 /// Memory the server uses before any key is stored (code, runtime, buffers), added to the
 /// keyspace's own accounting so `used_memory` of an empty server is not zero, as in Redis.
-pub const BASELINE_MEMORY: u64 = 1 << 20;
+pub const BASELINE_MEMORY: u64 = crate::storage::BASELINE_MEMORY as u64;
 
 /// Sections in the order Redis prints them; `default` is everything but `commandstats` and
 /// `latencystats`.
@@ -31,8 +31,10 @@ const SECTIONS: &[&str] = &[
     "errorstats",
     "cluster",
     "keyspace",
+    "tenants",
 ];
-const NOT_DEFAULT: &[&str] = &["commandstats"];
+/// Sections that plain INFO leaves out (tenants can be many lines; ask for them by name).
+const NOT_DEFAULT: &[&str] = &["commandstats", "tenants"];
 
 /// `INFO [section ...]` (listed in the server family's table).
 pub fn info(ctx: &mut Ctx, args: &[Bytes]) {
@@ -92,6 +94,7 @@ pub fn render(ctx: &mut Ctx, sections: &[&str]) -> String {
             "errorstats" => errorstats(ctx.shared, &mut out),
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace(ctx.ks.get(), &mut out),
+            "tenants" => tenants(ctx.ks.get(), &mut out),
             _ => {}
         }
     }
@@ -170,7 +173,7 @@ fn clients(shared: &Shared, out: &mut String) {
 
 /// `used_memory` as INFO and MEMORY STATS report it.
 pub fn used_memory(ks: &Keyspace) -> u64 {
-    ks.used_memory() as u64 + BASELINE_MEMORY
+    ks.server_memory() as u64
 }
 
 /// Resident set size from `/proc/self/statm` (0 where it is unavailable).
@@ -220,8 +223,8 @@ fn memory(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
     let peak = shared.note_memory(used);
     let rss = rss_bytes();
     let dataset = ks.used_memory() as u64;
-    let config = shared.config.read();
-    let maxmemory = config.get_u64("maxmemory");
+    let maxmemory = ks.maxmemory;
+    let policy = ks.policy.name();
     let system = total_system_memory();
     out.push_str("# Memory\r\n");
     field!(out, "used_memory", used);
@@ -260,7 +263,7 @@ fn memory(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
     field!(out, "used_memory_scripts_human", "0B");
     field!(out, "maxmemory", maxmemory);
     field!(out, "maxmemory_human", human_bytes(maxmemory));
-    field!(out, "maxmemory_policy", config.get("maxmemory-policy"));
+    field!(out, "maxmemory_policy", policy);
     field!(
         out,
         "mem_fragmentation_ratio",
@@ -452,6 +455,28 @@ fn keyspace(ks: &mut Keyspace, out: &mut String) {
                 ks.volatile(db)
             );
         }
+    }
+}
+
+/// One line per tenant that holds keys or has limits, like the keyspace section.
+fn tenants(ks: &mut Keyspace, out: &mut String) {
+    out.push_str("# Tenants\r\n");
+    for id in 0..ks.tenants.count() as crate::tenants::TenantId {
+        let keys = ks.tenant_keys(id);
+        if keys == 0 && ks.limit_overrides(id).is_empty() {
+            continue;
+        }
+        let s = ks.tenant_stats(id);
+        let name = String::from_utf8_lossy(ks.tenants.name(id));
+        let _ = write!(
+            out,
+            "tenant:{name}:keys={keys},used_memory={},hits={},misses={},evicted_keys={},expired_keys={}\r\n",
+            ks.tenant_memory(id),
+            s.hits,
+            s.misses,
+            s.evicted_quota + s.evicted_pressure,
+            s.expired_keys
+        );
     }
 }
 

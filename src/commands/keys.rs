@@ -376,12 +376,12 @@ fn string_encoding(value: &[u8]) -> &'static str {
 }
 
 /// Eviction policy facts OBJECT needs: (LFU selected, shared integers allowed).
-fn policy(ctx: &Ctx) -> (bool, bool) {
-    let config = ctx.shared.config.read();
-    let policy = config.get("maxmemory-policy");
-    let lfu = policy.ends_with("-lfu");
-    let per_key_access = lfu || policy.ends_with("-lru");
-    (lfu, config.get_u64("maxmemory") == 0 || !per_key_access)
+fn policy(ctx: &mut Ctx) -> (bool, bool) {
+    use crate::storage::evict::Policy;
+    let ks = ctx.ks.get();
+    let lfu = ks.policy.is_lfu();
+    let per_key_access = lfu || matches!(ks.policy, Policy::AllKeysLru | Policy::VolatileLru);
+    (lfu, ks.maxmemory == 0 || !per_key_access)
 }
 
 /// OBJECT looks keys up without touching them or reporting a miss; a missing key is null.
@@ -411,9 +411,10 @@ fn object_freq(ctx: &mut Ctx, args: &[Bytes]) {
     if !lfu {
         return ctx.out.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
     }
-    // Under an LFU policy the access field holds Redis's LFU state, whose low byte is the
-    // logarithmic counter (maintained by the eviction code that owns the policy).
-    ctx.out.int((access & 0xff) as i64);
+    // Under an LFU policy the access field holds Redis's LFU state; report the counter after
+    // decay, as Redis does.
+    let ks = ctx.ks.get();
+    ctx.out.int(crate::storage::evict::lfu::decayed(access, ks.now_ms, ks.lfu_decay_time) as i64);
 }
 
 fn object_idletime(ctx: &mut Ctx, args: &[Bytes]) {
@@ -424,7 +425,7 @@ fn object_idletime(ctx: &mut Ctx, args: &[Bytes]) {
     if lfu {
         return ctx.out.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
     }
-    let idle = ctx.ks.get().lru_clock().saturating_sub(access);
+    let idle = ctx.ks.get().idle_seconds_since(access);
     ctx.out.int(idle as i64);
 }
 

@@ -22,6 +22,7 @@ use crate::client::Client;
 use crate::protocol::ReplyBuf;
 use crate::server::Shared;
 use crate::storage::Keyspace;
+use crate::tenants::TenantId;
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
 pub use table::{flags, CommandSpec};
@@ -156,8 +157,18 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
         ctx.ks.refresh_time();
     }
     count_errors(ctx);
+    let Ok(limited) = admit(ctx, spec, args) else {
+        count_errors(ctx);
+        return;
+    };
     let started = std::time::Instant::now();
     (spec.run)(ctx, args);
+    if let Some(tenants) = limited {
+        let ks = ctx.ks.get();
+        for t in tenants {
+            ks.enforce_limits(t);
+        }
+    }
     let elapsed = started.elapsed();
     // Commands EXEC runs count their own errors, so EXEC fails only for its own error.
     let failed = count_errors(ctx);
@@ -172,6 +183,50 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
         crate::pubsub::publish_keyspace_events(ctx, events);
     }
 }
+
+/// Counts the command for its key's tenant and, for commands that may grow memory while
+/// limits are set, makes room under the tenant rules or refuses with `-OOM`. Returns the
+/// tenants whose limits must be re-checked after the command ran.
+#[allow(clippy::result_unit_err)]
+fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Option<Vec<TenantId>>, ()> {
+    if spec.first_key <= 0 || args.len() <= spec.first_key as usize {
+        return Ok(None);
+    }
+    let db = ctx.client.db;
+    let ks = ctx.ks.get();
+    let first = ks.tenants.resolve(&args[spec.first_key as usize]);
+    ks.tenant_stats_mut(first).commands += 1;
+    if !ks.limits_active() || spec.flags & flags::DENYOOM == 0 {
+        return Ok(None);
+    }
+    // Group the keys by tenant: (tenant, bytes written, keys that may be new).
+    let mut per_tenant: Vec<(TenantId, usize, usize)> = Vec::new();
+    let positions = spec.key_positions(args);
+    let payload: usize = args[1..].iter().map(|a| a.len()).sum::<usize>() / positions.len().max(1);
+    for pos in positions {
+        let key = &args[pos];
+        let t = ks.tenants.resolve(key);
+        let new = (ks.limits(t).maxkeys > 0 && !ks.exists(db, key)) as usize;
+        match per_tenant.iter_mut().find(|e| e.0 == t) {
+            Some(e) => {
+                e.1 += payload + ENTRY_OVERHEAD;
+                e.2 += new;
+            }
+            None => per_tenant.push((t, payload + ENTRY_OVERHEAD, new)),
+        }
+    }
+    for &(t, bytes, new_keys) in &per_tenant {
+        if let Err(refusal) = ks.make_room(t, bytes, new_keys) {
+            ctx.out.error(&refusal.message());
+            ctx.client.failed_command(spec, true);
+            return Err(());
+        }
+    }
+    Ok(Some(per_tenant.into_iter().map(|e| e.0).collect()))
+}
+
+/// Bytes a new key costs beyond its key and value (entry header, allocation rounding, slot).
+const ENTRY_OVERHEAD: usize = 64;
 
 fn check_arity(spec: &CommandSpec, args: &[Bytes]) -> Result<(), String> {
     let n = args.len() as i32;

@@ -234,6 +234,17 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
             );
         }
     }
+    // Keys belong to tenants by the pattern they were written under: it may change only
+    // while the server holds no keys.
+    for (name, _) in &pairs {
+        let lower = name.to_ascii_lowercase();
+        if (lower == "tenant-key-pattern" || lower == "tenant-key-separator") && ctx.ks.get().total_keys() > 0 {
+            return ctx.out.error(&format!(
+                "ERR CONFIG SET failed (possibly related to argument '{lower}') - \
+                 the tenant key pattern can only change while the server holds no keys (FLUSHALL first)"
+            ));
+        }
+    }
     let changed = match ctx.shared.config.write().set_many(&pairs) {
         Ok(changed) => changed,
         Err(e) => return ctx.out.error(&format!("ERR {e}")),

@@ -5,6 +5,7 @@
 //! TTL costs no extra memory (Redis keeps expiries in a second dictionary).
 
 use super::value::Collection;
+use crate::tags::TagName;
 
 /// Milliseconds since the Unix epoch; 0 means "no expiry".
 pub type ExpireAt = u64;
@@ -18,8 +19,9 @@ pub struct Entry {
     pub expire_at: ExpireAt,
     /// Hashes, lists, sets and sorted sets; `None` for strings.
     pub collection: Option<Box<Collection>>,
-    /// Tags attached to this key (ids into the tenant's tag index), if any.
-    pub tags: Option<Box<[u32]>>,
+    /// Tags attached to this key; the table's tag index lists the key under each of them.
+    /// Changed only through the table, which keeps the index in step.
+    pub tags: Option<Box<[TagName]>>,
 }
 
 /// What kind of value an entry holds, as `TYPE` names it.
@@ -153,10 +155,8 @@ impl Entry {
     pub fn memory(&self) -> usize {
         alloc_size(std::mem::size_of::<Entry>())
             + alloc_size(self.bytes.len())
-            + self.collection.as_ref().map_or(0, |c| {
-                alloc_size(std::mem::size_of::<Collection>()) + c.memory()
-            })
-            + self.tags.as_ref().map_or(0, |t| alloc_size(t.len() * 4))
+            + self.collection.as_ref().map_or(0, |c| alloc_size(std::mem::size_of::<Collection>()) + c.memory())
+            + self.tags.as_ref().map_or(0, |t| alloc_size(t.len() * std::mem::size_of::<TagName>()))
     }
 
     /// Whether the expiry has passed. As in Redis, a key is still alive during the very

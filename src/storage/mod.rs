@@ -3,13 +3,15 @@
 //! can never miss a deletion).
 
 pub mod entry;
+pub mod evict;
 pub mod table;
 pub mod value;
 
 pub use entry::{Entry, Kind};
 pub use table::{hash_key, Table};
 
-use crate::tenants::{TenantId, TenantRegistry};
+use crate::tenants::{LimitOverrides, Limits, TenantId, TenantRegistry};
+use evict::{EvictionPool, Policy};
 
 /// Notification classes of `notify-keyspace-events`.
 pub mod notify {
@@ -112,13 +114,56 @@ pub struct Event {
     pub key: Vec<u8>,
 }
 
+/// Size thresholds under which collections keep a compact encoding (Redis's
+/// `*-max-listpack-*` / `set-max-intset-entries` directives).
+#[derive(Clone, Copy, Debug)]
+pub struct EncodingLimits {
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub list_max_listpack_size: i64,
+    pub set_max_intset_entries: usize,
+    pub set_max_listpack_entries: usize,
+    pub set_max_listpack_value: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+}
+
+impl Default for EncodingLimits {
+    fn default() -> Self {
+        EncodingLimits {
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+        }
+    }
+}
+
+/// Limits on tags (`tag-max-per-key`, `tag-max-len`).
+#[derive(Clone, Copy, Debug)]
+pub struct TagLimits {
+    pub max_per_key: usize,
+    pub max_len: usize,
+}
+
+/// The key holds a value of another kind (the WRONGTYPE error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrongType;
+
 /// Why a key left the keyspace.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Removal {
     Deleted,
     Overwritten,
     Expired,
+    /// Evicted under global memory pressure.
     Evicted,
+    /// Evicted to keep its tenant within the tenant's own quota.
+    EvictedQuota,
     Flushed,
 }
 
@@ -137,7 +182,20 @@ pub struct TenantStats {
     pub hits: u64,
     pub misses: u64,
     pub expired_keys: u64,
-    pub evicted_keys: u64,
+    /// Evicted to keep the tenant within its own quota.
+    pub evicted_quota: u64,
+    /// Evicted because the server reached global `maxmemory`.
+    pub evicted_pressure: u64,
+    pub invalidated_keys: u64,
+    pub rejected_writes: u64,
+    pub commands: u64,
+}
+
+/// Memory and key count of one tenant across all databases.
+#[derive(Default, Clone, Copy)]
+struct TenantUsage {
+    memory: usize,
+    keys: usize,
 }
 
 /// One logical database (`SELECT n`): a table per tenant, indexed by tenant id.
@@ -208,15 +266,38 @@ pub struct Keyspace {
     pub notify_flags: u32,
     events: Vec<Event>,
     expire_cursor: ExpireCursor,
-    /// Milliseconds the server started at; the LRU clock counts seconds from it.
+    /// Milliseconds the server started at; the LRU clock counts from it.
     started_ms: u64,
+    /// Heap bytes of all tables, kept up to date by [`Keyspace::table_op`].
+    used: usize,
+    usage: Vec<TenantUsage>,
+    // Eviction settings (mirrored from the configuration).
+    pub maxmemory: u64,
+    pub policy: Policy,
+    pub samples: usize,
+    pub lfu_log_factor: u64,
+    pub lfu_decay_time: u64,
+    pub default_limits: Limits,
+    /// Compact-encoding thresholds for collections.
+    pub encoding: EncodingLimits,
+    pub tag_limits: TagLimits,
+    tenant_limits: Vec<LimitOverrides>,
+    /// Whether any limit exists, so that writes skip quota checks entirely when none does.
+    limits_active: bool,
+    evict_pool: EvictionPool,
+    rng: crate::util::Rng,
 }
 
+/// Memory the server uses before any key is stored (code, runtime, buffers). INFO's
+/// `used_memory` is the keyspace's accounting plus this, so an empty server does not report
+/// zero (as in Redis), and `maxmemory` is compared against that same figure.
+pub const BASELINE_MEMORY: usize = 1 << 20;
+
+/// Resolution of the LRU clock kept in each entry.
+const LRU_TICK_MS: u64 = 100;
+
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 impl Keyspace {
@@ -232,6 +313,20 @@ impl Keyspace {
             events: Vec::new(),
             expire_cursor: ExpireCursor::default(),
             started_ms: now,
+            used: 0,
+            usage: Vec::new(),
+            maxmemory: 0,
+            policy: Policy::NoEviction,
+            samples: 5,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
+            default_limits: Limits::default(),
+            encoding: EncodingLimits::default(),
+            tag_limits: TagLimits { max_per_key: 64, max_len: 256 },
+            tenant_limits: Vec::new(),
+            limits_active: false,
+            evict_pool: EvictionPool::default(),
+            rng: crate::util::Rng::new(),
         }
     }
 
@@ -243,17 +338,151 @@ impl Keyspace {
         &self.dbs[db]
     }
 
-    /// The LRU clock: seconds since start.
+    /// The LRU clock: tenths of a second since start (finer than Redis's one second, so
+    /// that sampling can tell apart keys touched within the same second).
     pub fn lru_clock(&self) -> u32 {
-        ((self.now_ms.saturating_sub(self.started_ms)) / 1000) as u32
+        ((self.now_ms.saturating_sub(self.started_ms)) / LRU_TICK_MS) as u32
+    }
+
+    /// Milliseconds since `entry` was last accessed (LRU policies).
+    pub fn idle_millis(&self, entry: &Entry) -> u64 {
+        self.lru_clock().saturating_sub(entry.access) as u64 * LRU_TICK_MS
     }
 
     /// Seconds since `entry` was last accessed.
     pub fn idle_seconds(&self, entry: &Entry) -> u64 {
-        self.lru_clock().saturating_sub(entry.access) as u64
+        self.idle_millis(entry) / 1000
     }
 
-    fn tenant_stats_mut(&mut self, tenant: TenantId) -> &mut TenantStats {
+    /// Seconds since an access clock value (an entry's `access` under an LRU policy).
+    pub fn idle_seconds_since(&self, access: u32) -> u64 {
+        self.lru_clock().saturating_sub(access) as u64 * LRU_TICK_MS / 1000
+    }
+
+    /// Mirrors a directive that the keyspace uses (eviction, tenant defaults, encodings,
+    /// tag limits); other directives are ignored.
+    pub fn apply_setting(&mut self, name: &str, value: &str) {
+        let n = || value.parse::<u64>().unwrap_or(0);
+        let e = &mut self.encoding;
+        match name {
+            "maxmemory" => self.maxmemory = n(),
+            "maxmemory-policy" => self.policy = Policy::parse(value).unwrap_or_default(),
+            "maxmemory-samples" => self.samples = n() as usize,
+            "lfu-log-factor" => self.lfu_log_factor = n(),
+            "lfu-decay-time" => self.lfu_decay_time = n(),
+            "tenant-default-maxmemory" => self.default_limits.maxmemory = n(),
+            "tenant-default-maxkeys" => self.default_limits.maxkeys = n(),
+            "tenant-default-reserve" => self.default_limits.reserve = n(),
+            "tag-max-per-key" => self.tag_limits.max_per_key = n() as usize,
+            "tag-max-len" => self.tag_limits.max_len = n() as usize,
+            "hash-max-listpack-entries" | "hash-max-ziplist-entries" => e.hash_max_listpack_entries = n() as usize,
+            "hash-max-listpack-value" | "hash-max-ziplist-value" => e.hash_max_listpack_value = n() as usize,
+            "list-max-listpack-size" | "list-max-ziplist-size" => e.list_max_listpack_size = value.parse().unwrap_or(-2),
+            "set-max-intset-entries" => e.set_max_intset_entries = n() as usize,
+            "set-max-listpack-entries" => e.set_max_listpack_entries = n() as usize,
+            "set-max-listpack-value" => e.set_max_listpack_value = n() as usize,
+            "zset-max-listpack-entries" | "zset-max-ziplist-entries" => e.zset_max_listpack_entries = n() as usize,
+            "zset-max-listpack-value" | "zset-max-ziplist-value" => e.zset_max_listpack_value = n() as usize,
+            _ => return,
+        }
+        self.refresh_limits_active();
+    }
+
+    /// Keys in all databases.
+    pub fn total_keys(&self) -> usize {
+        self.usage.iter().map(|u| u.keys).sum()
+    }
+
+    // ----- tenants -----
+
+    /// Runs a change on one tenant's table and keeps the memory and key counters in step.
+    /// Every change to a table goes through here.
+    fn table_op<R>(&mut self, db: usize, tenant: TenantId, op: impl FnOnce(&mut Table) -> R) -> R {
+        let table = self.dbs[db].table_mut(tenant);
+        let (mem_before, len_before) = (table.memory(), table.len());
+        let r = op(table);
+        let (mem_after, len_after) = (table.memory(), table.len());
+        let i = tenant as usize;
+        if i >= self.usage.len() {
+            self.usage.resize_with(i + 1, TenantUsage::default);
+        }
+        let u = &mut self.usage[i];
+        u.memory = u.memory + mem_after - mem_before;
+        u.keys = u.keys + len_after - len_before;
+        self.used = self.used + mem_after - mem_before;
+        r
+    }
+
+    fn table_remove(&mut self, db: usize, tenant: TenantId, key: &[u8], hash: u64) -> Option<Box<Entry>> {
+        if self.dbs[db].table(tenant).is_none() {
+            return None;
+        }
+        self.table_op(db, tenant, |t| t.remove(key, hash))
+    }
+
+    /// Heap bytes of `tenant`'s keys in all databases.
+    pub fn tenant_memory(&self, tenant: TenantId) -> usize {
+        self.usage.get(tenant as usize).map_or(0, |u| u.memory)
+    }
+
+    /// Keys of `tenant` in all databases.
+    pub fn tenant_keys(&self, tenant: TenantId) -> usize {
+        self.usage.get(tenant as usize).map_or(0, |u| u.keys)
+    }
+
+    pub fn tenant_stats(&self, tenant: TenantId) -> TenantStats {
+        self.tenant_stats.get(tenant as usize).cloned().unwrap_or_default()
+    }
+
+    pub fn reset_tenant_stats(&mut self, tenant: Option<TenantId>) {
+        match tenant {
+            Some(t) => *self.tenant_stats_mut(t) = TenantStats::default(),
+            None => self.tenant_stats.iter_mut().for_each(|s| *s = TenantStats::default()),
+        }
+    }
+
+    /// Limits set for `tenant` itself (without defaults).
+    pub fn limit_overrides(&self, tenant: TenantId) -> LimitOverrides {
+        self.tenant_limits.get(tenant as usize).copied().unwrap_or_default()
+    }
+
+    pub fn set_limit_overrides(&mut self, tenant: TenantId, limits: LimitOverrides) {
+        let i = tenant as usize;
+        if i >= self.tenant_limits.len() {
+            self.tenant_limits.resize_with(i + 1, LimitOverrides::default);
+        }
+        self.tenant_limits[i] = limits;
+        self.refresh_limits_active();
+    }
+
+    /// Recomputes whether writes need quota checks at all.
+    pub fn refresh_limits_active(&mut self) {
+        let d = &self.default_limits;
+        self.limits_active = self.maxmemory > 0
+            || d.maxmemory > 0
+            || d.maxkeys > 0
+            || self.tenant_limits.iter().any(|o| o.maxmemory.unwrap_or(0) > 0 || o.maxkeys.unwrap_or(0) > 0);
+    }
+
+    pub fn limits_active(&self) -> bool {
+        self.limits_active
+    }
+
+    /// Deletes every key of `tenant` in every database; returns how many there were.
+    pub fn flush_tenant(&mut self, tenant: TenantId) -> usize {
+        let mut n = 0;
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].table(tenant).is_none_or(Table::is_empty) {
+                continue;
+            }
+            let table = self.table_op(db, tenant, Table::take_all);
+            n += table.len();
+            drop_in_background(table);
+        }
+        n
+    }
+
+    pub(crate) fn tenant_stats_mut(&mut self, tenant: TenantId) -> &mut TenantStats {
         let i = tenant as usize;
         if i >= self.tenant_stats.len() {
             self.tenant_stats.resize_with(i + 1, TenantStats::default);
@@ -287,8 +516,10 @@ impl Keyspace {
     /// A client's read with Redis's lookup flags (see [`lookup`]): TTL, TYPE and EXISTS look
     /// without touching the access clock, OBJECT also without notifying a miss.
     pub fn read_with(&mut self, db: usize, key: &[u8], flags: u8) -> Option<&Entry> {
+        let lfu = self.policy.is_lfu();
         let clock = self.lru_clock();
-        let tenant = self.tenants.lookup(key);
+        // Misses count for the key's tenant even before it holds any key.
+        let tenant = Some(self.tenants.resolve(key));
         let hash = hash_key(key);
         let found = match tenant {
             Some(t) => match self.dbs[db]
@@ -301,7 +532,15 @@ impl Keyspace {
                     false
                 }
                 Some(e) => {
-                    if flags & lookup::NOTOUCH == 0 {
+                    if flags & lookup::NOTOUCH != 0 {
+                        // Looked at without counting as an access.
+                    } else if lfu {
+                        let previous = e.access;
+                        let access = self.touched_access(Some(previous));
+                        if let Some(e) = self.dbs[db].tables[t as usize].get_mut(key, hash) {
+                            e.access = access;
+                        }
+                    } else {
                         e.access = clock;
                     }
                     true
@@ -344,13 +583,49 @@ impl Keyspace {
         self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        let table = &mut self.dbs[db].tables[tenant as usize];
-        let entry = table.get_mut(key, hash)?;
-        let (before, was_volatile) = (entry.memory(), entry.expire_at != 0);
-        let r = f(entry);
-        let (after, is_volatile) = (entry.memory(), entry.expire_at != 0);
-        table.account_change(before, after, was_volatile, is_volatile);
-        Some(r)
+        self.table_op(db, tenant, |table| {
+            let entry = table.get_mut(key, hash)?;
+            let (before, was_volatile) = (entry.memory(), entry.expire_at != 0);
+            let r = f(entry);
+            let (after, is_volatile) = (entry.memory(), entry.expire_at != 0);
+            table.account_change(before, after, was_volatile, is_volatile);
+            Some(r)
+        })
+    }
+
+    /// Runs `f` on the collection stored at `key`, which must be of `kind`: `Err(WrongType)`
+    /// if the key holds another kind, `Ok(None)` if it does not exist and `create` is `None`.
+    /// With `create`, a missing key is created first (the new key is announced to watchers like
+    /// any insert). A collection left empty by `f` is deleted, as Redis does.
+    pub fn with_collection<R>(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        kind: Kind,
+        create: Option<fn() -> value::Collection>,
+        f: impl FnOnce(&mut value::Collection) -> R,
+    ) -> Result<Option<R>, WrongType> {
+        match self.get(db, key) {
+            Some(e) if e.kind() != kind => return Err(WrongType),
+            Some(_) => {}
+            None => match create {
+                Some(make) => {
+                    self.insert(db, Entry::collection(key, make(), 0));
+                }
+                None => return Ok(None),
+            },
+        }
+        let (r, empty) = self
+            .modify(db, key, |e| {
+                let c = e.collection.as_deref_mut().expect("collection entry");
+                let r = f(c);
+                (r, c.is_empty())
+            })
+            .expect("entry checked above");
+        if empty {
+            self.delete(db, key);
+        }
+        Ok(Some(r))
     }
 
     // ----- writes -----
@@ -359,7 +634,7 @@ impl Keyspace {
     /// Returns whether a live key was replaced; a key that did not live before raises the
     /// `new` event, as Redis's `dbAdd` does.
     pub fn insert(&mut self, db: usize, mut entry: Box<Entry>) -> bool {
-        entry.access = self.lru_clock();
+        entry.access = if self.policy.is_lfu() { self.touched_access(None) } else { self.lru_clock() };
         self.put(db, entry)
     }
 
@@ -368,12 +643,8 @@ impl Keyspace {
         let tenant = self.tenants.resolve(entry.key());
         let hash = hash_key(entry.key());
         let new_event = self.notify_flags & notify::NEW != 0;
-        let key = if new_event {
-            Some(entry.key().to_vec())
-        } else {
-            None
-        };
-        let old = self.dbs[db].table_mut(tenant).insert(entry, hash);
+        let key = if new_event { Some(entry.key().to_vec()) } else { None };
+        let old = self.table_op(db, tenant, |t| t.insert(entry, hash));
         let replaced_live = match old {
             Some(old) if old.is_expired(self.now_ms) => {
                 self.discard(db, tenant, old, Removal::Expired);
@@ -412,10 +683,7 @@ impl Keyspace {
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Box<Entry>> {
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        let entry = self.dbs[db]
-            .tables
-            .get_mut(tenant as usize)?
-            .remove(key, hash)?;
+        let entry = self.table_remove(db, tenant, key, hash)?;
         if entry.is_expired(self.now_ms) {
             self.discard(db, tenant, entry, Removal::Expired);
             return None;
@@ -436,7 +704,7 @@ impl Keyspace {
     }
 
     fn expire_now(&mut self, db: usize, tenant: TenantId, key: &[u8], hash: u64) {
-        if let Some(e) = self.dbs[db].tables[tenant as usize].remove(key, hash) {
+        if let Some(e) = self.table_remove(db, tenant, key, hash) {
             self.discard(db, tenant, e, Removal::Expired);
         }
     }
@@ -449,9 +717,14 @@ impl Keyspace {
                 self.tenant_stats_mut(tenant).expired_keys += 1;
                 self.notify(notify::EXPIRED, "expired", db, entry.key());
             }
-            Removal::Evicted => {
+            Removal::Evicted | Removal::EvictedQuota => {
                 self.stats.evicted_keys += 1;
-                self.tenant_stats_mut(tenant).evicted_keys += 1;
+                let stats = self.tenant_stats_mut(tenant);
+                if why == Removal::Evicted {
+                    stats.evicted_pressure += 1;
+                } else {
+                    stats.evicted_quota += 1;
+                }
                 self.notify(notify::EVICTED, "evicted", db, entry.key());
             }
             Removal::Deleted | Removal::Overwritten | Removal::Flushed => {}
@@ -461,9 +734,15 @@ impl Keyspace {
 
     /// Removes every key of database `db`; returns how many there were.
     pub fn flush_db(&mut self, db: usize) -> usize {
-        let tables = std::mem::take(&mut self.dbs[db].tables);
-        let n = tables.iter().map(Table::len).sum();
-        drop_in_background(tables);
+        let mut n = 0;
+        for tenant in 0..self.dbs[db].tables.len() {
+            if self.dbs[db].tables[tenant].is_empty() {
+                continue;
+            }
+            let table = self.table_op(db, tenant as TenantId, Table::take_all);
+            n += table.len();
+            drop_in_background(table);
+        }
         n
     }
 
@@ -585,12 +864,8 @@ impl Keyspace {
                 report.wrapped = true;
                 break;
             }
-            let Some(table) = self.dbs[db].tables.get_mut(tenant) else {
-                self.expire_cursor = ExpireCursor {
-                    db: db + 1,
-                    tenant: 0,
-                    slot: 0,
-                };
+            let Some(table) = self.dbs[db].tables.get(tenant) else {
+                self.expire_cursor = ExpireCursor { db: db + 1, tenant: 0, slot: 0 };
                 continue;
             };
             if table.volatile() == 0 {
@@ -603,29 +878,23 @@ impl Keyspace {
             }
             let step = (budget - report.looked).min(table.capacity());
             let mut volatile = 0;
-            let next = table.sweep(
-                slot,
-                step,
-                |e| {
-                    volatile += (e.expire_at != 0) as usize;
-                    e.is_expired(now)
-                },
-                |e| removed.push(e),
-            );
+            let next = self.table_op(db, tenant as TenantId, |t| {
+                t.sweep(
+                    slot,
+                    step,
+                    |e| {
+                        volatile += (e.expire_at != 0) as usize;
+                        e.is_expired(now)
+                    },
+                    |e| removed.push(e),
+                )
+            });
             report.looked += step;
             report.volatile += volatile;
             self.expire_cursor = if next == 0 {
-                ExpireCursor {
-                    db,
-                    tenant: tenant + 1,
-                    slot: 0,
-                }
+                ExpireCursor { db, tenant: tenant + 1, slot: 0 }
             } else {
-                ExpireCursor {
-                    db,
-                    tenant,
-                    slot: next,
-                }
+                ExpireCursor { db, tenant, slot: next }
             };
             for e in removed.drain(..) {
                 report.expired += 1;
@@ -640,13 +909,143 @@ impl Keyspace {
         self.dbs[db].volatile()
     }
 
-    /// Heap bytes held by keys and values, tables included.
+    /// What INFO reports as `used_memory` and `maxmemory` is compared against: the keyspace's
+    /// accounting plus the fixed baseline.
+    pub fn server_memory(&self) -> usize {
+        self.used + BASELINE_MEMORY
+    }
+
+    /// Heap bytes held by keys and values, tables and tag indexes included.
     pub fn used_memory(&self) -> usize {
-        self.dbs
+        self.used
+    }
+
+    // ----- tags -----
+
+    /// Attaches tags to a live key; `None` if the key does not exist.
+    pub fn add_tags(&mut self, db: usize, key: &[u8], tags: &[&[u8]]) -> Option<usize> {
+        self.get(db, key)?;
+        let tenant = self.tenants.lookup(key)?;
+        let hash = hash_key(key);
+        self.table_op(db, tenant, |t| t.add_tags(key, hash, tags))
+    }
+
+    /// Detaches tags from a live key; `None` if the key does not exist.
+    pub fn remove_tags(&mut self, db: usize, key: &[u8], tags: &[&[u8]]) -> Option<usize> {
+        self.get(db, key)?;
+        let tenant = self.tenants.lookup(key)?;
+        let hash = hash_key(key);
+        self.table_op(db, tenant, |t| t.remove_tags(key, hash, tags))
+    }
+
+    /// Tenants of database `db` whose index knows `tag`.
+    fn tenants_with_tag(&self, db: usize, tag: &[u8]) -> Vec<TenantId> {
+        self.dbs[db]
+            .tables
             .iter()
-            .flat_map(|d| d.tables.iter())
-            .map(Table::memory)
-            .sum()
+            .enumerate()
+            .filter(|(_, t)| t.tag_index().is_some_and(|i| i.count(tag) > 0))
+            .map(|(i, _)| i as TenantId)
+            .collect()
+    }
+
+    /// Expires the members of `tag` in one tenant's table whose time has passed, so counts
+    /// and scans see only live keys.
+    fn purge_expired_members(&mut self, db: usize, tenant: TenantId, tag: &[u8]) {
+        let now = self.now_ms;
+        let table = &self.dbs[db].tables[tenant as usize];
+        if table.volatile() == 0 {
+            return;
+        }
+        let Some(members) = table.tag_index().and_then(|i| i.members(tag)) else {
+            return;
+        };
+        let expired: Vec<Box<[u8]>> =
+            members.iter().filter(|k| table.get(k, hash_key(k)).is_some_and(|e| e.is_expired(now))).cloned().collect();
+        for k in expired {
+            self.expire_now(db, tenant, &k, hash_key(&k));
+        }
+    }
+
+    /// Live keys of database `db` carrying `tag`, across tenants.
+    pub fn tag_count(&mut self, db: usize, tag: &[u8]) -> usize {
+        let mut n = 0;
+        for t in self.tenants_with_tag(db, tag) {
+            self.purge_expired_members(db, t, tag);
+            n += self.dbs[db].tables[t as usize].tag_index().map_or(0, |i| i.count(tag));
+        }
+        n
+    }
+
+    /// One TAG.SCAN step. The cursor holds the tenant id in its high bits and, in the low 40
+    /// bits, how many members of that tenant's list are still to visit (0 = start the tenant).
+    /// Members are visited from the end of the list backwards, see [`crate::tags::TagIndex`].
+    pub fn tag_scan(&mut self, db: usize, tag: &[u8], cursor: u64, count: usize) -> (u64, Vec<Vec<u8>>) {
+        const LOW: u32 = 40;
+        let mut tenant = (cursor >> LOW) as usize;
+        let mut remaining = (cursor & ((1 << LOW) - 1)) as usize;
+        let mut out = Vec::new();
+        let tenants = self.tenants_with_tag(db, tag);
+        while out.len() < count {
+            let Some(&t) = tenants.iter().find(|&&t| t as usize >= tenant) else {
+                return (0, out);
+            };
+            if t as usize != tenant {
+                tenant = t as usize;
+                remaining = 0;
+            }
+            self.purge_expired_members(db, t, tag);
+            let members = self.dbs[db].tables[tenant].tag_index().and_then(|i| i.members(tag));
+            let len = members.map_or(0, |m| m.len());
+            let start = if remaining == 0 { len } else { remaining.min(len) };
+            let take = (count - out.len()).min(start);
+            if let Some(m) = members {
+                for i in (start - take..start).rev() {
+                    out.push(m[i].to_vec());
+                }
+            }
+            remaining = start - take;
+            if remaining == 0 {
+                tenant += 1;
+            }
+        }
+        if tenants.iter().all(|&t| (t as usize) < tenant) {
+            (0, out)
+        } else {
+            (((tenant as u64) << LOW) | remaining as u64, out)
+        }
+    }
+
+    /// Deletes every live key of database `db` carrying `tag`, across tenants, in one step;
+    /// returns the deleted keys. Values are freed off the command path.
+    pub fn invalidate_tag(&mut self, db: usize, tag: &[u8]) -> usize {
+        let mut deleted = 0;
+        let mut garbage = Vec::new();
+        for tenant in self.tenants_with_tag(db, tag) {
+            let keys: Vec<Box<[u8]>> = self.dbs[db].tables[tenant as usize]
+                .tag_index()
+                .and_then(|i| i.members(tag))
+                .map(|m| m.iter().cloned().collect())
+                .unwrap_or_default();
+            for key in keys {
+                let hash = hash_key(&key);
+                let Some(entry) = self.table_remove(db, tenant, &key, hash) else {
+                    continue;
+                };
+                if entry.is_expired(self.now_ms) {
+                    self.discard(db, tenant, entry, Removal::Expired);
+                    continue;
+                }
+                deleted += 1;
+                self.tenant_stats_mut(tenant).invalidated_keys += 1;
+                self.notify(notify::GENERIC, "del", db, &key);
+                garbage.push(entry);
+            }
+        }
+        if !garbage.is_empty() {
+            drop_in_background(garbage);
+        }
+        deleted
     }
 
     // ----- notifications -----
@@ -789,14 +1188,15 @@ mod tests {
         let mut ks = keyspace();
         let now = ks.now_ms;
         let mut e = string("acme:k", now + 5000);
-        e.tags = Some(vec![7, 9].into_boxed_slice());
+        let tags: Vec<crate::tags::TagName> = vec![b"plan"[..].into(), b"org"[..].into()];
+        e.tags = Some(tags.clone().into_boxed_slice());
         ks.insert(0, e);
         let before = ks.used_memory();
         assert!(ks.relocate(0, b"acme:k", 3, b"globex:k"));
         assert!(!ks.exists(0, b"acme:k"));
         let moved = ks.get(3, b"globex:k").unwrap();
         assert_eq!(moved.expire_at, now + 5000);
-        assert_eq!(moved.tags.as_deref(), Some(&[7, 9][..]));
+        assert_eq!(moved.tags.as_deref(), Some(&tags[..]));
         assert_eq!(ks.volatile(0), 0);
         assert_eq!(ks.volatile(3), 1);
         let globex = ks.tenants.id_of(b"globex").unwrap();

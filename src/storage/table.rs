@@ -8,6 +8,7 @@
 //! even when the table grows or shrinks in between. Eviction and RANDOMKEY sample random slots.
 
 use super::entry::Entry;
+use crate::tags::{TagIndex, TagName};
 use std::hash::BuildHasher;
 
 const MIN_CAPACITY: usize = 8;
@@ -37,6 +38,8 @@ pub struct Table {
     volatile: usize,
     /// Heap bytes of the entries (not counting the slot arrays).
     entry_memory: usize,
+    /// Tag → keys, for the keys of this table that carry tags.
+    tags: Option<Box<TagIndex>>,
 }
 
 impl Table {
@@ -56,9 +59,103 @@ impl Table {
         self.volatile
     }
 
-    /// Heap bytes of entries and slot arrays.
+    /// Heap bytes of entries, slot arrays and the tag index.
     pub fn memory(&self) -> usize {
-        self.entry_memory + self.slots.capacity() * 9
+        self.entry_memory + self.slots.capacity() * 9 + self.tags.as_ref().map_or(0, |t| t.memory())
+    }
+
+    pub fn tag_index(&self) -> Option<&TagIndex> {
+        self.tags.as_deref()
+    }
+
+    fn index_entry(&mut self, entry: &Entry) {
+        if let Some(tags) = &entry.tags {
+            let index = self.tags.get_or_insert_with(Default::default);
+            for t in tags.iter() {
+                index.add(t, entry.key());
+            }
+        }
+    }
+
+    /// Unindexes a replaced entry without dropping tags that the new entry in slot `i` carries.
+    fn unindex_old(&mut self, old: &Entry, i: usize) {
+        let Some(old_tags) = &old.tags else { return };
+        let keep: Vec<TagName> =
+            self.slots[i].as_ref().and_then(|e| e.tags.as_ref()).map(|t| t.to_vec()).unwrap_or_default();
+        if let Some(index) = self.tags.as_mut() {
+            for t in old_tags.iter() {
+                if !keep.iter().any(|k| k == t) {
+                    index.remove(t, old.key());
+                }
+            }
+            if index.is_empty() {
+                self.tags = None;
+            }
+        }
+    }
+
+    fn unindex_entry(&mut self, entry: &Entry) {
+        if let (Some(tags), Some(index)) = (&entry.tags, self.tags.as_mut()) {
+            for t in tags.iter() {
+                index.remove(t, entry.key());
+            }
+            if index.is_empty() {
+                self.tags = None;
+            }
+        }
+    }
+
+    /// Attaches `new_tags` to the entry for `key`; returns how many were newly attached.
+    /// Names already known to this table's index are shared rather than copied.
+    pub fn add_tags(&mut self, key: &[u8], hash: u64, new_tags: &[&[u8]]) -> Option<usize> {
+        let i = self.find(key, hash)?;
+        let entry = self.slots[i].as_deref_mut().expect("occupied");
+        let before = entry.memory();
+        let mut tags: Vec<TagName> = entry.tags.take().map(Vec::from).unwrap_or_default();
+        let index = self.tags.get_or_insert_with(Default::default);
+        let mut added = 0;
+        for &t in new_tags {
+            if tags.iter().any(|x| &x[..] == t) {
+                continue;
+            }
+            let name = index.name(t).unwrap_or_else(|| TagName::from(t));
+            index.add(&name, entry.key());
+            tags.push(name);
+            added += 1;
+        }
+        entry.tags = if tags.is_empty() { None } else { Some(tags.into_boxed_slice()) };
+        let after = entry.memory();
+        self.entry_memory = self.entry_memory + after - before;
+        if self.tags.as_ref().is_some_and(|t| t.is_empty()) {
+            self.tags = None;
+        }
+        Some(added)
+    }
+
+    /// Detaches `names` from the entry for `key`; returns how many it carried.
+    pub fn remove_tags(&mut self, key: &[u8], hash: u64, names: &[&[u8]]) -> Option<usize> {
+        let i = self.find(key, hash)?;
+        let entry = self.slots[i].as_deref_mut().expect("occupied");
+        let before = entry.memory();
+        let mut tags: Vec<TagName> = entry.tags.take().map(Vec::from).unwrap_or_default();
+        let mut removed = 0;
+        tags.retain(|t| {
+            let drop = names.contains(&&t[..]);
+            if drop {
+                removed += 1;
+                if let Some(index) = self.tags.as_mut() {
+                    index.remove(t, entry.key());
+                }
+            }
+            !drop
+        });
+        entry.tags = if tags.is_empty() { None } else { Some(tags.into_boxed_slice()) };
+        let after = entry.memory();
+        self.entry_memory = self.entry_memory + after - before;
+        if self.tags.as_ref().is_some_and(|t| t.is_empty()) {
+            self.tags = None;
+        }
+        Some(removed)
     }
 
     pub fn capacity(&self) -> usize {
@@ -119,10 +216,12 @@ impl Table {
     pub fn insert(&mut self, entry: Box<Entry>, hash: u64) -> Option<Box<Entry>> {
         self.entry_memory += entry.memory();
         self.volatile += (entry.expire_at != 0) as usize;
+        self.index_entry(&entry);
         if let Some(i) = self.find(entry.key(), hash) {
             let old = self.slots[i].replace(entry).expect("occupied slot");
             self.entry_memory -= old.memory();
             self.volatile -= (old.expire_at != 0) as usize;
+            self.unindex_old(&old, i);
             return Some(old);
         }
         if (self.len + 1) * 4 > self.slots.len() * 3 {
@@ -172,6 +271,7 @@ impl Table {
         self.len -= 1;
         self.entry_memory -= removed.memory();
         self.volatile -= (removed.expire_at != 0) as usize;
+        self.unindex_entry(&removed);
         if self.len * 10 < self.slots.len() && self.slots.len() > MIN_CAPACITY {
             self.rebuild((self.len * 2).next_power_of_two().max(MIN_CAPACITY));
         }

@@ -19,4 +19,8 @@ impl Collection {
     pub fn encoding(&self) -> &'static str {
         match *self {}
     }
+
+    pub fn is_empty(&self) -> bool {
+        match *self {}
+    }
 }

@@ -1,5 +1,10 @@
-//! Tags: a per-tenant index from tag to the keys carrying it, and the TAG.* commands.
+//! Tags: keys carry tags, and one command deletes every key carrying a tag.
+//!
+//! The index itself ([`TagIndex`]) lives in each tenant's table, so tags are scoped by tenant;
+//! the TAG.* commands are in [`commands`].
 
-use crate::commands::CommandSpec;
+mod commands;
+mod index;
 
-pub static COMMANDS: &[CommandSpec] = &[];
+pub use commands::COMMANDS;
+pub use index::{TagIndex, TagName};

@@ -3,8 +3,10 @@
 //! Tenant lookup runs on every keyed command, so patterns are compiled once and tenant names
 //! are interned to a small integer id that indexes the per-tenant tables of each database.
 
+mod limits;
 mod pattern;
 
+pub use limits::{parse_options, LimitOverrides, Limits, OnLimit};
 pub use pattern::KeyPattern;
 use std::collections::HashMap;
 

@@ -1,0 +1,383 @@
+//! Eviction: Redis's approximated LRU/LFU/TTL/random policies, applied inside one tenant.
+//!
+//! As in Redis, a few random keys (`maxmemory-samples`) are sampled per round into a small
+//! pool of the best candidates seen so far, and the best one is evicted. Sampling draws only
+//! from the victim tenant's own tables, so its cost does not depend on how many keys other
+//! tenants hold. Which tenant is the victim is decided by [`Keyspace::make_room`]:
+//! a tenant over its own quota pays for its own writes; under global pressure the tenant
+//! furthest above its reserve pays; a tenant at or below its reserve is never evicted for
+//! another tenant's writes.
+
+use super::{Entry, Keyspace, Removal};
+use crate::tenants::{Limits, OnLimit, TenantId};
+
+/// `maxmemory-policy`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Policy {
+    #[default]
+    NoEviction,
+    AllKeysLru,
+    VolatileLru,
+    AllKeysLfu,
+    VolatileLfu,
+    AllKeysRandom,
+    VolatileRandom,
+    VolatileTtl,
+}
+
+impl Policy {
+    pub fn parse(s: &str) -> Option<Policy> {
+        Some(match s {
+            "noeviction" => Policy::NoEviction,
+            "allkeys-lru" => Policy::AllKeysLru,
+            "volatile-lru" => Policy::VolatileLru,
+            "allkeys-lfu" => Policy::AllKeysLfu,
+            "volatile-lfu" => Policy::VolatileLfu,
+            "allkeys-random" => Policy::AllKeysRandom,
+            "volatile-random" => Policy::VolatileRandom,
+            "volatile-ttl" => Policy::VolatileTtl,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::NoEviction => "noeviction",
+            Policy::AllKeysLru => "allkeys-lru",
+            Policy::VolatileLru => "volatile-lru",
+            Policy::AllKeysLfu => "allkeys-lfu",
+            Policy::VolatileLfu => "volatile-lfu",
+            Policy::AllKeysRandom => "allkeys-random",
+            Policy::VolatileRandom => "volatile-random",
+            Policy::VolatileTtl => "volatile-ttl",
+        }
+    }
+
+    pub fn is_lfu(self) -> bool {
+        matches!(self, Policy::AllKeysLfu | Policy::VolatileLfu)
+    }
+
+    fn volatile_only(self) -> bool {
+        matches!(self, Policy::VolatileLru | Policy::VolatileLfu | Policy::VolatileRandom | Policy::VolatileTtl)
+    }
+}
+
+/// Size of the candidate pool (Redis's EVPOOL_SIZE).
+const POOL_SIZE: usize = 16;
+
+/// A sampled eviction candidate: higher `score` = better to evict.
+#[derive(Clone)]
+pub struct Candidate {
+    score: u64,
+    db: usize,
+    key: Box<[u8]>,
+}
+
+/// The candidate pool, kept between evictions of the same tenant.
+#[derive(Default)]
+pub struct EvictionPool {
+    tenant: Option<TenantId>,
+    candidates: Vec<Candidate>,
+}
+
+/// Why a write could not be made to fit.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The tenant is at its own quota and may not (or cannot) evict.
+    TenantQuota(String),
+    /// Global `maxmemory` is reached and nothing may be evicted.
+    MaxMemory,
+}
+
+impl Refusal {
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::TenantQuota(t) => {
+                format!("OOM command not allowed when tenant '{t}' is over its quota")
+            }
+            Refusal::MaxMemory => "OOM command not allowed when used memory > 'maxmemory'.".into(),
+        }
+    }
+}
+
+/// LFU counter helpers (Redis's `LFULogIncr` / `LFUDecrAndReturn`). The access field holds
+/// the last decrement time in minutes (16 bits) and a logarithmic counter (8 bits).
+pub mod lfu {
+    pub const INIT_VAL: u32 = 5;
+
+    pub fn minutes(now_ms: u64) -> u32 {
+        ((now_ms / 60_000) & 0xFFFF) as u32
+    }
+
+    pub fn pack(minutes: u32, counter: u32) -> u32 {
+        (minutes << 8) | counter.min(255)
+    }
+
+    pub fn counter(access: u32) -> u32 {
+        access & 0xFF
+    }
+
+    /// The counter after decay for the minutes elapsed since its last decrement.
+    pub fn decayed(access: u32, now_ms: u64, decay_time: u64) -> u32 {
+        let last = access >> 8;
+        let now = minutes(now_ms);
+        let elapsed = if now >= last { now - last } else { 65535 - last + now };
+        let periods = if decay_time > 0 { elapsed as u64 / decay_time } else { 0 };
+        counter(access).saturating_sub(periods.min(255) as u32)
+    }
+
+    /// Increments the counter with probability 1/((counter - INIT_VAL) * log_factor + 1).
+    pub fn increment(counter: u32, log_factor: u64, random: f64) -> u32 {
+        if counter >= 255 {
+            return 255;
+        }
+        let base = counter.saturating_sub(INIT_VAL) as f64;
+        let p = 1.0 / (base * log_factor as f64 + 1.0);
+        if random < p {
+            counter + 1
+        } else {
+            counter
+        }
+    }
+}
+
+impl Keyspace {
+    /// The access field for a key touched now, under the current policy.
+    pub fn touched_access(&mut self, previous: Option<u32>) -> u32 {
+        if self.policy.is_lfu() {
+            let now = self.now_ms;
+            let counter = match previous {
+                Some(a) => lfu::decayed(a, now, self.lfu_decay_time),
+                None => lfu::INIT_VAL,
+            };
+            let r = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            let counter = if previous.is_some() { lfu::increment(counter, self.lfu_log_factor, r) } else { counter };
+            lfu::pack(lfu::minutes(now), counter)
+        } else {
+            self.lru_clock()
+        }
+    }
+
+    /// Effective limits of `tenant`.
+    pub fn limits(&self, tenant: TenantId) -> Limits {
+        match self.tenant_limits.get(tenant as usize) {
+            Some(o) => o.resolve(&self.default_limits),
+            None => self.default_limits,
+        }
+    }
+
+    /// Makes room for a write of about `incoming` bytes to keys of `tenant` (`new_keys` of
+    /// which may be new). Evicts by policy as the rules allow, or refuses the write.
+    pub fn make_room(&mut self, tenant: TenantId, incoming: usize, new_keys: usize) -> Result<(), Refusal> {
+        let limits = self.limits(tenant);
+        // Rule 1: the tenant's own quota.
+        if limits.maxmemory > 0 || limits.maxkeys > 0 {
+            loop {
+                let used = self.tenant_memory(tenant) as u64;
+                let keys = self.tenant_keys(tenant) as u64;
+                let over_memory = limits.maxmemory > 0 && used + incoming as u64 > limits.maxmemory;
+                let over_keys = limits.maxkeys > 0 && new_keys > 0 && keys + new_keys as u64 > limits.maxkeys;
+                if !over_memory && !over_keys {
+                    break;
+                }
+                let may_evict = limits.onlimit == OnLimit::Evict && self.policy != Policy::NoEviction;
+                if !may_evict || !self.evict_one(tenant, Removal::EvictedQuota) {
+                    self.tenant_stats_mut(tenant).rejected_writes += 1;
+                    let name = String::from_utf8_lossy(self.tenants.name(tenant)).into_owned();
+                    return Err(Refusal::TenantQuota(name));
+                }
+            }
+        }
+        // Rule 2: global maxmemory.
+        if self.maxmemory > 0 {
+            while self.server_memory() as u64 + incoming as u64 > self.maxmemory {
+                if self.policy == Policy::NoEviction {
+                    self.tenant_stats_mut(tenant).rejected_writes += 1;
+                    return Err(Refusal::MaxMemory);
+                }
+                let evicted = match self.pressure_victim() {
+                    Some(victim) => self.evict_one(victim, Removal::Evicted),
+                    // Nobody is above their reserve: behave as Redis, from the writer's own keys.
+                    None => self.evict_one(tenant, Removal::Evicted),
+                };
+                if !evicted {
+                    self.tenant_stats_mut(tenant).rejected_writes += 1;
+                    return Err(Refusal::MaxMemory);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings memory back under the limits after a write that grew more than estimated.
+    pub fn enforce_limits(&mut self, tenant: TenantId) {
+        if self.policy == Policy::NoEviction {
+            return;
+        }
+        let limits = self.limits(tenant);
+        if limits.onlimit == OnLimit::Evict {
+            while (limits.maxmemory > 0 && self.tenant_memory(tenant) as u64 > limits.maxmemory)
+                || (limits.maxkeys > 0 && self.tenant_keys(tenant) as u64 > limits.maxkeys)
+            {
+                if !self.evict_one(tenant, Removal::EvictedQuota) {
+                    break;
+                }
+            }
+        }
+        while self.maxmemory > 0 && self.server_memory() as u64 > self.maxmemory {
+            let victim = self.pressure_victim().unwrap_or(tenant);
+            if !self.evict_one(victim, Removal::Evicted) {
+                break;
+            }
+        }
+    }
+
+    /// The tenant furthest above its reserve (largest `used - reserve`) that has keys the
+    /// policy may evict; `None` if every tenant is at or below its reserve.
+    fn pressure_victim(&self) -> Option<TenantId> {
+        let mut best: Option<(u64, TenantId)> = None;
+        for t in 0..self.tenants.count() as TenantId {
+            let used = self.tenant_memory(t) as u64;
+            let reserve = self.limits(t).reserve;
+            if used <= reserve || !self.has_evictable(t) {
+                continue;
+            }
+            let excess = used - reserve;
+            if best.is_none_or(|(b, _)| excess > b) {
+                best = Some((excess, t));
+            }
+        }
+        best.map(|(_, t)| t)
+    }
+
+    fn has_evictable(&self, tenant: TenantId) -> bool {
+        let volatile_only = self.policy.volatile_only();
+        self.dbs.iter().filter_map(|d| d.tables.get(tenant as usize)).any(|t| {
+            if volatile_only {
+                t.volatile() > 0
+            } else {
+                !t.is_empty()
+            }
+        })
+    }
+
+    /// Evicts one key of `tenant` chosen by the policy. Returns false if it has none to evict.
+    pub fn evict_one(&mut self, tenant: TenantId, why: Removal) -> bool {
+        let volatile_only = self.policy.volatile_only();
+        for _attempt in 0..8 {
+            let Some((db, key)) = self.pick_victim(tenant, volatile_only) else {
+                return false;
+            };
+            let hash = super::hash_key(&key);
+            if let Some(entry) = self.table_remove(db, tenant, &key, hash) {
+                self.discard(db, tenant, entry, why);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Samples the tenant's tables and returns the best candidate by policy.
+    fn pick_victim(&mut self, tenant: TenantId, volatile_only: bool) -> Option<(usize, Box<[u8]>)> {
+        let samples = self.samples.max(1);
+        let random_policy = matches!(self.policy, Policy::AllKeysRandom | Policy::VolatileRandom);
+        if self.evict_pool.tenant != Some(tenant) {
+            self.evict_pool = EvictionPool { tenant: Some(tenant), candidates: Vec::new() };
+        }
+        // Tables of this tenant with candidates, with their weights.
+        let tables: Vec<(usize, usize)> = self
+            .dbs
+            .iter()
+            .enumerate()
+            .filter_map(|(db, d)| {
+                d.tables.get(tenant as usize).map(|t| (db, if volatile_only { t.volatile() } else { t.len() }))
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let total: usize = tables.iter().map(|(_, n)| n).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut sampled = 0;
+        let mut tries = 0;
+        while sampled < samples && tries < samples * 16 {
+            tries += 1;
+            let mut pick = self.rng.below(total as u64) as usize;
+            let db = tables
+                .iter()
+                .find(|(_, n)| {
+                    if pick < *n {
+                        true
+                    } else {
+                        pick -= n;
+                        false
+                    }
+                })
+                .map(|(db, _)| *db)
+                .expect("weighted pick");
+            let table = &self.dbs[db].tables[tenant as usize];
+            let start = self.rng.below(table.capacity() as u64) as usize;
+            let Some((_, e)) = table.occupied_from(start) else {
+                continue;
+            };
+            if volatile_only && e.expire_at == 0 {
+                continue;
+            }
+            sampled += 1;
+            if random_policy {
+                return Some((db, e.key().into()));
+            }
+            let score = self.eviction_score(e);
+            let candidate = Candidate { score, db, key: e.key().into() };
+            let pool = &mut self.evict_pool.candidates;
+            if pool.iter().any(|c| c.db == db && c.key == candidate.key) {
+                continue;
+            }
+            if pool.len() < POOL_SIZE {
+                pool.push(candidate);
+            } else if let Some(min) = pool.iter_mut().min_by_key(|c| c.score) {
+                if candidate.score > min.score {
+                    *min = candidate;
+                }
+            }
+        }
+        // Take the best candidate that still exists.
+        loop {
+            let pool = &mut self.evict_pool.candidates;
+            let (i, _) = pool.iter().enumerate().max_by_key(|(_, c)| c.score)?;
+            let c = pool.swap_remove(i);
+            let exists = self.dbs[c.db]
+                .tables
+                .get(tenant as usize)
+                .and_then(|t| t.get(&c.key, super::hash_key(&c.key)))
+                .is_some();
+            if exists {
+                return Some((c.db, c.key));
+            }
+        }
+    }
+
+    fn eviction_score(&self, e: &Entry) -> u64 {
+        match self.policy {
+            Policy::AllKeysLfu | Policy::VolatileLfu => {
+                255 - lfu::decayed(e.access, self.now_ms, self.lfu_decay_time) as u64
+            }
+            Policy::VolatileTtl => u64::MAX - e.expire_at,
+            _ => self.idle_millis(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lfu;
+
+    #[test]
+    fn lfu_counter() {
+        assert_eq!(lfu::increment(lfu::INIT_VAL, 10, 0.5), lfu::INIT_VAL + 1);
+        assert_eq!(lfu::increment(255, 10, 0.0), 255);
+        let a = lfu::pack(lfu::minutes(10 * 60_000), 20);
+        assert_eq!(lfu::decayed(a, 15 * 60_000, 1), 15);
+        assert_eq!(lfu::decayed(a, 15 * 60_000, 0), 20);
+    }
+}
