@@ -13,8 +13,25 @@ pub struct Server {
 impl Server {
     /// Starts the server with extra `--directive value` arguments.
     pub fn start(args: &[&str]) -> Server {
+        Server::spawn(None, args)
+    }
+
+    /// Starts the server with a config file; port, bind and loglevel flags override the file's.
+    pub fn start_with_config(path: &str, args: &[&str]) -> Server {
+        Server::spawn(Some(path), args)
+    }
+
+    fn spawn(config_file: Option<&str>, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tenantcache"))
-            .args(["--port", "0", "--bind", "127.0.0.1", "--loglevel", "warning"])
+            .args(config_file)
+            .args([
+                "--port",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--loglevel",
+                "warning",
+            ])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -23,7 +40,10 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let port = loop {
-            let line = lines.next().expect("server exited before it was ready").expect("read stdout");
+            let line = lines
+                .next()
+                .expect("server exited before it was ready")
+                .expect("read stdout");
             if let Some(p) = line.strip_prefix("Ready to accept connections tcp port ") {
                 break p.trim().parse().expect("port");
             }
