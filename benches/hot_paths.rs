@@ -97,21 +97,14 @@ fn glob(c: &mut Criterion) {
     group.throughput(Throughput::Elements(BATCH as u64));
     for (name, pattern) in patterns {
         group.bench_function(*name, |b| {
-            b.iter(|| {
-                keys.iter()
-                    .filter(|k| glob_match(black_box(pattern), k, false))
-                    .count()
-            })
+            b.iter(|| keys.iter().filter(|k| glob_match(black_box(pattern), k, false)).count())
         });
     }
     group.finish();
 }
 
 fn table(c: &mut Criterion) {
-    let keys: Vec<(Vec<u8>, u64)> = (0..BATCH)
-        .map(key)
-        .map(|k| (k.clone(), hash_key(&k)))
-        .collect();
+    let keys: Vec<(Vec<u8>, u64)> = (0..BATCH).map(key).map(|k| (k.clone(), hash_key(&k))).collect();
     let value = [b'v'; 32];
     let mut group = c.benchmark_group("table");
     group.throughput(Throughput::Elements(BATCH as u64));
@@ -129,23 +122,11 @@ fn table(c: &mut Criterion) {
         filled.insert(Entry::string(key, &value, 0), *hash);
     }
     group.bench_function("get_hit", |b| {
-        b.iter(|| {
-            keys.iter()
-                .filter(|(key, hash)| filled.get(black_box(key), *hash).is_some())
-                .count()
-        })
+        b.iter(|| keys.iter().filter(|(key, hash)| filled.get(black_box(key), *hash).is_some()).count())
     });
-    let misses: Vec<(Vec<u8>, u64)> = (BATCH..2 * BATCH)
-        .map(key)
-        .map(|k| (k.clone(), hash_key(&k)))
-        .collect();
+    let misses: Vec<(Vec<u8>, u64)> = (BATCH..2 * BATCH).map(key).map(|k| (k.clone(), hash_key(&k))).collect();
     group.bench_function("get_miss", |b| {
-        b.iter(|| {
-            misses
-                .iter()
-                .filter(|(key, hash)| filled.get(black_box(key), *hash).is_some())
-                .count()
-        })
+        b.iter(|| misses.iter().filter(|(key, hash)| filled.get(black_box(key), *hash).is_some()).count())
     });
     group.finish();
 }

@@ -72,11 +72,7 @@ fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String
 /// Runs one command and returns its output without the trailing newline.
 fn cli(server: &Server, args: &[&str]) -> String {
     let out = redis_cli(server, args, b"");
-    assert!(
-        out.success,
-        "redis-cli {args:?} failed: {}{}",
-        out.stdout, out.stderr
-    );
+    assert!(out.success, "redis-cli {args:?} failed: {}{}", out.stdout, out.stderr);
     out.stdout.trim_end_matches('\n').to_string()
 }
 
@@ -90,10 +86,7 @@ fn ping() {
 #[test]
 fn set_get() {
     let server = Server::start(&[]);
-    assert_eq!(
-        cli(&server, &["set", "org_1:greeting", "hello world"]),
-        "OK"
-    );
+    assert_eq!(cli(&server, &["set", "org_1:greeting", "hello world"]), "OK");
     assert_eq!(cli(&server, &["get", "org_1:greeting"]), "hello world");
     // A missing key is nil, which redis-cli prints as an empty line when not on a terminal.
     assert_eq!(cli(&server, &["get", "org_1:missing"]), "");
@@ -119,25 +112,12 @@ fn mass_insertion_with_pipe() {
         let key = format!("tenant_{}:item:{i:06}", i % 7);
         let value = format!("value-{i}");
         resp.extend_from_slice(
-            format!(
-                "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{value}\r\n",
-                key.len(),
-                value.len()
-            )
-            .as_bytes(),
+            format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{value}\r\n", key.len(), value.len()).as_bytes(),
         );
     }
     let out = redis_cli(&server, &["--pipe"], &resp);
-    assert!(
-        out.success,
-        "redis-cli --pipe failed: {}{}",
-        out.stdout, out.stderr
-    );
-    assert!(
-        out.stdout.contains(&format!("errors: 0, replies: {KEYS}")),
-        "unexpected --pipe summary: {}",
-        out.stdout
-    );
+    assert!(out.success, "redis-cli --pipe failed: {}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(&format!("errors: 0, replies: {KEYS}")), "unexpected --pipe summary: {}", out.stdout);
     assert_eq!(cli(&server, &["dbsize"]), KEYS.to_string());
     assert_eq!(cli(&server, &["get", "tenant_3:item:009999"]), "value-9999");
 }
@@ -146,10 +126,7 @@ fn mass_insertion_with_pipe() {
 fn info_server_reports_redis_version() {
     let server = Server::start(&[]);
     let info = cli(&server, &["info", "server"]);
-    assert!(
-        info.starts_with("# Server"),
-        "INFO server did not start with its header: {info}"
-    );
+    assert!(info.starts_with("# Server"), "INFO server did not start with its header: {info}");
     let version = info
         .lines()
         .find_map(|l| l.strip_prefix("redis_version:"))
@@ -165,6 +142,9 @@ fn shipped_conf() -> String {
 fn shipped_conf_starts_the_server() {
     let server = Server::start_with_config(&shipped_conf(), &[]);
     assert_eq!(cli(&server, &["ping"]), "PONG");
+    // The --port flag overrides the file's `port 6379`; the file's other values are in force.
+    assert_eq!(cli(&server, &["config", "get", "port"]), format!("port\n{}", server.port));
+    assert_eq!(cli(&server, &["config", "get", "maxmemory-policy"]), "maxmemory-policy\nnoeviction");
     assert_eq!(cli(&server, &["set", "acme:k", "v"]), "OK");
     assert_eq!(cli(&server, &["get", "acme:k"]), "v");
 }
@@ -178,14 +158,8 @@ fn shipped_conf_lists_every_directive_with_its_default() {
     let loaded = Config::load(Some(&path), &[]).expect("conf/tenantcache.conf loads");
     let defaults = Config::default();
     for directive in DIRECTIVES {
-        let listed = text
-            .lines()
-            .any(|l| l.split_whitespace().next() == Some(directive.name));
-        assert!(
-            listed,
-            "conf/tenantcache.conf has no line for '{}'",
-            directive.name
-        );
+        let listed = text.lines().any(|l| l.split_whitespace().next() == Some(directive.name));
+        assert!(listed, "conf/tenantcache.conf has no line for '{}'", directive.name);
         assert_eq!(
             loaded.get(directive.name),
             defaults.get(directive.name),
@@ -193,18 +167,10 @@ fn shipped_conf_lists_every_directive_with_its_default() {
             directive.name
         );
     }
-    assert!(
-        loaded.tenant_lines.is_empty(),
-        "the shipped file must not configure tenants"
-    );
+    assert!(loaded.tenant_lines.is_empty(), "the shipped file must not configure tenants");
     // The commented tenant example must be valid once uncommented.
-    let example = text
-        .lines()
-        .find_map(|l| l.strip_prefix("# tenant "))
-        .expect("commented `tenant ...` example");
+    let example = text.lines().find_map(|l| l.strip_prefix("# tenant ")).expect("commented `tenant ...` example");
     let mut with_example = Config::default();
-    with_example
-        .apply_text(&format!("tenant {example}"))
-        .expect("tenant example is valid");
+    with_example.apply_text(&format!("tenant {example}")).expect("tenant example is valid");
     assert_eq!(with_example.tenant_lines.len(), 1);
 }

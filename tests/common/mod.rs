@@ -24,14 +24,7 @@ impl Server {
     fn spawn(config_file: Option<&str>, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tenantcache"))
             .args(config_file)
-            .args([
-                "--port",
-                "0",
-                "--bind",
-                "127.0.0.1",
-                "--loglevel",
-                "warning",
-            ])
+            .args(["--port", "0", "--bind", "127.0.0.1", "--loglevel", "warning"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -40,10 +33,7 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let port = loop {
-            let line = lines
-                .next()
-                .expect("server exited before it was ready")
-                .expect("read stdout");
+            let line = lines.next().expect("server exited before it was ready").expect("read stdout");
             if let Some(p) = line.strip_prefix("Ready to accept connections tcp port ") {
                 break p.trim().parse().expect("port");
             }
