@@ -219,7 +219,7 @@ fn limits_from_the_config_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("t.conf");
     std::fs::write(&path, "tenant acme maxmemory 100mb maxkeys 1000 reserve 20mb onlimit reject\n").unwrap();
-    let server = common::Server::start_with_config(Some(path.to_str().unwrap()), &[]);
+    let server = common::Server::start_with_config(path.to_str().unwrap(), &[]);
     let mut con = server.conn();
     let limits: Vec<Value> = redis::cmd("TENANT").arg("GETLIMIT").arg("acme").query(&mut con).unwrap();
     assert_eq!(limits[1], Value::Int(100 << 20));

@@ -13,13 +13,17 @@ pub struct Server {
 impl Server {
     /// Starts the server with extra `--directive value` arguments.
     pub fn start(args: &[&str]) -> Server {
-        Self::start_with_config(None, args)
+        Server::spawn(None, args)
     }
 
-    /// Starts the server with a configuration file (given first, as redis-server wants it).
-    pub fn start_with_config(file: Option<&str>, args: &[&str]) -> Server {
+    /// Starts the server with a config file; port, bind and loglevel flags override the file's.
+    pub fn start_with_config(path: &str, args: &[&str]) -> Server {
+        Server::spawn(Some(path), args)
+    }
+
+    fn spawn(config_file: Option<&str>, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tenantcache"))
-            .args(file)
+            .args(config_file)
             .args(["--port", "0", "--bind", "127.0.0.1", "--loglevel", "warning"])
             .args(args)
             .stdout(Stdio::piped())

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Throughput and server CPU cost of tenantcache side by side with Redis, in one run.
+#
+#   scripts/bench-vs-redis.sh [--pinned | --unpinned]
+#
+# Starts target/release/tenantcache and Debian's redis-server (installed with apt-get if
+# missing) on loopback, then runs the same redis-benchmark matrix against both, alternating
+# servers row by row so that background load hits both alike: SET, GET, INCR, MSET (10 keys)
+# and PUBLISH, 50 clients, 64-byte values, 100,000 random keys, pipeline 1 and 16.
+# For each row it prints both servers' requests per second and their ratio, and the server
+# CPU time per request (utime+stime from /proc/PID/stat around the row) and that ratio.
+#
+# --pinned (default): each server on CPU 0 (taskset), redis-benchmark on CPU 1, so both
+#   servers get one core (tenantcache then runs one worker thread, like Redis's one thread).
+# --unpinned: no pinning; tenantcache may use every core, Redis uses one.
+#
+# Environment: TC_BIN (default target/release/tenantcache), TC_PORT (16400), REDIS_PORT
+# (16401), N_P1 / N_P16 (requests per row at pipeline 1 / 16: 100000 / 500000),
+# ROW_TIMEOUT (seconds before a row counts as failed: 120).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODE=pinned
+for arg in "$@"; do
+    case "$arg" in
+        --pinned) MODE=pinned ;;
+        --unpinned) MODE=unpinned ;;
+        -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown option '$arg' (use --pinned or --unpinned)" >&2; exit 2 ;;
+    esac
+done
+
+TC_BIN=${TC_BIN:-target/release/tenantcache}
+TC_PORT=${TC_PORT:-16400}
+REDIS_PORT=${REDIS_PORT:-16401}
+N_P1=${N_P1:-100000}
+N_P16=${N_P16:-500000}
+ROW_TIMEOUT=${ROW_TIMEOUT:-120}
+CLIENTS=50
+VALUE_SIZE=64
+KEYSPACE=100000
+PAYLOAD=$(printf 'p%.0s' $(seq "$VALUE_SIZE"))
+CLK_TCK=$(getconf CLK_TCK)
+
+die() { echo "bench-vs-redis: $*" >&2; exit 1; }
+
+need_package() { # need_package COMMAND DEBIAN_PACKAGE
+    command -v "$1" >/dev/null && return
+    [ "$(id -u)" -eq 0 ] || die "$1 is missing: apt-get install $2"
+    echo "installing $2 ..."
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+need_package redis-benchmark redis-tools
+need_package redis-server redis-server
+[ -x "$TC_BIN" ] || die "$TC_BIN not found: run 'cargo build --release' first"
+
+SERVER_PREFIX=()
+CLIENT_PREFIX=()
+if [ "$MODE" = pinned ]; then
+    if [ "$(nproc)" -lt 2 ]; then
+        echo "only $(nproc) CPU available: running unpinned"
+        MODE=unpinned
+    else
+        SERVER_PREFIX=(taskset -c 0)
+        CLIENT_PREFIX=(taskset -c 1)
+    fi
+fi
+
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || continue
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    done
+}
+trap cleanup EXIT
+
+# start_server PORT LOG COMMAND... : prints the server's PID once it answers PING.
+start_server() {
+    local port=$1 log=$2 pid
+    shift 2
+    if redis-cli -p "$port" ping >/dev/null 2>&1; then
+        die "port $port is already in use"
+    fi
+    "${SERVER_PREFIX[@]}" "$@" >"$log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do
+        if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
+            echo "$pid"
+            return
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$log" >&2
+    die "server '$*' did not start on port $port"
+}
+
+REDIS_LOG=/tmp/bench-redis-$REDIS_PORT.log
+TC_LOG=/tmp/bench-tenantcache-$TC_PORT.log
+REDIS_PID=$(start_server "$REDIS_PORT" "$REDIS_LOG" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+    --save '' --appendonly no --daemonize no)
+PIDS+=("$REDIS_PID")
+TC_PID=$(start_server "$TC_PORT" "$TC_LOG" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --loglevel warning)
+PIDS+=("$TC_PID")
+
+cpu_ticks() { # utime + stime of a process (all threads), in clock ticks
+    # Fields after the ")" that closes the command name: utime and stime are the 12th and 13th.
+    sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+# run_row NAME PIPELINE PORT PID: prints "RPS CPU_US_PER_REQUEST" or "FAILED reason".
+run_row() {
+    local name=$1 pipeline=$2 port=$3 pid=$4 n args before after out status rps err
+    n=$N_P1
+    [ "$pipeline" -eq 1 ] || n=$N_P16
+    case "$name" in
+        PUBLISH) args=(publish "channel:__rand_int__" "$PAYLOAD") ;;
+        *) args=(-t "${name,,}") ;;
+    esac
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "FAILED server-exited"
+        return
+    fi
+    before=$(cpu_ticks "$pid")
+    set +e
+    out=$(timeout "$ROW_TIMEOUT" "${CLIENT_PREFIX[@]}" redis-benchmark -h 127.0.0.1 -p "$port" \
+        -c "$CLIENTS" -n "$n" -P "$pipeline" -d "$VALUE_SIZE" -r "$KEYSPACE" --csv "${args[@]}" 2>&1 </dev/null)
+    status=$?
+    set -e
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "FAILED server-exited"
+        return
+    fi
+    after=$(cpu_ticks "$pid")
+    err=$(printf '%s\n' "$out" | tr '\r' '\n' | grep -iE 'error|ERR ' | head -n 1 || true)
+    rps=$(printf '%s\n' "$out" | grep '^"' | grep -v '^"test"' | tail -n 1 | cut -d, -f2 | tr -d '"' || true)
+    if [ "$status" -eq 124 ]; then
+        echo "FAILED timeout-${ROW_TIMEOUT}s"
+    elif [ -n "$err" ]; then
+        echo "FAILED ${err:0:90}"
+    elif [ "$status" -ne 0 ] || [ -z "$rps" ]; then
+        echo "FAILED exit-status-$status"
+    else
+        awk -v r="$rps" -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$n" \
+            'BEGIN { printf "%.0f %.3f\n", r, t / hz * 1e6 / n }'
+    fi
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0) printf "%.2f", b / a; else print "-" }'; }
+
+echo "tenantcache: $("$TC_BIN" --version)   redis: $(redis-server --version | cut -d' ' -f3)"
+echo "mode: $MODE$([ "$MODE" = pinned ] && echo ' (servers on CPU 0, redis-benchmark on CPU 1)')," \
+    "$CLIENTS clients, -d $VALUE_SIZE, -r $KEYSPACE, -n $N_P1 at P1 / $N_P16 at P16," \
+    "CPU from /proc/PID/stat at $CLK_TCK ticks/s"
+printf '%-8s %3s %12s %12s %8s %13s %13s %9s\n' \
+    test P redis_rps tc_rps tc/redis redis_us/req tc_us/req cpu_tc/r
+failures=0
+for pipeline in 1 16; do
+    # SET first: it fills the keys that GET then reads.
+    for name in SET GET INCR MSET PUBLISH; do
+        read -r redis_rps redis_cpu < <(run_row "$name" "$pipeline" "$REDIS_PORT" "$REDIS_PID")
+        read -r tc_rps tc_cpu < <(run_row "$name" "$pipeline" "$TC_PORT" "$TC_PID")
+        if [ "$redis_rps" = FAILED ] || [ "$tc_rps" = FAILED ]; then
+            failures=$((failures + 1))
+            printf '%-8s %3s  redis: %s  tenantcache: %s\n' "$name" "$pipeline" \
+                "$([ "$redis_rps" = FAILED ] && echo "FAILED ($redis_cpu)" || echo "$redis_rps rps")" \
+                "$([ "$tc_rps" = FAILED ] && echo "FAILED ($tc_cpu)" || echo "$tc_rps rps")"
+            continue
+        fi
+        printf '%-8s %3s %12s %12s %8s %13s %13s %9s\n' "$name" "$pipeline" "$redis_rps" "$tc_rps" \
+            "$(ratio "$redis_rps" "$tc_rps")" "$redis_cpu" "$tc_cpu" "$(ratio "$redis_cpu" "$tc_cpu")"
+    done
+done
+echo "tc/redis > 1: tenantcache serves more requests per second; cpu_tc/r < 1: it spends less CPU per request."
+[ "$failures" -eq 0 ] || { echo "$failures row(s) failed"; exit 1; }

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Memory per key of tenantcache and Redis: resident memory growth for 1,000,000 distinct
+# keys (key:0000000001, key:0000000002, ...: 14 bytes each) with 32-byte values, once with
+# plain SETs and once with a TTL on every key (SET k v EX 100000).
+#
+#   scripts/mem-per-key.sh
+#
+# Each case starts a fresh server on loopback, reads VmRSS from /proc/PID/status, loads the
+# keys with `redis-cli --pipe`, checks DBSIZE, reads VmRSS again and prints the growth divided
+# by the number of keys. Uses target/release/tenantcache and Debian's redis-server (installed
+# with apt-get if missing). Environment: TC_BIN, TC_PORT (16400), REDIS_PORT (16401), KEYS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TC_BIN=${TC_BIN:-target/release/tenantcache}
+TC_PORT=${TC_PORT:-16400}
+REDIS_PORT=${REDIS_PORT:-16401}
+KEYS=${KEYS:-1000000}
+VALUE_SIZE=32
+
+die() { echo "mem-per-key: $*" >&2; exit 1; }
+
+need_package() { # need_package COMMAND DEBIAN_PACKAGE
+    command -v "$1" >/dev/null && return
+    [ "$(id -u)" -eq 0 ] || die "$1 is missing: apt-get install $2"
+    echo "installing $2 ..."
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+need_package redis-cli redis-tools
+need_package redis-server redis-server
+[ -x "$TC_BIN" ] || die "$TC_BIN not found: run 'cargo build --release' first"
+
+SERVER_PID=
+stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    SERVER_PID=
+}
+trap stop_server EXIT
+
+# start_server PORT COMMAND...: starts a server in the background and waits for PING.
+start_server() {
+    local port=$1
+    shift
+    redis-cli -p "$port" ping >/dev/null 2>&1 && die "port $port is already in use"
+    "$@" >"/tmp/mem-per-key-$port.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "/tmp/mem-per-key-$port.log" >&2
+    die "server '$*' did not start on port $port"
+}
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# RESP for KEYS SET commands with distinct 14-byte keys and VALUE_SIZE-byte values; with
+# "ttl" each SET carries EX 100000.
+generate() {
+    awk -v keys="$KEYS" -v size="$VALUE_SIZE" -v ttl="$1" 'BEGIN {
+        value = sprintf("%0" size "d", 0); gsub(/0/, "v", value)
+        head = ttl == "ttl" ? "*5\r\n" : "*3\r\n"
+        tail = ttl == "ttl" ? "$2\r\nEX\r\n$6\r\n100000\r\n" : ""
+        for (i = 1; i <= keys; i++) {
+            key = sprintf("key:%010d", i)
+            printf "%s$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n%s", head, length(key), key, size, value, tail
+        }
+    }'
+}
+
+# measure NAME PORT TTL COMMAND...: prints one result line.
+measure() {
+    local name=$1 port=$2 ttl=$3 before after out keys
+    shift 3
+    start_server "$port" "$@"
+    sleep 0.5
+    before=$(rss_kb "$SERVER_PID")
+    out=$(generate "$ttl" | redis-cli -p "$port" --pipe 2>&1)
+    if ! printf '%s\n' "$out" | grep -q "errors: 0, replies: $KEYS"; then
+        printf '%-12s %-5s FAILED: %s\n' "$name" "$ttl" "$(printf '%s' "$out" | tail -n 1)"
+        stop_server
+        return 1
+    fi
+    keys=$(redis-cli -p "$port" dbsize)
+    sleep 1 # let background work (expiry cycle, allocator) settle
+    after=$(rss_kb "$SERVER_PID")
+    stop_server
+    [ "$keys" = "$KEYS" ] || { printf '%-12s %-5s FAILED: DBSIZE %s\n' "$name" "$ttl" "$keys"; return 1; }
+    awk -v n="$name" -v t="$ttl" -v b="$before" -v a="$after" -v k="$KEYS" 'BEGIN {
+        printf "%-12s %-5s %10.1f %10.1f %14.1f\n", n, t, b / 1024, a / 1024, (a - b) * 1024 / k }'
+}
+
+echo "tenantcache: $("$TC_BIN" --version)   redis: $(redis-server --version | cut -d' ' -f3)"
+echo "$KEYS keys of 14 bytes, values of $VALUE_SIZE bytes; RSS from /proc/PID/status VmRSS"
+printf '%-12s %-5s %10s %10s %14s\n' server ttl rss_MB_0 rss_MB_1 bytes_per_key
+failures=0
+for ttl in none ttl; do
+    measure redis "$REDIS_PORT" "$ttl" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+        --save '' --appendonly no --daemonize no || failures=$((failures + 1))
+    measure tenantcache "$TC_PORT" "$ttl" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 \
+        --loglevel warning || failures=$((failures + 1))
+done
+[ "$failures" -eq 0 ] || exit 1
