@@ -192,9 +192,10 @@ pub struct Client {
     /// CLIENT REPLY OFF/SKIP state.
     pub reply_off: bool,
     pub reply_skip: bool,
-    /// Push messages written while replies are switched off: they are delivered anyway,
-    /// as Redis does, after the command's (dropped) replies.
-    pub muted_pushes: BytesMut,
+    /// Push messages for this client produced by its own command (a PUBLISH to a channel it
+    /// is subscribed to, a keyspace event): written after that command's reply, as in Redis
+    /// 7.2, and delivered even when its replies are switched off.
+    pub pending_pushes: BytesMut,
     /// CLIENT NO-EVICT and NO-TOUCH switches.
     pub no_evict: bool,
     pub no_touch: bool,
@@ -222,7 +223,7 @@ impl Client {
             close_after_reply: false,
             reply_off: false,
             reply_skip: false,
-            muted_pushes: BytesMut::new(),
+            pending_pushes: BytesMut::new(),
             no_evict: false,
             no_touch: false,
             query_buffer: 0,

@@ -192,8 +192,8 @@ fn process_input(
                         ctx.client.reply_skip = false;
                     }
                 }
-                if !ctx.client.muted_pushes.is_empty() {
-                    let pushes = ctx.client.muted_pushes.split();
+                if !ctx.client.pending_pushes.is_empty() {
+                    let pushes = ctx.client.pending_pushes.split();
                     ctx.out.raw(&pushes);
                 }
                 if ctx.client.close_after_reply || ctx.client.handle.is_killed() {

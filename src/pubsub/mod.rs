@@ -3,8 +3,8 @@
 //!
 //! A message is encoded straight into each subscriber's outbox; a subscriber whose pending
 //! output passes `client-output-buffer-limit pubsub` is disconnected rather than buffered.
-//! Messages for the publishing client itself go into its own reply buffer, so it sees them
-//! before the reply of the command that caused them, as in Redis.
+//! Messages for the publishing client itself are held back until its command has replied
+//! (after the whole EXEC inside a transaction), as Redis 7.2 does.
 //!
 //! Lock order: keyspace, then registry, then a subscriber's outbox. The registry lock is
 //! never held while taking the client list lock.
@@ -108,15 +108,25 @@ impl PubSub {
     }
 }
 
-/// Writes a push message to the calling client. Pushes are delivered even while its replies
-/// are switched off (CLIENT REPLY OFF/SKIP), as in Redis; `encode` writes the message.
+/// Writes a push message that is the reply of the calling client's command (SUBSCRIBE
+/// confirmations). It is delivered even while replies are switched off (CLIENT REPLY
+/// OFF/SKIP), as in Redis; `encode` writes the message.
 pub fn push_to_self(client: &mut Client, out: &mut ReplyBuf, encode: impl FnOnce(&mut ReplyBuf)) {
     let mark = out.len();
     encode(out);
     if client.replies_muted() {
         let pushed = out.buf.split_off(mark);
-        client.muted_pushes.extend_from_slice(&pushed);
+        client.pending_pushes.extend_from_slice(&pushed);
     }
+}
+
+/// Queues a message for the calling client caused by its own command; the connection writes
+/// it after the command's reply (after the whole EXEC inside a transaction).
+fn defer_to_self(client: &mut Client, out: &ReplyBuf, encode: impl FnOnce(&mut ReplyBuf)) {
+    let mut r = ReplyBuf::new();
+    r.resp3 = out.resp3;
+    encode(&mut r);
+    client.pending_pushes.extend_from_slice(&r.buf);
 }
 
 /// Encodes one message: `message`/`smessage` (3 parts) or `pmessage` (4).
@@ -136,8 +146,8 @@ fn encode_message(
     r.bulk(message);
 }
 
-/// The calling client, when a publish comes from a command: messages for it go into its
-/// reply buffer instead of its outbox.
+/// The calling client, when a publish comes from a command: messages for it are queued
+/// after its reply instead of in its outbox.
 pub type Caller<'a> = Option<(&'a mut Client, &'a mut ReplyBuf)>;
 
 /// Delivers `message` on `channel` to channel and pattern subscribers (or shard-channel
@@ -215,7 +225,7 @@ impl Delivery {
         for handle in subs.values() {
             self.receivers += 1;
             if let Some((client, out)) = caller.as_mut().filter(|(c, _)| c.id == handle.id) {
-                push_to_self(client, out, |r| {
+                defer_to_self(client, out, |r| {
                     encode_message(r, kind, pattern, channel, message)
                 });
                 continue;
@@ -235,7 +245,7 @@ impl Delivery {
 }
 
 /// Publishes keyspace events as `__keyspace@db__:key` / `__keyevent@db__:event`, per the
-/// `K`/`E` bits of `flags`. Events for the calling client itself go into its replies.
+/// `K`/`E` bits of `flags`. Events for the calling client itself follow its reply.
 pub fn publish_events(shared: &Shared, events: Vec<Event>, flags: u32, mut caller: Caller) {
     use crate::storage::notify::{KEYEVENT, KEYSPACE};
     for ev in events {
