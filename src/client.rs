@@ -199,6 +199,9 @@ pub struct Client {
     /// CLIENT NO-EVICT and NO-TOUCH switches.
     pub no_evict: bool,
     pub no_touch: bool,
+    /// A command held back by CLIENT PAUSE; it runs, before anything read after it, once
+    /// the pause ends.
+    pub paused_command: Option<Vec<Bytes>>,
     /// Bytes of the query buffer while the current command runs (the command included).
     pub query_buffer: usize,
     /// Keys being watched (db, key) and whether any changed since WATCH.
@@ -226,6 +229,7 @@ impl Client {
             pending_pushes: BytesMut::new(),
             no_evict: false,
             no_touch: false,
+            paused_command: None,
             query_buffer: 0,
             watched: Vec::new(),
             batch: BatchStats::default(),
@@ -323,5 +327,35 @@ impl Client {
             flags.push('N');
         }
         info.flags = flags;
+    }
+}
+
+/// CLIENT PAUSE state, server-wide: until when, and whether only writes wait.
+#[derive(Default)]
+pub struct Pause {
+    /// End of the pause in ms since the epoch; 0 = not paused.
+    until_ms: AtomicU64,
+    writes_only: AtomicBool,
+    /// Woken on CLIENT UNPAUSE so waiting clients resume at once.
+    pub resumed: Notify,
+}
+
+impl Pause {
+    /// Pauses until `until_ms` (a running pause is never shortened) for all commands or
+    /// only for writes (the latest call decides which).
+    pub fn start(&self, until_ms: u64, writes_only: bool) {
+        self.writes_only.store(writes_only, Ordering::Relaxed);
+        self.until_ms.fetch_max(until_ms, Ordering::Relaxed);
+    }
+
+    pub fn end(&self) {
+        self.until_ms.store(0, Ordering::Relaxed);
+        self.resumed.notify_waiters();
+    }
+
+    /// The end of the running pause and whether it holds back only writes.
+    pub fn active(&self, now_ms: u64) -> Option<(u64, bool)> {
+        let until = self.until_ms.load(Ordering::Relaxed);
+        (until > now_ms).then(|| (until, self.writes_only.load(Ordering::Relaxed)))
     }
 }

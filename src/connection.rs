@@ -6,7 +6,7 @@
 //! connection even while a write to a client that stopped reading is pending.
 
 use crate::client::{Client, ClientHandle};
-use crate::commands::{self, table, Ctx};
+use crate::commands::{self, flags, table, CommandSpec, Ctx};
 use crate::protocol::{ReplyBuf, RequestParser};
 use crate::server::Shared;
 use bytes::{Bytes, BytesMut};
@@ -84,6 +84,22 @@ async fn client_loop(
         }
         if client.close_after_reply {
             return Ok(());
+        }
+        if client.paused_command.is_some() {
+            // Created before the check, so an UNPAUSE in between is not missed.
+            let resumed = shared.pause.resumed.notified();
+            if let Some((until, _)) = shared.pause.active(crate::storage::now_ms()) {
+                let left = Duration::from_millis(until.saturating_sub(crate::storage::now_ms()));
+                tokio::select! {
+                    _ = tokio::time::sleep(left) => {}
+                    _ = resumed => {}
+                    // Messages to deliver or a kill, handled at the top of the loop.
+                    _ = handle.wake.notified() => continue,
+                }
+            }
+            // Retries the held command; it is held again if the pause still applies to it.
+            process_input(shared, client, &mut parser, &mut rbuf, &mut out);
+            continue;
         }
         if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
             rbuf.reserve(READ_CHUNK);
@@ -165,6 +181,28 @@ fn encoded_len(args: &[Bytes]) -> usize {
             .sum::<usize>()
 }
 
+/// Whether CLIENT PAUSE holds this command back: every command during a pause of ALL;
+/// during a pause of WRITE, commands that write or publish (and EXEC of a transaction that
+/// queued one), as Redis's "may replicate" rule does. Queueing inside MULTI is not held.
+fn held_by_pause(shared: &Shared, client: &Client, args: &[Bytes]) -> bool {
+    let Some((_, writes_only)) = shared.pause.active(crate::storage::now_ms()) else {
+        return false;
+    };
+    if !writes_only {
+        return true;
+    }
+    let Some(spec) = table::lookup_command(args) else {
+        return false;
+    };
+    let writes = |spec: &CommandSpec| {
+        spec.flags & flags::WRITE != 0 || matches!(spec.name, "publish" | "spublish")
+    };
+    match &client.multi {
+        Some(queued) => spec.name == "exec" && queued.iter().any(|(s, _)| writes(s)),
+        None => writes(spec),
+    }
+}
+
 /// Parses and runs every complete command in `rbuf`, leaving the replies in `out`.
 fn process_input(
     shared: &Shared,
@@ -179,8 +217,16 @@ fn process_input(
     // The name and first argument of the last command; resolved to a full name once per batch.
     let mut last_command: Option<(Bytes, Option<Bytes>)> = None;
     loop {
-        match parser.next(rbuf, max_bulk) {
+        let next = match ctx.client.paused_command.take() {
+            Some(held) => Ok(Some(held)),
+            None => parser.next(rbuf, max_bulk),
+        };
+        match next {
             Ok(Some(args)) => {
+                if held_by_pause(shared, ctx.client, &args) {
+                    ctx.client.paused_command = Some(args);
+                    break;
+                }
                 last_command = Some((args[0].clone(), args.get(1).cloned()));
                 ctx.client.query_buffer = encoded_len(&args) + rbuf.len();
                 let skip = ctx.client.reply_skip;

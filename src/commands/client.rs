@@ -108,6 +108,24 @@ static SUBCOMMANDS: &[CommandSpec] = &[
     ),
     subcmd!(
         "client",
+        "pause",
+        -3,
+        CONN_ADMIN,
+        (0, 0, 0),
+        "Suspends commands processing.",
+        pause
+    ),
+    subcmd!(
+        "client",
+        "unpause",
+        2,
+        CONN_ADMIN,
+        (0, 0, 0),
+        "Resumes processing commands from paused clients.",
+        unpause
+    ),
+    subcmd!(
+        "client",
         "reply",
         3,
         CONN,
@@ -269,6 +287,41 @@ fn reply(ctx: &mut Ctx, args: &[Bytes]) {
     } else {
         ctx.out.error(errors::SYNTAX);
     }
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL]: held commands wait in their connections (see
+/// `connection::held_by_pause`) until the timeout passes or CLIENT UNPAUSE.
+fn pause(ctx: &mut Ctx, args: &[Bytes]) {
+    if args.len() > 4 {
+        return ctx.out.error(errors::SYNTAX);
+    }
+    let mut writes_only = false;
+    if let Some(mode) = args.get(3) {
+        if is(mode, "write") {
+            writes_only = true;
+        } else if !is(mode, "all") {
+            return ctx.out.error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+        }
+    }
+    let timeout = match crate::util::parse_i64(&args[2]) {
+        Some(t) if t < 0 => return ctx.out.error("ERR timeout is negative"),
+        Some(t) => t as u64,
+        None => {
+            return ctx
+                .out
+                .error("ERR timeout is not an integer or out of range")
+        }
+    };
+    ctx.shared.pause.start(
+        crate::storage::now_ms().saturating_add(timeout),
+        writes_only,
+    );
+    ctx.out.ok();
+}
+
+fn unpause(ctx: &mut Ctx, _args: &[Bytes]) {
+    ctx.shared.pause.end();
+    ctx.out.ok();
 }
 
 fn tracking(ctx: &mut Ctx, _args: &[Bytes]) {
@@ -615,6 +668,10 @@ fn help(ctx: &mut Ctx, _args: &[Bytes]) {
             "      Return clients of specified type.",
             "    * ID <client-id> [<client-id> ...]",
             "      Return clients of specified ids.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
             "REPLY (ON|OFF|SKIP)",
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
