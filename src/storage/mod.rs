@@ -305,15 +305,21 @@ impl Keyspace {
         let tenant = self.tenants.resolve(entry.key());
         let hash = hash_key(entry.key());
         entry.access = self.lru_clock();
+        // Copied only when the `n` class is on: the entry moves into the table.
+        let new_key = (self.notify_flags & notify::NEW != 0).then(|| entry.key().to_vec());
         let old = self.dbs[db].table_mut(tenant).insert(entry, hash);
-        match old {
+        let replaced_live = match old {
             Some(old) => {
                 let live = !old.is_expired(self.now_ms);
                 self.discard(db, tenant, old, Removal::Overwritten);
                 live
             }
             None => false,
+        };
+        if let (false, Some(key)) = (replaced_live, new_key) {
+            self.notify(notify::NEW, "new", db, &key);
         }
+        replaced_live
     }
 
     /// Deletes `key`; returns the removed entry if it was live.
