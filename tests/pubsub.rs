@@ -495,3 +495,18 @@ fn no_notifications_when_disabled() {
     c.call(&["SET", "foo", "bar"]);
     assert!(sub.silent_for(Duration::from_millis(200)));
 }
+
+#[test]
+fn new_key_events() {
+    let server = Server::start(&["--notify-keyspace-events", "En"]);
+    let mut sub = Raw::connect(&server);
+    let mut c = Raw::connect(&server);
+    sub.call(&["PSUBSCRIBE", "*"]);
+    c.call(&["SET", "foo", "bar"]);
+    // Overwriting an existing key creates nothing new.
+    c.call(&["SET", "foo", "baz"]);
+    c.call(&["SET", "bar", "bar"]);
+    assert_eq!(sub.read(), r#"*["pmessage","*","__keyevent@0__:new","foo"]"#);
+    assert_eq!(sub.read(), r#"*["pmessage","*","__keyevent@0__:new","bar"]"#);
+    assert!(sub.silent_for(Duration::from_millis(100)));
+}
