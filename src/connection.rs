@@ -229,14 +229,17 @@ fn process_input(
                 }
                 last_command = Some((args[0].clone(), args.get(1).cloned()));
                 ctx.client.query_buffer = encoded_len(&args) + rbuf.len();
-                let skip = ctx.client.reply_skip;
+                // CLIENT REPLY SKIP drops the reply of the command after it, unless that
+                // command is CLIENT REPLY ON, which clears the flag.
+                let skipping = ctx.client.reply_skip;
                 let mark = ctx.out.len();
                 commands::execute(&mut ctx, &args);
-                if ctx.client.reply_off || skip {
+                let skipped = skipping && ctx.client.reply_skip;
+                if ctx.client.reply_off || skipped {
                     ctx.out.buf.truncate(mark);
-                    if skip {
-                        ctx.client.reply_skip = false;
-                    }
+                }
+                if skipped {
+                    ctx.client.reply_skip = false;
                 }
                 if !ctx.client.pending_pushes.is_empty() {
                     let pushes = ctx.client.pending_pushes.split();

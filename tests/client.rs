@@ -275,6 +275,8 @@ fn reply_on_off_skip() {
     assert_eq!(String::from_utf8_lossy(&out), "+OK\r\n$1\r\nb\r\n");
     let out = server.raw(b"CLIENT REPLY SKIP\r\nECHO a\r\nECHO b\r\n", wait);
     assert_eq!(String::from_utf8_lossy(&out), "$1\r\nb\r\n");
+    let out = server.raw(b"CLIENT REPLY SKIP\r\nCLIENT REPLY ON\r\nPING\r\n", wait);
+    assert_eq!(String::from_utf8_lossy(&out), "+OK\r\n+PONG\r\n");
     let out = server.raw(b"CLIENT REPLY MAYBE\r\n", wait);
     assert_eq!(String::from_utf8_lossy(&out), "-ERR syntax error\r\n");
 }
