@@ -71,7 +71,7 @@ impl Raw {
     /// True if nothing arrives within `wait`.
     fn silent_for(&mut self, wait: Duration) -> bool {
         self.reader.get_ref().set_read_timeout(Some(wait)).unwrap();
-        let quiet = matches!(self.reader.fill_buf(), Err(_)) && self.reader.buffer().is_empty();
+        let quiet = self.reader.fill_buf().is_err() && self.reader.buffer().is_empty();
         self.reader
             .get_ref()
             .set_read_timeout(Some(Duration::from_secs(5)))
