@@ -506,7 +506,13 @@ fn new_key_events() {
     // Overwriting an existing key creates nothing new.
     c.call(&["SET", "foo", "baz"]);
     c.call(&["SET", "bar", "bar"]);
-    assert_eq!(sub.read(), r#"*["pmessage","*","__keyevent@0__:new","foo"]"#);
-    assert_eq!(sub.read(), r#"*["pmessage","*","__keyevent@0__:new","bar"]"#);
+    assert_eq!(
+        sub.read(),
+        r#"*["pmessage","*","__keyevent@0__:new","foo"]"#
+    );
+    assert_eq!(
+        sub.read(),
+        r#"*["pmessage","*","__keyevent@0__:new","bar"]"#
+    );
     assert!(sub.silent_for(Duration::from_millis(100)));
 }
