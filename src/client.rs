@@ -2,6 +2,7 @@
 //! signal ([`ClientHandle`]: CLIENT LIST/KILL, pub/sub delivery, output-buffer limits).
 
 use crate::commands::CommandSpec;
+use crate::server::Shared;
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use std::collections::HashSet;
@@ -15,12 +16,18 @@ pub struct ClientHandle {
     pub id: u64,
     pub addr: String,
     pub laddr: String,
+    /// The socket's file descriptor, as CLIENT LIST shows it.
+    pub fd: i32,
     pub created: Instant,
     pub info: Mutex<ClientInfo>,
     /// Messages pushed by other clients (pub/sub), written by the owner between batches.
     outbox: Mutex<BytesMut>,
     outbox_len: AtomicUsize,
-    /// When the outbox first went over the soft limit (ms since start; 0 = not over).
+    /// Bytes the owner took for writing that the socket has not accepted yet; they count
+    /// against the output buffer limit too, so a subscriber that never reads cannot hide
+    /// its backlog in a write that never finishes.
+    in_flight: AtomicUsize,
+    /// When the pending output first went over the soft limit (ms since epoch; 0 = not over).
     soft_since_ms: AtomicU64,
     pub resp3: AtomicBool,
     pub killed: AtomicBool,
@@ -34,6 +41,7 @@ pub struct ClientInfo {
     pub lib_name: String,
     pub lib_ver: String,
     pub db: usize,
+    /// Full name of the last command (`client|list`), empty before the first one.
     pub last_command: String,
     pub last_interaction: Option<Instant>,
     pub subscriptions: usize,
@@ -42,22 +50,35 @@ pub struct ClientInfo {
     pub multi: i64,
     pub flags: String,
     pub query_buffer: usize,
+    pub query_buffer_free: usize,
+    pub multi_mem: usize,
+    /// Capacity of the reply buffer and the largest reply batch written so far.
+    pub reply_buffer_size: usize,
+    pub reply_buffer_peak: usize,
     pub tenant: String,
     pub no_evict: bool,
+    pub no_touch: bool,
     pub resp: u8,
     pub user: String,
 }
 
 impl ClientHandle {
-    pub fn new(id: u64, addr: String, laddr: String) -> Arc<Self> {
+    pub fn new(id: u64, addr: String, laddr: String, fd: i32) -> Arc<Self> {
         Arc::new(ClientHandle {
             id,
             addr,
             laddr,
+            fd,
             created: Instant::now(),
-            info: Mutex::new(ClientInfo { multi: -1, resp: 2, user: "default".into(), ..Default::default() }),
+            info: Mutex::new(ClientInfo {
+                multi: -1,
+                resp: 2,
+                user: "default".into(),
+                ..Default::default()
+            }),
             outbox: Mutex::new(BytesMut::new()),
             outbox_len: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
             soft_since_ms: AtomicU64::new(0),
             resp3: AtomicBool::new(false),
             killed: AtomicBool::new(false),
@@ -71,14 +92,15 @@ impl ClientHandle {
         if self.killed.load(Ordering::Relaxed) {
             return false;
         }
-        let len = {
+        let queued = {
             let mut q = self.outbox.lock();
             q.extend_from_slice(encoded);
             q.len()
         };
-        self.outbox_len.store(len, Ordering::Relaxed);
-        let over_hard = limit.hard > 0 && len as u64 > limit.hard;
-        let over_soft = limit.soft > 0 && len as u64 > limit.soft;
+        self.outbox_len.store(queued, Ordering::Relaxed);
+        let pending = (queued + self.in_flight.load(Ordering::Relaxed)) as u64;
+        let over_hard = limit.hard > 0 && pending > limit.hard;
+        let over_soft = limit.soft > 0 && pending > limit.soft;
         let mut kill = over_hard;
         if over_soft {
             let since = self.soft_since_ms.load(Ordering::Relaxed);
@@ -105,7 +127,6 @@ impl ClientHandle {
         }
         let mut q = self.outbox.lock();
         self.outbox_len.store(0, Ordering::Relaxed);
-        self.soft_since_ms.store(0, Ordering::Relaxed);
         if q.is_empty() {
             None
         } else {
@@ -113,10 +134,20 @@ impl ClientHandle {
         }
     }
 
-    pub fn pending_output(&self) -> usize {
-        self.outbox_len.load(Ordering::Relaxed)
+    /// Records how many taken bytes still wait for the socket.
+    pub fn set_in_flight(&self, bytes: usize) {
+        self.in_flight.store(bytes, Ordering::Relaxed);
+        if bytes == 0 && self.outbox_len.load(Ordering::Relaxed) == 0 {
+            self.soft_since_ms.store(0, Ordering::Relaxed);
+        }
     }
 
+    /// Output queued for this client and not yet accepted by its socket.
+    pub fn pending_output(&self) -> usize {
+        self.outbox_len.load(Ordering::Relaxed) + self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Asks the owning task to close the connection at once (even in the middle of a write).
     pub fn kill(&self) {
         self.killed.store(true, Ordering::Relaxed);
         self.wake.notify_one();
@@ -125,6 +156,14 @@ impl ClientHandle {
     pub fn is_killed(&self) -> bool {
         self.killed.load(Ordering::Relaxed)
     }
+}
+
+/// Closes a client on behalf of another one (CLIENT KILL, output buffer limit): it leaves
+/// CLIENT LIST and the pub/sub registry now, and its task closes the socket as soon as it runs.
+pub fn disconnect(shared: &Shared, handle: &ClientHandle) {
+    handle.kill();
+    shared.clients.lock().remove(&handle.id);
+    shared.pubsub.lock().remove_client(handle.id);
 }
 
 /// Per-command counters a client collects during a batch, merged into the server's
@@ -153,6 +192,18 @@ pub struct Client {
     /// CLIENT REPLY OFF/SKIP state.
     pub reply_off: bool,
     pub reply_skip: bool,
+    /// Push messages for this client produced by its own command (a PUBLISH to a channel it
+    /// is subscribed to, a keyspace event): written after that command's reply, as in Redis
+    /// 7.2, and delivered even when its replies are switched off.
+    pub pending_pushes: BytesMut,
+    /// CLIENT NO-EVICT and NO-TOUCH switches.
+    pub no_evict: bool,
+    pub no_touch: bool,
+    /// A command held back by CLIENT PAUSE; it runs, before anything read after it, once
+    /// the pause ends.
+    pub paused_command: Option<Vec<Bytes>>,
+    /// Bytes of the query buffer while the current command runs (the command included).
+    pub query_buffer: usize,
     /// Keys being watched (db, key) and whether any changed since WATCH.
     pub watched: Vec<(usize, Bytes)>,
     pub batch: BatchStats,
@@ -175,6 +226,11 @@ impl Client {
             close_after_reply: false,
             reply_off: false,
             reply_skip: false,
+            pending_pushes: BytesMut::new(),
+            no_evict: false,
+            no_touch: false,
+            paused_command: None,
+            query_buffer: 0,
             watched: Vec::new(),
             batch: BatchStats::default(),
             rng: crate::util::Rng::new(),
@@ -190,38 +246,65 @@ impl Client {
         self.resp == 2 && self.subscription_count() > 0
     }
 
+    /// Whether the current command's replies are being dropped (CLIENT REPLY OFF/SKIP).
+    pub fn replies_muted(&self) -> bool {
+        self.reply_off || self.reply_skip
+    }
+
     /// Counts a completed command for INFO commandstats.
     pub fn record(&mut self, spec: &'static CommandSpec, elapsed: Duration, failed: bool) {
-        if let Some(e) = self.batch.entries.iter_mut().find(|e| std::ptr::eq(e.0, spec)) {
+        if let Some(e) = self
+            .batch
+            .entries
+            .iter_mut()
+            .find(|e| std::ptr::eq(e.0, spec))
+        {
             e.1 += 1;
             e.2 += elapsed;
             e.3 += failed as u32;
         } else {
-            self.batch.entries.push((spec, 1, elapsed, failed as u32, 0));
+            self.batch
+                .entries
+                .push((spec, 1, elapsed, failed as u32, 0));
         }
     }
 
     /// Counts a command rejected before it ran (arity, OOM ...).
     pub fn failed_command(&mut self, spec: &'static CommandSpec, rejected: bool) {
-        if let Some(e) = self.batch.entries.iter_mut().find(|e| std::ptr::eq(e.0, spec)) {
+        if let Some(e) = self
+            .batch
+            .entries
+            .iter_mut()
+            .find(|e| std::ptr::eq(e.0, spec))
+        {
             e.4 += rejected as u32;
         } else {
-            self.batch.entries.push((spec, 0, Duration::ZERO, 0, rejected as u32));
+            self.batch
+                .entries
+                .push((spec, 0, Duration::ZERO, 0, rejected as u32));
         }
     }
 
-    /// Copies the fields CLIENT LIST shows into the shared handle.
-    pub fn publish_info(&self, last_command: Option<&str>, query_buffer: usize) {
+    /// Copies the fields CLIENT LIST shows into the shared handle. `last_command` is the
+    /// full name of the command that ran last (`None` keeps the previous one).
+    pub fn publish_info(&self, last_command: Option<&str>) {
         let mut info = self.handle.info.lock();
         info.db = self.db;
         info.subscriptions = self.channels.len();
         info.psubscriptions = self.patterns.len();
         info.ssubscriptions = self.shard_channels.len();
         info.multi = self.multi.as_ref().map_or(-1, |m| m.len() as i64);
+        info.multi_mem = self
+            .multi
+            .as_ref()
+            .map_or(0, |m| m.iter().flat_map(|(_, a)| a).map(|a| a.len()).sum());
         info.resp = self.resp;
-        info.query_buffer = query_buffer;
+        info.query_buffer = self.query_buffer;
+        info.no_evict = self.no_evict;
+        info.no_touch = self.no_touch;
         if let Some(c) = last_command {
-            info.last_command = c.to_string();
+            info.last_command.clear();
+            info.last_command.push_str(c);
         }
         info.last_interaction = Some(Instant::now());
         let mut flags = String::new();
@@ -231,9 +314,48 @@ impl Client {
         if self.multi.is_some() {
             flags.push('x');
         }
+        if self.close_after_reply {
+            flags.push('c');
+        }
+        if self.no_evict {
+            flags.push('e');
+        }
+        if self.no_touch {
+            flags.push('T');
+        }
         if flags.is_empty() {
             flags.push('N');
         }
         info.flags = flags;
+    }
+}
+
+/// CLIENT PAUSE state, server-wide: until when, and whether only writes wait.
+#[derive(Default)]
+pub struct Pause {
+    /// End of the pause in ms since the epoch; 0 = not paused.
+    until_ms: AtomicU64,
+    writes_only: AtomicBool,
+    /// Woken on CLIENT UNPAUSE so waiting clients resume at once.
+    pub resumed: Notify,
+}
+
+impl Pause {
+    /// Pauses until `until_ms` (a running pause is never shortened) for all commands or
+    /// only for writes (the latest call decides which).
+    pub fn start(&self, until_ms: u64, writes_only: bool) {
+        self.writes_only.store(writes_only, Ordering::Relaxed);
+        self.until_ms.fetch_max(until_ms, Ordering::Relaxed);
+    }
+
+    pub fn end(&self) {
+        self.until_ms.store(0, Ordering::Relaxed);
+        self.resumed.notify_waiters();
+    }
+
+    /// The end of the running pause and whether it holds back only writes.
+    pub fn active(&self, now_ms: u64) -> Option<(u64, bool)> {
+        let until = self.until_ms.load(Ordering::Relaxed);
+        (until > now_ms).then(|| (until, self.writes_only.load(Ordering::Relaxed)))
     }
 }

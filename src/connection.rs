@@ -1,12 +1,17 @@
 //! One client connection: read, parse, execute, write — with one write per batch of
 //! pipelined commands, and pub/sub messages from other clients written between batches.
+//!
+//! The task waits on two things at once: its socket and its handle's wake-up (a message
+//! was queued for it, or it was killed). Writes are done piecewise so that a kill ends the
+//! connection even while a write to a client that stopped reading is pending.
 
 use crate::client::{Client, ClientHandle};
-use crate::commands::{self, Ctx};
+use crate::commands::{self, flags, table, CommandSpec, Ctx};
 use crate::protocol::{ReplyBuf, RequestParser};
 use crate::server::Shared;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +23,11 @@ const READ_CHUNK: usize = 16 * 1024;
 
 pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
-    let laddr = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    let handle = ClientHandle::new(id, addr.to_string(), laddr);
+    let laddr = socket
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let handle = ClientHandle::new(id, addr.to_string(), laddr, socket.as_raw_fd());
     let maxclients = shared.settings.maxclients.load(Ordering::Relaxed);
     let admitted = {
         let mut clients = shared.clients.lock();
@@ -31,7 +39,9 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     };
     if !admitted {
         shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        let _ = socket.write_all(b"-ERR max number of clients reached\r\n").await;
+        let _ = socket
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
         return;
     }
     let authenticated = shared.settings.requirepass.read().is_none();
@@ -42,12 +52,55 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     shared.clients.lock().remove(&id);
 }
 
-async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Client) -> std::io::Result<()> {
+async fn client_loop(
+    shared: &Shared,
+    socket: &mut TcpStream,
+    client: &mut Client,
+) -> std::io::Result<()> {
     let handle = client.handle.clone();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut parser = RequestParser::new();
     let mut out = ReplyBuf::new();
     loop {
+        if handle.is_killed() {
+            return Ok(());
+        }
+        if let Some(msgs) = handle.take_outbox() {
+            // Messages published to this client while its batch ran go out after its replies.
+            out.raw(&msgs);
+        }
+        if !out.is_empty() {
+            if !write_out(socket, &handle, &out.buf).await? {
+                return Ok(()); // killed while writing
+            }
+            shared
+                .net_output_bytes
+                .fetch_add(out.len() as u64, Ordering::Relaxed);
+            note_reply_buffer(&handle, &out);
+            out.buf.clear();
+            if out.buf.capacity() > 1 << 20 {
+                out.buf = BytesMut::with_capacity(16 * 1024);
+            }
+        }
+        if client.close_after_reply {
+            return Ok(());
+        }
+        if client.paused_command.is_some() {
+            // Created before the check, so an UNPAUSE in between is not missed.
+            let resumed = shared.pause.resumed.notified();
+            if let Some((until, _)) = shared.pause.active(crate::storage::now_ms()) {
+                let left = Duration::from_millis(until.saturating_sub(crate::storage::now_ms()));
+                tokio::select! {
+                    _ = tokio::time::sleep(left) => {}
+                    _ = resumed => {}
+                    // Messages to deliver or a kill, handled at the top of the loop.
+                    _ = handle.wake.notified() => continue,
+                }
+            }
+            // Retries the held command; it is held again if the pause still applies to it.
+            process_input(shared, client, &mut parser, &mut rbuf, &mut out);
+            continue;
+        }
         if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
             rbuf.reserve(READ_CHUNK);
         }
@@ -59,16 +112,8 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
         };
         tokio::select! {
             biased;
-            _ = handle.wake.notified() => {
-                if handle.is_killed() {
-                    return Ok(());
-                }
-                if let Some(msgs) = handle.take_outbox() {
-                    socket.write_all(&msgs).await?;
-                    shared.net_output_bytes.fetch_add(msgs.len() as u64, Ordering::Relaxed);
-                }
-                continue;
-            }
+            // New messages or a kill: both are handled at the top of the loop.
+            _ = handle.wake.notified() => continue,
             read = tokio::time::timeout(idle_limit, socket.read_buf(&mut rbuf)) => {
                 match read {
                     Err(_) => return Ok(()), // idle timeout
@@ -78,49 +123,127 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                 }
             }
         }
-        let close = process_input(shared, client, &mut parser, &mut rbuf, &mut out);
-        if let Some(msgs) = handle.take_outbox() {
-            // Messages published to this client while its batch ran go out after its replies.
-            out.raw(&msgs);
-        }
-        if !out.is_empty() {
-            socket.write_all(&out.buf).await?;
-            shared.net_output_bytes.fetch_add(out.len() as u64, Ordering::Relaxed);
-            out.buf.clear();
-            if out.buf.capacity() > 1 << 20 {
-                out.buf = BytesMut::with_capacity(16 * 1024);
-            }
-        }
-        if close || handle.is_killed() {
-            return Ok(());
-        }
+        process_input(shared, client, &mut parser, &mut rbuf, &mut out);
     }
 }
 
-/// Parses and runs every complete command in `rbuf`. Returns true if the connection must close.
+/// Writes `buf` in full; returns false if the client was killed before the socket took it all.
+async fn write_out(
+    socket: &mut TcpStream,
+    handle: &ClientHandle,
+    buf: &[u8],
+) -> std::io::Result<bool> {
+    let mut written = 0;
+    while written < buf.len() {
+        handle.set_in_flight(buf.len() - written);
+        tokio::select! {
+            biased;
+            n = socket.write(&buf[written..]) => {
+                let n = n?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::WriteZero.into());
+                }
+                written += n;
+            }
+            // A wake-up here is either a kill or a message, which waits in the outbox.
+            _ = handle.wake.notified() => {
+                if handle.is_killed() {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+    handle.set_in_flight(0);
+    Ok(true)
+}
+
+/// Keeps CLIENT LIST's `rbs`/`rbp` current.
+fn note_reply_buffer(handle: &ClientHandle, out: &ReplyBuf) {
+    let mut info = handle.info.lock();
+    info.reply_buffer_size = out.buf.capacity();
+    info.reply_buffer_peak = info.reply_buffer_peak.max(out.len());
+}
+
+/// Size of a command in RESP multibulk form: what it occupied in the query buffer.
+fn encoded_len(args: &[Bytes]) -> usize {
+    fn digits(mut n: usize) -> usize {
+        let mut d = 1;
+        while n >= 10 {
+            n /= 10;
+            d += 1;
+        }
+        d
+    }
+    3 + digits(args.len())
+        + args
+            .iter()
+            .map(|a| 5 + digits(a.len()) + a.len())
+            .sum::<usize>()
+}
+
+/// Whether CLIENT PAUSE holds this command back: every command during a pause of ALL;
+/// during a pause of WRITE, commands that write or publish (and EXEC of a transaction that
+/// queued one), as Redis's "may replicate" rule does. Queueing inside MULTI is not held.
+fn held_by_pause(shared: &Shared, client: &Client, args: &[Bytes]) -> bool {
+    let Some((_, writes_only)) = shared.pause.active(crate::storage::now_ms()) else {
+        return false;
+    };
+    if !writes_only {
+        return true;
+    }
+    let Some(spec) = table::lookup_command(args) else {
+        return false;
+    };
+    let writes = |spec: &CommandSpec| {
+        spec.flags & flags::WRITE != 0 || matches!(spec.name, "publish" | "spublish")
+    };
+    match &client.multi {
+        Some(queued) => spec.name == "exec" && queued.iter().any(|(s, _)| writes(s)),
+        None => writes(spec),
+    }
+}
+
+/// Parses and runs every complete command in `rbuf`, leaving the replies in `out`.
 fn process_input(
     shared: &Shared,
     client: &mut Client,
     parser: &mut RequestParser,
     rbuf: &mut BytesMut,
     out: &mut ReplyBuf,
-) -> bool {
+) {
     let max_bulk = shared.settings.proto_max_bulk_len.load(Ordering::Relaxed);
     let query_limit = shared.settings.query_buffer_limit.load(Ordering::Relaxed);
     let mut ctx = Ctx::new(shared, client, out);
-    let mut last_command = None;
+    // The name and first argument of the last command; resolved to a full name once per batch.
+    let mut last_command: Option<(Bytes, Option<Bytes>)> = None;
     loop {
-        match parser.next(rbuf, max_bulk) {
+        let next = match ctx.client.paused_command.take() {
+            Some(held) => Ok(Some(held)),
+            None => parser.next(rbuf, max_bulk),
+        };
+        match next {
             Ok(Some(args)) => {
-                last_command = Some(args[0].clone());
-                let skip = ctx.client.reply_skip;
+                if held_by_pause(shared, ctx.client, &args) {
+                    ctx.client.paused_command = Some(args);
+                    break;
+                }
+                last_command = Some((args[0].clone(), args.get(1).cloned()));
+                ctx.client.query_buffer = encoded_len(&args) + rbuf.len();
+                // CLIENT REPLY SKIP drops the reply of the command after it, unless that
+                // command is CLIENT REPLY ON, which clears the flag.
+                let skipping = ctx.client.reply_skip;
                 let mark = ctx.out.len();
                 commands::execute(&mut ctx, &args);
-                if ctx.client.reply_off || skip {
+                let skipped = skipping && ctx.client.reply_skip;
+                if ctx.client.reply_off || skipped {
                     ctx.out.buf.truncate(mark);
-                    if skip {
-                        ctx.client.reply_skip = false;
-                    }
+                }
+                if skipped {
+                    ctx.client.reply_skip = false;
+                }
+                if !ctx.client.pending_pushes.is_empty() {
+                    let pushes = ctx.client.pending_pushes.split();
+                    ctx.out.raw(&pushes);
                 }
                 if ctx.client.close_after_reply || ctx.client.handle.is_killed() {
                     break;
@@ -128,7 +251,10 @@ fn process_input(
             }
             Ok(None) => {
                 if rbuf.len() + parser.pending_bytes() > query_limit {
-                    tracing::warn!("closing client {} that reached the max query buffer length", ctx.client.handle.addr);
+                    tracing::warn!(
+                        "closing client {} that reached the max query buffer length",
+                        ctx.client.handle.addr
+                    );
                     ctx.client.close_after_reply = true;
                 }
                 break;
@@ -142,8 +268,13 @@ fn process_input(
         }
     }
     drop(ctx);
-    let name = last_command.map(|c| String::from_utf8_lossy(&c).to_ascii_lowercase());
-    client.publish_info(name.as_deref(), rbuf.len());
+    // Unknown commands leave the last known one in place, as in Redis.
+    let name = last_command.and_then(|(name, sub)| {
+        let head: Vec<Bytes> = std::iter::once(name).chain(sub).collect();
+        table::lookup_command(&head).map(|spec| spec.full_name())
+    });
+    client.query_buffer = rbuf.len();
+    client.publish_info(name.as_deref());
+    client.handle.info.lock().query_buffer_free = rbuf.capacity() - rbuf.len();
     shared.merge_batch_stats(client);
-    client.close_after_reply
 }

@@ -51,6 +51,8 @@ pub struct Shared {
     pub settings: Settings,
     pub pubsub: Mutex<PubSub>,
     pub clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
+    /// CLIENT PAUSE.
+    pub pause: crate::client::Pause,
     pub next_client_id: AtomicU64,
     pub command_stats: Mutex<HashMap<String, CommandStat>>,
     pub error_stats: Mutex<BTreeMap<String, u64>>,
@@ -115,6 +117,7 @@ impl Shared {
             config: RwLock::new(config),
             pubsub: Mutex::new(PubSub::default()),
             clients: Mutex::new(BTreeMap::new()),
+            pause: Default::default(),
             next_client_id: AtomicU64::new(1),
             command_stats: Mutex::new(HashMap::new()),
             error_stats: Mutex::new(BTreeMap::new()),

@@ -200,7 +200,7 @@ fn tag_invalidate(ctx: &mut Ctx, args: &[Bytes]) {
     let mut deleted = 0;
     for tag in distinct(&args[1..]) {
         deleted += ctx.ks.get().invalidate_tag(db, tag);
-        crate::pubsub::publish(ctx.shared, INVALIDATED_CHANNEL, tag, false, Some((ctx.client.id, &mut *ctx.out)));
+        crate::pubsub::publish(ctx.shared, INVALIDATED_CHANNEL, tag, false, Some((&mut *ctx.client, &mut *ctx.out)));
     }
     ctx.out.int(deleted as i64);
 }
