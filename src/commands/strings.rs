@@ -897,7 +897,7 @@ mod tests {
         let config = crate::config::Config::load(None, &[]).expect("default config");
         let shared = Shared::new(config).expect("server state");
         shared.keyspace.lock().notify_flags = notify::parse("KEAm").expect("flags");
-        let mut client = Client::new(ClientHandle::new(1, String::new(), String::new()), true);
+        let mut client = Client::new(ClientHandle::new(1, String::new(), String::new(), -1), true);
         let mut out = ReplyBuf::new();
         let mut ctx = Ctx::new(&shared, &mut client, &mut out);
         for words in commands {
