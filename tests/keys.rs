@@ -701,7 +701,6 @@ impl Events {
 }
 
 #[test]
-#[ignore = "needs PSUBSCRIBE (branch pubsub)"]
 fn keyspace_events() {
     let server = Server::start(&["--notify-keyspace-events", "KEA"]);
     let mut events = Events::new(&server);
@@ -715,7 +714,7 @@ fn keyspace_events() {
     assert_eq!(int(&mut con, &["MOVE", "c", "2"]), 1);
     assert_eq!(int(&mut con, &["DEL", "b", "nokey"]), 1);
     assert_eq!(
-        events.next_keyevents(7),
+        events.next_keyevents(8),
         [
             "expire a 0",
             "persist a 0",
@@ -723,7 +722,8 @@ fn keyspace_events() {
             "rename_to b 0",
             "copy_to c 0",
             "move_from c 0",
-            "move_to c 2"
+            "move_to c 2",
+            "del b 0"
         ]
     );
     ok(&mut con, &["SET", "d", "1"]);
@@ -739,7 +739,6 @@ fn keyspace_events() {
 }
 
 #[test]
-#[ignore = "needs PSUBSCRIBE (branch pubsub)"]
 fn new_key_events() {
     let server = Server::start(&["--notify-keyspace-events", "En"]);
     let mut events = Events::new(&server);

@@ -129,7 +129,7 @@ fn server_used_memory(con: &mut Connection) -> i64 {
 
 #[test]
 fn global_maxmemory_noeviction_refuses_writes() {
-    let server = common::Server::start(&["--maxmemory", "1mb", "--maxmemory-policy", "noeviction"]);
+    let server = common::Server::start(&["--maxmemory", "2mb", "--maxmemory-policy", "noeviction"]);
     let mut con = server.conn();
     let value = "v".repeat(1000);
     let mut refused = None;
