@@ -205,7 +205,17 @@ impl Shared {
                 self.keyspace.lock().tenants.set_patterns(patterns, sep);
             }
             "loglevel" => crate::logging::set_level(config.get(name)),
-            _ => self.keyspace.lock().apply_setting(name, config.get(name)),
+            _ => {
+                let mut ks = self.keyspace.lock();
+                ks.apply_setting(name, config.get(name));
+                if name == "maxmemory" || name == "maxmemory-policy" {
+                    // Like Redis, a lower limit takes effect at once, not at the next write.
+                    ks.evict_to_maxmemory();
+                    let (events, flags) = (ks.take_events(), ks.notify_flags);
+                    drop(ks);
+                    crate::pubsub::publish_events(self, events, flags, None);
+                }
+            }
         }
         Ok(())
     }

@@ -232,6 +232,25 @@ impl Keyspace {
         }
     }
 
+    /// Evicts until memory is back under `maxmemory` (after CONFIG SET lowered it), taking
+    /// from the tenants furthest above their reserves, then from the largest tenants.
+    pub fn evict_to_maxmemory(&mut self) {
+        if self.policy == Policy::NoEviction {
+            return;
+        }
+        while self.maxmemory > 0 && self.server_memory() as u64 > self.maxmemory {
+            let victim = self.pressure_victim().or_else(|| {
+                (0..self.tenants.count() as TenantId)
+                    .filter(|&t| self.has_evictable(t))
+                    .max_by_key(|&t| self.tenant_memory(t))
+            });
+            match victim {
+                Some(t) if self.evict_one(t, Removal::Evicted) => {}
+                _ => break,
+            }
+        }
+    }
+
     /// The tenant furthest above its reserve (largest `used - reserve`) that has keys the
     /// policy may evict; `None` if every tenant is at or below its reserve.
     fn pressure_victim(&self) -> Option<TenantId> {
