@@ -32,6 +32,12 @@ pub struct ClientHandle {
     pub resp3: AtomicBool,
     pub killed: AtomicBool,
     pub wake: Notify,
+    /// When the client last ran a batch (ms since epoch), and a request from the clients
+    /// cron to give back its buffers because it has been idle.
+    pub last_active_ms: AtomicU64,
+    pub release_buffers: AtomicBool,
+    /// `last_active_ms` as it was when the buffers were last given back.
+    pub released_at_ms: AtomicU64,
 }
 
 /// Fields CLIENT LIST shows that change while the client runs.
@@ -41,8 +47,8 @@ pub struct ClientInfo {
     pub lib_name: String,
     pub lib_ver: String,
     pub db: usize,
-    /// Full name of the last command (`client|list`), empty before the first one.
-    pub last_command: String,
+    /// The last command that ran (`None` before the first one).
+    pub last_command: Option<&'static CommandSpec>,
     pub last_interaction: Option<Instant>,
     pub subscriptions: usize,
     pub psubscriptions: usize,
@@ -60,6 +66,29 @@ pub struct ClientInfo {
     pub no_touch: bool,
     pub resp: u8,
     pub user: String,
+    /// This client's command counters (INFO commandstats sums them over all clients).
+    pub commands: Vec<(&'static CommandSpec, CommandStat)>,
+    pub total_commands: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+}
+
+/// Counters for one command (INFO commandstats).
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommandStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub failed_calls: u64,
+    pub rejected_calls: u64,
+}
+
+impl CommandStat {
+    pub fn add(&mut self, other: &CommandStat) {
+        self.calls += other.calls;
+        self.usec += other.usec;
+        self.failed_calls += other.failed_calls;
+        self.rejected_calls += other.rejected_calls;
+    }
 }
 
 impl ClientHandle {
@@ -83,6 +112,9 @@ impl ClientHandle {
             resp3: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             wake: Notify::new(),
+            last_active_ms: AtomicU64::new(crate::storage::now_ms()),
+            release_buffers: AtomicBool::new(false),
+            released_at_ms: AtomicU64::new(0),
         })
     }
 
@@ -170,7 +202,20 @@ pub fn disconnect(shared: &Shared, handle: &ClientHandle) {
 /// command statistics once per batch.
 #[derive(Default)]
 pub struct BatchStats {
-    pub entries: Vec<(&'static CommandSpec, u32, Duration, u32, u32)>,
+    pub entries: Vec<(&'static CommandSpec, CommandStat)>,
+}
+
+impl BatchStats {
+    fn entry(&mut self, spec: &'static CommandSpec) -> &mut CommandStat {
+        let i = match self.entries.iter().position(|(s, _)| std::ptr::eq(*s, spec)) {
+            Some(i) => i,
+            None => {
+                self.entries.push((spec, CommandStat::default()));
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[i].1
+    }
 }
 
 /// State owned by one connection's task.
@@ -204,6 +249,10 @@ pub struct Client {
     pub paused_command: Option<Vec<Bytes>>,
     /// Bytes of the query buffer while the current command runs (the command included).
     pub query_buffer: usize,
+    /// The last command that ran, and bytes read and written since the last batch.
+    pub last_command: Option<&'static CommandSpec>,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
     /// Keys being watched (db, key) and whether any changed since WATCH.
     pub watched: Vec<(usize, Bytes)>,
     pub batch: BatchStats,
@@ -231,6 +280,9 @@ impl Client {
             no_touch: false,
             paused_command: None,
             query_buffer: 0,
+            last_command: None,
+            net_input_bytes: 0,
+            net_output_bytes: 0,
             watched: Vec::new(),
             batch: BatchStats::default(),
             rng: crate::util::Rng::new(),
@@ -253,80 +305,61 @@ impl Client {
 
     /// Counts a completed command for INFO commandstats.
     pub fn record(&mut self, spec: &'static CommandSpec, elapsed: Duration, failed: bool) {
-        if let Some(e) = self
-            .batch
-            .entries
-            .iter_mut()
-            .find(|e| std::ptr::eq(e.0, spec))
-        {
-            e.1 += 1;
-            e.2 += elapsed;
-            e.3 += failed as u32;
-        } else {
-            self.batch
-                .entries
-                .push((spec, 1, elapsed, failed as u32, 0));
-        }
+        let stat = self.batch.entry(spec);
+        stat.calls += 1;
+        stat.usec += elapsed.as_micros() as u64;
+        stat.failed_calls += failed as u64;
     }
 
     /// Counts a command rejected before it ran (arity, OOM ...).
     pub fn failed_command(&mut self, spec: &'static CommandSpec, rejected: bool) {
-        if let Some(e) = self
-            .batch
-            .entries
-            .iter_mut()
-            .find(|e| std::ptr::eq(e.0, spec))
-        {
-            e.4 += rejected as u32;
-        } else {
-            self.batch
-                .entries
-                .push((spec, 0, Duration::ZERO, 0, rejected as u32));
-        }
+        self.batch.entry(spec).rejected_calls += rejected as u64;
     }
 
-    /// Copies the fields CLIENT LIST shows into the shared handle. `last_command` is the
-    /// full name of the command that ran last (`None` keeps the previous one).
-    pub fn publish_info(&self, last_command: Option<&str>) {
+    /// Copies the fields CLIENT LIST and INFO show into the shared handle, and merges the
+    /// batch's command counters into the client's own (one uncontended lock per batch:
+    /// statistics never go through a lock or atomic that all connections share).
+    pub fn publish_info(&mut self) {
         let mut info = self.handle.info.lock();
         info.db = self.db;
         info.subscriptions = self.channels.len();
         info.psubscriptions = self.patterns.len();
         info.ssubscriptions = self.shard_channels.len();
         info.multi = self.multi.as_ref().map_or(-1, |m| m.len() as i64);
-        info.multi_mem = self
-            .multi
-            .as_ref()
-            .map_or(0, |m| m.iter().flat_map(|(_, a)| a).map(|a| a.len()).sum());
+        info.multi_mem = self.multi.as_ref().map_or(0, |m| m.iter().flat_map(|(_, a)| a).map(|a| a.len()).sum());
         info.resp = self.resp;
         info.query_buffer = self.query_buffer;
         info.no_evict = self.no_evict;
         info.no_touch = self.no_touch;
-        if let Some(c) = last_command {
-            info.last_command.clear();
-            info.last_command.push_str(c);
+        if self.last_command.is_some() {
+            info.last_command = self.last_command;
         }
         info.last_interaction = Some(Instant::now());
-        let mut flags = String::new();
-        if self.subscription_count() > 0 {
-            flags.push('P');
+        info.net_input_bytes += std::mem::take(&mut self.net_input_bytes);
+        info.net_output_bytes += std::mem::take(&mut self.net_output_bytes);
+        for (spec, stat) in self.batch.entries.drain(..) {
+            info.total_commands += stat.calls;
+            match info.commands.iter_mut().find(|(s, _)| std::ptr::eq(*s, spec)) {
+                Some((_, total)) => total.add(&stat),
+                None => info.commands.push((spec, stat)),
+            }
         }
-        if self.multi.is_some() {
-            flags.push('x');
-        }
-        if self.close_after_reply {
-            flags.push('c');
-        }
-        if self.no_evict {
-            flags.push('e');
-        }
-        if self.no_touch {
-            flags.push('T');
+        let flags = &mut info.flags;
+        flags.clear();
+        for (on, c) in [
+            (self.subscription_count() > 0, 'P'),
+            (self.multi.is_some(), 'x'),
+            (self.close_after_reply, 'c'),
+            (self.no_evict, 'e'),
+            (self.no_touch, 'T'),
+        ] {
+            if on {
+                flags.push(c);
+            }
         }
         if flags.is_empty() {
             flags.push('N');
         }
-        info.flags = flags;
     }
 }
 

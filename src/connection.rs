@@ -48,8 +48,9 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     let mut client = Client::new(handle.clone(), authenticated);
     let _ = client_loop(&shared, &mut socket, &mut client).await;
     crate::pubsub::unsubscribe_all(&shared, &mut client);
-    shared.merge_batch_stats(&mut client);
+    client.publish_info();
     shared.clients.lock().remove(&id);
+    shared.retire_client(&handle.info.lock());
 }
 
 async fn client_loop(
@@ -73,9 +74,7 @@ async fn client_loop(
             if !write_out(socket, &handle, &out.buf).await? {
                 return Ok(()); // killed while writing
             }
-            shared
-                .net_output_bytes
-                .fetch_add(out.len() as u64, Ordering::Relaxed);
+            client.net_output_bytes += out.len() as u64;
             note_reply_buffer(&handle, &out);
             out.buf.clear();
             if out.buf.capacity() > 1 << 20 {
@@ -101,27 +100,33 @@ async fn client_loop(
             process_input(shared, client, &mut parser, &mut rbuf, &mut out);
             continue;
         }
-        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 4 {
-            rbuf.reserve(READ_CHUNK);
+        if handle.release_buffers.swap(false, Ordering::Relaxed) && rbuf.is_empty() {
+            // Idle for a while: give the buffers back, as Redis's clientsCron does. The next
+            // read starts small; a full chunk is reserved again after the next batch.
+            rbuf = BytesMut::new();
+            out.buf = BytesMut::new();
+            handle.released_at_ms.store(handle.last_active_ms.load(Ordering::Relaxed), Ordering::Relaxed);
+            handle.info.lock().query_buffer_free = 0;
         }
         let timeout = shared.settings.timeout_secs.load(Ordering::Relaxed);
-        let idle_limit = if timeout > 0 && client.subscription_count() == 0 {
-            Duration::from_secs(timeout)
-        } else {
-            Duration::from_secs(u64::MAX / 4)
+        // Only clients that can time out pay for a timer on every read.
+        let idle_limit = (timeout > 0 && client.subscription_count() == 0).then(|| Duration::from_secs(timeout));
+        let read = async {
+            match idle_limit {
+                Some(limit) => tokio::time::timeout(limit, socket.read_buf(&mut rbuf)).await.ok(),
+                None => Some(socket.read_buf(&mut rbuf).await),
+            }
         };
         tokio::select! {
             biased;
-            // New messages or a kill: both are handled at the top of the loop.
+            // New messages, a kill or a buffer release: handled at the top of the loop.
             _ = handle.wake.notified() => continue,
-            read = tokio::time::timeout(idle_limit, socket.read_buf(&mut rbuf)) => {
-                match read {
-                    Err(_) => return Ok(()), // idle timeout
-                    Ok(Ok(0)) => return Ok(()),
-                    Ok(Ok(n)) => { shared.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed); }
-                    Ok(Err(e)) => return Err(e),
-                }
-            }
+            read = read => match read {
+                None => return Ok(()), // idle timeout
+                Some(Ok(0)) => return Ok(()),
+                Some(Ok(n)) => client.net_input_bytes += n as u64,
+                Some(Err(e)) => return Err(e),
+            },
         }
         process_input(shared, client, &mut parser, &mut rbuf, &mut out);
     }
@@ -214,8 +219,6 @@ fn process_input(
     let max_bulk = shared.settings.proto_max_bulk_len.load(Ordering::Relaxed);
     let query_limit = shared.settings.query_buffer_limit.load(Ordering::Relaxed);
     let mut ctx = Ctx::new(shared, client, out);
-    // The name and first argument of the last command; resolved to a full name once per batch.
-    let mut last_command: Option<(Bytes, Option<Bytes>)> = None;
     loop {
         let next = match ctx.client.paused_command.take() {
             Some(held) => Ok(Some(held)),
@@ -227,7 +230,6 @@ fn process_input(
                     ctx.client.paused_command = Some(args);
                     break;
                 }
-                last_command = Some((args[0].clone(), args.get(1).cloned()));
                 ctx.client.query_buffer = encoded_len(&args) + rbuf.len();
                 // CLIENT REPLY SKIP drops the reply of the command after it, unless that
                 // command is CLIENT REPLY ON, which clears the flag.
@@ -268,13 +270,12 @@ fn process_input(
         }
     }
     drop(ctx);
-    // Unknown commands leave the last known one in place, as in Redis.
-    let name = last_command.and_then(|(name, sub)| {
-        let head: Vec<Bytes> = std::iter::once(name).chain(sub).collect();
-        table::lookup_command(&head).map(|spec| spec.full_name())
-    });
+    // Keep a full read chunk available (and reported as qbuf-free) between batches.
+    if rbuf.capacity() - rbuf.len() < READ_CHUNK {
+        rbuf.reserve(READ_CHUNK);
+    }
+    client.handle.last_active_ms.store(crate::storage::now_ms(), Ordering::Relaxed);
     client.query_buffer = rbuf.len();
-    client.publish_info(name.as_deref());
+    client.publish_info();
     client.handle.info.lock().query_buffer_free = rbuf.capacity() - rbuf.len();
-    shared.merge_batch_stats(client);
 }

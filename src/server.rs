@@ -14,13 +14,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
-/// Counters for one command (INFO commandstats).
-#[derive(Default, Clone)]
-pub struct CommandStat {
-    pub calls: u64,
-    pub usec: u64,
-    pub failed_calls: u64,
-    pub rejected_calls: u64,
+pub use crate::client::CommandStat;
+
+/// Counters of clients that have disconnected (live clients keep their own).
+#[derive(Default)]
+pub struct RetiredStats {
+    pub commands: HashMap<String, CommandStat>,
+    pub total_commands: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
 }
 
 pub struct SlowLogEntry {
@@ -54,13 +56,11 @@ pub struct Shared {
     /// CLIENT PAUSE.
     pub pause: crate::client::Pause,
     pub next_client_id: AtomicU64,
-    pub command_stats: Mutex<HashMap<String, CommandStat>>,
+    /// Statistics of disconnected clients; see [`Shared::command_stats`] and [`Shared::totals`].
+    pub retired: Mutex<RetiredStats>,
     pub error_stats: Mutex<BTreeMap<String, u64>>,
-    pub total_commands: AtomicU64,
     pub total_connections: AtomicU64,
     pub rejected_connections: AtomicU64,
-    pub net_input_bytes: AtomicU64,
-    pub net_output_bytes: AtomicU64,
     pub pubsub_messages: AtomicU64,
     pub ops_per_sec: AtomicU64,
     pub slowlog: Mutex<VecDeque<SlowLogEntry>>,
@@ -119,13 +119,10 @@ impl Shared {
             clients: Mutex::new(BTreeMap::new()),
             pause: Default::default(),
             next_client_id: AtomicU64::new(1),
-            command_stats: Mutex::new(HashMap::new()),
+            retired: Mutex::new(RetiredStats::default()),
             error_stats: Mutex::new(BTreeMap::new()),
-            total_commands: AtomicU64::new(0),
             total_connections: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
-            net_input_bytes: AtomicU64::new(0),
-            net_output_bytes: AtomicU64::new(0),
             pubsub_messages: AtomicU64::new(0),
             ops_per_sec: AtomicU64::new(0),
             slowlog: Mutex::new(VecDeque::new()),
@@ -269,36 +266,61 @@ impl Shared {
         }
     }
 
-    /// Merges a client's per-batch command counters into the server's.
-    pub fn merge_batch_stats(&self, client: &mut crate::client::Client) {
-        if client.batch.entries.is_empty() {
-            return;
+    /// Keeps a disconnecting client's counters in the server totals.
+    pub fn retire_client(&self, info: &crate::client::ClientInfo) {
+        let mut r = self.retired.lock();
+        for (spec, stat) in &info.commands {
+            r.commands.entry(spec.full_name()).or_default().add(stat);
         }
-        let mut stats = self.command_stats.lock();
-        let mut total = 0;
-        for (spec, calls, time, failed, rejected) in client.batch.entries.drain(..) {
-            let name = spec.full_name();
-            let s = stats.entry(name).or_default();
-            s.calls += calls as u64;
-            s.usec += time.as_micros() as u64;
-            s.failed_calls += failed as u64;
-            s.rejected_calls += rejected as u64;
-            total += calls as u64;
+        r.total_commands += info.total_commands;
+        r.net_input_bytes += info.net_input_bytes;
+        r.net_output_bytes += info.net_output_bytes;
+    }
+
+    /// Per-command counters of all clients, past and present, by full command name.
+    pub fn command_stats(&self) -> std::collections::BTreeMap<String, CommandStat> {
+        let mut all: std::collections::BTreeMap<String, CommandStat> =
+            self.retired.lock().commands.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let clients: Vec<_> = self.clients.lock().values().cloned().collect();
+        for c in clients {
+            for (spec, stat) in &c.info.lock().commands {
+                all.entry(spec.full_name()).or_default().add(stat);
+            }
         }
-        self.total_commands.fetch_add(total, Ordering::Relaxed);
+        all
+    }
+
+    /// (commands processed, bytes read, bytes written) over all clients, past and present.
+    pub fn totals(&self) -> (u64, u64, u64) {
+        let r = self.retired.lock();
+        let mut t = (r.total_commands, r.net_input_bytes, r.net_output_bytes);
+        drop(r);
+        let clients: Vec<_> = self.clients.lock().values().cloned().collect();
+        for c in clients {
+            let info = c.info.lock();
+            t.0 += info.total_commands;
+            t.1 += info.net_input_bytes;
+            t.2 += info.net_output_bytes;
+        }
+        t
     }
 
     /// CONFIG RESETSTAT: zeroes the counters INFO reports (not the slow log, as in Redis).
     pub fn reset_stats(&self, ks: &mut Keyspace) {
         ks.stats = Default::default();
-        self.command_stats.lock().clear();
+        *self.retired.lock() = RetiredStats::default();
+        let clients: Vec<_> = self.clients.lock().values().cloned().collect();
+        for c in clients {
+            let mut info = c.info.lock();
+            info.commands.clear();
+            info.total_commands = 0;
+            info.net_input_bytes = 0;
+            info.net_output_bytes = 0;
+        }
         self.error_stats.lock().clear();
         for counter in [
-            &self.total_commands,
             &self.total_connections,
             &self.rejected_connections,
-            &self.net_input_bytes,
-            &self.net_output_bytes,
             &self.pubsub_messages,
         ] {
             counter.store(0, Ordering::Relaxed);
@@ -432,6 +454,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     }
     tokio::spawn(crate::expire::active_expire_cycle(shared.clone()));
     tokio::spawn(ops_sampler(shared.clone()));
+    tokio::spawn(clients_cron(shared.clone()));
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot install SIGTERM handler: {e}"))?;
@@ -469,14 +492,32 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     }
 }
 
+/// Once a second, asks clients idle for 2 s or more to give back their read buffers.
+async fn clients_cron(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let now = crate::storage::now_ms();
+        let clients: Vec<_> = shared.clients.lock().values().cloned().collect();
+        for c in clients {
+            let active = c.last_active_ms.load(Ordering::Relaxed);
+            let released = c.released_at_ms.load(Ordering::Relaxed) == active;
+            if now.saturating_sub(active) >= 2000 && !released && !c.release_buffers.load(Ordering::Relaxed) {
+                c.release_buffers.store(true, Ordering::Relaxed);
+                c.wake.notify_one();
+            }
+        }
+    }
+}
+
 /// Samples total commands every 100 ms for `instantaneous_ops_per_sec` (Redis averages 16 samples).
 async fn ops_sampler(shared: Arc<Shared>) {
     let mut samples: VecDeque<u64> = VecDeque::new();
-    let mut last = shared.total_commands.load(Ordering::Relaxed);
+    let mut last = shared.totals().0;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         tick.tick().await;
-        let now = shared.total_commands.load(Ordering::Relaxed);
+        let now = shared.totals().0;
         samples.push_back((now - last) * 10);
         last = now;
         if samples.len() > 16 {

@@ -380,9 +380,8 @@ fn type_of(info: &ClientInfo) -> ClientType {
 }
 
 /// Brings the caller's published fields up to date before it describes itself.
-fn refresh_own_info(ctx: &mut Ctx, args: &[Bytes]) {
-    let name = format!("client|{}", text(&args[1]).to_ascii_lowercase());
-    ctx.client.publish_info(Some(&name));
+fn refresh_own_info(ctx: &mut Ctx) {
+    ctx.client.publish_info();
 }
 
 /// One CLIENT LIST line (without the newline). `argv_mem` is non-zero only for the caller,
@@ -392,11 +391,7 @@ fn describe(out: &mut String, handle: &ClientHandle, info: &ClientInfo, argv_mem
     let idle = info.last_interaction.map_or(age, |t| t.elapsed().as_secs());
     let omem = handle.pending_output();
     let events = if omem > 0 { "rw" } else { "r" };
-    let cmd = if info.last_command.is_empty() {
-        "NULL"
-    } else {
-        &info.last_command
-    };
+    let cmd = info.last_command.map_or_else(|| "NULL".to_string(), |spec| spec.full_name());
     // Reply buffer, query buffer and pending output, plus the fixed per-client state.
     let tot_mem = 1024
         + info.reply_buffer_size
@@ -468,7 +463,7 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) {
     } else if args.len() != 2 {
         return ctx.out.error(errors::SYNTAX);
     }
-    refresh_own_info(ctx, args);
+    refresh_own_info(ctx);
     let handles: Vec<Arc<ClientHandle>> = match &only_ids {
         // In the order asked for, as Redis does.
         Some(ids) => {
@@ -502,7 +497,7 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn info(ctx: &mut Ctx, args: &[Bytes]) {
-    refresh_own_info(ctx, args);
+    refresh_own_info(ctx);
     let handle = ctx.client.handle.clone();
     let info = handle.info.lock().clone();
     let mut out = String::new();
@@ -599,7 +594,7 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) {
             None => return,
         }
     };
-    ctx.client.publish_info(None);
+    ctx.client.publish_info();
     let handles: Vec<Arc<ClientHandle>> = ctx.shared.clients.lock().values().cloned().collect();
     let mut killed = 0;
     for handle in handles {

@@ -329,18 +329,11 @@ fn stats(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
         "total_connections_received",
         load(&shared.total_connections)
     );
-    field!(
-        out,
-        "total_commands_processed",
-        load(&shared.total_commands)
-    );
+    let (commands, net_input, net_output) = shared.totals();
+    field!(out, "total_commands_processed", commands);
     field!(out, "instantaneous_ops_per_sec", load(&shared.ops_per_sec));
-    field!(out, "total_net_input_bytes", load(&shared.net_input_bytes));
-    field!(
-        out,
-        "total_net_output_bytes",
-        load(&shared.net_output_bytes)
-    );
+    field!(out, "total_net_input_bytes", net_input);
+    field!(out, "total_net_output_bytes", net_output);
     field!(out, "total_net_repl_input_bytes", 0);
     field!(out, "total_net_repl_output_bytes", 0);
     field!(
@@ -417,13 +410,10 @@ fn cpu(out: &mut String) {
 
 fn commandstats(ctx: &mut Ctx, out: &mut String) {
     // This client's current batch is not merged yet; merge it so INFO sees itself.
-    ctx.shared.merge_batch_stats(ctx.client);
-    let stats = ctx.shared.command_stats.lock();
-    let mut names: Vec<&String> = stats.keys().collect();
-    names.sort();
+    ctx.client.publish_info();
+    let stats = ctx.shared.command_stats();
     out.push_str("# Commandstats\r\n");
-    for name in names {
-        let s = &stats[name];
+    for (name, s) in &stats {
         let per_call = if s.calls > 0 {
             s.usec as f64 / s.calls as f64
         } else {

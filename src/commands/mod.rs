@@ -125,6 +125,7 @@ fn check_and_run(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(spec) = table::lookup_command(args) else {
         return unknown_command(ctx, args);
     };
+    ctx.client.last_command = Some(spec);
     if let Err(msg) = check_arity(spec, args) {
         ctx.out.error(&msg);
         ctx.client.failed_command(spec, true);
