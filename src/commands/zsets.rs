@@ -266,13 +266,13 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) {
         i += 1;
     }
     let pairs = &args[i..];
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return ctx.out.error(errors::SYNTAX);
     }
     if f.nx && f.xx {
         return ctx.out.error("ERR XX and NX options at the same time are not compatible");
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
         return ctx.out.error("ERR GT, LT, and/or NX options at the same time are not compatible");
     }
     if f.incr && pairs.len() > 2 {

@@ -573,15 +573,14 @@ impl ZSetValue {
             return 0;
         };
         let from: &dyn IndexKey = &(cursor, &b""[..]);
-        let mut visited = 0;
         let mut last_hash = None;
-        for (key, &score) in index.range::<dyn IndexKey, _>((Bound::Included(from), Bound::Unbounded)) {
+        let members = index.range::<dyn IndexKey, _>((Bound::Included(from), Bound::Unbounded));
+        for (visited, (key, &score)) in members.enumerate() {
             // Members sharing a hash are returned together, as the cursor cannot split them.
             if visited >= count && last_hash != Some(key.hash) {
                 return key.hash;
             }
             visit(&Item { score, member: key.member.clone() });
-            visited += 1;
             last_hash = Some(key.hash);
         }
         0
