@@ -770,22 +770,50 @@ fn write_popped(out: &mut ReplyBuf, key: &[u8], items: &[Item], shape: PopReply)
     }
 }
 
-/// The core of BZPOPMIN, BZPOPMAX and BZMPOP once a key is ready: pops up to `count`
-/// members from `key` and writes the reply in `shape`. Returns false, writing nothing, if
-/// `key` holds no sorted set (or WRONGTYPE was written: a blocked client gets the error).
-pub fn serve_blocked_pop(ctx: &mut Ctx, key: &[u8], side: PopSide, count: usize, shape: PopReply) -> bool {
-    let db = ctx.db();
-    match pop(ctx.ks.get(), db, key, side, count) {
-        Ok(Some(items)) => {
-            write_popped(ctx.out, key, &items, shape);
-            true
-        }
-        Ok(None) => false,
-        Err(WrongType) => {
-            ctx.out.error(errors::WRONGTYPE);
-            true
+/// Pops from the first of `keys` that holds a sorted set and writes the reply in `shape`:
+/// `Ok(true)` if something was popped, `Ok(false)` (nothing written) if no key holds one,
+/// `Err` (WRONGTYPE written) if a key before it holds another kind. ZMPOP runs it; BZPOPMIN,
+/// BZPOPMAX and BZMPOP run it before they block.
+pub fn pop_first(
+    ks: &mut Keyspace,
+    out: &mut ReplyBuf,
+    db: usize,
+    keys: &[Bytes],
+    side: PopSide,
+    count: usize,
+    shape: PopReply,
+) -> Result<bool, WrongType> {
+    for key in keys {
+        match pop(ks, db, key, side, count) {
+            Err(WrongType) => {
+                out.error(errors::WRONGTYPE);
+                return Err(WrongType);
+            }
+            Ok(None) => continue,
+            Ok(Some(items)) => {
+                write_popped(out, key, &items, shape);
+                return Ok(true);
+            }
         }
     }
+    Ok(false)
+}
+
+/// Serves a client blocked in BZPOPMIN, BZPOPMAX or BZMPOP (`args`, already validated when it
+/// blocked) now that `key` of `db` holds a sorted set: pops from `key` and writes the reply.
+/// Returns false, writing nothing, if `key` holds no sorted set after all.
+pub fn serve_blocked(ks: &mut Keyspace, db: usize, args: &[Bytes], key: &[u8], out: &mut ReplyBuf) -> bool {
+    let (side, count, shape) = if is(&args[0], "bzmpop") {
+        // BZMPOP timeout numkeys key ... MIN|MAX [COUNT n]
+        match parse_mpop(args, 2) {
+            Ok((_, side, count)) => (side, count, PopReply::KeyAndList),
+            Err(_) => return false,
+        }
+    } else {
+        let side = if is(&args[0], "bzpopmax") { PopSide::Max } else { PopSide::Min };
+        (side, 1, PopReply::WithKey)
+    };
+    pop_first(ks, out, db, &[Bytes::copy_from_slice(key)], side, count, shape).unwrap_or(true)
 }
 
 fn zpopmin(ctx: &mut Ctx, args: &[Bytes]) {
@@ -827,27 +855,23 @@ fn zpop_generic(ctx: &mut Ctx, args: &[Bytes], side: PopSide) {
     }
 }
 
-/// Parses `numkeys key... MIN|MAX [COUNT n]` from `args[at]`: keys, side and count.
-fn parse_mpop<'a>(ctx: &mut Ctx, args: &'a [Bytes], at: usize) -> Option<(&'a [Bytes], PopSide, usize)> {
+/// Parses `numkeys key... MIN|MAX [COUNT n]` from `args[at]`: keys, side and count, or the
+/// error to reply.
+fn parse_mpop(args: &[Bytes], at: usize) -> Result<(&[Bytes], PopSide, usize), &'static str> {
     let numkeys = match parse_i64(&args[at]) {
         Some(n) if n > 0 => n as usize,
-        _ => {
-            ctx.out.error("ERR numkeys should be greater than 0");
-            return None;
-        }
+        _ => return Err("ERR numkeys should be greater than 0"),
     };
     let where_at = at + 1 + numkeys;
     if numkeys > args.len() || where_at >= args.len() {
-        ctx.out.error(errors::SYNTAX);
-        return None;
+        return Err(errors::SYNTAX);
     }
     let side = if is(&args[where_at], "min") {
         PopSide::Min
     } else if is(&args[where_at], "max") {
         PopSide::Max
     } else {
-        ctx.out.error(errors::SYNTAX);
-        return None;
+        return Err(errors::SYNTAX);
     };
     let mut count = None;
     let mut j = where_at + 1;
@@ -855,33 +879,25 @@ fn parse_mpop<'a>(ctx: &mut Ctx, args: &'a [Bytes], at: usize) -> Option<(&'a [B
         if count.is_none() && is(&args[j], "count") && j + 1 < args.len() {
             match parse_i64(&args[j + 1]) {
                 Some(n) if n > 0 => count = Some(n as usize),
-                _ => {
-                    ctx.out.error("ERR count should be greater than 0");
-                    return None;
-                }
+                _ => return Err("ERR count should be greater than 0"),
             }
             j += 2;
         } else {
-            ctx.out.error(errors::SYNTAX);
-            return None;
+            return Err(errors::SYNTAX);
         }
     }
-    Some((&args[at + 1..where_at], side, count.unwrap_or(1)))
+    Ok((&args[at + 1..where_at], side, count.unwrap_or(1)))
 }
 
 fn zmpop(ctx: &mut Ctx, args: &[Bytes]) {
-    let Some((keys, side, count)) = parse_mpop(ctx, args, 1) else {
-        return;
+    let (keys, side, count) = match parse_mpop(args, 1) {
+        Ok(parsed) => parsed,
+        Err(msg) => return ctx.out.error(msg),
     };
     let db = ctx.db();
-    for key in keys {
-        match pop(ctx.ks.get(), db, key, side, count) {
-            Err(WrongType) => return ctx.out.error(errors::WRONGTYPE),
-            Ok(None) => continue,
-            Ok(Some(items)) => return write_popped(ctx.out, key, &items, PopReply::KeyAndList),
-        }
+    if let Ok(false) = pop_first(ctx.ks.get(), ctx.out, db, keys, side, count, PopReply::KeyAndList) {
+        ctx.out.null_array();
     }
-    ctx.out.null_array();
 }
 
 // ----- ZRANDMEMBER -----

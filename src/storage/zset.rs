@@ -212,16 +212,24 @@ impl RankedChunks {
         let (first, offset) = self.locate_rank(start);
         let mut ci = first;
         let mut from = offset;
+        let mut emptied = false;
         while removed.len() < end - start {
             let chunk = &mut self.chunks[ci];
             let to = chunk.len().min(from + (end - start - removed.len()));
             removed.extend(chunk.drain(from..to));
+            emptied |= chunk.is_empty();
+            // Without emptied chunks the tree only needs the new lengths (ZPOPMIN's case).
+            if !emptied {
+                self.tree_add(ci, -((to - from) as isize));
+            }
             ci += 1;
             from = 0;
         }
         self.len -= removed.len();
-        self.chunks.retain(|c| !c.is_empty());
-        self.rebuild();
+        if emptied {
+            self.chunks.retain(|c| !c.is_empty());
+            self.rebuild();
+        }
         removed
     }
 
@@ -644,6 +652,14 @@ mod tests {
         assert_eq!(removed.len(), 3900);
         assert_eq!(z.len(), n - 3900);
         assert_eq!(z.rank(b"m04000"), Some((100, 4000.0)));
+        // Pops from both ends, as ZPOPMIN/ZPOPMAX do, keep the ranks right.
+        for _ in 0..50 {
+            assert_eq!(z.remove_ranks(0, 1).len(), 1);
+            let len = z.len();
+            assert_eq!(z.remove_ranks(len - 1, len).len(), 1);
+        }
+        assert_eq!(z.rank(b"m04000"), Some((50, 4000.0)));
+        assert_eq!(z.get(0).unwrap().score, 50.0);
         // Removing one by one brings the accounting back to an empty set's.
         for it in z.iter().cloned().collect::<Vec<_>>() {
             z.remove(&it.member);
