@@ -87,6 +87,9 @@ const fn inert_hidden(name: &'static str, default: &'static str, kind: Kind) -> 
 const ALIASES: &[(&str, &str)] = &[
     ("slave-lazy-flush", "replica-lazy-flush"),
     ("slaveof", "replicaof"),
+    // Redis 7 keeps the pre-listpack names as aliases of one setting.
+    ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
+    ("zset-max-ziplist-value", "zset-max-listpack-value"),
 ];
 
 const POLICIES: &[&str] = &[
@@ -231,13 +234,6 @@ pub static DIRECTIVES: &[Directive] = &[
         Kind::Int(0, i64::MAX),
         true,
     ),
-    d(
-        "zset-max-ziplist-entries",
-        "128",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
-    d("zset-max-ziplist-value", "64", Kind::Int(0, i64::MAX), true),
     // Accepted so that existing redis.conf files and tools work; no effect (no persistence,
     // replication or scripting here).
     inert("save", "", Kind::Text),

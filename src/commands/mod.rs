@@ -17,6 +17,7 @@ pub mod strings;
 pub mod table;
 pub mod tenants;
 pub mod transactions;
+pub mod zsets;
 
 use crate::client::Client;
 use crate::protocol::ReplyBuf;

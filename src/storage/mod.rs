@@ -6,6 +6,7 @@ pub mod entry;
 pub mod evict;
 pub mod table;
 pub mod value;
+pub mod zset;
 
 pub use entry::{Entry, Kind};
 pub use table::{hash_key, Table};
