@@ -264,7 +264,7 @@ fn spop_forms() {
     assert_eq!(get::<Option<String>>(&mut con, &["SPOP", "nokey"]), None);
     assert_eq!(get::<Vec<String>>(&mut con, &["SPOP", "nokey", "3"]), Vec::<String>::new());
     assert_eq!(error(&mut con, &["SPOP", "s", "-1"]), "ERR value is out of range, must be positive");
-    assert_eq!(error(&mut con, &["SPOP", "s", "x"]), "ERR value is not an integer or out of range");
+    assert_eq!(error(&mut con, &["SPOP", "s", "x"]), "ERR value is out of range, must be positive");
     for members in [strings(&["a", "b", "c"]), strings(&["1", "2", "3"]), (0..300).map(|i| format!("m{i}")).collect()] {
         let mut args = vec!["SADD", "s"];
         args.extend(members.iter().map(String::as_str));

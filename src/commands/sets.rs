@@ -40,7 +40,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("sscan", -3, READONLY, (1, 1, 1), "set", "2.8.0", "Iterates over members of a set.", sscan),
 ];
 
-const SPOP_NEGATIVE: &str = "ERR value is out of range, must be positive";
+const SPOP_COUNT: &str = "ERR value is out of range, must be positive";
 const SRANDMEMBER_RANGE: &str =
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
 const NUMKEYS: &str = "ERR numkeys should be greater than 0";
@@ -194,10 +194,10 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) {
     }
     let count = match args.get(2) {
         None => None,
+        // Redis gives the same message for a count that is not an integer.
         Some(arg) => match parse_i64(arg) {
-            None => return ctx.out.error(errors::NOT_INTEGER),
-            Some(n) if n < 0 => return ctx.out.error(SPOP_NEGATIVE),
-            Some(n) => Some(n as usize),
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => return ctx.out.error(SPOP_COUNT),
         },
     };
     let db = ctx.db();
