@@ -13,6 +13,7 @@ pub mod introspection;
 pub mod keys;
 pub mod pubsub;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod table;
 pub mod tenants;

@@ -144,6 +144,7 @@ pub fn families() -> [&'static [CommandSpec]; 11] {
         super::server::COMMANDS,
         super::keys::COMMANDS,
         super::strings::COMMANDS,
+        super::sets::COMMANDS,
         super::pubsub::COMMANDS,
         super::transactions::COMMANDS,
         super::tenants::COMMANDS,

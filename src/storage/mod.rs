@@ -4,6 +4,7 @@
 
 pub mod entry;
 pub mod evict;
+pub mod set;
 pub mod table;
 pub mod value;
 pub mod zset;
@@ -506,6 +507,14 @@ impl Keyspace {
             return None;
         }
         self.dbs[db].tables[tenant as usize].get(key, hash)
+    }
+
+    /// The live entry for `key` without expiring, counting or touching anything: for commands
+    /// that read several keys at once after [`Keyspace::read`] did the bookkeeping for each.
+    pub fn peek(&self, db: usize, key: &[u8]) -> Option<&Entry> {
+        let tenant = self.tenants.lookup(key)?;
+        let entry = self.dbs[db].table(tenant)?.get(key, hash_key(key))?;
+        (!entry.is_expired(self.now_ms)).then_some(entry)
     }
 
     /// Like [`Keyspace::get`] for a read by a client: counts a hit or miss, updates the

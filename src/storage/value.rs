@@ -2,17 +2,20 @@
 
 use super::entry::Kind;
 use super::zset::ZSetValue;
+use super::set::SetValue;
 
 /// A collection value. Strings are stored inline in the entry and are not a variant here.
 #[derive(Clone)]
 pub enum Collection {
     ZSet(ZSetValue),
+    Set(SetValue),
 }
 
 impl Collection {
     pub fn kind(&self) -> Kind {
         match self {
             Collection::ZSet(_) => Kind::ZSet,
+            Collection::Set(_) => Kind::Set,
         }
     }
 
@@ -20,18 +23,21 @@ impl Collection {
     pub fn memory(&self) -> usize {
         match self {
             Collection::ZSet(z) => z.memory(),
+            Collection::Set(s) => s.memory(),
         }
     }
 
     pub fn encoding(&self) -> &'static str {
         match self {
             Collection::ZSet(z) => z.encoding(),
+            Collection::Set(s) => s.encoding(),
         }
     }
 
     pub fn is_empty(&self) -> bool {
         match self {
             Collection::ZSet(z) => z.is_empty(),
+            Collection::Set(s) => s.is_empty(),
         }
     }
 }
