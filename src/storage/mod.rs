@@ -4,6 +4,7 @@
 
 pub mod entry;
 pub mod evict;
+pub mod hash;
 pub mod table;
 pub mod value;
 
