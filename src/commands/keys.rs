@@ -152,7 +152,7 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) {
 
 /// Parses a SCAN cursor as Redis's `strtoull`-based parser does: an optional sign, decimal
 /// digits, no leading space, no overflow ("-1" wraps, the empty string is 0).
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     let (negative, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),
