@@ -8,6 +8,7 @@
 pub mod args;
 pub mod client;
 pub mod connection;
+pub mod hashes;
 pub mod info;
 pub mod introspection;
 pub mod keys;

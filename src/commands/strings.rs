@@ -652,7 +652,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
 
 /// INCRBYFLOAT's text form of a finite double: the shortest decimal that reads back as the
 /// same value, never in exponent notation, and never `-0`.
-fn format_float(v: f64) -> String {
+pub(crate) fn format_float(v: f64) -> String {
     if v == 0.0 {
         "0".to_string()
     } else {

@@ -136,8 +136,8 @@ macro_rules! container {
 }
 
 /// Every command family's table.
-pub fn families() -> [&'static [CommandSpec]; 11] {
-    [
+pub fn families() -> &'static [&'static [CommandSpec]] {
+    static FAMILIES: &[&[CommandSpec]] = &[
         super::connection::COMMANDS,
         super::client::COMMANDS,
         super::introspection::COMMANDS,
@@ -145,12 +145,14 @@ pub fn families() -> [&'static [CommandSpec]; 11] {
         super::keys::COMMANDS,
         super::strings::COMMANDS,
         super::sets::COMMANDS,
+        super::hashes::COMMANDS,
         super::pubsub::COMMANDS,
         super::transactions::COMMANDS,
         super::tenants::COMMANDS,
         crate::tags::COMMANDS,
         super::zsets::COMMANDS,
-    ]
+    ];
+    FAMILIES
 }
 
 /// Top-level commands by lowercase name.
@@ -159,7 +161,7 @@ fn index() -> &'static HashMap<&'static [u8], &'static CommandSpec> {
     INDEX.get_or_init(|| {
         let mut m = HashMap::new();
         for family in families() {
-            for spec in family {
+            for spec in family.iter() {
                 m.insert(spec.name.as_bytes(), spec);
             }
         }

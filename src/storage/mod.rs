@@ -5,6 +5,7 @@
 pub mod entry;
 pub mod evict;
 pub mod set;
+pub mod hash;
 pub mod table;
 pub mod value;
 pub mod zset;

@@ -3,12 +3,14 @@
 use super::entry::Kind;
 use super::zset::ZSetValue;
 use super::set::SetValue;
+use super::hash::HashValue;
 
 /// A collection value. Strings are stored inline in the entry and are not a variant here.
 #[derive(Clone)]
 pub enum Collection {
     ZSet(ZSetValue),
     Set(SetValue),
+    Hash(HashValue),
 }
 
 impl Collection {
@@ -16,6 +18,7 @@ impl Collection {
         match self {
             Collection::ZSet(_) => Kind::ZSet,
             Collection::Set(_) => Kind::Set,
+            Collection::Hash(_) => Kind::Hash,
         }
     }
 
@@ -24,6 +27,7 @@ impl Collection {
         match self {
             Collection::ZSet(z) => z.memory(),
             Collection::Set(s) => s.memory(),
+            Collection::Hash(h) => h.memory(),
         }
     }
 
@@ -31,6 +35,7 @@ impl Collection {
         match self {
             Collection::ZSet(z) => z.encoding(),
             Collection::Set(s) => s.encoding(),
+            Collection::Hash(h) => h.encoding(),
         }
     }
 
@@ -38,6 +43,7 @@ impl Collection {
         match self {
             Collection::ZSet(z) => z.is_empty(),
             Collection::Set(s) => s.is_empty(),
+            Collection::Hash(h) => h.is_empty(),
         }
     }
 }

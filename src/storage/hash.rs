@@ -1,0 +1,546 @@
+//! Hash values (the storage side of Redis's `t_hash.c`).
+//!
+//! Small hashes are one packed buffer of length-prefixed field and value strings, looked up
+//! by a linear scan, as Redis's listpack; a hash grows into an insertion-indexed hash table
+//! once it holds more than `hash-max-listpack-entries` fields or is given a field or value
+//! longer than `hash-max-listpack-value` bytes, and never converts back (as in Redis).
+//!
+//! The table keeps its pairs in a dense vector (`IndexMap`), which gives HRANDFIELD O(1)
+//! random picks and HSCAN a cursor that survives deletions (see [`HashValue::scan`]).
+//! `memory()` is O(1): the packed buffer's capacity, or the table's capacity-derived overhead
+//! plus a running total of its field and value allocations.
+
+use super::entry::alloc_size;
+use super::EncodingLimits;
+use indexmap::IndexMap;
+use std::ops::Range;
+
+type Map = IndexMap<Box<[u8]>, Box<[u8]>, foldhash::fast::RandomState>;
+
+/// A hash value: field → value, both binary strings.
+#[derive(Clone, Default)]
+pub struct HashValue {
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Packed(Packed),
+    Table(Box<Table>),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Packed(Packed::default())
+    }
+}
+
+impl HashValue {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Packed(p) => p.pairs as usize,
+            Repr::Table(t) => t.map.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The encoding name OBJECT ENCODING reports.
+    pub fn encoding(&self) -> &'static str {
+        match &self.repr {
+            Repr::Packed(_) => "listpack",
+            Repr::Table(_) => "hashtable",
+        }
+    }
+
+    /// Heap bytes held by the hash (O(1)).
+    pub fn memory(&self) -> usize {
+        match &self.repr {
+            Repr::Packed(p) => alloc_size(p.buf.capacity()),
+            Repr::Table(t) => t.memory(),
+        }
+    }
+
+    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
+        match &self.repr {
+            Repr::Packed(p) => p.find(field).map(|slot| p.value_of(&slot)),
+            Repr::Table(t) => t.map.get(field).map(|v| &v[..]),
+        }
+    }
+
+    pub fn contains(&self, field: &[u8]) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// Sets `field` to `value`; returns whether the field is new. Converts a packed hash to a
+    /// table when the pair is too long for it, or when it then has too many fields.
+    pub fn set(&mut self, field: &[u8], value: &[u8], limits: &EncodingLimits) -> bool {
+        let max = limits.hash_max_listpack_value;
+        if matches!(self.repr, Repr::Packed(_)) && (field.len() > max || value.len() > max) {
+            self.convert();
+        }
+        match &mut self.repr {
+            Repr::Packed(p) => {
+                let added = p.set(field, value);
+                if p.pairs as usize > limits.hash_max_listpack_entries {
+                    self.convert();
+                }
+                added
+            }
+            Repr::Table(t) => t.set(field, value),
+        }
+    }
+
+    /// Removes `field`; returns whether it was there.
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        match &mut self.repr {
+            Repr::Packed(p) => p.remove(field),
+            Repr::Table(t) => t.remove(field),
+        }
+    }
+
+    /// The pairs, in storage order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter(match &self.repr {
+            Repr::Packed(p) => IterRepr::Packed { buf: &p.buf, pos: 0 },
+            Repr::Table(t) => IterRepr::Table(t.map.iter()),
+        })
+    }
+
+    /// Positional access to the pairs, for random picks.
+    pub fn pair_index(&self) -> PairIndex<'_> {
+        match &self.repr {
+            Repr::Packed(_) => PairIndex::Listed(self.iter().collect()),
+            Repr::Table(t) => PairIndex::Table(&t.map),
+        }
+    }
+
+    /// One HSCAN step: visits up to `count` pairs from `cursor` and returns the next cursor
+    /// (0 when done). A packed hash is visited whole in one step, as Redis does for listpacks.
+    ///
+    /// A table is walked from the end of its pair vector towards the start; the cursor is the
+    /// number of positions still to visit. Deleting swaps the last pair into the hole, so a
+    /// pair below the cursor never moves above it: every pair present for the whole
+    /// iteration is returned at least once (one moved down may be returned twice).
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut visit: impl FnMut(&'a [u8], &'a [u8])) -> u64 {
+        match &self.repr {
+            Repr::Packed(_) => {
+                self.iter().for_each(|(f, v)| visit(f, v));
+                0
+            }
+            Repr::Table(t) => {
+                let len = t.map.len();
+                let start = if cursor == 0 { len } else { (cursor.min(len as u64)) as usize };
+                let end = start.saturating_sub(count.max(1));
+                for i in (end..start).rev() {
+                    let (f, v) = t.map.get_index(i).expect("index below len");
+                    visit(f, v);
+                }
+                end as u64
+            }
+        }
+    }
+
+    /// Moves the pairs of a packed hash into a table.
+    fn convert(&mut self) {
+        let Repr::Packed(p) = &self.repr else {
+            return;
+        };
+        let mut table =
+            Table { map: Map::with_capacity_and_hasher(p.pairs as usize + 1, Default::default()), item_bytes: 0 };
+        for (f, v) in p.iter() {
+            table.set(f, v);
+        }
+        self.repr = Repr::Table(Box::new(table));
+    }
+}
+
+/// Pairs by position: a packed hash's pairs listed once, or the table itself.
+pub enum PairIndex<'a> {
+    Listed(Vec<(&'a [u8], &'a [u8])>),
+    Table(&'a Map),
+}
+
+impl<'a> PairIndex<'a> {
+    pub fn len(&self) -> usize {
+        match self {
+            PairIndex::Listed(v) => v.len(),
+            PairIndex::Table(m) => m.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The pair at position `i` (< len).
+    pub fn get(&self, i: usize) -> (&'a [u8], &'a [u8]) {
+        match self {
+            PairIndex::Listed(v) => v[i],
+            PairIndex::Table(m) => {
+                let (f, v) = m.get_index(i).expect("index below len");
+                (f, v)
+            }
+        }
+    }
+}
+
+/// Iterator over the pairs of a hash.
+pub struct Iter<'a>(IterRepr<'a>);
+
+enum IterRepr<'a> {
+    Packed { buf: &'a [u8], pos: usize },
+    Table(indexmap::map::Iter<'a, Box<[u8]>, Box<[u8]>>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            IterRepr::Packed { buf, pos } => {
+                if *pos >= buf.len() {
+                    return None;
+                }
+                let (field, after_field) = read_string(buf, *pos);
+                let (value, next) = read_string(buf, after_field);
+                *pos = next;
+                Some((field, value))
+            }
+            IterRepr::Table(it) => it.next().map(|(f, v)| (&f[..], &v[..])),
+        }
+    }
+}
+
+// ----- packed encoding -----
+
+/// Field and value strings, alternating, each preceded by its length as a LEB128 varint.
+#[derive(Clone, Default)]
+struct Packed {
+    buf: Vec<u8>,
+    pairs: u32,
+}
+
+/// Where one pair sits in the packed buffer.
+struct Slot {
+    /// Start of the field's length prefix.
+    start: usize,
+    /// Start of the value's length prefix.
+    value_at: usize,
+    /// End of the value.
+    end: usize,
+}
+
+impl Packed {
+    fn iter(&self) -> Iter<'_> {
+        Iter(IterRepr::Packed { buf: &self.buf, pos: 0 })
+    }
+
+    fn find(&self, field: &[u8]) -> Option<Slot> {
+        let mut pos = 0;
+        while pos < self.buf.len() {
+            let (f, value_at) = read_string(&self.buf, pos);
+            let end = skip_string(&self.buf, value_at);
+            if f == field {
+                return Some(Slot { start: pos, value_at, end });
+            }
+            pos = end;
+        }
+        None
+    }
+
+    fn value_of(&self, slot: &Slot) -> &[u8] {
+        read_string(&self.buf, slot.value_at).0
+    }
+
+    fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
+        match self.find(field) {
+            Some(slot) => {
+                let mut encoded = Vec::with_capacity(varint_len(value.len()) + value.len());
+                push_string(&mut encoded, value);
+                self.replace(slot.value_at..slot.end, &encoded);
+                false
+            }
+            None => {
+                // Exact growth keeps the buffer as tight as a listpack (no spare capacity).
+                self.buf.reserve_exact(varint_len(field.len()) + field.len() + varint_len(value.len()) + value.len());
+                push_string(&mut self.buf, field);
+                push_string(&mut self.buf, value);
+                self.pairs += 1;
+                true
+            }
+        }
+    }
+
+    fn remove(&mut self, field: &[u8]) -> bool {
+        let Some(slot) = self.find(field) else {
+            return false;
+        };
+        self.replace(slot.start..slot.end, &[]);
+        self.pairs -= 1;
+        true
+    }
+
+    /// Replaces a byte range of the buffer, keeping its capacity equal to its length.
+    fn replace(&mut self, range: Range<usize>, bytes: &[u8]) {
+        if range.len() == bytes.len() {
+            self.buf[range].copy_from_slice(bytes);
+            return;
+        }
+        let shrinks = bytes.len() < range.len();
+        if !shrinks {
+            self.buf.reserve_exact(bytes.len() - range.len());
+        }
+        self.buf.splice(range, bytes.iter().copied());
+        if shrinks {
+            self.buf.shrink_to_fit();
+        }
+    }
+}
+
+fn varint_len(mut n: usize) -> usize {
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len
+}
+
+fn push_string(buf: &mut Vec<u8>, s: &[u8]) {
+    let mut n = s.len();
+    while n >= 0x80 {
+        buf.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    buf.push(n as u8);
+    buf.extend_from_slice(s);
+}
+
+/// The length prefix at `pos`: (length, position of the string's first byte).
+fn read_len(buf: &[u8], mut pos: usize) -> (usize, usize) {
+    let mut n = 0usize;
+    let mut shift = 0;
+    loop {
+        let b = buf[pos];
+        pos += 1;
+        n |= ((b & 0x7f) as usize) << shift;
+        if b < 0x80 {
+            return (n, pos);
+        }
+        shift += 7;
+    }
+}
+
+/// The string at `pos` and the position after it.
+fn read_string(buf: &[u8], pos: usize) -> (&[u8], usize) {
+    let (len, start) = read_len(buf, pos);
+    (&buf[start..start + len], start + len)
+}
+
+fn skip_string(buf: &[u8], pos: usize) -> usize {
+    let (len, start) = read_len(buf, pos);
+    start + len
+}
+
+// ----- table encoding -----
+
+#[derive(Clone)]
+struct Table {
+    map: Map,
+    /// Bytes of the field and value allocations, kept in step with every change.
+    item_bytes: usize,
+}
+
+/// One slot of the pair vector: the cached hash, the field and the value boxes.
+const PAIR_SLOT: usize = std::mem::size_of::<usize>() + 2 * std::mem::size_of::<Box<[u8]>>();
+
+impl Table {
+    fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
+        match self.map.get_mut(field) {
+            Some(v) => {
+                self.item_bytes = self.item_bytes - alloc_size(v.len()) + alloc_size(value.len());
+                *v = value.into();
+                false
+            }
+            None => {
+                self.item_bytes += alloc_size(field.len()) + alloc_size(value.len());
+                self.map.insert(field.into(), value.into());
+                true
+            }
+        }
+    }
+
+    fn remove(&mut self, field: &[u8]) -> bool {
+        let Some((f, v)) = self.map.swap_remove_entry(field) else {
+            return false;
+        };
+        self.item_bytes -= alloc_size(f.len()) + alloc_size(v.len());
+        // Give memory back once the table is mostly empty, as Redis's dict shrinks.
+        let (len, capacity) = (self.map.len(), self.map.capacity());
+        if capacity > 64 && len * 8 < capacity {
+            self.map.shrink_to(len * 2);
+        }
+        true
+    }
+
+    /// The table's own allocations (box, pair vector, index) plus its items.
+    fn memory(&self) -> usize {
+        let capacity = self.map.capacity();
+        let index = if capacity == 0 {
+            0
+        } else {
+            // hashbrown's buckets for this capacity: one usize and one control byte each,
+            // plus a trailing group of control bytes.
+            let buckets = match capacity {
+                0..4 => 4,
+                4..8 => 8,
+                _ => (capacity * 8 / 7).next_power_of_two(),
+            };
+            alloc_size(buckets * (std::mem::size_of::<usize>() + 1) + 16)
+        };
+        alloc_size(std::mem::size_of::<Table>()) + alloc_size(capacity * PAIR_SLOT) + index + self.item_bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(entries: usize, value: usize) -> EncodingLimits {
+        EncodingLimits { hash_max_listpack_entries: entries, hash_max_listpack_value: value, ..Default::default() }
+    }
+
+    #[test]
+    fn packed_set_get_remove() {
+        let l = limits(128, 64);
+        let mut h = HashValue::new();
+        assert!(h.set(b"a", b"1", &l));
+        assert!(h.set(b"b", b"", &l));
+        assert!(!h.set(b"a", b"a much longer value", &l));
+        assert_eq!(h.get(b"a"), Some(&b"a much longer value"[..]));
+        assert!(!h.set(b"a", b"x", &l));
+        assert_eq!(h.get(b"a"), Some(&b"x"[..]));
+        assert_eq!(h.get(b"b"), Some(&b""[..]));
+        assert_eq!(h.get(b"c"), None);
+        assert_eq!(h.len(), 2);
+        assert_eq!(h.encoding(), "listpack");
+        assert!(h.remove(b"a"));
+        assert!(!h.remove(b"a"));
+        assert_eq!(h.iter().collect::<Vec<_>>(), vec![(&b"b"[..], &b""[..])]);
+        assert!(h.remove(b"b"));
+        assert!(h.is_empty());
+        assert_eq!(h.memory(), 0);
+    }
+
+    #[test]
+    fn long_strings_use_multi_byte_lengths() {
+        let l = limits(128, 1 << 20);
+        let mut h = HashValue::new();
+        let big = vec![b'x'; 70_000];
+        h.set(&big, b"v", &l);
+        h.set(b"k", &big, &l);
+        assert_eq!(h.get(&big), Some(&b"v"[..]));
+        assert_eq!(h.get(b"k").map(<[u8]>::len), Some(70_000));
+        assert_eq!(h.encoding(), "listpack");
+    }
+
+    #[test]
+    fn converts_past_the_thresholds() {
+        let mut h = HashValue::new();
+        let l = limits(4, 8);
+        for i in 0..4 {
+            h.set(format!("f{i}").as_bytes(), b"v", &l);
+        }
+        assert_eq!(h.encoding(), "listpack");
+        h.set(b"f4", b"v", &l);
+        assert_eq!(h.encoding(), "hashtable");
+        assert_eq!(h.len(), 5);
+        for i in 0..5 {
+            assert_eq!(h.get(format!("f{i}").as_bytes()), Some(&b"v"[..]));
+        }
+
+        let mut h = HashValue::new();
+        h.set(b"f", b"12345678", &l);
+        assert_eq!(h.encoding(), "listpack");
+        h.set(b"f", b"123456789", &l);
+        assert_eq!(h.encoding(), "hashtable");
+        assert_eq!(h.get(b"f"), Some(&b"123456789"[..]));
+
+        // A limit of 0 entries converts on the first field, as in Redis.
+        let mut h = HashValue::new();
+        h.set(b"f", b"v", &limits(0, 64));
+        assert_eq!(h.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn table_memory_follows_changes() {
+        let l = limits(0, 64);
+        let mut h = HashValue::new();
+        let empty_table = {
+            h.set(b"f", b"v", &l);
+            h.remove(b"f");
+            h.memory()
+        };
+        for i in 0..1000 {
+            h.set(format!("field:{i}").as_bytes(), b"value", &l);
+        }
+        let full = h.memory();
+        assert!(full > empty_table + 1000 * (16 + 8 + PAIR_SLOT));
+        for i in 0..1000 {
+            h.remove(format!("field:{i}").as_bytes());
+        }
+        // The table shrinks as it empties.
+        assert!(h.memory() < full / 8, "{} of {full}", h.memory());
+    }
+
+    #[test]
+    fn table_scan_survives_deletions() {
+        let l = limits(0, 64);
+        let mut h = HashValue::new();
+        for i in 0..100 {
+            h.set(format!("{i}").as_bytes(), b"v", &l);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut rounds = 0;
+        loop {
+            let mut batch = Vec::new();
+            cursor = h.scan(cursor, 7, |f, _| batch.push(f.to_vec()));
+            seen.extend(batch);
+            // Delete a field not yet returned now and then, and one already returned.
+            if rounds % 2 == 0 {
+                let victim =
+                    (0..100).map(|i| format!("{i}")).find(|f| !seen.contains(f.as_bytes()) && h.contains(f.as_bytes()));
+                if let Some(v) = victim {
+                    h.remove(v.as_bytes());
+                }
+            }
+            rounds += 1;
+            if cursor == 0 {
+                break;
+            }
+        }
+        for (f, _) in h.iter() {
+            assert!(seen.contains(f), "{:?} was never returned", String::from_utf8_lossy(f));
+        }
+    }
+
+    #[test]
+    fn clones_are_independent() {
+        let l = limits(128, 64);
+        let mut h = HashValue::new();
+        h.set(b"a", b"1", &l);
+        let copy = h.clone();
+        h.set(b"a", b"2", &l);
+        assert_eq!(copy.get(b"a"), Some(&b"1"[..]));
+        assert_eq!(copy.memory(), alloc_size(4));
+    }
+}
