@@ -4,6 +4,7 @@
 
 pub mod entry;
 pub mod evict;
+pub mod list;
 pub mod table;
 pub mod value;
 
