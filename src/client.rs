@@ -31,6 +31,9 @@ pub struct ClientHandle {
     soft_since_ms: AtomicU64,
     pub resp3: AtomicBool,
     pub killed: AtomicBool,
+    /// Waiting in a blocking pop; set and cleared under the keyspace lock by the blocking
+    /// registry, so INFO's `blocked_clients` and CLIENT LIST's `b` flag are never stale.
+    blocked: AtomicBool,
     pub wake: Notify,
 }
 
@@ -82,6 +85,7 @@ impl ClientHandle {
             soft_since_ms: AtomicU64::new(0),
             resp3: AtomicBool::new(false),
             killed: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
             wake: Notify::new(),
         })
     }
@@ -118,6 +122,26 @@ impl ClientHandle {
         }
         self.wake.notify_one();
         true
+    }
+
+    /// Queues the reply of a blocking command served by another connection. Unlike pub/sub
+    /// messages it is the answer to this client's own command, so no output limit applies.
+    pub fn deliver(&self, encoded: &[u8]) {
+        let queued = {
+            let mut q = self.outbox.lock();
+            q.extend_from_slice(encoded);
+            q.len()
+        };
+        self.outbox_len.store(queued, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+
+    pub fn set_blocked(&self, blocked: bool) {
+        self.blocked.store(blocked, Ordering::Relaxed);
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.blocked.load(Ordering::Relaxed)
     }
 
     /// Takes everything queued for this client.
@@ -204,6 +228,8 @@ pub struct Client {
     pub paused_command: Option<Vec<Bytes>>,
     /// Bytes of the query buffer while the current command runs (the command included).
     pub query_buffer: usize,
+    /// Set while a blocking pop waits for a list; the connection runs nothing else meanwhile.
+    pub blocked: Option<crate::blocking::Blocked>,
     /// Keys being watched (db, key) and whether any changed since WATCH.
     pub watched: Vec<(usize, Bytes)>,
     pub batch: BatchStats,
@@ -231,6 +257,7 @@ impl Client {
             no_touch: false,
             paused_command: None,
             query_buffer: 0,
+            blocked: None,
             watched: Vec::new(),
             batch: BatchStats::default(),
             rng: crate::util::Rng::new(),
@@ -313,6 +340,9 @@ impl Client {
         }
         if self.multi.is_some() {
             flags.push('x');
+        }
+        if self.handle.is_blocked() {
+            flags.push('b');
         }
         if self.close_after_reply {
             flags.push('c');

@@ -151,7 +151,8 @@ fn clients(shared: &Shared, out: &mut String) {
             let i = c.info.lock();
             i.subscriptions + i.psubscriptions + i.ssubscriptions > 0
         });
-        (clients.len(), 0, pubsub.count())
+        let blocked = clients.values().filter(|c| c.is_blocked()).count();
+        (clients.len(), blocked, pubsub.count())
     };
     out.push_str("# Clients\r\n");
     field!(out, "connected_clients", connected);

@@ -136,7 +136,7 @@ macro_rules! container {
 }
 
 /// Every command family's table.
-pub fn families() -> [&'static [CommandSpec]; 10] {
+pub fn families() -> [&'static [CommandSpec]; 11] {
     [
         super::connection::COMMANDS,
         super::client::COMMANDS,
@@ -144,6 +144,7 @@ pub fn families() -> [&'static [CommandSpec]; 10] {
         super::server::COMMANDS,
         super::keys::COMMANDS,
         super::strings::COMMANDS,
+        super::lists::COMMANDS,
         super::pubsub::COMMANDS,
         super::transactions::COMMANDS,
         super::tenants::COMMANDS,
