@@ -31,6 +31,9 @@ pub struct ClientHandle {
     soft_since_ms: AtomicU64,
     pub resp3: AtomicBool,
     pub killed: AtomicBool,
+    /// Waiting in a blocking pop; set and cleared under the keyspace lock by the blocking
+    /// registry, so INFO's `blocked_clients` and CLIENT LIST's `b` flag are never stale.
+    blocked: AtomicBool,
     pub wake: Notify,
     /// When the client last ran a batch (ms since epoch), and a request from the clients
     /// cron to give back its buffers because it has been idle.
@@ -111,6 +114,7 @@ impl ClientHandle {
             soft_since_ms: AtomicU64::new(0),
             resp3: AtomicBool::new(false),
             killed: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
             wake: Notify::new(),
             last_active_ms: AtomicU64::new(crate::storage::now_ms()),
             release_buffers: AtomicBool::new(false),
@@ -150,6 +154,26 @@ impl ClientHandle {
         }
         self.wake.notify_one();
         true
+    }
+
+    /// Queues the reply of a blocking command served by another connection. Unlike pub/sub
+    /// messages it is the answer to this client's own command, so no output limit applies.
+    pub fn deliver(&self, encoded: &[u8]) {
+        let queued = {
+            let mut q = self.outbox.lock();
+            q.extend_from_slice(encoded);
+            q.len()
+        };
+        self.outbox_len.store(queued, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+
+    pub fn set_blocked(&self, blocked: bool) {
+        self.blocked.store(blocked, Ordering::Relaxed);
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.blocked.load(Ordering::Relaxed)
     }
 
     /// Takes everything queued for this client.
@@ -253,6 +277,8 @@ pub struct Client {
     pub last_command: Option<&'static CommandSpec>,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
+    /// Set while a blocking pop waits for a list; the connection runs nothing else meanwhile.
+    pub blocked: Option<crate::blocking::Blocked>,
     /// Keys being watched (db, key) and whether any changed since WATCH.
     pub watched: Vec<(usize, Bytes)>,
     pub batch: BatchStats,
@@ -283,6 +309,7 @@ impl Client {
             last_command: None,
             net_input_bytes: 0,
             net_output_bytes: 0,
+            blocked: None,
             watched: Vec::new(),
             batch: BatchStats::default(),
             rng: crate::util::Rng::new(),
@@ -349,6 +376,7 @@ impl Client {
         for (on, c) in [
             (self.subscription_count() > 0, 'P'),
             (self.multi.is_some(), 'x'),
+            (self.handle.is_blocked(), 'b'),
             (self.close_after_reply, 'c'),
             (self.no_evict, 'e'),
             (self.no_touch, 'T'),

@@ -47,6 +47,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     let authenticated = shared.settings.requirepass.read().is_none();
     let mut client = Client::new(handle.clone(), authenticated);
     let _ = client_loop(&shared, &mut socket, &mut client).await;
+    crate::blocking::forget(&shared, &client);
     crate::pubsub::unsubscribe_all(&shared, &mut client);
     client.publish_info();
     shared.clients.lock().remove(&id);
@@ -83,6 +84,38 @@ async fn client_loop(
         }
         if client.close_after_reply {
             return Ok(());
+        }
+        if client.blocked.is_some() {
+            // A blocking pop waits, without the keyspace lock, for another client to serve
+            // it, its deadline, a kill or the socket closing. Input that arrives meanwhile
+            // stays in the buffer until the pop has its reply.
+            let deadline = client.blocked.and_then(|b| b.deadline);
+            let until_deadline = async move {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = handle.wake.notified() => {}
+                _ = until_deadline => {}
+                read = socket.read_buf(&mut rbuf) => match read {
+                    Ok(0) => return Ok(()),
+                    Ok(n) => client.net_input_bytes += n as u64,
+                    Err(e) => return Err(e),
+                }
+            }
+            if handle.is_killed() {
+                return Ok(());
+            }
+            if crate::blocking::finish_wait(shared, client, &mut out) {
+                // The pop's reply goes before those of the commands pipelined after it.
+                if let Some(reply) = handle.take_outbox() {
+                    out.raw(&reply);
+                }
+                process_input(shared, client, &mut parser, &mut rbuf, &mut out);
+            }
+            continue;
         }
         if client.paused_command.is_some() {
             // Created before the check, so an UNPAUSE in between is not missed.
@@ -247,7 +280,8 @@ fn process_input(
                     let pushes = ctx.client.pending_pushes.split();
                     ctx.out.raw(&pushes);
                 }
-                if ctx.client.close_after_reply || ctx.client.handle.is_killed() {
+                // A blocked client runs nothing else until its pop is answered.
+                if ctx.client.close_after_reply || ctx.client.handle.is_killed() || ctx.client.blocked.is_some() {
                     break;
                 }
             }

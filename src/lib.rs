@@ -1,6 +1,7 @@
 //! tenantcache: a Redis-compatible in-memory cache server with native tenants (quotas,
 //! reserves, tenant-aware eviction, per-tenant statistics) and native tags.
 
+pub mod blocking;
 pub mod client;
 pub mod commands;
 pub mod config;

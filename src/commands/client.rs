@@ -117,6 +117,15 @@ static SUBCOMMANDS: &[CommandSpec] = &[
     ),
     subcmd!(
         "client",
+        "unblock",
+        -3,
+        CONN_ADMIN,
+        (0, 0, 0),
+        "Unblocks a client blocked by a blocking command from a different connection.",
+        unblock
+    ),
+    subcmd!(
+        "client",
         "unpause",
         2,
         CONN_ADMIN,
@@ -626,6 +635,28 @@ fn kill(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking pop as if it timed out
+/// (null reply) or with an error; 1 if that client was blocked.
+fn unblock(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(id) = crate::util::parse_i64(&args[2]) else {
+        return ctx.out.error(errors::NOT_INTEGER);
+    };
+    let as_error = match args.get(3) {
+        None => false,
+        Some(reason) if args.len() == 4 && is(reason, "timeout") => false,
+        Some(reason) if args.len() == 4 && is(reason, "error") => true,
+        Some(_) => return ctx.out.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
+    };
+    let unblocked = ctx.ks.get().blocking.unblock_with(id as u64, |out| {
+        if as_error {
+            out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        } else {
+            out.null_array();
+        }
+    });
+    ctx.out.int(unblocked as i64);
+}
+
 fn help(ctx: &mut Ctx, _args: &[Bytes]) {
     reply_help(
         ctx,
@@ -665,6 +696,8 @@ fn help(ctx: &mut Ctx, _args: &[Bytes]) {
             "      Return clients of specified ids.",
             "UNPAUSE",
             "    Stop the current client pause, resuming traffic.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "PAUSE <timeout> [WRITE|ALL]",
             "    Suspend all, or just write, clients for <timeout> milliseconds.",
             "REPLY (ON|OFF|SKIP)",

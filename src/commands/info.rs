@@ -83,7 +83,7 @@ pub fn render(ctx: &mut Ctx, sections: &[&str]) -> String {
         }
         match *section {
             "server" => server(ctx.shared, &mut out),
-            "clients" => clients(ctx.shared, &mut out),
+            "clients" => clients(ctx.shared, ctx.ks.get(), &mut out),
             "memory" => memory(ctx.shared, ctx.ks.get(), &mut out),
             "persistence" => persistence(ctx.shared, &mut out),
             "stats" => stats(ctx.shared, ctx.ks.get(), &mut out),
@@ -144,14 +144,15 @@ fn server(shared: &Shared, out: &mut String) {
     field!(out, "io_threads_active", 0);
 }
 
-fn clients(shared: &Shared, out: &mut String) {
+fn clients(shared: &Shared, ks: &Keyspace, out: &mut String) {
     let (connected, blocked, pubsub) = {
         let clients = shared.clients.lock();
         let pubsub = clients.values().filter(|c| {
             let i = c.info.lock();
             i.subscriptions + i.psubscriptions + i.ssubscriptions > 0
         });
-        (clients.len(), 0, pubsub.count())
+        let blocked = clients.values().filter(|c| c.is_blocked()).count();
+        (clients.len(), blocked, pubsub.count())
     };
     out.push_str("# Clients\r\n");
     field!(out, "connected_clients", connected);
@@ -167,7 +168,7 @@ fn clients(shared: &Shared, out: &mut String) {
     field!(out, "tracking_clients", 0);
     field!(out, "pubsub_clients", pubsub);
     field!(out, "clients_in_timeout_table", 0);
-    field!(out, "total_blocking_keys", 0);
+    field!(out, "total_blocking_keys", ks.blocking.blocking_keys());
     field!(out, "total_blocking_keys_on_nokey", 0);
 }
 

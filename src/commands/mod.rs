@@ -12,6 +12,7 @@ pub mod hashes;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod lists;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -172,6 +173,11 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
         for t in tenants {
             ks.enforce_limits(t);
         }
+    }
+    // Clients blocked on keys this command filled are served now, in their own order; inside
+    // EXEC that waits until the whole transaction is done, as in Redis.
+    if !ctx.in_exec && ctx.ks.is_held() && ctx.ks.get().blocking.has_ready() {
+        crate::blocking::serve_ready(ctx.ks.get());
     }
     let elapsed = started.elapsed();
     // Commands EXEC runs count their own errors, so EXEC fails only for its own error.

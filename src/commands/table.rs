@@ -146,6 +146,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         super::strings::COMMANDS,
         super::sets::COMMANDS,
         super::hashes::COMMANDS,
+        super::lists::COMMANDS,
         super::pubsub::COMMANDS,
         super::transactions::COMMANDS,
         super::tenants::COMMANDS,

@@ -6,6 +6,7 @@ pub mod entry;
 pub mod evict;
 pub mod set;
 pub mod hash;
+pub mod list;
 pub mod table;
 pub mod value;
 pub mod zset;
@@ -289,6 +290,8 @@ pub struct Keyspace {
     limits_active: bool,
     evict_pool: EvictionPool,
     rng: crate::util::Rng,
+    /// Clients blocked in list pops, by key; see [`crate::blocking`].
+    pub blocking: crate::blocking::Registry,
 }
 
 /// Memory the server uses before any key is stored (code, runtime, buffers). INFO's
@@ -330,6 +333,7 @@ impl Keyspace {
             limits_active: false,
             evict_pool: EvictionPool::default(),
             rng: crate::util::Rng::new(),
+            blocking: crate::blocking::Registry::default(),
         }
     }
 
@@ -655,6 +659,10 @@ impl Keyspace {
         let hash = hash_key(entry.key());
         let new_event = self.notify_flags & notify::NEW != 0;
         let key = if new_event { Some(entry.key().to_vec()) } else { None };
+        // A list arriving under a key that clients block on (push, RENAME, COPY, MOVE ...).
+        if !self.blocking.is_empty() && entry.kind() == Kind::List {
+            self.blocking.signal(db, entry.key());
+        }
         let old = self.table_op(db, tenant, |t| t.insert(entry, hash));
         let replaced_live = match old {
             Some(old) if old.is_expired(self.now_ms) => {
@@ -763,6 +771,14 @@ impl Keyspace {
 
     pub fn swap_db(&mut self, a: usize, b: usize) {
         self.dbs.swap(a, b);
+        // Clients blocked in either database may now find their list.
+        for db in [a, b] {
+            for key in self.blocking.keys_in_db(db) {
+                if self.get(db, &key).is_some_and(|e| e.kind() == Kind::List) {
+                    self.blocking.signal(db, &key);
+                }
+            }
+        }
     }
 
     // ----- iteration -----

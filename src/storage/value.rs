@@ -4,6 +4,7 @@ use super::entry::Kind;
 use super::zset::ZSetValue;
 use super::set::SetValue;
 use super::hash::HashValue;
+use super::list::ListValue;
 
 /// A collection value. Strings are stored inline in the entry and are not a variant here.
 #[derive(Clone)]
@@ -11,6 +12,7 @@ pub enum Collection {
     ZSet(ZSetValue),
     Set(SetValue),
     Hash(HashValue),
+    List(ListValue),
 }
 
 impl Collection {
@@ -19,6 +21,7 @@ impl Collection {
             Collection::ZSet(_) => Kind::ZSet,
             Collection::Set(_) => Kind::Set,
             Collection::Hash(_) => Kind::Hash,
+            Collection::List(_) => Kind::List,
         }
     }
 
@@ -28,6 +31,7 @@ impl Collection {
             Collection::ZSet(z) => z.memory(),
             Collection::Set(s) => s.memory(),
             Collection::Hash(h) => h.memory(),
+            Collection::List(l) => l.memory(),
         }
     }
 
@@ -36,6 +40,7 @@ impl Collection {
             Collection::ZSet(z) => z.encoding(),
             Collection::Set(s) => s.encoding(),
             Collection::Hash(h) => h.encoding(),
+            Collection::List(l) => l.encoding(),
         }
     }
 
@@ -44,6 +49,7 @@ impl Collection {
             Collection::ZSet(z) => z.is_empty(),
             Collection::Set(s) => s.is_empty(),
             Collection::Hash(h) => h.is_empty(),
+            Collection::List(l) => l.is_empty(),
         }
     }
 }
