@@ -14,14 +14,22 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// Queues a command inside MULTI (the dispatcher already checked that it exists and its arity).
 pub fn queue(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     if spec.flags & NO_MULTI != 0 {
-        ctx.out.error("ERR Command not allowed inside a transaction");
-        ctx.client.multi_failed = true;
-        return;
+        return super::reject(ctx, Some(spec), "ERR Command not allowed inside a transaction");
     }
     if let Some(q) = ctx.client.multi.as_mut() {
         q.push((spec, args.to_vec()));
     }
     ctx.out.simple("QUEUED");
+}
+
+/// Ends the transaction with `EXECABORT ... because of: <reason>` (a refused EXEC, as Redis's
+/// `execCommandAbort`).
+pub fn abort(ctx: &mut Ctx, reason: &str) {
+    ctx.client.multi = None;
+    ctx.client.multi_failed = false;
+    ctx.client.watched.clear();
+    let reason = reason.strip_prefix("ERR ").unwrap_or(reason);
+    ctx.out.error(&format!("EXECABORT Transaction discarded because of: {reason}"));
 }
 
 fn multi(ctx: &mut Ctx, _args: &[Bytes]) {
@@ -49,6 +57,9 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) {
     if std::mem::take(&mut ctx.client.multi_failed) {
         ctx.client.watched.clear();
         return ctx.out.error("EXECABORT Transaction discarded because of previous errors.");
+    }
+    if let Err(refusal) = super::admit_transaction(ctx, &queued) {
+        return abort(ctx, &refusal);
     }
     ctx.out.array(queued.len());
     ctx.ks.get();
