@@ -204,7 +204,7 @@ pub struct Client {
     pub paused_command: Option<Vec<Bytes>>,
     /// Bytes of the query buffer while the current command runs (the command included).
     pub query_buffer: usize,
-    /// Keys being watched (db, key) and whether any changed since WATCH.
+    /// Keys this client WATCHes, as (db, key); the keyspace keeps who watches what.
     pub watched: Vec<(usize, Bytes)>,
     pub batch: BatchStats,
     pub rng: crate::util::Rng,

@@ -48,6 +48,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     let mut client = Client::new(handle.clone(), authenticated);
     let _ = client_loop(&shared, &mut socket, &mut client).await;
     crate::pubsub::unsubscribe_all(&shared, &mut client);
+    commands::transactions::forget_client(&shared, &mut client);
     shared.merge_batch_stats(&mut client);
     shared.clients.lock().remove(&id);
 }
