@@ -279,7 +279,7 @@ pub struct Client {
     pub net_output_bytes: u64,
     /// Set while a blocking pop waits for a list; the connection runs nothing else meanwhile.
     pub blocked: Option<crate::blocking::Blocked>,
-    /// Keys being watched (db, key) and whether any changed since WATCH.
+    /// Keys this client WATCHes, as (db, key); the keyspace keeps who watches what.
     pub watched: Vec<(usize, Bytes)>,
     pub batch: BatchStats,
     pub rng: crate::util::Rng,

@@ -49,6 +49,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     let _ = client_loop(&shared, &mut socket, &mut client).await;
     crate::blocking::forget(&shared, &client);
     crate::pubsub::unsubscribe_all(&shared, &mut client);
+    commands::transactions::forget_client(&shared, &mut client);
     client.publish_info();
     shared.clients.lock().remove(&id);
     shared.retire_client(&handle.info.lock());

@@ -45,7 +45,7 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) {
     crate::pubsub::unsubscribe_all(ctx.shared, ctx.client);
     ctx.client.multi = None;
     ctx.client.multi_failed = false;
-    ctx.client.watched.clear();
+    super::transactions::unwatch_all(ctx);
     ctx.client.db = 0;
     ctx.client.resp = 2;
     ctx.client.reply_off = false;

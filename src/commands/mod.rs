@@ -131,29 +131,37 @@ fn check_and_run(ctx: &mut Ctx, args: &[Bytes]) {
     };
     ctx.client.last_command = Some(spec);
     if let Err(msg) = check_arity(spec, args) {
-        ctx.out.error(&msg);
-        ctx.client.failed_command(spec, true);
-        if ctx.client.multi.is_some() {
-            ctx.client.multi_failed = true;
-        }
-        return;
+        return reject(ctx, Some(spec), &msg);
     }
     if !ctx.client.authenticated && spec.flags & flags::NO_AUTH == 0 {
-        ctx.out.error(errors::NOAUTH);
-        ctx.client.failed_command(spec, true);
-        return;
+        return reject(ctx, Some(spec), errors::NOAUTH);
     }
     if ctx.client.in_resp2_subscribed_mode() && spec.flags & flags::SUBSCRIBED_OK == 0 {
-        ctx.out.error(&format!(
+        let msg = format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             spec.full_name()
-        ));
-        return;
+        );
+        return reject(ctx, Some(spec), &msg);
     }
     if ctx.client.multi.is_some() && spec.flags & flags::NO_MULTI_QUEUE == 0 {
         return transactions::queue(ctx, spec, args);
     }
     run(ctx, spec, args);
+}
+
+/// Refuses a command before it runs, as Redis's `rejectCommand`: inside MULTI the transaction
+/// is flagged so that EXEC aborts, and a refused EXEC ends the transaction at once.
+fn reject(ctx: &mut Ctx, spec: Option<&'static CommandSpec>, msg: &str) {
+    if let Some(spec) = spec {
+        ctx.client.failed_command(spec, true);
+    }
+    if ctx.client.multi.is_some() {
+        if spec.is_some_and(|s| s.name == "exec") {
+            return transactions::abort(ctx, msg);
+        }
+        ctx.client.multi_failed = true;
+    }
+    ctx.out.error(msg);
 }
 
 /// Runs a command that passed the checks (also used by EXEC for queued commands).
@@ -209,30 +217,62 @@ fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Op
     if !ks.limits_active() || spec.flags & flags::DENYOOM == 0 {
         return Ok(None);
     }
-    // Group the keys by tenant: (tenant, bytes written, keys that may be new).
-    let mut per_tenant: Vec<(TenantId, usize, usize)> = Vec::new();
+    let mut demand = Vec::new();
+    add_write_demand(ks, db, spec, args, &mut demand);
+    // Inside EXEC the whole transaction was admitted before its first command ran.
+    if !ctx.in_exec {
+        if let Err(refusal) = make_room_for(ks, &demand) {
+            ctx.out.error(&refusal);
+            ctx.client.failed_command(spec, true);
+            return Err(());
+        }
+    }
+    Ok(Some(demand.into_iter().map(|e| e.0).collect()))
+}
+
+/// Memory a write may take, per tenant: (tenant, bytes written, keys that may be new).
+type WriteDemand = Vec<(TenantId, usize, usize)>;
+
+/// Adds what `args` may write to `demand`, grouped by the tenants of its keys.
+fn add_write_demand(ks: &mut Keyspace, db: usize, spec: &CommandSpec, args: &[Bytes], demand: &mut WriteDemand) {
     let positions = spec.key_positions(args);
     let payload: usize = args[1..].iter().map(|a| a.len()).sum::<usize>() / positions.len().max(1);
     for pos in positions {
         let key = &args[pos];
         let t = ks.tenants.resolve(key);
         let new = (ks.limits(t).maxkeys > 0 && !ks.exists(db, key)) as usize;
-        match per_tenant.iter_mut().find(|e| e.0 == t) {
+        match demand.iter_mut().find(|e| e.0 == t) {
             Some(e) => {
                 e.1 += payload + ENTRY_OVERHEAD;
                 e.2 += new;
             }
-            None => per_tenant.push((t, payload + ENTRY_OVERHEAD, new)),
+            None => demand.push((t, payload + ENTRY_OVERHEAD, new)),
         }
     }
-    for &(t, bytes, new_keys) in &per_tenant {
-        if let Err(refusal) = ks.make_room(t, bytes, new_keys) {
-            ctx.out.error(&refusal.message());
-            ctx.client.failed_command(spec, true);
-            return Err(());
-        }
+}
+
+/// Makes room for `demand` under the tenant rules, or returns the refusal's error text.
+fn make_room_for(ks: &mut Keyspace, demand: &WriteDemand) -> Result<(), String> {
+    for &(t, bytes, new_keys) in demand {
+        ks.make_room(t, bytes, new_keys).map_err(|refusal| refusal.message())?;
     }
-    Ok(Some(per_tenant.into_iter().map(|e| e.0).collect()))
+    Ok(())
+}
+
+/// Admits a whole transaction before EXEC runs it: if it queued commands that may grow memory
+/// (`denyoom`) and the room cannot be made, EXEC is refused, as Redis refuses it when out of
+/// memory, rather than failing some of its commands.
+fn admit_transaction(ctx: &mut Ctx, queued: &[(&'static CommandSpec, Vec<Bytes>)]) -> Result<(), String> {
+    let db = ctx.client.db;
+    let ks = ctx.ks.get();
+    if !ks.limits_active() {
+        return Ok(());
+    }
+    let mut demand = Vec::new();
+    for (spec, args) in queued.iter().filter(|(s, a)| s.flags & flags::DENYOOM != 0 && s.first_key > 0 && a.len() > s.first_key as usize) {
+        add_write_demand(ks, db, spec, args, &mut demand);
+    }
+    make_room_for(ks, &demand)
 }
 
 /// Bytes a new key costs beyond its key and value (entry header, allocation rounding, slot).
@@ -262,15 +302,12 @@ fn unknown_command(ctx: &mut Ctx, args: &[Bytes]) {
                 .get(1)
                 .map(|s| String::from_utf8_lossy(s).into_owned())
                 .unwrap_or_default();
-            ctx.out.error(&format!(
+            let msg = format!(
                 "ERR unknown subcommand '{}'. Try {} HELP.",
                 truncate(&sub, 128),
                 parent.name.to_ascii_uppercase()
-            ));
-            if ctx.client.multi.is_some() {
-                ctx.client.multi_failed = true;
-            }
-            return;
+            );
+            return reject(ctx, None, &msg);
         }
     }
     let name = String::from_utf8_lossy(&args[0]).into_owned();
@@ -285,10 +322,7 @@ fn unknown_command(ctx: &mut Ctx, args: &[Bytes]) {
         }
         msg.push_str(&format!("'{}' ", truncate(&a, 128 - msg.len().min(128))));
     }
-    ctx.out.error(&msg);
-    if ctx.client.multi.is_some() {
-        ctx.client.multi_failed = true;
-    }
+    reject(ctx, None, &msg);
 }
 
 fn truncate(s: &str, max: usize) -> &str {

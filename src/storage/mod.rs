@@ -10,6 +10,7 @@ pub mod list;
 pub mod table;
 pub mod value;
 pub mod zset;
+pub mod watch;
 
 pub use entry::{Entry, Kind};
 pub use table::{hash_key, Table};
@@ -292,6 +293,8 @@ pub struct Keyspace {
     rng: crate::util::Rng,
     /// Clients blocked in list pops, by key; see [`crate::blocking`].
     pub blocking: crate::blocking::Registry,
+    /// Keys clients WATCH, told about every change by the write paths below.
+    watches: watch::Watches,
 }
 
 /// Memory the server uses before any key is stored (code, runtime, buffers). INFO's
@@ -334,6 +337,7 @@ impl Keyspace {
             evict_pool: EvictionPool::default(),
             rng: crate::util::Rng::new(),
             blocking: crate::blocking::Registry::default(),
+            watches: watch::Watches::default(),
         }
     }
 
@@ -424,7 +428,11 @@ impl Keyspace {
         if self.dbs[db].table(tenant).is_none() {
             return None;
         }
-        self.table_op(db, tenant, |t| t.remove(key, hash))
+        let removed = self.table_op(db, tenant, |t| t.remove(key, hash));
+        if removed.is_some() {
+            self.touch_watched(db, key, false);
+        }
+        removed
     }
 
     /// Heap bytes of `tenant`'s keys in all databases.
@@ -482,6 +490,7 @@ impl Keyspace {
             if self.dbs[db].table(tenant).is_none_or(Table::is_empty) {
                 continue;
             }
+            self.touch_watched_db(db, None, Some(tenant));
             let table = self.table_op(db, tenant, Table::take_all);
             n += table.len();
             drop_in_background(table);
@@ -598,14 +607,16 @@ impl Keyspace {
         self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        self.table_op(db, tenant, |table| {
+        let r = self.table_op(db, tenant, |table| {
             let entry = table.get_mut(key, hash)?;
             let (before, was_volatile) = (entry.memory(), entry.expire_at != 0);
             let r = f(entry);
             let (after, is_volatile) = (entry.memory(), entry.expire_at != 0);
             table.account_change(before, after, was_volatile, is_volatile);
             Some(r)
-        })
+        })?;
+        self.touch_watched(db, key, true);
+        Some(r)
     }
 
     /// Runs `f` on the collection stored at `key`, which must be of `kind`: `Err(WrongType)`
@@ -658,7 +669,8 @@ impl Keyspace {
         let tenant = self.tenants.resolve(entry.key());
         let hash = hash_key(entry.key());
         let new_event = self.notify_flags & notify::NEW != 0;
-        let key = if new_event { Some(entry.key().to_vec()) } else { None };
+        // The entry moves into the table: keep its name only if it is needed afterwards.
+        let key = if new_event || self.watching() { Some(entry.key().to_vec()) } else { None };
         // A list arriving under a key that clients block on (push, RENAME, COPY, MOVE ...).
         if !self.blocking.is_empty() && entry.kind() == Kind::List {
             self.blocking.signal(db, entry.key());
@@ -666,6 +678,8 @@ impl Keyspace {
         let old = self.table_op(db, tenant, |t| t.insert(entry, hash));
         let replaced_live = match old {
             Some(old) if old.is_expired(self.now_ms) => {
+                // Watchers see the stale key expire first, then the new one written.
+                self.touch_watched(db, old.key(), false);
                 self.discard(db, tenant, old, Removal::Expired);
                 false
             }
@@ -675,8 +689,11 @@ impl Keyspace {
             }
             None => false,
         };
-        if let (false, Some(key)) = (replaced_live, key) {
-            self.notify(notify::NEW, "new", db, &key);
+        if let Some(key) = key {
+            self.touch_watched(db, &key, true);
+            if new_event && !replaced_live {
+                self.notify(notify::NEW, "new", db, &key);
+            }
         }
         replaced_live
     }
@@ -753,6 +770,7 @@ impl Keyspace {
 
     /// Removes every key of database `db`; returns how many there were.
     pub fn flush_db(&mut self, db: usize) -> usize {
+        self.touch_watched_db(db, None, None);
         let mut n = 0;
         for tenant in 0..self.dbs[db].tables.len() {
             if self.dbs[db].tables[tenant].is_empty() {
@@ -770,6 +788,8 @@ impl Keyspace {
     }
 
     pub fn swap_db(&mut self, a: usize, b: usize) {
+        self.touch_watched_db(a, Some(b), None);
+        self.touch_watched_db(b, Some(a), None);
         self.dbs.swap(a, b);
         // Clients blocked in either database may now find their list.
         for db in [a, b] {
@@ -925,6 +945,7 @@ impl Keyspace {
             };
             for e in removed.drain(..) {
                 report.expired += 1;
+                self.touch_watched(db, e.key(), false);
                 self.discard(db, tenant as TenantId, e, Removal::Expired);
             }
         }
@@ -954,7 +975,11 @@ impl Keyspace {
         self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        self.table_op(db, tenant, |t| t.add_tags(key, hash, tags))
+        let added = self.table_op(db, tenant, |t| t.add_tags(key, hash, tags));
+        if added.is_some_and(|n| n > 0) {
+            self.touch_watched(db, key, true);
+        }
+        added
     }
 
     /// Detaches tags from a live key; `None` if the key does not exist.
@@ -962,7 +987,11 @@ impl Keyspace {
         self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        self.table_op(db, tenant, |t| t.remove_tags(key, hash, tags))
+        let removed = self.table_op(db, tenant, |t| t.remove_tags(key, hash, tags));
+        if removed.is_some_and(|n| n > 0) {
+            self.touch_watched(db, key, true);
+        }
+        removed
     }
 
     /// Tenants of database `db` whose index knows `tag`.

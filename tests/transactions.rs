@@ -1,0 +1,475 @@
+//! Transactions over real TCP: MULTI/EXEC/DISCARD replies and errors, EXECABORT on queueing
+//! errors, WATCH failing EXEC for every way a key can change (write by anyone, delete, expiry
+//! before and after removal, rename, move, flushes, SWAPDB, TENANT FLUSH, TAG.INVALIDATE,
+//! eviction), out-of-memory refusals, and the atomicity of EXEC against a concurrent reader.
+
+mod common;
+
+use common::Server;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// A raw connection that renders each reply compactly: `+OK`, `-ERR ..`, `:1`, `"bulk"`,
+/// `nil` (RESP2 null), `_` (RESP3 null), `*[..]` arrays.
+struct Raw {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Raw {
+    fn connect(server: &Server) -> Raw {
+        let s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        Raw { reader: BufReader::new(s.try_clone().unwrap()), writer: s }
+    }
+
+    fn send(&mut self, args: &[&str]) {
+        let mut buf = format!("*{}\r\n", args.len());
+        for a in args {
+            buf.push_str(&format!("${}\r\n{}\r\n", a.len(), a));
+        }
+        self.writer.write_all(buf.as_bytes()).unwrap();
+    }
+
+    fn read(&mut self) -> String {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("read reply");
+        let line = line.trim_end_matches("\r\n");
+        let (kind, rest) = line.split_at(1);
+        match kind {
+            "+" | "-" | ":" | "_" => line.to_string(),
+            "$" => {
+                let len: i64 = rest.parse().unwrap();
+                if len < 0 {
+                    return "nil".into();
+                }
+                let mut data = vec![0; len as usize + 2];
+                self.reader.read_exact(&mut data).unwrap();
+                format!("{:?}", String::from_utf8_lossy(&data[..len as usize]))
+            }
+            "*" | "%" => {
+                let n: i64 = rest.parse().unwrap();
+                if n < 0 {
+                    return "nil".into();
+                }
+                let n = if kind == "%" { n * 2 } else { n };
+                let items: Vec<String> = (0..n).map(|_| self.read()).collect();
+                format!("{kind}[{}]", items.join(","))
+            }
+            _ => panic!("unexpected reply line {line:?}"),
+        }
+    }
+
+    fn call(&mut self, args: &[&str]) -> String {
+        self.send(args);
+        self.read()
+    }
+
+    /// Runs `setup` commands, then MULTI, PING, EXEC; returns EXEC's reply.
+    fn exec_after_ping(&mut self) -> String {
+        assert_eq!(self.call(&["MULTI"]), "+OK");
+        assert_eq!(self.call(&["PING"]), "+QUEUED");
+        self.call(&["EXEC"])
+    }
+}
+
+const EXECABORT: &str = "-EXECABORT Transaction discarded because of previous errors.";
+
+#[test]
+fn multi_exec_queues_and_runs_in_order() {
+    let server = Server::start(&[]);
+    let mut c = Raw::connect(&server);
+    assert_eq!(c.call(&["MULTI"]), "+OK");
+    assert_eq!(c.call(&["SET", "k", "1"]), "+QUEUED");
+    assert_eq!(c.call(&["INCRBY", "k", "5"]), "+QUEUED");
+    assert_eq!(c.call(&["GET", "k"]), "+QUEUED");
+    assert_eq!(c.call(&["PING"]), "+QUEUED");
+    assert_eq!(c.call(&["EXEC"]), r#"*[+OK,:6,"6",+PONG]"#);
+    // An empty transaction is an empty array.
+    assert_eq!(c.call(&["MULTI"]), "+OK");
+    assert_eq!(c.call(&["EXEC"]), "*[]");
+    // CLIENT LIST shows the queue length while in MULTI.
+    assert_eq!(c.call(&["MULTI"]), "+OK");
+    assert_eq!(c.call(&["SET", "a", "b"]), "+QUEUED");
+    let mut other = Raw::connect(&server);
+    let list = other.call(&["CLIENT", "LIST"]);
+    assert!(list.contains("flags=x") && list.contains("multi=1"), "{list}");
+    assert_eq!(c.call(&["DISCARD"]), "+OK");
+    assert_eq!(c.call(&["GET", "a"]), "nil");
+}
+
+#[test]
+fn transaction_state_errors() {
+    let server = Server::start(&[]);
+    let mut c = Raw::connect(&server);
+    assert_eq!(c.call(&["EXEC"]), "-ERR EXEC without MULTI");
+    assert_eq!(c.call(&["DISCARD"]), "-ERR DISCARD without MULTI");
+    assert_eq!(c.call(&["MULTI"]), "+OK");
+    assert_eq!(c.call(&["MULTI"]), "-ERR MULTI calls can not be nested");
+    assert_eq!(c.call(&["WATCH", "x"]), "-ERR WATCH inside MULTI is not allowed");
+    // Neither error aborts the transaction.
+    assert_eq!(c.call(&["SET", "x", "1"]), "+QUEUED");
+    assert_eq!(c.call(&["EXEC"]), "*[+OK]");
+    // EXEC refused by its own arity ends the transaction.
+    assert_eq!(c.call(&["MULTI"]), "+OK");
+    assert_eq!(c.call(&["SET", "x", "2"]), "+QUEUED");
+    assert_eq!(
+        c.call(&["EXEC", "now"]),
+        "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"
+    );
+    assert_eq!(c.call(&["EXEC"]), "-ERR EXEC without MULTI");
+    assert_eq!(c.call(&["GET", "x"]), r#""1""#);
+}
+
+#[test]
+fn queueing_errors_abort_exec() {
+    let server = Server::start(&[]);
+    let mut c = Raw::connect(&server);
+    let cases: &[(&[&str], &str)] = &[
+        (&["NOSUCHCMD", "a"], "-ERR unknown command 'NOSUCHCMD', with args beginning with: 'a' "),
+        (&["GET"], "-ERR wrong number of arguments for 'get' command"),
+        (&["CONFIG", "NOSUCH"], "-ERR unknown subcommand 'NOSUCH'. Try CONFIG HELP."),
+        (&["SAVE"], "-ERR Command not allowed inside a transaction"),
+    ];
+    for (bad, error) in cases {
+        assert_eq!(c.call(&["MULTI"]), "+OK");
+        assert_eq!(c.call(&["SET", "a", "1"]), "+QUEUED");
+        assert_eq!(c.call(bad), *error);
+        assert_eq!(c.call(&["SET", "b", "1"]), "+QUEUED");
+        assert_eq!(c.call(&["EXEC"]), EXECABORT, "after {bad:?}");
+        assert_eq!(c.call(&["EXISTS", "a", "b"]), ":0");
+        // The client left MULTI.
+        assert_eq!(c.call(&["PING"]), "+PONG");
+    }
+}
+
+#[test]
+fn runtime_error_fails_only_that_command() {
+    let server = Server::start(&[]);
+    let mut c = Raw::connect(&server);
+    c.call(&["SET", "s", "text"]);
+    assert_eq!(c.call(&["MULTI"]), "+OK");
+    assert_eq!(c.call(&["INCR", "s"]), "+QUEUED");
+    assert_eq!(c.call(&["SET", "t", "1"]), "+QUEUED");
+    assert_eq!(c.call(&["SELECT", "99"]), "+QUEUED");
+    assert_eq!(c.call(&["INCR", "t"]), "+QUEUED");
+    assert_eq!(
+        c.call(&["EXEC"]),
+        "*[-ERR value is not an integer or out of range,+OK,-ERR DB index is out of range,:2]"
+    );
+    // Errors inside EXEC count for their commands, not for EXEC.
+    let stats = c.call(&["INFO", "commandstats"]);
+    let exec = stats.split("\\r\\n").find(|l| l.starts_with("cmdstat_exec:")).expect("exec stats");
+    assert!(exec.starts_with("cmdstat_exec:calls=1,") && exec.contains("failed_calls=0"), "{exec}");
+}
+
+#[test]
+fn watch_unchanged_key_lets_exec_run() {
+    let server = Server::start(&[]);
+    let mut c = Raw::connect(&server);
+    c.call(&["SET", "x", "1"]);
+    assert_eq!(c.call(&["WATCH", "x", "y", "x"]), "+OK");
+    // Reads do not count as changes.
+    c.call(&["GET", "x"]);
+    c.call(&["EXISTS", "y"]);
+    assert_eq!(c.call(&["MULTI"]), "+OK");
+    assert_eq!(c.call(&["INCR", "x"]), "+QUEUED");
+    assert_eq!(c.call(&["EXEC"]), "*[:2]");
+    // EXEC unwatched everything: the transaction's own write does not fail the next one.
+    assert_eq!(c.exec_after_ping(), "*[+PONG]");
+}
+
+/// WATCH `key` on a fresh connection, run `change` on `by`, then EXEC: the reply.
+fn exec_after(server: &Server, setup: &[&[&str]], watch: &[&str], change: &[&[&str]], same_client: bool) -> String {
+    let mut c = Raw::connect(server);
+    let mut other = Raw::connect(server);
+    c.call(&["FLUSHALL"]);
+    for cmd in setup {
+        c.call(cmd);
+    }
+    let mut w = vec!["WATCH"];
+    w.extend_from_slice(watch);
+    assert_eq!(c.call(&w), "+OK");
+    for cmd in change {
+        let by = if same_client { &mut c } else { &mut other };
+        let reply = by.call(cmd);
+        assert!(!reply.starts_with('-'), "{cmd:?}: {reply}");
+    }
+    c.exec_after_ping()
+}
+
+#[test]
+fn watch_fails_exec_on_every_kind_of_change() {
+    let server = Server::start(&[]);
+    let set_x: &[&[&str]] = &[&["SET", "x", "1"]];
+    let changes: &[(&str, &[&[&str]], &[&[&str]])] = &[
+        ("overwrite", set_x, &[&["SET", "x", "1"]]),
+        ("create", &[], &[&["SET", "x", "1"]]),
+        ("in place", set_x, &[&["APPEND", "x", "2"]]),
+        ("delete", set_x, &[&["DEL", "x"]]),
+        ("expire", set_x, &[&["EXPIRE", "x", "100"]]),
+        ("persist", &[&["SET", "x", "1", "EX", "100"]], &[&["PERSIST", "x"]]),
+        ("rename away", set_x, &[&["RENAME", "x", "y"]]),
+        ("rename onto", &[&["SET", "y", "2"]], &[&["RENAME", "y", "x"]]),
+        ("move", set_x, &[&["MOVE", "x", "3"]]),
+        ("flushdb", set_x, &[&["FLUSHDB"]]),
+        ("flushall", set_x, &[&["FLUSHALL"]]),
+        ("swapdb existing", set_x, &[&["SWAPDB", "0", "1"]]),
+        ("swapdb incoming", &[&["SELECT", "1"], &["SET", "x", "1"], &["SELECT", "0"]], &[&["SWAPDB", "0", "1"]]),
+        ("tenant flush", &[&["SET", "acme:x", "1"]], &[&["TENANT", "FLUSH", "acme"]]),
+        ("tag invalidate", &[&["TAG.SET", "x", "1", "TAGS", "plan"]], &[&["TAG.INVALIDATE", "plan"]]),
+        ("tag add", set_x, &[&["TAG.ADD", "x", "plan"]]),
+    ];
+    for (what, setup, change) in changes {
+        let watch: &[&str] = if *what == "tenant flush" { &["acme:x"] } else { &["x"] };
+        for same_client in [false, true] {
+            assert_eq!(
+                exec_after(&server, setup, watch, change, same_client),
+                "nil",
+                "{what}, same client {same_client}"
+            );
+        }
+    }
+}
+
+#[test]
+fn watch_ignores_changes_that_do_not_touch_the_key() {
+    let server = Server::start(&[]);
+    let none: &[&[&str]] = &[];
+    let cases: &[(&str, &[&[&str]], &[&[&str]])] = &[
+        ("other key", &[&["SET", "x", "1"]], &[&["SET", "y", "1"], &["DEL", "z"]]),
+        ("same key in another db", &[&["SET", "x", "1"]], &[&["SELECT", "1"], &["SET", "x", "2"]]),
+        ("flushdb of a missing key", none, &[&["FLUSHDB"]]),
+        ("flushall of a missing key", none, &[&["FLUSHALL"]]),
+        ("delete of a missing key", none, &[&["DEL", "x"]]),
+        (
+            "other tenant flushed",
+            &[&["SET", "acme:x", "1"], &["SET", "globex:x", "1"]],
+            &[&["TENANT", "FLUSH", "globex"]],
+        ),
+        ("swapdb of missing keys", none, &[&["SWAPDB", "0", "1"]]),
+    ];
+    for (what, setup, change) in cases {
+        let watch: &[&str] = if what.contains("tenant") { &["acme:x"] } else { &["x"] };
+        assert_eq!(exec_after(&server, setup, watch, change, false), "*[+PONG]", "{what}");
+    }
+}
+
+#[test]
+fn watch_and_expiry_follow_redis_7() {
+    let server = Server::start(&["--hz", "1"]);
+    let mut c = Raw::connect(&server);
+    // A live key whose time passes fails EXEC, even while nothing has removed it yet.
+    c.call(&["SET", "x", "1", "PX", "100"]);
+    assert_eq!(c.call(&["WATCH", "x"]), "+OK");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(c.exec_after_ping(), "nil");
+    // ... and when it was removed by a read in between.
+    c.call(&["SET", "x", "1", "PX", "100"]);
+    assert_eq!(c.call(&["WATCH", "x"]), "+OK");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(c.call(&["GET", "x"]), "nil");
+    assert_eq!(c.exec_after_ping(), "nil");
+    // A key that had already expired when watched (hz 1 leaves it stored for a while; were
+    // it removed already, the outcomes below would be the same): its removal is no change ...
+    c.call(&["SET", "x", "1", "PX", "1"]);
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(c.call(&["WATCH", "x"]), "+OK");
+    assert_eq!(c.call(&["GET", "x"]), "nil");
+    assert_eq!(c.exec_after_ping(), "*[+PONG]");
+    // ... but writing it again is.
+    c.call(&["SET", "x", "1", "PX", "1"]);
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(c.call(&["WATCH", "x"]), "+OK");
+    assert_eq!(c.call(&["SET", "x", "2"]), "+OK");
+    assert_eq!(c.exec_after_ping(), "nil");
+}
+
+#[test]
+fn watch_fails_exec_when_the_key_is_evicted() {
+    let server = Server::start(&["--maxmemory-policy", "allkeys-lru"]);
+    let mut c = Raw::connect(&server);
+    assert_eq!(c.call(&["TENANT", "SETLIMIT", "acme", "MAXKEYS", "1", "ONLIMIT", "evict"]), "+OK");
+    c.call(&["SET", "acme:a", "1"]);
+    assert_eq!(c.call(&["WATCH", "acme:a"]), "+OK");
+    let mut other = Raw::connect(&server);
+    assert_eq!(other.call(&["SET", "acme:b", "1"]), "+OK");
+    assert_eq!(other.call(&["EXISTS", "acme:a"]), ":0", "acme:a was the one key to evict");
+    assert_eq!(c.exec_after_ping(), "nil");
+}
+
+#[test]
+fn unwatch_discard_and_reset_forget_watches() {
+    let server = Server::start(&[]);
+    let mut c = Raw::connect(&server);
+    let mut other = Raw::connect(&server);
+    for forget in [&["UNWATCH"][..], &["MULTI"], &["RESET"]] {
+        assert_eq!(c.call(&["WATCH", "x"]), "+OK");
+        other.call(&["SET", "x", "1"]);
+        if forget == ["MULTI"] {
+            // DISCARD clears the dirty flag and the watches.
+            assert_eq!(c.call(&["MULTI"]), "+OK");
+            assert_eq!(c.call(&["DISCARD"]), "+OK");
+        } else {
+            c.call(forget);
+        }
+        other.call(&["SET", "x", "2"]);
+        assert_eq!(c.exec_after_ping(), "*[+PONG]", "after {forget:?}");
+    }
+    // A failed EXEC unwatches too.
+    assert_eq!(c.call(&["WATCH", "x"]), "+OK");
+    other.call(&["SET", "x", "3"]);
+    assert_eq!(c.exec_after_ping(), "nil");
+    other.call(&["SET", "x", "4"]);
+    assert_eq!(c.exec_after_ping(), "*[+PONG]");
+}
+
+#[test]
+fn failed_watch_is_a_resp3_null() {
+    let server = Server::start(&[]);
+    let mut c = Raw::connect(&server);
+    assert!(c.call(&["HELLO", "3"]).starts_with('%'));
+    assert_eq!(c.call(&["WATCH", "x"]), "+OK");
+    c.call(&["SET", "x", "1"]);
+    assert_eq!(c.exec_after_ping(), "_");
+}
+
+#[test]
+fn out_of_memory_refuses_queueing_and_exec_but_not_reads() {
+    let server = Server::start(&[]);
+    let mut c = Raw::connect(&server);
+    let mut admin = Raw::connect(&server);
+    let oom = "OOM command not allowed when used memory > 'maxmemory'.";
+    c.call(&["SET", "x", "v"]);
+
+    // Out of memory while queueing: refused, and EXEC aborts.
+    admin.call(&["CONFIG", "SET", "maxmemory", "1"]);
+    assert_eq!(c.call(&["MULTI"]), "+OK");
+    assert_eq!(c.call(&["SET", "y", "1"]), format!("-{oom}"));
+    assert_eq!(c.call(&["EXEC"]), EXECABORT);
+    // DISCARD is never refused.
+    assert_eq!(c.call(&["MULTI"]), "+OK");
+    let _ = c.call(&["SET", "y", "1"]);
+    assert_eq!(c.call(&["DISCARD"]), "+OK");
+    admin.call(&["CONFIG", "SET", "maxmemory", "0"]);
+
+    // Out of memory by EXEC time: a transaction that may grow memory is refused whole ...
+    assert_eq!(c.call(&["MULTI"]), "+OK");
+    assert_eq!(c.call(&["SET", "y", "1"]), "+QUEUED");
+    assert_eq!(c.call(&["GET", "x"]), "+QUEUED");
+    admin.call(&["CONFIG", "SET", "maxmemory", "1"]);
+    assert_eq!(c.call(&["EXEC"]), format!("-EXECABORT Transaction discarded because of: {oom}"));
+    assert_eq!(c.call(&["EXISTS", "y"]), ":0");
+    admin.call(&["CONFIG", "SET", "maxmemory", "0"]);
+    // ... while a read-only one runs.
+    assert_eq!(c.call(&["MULTI"]), "+OK");
+    assert_eq!(c.call(&["GET", "x"]), "+QUEUED");
+    admin.call(&["CONFIG", "SET", "maxmemory", "1"]);
+    assert_eq!(c.call(&["EXEC"]), r#"*["v"]"#);
+    admin.call(&["CONFIG", "SET", "maxmemory", "0"]);
+}
+
+#[test]
+fn tenant_quota_is_checked_for_the_whole_transaction_at_exec() {
+    let server = Server::start(&[]);
+    let mut c = Raw::connect(&server);
+    assert_eq!(c.call(&["TENANT", "SETLIMIT", "acme", "MAXKEYS", "2", "ONLIMIT", "reject"]), "+OK");
+    c.call(&["SET", "acme:a", "1"]);
+    assert_eq!(c.call(&["MULTI"]), "+OK");
+    assert_eq!(c.call(&["SET", "acme:b", "1"]), "+QUEUED");
+    assert_eq!(c.call(&["SET", "acme:c", "1"]), "+QUEUED");
+    assert_eq!(c.call(&["SET", "globex:a", "1"]), "+QUEUED");
+    assert_eq!(
+        c.call(&["EXEC"]),
+        "-EXECABORT Transaction discarded because of: OOM command not allowed when tenant 'acme' is over its quota"
+    );
+    // Nothing ran, not even the other tenant's write.
+    assert_eq!(c.call(&["EXISTS", "acme:b", "acme:c", "globex:a"]), ":0");
+    // Within the quota the transaction runs.
+    assert_eq!(c.call(&["MULTI"]), "+OK");
+    assert_eq!(c.call(&["SET", "acme:b", "1"]), "+QUEUED");
+    assert_eq!(c.call(&["SET", "acme:a", "2"]), "+QUEUED");
+    assert_eq!(c.call(&["EXEC"]), "*[+OK,+OK]");
+}
+
+/// While one client runs a transaction of many INCRs, another client's reads never see a
+/// value in the middle of one: EXEC holds the keyspace for its whole run.
+#[test]
+fn exec_is_atomic_for_other_clients() {
+    const INCRS: usize = 500;
+    const ROUNDS: usize = 20;
+    let server = Server::start(&[]);
+    let mut setup = Raw::connect(&server);
+    setup.call(&["SET", "counter", "0"]);
+    let port = server.port;
+    let reader = std::thread::spawn(move || {
+        let mut client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..2000 {
+            let v: i64 = redis::cmd("GET").arg("counter").query(&mut client).unwrap();
+            seen.push(v);
+            if v == (INCRS * ROUNDS) as i64 {
+                break;
+            }
+        }
+        seen
+    });
+    let mut writer = Raw::connect(&server);
+    for _ in 0..ROUNDS {
+        // Queued in one batch, then EXEC on its own: the INCRs run inside EXEC, not as a
+        // pipelined batch.
+        let mut batch = String::from("MULTI\r\n");
+        for _ in 0..INCRS {
+            batch.push_str("INCR counter\r\n");
+        }
+        writer.writer.write_all(batch.as_bytes()).unwrap();
+        assert_eq!(writer.read(), "+OK");
+        for _ in 0..INCRS {
+            assert_eq!(writer.read(), "+QUEUED");
+        }
+        writer.send(&["EXEC"]);
+        let exec = writer.read();
+        assert!(exec.starts_with("*[:"), "{exec}");
+    }
+    let seen = reader.join().unwrap();
+    assert!(!seen.is_empty());
+    for v in seen {
+        assert_eq!(v % INCRS as i64, 0, "a reader saw {v}, in the middle of a transaction");
+    }
+}
+
+#[test]
+fn redis_crate_transactions_and_watch_retry() {
+    let server = Server::start(&[]);
+    let mut con = server.conn();
+    // An atomic pipeline is MULTI ... EXEC.
+    let (a, b): (i64, String) = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("k")
+        .arg(10)
+        .ignore()
+        .cmd("INCRBY")
+        .arg("k")
+        .arg(5)
+        .cmd("GET")
+        .arg("k")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!((a, b.as_str()), (15, "15"));
+    // The crate's WATCH/MULTI helper retries until no one else touched the key.
+    let mut other = server.conn();
+    let mut attempts = 0;
+    let doubled: (i64,) = redis::transaction(&mut con, &["k"], |con, pipe| {
+        attempts += 1;
+        let v: i64 = redis::cmd("GET").arg("k").query(con)?;
+        if attempts == 1 {
+            let _: () = redis::cmd("INCR").arg("k").query(&mut other)?;
+        }
+        pipe.cmd("SET").arg("k").arg(v * 2).ignore().cmd("GET").arg("k").query(con)
+    })
+    .unwrap();
+    assert_eq!(attempts, 2);
+    assert_eq!(doubled, (32,));
+}
