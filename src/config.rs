@@ -90,6 +90,9 @@ const ALIASES: &[(&str, &str)] = &[
     // Redis 7 keeps the pre-listpack names as aliases of one setting.
     ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
     ("zset-max-ziplist-value", "zset-max-listpack-value"),
+    ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
+    ("hash-max-ziplist-value", "hash-max-listpack-value"),
+    ("list-max-ziplist-size", "list-max-listpack-size"),
 ];
 
 const POLICIES: &[&str] = &[
@@ -195,19 +198,11 @@ pub static DIRECTIVES: &[Directive] = &[
         true,
     ),
     d(
-        "hash-max-ziplist-entries",
-        "128",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
-    d("hash-max-ziplist-value", "64", Kind::Int(0, i64::MAX), true),
-    d(
         "list-max-listpack-size",
         "-2",
         Kind::Int(-5, i64::MAX),
         true,
     ),
-    d("list-max-ziplist-size", "-2", Kind::Int(-5, i64::MAX), true),
     d("list-compress-depth", "0", Kind::Int(0, i64::MAX), true),
     d(
         "set-max-intset-entries",
@@ -255,7 +250,10 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("activerehashing", "yes", Kind::Bool),
     inert("active-expire-effort", "1", Kind::Int(1, 10)),
     inert("activedefrag", "no", Kind::Bool),
-    inert_fixed("io-threads", "1", Kind::Int(1, 128)),
+    // Threads serving clients. 1 runs every client on one thread, as Redis does: commands
+    // from different connections run in the order they arrive and no core is spent on
+    // coordination. More threads serve more connections in parallel.
+    d("io-threads", "1", Kind::Int(1, 128), false),
     inert("repl-ping-replica-period", "10", Kind::Int(1, i64::MAX)),
     inert("repl-backlog-size", "1048576", Kind::Memory),
     inert("repl-diskless-sync", "yes", Kind::Bool),

@@ -36,7 +36,13 @@ fn main() {
         }
     };
     tenantcache::logging::init(config.get("loglevel"));
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let threads = config.get_u64("io-threads").max(1) as usize;
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
+    }
+    .expect("tokio runtime");
     if let Err(e) = runtime.block_on(tenantcache::server::run(config)) {
         eprintln!("fatal: {e}");
         std::process::exit(1);

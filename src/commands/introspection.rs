@@ -586,7 +586,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             // Like Redis, the whole server stops: hold the keyspace while sleeping.
             ctx.ks.get();
             let pause = std::time::Duration::from_secs_f64(secs);
-            tokio::task::block_in_place(|| std::thread::sleep(pause));
+            std::thread::sleep(pause);
             ctx.out.ok();
         }
         "log" | "sleep" => {
