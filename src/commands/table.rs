@@ -136,7 +136,7 @@ macro_rules! container {
 }
 
 /// Every command family's table.
-pub fn families() -> [&'static [CommandSpec]; 10] {
+pub fn families() -> [&'static [CommandSpec]; 12] {
     [
         super::connection::COMMANDS,
         super::client::COMMANDS,
@@ -148,6 +148,8 @@ pub fn families() -> [&'static [CommandSpec]; 10] {
         super::transactions::COMMANDS,
         super::tenants::COMMANDS,
         crate::tags::COMMANDS,
+        super::latency::COMMANDS,
+        crate::keyclass::COMMANDS,
     ]
 }
 
