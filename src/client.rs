@@ -56,6 +56,8 @@ pub struct ClientInfo {
     pub reply_buffer_size: usize,
     pub reply_buffer_peak: usize,
     pub tenant: String,
+    /// Tenant of the client's last keyed command (CLIENT LIST `tenant=`).
+    pub last_tenant: Option<crate::tenants::TenantId>,
     pub no_evict: bool,
     pub no_touch: bool,
     pub resp: u8,
@@ -208,6 +210,8 @@ pub struct Client {
     pub watched: Vec<(usize, Bytes)>,
     pub batch: BatchStats,
     pub rng: crate::util::Rng,
+    /// Tenant of the last keyed command.
+    pub last_tenant: Option<crate::tenants::TenantId>,
 }
 
 impl Client {
@@ -234,6 +238,7 @@ impl Client {
             watched: Vec::new(),
             batch: BatchStats::default(),
             rng: crate::util::Rng::new(),
+            last_tenant: None,
         }
     }
 
@@ -302,6 +307,7 @@ impl Client {
         info.query_buffer = self.query_buffer;
         info.no_evict = self.no_evict;
         info.no_touch = self.no_touch;
+        info.last_tenant = self.last_tenant;
         if let Some(c) = last_command {
             info.last_command.clear();
             info.last_command.push_str(c);
