@@ -163,9 +163,13 @@ pub static DIRECTIVES: &[Directive] = &[
     d(
         "latency-tracking-info-percentiles",
         "50 99 99.9",
-        Kind::Text,
+        Kind::Special,
         true,
     ),
+    // Metrics: the Prometheus endpoint (0 = off) and key classes.
+    d("metrics-port", "9121", Kind::Int(0, 65535), false),
+    d("metrics-max-tenants", "1000", Kind::Int(1, 1_000_000), true),
+    d("stats-key-pattern", "", Kind::Special, true),
     d(
         "lazyfree-lazy-user-del",
         "no",
@@ -625,6 +629,11 @@ fn check_special(name: &str, value: &str) -> Result<String, String> {
             } else {
                 Err("the separator must be exactly one character".into())
             }
+        }
+        "latency-tracking-info-percentiles" => crate::latency::parse_percentiles(value),
+        "stats-key-pattern" => {
+            crate::keyclass::compile_patterns(value, b':')?;
+            Ok(value.split_whitespace().collect::<Vec<_>>().join(" "))
         }
         "tenant-key-pattern" => {
             let patterns: Vec<&str> = value.split_whitespace().collect();

@@ -48,6 +48,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     let mut client = Client::new(handle.clone(), authenticated);
     let _ = client_loop(&shared, &mut socket, &mut client).await;
     crate::pubsub::unsubscribe_all(&shared, &mut client);
+    shared.monitors.remove(id);
     shared.merge_batch_stats(&mut client);
     shared.clients.lock().remove(&id);
 }
@@ -61,6 +62,8 @@ async fn client_loop(
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut parser = RequestParser::new();
     let mut out = ReplyBuf::new();
+    // Until the first line is known: an HTTP request line is answered as a metrics scrape.
+    let mut sniffing = true;
     loop {
         if handle.is_killed() {
             return Ok(());
@@ -121,6 +124,17 @@ async fn client_loop(
                     Ok(Ok(n)) => { shared.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed); }
                     Ok(Err(e)) => return Err(e),
                 }
+            }
+        }
+        if sniffing {
+            use crate::metrics::http::{exchange, sniff, Sniff};
+            match sniff(&rbuf) {
+                Sniff::NeedMore => continue,
+                Sniff::Http => {
+                    exchange(shared, socket, rbuf.to_vec()).await;
+                    return Ok(());
+                }
+                Sniff::NotHttp => sniffing = false,
             }
         }
         process_input(shared, client, &mut parser, &mut rbuf, &mut out);
