@@ -444,6 +444,8 @@ pub async fn run(config: Config) -> Result<(), String> {
         addrs.join(", "),
         source
     );
+    // Bound before the ready line, so a scrape right after it finds the endpoint.
+    crate::metrics::http::start(&shared, &bind);
     println!("Ready to accept connections tcp port {actual_port}");
 
     for listener in listeners {
@@ -451,7 +453,6 @@ pub async fn run(config: Config) -> Result<(), String> {
     }
     tokio::spawn(crate::expire::active_expire_cycle(shared.clone()));
     tokio::spawn(ops_sampler(shared.clone()));
-    crate::metrics::http::start(&shared, &bind);
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot install SIGTERM handler: {e}"))?;
