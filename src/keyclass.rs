@@ -159,7 +159,7 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) {
         return ctx.out.error(NOT_CONFIGURED);
     };
     let s = classes.id_of(&args[2]).map(|id| classes.stats(id)).unwrap_or_default();
-    let hit_rate = if s.hits + s.misses == 0 { 0 } else { s.hits * 100 / (s.hits + s.misses) };
+    let hit_rate = (s.hits * 100).checked_div(s.hits + s.misses).unwrap_or(0);
     let fields = [
         ("keys", s.keys),
         ("used_memory", s.memory),

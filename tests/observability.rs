@@ -79,7 +79,7 @@ fn latency_histogram_counts_calls() {
     assert_eq!(redis::from_redis_value::<String>(&set[2]).unwrap(), "histogram_usec");
     // Bucket bounds rise, cumulative counts rise and end at the number of calls.
     let buckets: Vec<i64> = redis::from_redis_value(&set[3]).unwrap();
-    assert!(!buckets.is_empty() && buckets.len() % 2 == 0);
+    assert!(!buckets.is_empty() && buckets.len().is_multiple_of(2));
     assert_eq!(*buckets.last().unwrap(), 3);
     for pair in buckets.chunks(4).filter(|c| c.len() == 4) {
         assert!(pair[0] < pair[2] && pair[1] < pair[3], "{buckets:?}");
