@@ -366,7 +366,8 @@ mod tests {
         assert!((p50 - 500_000.0).abs() / 500_000.0 < 0.07, "{p50}");
         let p99 = s.percentile(99.0) as f64;
         assert!((p99 - 990_000.0).abs() / 990_000.0 < 0.07, "{p99}");
-        assert_eq!(s.count_below(1 << 10), 0);
+        assert_eq!(s.count_below(1 << 9), 0);
+        assert_eq!(s.count_below(1 << 10), 1);
         assert_eq!(s.count_below(1 << 30), 1000);
         assert_eq!(s.count_below(1 << 19), 524);
     }
