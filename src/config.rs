@@ -167,7 +167,8 @@ pub static DIRECTIVES: &[Directive] = &[
         true,
     ),
     // Metrics: the Prometheus endpoint (0 = off) and key classes.
-    d("metrics-port", "9121", Kind::Int(0, 65535), false),
+    // Settable only to its current value, like `port` (the listener is bound at startup).
+    d("metrics-port", "9121", Kind::Int(0, 65535), true),
     d("metrics-max-tenants", "1000", Kind::Int(1, 1_000_000), true),
     d("stats-key-pattern", "", Kind::Special, true),
     d(
@@ -415,6 +416,13 @@ impl Config {
                 "CONFIG SET failed (possibly related to argument '{}') - can't set immutable config",
                 dir.name
             ));
+        }
+        if dir.name == "metrics-port" && canonicalize(dir, value).is_ok_and(|v| v != self.get(dir.name)) {
+            return Err(
+                "CONFIG SET failed (possibly related to argument 'metrics-port') - the metrics listener is bound at \
+                 startup: changing metrics-port at run time is not supported by this server"
+                    .into(),
+            );
         }
         self.set_value(dir, value).map_err(|e| {
             format!(

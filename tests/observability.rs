@@ -229,3 +229,12 @@ fn client_list_shows_the_tenant_of_the_last_keyed_command() {
     let list: String = redis::cmd("CLIENT").arg("INFO").query(&mut con).unwrap();
     assert!(list.trim_end().ends_with(" tenant=acme"), "{list}");
 }
+
+#[test]
+fn metrics_port_accepts_only_its_current_value_at_run_time() {
+    let server = common::Server::start(&["--metrics-port", "0"]);
+    let mut con = server.conn();
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("metrics-port").arg("0").query(&mut con).unwrap();
+    let err = redis::cmd("CONFIG").arg("SET").arg("metrics-port").arg("33190").query::<()>(&mut con).unwrap_err();
+    assert!(err.to_string().contains("metrics-port"), "{err}");
+}
