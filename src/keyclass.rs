@@ -78,6 +78,19 @@ impl KeyClasses {
         self.stats[id].memory += memory as u64;
     }
 
+    /// An entry of `memory` bytes entered class `id`, replacing one of `old` bytes if any.
+    #[inline]
+    pub fn replaced(&mut self, id: ClassId, memory: usize, old: Option<usize>) {
+        let s = &mut self.stats[id as usize];
+        match old {
+            Some(old) => s.memory = (s.memory + memory as u64).saturating_sub(old as u64),
+            None => {
+                s.keys += 1;
+                s.memory += memory as u64;
+            }
+        }
+    }
+
     /// An entry of `memory` bytes under `key` left the keyspace.
     #[inline]
     pub fn removed(&mut self, key: &[u8], memory: usize) {
@@ -252,6 +265,9 @@ mod tests {
         c.count_read(b"cache:user:3", false);
         let user = c.id_of(b"user").unwrap();
         assert_eq!(c.stats(user), KeyClassStats { hits: 1, misses: 1, keys: 1, memory: 70 });
+        c.replaced(user, 30, Some(70));
+        c.replaced(user, 10, None);
+        assert_eq!((c.stats(user).keys, c.stats(user).memory), (2, 40));
         assert!(KeyClasses::compile("", b':').unwrap().is_none());
         assert!(KeyClasses::compile("cache:{tenant}", b':').is_err());
     }

@@ -659,12 +659,11 @@ impl Keyspace {
         let hash = hash_key(entry.key());
         let new_event = self.notify_flags & notify::NEW != 0;
         let key = if new_event { Some(entry.key().to_vec()) } else { None };
-        if let Some(c) = self.classes.as_mut() {
-            c.added(entry.key(), entry.memory());
-        }
+        // The class is resolved once: a replaced entry had the same key, so the same class.
+        let class = self.classes.as_mut().map(|c| (c.resolve(entry.key()), entry.memory()));
         let old = self.table_op(db, tenant, |t| t.insert(entry, hash));
-        if let (Some(c), Some(old)) = (self.classes.as_mut(), old.as_ref()) {
-            c.removed(old.key(), old.memory());
+        if let (Some(c), Some((id, memory))) = (self.classes.as_mut(), class) {
+            c.replaced(id, memory, old.as_ref().map(|o| o.memory()));
         }
         let replaced_live = match old {
             Some(old) if old.is_expired(self.now_ms) => {
