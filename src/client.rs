@@ -65,6 +65,8 @@ pub struct ClientInfo {
     pub reply_buffer_size: usize,
     pub reply_buffer_peak: usize,
     pub tenant: String,
+    /// Tenant of the client's last keyed command (CLIENT LIST `tenant=`).
+    pub last_tenant: Option<crate::tenants::TenantId>,
     pub no_evict: bool,
     pub no_touch: bool,
     pub resp: u8,
@@ -283,6 +285,8 @@ pub struct Client {
     pub watched: Vec<(usize, Bytes)>,
     pub batch: BatchStats,
     pub rng: crate::util::Rng,
+    /// Tenant of the last keyed command.
+    pub last_tenant: Option<crate::tenants::TenantId>,
 }
 
 impl Client {
@@ -313,6 +317,7 @@ impl Client {
             watched: Vec::new(),
             batch: BatchStats::default(),
             rng: crate::util::Rng::new(),
+            last_tenant: None,
         }
     }
 
@@ -358,6 +363,7 @@ impl Client {
         info.query_buffer = self.query_buffer;
         info.no_evict = self.no_evict;
         info.no_touch = self.no_touch;
+        info.last_tenant = self.last_tenant;
         if self.last_command.is_some() {
             info.last_command = self.last_command;
         }

@@ -169,9 +169,14 @@ pub static DIRECTIVES: &[Directive] = &[
     d(
         "latency-tracking-info-percentiles",
         "50 99 99.9",
-        Kind::Text,
+        Kind::Special,
         true,
     ),
+    // Metrics: the Prometheus endpoint (0 = off) and key classes.
+    // Settable only to its current value, like `port` (the listener is bound at startup).
+    d("metrics-port", "9121", Kind::Int(0, 65535), true),
+    d("metrics-max-tenants", "1000", Kind::Int(1, 1_000_000), true),
+    d("stats-key-pattern", "", Kind::Special, true),
     d(
         "lazyfree-lazy-user-del",
         "no",
@@ -406,6 +411,13 @@ impl Config {
                 dir.name
             ));
         }
+        if dir.name == "metrics-port" && canonicalize(dir, value).is_ok_and(|v| v != self.get(dir.name)) {
+            return Err(
+                "CONFIG SET failed (possibly related to argument 'metrics-port') - the metrics listener is bound at \
+                 startup: changing metrics-port at run time is not supported by this server"
+                    .into(),
+            );
+        }
         self.set_value(dir, value).map_err(|e| {
             format!(
                 "CONFIG SET failed (possibly related to argument '{}') - {e}",
@@ -619,6 +631,11 @@ fn check_special(name: &str, value: &str) -> Result<String, String> {
             } else {
                 Err("the separator must be exactly one character".into())
             }
+        }
+        "latency-tracking-info-percentiles" => crate::latency::parse_percentiles(value),
+        "stats-key-pattern" => {
+            crate::keyclass::compile_patterns(value, b':')?;
+            Ok(value.split_whitespace().collect::<Vec<_>>().join(" "))
         }
         "tenant-key-pattern" => {
             let patterns: Vec<&str> = value.split_whitespace().collect();

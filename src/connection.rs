@@ -50,6 +50,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     crate::blocking::forget(&shared, &client);
     crate::pubsub::unsubscribe_all(&shared, &mut client);
     commands::transactions::forget_client(&shared, &mut client);
+    shared.monitors.remove(id);
     client.publish_info();
     shared.clients.lock().remove(&id);
     shared.retire_client(&handle.info.lock());
@@ -64,6 +65,8 @@ async fn client_loop(
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut parser = RequestParser::new();
     let mut out = ReplyBuf::new();
+    // Until the first line is known: an HTTP request line is answered as a metrics scrape.
+    let mut sniffing = true;
     loop {
         if handle.is_killed() {
             return Ok(());
@@ -161,6 +164,17 @@ async fn client_loop(
                 Some(Ok(n)) => client.net_input_bytes += n as u64,
                 Some(Err(e)) => return Err(e),
             },
+        }
+        if sniffing {
+            use crate::metrics::http::{exchange, sniff, Sniff};
+            match sniff(&rbuf) {
+                Sniff::NeedMore => continue,
+                Sniff::Http => {
+                    exchange(shared, socket, rbuf.to_vec()).await;
+                    return Ok(());
+                }
+                Sniff::NotHttp => sniffing = false,
+            }
         }
         process_input(shared, client, &mut parser, &mut rbuf, &mut out);
     }

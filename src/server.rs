@@ -77,6 +77,8 @@ pub struct Shared {
     pub started_unix: u64,
     /// Highest `used_memory` observed (INFO `used_memory_peak`).
     pub memory_peak: AtomicU64,
+    /// Clients in MONITOR mode.
+    pub monitors: crate::commands::latency::Monitors,
 }
 
 /// Compiles `tenant-key-pattern` and `tenant-key-separator` from the configuration.
@@ -138,6 +140,7 @@ impl Shared {
             run_id: random_hex_id(),
             started_unix: crate::storage::now_ms() / 1000,
             memory_peak: AtomicU64::new(0),
+            monitors: Default::default(),
         });
         let names: Vec<&str> = crate::config::DIRECTIVES.iter().map(|d| d.name).collect();
         for name in names {
@@ -199,7 +202,19 @@ impl Shared {
             }
             "tenant-key-pattern" | "tenant-key-separator" => {
                 let (patterns, sep) = tenant_patterns(&config)?;
-                self.keyspace.lock().tenants.set_patterns(patterns, sep);
+                let mut ks = self.keyspace.lock();
+                ks.tenants.set_patterns(patterns, sep);
+                // Key classes share the separator.
+                let classes = crate::keyclass::KeyClasses::compile(config.get("stats-key-pattern"), sep)?;
+                ks.set_key_classes(classes);
+            }
+            "stats-key-pattern" => {
+                let (_, sep) = tenant_patterns(&config)?;
+                let classes = crate::keyclass::KeyClasses::compile(config.get(name), sep)?;
+                self.keyspace.lock().set_key_classes(classes);
+            }
+            "latency-tracking" | "latency-tracking-info-percentiles" | "latency-monitor-threshold" => {
+                crate::latency::configure(name, config.get(name))
             }
             "loglevel" => crate::logging::set_level(config.get(name)),
             _ => {
@@ -317,6 +332,10 @@ impl Shared {
             info.net_input_bytes = 0;
             info.net_output_bytes = 0;
         }
+        if let Some(classes) = ks.classes.as_mut() {
+            classes.reset_stats(None);
+        }
+        crate::latency::reset_histograms();
         self.error_stats.lock().clear();
         for counter in [
             &self.total_connections,
@@ -372,7 +391,7 @@ fn random_hex_id() -> String {
 }
 
 /// Parses `bind` into listen addresses; a leading `-` marks an address that may be unavailable.
-fn listen_addresses(bind: &str, port: u16) -> Vec<(SocketAddr, bool)> {
+pub(crate) fn listen_addresses(bind: &str, port: u16) -> Vec<(SocketAddr, bool)> {
     bind.split_whitespace()
         .filter_map(|a| {
             let (optional, a) = match a.strip_prefix('-') {
@@ -389,7 +408,7 @@ fn listen_addresses(bind: &str, port: u16) -> Vec<(SocketAddr, bool)> {
         .collect()
 }
 
-fn bind_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
+pub(crate) fn bind_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
     use socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     if addr.is_ipv6() {
@@ -447,6 +466,8 @@ pub async fn run(config: Config) -> Result<(), String> {
         addrs.join(", "),
         source
     );
+    // Bound before the ready line, so a scrape right after it finds the endpoint.
+    crate::metrics::http::start(&shared, &bind);
     println!("Ready to accept connections tcp port {actual_port}");
 
     for listener in listeners {

@@ -89,7 +89,8 @@ fn list_line_format() {
             "redir",
             "resp",
             "lib-name",
-            "lib-ver"
+            "lib-ver",
+            "tenant"
         ]
     );
     assert_eq!(field(line, "flags"), "N");

@@ -395,7 +395,7 @@ fn refresh_own_info(ctx: &mut Ctx) {
 
 /// One CLIENT LIST line (without the newline). `argv_mem` is non-zero only for the caller,
 /// whose command is still being executed.
-fn describe(out: &mut String, handle: &ClientHandle, info: &ClientInfo, argv_mem: usize) {
+fn describe(out: &mut String, handle: &ClientHandle, info: &ClientInfo, argv_mem: usize, tenant: &str) {
     let age = handle.created.elapsed().as_secs();
     let idle = info.last_interaction.map_or(age, |t| t.elapsed().as_secs());
     let omem = handle.pending_output();
@@ -412,7 +412,7 @@ fn describe(out: &mut String, handle: &ClientHandle, info: &ClientInfo, argv_mem
         out,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
          qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl=0 oll={} omem={} tot-mem={} \
-         events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+         events={} cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={} tenant={}",
         handle.id,
         handle.addr,
         handle.laddr,
@@ -441,7 +441,15 @@ fn describe(out: &mut String, handle: &ClientHandle, info: &ClientInfo, argv_mem
         info.resp,
         info.lib_name,
         info.lib_ver,
+        tenant,
     );
+}
+
+/// The tenant of the client's last keyed command (empty before its first one).
+fn tenant_name(ctx: &mut Ctx, info: &ClientInfo) -> String {
+    info.last_tenant
+        .map(|t| String::from_utf8_lossy(ctx.ks.get().tenants.name(t)).into_owned())
+        .unwrap_or_default()
 }
 
 fn argv_mem(args: &[Bytes]) -> usize {
@@ -499,7 +507,8 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) {
         } else {
             0
         };
-        describe(&mut out, &handle, &info, argv);
+        let tenant = tenant_name(ctx, &info);
+        describe(&mut out, &handle, &info, argv, &tenant);
         out.push('\n');
     }
     ctx.out.verbatim(out.as_bytes());
@@ -510,7 +519,8 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) {
     let handle = ctx.client.handle.clone();
     let info = handle.info.lock().clone();
     let mut out = String::new();
-    describe(&mut out, &handle, &info, argv_mem(args));
+    let tenant = tenant_name(ctx, &info);
+    describe(&mut out, &handle, &info, argv_mem(args), &tenant);
     out.push('\n');
     ctx.out.verbatim(out.as_bytes());
 }

@@ -29,12 +29,15 @@ const SECTIONS: &[&str] = &[
     "modules",
     "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
     "tenants",
+    "keyclasses",
 ];
-/// Sections that plain INFO leaves out (tenants can be many lines; ask for them by name).
-const NOT_DEFAULT: &[&str] = &["commandstats", "tenants"];
+/// Sections that plain INFO leaves out (tenants and key classes can be many lines; ask for
+/// them by name).
+const NOT_DEFAULT: &[&str] = &["commandstats", "latencystats", "tenants", "keyclasses"];
 
 /// `INFO [section ...]` (listed in the server family's table).
 pub fn info(ctx: &mut Ctx, args: &[Bytes]) {
@@ -95,6 +98,8 @@ pub fn render(ctx: &mut Ctx, sections: &[&str]) -> String {
             "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
             "keyspace" => keyspace(ctx.ks.get(), &mut out),
             "tenants" => tenants(ctx.ks.get(), &mut out),
+            "latencystats" => latencystats(&mut out),
+            "keyclasses" => keyclasses(ctx.ks.get(), &mut out),
             _ => {}
         }
     }
@@ -467,6 +472,34 @@ fn tenants(ks: &mut Keyspace, out: &mut String) {
             s.misses,
             s.evicted_quota + s.evicted_pressure,
             s.expired_keys
+        );
+    }
+}
+
+/// Per command, the percentiles of `latency-tracking-info-percentiles` in microseconds, in
+/// Redis 7's format: `latency_percentiles_usec_get:p50=1.003,p99=3.007,p99.9=8.031`.
+fn latencystats(out: &mut String) {
+    out.push_str("# Latencystats\r\n");
+    for (name, snap) in crate::latency::snapshot_all() {
+        let _ = write!(out, "latency_percentiles_usec_{name}:{}\r\n", crate::latency::percentile_line(&snap));
+    }
+}
+
+/// One line per key class that holds keys or was read, like the tenants section.
+fn keyclasses(ks: &mut Keyspace, out: &mut String) {
+    out.push_str("# Keyclasses\r\n");
+    let Some(classes) = ks.classes.as_ref() else {
+        return;
+    };
+    for (name, s) in classes.active() {
+        let _ = write!(
+            out,
+            "keyclass:{}:keys={},used_memory={},hits={},misses={}\r\n",
+            String::from_utf8_lossy(name),
+            s.keys,
+            s.memory,
+            s.hits,
+            s.misses
         );
     }
 }

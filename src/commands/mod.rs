@@ -13,6 +13,7 @@ pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
+pub mod latency;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -191,6 +192,7 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     // Commands EXEC runs count their own errors, so EXEC fails only for its own error.
     let failed = count_errors(ctx);
     ctx.client.record(spec, elapsed, failed);
+    observe(ctx, spec, args, elapsed);
     if elapsed.as_micros() as i64 >= ctx.shared.slowlog_threshold_us()
         && spec.flags & flags::NO_SLOWLOG == 0
     {
@@ -199,6 +201,20 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     if ctx.ks.is_held() && ctx.ks.get().has_events() {
         let events = ctx.ks.get().take_events();
         crate::pubsub::publish_keyspace_events(ctx, events);
+    }
+}
+
+/// Latency histograms, the latency monitor and MONITOR clients: each costs a relaxed load
+/// when off, and the histogram is a thread-owned bucket (see [`crate::latency`]).
+#[inline]
+fn observe(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], elapsed: std::time::Duration) {
+    crate::latency::record(spec, elapsed.as_nanos() as u64);
+    if crate::latency::monitor_threshold_ms() > 0 {
+        let event = if spec.flags & flags::FAST != 0 { "fast-command" } else { "command" };
+        crate::latency::add_sample_if_needed(event, elapsed.as_millis() as u64);
+    }
+    if ctx.shared.monitors.active() {
+        latency::feed_monitors(ctx, spec, args);
     }
 }
 
@@ -214,6 +230,7 @@ fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Op
     let ks = ctx.ks.get();
     let first = ks.tenants.resolve(&args[spec.first_key as usize]);
     ks.tenant_stats_mut(first).commands += 1;
+    ctx.client.last_tenant = Some(first);
     if !ks.limits_active() || spec.flags & flags::DENYOOM == 0 {
         return Ok(None);
     }

@@ -152,6 +152,8 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         super::tenants::COMMANDS,
         crate::tags::COMMANDS,
         super::zsets::COMMANDS,
+        super::latency::COMMANDS,
+        crate::keyclass::COMMANDS,
     ];
     FAMILIES
 }

@@ -265,6 +265,8 @@ pub struct Keyspace {
     pub tenants: TenantRegistry,
     pub stats: KeyspaceStats,
     pub tenant_stats: Vec<TenantStats>,
+    /// Key classes (`stats-key-pattern`); `None` when no pattern is set.
+    pub classes: Option<crate::keyclass::KeyClasses>,
     /// Milliseconds since the epoch, set before each command so it sees one instant.
     pub now_ms: u64,
     /// Classes enabled by `notify-keyspace-events`; 0 = off, and no event is queued.
@@ -317,6 +319,7 @@ impl Keyspace {
             tenants,
             stats: KeyspaceStats::default(),
             tenant_stats: vec![TenantStats::default()],
+            classes: None,
             now_ms: now,
             notify_flags: 0,
             events: Vec::new(),
@@ -428,11 +431,12 @@ impl Keyspace {
         if self.dbs[db].table(tenant).is_none() {
             return None;
         }
-        let removed = self.table_op(db, tenant, |t| t.remove(key, hash));
-        if removed.is_some() {
-            self.touch_watched(db, key, false);
+        let entry = self.table_op(db, tenant, |t| t.remove(key, hash))?;
+        self.touch_watched(db, key, false);
+        if let Some(c) = self.classes.as_mut() {
+            c.removed(entry.key(), entry.memory());
         }
-        removed
+        Some(entry)
     }
 
     /// Heap bytes of `tenant`'s keys in all databases.
@@ -493,6 +497,7 @@ impl Keyspace {
             self.touch_watched_db(db, None, Some(tenant));
             let table = self.table_op(db, tenant, Table::take_all);
             n += table.len();
+            self.forget_classes_of(&table);
             drop_in_background(table);
         }
         n
@@ -582,6 +587,9 @@ impl Keyspace {
                 self.stats.misses += 1;
                 self.tenant_stats_mut(t).misses += 1;
             }
+            if let Some(c) = self.classes.as_mut() {
+                c.count_read(key, found);
+            }
         }
         if found {
             self.dbs[db].tables[t as usize].get(key, hash)
@@ -607,15 +615,18 @@ impl Keyspace {
         self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        let r = self.table_op(db, tenant, |table| {
+        let (r, before, after) = self.table_op(db, tenant, |table| {
             let entry = table.get_mut(key, hash)?;
             let (before, was_volatile) = (entry.memory(), entry.expire_at != 0);
             let r = f(entry);
             let (after, is_volatile) = (entry.memory(), entry.expire_at != 0);
             table.account_change(before, after, was_volatile, is_volatile);
-            Some(r)
+            Some((r, before, after))
         })?;
         self.touch_watched(db, key, true);
+        if let Some(c) = self.classes.as_mut() {
+            c.resized(key, before, after);
+        }
         Some(r)
     }
 
@@ -675,7 +686,12 @@ impl Keyspace {
         if !self.blocking.is_empty() && entry.kind() == Kind::List {
             self.blocking.signal(db, entry.key());
         }
+        // The class is resolved once: a replaced entry had the same key, so the same class.
+        let class = self.classes.as_mut().map(|c| (c.resolve(entry.key()), entry.memory()));
         let old = self.table_op(db, tenant, |t| t.insert(entry, hash));
+        if let (Some(c), Some((id, memory))) = (self.classes.as_mut(), class) {
+            c.replaced(id, memory, old.as_ref().map(|o| o.memory()));
+        }
         let replaced_live = match old {
             Some(old) if old.is_expired(self.now_ms) => {
                 // Watchers see the stale key expire first, then the new one written.
@@ -778,6 +794,7 @@ impl Keyspace {
             }
             let table = self.table_op(db, tenant as TenantId, Table::take_all);
             n += table.len();
+            self.forget_classes_of(&table);
             drop_in_background(table);
         }
         n
@@ -946,6 +963,9 @@ impl Keyspace {
             for e in removed.drain(..) {
                 report.expired += 1;
                 self.touch_watched(db, e.key(), false);
+                if let Some(c) = self.classes.as_mut() {
+                    c.removed(e.key(), e.memory());
+                }
                 self.discard(db, tenant as TenantId, e, Removal::Expired);
             }
         }
@@ -968,6 +988,46 @@ impl Keyspace {
         self.used
     }
 
+    // ----- key classes -----
+
+    /// Installs key classes (or removes them with `None`) and counts the keys and memory of
+    /// every entry already stored, so the class figures are exact from the start.
+    pub fn set_key_classes(&mut self, classes: Option<crate::keyclass::KeyClasses>) {
+        self.classes = classes;
+        if let Some(c) = self.classes.as_mut() {
+            for e in self.dbs.iter().flat_map(|d| d.tables.iter()).flat_map(Table::iter) {
+                c.added(e.key(), e.memory());
+            }
+        }
+    }
+
+    /// Takes the entries of a table that left the keyspace whole out of the class figures.
+    fn forget_classes_of(&mut self, table: &Table) {
+        if let Some(c) = self.classes.as_mut() {
+            for e in table.iter() {
+                c.removed(e.key(), e.memory());
+            }
+        }
+    }
+
+    /// Memory of the entry under `key` when key classes are on (0 otherwise).
+    fn class_memory_of(&self, db: usize, tenant: TenantId, key: &[u8], hash: u64) -> usize {
+        match self.classes {
+            Some(_) => self.dbs[db].table(tenant).and_then(|t| t.get(key, hash)).map_or(0, Entry::memory),
+            None => 0,
+        }
+    }
+
+    /// Re-accounts the class memory of an entry that changed from `before` bytes.
+    fn class_resized(&mut self, db: usize, tenant: TenantId, key: &[u8], hash: u64, before: usize) {
+        if self.classes.is_some() {
+            let after = self.class_memory_of(db, tenant, key, hash);
+            if let Some(c) = self.classes.as_mut() {
+                c.resized(key, before, after);
+            }
+        }
+    }
+
     // ----- tags -----
 
     /// Attaches tags to a live key; `None` if the key does not exist.
@@ -975,7 +1035,9 @@ impl Keyspace {
         self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
+        let before = self.class_memory_of(db, tenant, key, hash);
         let added = self.table_op(db, tenant, |t| t.add_tags(key, hash, tags));
+        self.class_resized(db, tenant, key, hash, before);
         if added.is_some_and(|n| n > 0) {
             self.touch_watched(db, key, true);
         }
@@ -987,7 +1049,9 @@ impl Keyspace {
         self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
+        let before = self.class_memory_of(db, tenant, key, hash);
         let removed = self.table_op(db, tenant, |t| t.remove_tags(key, hash, tags));
+        self.class_resized(db, tenant, key, hash, before);
         if removed.is_some_and(|n| n > 0) {
             self.touch_watched(db, key, true);
         }

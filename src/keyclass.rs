@@ -1,0 +1,274 @@
+//! Key classes: `stats-key-pattern` groups keys into classes (`cache:{class}` puts
+//! `cache:user:42` in class `user`) with their own hits, misses, keys and memory, reported by
+//! `INFO keyclasses`, `KEYCLASS INFO` and the metrics endpoint.
+//!
+//! Patterns have the syntax of `tenant-key-pattern` with `{class}` as the placeholder and
+//! share `tenant-key-separator`; class names are interned like tenant names, and keys that
+//! match no pattern count for the class `default`. With no pattern configured the keyspace
+//! holds no [`KeyClasses`] at all, so the feature costs nothing when it is off.
+
+use crate::commands::flags::*;
+use crate::commands::{CommandSpec, Ctx};
+use crate::tenants::{KeyPattern, TenantRegistry};
+use crate::{container, subcmd};
+use bytes::Bytes;
+
+/// Interned class id; 0 is `default`.
+pub type ClassId = u32;
+
+/// Counters of one key class. Keys and memory follow every entry that enters, changes or
+/// leaves the keyspace; memory is the entries' own bytes (key, value, tags), without the
+/// table slots that [`crate::storage::Keyspace`] adds for tenants.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyClassStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub keys: u64,
+    pub memory: u64,
+}
+
+/// The compiled patterns, the class names and each class's counters.
+pub struct KeyClasses {
+    names: TenantRegistry,
+    stats: Vec<KeyClassStats>,
+}
+
+impl KeyClasses {
+    /// Compiles `stats-key-pattern` (space-separated patterns); `None` when it is empty.
+    pub fn compile(patterns: &str, separator: u8) -> Result<Option<KeyClasses>, String> {
+        let compiled = compile_patterns(patterns, separator)?;
+        if compiled.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(KeyClasses { names: TenantRegistry::new(compiled, separator), stats: vec![KeyClassStats::default()] }))
+    }
+
+    /// The class of `key`, interning a new class on first sight.
+    #[inline]
+    pub fn resolve(&mut self, key: &[u8]) -> ClassId {
+        let id = self.names.resolve(key);
+        if id as usize >= self.stats.len() {
+            self.stats.resize(id as usize + 1, KeyClassStats::default());
+        }
+        id
+    }
+
+    /// The name of the class `key` belongs to (whether or not it was seen before).
+    pub fn class_name<'k>(&self, key: &'k [u8]) -> &'k [u8] {
+        self.names.tenant_name(key)
+    }
+
+    /// Counts a read of `key`.
+    #[inline]
+    pub fn count_read(&mut self, key: &[u8], hit: bool) {
+        let id = self.resolve(key) as usize;
+        let s = &mut self.stats[id];
+        if hit {
+            s.hits += 1;
+        } else {
+            s.misses += 1;
+        }
+    }
+
+    /// An entry of `memory` bytes under `key` entered the keyspace.
+    #[inline]
+    pub fn added(&mut self, key: &[u8], memory: usize) {
+        let id = self.resolve(key) as usize;
+        self.stats[id].keys += 1;
+        self.stats[id].memory += memory as u64;
+    }
+
+    /// An entry of `memory` bytes entered class `id`, replacing one of `old` bytes if any.
+    #[inline]
+    pub fn replaced(&mut self, id: ClassId, memory: usize, old: Option<usize>) {
+        let s = &mut self.stats[id as usize];
+        match old {
+            Some(old) => s.memory = (s.memory + memory as u64).saturating_sub(old as u64),
+            None => {
+                s.keys += 1;
+                s.memory += memory as u64;
+            }
+        }
+    }
+
+    /// An entry of `memory` bytes under `key` left the keyspace.
+    #[inline]
+    pub fn removed(&mut self, key: &[u8], memory: usize) {
+        let id = self.resolve(key) as usize;
+        let s = &mut self.stats[id];
+        s.keys = s.keys.saturating_sub(1);
+        s.memory = s.memory.saturating_sub(memory as u64);
+    }
+
+    /// The entry under `key` changed size in place.
+    #[inline]
+    pub fn resized(&mut self, key: &[u8], before: usize, after: usize) {
+        if before != after {
+            let id = self.resolve(key) as usize;
+            let s = &mut self.stats[id];
+            s.memory = (s.memory + after as u64).saturating_sub(before as u64);
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.stats.len()
+    }
+
+    pub fn name(&self, id: ClassId) -> &[u8] {
+        self.names.name(id)
+    }
+
+    pub fn id_of(&self, name: &[u8]) -> Option<ClassId> {
+        self.names.id_of(name)
+    }
+
+    pub fn stats(&self, id: ClassId) -> KeyClassStats {
+        self.stats.get(id as usize).copied().unwrap_or_default()
+    }
+
+    /// Zeroes hits and misses of one class or of all (keys and memory are state, not counters).
+    pub fn reset_stats(&mut self, id: Option<ClassId>) {
+        for (i, s) in self.stats.iter_mut().enumerate() {
+            if id.is_none_or(|id| id as usize == i) {
+                s.hits = 0;
+                s.misses = 0;
+            }
+        }
+    }
+
+    /// Classes that hold keys or were read, with their counters.
+    pub fn active(&self) -> impl Iterator<Item = (&[u8], KeyClassStats)> {
+        self.stats
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.keys > 0 || s.hits + s.misses > 0)
+            .map(|(i, s)| (self.names.name(i as ClassId), *s))
+    }
+}
+
+/// Compiles space-separated `{class}` patterns.
+pub fn compile_patterns(patterns: &str, separator: u8) -> Result<Vec<KeyPattern>, String> {
+    patterns.split_whitespace().map(|p| KeyPattern::compile(p, separator, "{class}")).collect()
+}
+
+pub static COMMANDS: &[CommandSpec] = &[container!(
+    "keyclass",
+    "server",
+    "1.0.0",
+    "Statistics per key class (stats-key-pattern).",
+    &[
+        subcmd!("keyclass", "info", 3, READONLY, (0, 0, 0), "Returns a key class's keys, memory and hits.", info),
+        subcmd!("keyclass", "list", -2, READONLY, (0, 0, 0), "Lists key classes that hold keys or were read.", list),
+        subcmd!("keyclass", "of", 3, READONLY | FAST, (2, 2, 1), "Returns the key class a key belongs to.", of),
+        subcmd!("keyclass", "resetstats", -2, ADMIN, (0, 0, 0), "Resets key class hits and misses.", resetstats),
+        subcmd!("keyclass", "help", 2, READONLY | FAST, (0, 0, 0), "Shows the KEYCLASS subcommands.", help),
+    ]
+)];
+
+const NOT_CONFIGURED: &str = "ERR no key classes: set stats-key-pattern first";
+
+fn info(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(classes) = ctx.ks.get().classes.as_ref() else {
+        return ctx.out.error(NOT_CONFIGURED);
+    };
+    let s = classes.id_of(&args[2]).map(|id| classes.stats(id)).unwrap_or_default();
+    let hit_rate = (s.hits * 100).checked_div(s.hits + s.misses).unwrap_or(0);
+    let fields = [
+        ("keys", s.keys),
+        ("used_memory", s.memory),
+        ("hits", s.hits),
+        ("misses", s.misses),
+        ("hit_rate_percent", hit_rate),
+    ];
+    ctx.out.map(fields.len());
+    for (k, v) in fields {
+        ctx.out.bulk(k.as_bytes());
+        ctx.out.int(v as i64);
+    }
+}
+
+fn list(ctx: &mut Ctx, args: &[Bytes]) {
+    let pattern = match args.len() {
+        2 => None,
+        4 if args[2].eq_ignore_ascii_case(b"MATCH") => Some(args[3].clone()),
+        _ => return ctx.out.error(crate::commands::errors::SYNTAX),
+    };
+    let Some(classes) = ctx.ks.get().classes.as_ref() else {
+        return ctx.out.error(NOT_CONFIGURED);
+    };
+    let names: Vec<Vec<u8>> = classes
+        .active()
+        .map(|(n, _)| n.to_vec())
+        .filter(|n| pattern.as_ref().is_none_or(|p| crate::glob::glob_match(p, n, false)))
+        .collect();
+    ctx.out.array(names.len());
+    for n in names {
+        ctx.out.bulk(&n);
+    }
+}
+
+fn of(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(classes) = ctx.ks.get().classes.as_ref() else {
+        return ctx.out.error(NOT_CONFIGURED);
+    };
+    let name = classes.class_name(&args[2]).to_vec();
+    ctx.out.bulk(&name);
+}
+
+fn resetstats(ctx: &mut Ctx, args: &[Bytes]) {
+    let Some(classes) = ctx.ks.get().classes.as_mut() else {
+        return ctx.out.error(NOT_CONFIGURED);
+    };
+    match args.get(2) {
+        None => classes.reset_stats(None),
+        Some(name) => {
+            if let Some(id) = classes.id_of(name) {
+                classes.reset_stats(Some(id));
+            }
+        }
+    }
+    ctx.out.ok();
+}
+
+fn help(ctx: &mut Ctx, _args: &[Bytes]) {
+    crate::commands::introspection::help_reply(
+        ctx,
+        "KEYCLASS",
+        &[
+            "INFO <class>",
+            "    Return the class's keys, used memory, hits and misses.",
+            "LIST [MATCH <pattern>]",
+            "    List classes that hold keys or were read.",
+            "OF <key>",
+            "    Return the class a key belongs to.",
+            "RESETSTATS [<class>]",
+            "    Reset the hits and misses of one class or of all.",
+        ],
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_from_patterns() {
+        let mut c = KeyClasses::compile("cache:{class} session:{class}", b':').unwrap().unwrap();
+        assert_eq!(c.class_name(b"cache:user:42"), b"user");
+        assert_eq!(c.class_name(b"session:web:1"), b"web");
+        assert_eq!(c.class_name(b"plain"), b"default");
+        c.added(b"cache:user:1", 100);
+        c.added(b"cache:user:2", 50);
+        c.resized(b"cache:user:2", 50, 70);
+        c.removed(b"cache:user:1", 100);
+        c.count_read(b"cache:user:2", true);
+        c.count_read(b"cache:user:3", false);
+        let user = c.id_of(b"user").unwrap();
+        assert_eq!(c.stats(user), KeyClassStats { hits: 1, misses: 1, keys: 1, memory: 70 });
+        c.replaced(user, 30, Some(70));
+        c.replaced(user, 10, None);
+        assert_eq!((c.stats(user).keys, c.stats(user).memory), (2, 40));
+        assert!(KeyClasses::compile("", b':').unwrap().is_none());
+        assert!(KeyClasses::compile("cache:{tenant}", b':').is_err());
+    }
+}
