@@ -55,7 +55,7 @@ fn hash_mut(c: &mut Collection) -> &mut HashValue {
 fn read_hash<'a>(ks: &'a mut Keyspace, db: usize, key: &[u8]) -> Result<Option<&'a HashValue>, WrongType> {
     match ks.read(db, key) {
         None => Ok(None),
-        Some(e) => match e.collection.as_deref() {
+        Some(e) => match e.collection() {
             Some(Collection::Hash(h)) => Ok(Some(h)),
             _ => Err(WrongType),
         },

@@ -393,7 +393,7 @@ fn object_entry<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a Entry> {
 }
 
 fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) {
-    let encoding = object_entry(ctx, &args[2]).map(|e| match &e.collection {
+    let encoding = object_entry(ctx, &args[2]).map(|e| match e.collection() {
         None => string_encoding(e.str_value()),
         Some(c) => c.encoding(),
     });

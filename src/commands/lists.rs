@@ -70,7 +70,7 @@ fn as_list_mut(c: &mut Collection) -> Option<&mut ListValue> {
 fn read_list<'a>(ks: &'a mut Keyspace, db: usize, key: &[u8]) -> Result<Option<&'a ListValue>, WrongType> {
     match ks.read(db, key) {
         None => Ok(None),
-        Some(e) => e.collection.as_deref().and_then(as_list).map(Some).ok_or(WrongType),
+        Some(e) => e.collection().and_then(as_list).map(Some).ok_or(WrongType),
     }
 }
 

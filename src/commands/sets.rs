@@ -69,7 +69,7 @@ fn set_mut(c: &mut Collection) -> &mut SetValue {
 }
 
 fn as_set(e: &Entry) -> Option<&SetValue> {
-    match e.collection.as_deref() {
+    match e.collection() {
         Some(Collection::Set(s)) => Some(s),
         _ => None,
     }
@@ -438,7 +438,7 @@ fn store_set_op(ctx: &mut Ctx, args: &[Bytes], op: SetOp) {
         return ctx.out.int(0);
     }
     let len = result.len();
-    ks.insert(db, Entry::collection(dst, Collection::Set(result), 0));
+    ks.insert(db, Entry::new_collection(dst, Collection::Set(result), 0));
     ks.notify(notify::SET, op.store_event(), db, dst);
     ctx.out.int(len as i64);
 }

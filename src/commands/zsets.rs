@@ -84,7 +84,7 @@ fn new_zset() -> Collection {
 
 /// The sorted set in an entry, or `WrongType`.
 fn zset_in(entry: &Entry) -> Result<&ZSetValue, WrongType> {
-    entry.collection.as_deref().and_then(as_zset).ok_or(WrongType)
+    entry.collection().and_then(as_zset).ok_or(WrongType)
 }
 
 /// A client's read of `key`: `Ok(None)` if missing, `Err` (WRONGTYPE written) for another kind.
@@ -136,7 +136,7 @@ fn store(ctx: &mut Ctx, dst: &[u8], items: Vec<Item>, event: &'static str) {
         }
     } else {
         let z = ZSetValue::from_items(items, &ks.encoding);
-        ks.insert(db, Entry::collection(dst, Collection::ZSet(z), 0));
+        ks.insert(db, Entry::new_collection(dst, Collection::ZSet(z), 0));
         ks.notify(notify::ZSET, event, db, dst);
     }
     ctx.out.int(n as i64);

@@ -1,8 +1,10 @@
 //! One key and its value.
 //!
-//! A string key costs two allocations: this header and one buffer holding the key followed by
-//! the string's bytes. Expiry, access clock and the collection pointer live in the header, so a
-//! TTL costs no extra memory (Redis keeps expiries in a second dictionary).
+//! A string key costs two allocations: this 40-byte header and one buffer holding the key
+//! followed by the string's bytes. Expiry and access clock live in the header, so a TTL costs
+//! no extra memory (Redis keeps expiries in a second dictionary). What most keys do not have —
+//! a collection value, tags — lives behind one optional pointer, so plain strings do not pay
+//! for it.
 
 use super::value::Collection;
 use crate::tags::TagName;
@@ -14,14 +16,21 @@ pub struct Entry {
     /// The key's bytes, then (for strings) the value's bytes.
     bytes: Box<[u8]>,
     key_len: u32,
-    /// LRU clock (seconds) or LFU state, as `maxmemory-policy` wants; see `storage::access`.
+    /// LRU clock or LFU state, as `maxmemory-policy` wants (see `storage::evict`).
     pub access: u32,
     pub expire_at: ExpireAt,
+    /// The collection value and the tags, for the keys that have either.
+    extra: Option<Box<Extra>>,
+}
+
+/// The rarer parts of an entry, kept out of line.
+#[derive(Clone)]
+struct Extra {
     /// Hashes, lists, sets and sorted sets; `None` for strings.
-    pub collection: Option<Box<Collection>>,
+    collection: Option<Collection>,
     /// Tags attached to this key; the table's tag index lists the key under each of them.
     /// Changed only through the table, which keeps the index in step.
-    pub tags: Option<Box<[TagName]>>,
+    tags: Option<Box<[TagName]>>,
 }
 
 /// What kind of value an entry holds, as `TYPE` names it.
@@ -56,20 +65,50 @@ impl Entry {
             key_len: key.len() as u32,
             access,
             expire_at: 0,
-            collection: None,
-            tags: None,
+            extra: None,
         })
     }
 
-    pub fn collection(key: &[u8], value: Collection, access: u32) -> Box<Entry> {
+    pub fn new_collection(key: &[u8], value: Collection, access: u32) -> Box<Entry> {
         Box::new(Entry {
             bytes: key.into(),
             key_len: key.len() as u32,
             access,
             expire_at: 0,
-            collection: Some(Box::new(value)),
-            tags: None,
+            extra: Some(Box::new(Extra { collection: Some(value), tags: None })),
         })
+    }
+
+    /// The collection value; `None` for strings.
+    #[inline]
+    pub fn collection(&self) -> Option<&Collection> {
+        self.extra.as_ref()?.collection.as_ref()
+    }
+
+    #[inline]
+    pub fn collection_mut(&mut self) -> Option<&mut Collection> {
+        self.extra.as_mut()?.collection.as_mut()
+    }
+
+    /// The key's tags (empty if it has none).
+    #[inline]
+    pub fn tags(&self) -> &[TagName] {
+        self.extra.as_ref().and_then(|x| x.tags.as_deref()).unwrap_or(&[])
+    }
+
+    /// Replaces the key's tags; only the table calls this, keeping its tag index in step.
+    pub(crate) fn set_tags(&mut self, tags: Vec<TagName>) {
+        let tags = if tags.is_empty() { None } else { Some(tags.into_boxed_slice()) };
+        match (&mut self.extra, tags) {
+            (Some(x), tags) => {
+                x.tags = tags;
+                if x.collection.is_none() && x.tags.is_none() {
+                    self.extra = None;
+                }
+            }
+            (None, None) => {}
+            (None, tags) => self.extra = Some(Box::new(Extra { collection: None, tags })),
+        }
     }
 
     #[inline]
@@ -91,20 +130,20 @@ impl Entry {
     }
 
     pub fn kind(&self) -> Kind {
-        match &self.collection {
+        match self.collection() {
             None => Kind::String,
             Some(c) => c.kind(),
         }
     }
 
     pub fn is_string(&self) -> bool {
-        self.collection.is_none()
+        self.collection().is_none()
     }
 
     /// Replaces the value with a string, keeping key, expiry and tags.
     pub fn set_string(&mut self, value: &[u8]) {
         let key_len = self.key_len as usize;
-        if self.collection.is_none() && self.bytes.len() - key_len == value.len() {
+        if self.is_string() && self.bytes.len() - key_len == value.len() {
             self.bytes[key_len..].copy_from_slice(value);
             return;
         }
@@ -112,7 +151,12 @@ impl Entry {
         bytes.extend_from_slice(self.key());
         bytes.extend_from_slice(value);
         self.bytes = bytes.into_boxed_slice();
-        self.collection = None;
+        if let Some(x) = &mut self.extra {
+            x.collection = None;
+            if x.tags.is_none() {
+                self.extra = None;
+            }
+        }
     }
 
     /// Edits the string value in place through a `Vec` (APPEND, SETRANGE).
@@ -135,8 +179,7 @@ impl Entry {
             key_len: new_key.len() as u32,
             access: self.access,
             expire_at: self.expire_at,
-            collection: self.collection.clone(),
-            tags: self.tags.clone(),
+            extra: self.extra.clone(),
         })
     }
 
@@ -153,10 +196,12 @@ impl Entry {
 
     /// Bytes this entry occupies on the heap, by allocator size class.
     pub fn memory(&self) -> usize {
-        alloc_size(std::mem::size_of::<Entry>())
-            + alloc_size(self.bytes.len())
-            + self.collection.as_ref().map_or(0, |c| alloc_size(std::mem::size_of::<Collection>()) + c.memory())
-            + self.tags.as_ref().map_or(0, |t| alloc_size(t.len() * std::mem::size_of::<TagName>()))
+        let extra = self.extra.as_ref().map_or(0, |x| {
+            alloc_size(std::mem::size_of::<Extra>())
+                + x.collection.as_ref().map_or(0, Collection::memory)
+                + x.tags.as_ref().map_or(0, |t| alloc_size(t.len() * std::mem::size_of::<TagName>()))
+        });
+        alloc_size(std::mem::size_of::<Entry>()) + alloc_size(self.bytes.len()) + extra
     }
 
     /// Whether the expiry has passed. As in Redis, a key is still alive during the very
@@ -212,6 +257,18 @@ mod tests {
         assert!(!e.is_expired(999));
         assert!(!e.is_expired(1000));
         assert!(e.is_expired(1001));
+    }
+
+    #[test]
+    fn header_stays_small() {
+        // The per-key headline figure depends on it: key+value buffer plus this header.
+        assert_eq!(std::mem::size_of::<Entry>(), 40);
+        let mut e = Entry::string(b"k", b"v", 0);
+        let plain = e.memory();
+        e.set_tags(vec![crate::tags::TagName::from(&b"t"[..])]);
+        assert!(e.memory() > plain);
+        e.set_tags(Vec::new());
+        assert_eq!(e.memory(), plain);
     }
 
     #[test]

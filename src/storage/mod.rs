@@ -647,14 +647,14 @@ impl Keyspace {
             Some(_) => {}
             None => match create {
                 Some(make) => {
-                    self.insert(db, Entry::collection(key, make(), 0));
+                    self.insert(db, Entry::new_collection(key, make(), 0));
                 }
                 None => return Ok(None),
             },
         }
         let (r, empty) = self
             .modify(db, key, |e| {
-                let c = e.collection.as_deref_mut().expect("collection entry");
+                let c = e.collection_mut().expect("collection entry");
                 let r = f(c);
                 (r, c.is_empty())
             })
@@ -1309,14 +1309,14 @@ mod tests {
         let now = ks.now_ms;
         let mut e = string("acme:k", now + 5000);
         let tags: Vec<crate::tags::TagName> = vec![b"plan"[..].into(), b"org"[..].into()];
-        e.tags = Some(tags.clone().into_boxed_slice());
+        e.set_tags(tags.clone());
         ks.insert(0, e);
         let before = ks.used_memory();
         assert!(ks.relocate(0, b"acme:k", 3, b"globex:k"));
         assert!(!ks.exists(0, b"acme:k"));
         let moved = ks.get(3, b"globex:k").unwrap();
         assert_eq!(moved.expire_at, now + 5000);
-        assert_eq!(moved.tags.as_deref(), Some(&tags[..]));
+        assert_eq!(moved.tags(), &tags[..]);
         assert_eq!(ks.volatile(0), 0);
         assert_eq!(ks.volatile(3), 1);
         let globex = ks.tenants.id_of(b"globex").unwrap();

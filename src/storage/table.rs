@@ -69,9 +69,9 @@ impl Table {
     }
 
     fn index_entry(&mut self, entry: &Entry) {
-        if let Some(tags) = &entry.tags {
+        if !entry.tags().is_empty() {
             let index = self.tags.get_or_insert_with(Default::default);
-            for t in tags.iter() {
+            for t in entry.tags() {
                 index.add(t, entry.key());
             }
         }
@@ -79,11 +79,12 @@ impl Table {
 
     /// Unindexes a replaced entry without dropping tags that the new entry in slot `i` carries.
     fn unindex_old(&mut self, old: &Entry, i: usize) {
-        let Some(old_tags) = &old.tags else { return };
-        let keep: Vec<TagName> =
-            self.slots[i].as_ref().and_then(|e| e.tags.as_ref()).map(|t| t.to_vec()).unwrap_or_default();
+        if old.tags().is_empty() {
+            return;
+        }
+        let keep: Vec<TagName> = self.slots[i].as_ref().map(|e| e.tags().to_vec()).unwrap_or_default();
         if let Some(index) = self.tags.as_mut() {
-            for t in old_tags.iter() {
+            for t in old.tags() {
                 if !keep.iter().any(|k| k == t) {
                     index.remove(t, old.key());
                 }
@@ -95,8 +96,8 @@ impl Table {
     }
 
     fn unindex_entry(&mut self, entry: &Entry) {
-        if let (Some(tags), Some(index)) = (&entry.tags, self.tags.as_mut()) {
-            for t in tags.iter() {
+        if let (false, Some(index)) = (entry.tags().is_empty(), self.tags.as_mut()) {
+            for t in entry.tags() {
                 index.remove(t, entry.key());
             }
             if index.is_empty() {
@@ -111,7 +112,7 @@ impl Table {
         let i = self.find(key, hash)?;
         let entry = self.slots[i].as_deref_mut().expect("occupied");
         let before = entry.memory();
-        let mut tags: Vec<TagName> = entry.tags.take().map(Vec::from).unwrap_or_default();
+        let mut tags: Vec<TagName> = entry.tags().to_vec();
         let index = self.tags.get_or_insert_with(Default::default);
         let mut added = 0;
         for &t in new_tags {
@@ -123,7 +124,7 @@ impl Table {
             tags.push(name);
             added += 1;
         }
-        entry.tags = if tags.is_empty() { None } else { Some(tags.into_boxed_slice()) };
+        entry.set_tags(tags);
         let after = entry.memory();
         self.entry_memory = self.entry_memory + after - before;
         if self.tags.as_ref().is_some_and(|t| t.is_empty()) {
@@ -137,7 +138,7 @@ impl Table {
         let i = self.find(key, hash)?;
         let entry = self.slots[i].as_deref_mut().expect("occupied");
         let before = entry.memory();
-        let mut tags: Vec<TagName> = entry.tags.take().map(Vec::from).unwrap_or_default();
+        let mut tags: Vec<TagName> = entry.tags().to_vec();
         let mut removed = 0;
         tags.retain(|t| {
             let drop = names.contains(&&t[..]);
@@ -149,7 +150,7 @@ impl Table {
             }
             !drop
         });
-        entry.tags = if tags.is_empty() { None } else { Some(tags.into_boxed_slice()) };
+        entry.set_tags(tags);
         let after = entry.memory();
         self.entry_memory = self.entry_memory + after - before;
         if self.tags.as_ref().is_some_and(|t| t.is_empty()) {

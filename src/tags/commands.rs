@@ -133,7 +133,7 @@ fn tag_add(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(entry) = ks.get(db, key) else {
         return ctx.out.int(0);
     };
-    let have = entry.tags.as_deref().unwrap_or(&[]);
+    let have = entry.tags();
     let new = unique.iter().filter(|t| !have.iter().any(|h| &h[..] == **t)).count();
     if have.len() + new > max {
         return ctx.out.error(&format!("ERR too many tags for one key (tag-max-per-key is {max})"));
@@ -152,7 +152,7 @@ fn tag_rem(ctx: &mut Ctx, args: &[Bytes]) {
 fn tag_tags(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let tags: Vec<Vec<u8>> = match ctx.ks.get().get(db, &args[1]) {
-        Some(e) => e.tags.as_ref().map(|t| t.iter().map(|x| x.to_vec()).collect()).unwrap_or_default(),
+        Some(e) => e.tags().iter().map(|x| x.to_vec()).collect(),
         None => Vec::new(),
     };
     ctx.out.set(tags.len());
