@@ -5,8 +5,9 @@
 #
 # Starts target/release/tenantcache and Debian's redis-server (installed with apt-get if
 # missing) on loopback, then runs the same redis-benchmark matrix against both, alternating
-# servers row by row so that background load hits both alike: SET, GET, INCR, MSET (10 keys)
-# and PUBLISH, 50 clients, 64-byte values, 100,000 random keys, pipeline 1 and 16.
+# servers row by row so that background load hits both alike: SET, GET, INCR, MSET (10 keys),
+# PUBLISH, LPUSH, RPOP, SADD, HSET, ZADD and LRANGE_100 (ROWS overrides the list), 50 clients,
+# 64-byte values, 100,000 random keys, pipeline 1 and 16.
 # For each row it prints both servers' requests per second and their ratio, and the server
 # CPU time per request (utime+stime from /proc/PID/stat around the row) and that ratio.
 #
@@ -160,7 +161,7 @@ printf '%-8s %3s %12s %12s %8s %13s %13s %9s\n' \
 failures=0
 for pipeline in 1 16; do
     # SET first: it fills the keys that GET then reads.
-    for name in SET GET INCR MSET PUBLISH; do
+    for name in ${ROWS:-SET GET INCR MSET PUBLISH LPUSH RPOP SADD HSET ZADD LRANGE_100}; do
         read -r redis_rps redis_cpu < <(run_row "$name" "$pipeline" "$REDIS_PORT" "$REDIS_PID")
         read -r tc_rps tc_cpu < <(run_row "$name" "$pipeline" "$TC_PORT" "$TC_PID")
         if [ "$redis_rps" = FAILED ] || [ "$tc_rps" = FAILED ]; then
