@@ -8,14 +8,13 @@
 use super::args::{int, is};
 use super::flags::*;
 use super::{errors, CommandSpec, Ctx};
-use crate::blocking::{Blocked, Waiter};
+use crate::blocking::{block, may_block, parse_timeout};
 use crate::cmd;
 use crate::protocol::ReplyBuf;
 use crate::storage::list::{Element, ListValue};
 use crate::storage::value::Collection;
 use crate::storage::{notify, Keyspace, Kind, WrongType};
 use bytes::Bytes;
-use std::time::Duration;
 
 const W: u32 = WRITE | DENYOOM;
 
@@ -632,45 +631,6 @@ fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
 
 // ----- blocking pops -----
 
-/// A blocking command's timeout in seconds (fractions allowed; 0 = forever), as Redis's
-/// `getTimeoutFromObjectOrReply`. `Some(None)` waits forever.
-fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<Duration>> {
-    let Some(seconds) = crate::util::parse_f64(arg) else {
-        ctx.out.error("ERR timeout is not a float or out of range");
-        return None;
-    };
-    let ms = (seconds * 1000.0).ceil();
-    if ms > i64::MAX as f64 {
-        ctx.out.error("ERR timeout is out of range");
-        return None;
-    }
-    if ms < 0.0 {
-        ctx.out.error("ERR timeout is negative");
-        return None;
-    }
-    Some((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
-}
-
-/// Registers the caller as waiting on `keys`; its reply comes later (see `crate::blocking`).
-fn block(ctx: &mut Ctx, args: &[Bytes], keys: &[Bytes], timeout: Option<Duration>) {
-    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-    let waiter = Waiter {
-        handle: ctx.client.handle.clone(),
-        db: ctx.client.db,
-        args: args.to_vec(),
-        keys: keys.to_vec(),
-        resp3: ctx.out.resp3,
-    };
-    ctx.ks.get().blocking.block(waiter);
-    ctx.client.blocked = Some(Blocked { deadline });
-}
-
-/// Whether the caller must answer at once instead of blocking (inside EXEC, as Redis's
-/// "deny blocking" clients).
-fn may_block(ctx: &Ctx) -> bool {
-    !ctx.in_exec
-}
-
 /// BLPOP/BRPOP key [key ...] timeout
 fn bpop(ctx: &mut Ctx, args: &[Bytes], front: bool) {
     let Some(timeout) = parse_timeout(ctx, &args[args.len() - 1]) else {
@@ -692,7 +652,7 @@ fn bpop(ctx: &mut Ctx, args: &[Bytes], front: bool) {
         }
     }
     if may_block(ctx) {
-        block(ctx, args, keys, timeout);
+        block(ctx, args, keys, Kind::List, timeout);
     } else {
         ctx.out.null_array();
     }
@@ -713,7 +673,7 @@ fn bmove(ctx: &mut Ctx, args: &[Bytes], sides: (bool, bool), timeout_arg: &[u8])
     };
     let db = ctx.db();
     match move_element(ctx.ks.get(), db, &args[1], &args[2], sides.0, sides.1) {
-        Ok(None) if may_block(ctx) => block(ctx, args, &args[1..2], timeout),
+        Ok(None) if may_block(ctx) => block(ctx, args, &args[1..2], Kind::List, timeout),
         moved => reply_moved(ctx.out, moved),
     }
 }
@@ -740,7 +700,7 @@ fn blmpop(ctx: &mut Ctx, args: &[Bytes]) {
     match mpop_first(ctx, args, &spec) {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
         Ok(true) => {}
-        Ok(false) if may_block(ctx) => block(ctx, args, &args[spec.keys.clone()], timeout),
+        Ok(false) if may_block(ctx) => block(ctx, args, &args[spec.keys.clone()], Kind::List, timeout),
         Ok(false) => ctx.out.null_array(),
     }
 }

@@ -8,6 +8,7 @@
 use super::args::{self, is};
 use super::flags::*;
 use super::{errors, CommandSpec, Ctx};
+use crate::blocking;
 use crate::cmd;
 use crate::glob::glob_match;
 use crate::protocol::ReplyBuf;
@@ -44,6 +45,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("zpopmin", -2, WRITE | FAST, (1, 1, 1), "sorted-set", "5.0.0", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", zpopmin),
     cmd!("zpopmax", -2, WRITE | FAST, (1, 1, 1), "sorted-set", "5.0.0", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", zpopmax),
     cmd!("zmpop", -4, WRITE | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", zmpop),
+    cmd!("bzpopmin", -3, WRITE | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpopmin),
+    cmd!("bzpopmax", -3, WRITE | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", bzpopmax),
+    cmd!("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzmpop),
     cmd!("zrandmember", -2, READONLY, (1, 1, 1), "sorted-set", "6.2.0", "Returns one or more random members from a sorted set.", zrandmember),
     cmd!("zunion", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the union of multiple sorted sets.", zunion),
     cmd!("zinter", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the intersect of multiple sorted sets.", zinter),
@@ -898,6 +902,50 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) {
     if let Ok(false) = pop_first(ctx.ks.get(), ctx.out, db, keys, side, count, PopReply::KeyAndList) {
         ctx.out.null_array();
     }
+}
+
+/// Pops from the first of `keys` holding a sorted set, or blocks the caller on all of them
+/// (inside EXEC: answers a null array at once), as Redis's `blockingGenericZpopCommand`.
+fn bpop_or_block(
+    ctx: &mut Ctx,
+    args: &[Bytes],
+    keys: &[Bytes],
+    side: PopSide,
+    count: usize,
+    shape: PopReply,
+    timeout_arg: &[u8],
+) {
+    let Some(timeout) = blocking::parse_timeout(ctx, timeout_arg) else {
+        return;
+    };
+    let db = ctx.db();
+    if let Ok(false) = pop_first(ctx.ks.get(), ctx.out, db, keys, side, count, shape) {
+        if blocking::may_block(ctx) {
+            blocking::block(ctx, args, keys, Kind::ZSet, timeout);
+        } else {
+            ctx.out.null_array();
+        }
+    }
+}
+
+/// BZPOPMIN key [key ...] timeout
+fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) {
+    bpop_or_block(ctx, args, &args[1..args.len() - 1], PopSide::Min, 1, PopReply::WithKey, &args[args.len() - 1]);
+}
+
+/// BZPOPMAX key [key ...] timeout
+fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) {
+    bpop_or_block(ctx, args, &args[1..args.len() - 1], PopSide::Max, 1, PopReply::WithKey, &args[args.len() - 1]);
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: the pop's arguments are
+/// checked before the timeout, as in Redis.
+fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) {
+    let (keys, side, count) = match parse_mpop(args, 2) {
+        Ok(parsed) => parsed,
+        Err(msg) => return ctx.out.error(msg),
+    };
+    bpop_or_block(ctx, args, keys, side, count, PopReply::KeyAndList, &args[1]);
 }
 
 // ----- ZRANDMEMBER -----
