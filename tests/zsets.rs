@@ -657,3 +657,32 @@ fn resp3_waiter_gets_a_double_score() {
     ok::<i64>(con, &["ZADD", "z", "1.5", "m"]);
     assert_eq!(handle.join().unwrap(), b"*3\r\n$1\r\nz\r\n$1\r\nm\r\n,1.5\r\n");
 }
+
+#[test]
+fn plain_sets_are_inputs_scoring_one() {
+    let server = common::Server::start(&[]);
+    let con = &mut server.conn();
+    ok::<i64>(con, &["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+    ok::<i64>(con, &["SADD", "ints", "1", "2"]);
+    ok::<i64>(con, &["SADD", "s", "b", "c", "d"]);
+    assert_eq!(
+        strings(con, &["ZUNION", "2", "z", "s", "WEIGHTS", "1", "10", "WITHSCORES"]),
+        ["a", "1", "d", "10", "b", "12", "c", "13"]
+    );
+    assert_eq!(strings(con, &["ZINTER", "2", "s", "z", "AGGREGATE", "MAX", "WITHSCORES"]), ["b", "2", "c", "3"]);
+    assert_eq!(strings(con, &["ZDIFF", "2", "s", "z", "WITHSCORES"]), ["d", "1"]);
+    assert_eq!(
+        strings(con, &["ZUNION", "2", "ints", "s", "WITHSCORES"]),
+        ["1", "1", "2", "1", "b", "1", "c", "1", "d", "1"]
+    );
+    assert_eq!(ok::<i64>(con, &["ZINTERCARD", "2", "z", "s"]), 2);
+    assert_eq!(ok::<i64>(con, &["ZUNIONSTORE", "dst", "2", "s", "ints"]), 5);
+    assert_eq!(ok::<String>(con, &["TYPE", "dst"]), "zset");
+    assert_eq!(ok::<i64>(con, &["ZINTERSTORE", "dst", "1", "s"]), 3);
+    assert_eq!(strings(con, &["ZRANGE", "dst", "0", "-1", "WITHSCORES"]), ["b", "1", "c", "1", "d", "1"]);
+    assert_eq!(ok::<i64>(con, &["ZDIFFSTORE", "dst", "2", "s", "z"]), 1);
+    // Other kinds are still refused.
+    ok::<i64>(con, &["RPUSH", "l", "a"]);
+    assert_eq!(err(con, &["ZUNION", "2", "z", "l"]), WRONGTYPE);
+    assert_eq!(err(con, &["ZINTERSTORE", "dst", "2", "s", "l"]), WRONGTYPE);
+}

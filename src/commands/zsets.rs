@@ -12,6 +12,7 @@ use crate::blocking;
 use crate::cmd;
 use crate::glob::glob_match;
 use crate::protocol::ReplyBuf;
+use crate::storage::set::SetValue;
 use crate::storage::value::Collection;
 use crate::storage::zset::{Item, LexBound, LexRange, Member, ScoreRange, ZSetValue};
 use crate::storage::{notify, Entry, Keyspace, Kind, WrongType};
@@ -1086,9 +1087,10 @@ fn set_op(ctx: &mut Ctx, args: &[Bytes], at: usize, target: OpTarget, op: SetOp)
     let db = ctx.db();
     let mut lens = Vec::with_capacity(numkeys);
     for key in keys {
-        match read(ctx.ks.get(), ctx.out, db, key) {
-            Err(()) => return,
-            Ok(z) => lens.push(z.map_or(0, |z| z.len())),
+        match ctx.ks.get().read(db, key).map(Input::of) {
+            None => lens.push(0),
+            Some(Ok(input)) => lens.push(input.len()),
+            Some(Err(WrongType)) => return ctx.out.error(errors::WRONGTYPE),
         }
     }
     let mut weights = vec![1.0; numkeys];
@@ -1156,7 +1158,49 @@ fn set_op(ctx: &mut Ctx, args: &[Bytes], at: usize, target: OpTarget, op: SetOp)
     }
 }
 
-/// The members of the union, intersection or difference of the sets at `keys` (of sizes
+/// An input of ZUNION, ZINTER, ZDIFF, their STORE forms and ZINTERCARD: a sorted set, or a
+/// plain set whose members all score 1, as Redis accepts it.
+#[derive(Clone, Copy)]
+enum Input<'k> {
+    Sorted(&'k ZSetValue),
+    Plain(&'k SetValue),
+}
+
+impl<'k> Input<'k> {
+    /// The input held by `entry`, or `WrongType` for a kind that is neither.
+    #[allow(unreachable_patterns)]
+    fn of(entry: &'k Entry) -> Result<Input<'k>, WrongType> {
+        match entry.collection.as_deref() {
+            Some(Collection::ZSet(z)) => Ok(Input::Sorted(z)),
+            Some(Collection::Set(s)) => Ok(Input::Plain(s)),
+            _ => Err(WrongType),
+        }
+    }
+
+    fn len(self) -> usize {
+        match self {
+            Input::Sorted(z) => z.len(),
+            Input::Plain(s) => s.len(),
+        }
+    }
+
+    fn score(self, member: &[u8]) -> Option<f64> {
+        match self {
+            Input::Sorted(z) => z.score(member),
+            Input::Plain(s) => s.contains(member).then_some(1.0),
+        }
+    }
+
+    /// Every member with its score (members of a sorted set are shared, not copied).
+    fn for_each(self, mut f: impl FnMut(Member, f64)) {
+        match self {
+            Input::Sorted(z) => z.iter().for_each(|it| f(it.member.clone(), it.score)),
+            Input::Plain(s) => s.iter().for_each(|m| f(m.with_bytes(|b| Member::from(b)), 1.0)),
+        }
+    }
+}
+
+/// The members of the union, intersection or difference of the inputs at `keys` (of sizes
 /// `lens`), with their combined scores; unordered.
 fn combine(
     ks: &mut Keyspace,
@@ -1168,8 +1212,8 @@ fn combine(
     op: SetOp,
 ) -> Vec<Item> {
     // The inputs were type-checked; `get` does not count the lookups again.
-    fn input<'k>(ks: &'k mut Keyspace, db: usize, key: &[u8]) -> Option<&'k ZSetValue> {
-        ks.get(db, key).and_then(|e| zset_in(e).ok())
+    fn input<'k>(ks: &'k mut Keyspace, db: usize, key: &[u8]) -> Option<Input<'k>> {
+        ks.get(db, key).and_then(|e| Input::of(e).ok())
     }
     fn weighted(score: f64, weight: f64) -> f64 {
         let v = score * weight;
@@ -1184,18 +1228,18 @@ fn combine(
     match op {
         SetOp::Union => {
             for (i, key) in keys.iter().enumerate() {
-                let Some(z) = input(ks, db, key) else {
+                let Some(input) = input(ks, db, key) else {
                     continue;
                 };
-                for it in z.iter() {
-                    let v = weighted(it.score, weights[i]);
-                    match acc.get_mut(&it.member) {
+                input.for_each(|member, score| {
+                    let v = weighted(score, weights[i]);
+                    match acc.get_mut(&member) {
                         Some(s) => aggregate.apply(s, v),
                         None => {
-                            acc.insert(it.member.clone(), v);
+                            acc.insert(member, v);
                         }
                     }
-                }
+                });
             }
         }
         SetOp::Inter => {
@@ -1205,14 +1249,16 @@ fn combine(
             // Start from the smallest input and keep what every other one holds.
             let mut order: Vec<usize> = (0..keys.len()).collect();
             order.sort_by_key(|&i| lens[i]);
-            if let Some(z) = input(ks, db, &keys[order[0]]) {
-                acc.extend(z.iter().map(|it| (it.member.clone(), weighted(it.score, weights[order[0]]))));
+            if let Some(input) = input(ks, db, &keys[order[0]]) {
+                input.for_each(|member, score| {
+                    acc.insert(member, weighted(score, weights[order[0]]));
+                });
             }
             for &i in &order[1..] {
-                let Some(z) = input(ks, db, &keys[i]) else {
+                let Some(input) = input(ks, db, &keys[i]) else {
                     return Vec::new();
                 };
-                acc.retain(|m, s| match z.score(m) {
+                acc.retain(|m, s| match input.score(m) {
                     Some(v) => {
                         aggregate.apply(s, weighted(v, weights[i]));
                         true
@@ -1222,15 +1268,17 @@ fn combine(
             }
         }
         SetOp::Diff => {
-            if let Some(z) = input(ks, db, &keys[0]) {
-                acc.extend(z.iter().map(|it| (it.member.clone(), it.score)));
+            if let Some(input) = input(ks, db, &keys[0]) {
+                input.for_each(|member, score| {
+                    acc.insert(member, score);
+                });
             }
             for key in &keys[1..] {
                 if acc.is_empty() {
                     break;
                 }
-                if let Some(z) = input(ks, db, key) {
-                    acc.retain(|m, _| z.score(m).is_none());
+                if let Some(input) = input(ks, db, key) {
+                    acc.retain(|m, _| input.score(m).is_none());
                 }
             }
         }
