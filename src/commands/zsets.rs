@@ -7,6 +7,7 @@
 
 use super::args::{self, is};
 use super::flags::*;
+use super::table::finders;
 use super::{errors, CommandSpec, Ctx};
 use crate::blocking;
 use crate::cmd;
@@ -45,18 +46,18 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("zremrangebylex", 4, WRITE, (1, 1, 1), "sorted-set", "2.8.9", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.", zremrangebylex),
     cmd!("zpopmin", -2, WRITE | FAST, (1, 1, 1), "sorted-set", "5.0.0", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", zpopmin),
     cmd!("zpopmax", -2, WRITE | FAST, (1, 1, 1), "sorted-set", "5.0.0", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", zpopmax),
-    cmd!("zmpop", -4, WRITE | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", zmpop),
+    cmd!("zmpop", -4, WRITE | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", zmpop).keys_by(finders::pops_counted_at_1),
     cmd!("bzpopmin", -3, WRITE | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpopmin),
     cmd!("bzpopmax", -3, WRITE | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", bzpopmax),
-    cmd!("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzmpop),
+    cmd!("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzmpop).keys_by(finders::pops_counted_at_2),
     cmd!("zrandmember", -2, READONLY, (1, 1, 1), "sorted-set", "6.2.0", "Returns one or more random members from a sorted set.", zrandmember),
-    cmd!("zunion", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the union of multiple sorted sets.", zunion),
-    cmd!("zinter", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the intersect of multiple sorted sets.", zinter),
-    cmd!("zdiff", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the difference between multiple sorted sets.", zdiff),
-    cmd!("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), "sorted-set", "2.0.0", "Stores the union of multiple sorted sets in a key.", zunionstore),
-    cmd!("zinterstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), "sorted-set", "2.0.0", "Stores the intersect of multiple sorted sets in a key.", zinterstore),
-    cmd!("zdiffstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), "sorted-set", "6.2.0", "Stores the difference of multiple sorted sets in a key.", zdiffstore),
-    cmd!("zintercard", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "Returns the number of members of the intersect of multiple sorted sets.", zintercard),
+    cmd!("zunion", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the union of multiple sorted sets.", zunion).keys_by(finders::reads_counted_at_1),
+    cmd!("zinter", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the intersect of multiple sorted sets.", zinter).keys_by(finders::reads_counted_at_1),
+    cmd!("zdiff", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the difference between multiple sorted sets.", zdiff).keys_by(finders::reads_counted_at_1),
+    cmd!("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), "sorted-set", "2.0.0", "Stores the union of multiple sorted sets in a key.", zunionstore).keys_by(finders::store_and_reads_counted_at_2),
+    cmd!("zinterstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), "sorted-set", "2.0.0", "Stores the intersect of multiple sorted sets in a key.", zinterstore).keys_by(finders::store_and_reads_counted_at_2),
+    cmd!("zdiffstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), "sorted-set", "6.2.0", "Stores the difference of multiple sorted sets in a key.", zdiffstore).keys_by(finders::store_and_reads_counted_at_2),
+    cmd!("zintercard", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "Returns the number of members of the intersect of multiple sorted sets.", zintercard).keys_by(finders::reads_counted_at_1),
     cmd!("zscan", -3, READONLY, (1, 1, 1), "sorted-set", "2.8.0", "Iterates over members and scores of a sorted set.", zscan),
 ];
 
