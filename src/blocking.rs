@@ -142,6 +142,12 @@ pub fn is_poppable(kind: Kind) -> bool {
     matches!(kind, Kind::List | Kind::ZSet)
 }
 
+/// The kind of value `key` of `db` holds and the longest-waiting client that pops that kind.
+fn next_to_serve(ks: &mut Keyspace, db: usize, key: &Bytes) -> Option<(Kind, u64)> {
+    let kind = ks.get(db, key).map(|e| e.kind()).filter(|k| is_poppable(*k))?;
+    Some((kind, ks.blocking.first_waiter(db, key, kind)?))
+}
+
 /// Serves the clients waiting on keys that became ready: for each key in the order it became
 /// ready, the waiters that pop the kind of value the key holds, in arrival order, as long as
 /// the key still holds such a value (clients waiting for another kind stay blocked, as in
@@ -149,13 +155,7 @@ pub fn is_poppable(kind: Kind) -> bool {
 pub fn serve_ready(ks: &mut Keyspace) {
     while !ks.blocking.ready.is_empty() {
         let (db, key) = ks.blocking.ready.remove(0);
-        loop {
-            let Some(kind) = ks.get(db, &key).map(|e| e.kind()).filter(|k| is_poppable(*k)) else {
-                break;
-            };
-            let Some(id) = ks.blocking.first_waiter(db, &key, kind) else {
-                break;
-            };
+        while let Some((kind, id)) = next_to_serve(ks, db, &key) {
             let waiter = ks.blocking.remove(id).expect("queued waiters are registered");
             if waiter.handle.is_killed() {
                 continue;
