@@ -310,6 +310,11 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) {
     if emptied {
         ks.notify(notify::GENERIC, "del", db, src);
     }
+    // A member the destination already holds leaves it untouched: no event, and its watchers'
+    // transactions go on, as in Redis.
+    if ks.get(db, dst).and_then(as_set).is_some_and(|s| s.contains(member)) {
+        return ctx.out.int(1);
+    }
     let added = ks.with_collection(db, dst, Kind::Set, Some(new_set), |c| {
         let set = set_mut(c);
         set.prepare_for_adds(member, 1, &limits);
