@@ -1,27 +1,32 @@
-//! Blocking list pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP).
+//! Blocking pops: of lists (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) and of sorted sets
+//! (BZPOPMIN, BZPOPMAX, BZMPOP).
 //!
 //! A client whose pop finds nothing registers a [`Waiter`] in the keyspace's [`Registry`]
 //! (so it is consistent under the keyspace lock) and its connection task then sleeps on its
 //! handle's wake-up, without the lock, until its deadline. A command that gives a watched key
-//! a list marks the key ready; once that command (or the whole EXEC) is done, the dispatcher
-//! calls [`serve_ready`], still holding the lock, which runs each waiter's pop on its behalf
-//! in arrival order, queues the reply (encoded with the waiter's protocol) in the waiter's
-//! outbox and wakes it. A waiter that reaches its deadline removes itself under the lock and
+//! a list or a sorted set marks the key ready; once that command (or the whole EXEC) is done,
+//! the dispatcher calls [`serve_ready`], still holding the lock, which runs the pop of each
+//! waiter that wants that kind of value on its behalf, in arrival order, queues the reply
+//! (encoded with the waiter's protocol) in the waiter's outbox and wakes it. A waiter that reaches its deadline removes itself under the lock and
 //! answers with a null array; CLIENT UNBLOCK, kills and disconnects remove waiters too.
 
 use crate::client::{Client, ClientHandle};
+use crate::commands::Ctx;
 use crate::protocol::ReplyBuf;
 use crate::server::Shared;
 use crate::storage::{Keyspace, Kind};
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::time::Instant;
 
-/// A client waiting for one of its keys to receive a list.
+/// A client waiting for one of its keys to receive a list or a sorted set.
 pub struct Waiter {
     pub handle: Arc<ClientHandle>,
     pub db: usize,
+    /// The kind of value it pops: it is served only by a key holding that kind.
+    pub kind: Kind,
     /// The blocking command as the client sent it; it is run again when a key is ready.
     pub args: Vec<Bytes>,
     /// The keys it waits on (each once).
@@ -41,7 +46,7 @@ pub struct Blocked {
 pub struct Registry {
     by_key: HashMap<(usize, Bytes), VecDeque<u64>>,
     waiters: HashMap<u64, Waiter>,
-    /// Keys that received a list while clients wait on them, in the order that happened.
+    /// Keys that received a list or sorted set while clients wait on them, in that order.
     ready: Vec<(usize, Bytes)>,
 }
 
@@ -93,7 +98,7 @@ impl Registry {
         Some(waiter)
     }
 
-    /// Notes that `key` of `db` now holds a list, if anyone waits on it.
+    /// Notes that `key` of `db` now holds a list or sorted set, if anyone waits on it.
     pub fn signal(&mut self, db: usize, key: &[u8]) {
         if self.waiters.is_empty() || self.ready.iter().any(|(d, k)| *d == db && k[..] == *key) {
             return;
@@ -113,8 +118,10 @@ impl Registry {
         self.by_key.keys().filter(|(d, _)| *d == db).map(|(_, k)| k.clone()).collect()
     }
 
-    fn first_waiter(&self, db: usize, key: Bytes) -> Option<u64> {
-        self.by_key.get(&(db, key)).and_then(|q| q.front().copied())
+    /// The longest-waiting client on `key` of `db` that pops values of `kind`.
+    fn first_waiter(&self, db: usize, key: &Bytes, kind: Kind) -> Option<u64> {
+        let queue = self.by_key.get(&(db, key.clone()))?;
+        queue.iter().copied().find(|id| self.waiters.get(id).is_some_and(|w| w.kind == kind))
     }
 
     /// Removes a waiter and queues `reply` for it; false if it was not blocked.
@@ -130,26 +137,82 @@ impl Registry {
     }
 }
 
+/// Whether values of `kind` are what blocked clients wait for.
+pub fn is_poppable(kind: Kind) -> bool {
+    matches!(kind, Kind::List | Kind::ZSet)
+}
+
+/// The kind of value `key` of `db` holds and the longest-waiting client that pops that kind.
+fn next_to_serve(ks: &mut Keyspace, db: usize, key: &Bytes) -> Option<(Kind, u64)> {
+    let kind = ks.get(db, key).map(|e| e.kind()).filter(|k| is_poppable(*k))?;
+    Some((kind, ks.blocking.first_waiter(db, key, kind)?))
+}
+
 /// Serves the clients waiting on keys that became ready: for each key in the order it became
-/// ready, the waiters in arrival order, as long as the key still holds a list. Pops may fill
-/// other watched keys (BLMOVE), which are served in the same pass.
+/// ready, the waiters that pop the kind of value the key holds, in arrival order, as long as
+/// the key still holds such a value (clients waiting for another kind stay blocked, as in
+/// Redis). Pops may fill other watched keys (BLMOVE), which are served in the same pass.
 pub fn serve_ready(ks: &mut Keyspace) {
     while !ks.blocking.ready.is_empty() {
         let (db, key) = ks.blocking.ready.remove(0);
-        while let Some(id) = ks.blocking.first_waiter(db, key.clone()) {
-            if !ks.get(db, &key).is_some_and(|e| e.kind() == Kind::List) {
-                break;
-            }
+        while let Some((kind, id)) = next_to_serve(ks, db, &key) {
             let waiter = ks.blocking.remove(id).expect("queued waiters are registered");
             if waiter.handle.is_killed() {
                 continue;
             }
             let mut out = ReplyBuf::new();
             out.resp3 = waiter.resp3;
-            crate::commands::lists::serve_blocked(ks, waiter.db, &waiter.args, &key, &mut out);
+            match kind {
+                Kind::ZSet => {
+                    crate::commands::zsets::serve_blocked(ks, waiter.db, &waiter.args, &key, &mut out);
+                }
+                _ => crate::commands::lists::serve_blocked(ks, waiter.db, &waiter.args, &key, &mut out),
+            }
             waiter.handle.deliver(&out.buf);
         }
     }
+}
+
+/// A blocking command's timeout in seconds (fractions allowed; 0 = forever), as Redis's
+/// `getTimeoutFromObjectOrReply`; the error is written for a bad one. `Some(None)` waits
+/// forever.
+pub fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<Duration>> {
+    let Some(seconds) = crate::util::parse_f64(arg) else {
+        ctx.out.error("ERR timeout is not a float or out of range");
+        return None;
+    };
+    let ms = (seconds * 1000.0).ceil();
+    if ms > i64::MAX as f64 {
+        ctx.out.error("ERR timeout is out of range");
+        return None;
+    }
+    if ms < 0.0 {
+        ctx.out.error("ERR timeout is negative");
+        return None;
+    }
+    Some((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
+}
+
+/// Whether the caller may block: inside EXEC a blocking command answers at once instead, as
+/// Redis's "deny blocking" clients do.
+pub fn may_block(ctx: &Ctx) -> bool {
+    !ctx.in_exec
+}
+
+/// Registers the caller as waiting on `keys` for a value of `kind`; its reply comes later,
+/// from [`serve_ready`] or at its deadline.
+pub fn block(ctx: &mut Ctx, args: &[Bytes], keys: &[Bytes], kind: Kind, timeout: Option<Duration>) {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let waiter = Waiter {
+        handle: ctx.client.handle.clone(),
+        db: ctx.client.db,
+        kind,
+        args: args.to_vec(),
+        keys: keys.to_vec(),
+        resp3: ctx.out.resp3,
+    };
+    ctx.ks.get().blocking.block(waiter);
+    ctx.client.blocked = Some(Blocked { deadline });
 }
 
 /// Called by a blocked client's task after a wake-up or at its deadline. Returns whether the

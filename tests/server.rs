@@ -612,3 +612,56 @@ fn shutdown_stops_the_server() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn command_getkeys_of_movable_key_commands() {
+    let server = common::Server::start(&[]);
+    let mut con = server.conn();
+    let keys = |con: &mut redis::Connection, words: &[&str]| -> Vec<String> {
+        let mut c = redis::cmd("COMMAND");
+        c.arg("GETKEYS").arg(words);
+        c.query(con).unwrap_or_else(|e| panic!("{words:?}: {e}"))
+    };
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["SINTERCARD", "2", "a", "b", "LIMIT", "1"], &["a", "b"]),
+        (&["ZINTERCARD", "1", "a"], &["a"]),
+        (&["ZUNION", "2", "a", "b", "WITHSCORES"], &["a", "b"]),
+        (&["ZINTER", "1", "a", "WEIGHTS", "2"], &["a"]),
+        (&["ZDIFF", "3", "a", "b", "c"], &["a", "b", "c"]),
+        (&["ZUNIONSTORE", "dst", "2", "a", "b", "AGGREGATE", "MAX"], &["dst", "a", "b"]),
+        (&["ZINTERSTORE", "dst", "1", "a"], &["dst", "a"]),
+        (&["ZDIFFSTORE", "dst", "2", "a", "b"], &["dst", "a", "b"]),
+        (&["LMPOP", "2", "a", "b", "LEFT", "COUNT", "3"], &["a", "b"]),
+        (&["BLMPOP", "0", "1", "a", "RIGHT"], &["a"]),
+        (&["ZMPOP", "2", "a", "b", "MIN"], &["a", "b"]),
+        (&["BZMPOP", "1.5", "2", "a", "b", "MAX", "COUNT", "2"], &["a", "b"]),
+        (&["BZPOPMIN", "a", "b", "0"], &["a", "b"]),
+        (&["EVAL", "return 1", "2", "a", "b", "arg"], &["a", "b"]),
+        (&["EVAL", "return 1", "0"], &[]),
+    ];
+    for (words, expected) in cases {
+        assert_eq!(keys(&mut con, words), *expected, "{words:?}");
+    }
+    // A count that names no valid keys, as Redis.
+    for words in [&["ZUNION", "3", "a", "b"][..], &["LMPOP", "0", "a", "LEFT"], &["ZUNIONSTORE", "d", "x", "a"]] {
+        let mut c = redis::cmd("COMMAND");
+        c.arg("GETKEYS").arg(words);
+        let e = c.query::<Value>(&mut con).unwrap_err();
+        assert_eq!(e.detail(), Some("Invalid arguments specified for command"), "{words:?}");
+    }
+
+    // GETKEYSANDFLAGS gives each key the access of its role.
+    let v: Value = redis::cmd("COMMAND")
+        .arg(&["GETKEYSANDFLAGS", "ZUNIONSTORE", "dst", "1", "src"])
+        .query(&mut con)
+        .unwrap();
+    let flags = |key: &str, f: &[&str]| {
+        Value::Array(vec![
+            Value::BulkString(key.as_bytes().to_vec()),
+            Value::Array(f.iter().map(|s| Value::SimpleString(s.to_string())).collect()),
+        ])
+    };
+    assert_eq!(v, Value::Array(vec![flags("dst", &["OW", "UPDATE"]), flags("src", &["RO", "ACCESS"])]));
+    let v: Value = redis::cmd("COMMAND").arg(&["GETKEYSANDFLAGS", "LMPOP", "1", "l", "LEFT"]).query(&mut con).unwrap();
+    assert_eq!(v, Value::Array(vec![flags("l", &["RW", "ACCESS", "DELETE"])]));
+}

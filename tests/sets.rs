@@ -692,3 +692,27 @@ fn keyspace_events() {
         ["sadd x", "sunionstore r", "sdiffstore r", "del r", "spop x", "del x", "srem d", "del d", "sadd end"]
     );
 }
+
+#[test]
+fn smove_of_a_member_the_destination_holds_leaves_it_untouched() {
+    let server = Server::start(&[]);
+    let mut con = server.conn();
+    let mut other = server.conn();
+    int(&mut con, &["SADD", "src", "a", "b"]);
+    int(&mut con, &["SADD", "dst", "a"]);
+    get::<String>(&mut con, &["WATCH", "dst"]);
+    get::<String>(&mut con, &["MULTI"]);
+    get::<String>(&mut con, &["SADD", "dst", "c"]);
+    assert_eq!(int(&mut other, &["SMOVE", "src", "dst", "a"]), 1);
+    // The destination did not change, so the transaction runs.
+    assert_eq!(get::<Vec<i64>>(&mut con, &["EXEC"]), [1]);
+    assert_eq!(sorted(&mut con, &["SMEMBERS", "dst"]), strings(&["a", "c"]));
+    assert_eq!(sorted(&mut con, &["SMEMBERS", "src"]), strings(&["b"]));
+
+    // A member that is new to the destination does change it.
+    get::<String>(&mut con, &["WATCH", "dst"]);
+    get::<String>(&mut con, &["MULTI"]);
+    get::<String>(&mut con, &["SCARD", "dst"]);
+    assert_eq!(int(&mut other, &["SMOVE", "src", "dst", "b"]), 1);
+    assert_eq!(cmd(&mut con, &["EXEC"]).unwrap(), Value::Nil);
+}

@@ -227,3 +227,36 @@ fn limits_from_the_config_file() {
     assert_eq!(limits[5], Value::Int(20 << 20));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn movable_key_commands_count_for_their_keys_tenant() {
+    let server = common::Server::start(&[]);
+    let mut con = server.conn();
+    let _: i64 = redis::cmd("ZADD").arg(&["acme:z", "1", "a"]).query(&mut con).unwrap();
+    let _: i64 = redis::cmd("SADD").arg(&["globex:s", "a"]).query(&mut con).unwrap();
+    let _: Value = redis::cmd("ZUNION").arg(&["2", "acme:z", "globex:s"]).query(&mut con).unwrap();
+    let _: Value = redis::cmd("SINTERCARD").arg(&["1", "globex:s"]).query(&mut con).unwrap();
+    let _: Value = redis::cmd("ZMPOP").arg(&["1", "acme:z", "MIN"]).query(&mut con).unwrap();
+    let _: Value = redis::cmd("ZUNIONSTORE").arg(&["globex:dst", "1", "globex:s"]).query(&mut con).unwrap();
+    assert_eq!(int(&info(&mut con, "acme"), "commands"), 3);
+    assert_eq!(int(&info(&mut con, "globex"), "commands"), 3);
+}
+
+#[test]
+fn store_forms_are_checked_against_the_destination_tenant_quota() {
+    let server = common::Server::start(&[]);
+    let mut con = server.conn();
+    let _: () =
+        redis::cmd("TENANT").arg(&["SETLIMIT", "full", "MAXKEYS", "1", "ONLIMIT", "reject"]).query(&mut con).unwrap();
+    let _: i64 = redis::cmd("ZADD").arg(&["full:z", "1", "a"]).query(&mut con).unwrap();
+    let _: i64 = redis::cmd("SADD").arg(&["other:s", "b"]).query(&mut con).unwrap();
+    // A new key of the full tenant is refused; reading its keys into another tenant is not.
+    let e = redis::cmd("ZUNIONSTORE").arg(&["full:new", "2", "full:z", "other:s"]).query::<i64>(&mut con).unwrap_err();
+    assert_eq!(e.code(), Some("OOM"));
+    let n: i64 = redis::cmd("ZUNIONSTORE")
+        .arg(&["other:dst", "3", "full:z", "other:s", "full:missing"])
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(int(&info(&mut con, "full"), "rejected_writes"), 1);
+}

@@ -1,9 +1,11 @@
-//! Sorted set commands over TCP: replies, RESP3 shapes and error texts as Redis 7 gives them.
+//! Sorted set commands over TCP: replies, RESP3 shapes and error texts as Redis 7 gives them,
+//! and blocking pops served across connections.
 
 mod common;
 
 use redis::{Connection, Value};
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 fn run(con: &mut Connection, words: &[&str]) -> redis::RedisResult<Value> {
     let mut cmd = redis::cmd(words[0]);
@@ -421,7 +423,7 @@ fn sliding_window_rate_limiter() {
     let window_ms = 1000i64;
     let limit = 5;
     let mut allowed = 0;
-    let mut request = |con: &mut Connection, now_ms: i64, id: i64| -> bool {
+    let request = |con: &mut Connection, now_ms: i64, id: i64| -> bool {
         let (_, _, count, _): (i64, i64, i64, i64) = redis::pipe()
             .atomic()
             .cmd("ZREMRANGEBYSCORE")
@@ -454,4 +456,233 @@ fn sliding_window_rate_limiter() {
     assert_eq!(strings(con, &["ZRANGE", "rl:user1", "0", "0"]), ["req-5"]);
     let ttl: i64 = ok(con, &["PTTL", "rl:user1"]);
     assert!(ttl > 0 && ttl <= window_ms);
+}
+
+/// INFO clients' `blocked_clients`.
+fn blocked_clients(con: &mut Connection) -> usize {
+    let info: String = ok(con, &["INFO", "clients"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("blocked_clients:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("blocked_clients field")
+}
+
+/// Waits (bounded) until `n` clients are blocked.
+fn wait_blocked(con: &mut Connection, n: usize) {
+    for _ in 0..500 {
+        if blocked_clients(con) == n {
+            return;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{n} blocked clients expected, {} found", blocked_clients(con));
+}
+
+/// Runs `words` on a fresh connection in a thread (a client that will block).
+fn spawn_command(server: &common::Server, words: &[&str]) -> thread::JoinHandle<redis::RedisResult<Value>> {
+    let mut con = server.conn();
+    let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    thread::spawn(move || {
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        run(&mut con, &words)
+    })
+}
+
+fn bulk(s: &str) -> Value {
+    Value::BulkString(s.as_bytes().to_vec())
+}
+
+#[test]
+fn blocking_pops_answer_at_once_when_a_set_exists() {
+    let server = common::Server::start(&[]);
+    let con = &mut server.conn();
+    ok::<i64>(con, &["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+    assert_eq!(strings(con, &["BZPOPMIN", "missing", "z", "0"]), ["z", "a", "1"]);
+    assert_eq!(strings(con, &["BZPOPMAX", "z", "0"]), ["z", "c", "3"]);
+    let v = run(con, &["BZMPOP", "0", "2", "missing", "z", "MIN", "COUNT", "5"]).unwrap();
+    assert_eq!(v, Value::Array(vec![bulk("z"), Value::Array(vec![Value::Array(vec![bulk("b"), bulk("2")])])]));
+    assert_eq!(ok::<i64>(con, &["EXISTS", "z"]), 0);
+
+    ok::<String>(con, &["SET", "s", "x"]);
+    assert_eq!(err(con, &["BZPOPMIN", "s", "0"]), WRONGTYPE);
+    assert_eq!(err(con, &["BZMPOP", "0", "1", "s", "MAX"]), WRONGTYPE);
+    assert_eq!(err(con, &["BZPOPMIN", "z", "abc"]), "ERR timeout is not a float or out of range");
+    assert_eq!(err(con, &["BZPOPMAX", "z", "-1"]), "ERR timeout is negative");
+    assert_eq!(err(con, &["BZMPOP", "0", "0", "z", "MIN"]), "ERR numkeys should be greater than 0");
+    assert_eq!(err(con, &["BZMPOP", "0", "1", "z", "LEFT"]), "ERR syntax error");
+    assert_eq!(err(con, &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "0"]), "ERR count should be greater than 0");
+    // The pop's arguments are checked before the timeout.
+    assert_eq!(err(con, &["BZMPOP", "x", "1", "z", "MIN", "COUNT", "0"]), "ERR count should be greater than 0");
+    assert_eq!(err(con, &["BZMPOP", "x", "1", "z", "MIN"]), "ERR timeout is not a float or out of range");
+    assert_eq!(err(con, &["BZPOPMIN", "z"]), "ERR wrong number of arguments for 'bzpopmin' command");
+    assert_eq!(err(con, &["BZMPOP", "0", "1", "z"]), "ERR wrong number of arguments for 'bzmpop' command");
+}
+
+#[test]
+fn blocking_pops_time_out_with_a_null() {
+    let server = common::Server::start(&[]);
+    let con = &mut server.conn();
+    let started = Instant::now();
+    assert_eq!(run(con, &["BZPOPMIN", "empty", "0.2"]).unwrap(), Value::Nil);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert_eq!(run(con, &["BZPOPMAX", "empty", "0.05"]).unwrap(), Value::Nil);
+    assert_eq!(run(con, &["BZMPOP", "0.05", "1", "empty", "MAX"]).unwrap(), Value::Nil);
+    assert_eq!(blocked_clients(con), 0);
+    let (a, b): (Value, String) =
+        redis::pipe().cmd("BZPOPMIN").arg("empty").arg("0.05").cmd("PING").query(con).unwrap();
+    assert_eq!((a, b.as_str()), (Value::Nil, "PONG"));
+}
+
+#[test]
+fn waiters_are_served_in_arrival_order_by_another_client() {
+    let server = common::Server::start(&[]);
+    let con = &mut server.conn();
+    let first = spawn_command(&server, &["BZPOPMIN", "other", "z", "5"]);
+    wait_blocked(con, 1);
+    let second = spawn_command(&server, &["BZPOPMAX", "z", "5"]);
+    wait_blocked(con, 2);
+    let third = spawn_command(&server, &["BZMPOP", "5", "1", "z", "MIN", "COUNT", "2"]);
+    wait_blocked(con, 3);
+    ok::<i64>(con, &["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"]);
+    assert_eq!(bulk_strings(first.join().unwrap().unwrap()), ["z", "a", "1"]);
+    assert_eq!(bulk_strings(second.join().unwrap().unwrap()), ["z", "e", "5"]);
+    let v = third.join().unwrap().unwrap();
+    let pair = |m: &str, s: &str| Value::Array(vec![bulk(m), bulk(s)]);
+    assert_eq!(v, Value::Array(vec![bulk("z"), Value::Array(vec![pair("b", "2"), pair("c", "3")])]));
+    assert_eq!(strings(con, &["ZRANGE", "z", "0", "-1"]), ["d"]);
+    assert_eq!(blocked_clients(con), 0);
+}
+
+fn bulk_strings(v: Value) -> Vec<String> {
+    redis::from_redis_value(&v).unwrap_or_else(|e| panic!("{v:?}: {e}"))
+}
+
+#[test]
+fn every_way_of_creating_a_set_wakes_waiters() {
+    let server = common::Server::start(&[]);
+    let con = &mut server.conn();
+    ok::<i64>(con, &["ZADD", "src", "1", "a", "2", "b"]);
+    let cases: &[&[&str]] = &[
+        &["ZINCRBY", "w", "7", "m"],
+        &["ZUNIONSTORE", "w", "1", "src"],
+        &["ZINTERSTORE", "w", "1", "src"],
+        &["ZDIFFSTORE", "w", "1", "src"],
+        &["ZRANGESTORE", "w", "src", "0", "0"],
+        &["COPY", "src", "w"],
+    ];
+    for case in cases {
+        let waiter = spawn_command(&server, &["BZPOPMIN", "w", "5"]);
+        wait_blocked(con, 1);
+        run(con, case).unwrap();
+        let got = bulk_strings(waiter.join().unwrap().unwrap());
+        assert_eq!(got[0], "w", "{case:?}");
+        ok::<i64>(con, &["DEL", "w"]);
+    }
+    // RENAME and MOVE carry the set to the watched key.
+    let waiter = spawn_command(&server, &["BZPOPMAX", "w", "5"]);
+    wait_blocked(con, 1);
+    ok::<String>(con, &["RENAME", "src", "w"]);
+    assert_eq!(bulk_strings(waiter.join().unwrap().unwrap()), ["w", "b", "2"]);
+    let mut other_db = server.conn();
+    ok::<String>(&mut other_db, &["SELECT", "1"]);
+    let waiter = thread::spawn(move || run(&mut other_db, &["BZPOPMIN", "w", "5"]));
+    wait_blocked(con, 1);
+    ok::<i64>(con, &["MOVE", "w", "1"]);
+    assert_eq!(bulk_strings(waiter.join().unwrap().unwrap()), ["w", "a", "1"]);
+}
+
+#[test]
+fn list_and_set_waiters_on_one_key_wait_for_their_kind() {
+    let server = common::Server::start(&[]);
+    let con = &mut server.conn();
+    let list_waiter = spawn_command(&server, &["BLPOP", "k", "5"]);
+    wait_blocked(con, 1);
+    let zset_waiter = spawn_command(&server, &["BZPOPMIN", "k", "5"]);
+    wait_blocked(con, 2);
+    ok::<i64>(con, &["ZADD", "k", "1", "a"]);
+    assert_eq!(bulk_strings(zset_waiter.join().unwrap().unwrap()), ["k", "a", "1"]);
+    assert_eq!(blocked_clients(con), 1, "the list waiter still waits");
+    ok::<i64>(con, &["RPUSH", "k", "x"]);
+    assert_eq!(bulk_strings(list_waiter.join().unwrap().unwrap()), ["k", "x"]);
+}
+
+#[test]
+fn inside_multi_blocking_pops_do_not_block() {
+    let server = common::Server::start(&[]);
+    let con = &mut server.conn();
+    ok::<String>(con, &["MULTI"]);
+    ok::<String>(con, &["BZPOPMIN", "none", "0"]);
+    ok::<String>(con, &["BZMPOP", "0", "1", "none", "MIN"]);
+    ok::<String>(con, &["ZADD", "z", "1", "a"]);
+    ok::<String>(con, &["BZPOPMAX", "z", "0"]);
+    let replies: Vec<Value> = ok(con, &["EXEC"]);
+    assert_eq!(replies, [Value::Nil, Value::Nil, Value::Int(1), Value::Array(vec![bulk("z"), bulk("a"), bulk("1")])]);
+
+    // A set created and popped inside one transaction leaves the waiter blocked; EXEC that
+    // leaves a set wakes it.
+    let waiter = spawn_command(&server, &["BZPOPMIN", "z", "5"]);
+    wait_blocked(con, 1);
+    ok::<String>(con, &["MULTI"]);
+    ok::<String>(con, &["ZADD", "z", "1", "a", "2", "b"]);
+    ok::<String>(con, &["ZPOPMIN", "z"]);
+    ok::<Vec<Value>>(con, &["EXEC"]);
+    assert_eq!(bulk_strings(waiter.join().unwrap().unwrap()), ["z", "b", "2"]);
+}
+
+#[test]
+fn resp3_waiter_gets_a_double_score() {
+    let server = common::Server::start(&[]);
+    let con = &mut server.conn();
+    let handle = {
+        let port = server.port;
+        thread::spawn(move || {
+            use std::io::{Read, Write};
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            s.write_all(b"HELLO 3\r\n").unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = s.read(&mut buf).unwrap();
+            assert!(buf[..n].starts_with(b"%"));
+            s.write_all(b"BZPOPMAX z 5\r\n").unwrap();
+            let mut out = Vec::new();
+            while !out.ends_with(b",1.5\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0);
+                out.extend_from_slice(&buf[..n]);
+            }
+            out
+        })
+    };
+    wait_blocked(con, 1);
+    ok::<i64>(con, &["ZADD", "z", "1.5", "m"]);
+    assert_eq!(handle.join().unwrap(), b"*3\r\n$1\r\nz\r\n$1\r\nm\r\n,1.5\r\n");
+}
+
+#[test]
+fn plain_sets_are_inputs_scoring_one() {
+    let server = common::Server::start(&[]);
+    let con = &mut server.conn();
+    ok::<i64>(con, &["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+    ok::<i64>(con, &["SADD", "ints", "1", "2"]);
+    ok::<i64>(con, &["SADD", "s", "b", "c", "d"]);
+    assert_eq!(
+        strings(con, &["ZUNION", "2", "z", "s", "WEIGHTS", "1", "10", "WITHSCORES"]),
+        ["a", "1", "d", "10", "b", "12", "c", "13"]
+    );
+    assert_eq!(strings(con, &["ZINTER", "2", "s", "z", "AGGREGATE", "MAX", "WITHSCORES"]), ["b", "2", "c", "3"]);
+    assert_eq!(strings(con, &["ZDIFF", "2", "s", "z", "WITHSCORES"]), ["d", "1"]);
+    assert_eq!(
+        strings(con, &["ZUNION", "2", "ints", "s", "WITHSCORES"]),
+        ["1", "1", "2", "1", "b", "1", "c", "1", "d", "1"]
+    );
+    assert_eq!(ok::<i64>(con, &["ZINTERCARD", "2", "z", "s"]), 2);
+    assert_eq!(ok::<i64>(con, &["ZUNIONSTORE", "dst", "2", "s", "ints"]), 5);
+    assert_eq!(ok::<String>(con, &["TYPE", "dst"]), "zset");
+    assert_eq!(ok::<i64>(con, &["ZINTERSTORE", "dst", "1", "s"]), 3);
+    assert_eq!(strings(con, &["ZRANGE", "dst", "0", "-1", "WITHSCORES"]), ["b", "1", "c", "1", "d", "1"]);
+    assert_eq!(ok::<i64>(con, &["ZDIFFSTORE", "dst", "2", "s", "z"]), 1);
+    // Other kinds are still refused.
+    ok::<i64>(con, &["RPUSH", "l", "a"]);
+    assert_eq!(err(con, &["ZUNION", "2", "z", "l"]), WRONGTYPE);
+    assert_eq!(err(con, &["ZINTERSTORE", "dst", "2", "s", "l"]), WRONGTYPE);
 }

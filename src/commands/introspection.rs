@@ -9,6 +9,7 @@
 use super::args::{is, text};
 use super::flags::NAMES;
 use super::flags::*;
+use super::table::{finders, KeyRef};
 use super::{CommandSpec, Ctx};
 use crate::{cmd, container, subcmd};
 use bytes::Bytes;
@@ -40,7 +41,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.6.0",
         "Executes a server-side Lua script.",
         scripting_unsupported
-    ),
+    )
+    .keys_by(finders::script_keys),
     cmd!(
         "eval_ro",
         -3,
@@ -50,7 +52,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Executes a read-only server-side Lua script.",
         scripting_unsupported
-    ),
+    )
+    .keys_by(finders::script_keys),
     cmd!(
         "evalsha",
         -3,
@@ -60,7 +63,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.6.0",
         "Executes a server-side Lua script by SHA1 digest.",
         scripting_unsupported
-    ),
+    )
+    .keys_by(finders::script_keys),
     cmd!(
         "evalsha_ro",
         -3,
@@ -70,7 +74,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Executes a read-only server-side Lua script by SHA1 digest.",
         scripting_unsupported
-    ),
+    )
+    .keys_by(finders::script_keys),
     cmd!(
         "fcall",
         -3,
@@ -80,7 +85,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Invokes a function.",
         scripting_unsupported
-    ),
+    )
+    .keys_by(finders::script_keys),
     cmd!(
         "fcall_ro",
         -3,
@@ -90,7 +96,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Invokes a read-only function.",
         scripting_unsupported
-    ),
+    )
+    .keys_by(finders::script_keys),
     CommandSpec {
         name: "command",
         // COMMAND alone lists every command; the subcommands are routed by the table.
@@ -105,6 +112,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         run: command,
         subcommands: COMMAND_SUBCOMMANDS,
         parent: "command",
+        find_keys: None,
     },
     container!(
         "slowlog",
@@ -690,15 +698,6 @@ fn write_command_info(ctx: &mut Ctx, spec: &CommandSpec) {
     }
 }
 
-/// Flags of the keys a command touches, as key specs and GETKEYSANDFLAGS print them.
-fn key_flags(spec: &CommandSpec) -> &'static [&'static str] {
-    if spec.flags & WRITE != 0 {
-        &["RW", "ACCESS", "UPDATE"]
-    } else {
-        &["RO", "ACCESS"]
-    }
-}
-
 fn write_key_specs(ctx: &mut Ctx, spec: &CommandSpec) {
     if spec.first_key <= 0 {
         return ctx.out.array(0);
@@ -706,7 +705,7 @@ fn write_key_specs(ctx: &mut Ctx, spec: &CommandSpec) {
     ctx.out.array(1);
     ctx.out.map(3);
     ctx.out.bulk(b"flags");
-    let flags = key_flags(spec);
+    let flags = spec.default_key_flags();
     ctx.out.set(flags.len());
     for f in flags {
         ctx.out.simple(f);
@@ -854,43 +853,31 @@ fn command_list(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-/// The key positions of `cmd_args` (a full command line), or the error to reply.
-fn command_keys(cmd_args: &[Bytes]) -> Result<(&'static CommandSpec, Vec<usize>), &'static str> {
+/// The keys of `cmd_args` (a full command line) with their access flags, or the error to
+/// reply, as Redis's `getKeysSubcommandImpl`.
+fn command_keys(cmd_args: &[Bytes]) -> Result<Vec<KeyRef>, &'static str> {
     let spec = super::table::lookup_command(cmd_args).ok_or("ERR Invalid command specified")?;
+    if !spec.has_keys() {
+        return Err("ERR The command has no key arguments");
+    }
     let n = cmd_args.len() as i32;
     if (spec.arity > 0 && n != spec.arity) || n < -spec.arity {
         return Err("ERR Invalid number of arguments specified for command");
     }
-    let positions = if spec.flags & MOVABLE_KEYS != 0 && spec.first_key == 0 {
-        numkeys_positions(spec, cmd_args)?
-    } else {
-        spec.key_positions(cmd_args)
-    };
-    if positions.is_empty() {
-        return Err("ERR The command has no key arguments");
-    }
-    Ok((spec, positions))
-}
-
-/// Keys of the `cmd script numkeys key ...` shape (EVAL, FCALL and their variants).
-fn numkeys_positions(spec: &CommandSpec, args: &[Bytes]) -> Result<Vec<usize>, &'static str> {
-    if spec.group != "scripting" {
-        return Err("ERR The key positions of this command cannot be computed by this server");
-    }
-    let numkeys =
-        crate::util::parse_i64(&args[2]).ok_or("ERR Invalid arguments specified for command")?;
-    if numkeys < 0 || numkeys as usize > args.len() - 3 {
+    let keys = spec.key_refs(cmd_args);
+    // Scripts may name no key; every other command names at least one.
+    if keys.is_empty() && spec.group != "scripting" {
         return Err("ERR Invalid arguments specified for command");
     }
-    Ok((3..3 + numkeys as usize).collect())
+    Ok(keys)
 }
 
 fn command_getkeys(ctx: &mut Ctx, args: &[Bytes]) {
     match command_keys(&args[2..]) {
-        Ok((_, positions)) => {
-            ctx.out.array(positions.len());
-            for p in positions {
-                ctx.out.bulk(&args[2 + p]);
+        Ok(keys) => {
+            ctx.out.array(keys.len());
+            for k in keys {
+                ctx.out.bulk(&args[2 + k.pos]);
             }
         }
         Err(e) => ctx.out.error(e),
@@ -899,14 +886,13 @@ fn command_getkeys(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn command_getkeysandflags(ctx: &mut Ctx, args: &[Bytes]) {
     match command_keys(&args[2..]) {
-        Ok((spec, positions)) => {
-            ctx.out.array(positions.len());
-            let flags = key_flags(spec);
-            for p in positions {
+        Ok(keys) => {
+            ctx.out.array(keys.len());
+            for k in keys {
                 ctx.out.array(2);
-                ctx.out.bulk(&args[2 + p]);
-                ctx.out.set(flags.len());
-                for f in flags {
+                ctx.out.bulk(&args[2 + k.pos]);
+                ctx.out.set(k.flags.len());
+                for f in k.flags {
                     ctx.out.simple(f);
                 }
             }

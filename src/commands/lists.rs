@@ -7,15 +7,15 @@
 
 use super::args::{int, is};
 use super::flags::*;
+use super::table::finders;
 use super::{errors, CommandSpec, Ctx};
-use crate::blocking::{Blocked, Waiter};
+use crate::blocking::{block, may_block, parse_timeout};
 use crate::cmd;
 use crate::protocol::ReplyBuf;
 use crate::storage::list::{Element, ListValue};
 use crate::storage::value::Collection;
 use crate::storage::{notify, Keyspace, Kind, WrongType};
 use bytes::Bytes;
-use std::time::Duration;
 
 const W: u32 = WRITE | DENYOOM;
 
@@ -36,12 +36,12 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("lpos", -3, READONLY, (1, 1, 1), "list", "6.0.6", "Returns the index of matching elements in a list.", lpos),
     cmd!("lmove", 5, W, (1, 2, 1), "list", "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", lmove),
     cmd!("rpoplpush", 3, W, (1, 2, 1), "list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", rpoplpush),
-    cmd!("lmpop", -4, WRITE | MOVABLE_KEYS, (0, 0, 0), "list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", lmpop),
+    cmd!("lmpop", -4, WRITE | MOVABLE_KEYS, (0, 0, 0), "list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", lmpop).keys_by(finders::pops_counted_at_1),
     cmd!("blpop", -3, WRITE | BLOCKING, (1, -2, 1), "list", "2.0.0", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blpop),
     cmd!("brpop", -3, WRITE | BLOCKING, (1, -2, 1), "list", "2.0.0", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", brpop),
     cmd!("brpoplpush", 4, W | BLOCKING, (1, 2, 1), "list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", brpoplpush),
     cmd!("blmove", 6, W | BLOCKING, (1, 2, 1), "list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", blmove),
-    cmd!("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, (0, 0, 0), "list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blmpop),
+    cmd!("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, (0, 0, 0), "list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", blmpop).keys_by(finders::pops_counted_at_2),
 ];
 
 // ----- access to list values -----
@@ -632,45 +632,6 @@ fn rpoplpush(ctx: &mut Ctx, args: &[Bytes]) {
 
 // ----- blocking pops -----
 
-/// A blocking command's timeout in seconds (fractions allowed; 0 = forever), as Redis's
-/// `getTimeoutFromObjectOrReply`. `Some(None)` waits forever.
-fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<Duration>> {
-    let Some(seconds) = crate::util::parse_f64(arg) else {
-        ctx.out.error("ERR timeout is not a float or out of range");
-        return None;
-    };
-    let ms = (seconds * 1000.0).ceil();
-    if ms > i64::MAX as f64 {
-        ctx.out.error("ERR timeout is out of range");
-        return None;
-    }
-    if ms < 0.0 {
-        ctx.out.error("ERR timeout is negative");
-        return None;
-    }
-    Some((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
-}
-
-/// Registers the caller as waiting on `keys`; its reply comes later (see `crate::blocking`).
-fn block(ctx: &mut Ctx, args: &[Bytes], keys: &[Bytes], timeout: Option<Duration>) {
-    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-    let waiter = Waiter {
-        handle: ctx.client.handle.clone(),
-        db: ctx.client.db,
-        args: args.to_vec(),
-        keys: keys.to_vec(),
-        resp3: ctx.out.resp3,
-    };
-    ctx.ks.get().blocking.block(waiter);
-    ctx.client.blocked = Some(Blocked { deadline });
-}
-
-/// Whether the caller must answer at once instead of blocking (inside EXEC, as Redis's
-/// "deny blocking" clients).
-fn may_block(ctx: &Ctx) -> bool {
-    !ctx.in_exec
-}
-
 /// BLPOP/BRPOP key [key ...] timeout
 fn bpop(ctx: &mut Ctx, args: &[Bytes], front: bool) {
     let Some(timeout) = parse_timeout(ctx, &args[args.len() - 1]) else {
@@ -692,7 +653,7 @@ fn bpop(ctx: &mut Ctx, args: &[Bytes], front: bool) {
         }
     }
     if may_block(ctx) {
-        block(ctx, args, keys, timeout);
+        block(ctx, args, keys, Kind::List, timeout);
     } else {
         ctx.out.null_array();
     }
@@ -713,7 +674,7 @@ fn bmove(ctx: &mut Ctx, args: &[Bytes], sides: (bool, bool), timeout_arg: &[u8])
     };
     let db = ctx.db();
     match move_element(ctx.ks.get(), db, &args[1], &args[2], sides.0, sides.1) {
-        Ok(None) if may_block(ctx) => block(ctx, args, &args[1..2], timeout),
+        Ok(None) if may_block(ctx) => block(ctx, args, &args[1..2], Kind::List, timeout),
         moved => reply_moved(ctx.out, moved),
     }
 }
@@ -740,7 +701,7 @@ fn blmpop(ctx: &mut Ctx, args: &[Bytes]) {
     match mpop_first(ctx, args, &spec) {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
         Ok(true) => {}
-        Ok(false) if may_block(ctx) => block(ctx, args, &args[spec.keys.clone()], timeout),
+        Ok(false) if may_block(ctx) => block(ctx, args, &args[spec.keys.clone()], Kind::List, timeout),
         Ok(false) => ctx.out.null_array(),
     }
 }

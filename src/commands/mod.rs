@@ -223,12 +223,12 @@ fn observe(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], elapsed: s
 /// tenants whose limits must be re-checked after the command ran.
 #[allow(clippy::result_unit_err)]
 fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Option<Vec<TenantId>>, ()> {
-    if spec.first_key <= 0 || args.len() <= spec.first_key as usize {
+    let Some(first_key) = spec.first_key_position(args) else {
         return Ok(None);
-    }
+    };
     let db = ctx.client.db;
     let ks = ctx.ks.get();
-    let first = ks.tenants.resolve(&args[spec.first_key as usize]);
+    let first = ks.tenants.resolve(&args[first_key]);
     ks.tenant_stats_mut(first).commands += 1;
     ctx.client.last_tenant = Some(first);
     if !ks.limits_active() || spec.flags & flags::DENYOOM == 0 {
@@ -250,12 +250,14 @@ fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Op
 /// Memory a write may take, per tenant: (tenant, bytes written, keys that may be new).
 type WriteDemand = Vec<(TenantId, usize, usize)>;
 
-/// Adds what `args` may write to `demand`, grouped by the tenants of its keys.
+/// Adds what `args` may write to `demand`, grouped by the tenants of the keys it may write
+/// (the sources a STORE form only reads take no room).
 fn add_write_demand(ks: &mut Keyspace, db: usize, spec: &CommandSpec, args: &[Bytes], demand: &mut WriteDemand) {
-    let positions = spec.key_positions(args);
-    let payload: usize = args[1..].iter().map(|a| a.len()).sum::<usize>() / positions.len().max(1);
-    for pos in positions {
-        let key = &args[pos];
+    let mut written = spec.key_refs(args);
+    written.retain(|k| k.flags != table::key_access::READ);
+    let payload: usize = args[1..].iter().map(|a| a.len()).sum::<usize>() / written.len().max(1);
+    for k in written {
+        let key = &args[k.pos];
         let t = ks.tenants.resolve(key);
         let new = (ks.limits(t).maxkeys > 0 && !ks.exists(db, key)) as usize;
         match demand.iter_mut().find(|e| e.0 == t) {
@@ -286,7 +288,7 @@ fn admit_transaction(ctx: &mut Ctx, queued: &[(&'static CommandSpec, Vec<Bytes>)
         return Ok(());
     }
     let mut demand = Vec::new();
-    for (spec, args) in queued.iter().filter(|(s, a)| s.flags & flags::DENYOOM != 0 && s.first_key > 0 && a.len() > s.first_key as usize) {
+    for (spec, args) in queued.iter().filter(|(s, _)| s.flags & flags::DENYOOM != 0) {
         add_write_demand(ks, db, spec, args, &mut demand);
     }
     make_room_for(ks, &demand)

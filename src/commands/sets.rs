@@ -8,6 +8,7 @@
 
 use super::args::is;
 use super::flags::*;
+use super::table::finders;
 use super::{errors, CommandSpec, Ctx};
 use crate::cmd;
 use crate::glob::glob_match;
@@ -31,7 +32,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("srandmember", -2, READONLY, (1, 1, 1), "set", "1.0.0", "Get one or multiple random members from a set", srandmember),
     cmd!("smove", 4, WRITE | FAST, (1, 2, 1), "set", "1.0.0", "Moves a member from one set to another.", smove),
     cmd!("sinter", -2, READONLY, (1, -1, 1), "set", "1.0.0", "Returns the intersect of multiple sets.", sinter),
-    cmd!("sintercard", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "set", "7.0.0", "Returns the number of members of the intersect of multiple sets.", sintercard),
+    cmd!("sintercard", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "set", "7.0.0", "Returns the number of members of the intersect of multiple sets.", sintercard).keys_by(finders::reads_counted_at_1),
     cmd!("sunion", -2, READONLY, (1, -1, 1), "set", "1.0.0", "Returns the union of multiple sets.", sunion),
     cmd!("sdiff", -2, READONLY, (1, -1, 1), "set", "1.0.0", "Returns the difference of multiple sets.", sdiff),
     cmd!("sinterstore", -3, WRITE | DENYOOM, (1, -1, 1), "set", "1.0.0", "Stores the intersect of multiple sets in a key.", sinterstore),
@@ -308,6 +309,11 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) {
     ks.notify(notify::SET, "srem", db, src);
     if emptied {
         ks.notify(notify::GENERIC, "del", db, src);
+    }
+    // A member the destination already holds leaves it untouched: no event, and its watchers'
+    // transactions go on, as in Redis.
+    if ks.get(db, dst).and_then(as_set).is_some_and(|s| s.contains(member)) {
+        return ctx.out.int(1);
     }
     let added = ks.with_collection(db, dst, Kind::Set, Some(new_set), |c| {
         let set = set_mut(c);

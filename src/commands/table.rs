@@ -1,7 +1,8 @@
 //! The command table: every command's name, arity, flags and key positions in one place,
 //! as in Redis's `commands.def`. Arity follows Redis: N means exactly N arguments including
 //! the name, -N means at least N. Key positions drive COMMAND GETKEYS/INFO, tenant
-//! resolution and quota checks, so handlers never re-derive them.
+//! resolution and quota checks, so handlers never re-derive them. Commands whose keys are
+//! named by a count argument (`movablekeys`) carry a [`KeyFinder`], as Redis's getkeys procs.
 
 use super::Ctx;
 use bytes::Bytes;
@@ -52,6 +53,82 @@ pub mod flags {
     ];
 }
 
+/// A key argument found by a [`KeyFinder`]: its position and its access flags, as Redis's key
+/// specs name them (COMMAND GETKEYSANDFLAGS prints them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyRef {
+    pub pos: usize,
+    pub flags: &'static [&'static str],
+}
+
+/// Finds the keys of a command line whose keys cannot be given as (first, last, step).
+/// An empty result for arguments that name no valid keys (the command then replies an error).
+pub type KeyFinder = fn(&[Bytes]) -> Vec<KeyRef>;
+
+/// Access flags of keys as key specs name them.
+pub mod key_access {
+    pub const READ: &[&str] = &["RO", "ACCESS"];
+    /// Read and changed in place.
+    pub const UPDATE: &[&str] = &["RW", "ACCESS", "UPDATE"];
+    /// Read, and maybe changed or deleted: the keys of a pop.
+    pub const POP: &[&str] = &["RW", "ACCESS", "DELETE"];
+    /// Overwritten without being read: the destination of a STORE form.
+    pub const OVERWRITE: &[&str] = &["OW", "UPDATE"];
+}
+
+/// `numkeys key [key ...]` with the count at `args[at]`: the keys, with `flags`. No keys when
+/// the count is not an integer from 1 (0 with `allow_none`) to the number of arguments left.
+fn counted_keys(args: &[Bytes], at: usize, flags: &'static [&'static str], allow_none: bool) -> Vec<KeyRef> {
+    let Some(n) = args.get(at).and_then(|a| crate::util::parse_i64(a)) else {
+        return Vec::new();
+    };
+    let min = if allow_none { 0 } else { 1 };
+    if n < min || n as usize > args.len() - at - 1 {
+        return Vec::new();
+    }
+    (at + 1..at + 1 + n as usize).map(|pos| KeyRef { pos, flags }).collect()
+}
+
+/// Key finders of the movable-key commands, by the shape of their arguments.
+pub mod finders {
+    use super::{counted_keys, key_access, KeyRef};
+    use bytes::Bytes;
+
+    /// `CMD numkeys key ...` reading its keys: SINTERCARD, ZINTERCARD, ZUNION, ZINTER, ZDIFF.
+    pub fn reads_counted_at_1(args: &[Bytes]) -> Vec<KeyRef> {
+        counted_keys(args, 1, key_access::READ, false)
+    }
+
+    /// `CMD numkeys key ...` popping from its keys: LMPOP, ZMPOP.
+    pub fn pops_counted_at_1(args: &[Bytes]) -> Vec<KeyRef> {
+        counted_keys(args, 1, key_access::POP, false)
+    }
+
+    /// `CMD timeout numkeys key ...`: BLMPOP, BZMPOP.
+    pub fn pops_counted_at_2(args: &[Bytes]) -> Vec<KeyRef> {
+        counted_keys(args, 2, key_access::POP, false)
+    }
+
+    /// `CMD destination numkeys key ...`: ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE. The
+    /// destination comes first, as Redis's key specs list it.
+    pub fn store_and_reads_counted_at_2(args: &[Bytes]) -> Vec<KeyRef> {
+        let sources = counted_keys(args, 2, key_access::READ, false);
+        if sources.is_empty() {
+            return sources;
+        }
+        let mut keys = Vec::with_capacity(1 + sources.len());
+        keys.push(KeyRef { pos: 1, flags: key_access::OVERWRITE });
+        keys.extend(sources);
+        keys
+    }
+
+    /// `CMD script numkeys key ... arg ...`: EVAL, FCALL and their variants, which may name
+    /// no key at all.
+    pub fn script_keys(args: &[Bytes]) -> Vec<KeyRef> {
+        counted_keys(args, 2, key_access::UPDATE, true)
+    }
+}
+
 pub struct CommandSpec {
     pub name: &'static str,
     pub arity: i32,
@@ -68,6 +145,8 @@ pub struct CommandSpec {
     pub subcommands: &'static [CommandSpec],
     /// For subcommands: the container's name (filled in by the index, `""` otherwise).
     pub parent: &'static str,
+    /// For `movablekeys` commands: where their keys are.
+    pub find_keys: Option<KeyFinder>,
 }
 
 impl CommandSpec {
@@ -81,8 +160,54 @@ impl CommandSpec {
         }
     }
 
+    /// The spec with a key finder for its movable keys (used in the command tables).
+    pub const fn keys_by(self, find: KeyFinder) -> CommandSpec {
+        CommandSpec { find_keys: Some(find), ..self }
+    }
+
+    /// Access flags of keys at fixed positions: what a write or a read command does to them.
+    pub fn default_key_flags(&self) -> &'static [&'static str] {
+        if self.flags & flags::WRITE != 0 {
+            key_access::UPDATE
+        } else {
+            key_access::READ
+        }
+    }
+
+    /// Whether the command names keys at all (fixed positions or a finder).
+    pub fn has_keys(&self) -> bool {
+        self.first_key > 0 || self.find_keys.is_some()
+    }
+
+    /// The key arguments of `args` with their access flags; keys at fixed positions get the
+    /// command's generic flags.
+    pub fn key_refs(&self, args: &[Bytes]) -> Vec<KeyRef> {
+        if let Some(find) = self.find_keys {
+            return find(args);
+        }
+        let flags = self.default_key_flags();
+        self.range_positions(args).into_iter().map(|pos| KeyRef { pos, flags }).collect()
+    }
+
+    /// Position of the first key argument in `args`, if any (without listing the others when
+    /// they are at fixed positions: this runs for every command).
+    pub fn first_key_position(&self, args: &[Bytes]) -> Option<usize> {
+        match self.find_keys {
+            Some(find) => find(args).first().map(|k| k.pos),
+            None => (self.first_key > 0 && args.len() > self.first_key as usize).then_some(self.first_key as usize),
+        }
+    }
+
     /// Positions of the key arguments in `args`.
     pub fn key_positions(&self, args: &[Bytes]) -> Vec<usize> {
+        match self.find_keys {
+            Some(find) => find(args).into_iter().map(|k| k.pos).collect(),
+            None => self.range_positions(args),
+        }
+    }
+
+    /// Positions given by (first, last, step).
+    fn range_positions(&self, args: &[Bytes]) -> Vec<usize> {
         if self.first_key <= 0 {
             return Vec::new();
         }
@@ -110,6 +235,7 @@ macro_rules! cmd {
             run: $run,
             subcommands: &[],
             parent: "",
+            find_keys: None,
         }
     };
 }
@@ -131,6 +257,7 @@ macro_rules! container {
             run: |_, _| {},
             subcommands: $subs,
             parent: $name,
+            find_keys: None,
         }
     };
 }
@@ -224,6 +351,7 @@ macro_rules! subcmd {
             run: $run,
             subcommands: &[],
             parent: $parent,
+            find_keys: None,
         }
     };
 }

@@ -50,7 +50,7 @@ fn queue_admission(ctx: &mut Ctx, spec: &CommandSpec, args: &[Bytes]) -> Result<
     if !ks.limits_active() {
         return Ok(());
     }
-    let key = (spec.first_key > 0).then(|| args.get(spec.first_key as usize)).flatten();
+    let key = spec.first_key_position(args).map(|pos| &args[pos]);
     let tenant = key.map_or(DEFAULT_TENANT, |k| ks.tenants.resolve(k));
     ks.make_room(tenant, 0, 0).map_err(|refusal| refusal.message())
 }

@@ -7,10 +7,13 @@
 
 use super::args::{self, is};
 use super::flags::*;
+use super::table::finders;
 use super::{errors, CommandSpec, Ctx};
+use crate::blocking;
 use crate::cmd;
 use crate::glob::glob_match;
 use crate::protocol::ReplyBuf;
+use crate::storage::set::SetValue;
 use crate::storage::value::Collection;
 use crate::storage::zset::{Item, LexBound, LexRange, Member, ScoreRange, ZSetValue};
 use crate::storage::{notify, Entry, Keyspace, Kind, WrongType};
@@ -43,15 +46,18 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("zremrangebylex", 4, WRITE, (1, 1, 1), "sorted-set", "2.8.9", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.", zremrangebylex),
     cmd!("zpopmin", -2, WRITE | FAST, (1, 1, 1), "sorted-set", "5.0.0", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", zpopmin),
     cmd!("zpopmax", -2, WRITE | FAST, (1, 1, 1), "sorted-set", "5.0.0", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", zpopmax),
-    cmd!("zmpop", -4, WRITE | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", zmpop),
+    cmd!("zmpop", -4, WRITE | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", zmpop).keys_by(finders::pops_counted_at_1),
+    cmd!("bzpopmin", -3, WRITE | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzpopmin),
+    cmd!("bzpopmax", -3, WRITE | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", bzpopmax),
+    cmd!("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzmpop).keys_by(finders::pops_counted_at_2),
     cmd!("zrandmember", -2, READONLY, (1, 1, 1), "sorted-set", "6.2.0", "Returns one or more random members from a sorted set.", zrandmember),
-    cmd!("zunion", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the union of multiple sorted sets.", zunion),
-    cmd!("zinter", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the intersect of multiple sorted sets.", zinter),
-    cmd!("zdiff", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the difference between multiple sorted sets.", zdiff),
-    cmd!("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), "sorted-set", "2.0.0", "Stores the union of multiple sorted sets in a key.", zunionstore),
-    cmd!("zinterstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), "sorted-set", "2.0.0", "Stores the intersect of multiple sorted sets in a key.", zinterstore),
-    cmd!("zdiffstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), "sorted-set", "6.2.0", "Stores the difference of multiple sorted sets in a key.", zdiffstore),
-    cmd!("zintercard", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "Returns the number of members of the intersect of multiple sorted sets.", zintercard),
+    cmd!("zunion", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the union of multiple sorted sets.", zunion).keys_by(finders::reads_counted_at_1),
+    cmd!("zinter", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the intersect of multiple sorted sets.", zinter).keys_by(finders::reads_counted_at_1),
+    cmd!("zdiff", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "6.2.0", "Returns the difference between multiple sorted sets.", zdiff).keys_by(finders::reads_counted_at_1),
+    cmd!("zunionstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), "sorted-set", "2.0.0", "Stores the union of multiple sorted sets in a key.", zunionstore).keys_by(finders::store_and_reads_counted_at_2),
+    cmd!("zinterstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), "sorted-set", "2.0.0", "Stores the intersect of multiple sorted sets in a key.", zinterstore).keys_by(finders::store_and_reads_counted_at_2),
+    cmd!("zdiffstore", -4, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), "sorted-set", "6.2.0", "Stores the difference of multiple sorted sets in a key.", zdiffstore).keys_by(finders::store_and_reads_counted_at_2),
+    cmd!("zintercard", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "Returns the number of members of the intersect of multiple sorted sets.", zintercard).keys_by(finders::reads_counted_at_1),
     cmd!("zscan", -3, READONLY, (1, 1, 1), "sorted-set", "2.8.0", "Iterates over members and scores of a sorted set.", zscan),
 ];
 
@@ -900,6 +906,50 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
+/// Pops from the first of `keys` holding a sorted set, or blocks the caller on all of them
+/// (inside EXEC: answers a null array at once), as Redis's `blockingGenericZpopCommand`.
+fn bpop_or_block(
+    ctx: &mut Ctx,
+    args: &[Bytes],
+    keys: &[Bytes],
+    side: PopSide,
+    count: usize,
+    shape: PopReply,
+    timeout_arg: &[u8],
+) {
+    let Some(timeout) = blocking::parse_timeout(ctx, timeout_arg) else {
+        return;
+    };
+    let db = ctx.db();
+    if let Ok(false) = pop_first(ctx.ks.get(), ctx.out, db, keys, side, count, shape) {
+        if blocking::may_block(ctx) {
+            blocking::block(ctx, args, keys, Kind::ZSet, timeout);
+        } else {
+            ctx.out.null_array();
+        }
+    }
+}
+
+/// BZPOPMIN key [key ...] timeout
+fn bzpopmin(ctx: &mut Ctx, args: &[Bytes]) {
+    bpop_or_block(ctx, args, &args[1..args.len() - 1], PopSide::Min, 1, PopReply::WithKey, &args[args.len() - 1]);
+}
+
+/// BZPOPMAX key [key ...] timeout
+fn bzpopmax(ctx: &mut Ctx, args: &[Bytes]) {
+    bpop_or_block(ctx, args, &args[1..args.len() - 1], PopSide::Max, 1, PopReply::WithKey, &args[args.len() - 1]);
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: the pop's arguments are
+/// checked before the timeout, as in Redis.
+fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) {
+    let (keys, side, count) = match parse_mpop(args, 2) {
+        Ok(parsed) => parsed,
+        Err(msg) => return ctx.out.error(msg),
+    };
+    bpop_or_block(ctx, args, keys, side, count, PopReply::KeyAndList, &args[1]);
+}
+
 // ----- ZRANDMEMBER -----
 
 fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) {
@@ -1038,9 +1088,10 @@ fn set_op(ctx: &mut Ctx, args: &[Bytes], at: usize, target: OpTarget, op: SetOp)
     let db = ctx.db();
     let mut lens = Vec::with_capacity(numkeys);
     for key in keys {
-        match read(ctx.ks.get(), ctx.out, db, key) {
-            Err(()) => return,
-            Ok(z) => lens.push(z.map_or(0, |z| z.len())),
+        match ctx.ks.get().read(db, key).map(Input::of) {
+            None => lens.push(0),
+            Some(Ok(input)) => lens.push(input.len()),
+            Some(Err(WrongType)) => return ctx.out.error(errors::WRONGTYPE),
         }
     }
     let mut weights = vec![1.0; numkeys];
@@ -1108,7 +1159,49 @@ fn set_op(ctx: &mut Ctx, args: &[Bytes], at: usize, target: OpTarget, op: SetOp)
     }
 }
 
-/// The members of the union, intersection or difference of the sets at `keys` (of sizes
+/// An input of ZUNION, ZINTER, ZDIFF, their STORE forms and ZINTERCARD: a sorted set, or a
+/// plain set whose members all score 1, as Redis accepts it.
+#[derive(Clone, Copy)]
+enum Input<'k> {
+    Sorted(&'k ZSetValue),
+    Plain(&'k SetValue),
+}
+
+impl<'k> Input<'k> {
+    /// The input held by `entry`, or `WrongType` for a kind that is neither.
+    #[allow(unreachable_patterns)]
+    fn of(entry: &'k Entry) -> Result<Input<'k>, WrongType> {
+        match entry.collection.as_deref() {
+            Some(Collection::ZSet(z)) => Ok(Input::Sorted(z)),
+            Some(Collection::Set(s)) => Ok(Input::Plain(s)),
+            _ => Err(WrongType),
+        }
+    }
+
+    fn len(self) -> usize {
+        match self {
+            Input::Sorted(z) => z.len(),
+            Input::Plain(s) => s.len(),
+        }
+    }
+
+    fn score(self, member: &[u8]) -> Option<f64> {
+        match self {
+            Input::Sorted(z) => z.score(member),
+            Input::Plain(s) => s.contains(member).then_some(1.0),
+        }
+    }
+
+    /// Every member with its score (members of a sorted set are shared, not copied).
+    fn for_each(self, mut f: impl FnMut(Member, f64)) {
+        match self {
+            Input::Sorted(z) => z.iter().for_each(|it| f(it.member.clone(), it.score)),
+            Input::Plain(s) => s.iter().for_each(|m| f(m.with_bytes(|b| Member::from(b)), 1.0)),
+        }
+    }
+}
+
+/// The members of the union, intersection or difference of the inputs at `keys` (of sizes
 /// `lens`), with their combined scores; unordered.
 fn combine(
     ks: &mut Keyspace,
@@ -1120,8 +1213,8 @@ fn combine(
     op: SetOp,
 ) -> Vec<Item> {
     // The inputs were type-checked; `get` does not count the lookups again.
-    fn input<'k>(ks: &'k mut Keyspace, db: usize, key: &[u8]) -> Option<&'k ZSetValue> {
-        ks.get(db, key).and_then(|e| zset_in(e).ok())
+    fn input<'k>(ks: &'k mut Keyspace, db: usize, key: &[u8]) -> Option<Input<'k>> {
+        ks.get(db, key).and_then(|e| Input::of(e).ok())
     }
     fn weighted(score: f64, weight: f64) -> f64 {
         let v = score * weight;
@@ -1136,18 +1229,18 @@ fn combine(
     match op {
         SetOp::Union => {
             for (i, key) in keys.iter().enumerate() {
-                let Some(z) = input(ks, db, key) else {
+                let Some(input) = input(ks, db, key) else {
                     continue;
                 };
-                for it in z.iter() {
-                    let v = weighted(it.score, weights[i]);
-                    match acc.get_mut(&it.member) {
+                input.for_each(|member, score| {
+                    let v = weighted(score, weights[i]);
+                    match acc.get_mut(&member) {
                         Some(s) => aggregate.apply(s, v),
                         None => {
-                            acc.insert(it.member.clone(), v);
+                            acc.insert(member, v);
                         }
                     }
-                }
+                });
             }
         }
         SetOp::Inter => {
@@ -1157,14 +1250,16 @@ fn combine(
             // Start from the smallest input and keep what every other one holds.
             let mut order: Vec<usize> = (0..keys.len()).collect();
             order.sort_by_key(|&i| lens[i]);
-            if let Some(z) = input(ks, db, &keys[order[0]]) {
-                acc.extend(z.iter().map(|it| (it.member.clone(), weighted(it.score, weights[order[0]]))));
+            if let Some(input) = input(ks, db, &keys[order[0]]) {
+                input.for_each(|member, score| {
+                    acc.insert(member, weighted(score, weights[order[0]]));
+                });
             }
             for &i in &order[1..] {
-                let Some(z) = input(ks, db, &keys[i]) else {
+                let Some(input) = input(ks, db, &keys[i]) else {
                     return Vec::new();
                 };
-                acc.retain(|m, s| match z.score(m) {
+                acc.retain(|m, s| match input.score(m) {
                     Some(v) => {
                         aggregate.apply(s, weighted(v, weights[i]));
                         true
@@ -1174,15 +1269,17 @@ fn combine(
             }
         }
         SetOp::Diff => {
-            if let Some(z) = input(ks, db, &keys[0]) {
-                acc.extend(z.iter().map(|it| (it.member.clone(), it.score)));
+            if let Some(input) = input(ks, db, &keys[0]) {
+                input.for_each(|member, score| {
+                    acc.insert(member, score);
+                });
             }
             for key in &keys[1..] {
                 if acc.is_empty() {
                     break;
                 }
-                if let Some(z) = input(ks, db, key) {
-                    acc.retain(|m, _| z.score(m).is_none());
+                if let Some(input) = input(ks, db, key) {
+                    acc.retain(|m, _| input.score(m).is_none());
                 }
             }
         }

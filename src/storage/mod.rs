@@ -293,7 +293,7 @@ pub struct Keyspace {
     limits_active: bool,
     evict_pool: EvictionPool,
     rng: crate::util::Rng,
-    /// Clients blocked in list pops, by key; see [`crate::blocking`].
+    /// Clients blocked in list and sorted set pops, by key; see [`crate::blocking`].
     pub blocking: crate::blocking::Registry,
     /// Keys clients WATCH, told about every change by the write paths below.
     watches: watch::Watches,
@@ -682,8 +682,9 @@ impl Keyspace {
         let new_event = self.notify_flags & notify::NEW != 0;
         // The entry moves into the table: keep its name only if it is needed afterwards.
         let key = if new_event || self.watching() { Some(entry.key().to_vec()) } else { None };
-        // A list arriving under a key that clients block on (push, RENAME, COPY, MOVE ...).
-        if !self.blocking.is_empty() && entry.kind() == Kind::List {
+        // A list or sorted set arriving under a key that clients block on (push, ZADD, the
+        // STORE forms, RENAME, COPY, MOVE ...), as Redis's `dbAdd` signals it.
+        if !self.blocking.is_empty() && crate::blocking::is_poppable(entry.kind()) {
             self.blocking.signal(db, entry.key());
         }
         // The class is resolved once: a replaced entry had the same key, so the same class.
@@ -808,10 +809,10 @@ impl Keyspace {
         self.touch_watched_db(a, Some(b), None);
         self.touch_watched_db(b, Some(a), None);
         self.dbs.swap(a, b);
-        // Clients blocked in either database may now find their list.
+        // Clients blocked in either database may now find their list or sorted set.
         for db in [a, b] {
             for key in self.blocking.keys_in_db(db) {
-                if self.get(db, &key).is_some_and(|e| e.kind() == Kind::List) {
+                if self.get(db, &key).is_some_and(|e| crate::blocking::is_poppable(e.kind())) {
                     self.blocking.signal(db, &key);
                 }
             }
