@@ -1171,7 +1171,7 @@ impl<'k> Input<'k> {
     /// The input held by `entry`, or `WrongType` for a kind that is neither.
     #[allow(unreachable_patterns)]
     fn of(entry: &'k Entry) -> Result<Input<'k>, WrongType> {
-        match entry.collection.as_deref() {
+        match entry.collection() {
             Some(Collection::ZSet(z)) => Ok(Input::Sorted(z)),
             Some(Collection::Set(s)) => Ok(Input::Plain(s)),
             _ => Err(WrongType),
