@@ -143,7 +143,7 @@ fn main() {
             let _: redis::RedisResult<()> = flood.query(&mut con);
         }
         done += args.batch;
-        if done > args.warmup && (done - args.warmup) % args.window == 0 {
+        if done > args.warmup && (done - args.warmup).is_multiple_of(args.window) {
             let ratio = hits as f64 / (hits + misses).max(1) as f64;
             println!("{},{},{:.4}", (done - args.warmup) / args.window, done - args.warmup, ratio);
             total_hits += hits;

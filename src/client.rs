@@ -104,12 +104,7 @@ impl ClientHandle {
             laddr,
             fd,
             created: Instant::now(),
-            info: Mutex::new(ClientInfo {
-                multi: -1,
-                resp: 2,
-                user: "default".into(),
-                ..Default::default()
-            }),
+            info: Mutex::new(ClientInfo { multi: -1, resp: 2, user: "default".into(), ..Default::default() }),
             outbox: Mutex::new(BytesMut::new()),
             outbox_len: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),

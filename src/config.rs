@@ -38,49 +38,21 @@ pub struct Directive {
 }
 
 const fn d(name: &'static str, default: &'static str, kind: Kind, runtime: bool) -> Directive {
-    Directive {
-        name,
-        default,
-        kind,
-        runtime,
-        inert: false,
-        hidden: false,
-    }
+    Directive { name, default, kind, runtime, inert: false, hidden: false }
 }
 
 const fn inert(name: &'static str, default: &'static str, kind: Kind) -> Directive {
-    Directive {
-        name,
-        default,
-        kind,
-        runtime: true,
-        inert: true,
-        hidden: false,
-    }
+    Directive { name, default, kind, runtime: true, inert: true, hidden: false }
 }
 
 /// An inert directive that, as in Redis, can only be set at startup.
 const fn inert_fixed(name: &'static str, default: &'static str, kind: Kind) -> Directive {
-    Directive {
-        name,
-        default,
-        kind,
-        runtime: false,
-        inert: true,
-        hidden: false,
-    }
+    Directive { name, default, kind, runtime: false, inert: true, hidden: false }
 }
 
 /// An inert directive Redis keeps out of `CONFIG GET *` (debugging knobs).
 const fn inert_hidden(name: &'static str, default: &'static str, kind: Kind) -> Directive {
-    Directive {
-        name,
-        default,
-        kind,
-        runtime: true,
-        inert: true,
-        hidden: true,
-    }
+    Directive { name, default, kind, runtime: true, inert: true, hidden: true }
 }
 
 /// Old names Redis still accepts, and the directive each stands for.
@@ -122,12 +94,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("databases", "16", Kind::Int(1, 10_000), false),
     d("loglevel", "notice", Kind::Enum(LOGLEVELS), true),
     d("proto-max-bulk-len", "536870912", Kind::Memory, true),
-    d(
-        "client-query-buffer-limit",
-        "1073741824",
-        Kind::Memory,
-        true,
-    ),
+    d("client-query-buffer-limit", "1073741824", Kind::Memory, true),
     d(
         "client-output-buffer-limit",
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
@@ -152,97 +119,33 @@ pub static DIRECTIVES: &[Directive] = &[
     d("tag-max-per-key", "64", Kind::Int(1, 1_000_000), true),
     d("tag-max-len", "256", Kind::Int(1, 1 << 20), true),
     // Introspection.
-    d(
-        "slowlog-log-slower-than",
-        "10000",
-        Kind::Int(-1, i64::MAX),
-        true,
-    ),
+    d("slowlog-log-slower-than", "10000", Kind::Int(-1, i64::MAX), true),
     d("slowlog-max-len", "128", Kind::Int(0, i64::MAX), true),
-    d(
-        "latency-monitor-threshold",
-        "0",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
+    d("latency-monitor-threshold", "0", Kind::Int(0, i64::MAX), true),
     d("latency-tracking", "yes", Kind::Bool, true),
-    d(
-        "latency-tracking-info-percentiles",
-        "50 99 99.9",
-        Kind::Special,
-        true,
-    ),
+    d("latency-tracking-info-percentiles", "50 99 99.9", Kind::Special, true),
     // Metrics: the Prometheus endpoint (0 = off) and key classes.
     // Settable only to its current value, like `port` (the listener is bound at startup).
     d("metrics-port", "9121", Kind::Int(0, 65535), true),
     d("metrics-max-tenants", "1000", Kind::Int(1, 1_000_000), true),
     d("stats-key-pattern", "", Kind::Special, true),
-    d(
-        "lazyfree-lazy-user-del",
-        "no",
-        Kind::Enum(YESNO_ASYNC),
-        true,
-    ),
-    d(
-        "lazyfree-lazy-user-flush",
-        "no",
-        Kind::Enum(YESNO_ASYNC),
-        true,
-    ),
+    d("lazyfree-lazy-user-del", "no", Kind::Enum(YESNO_ASYNC), true),
+    d("lazyfree-lazy-user-flush", "no", Kind::Enum(YESNO_ASYNC), true),
     // Collection encodings (thresholds for compact representations).
-    d(
-        "hash-max-listpack-entries",
-        "128",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
-    d(
-        "hash-max-listpack-value",
-        "64",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
-    d(
-        "list-max-listpack-size",
-        "-2",
-        Kind::Int(-5, i64::MAX),
-        true,
-    ),
+    d("hash-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
+    d("hash-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
+    d("list-max-listpack-size", "-2", Kind::Int(-5, i64::MAX), true),
     d("list-compress-depth", "0", Kind::Int(0, i64::MAX), true),
-    d(
-        "set-max-intset-entries",
-        "512",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
-    d(
-        "set-max-listpack-entries",
-        "128",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
+    d("set-max-intset-entries", "512", Kind::Int(0, i64::MAX), true),
+    d("set-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
     d("set-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
-    d(
-        "zset-max-listpack-entries",
-        "128",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
-    d(
-        "zset-max-listpack-value",
-        "64",
-        Kind::Int(0, i64::MAX),
-        true,
-    ),
+    d("zset-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
+    d("zset-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
     // Accepted so that existing redis.conf files and tools work; no effect (no persistence,
     // replication or scripting here).
     inert("save", "", Kind::Text),
     inert("appendonly", "no", Kind::Bool),
-    inert(
-        "appendfsync",
-        "everysec",
-        Kind::Enum(&["always", "everysec", "no"]),
-    ),
+    inert("appendfsync", "everysec", Kind::Enum(&["always", "everysec", "no"])),
     inert("dir", "/data", Kind::Text),
     inert("dbfilename", "dump.rdb", Kind::Text),
     inert_fixed("daemonize", "no", Kind::Bool),
@@ -277,11 +180,7 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("tracking-table-max-keys", "1000000", Kind::Int(0, i64::MAX)),
     inert("maxmemory-eviction-tenacity", "10", Kind::Int(0, 100)),
     inert("maxmemory-clients", "0", Kind::MemoryOrPercent),
-    inert_hidden(
-        "key-load-delay",
-        "0",
-        Kind::Int(i32::MIN as i64, i32::MAX as i64),
-    ),
+    inert_hidden("key-load-delay", "0", Kind::Int(i32::MIN as i64, i32::MAX as i64)),
     // Replication is not supported: only the empty value (no primary) is accepted.
     d("replicaof", "", Kind::Special, false),
     inert("tls-port", "0", Kind::Int(0, 65535)),
@@ -306,10 +205,7 @@ pub static DIRECTIVES: &[Directive] = &[
 
 pub fn directive(name: &str) -> Option<&'static Directive> {
     let lower = name.to_ascii_lowercase();
-    let canonical = ALIASES
-        .iter()
-        .find(|(alias, _)| *alias == lower)
-        .map_or(lower.as_str(), |(_, target)| target);
+    let canonical = ALIASES.iter().find(|(alias, _)| *alias == lower).map_or(lower.as_str(), |(_, target)| target);
     DIRECTIVES.iter().find(|d| d.name == canonical)
 }
 
@@ -328,10 +224,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            values: DIRECTIVES
-                .iter()
-                .map(|d| (d.name, d.default.to_string()))
-                .collect(),
+            values: DIRECTIVES.iter().map(|d| (d.name, d.default.to_string())).collect(),
             tenant_lines: Vec::new(),
             source: "embedded defaults".into(),
             file: None,
@@ -344,8 +237,7 @@ impl Config {
     pub fn load(path: Option<&str>, overrides: &[(String, Vec<String>)]) -> Result<Config, String> {
         let mut config = Config::default();
         if let Some(path) = path {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read config file '{path}': {e}"))?;
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file '{path}': {e}"))?;
             config.apply_text(&text).map_err(|(line, directive, err)| {
                 format!("config file '{path}', line {line}, directive '{directive}': {err}")
             })?;
@@ -353,9 +245,7 @@ impl Config {
             config.file = Some(path.to_string());
         }
         for (name, args) in overrides {
-            config
-                .apply_directive(name, args)
-                .map_err(|e| format!("option --{name}: {e}"))?;
+            config.apply_directive(name, args).map_err(|e| format!("option --{name}: {e}"))?;
             if config.source == "embedded defaults" {
                 config.source = "embedded defaults and command-line options".into();
             } else if !config.source.ends_with("options") {
@@ -374,13 +264,9 @@ impl Config {
             }
             let args = split_inline_args(trimmed.as_bytes())
                 .ok_or_else(|| (i + 1, trimmed.to_string(), "unbalanced quotes".to_string()))?;
-            let args: Vec<String> = args
-                .into_iter()
-                .map(|a| String::from_utf8_lossy(&a).into_owned())
-                .collect();
+            let args: Vec<String> = args.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect();
             let (name, rest) = args.split_first().expect("non-empty line");
-            self.apply_directive(name, rest)
-                .map_err(|e| (i + 1, name.clone(), e))?;
+            self.apply_directive(name, rest).map_err(|e| (i + 1, name.clone(), e))?;
         }
         Ok(())
     }
@@ -394,17 +280,15 @@ impl Config {
             self.tenant_lines.push(args.to_vec());
             return Ok(());
         }
-        let dir = directive(name)
-            .ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
+        let dir = directive(name).ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
         self.set_value(dir, &args.join(" "))
     }
 
     /// `CONFIG SET name value`: checks and stores a value; errors are Redis's texts after
     /// `CONFIG SET failed (possibly related to argument '...') - `.
     pub fn set(&mut self, name: &str, value: &str) -> Result<&'static Directive, String> {
-        let dir = directive(name).ok_or_else(|| {
-            format!("Unknown option or number of arguments for CONFIG SET - '{name}'")
-        })?;
+        let dir = directive(name)
+            .ok_or_else(|| format!("Unknown option or number of arguments for CONFIG SET - '{name}'"))?;
         if !dir.runtime {
             return Err(format!(
                 "CONFIG SET failed (possibly related to argument '{}') - can't set immutable config",
@@ -418,29 +302,20 @@ impl Config {
                     .into(),
             );
         }
-        self.set_value(dir, value).map_err(|e| {
-            format!(
-                "CONFIG SET failed (possibly related to argument '{}') - {e}",
-                dir.name
-            )
-        })?;
+        self.set_value(dir, value)
+            .map_err(|e| format!("CONFIG SET failed (possibly related to argument '{}') - {e}", dir.name))?;
         Ok(dir)
     }
 
     /// `CONFIG SET name value [name value ...]`: every pair is checked before any takes
     /// effect, so either all change or none does. Returns the directives that changed.
-    pub fn set_many(
-        &mut self,
-        pairs: &[(String, String)],
-    ) -> Result<Vec<&'static Directive>, String> {
+    pub fn set_many(&mut self, pairs: &[(String, String)]) -> Result<Vec<&'static Directive>, String> {
         let mut staged = self.clone();
         let mut changed: Vec<&'static Directive> = Vec::with_capacity(pairs.len());
         for (name, value) in pairs {
             let dir = staged.set(name, value)?;
             if changed.iter().any(|d| std::ptr::eq(*d, dir)) {
-                return Err(format!(
-                    "CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"
-                ));
+                return Err(format!("CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"));
             }
             changed.push(dir);
         }
@@ -495,10 +370,8 @@ impl Config {
     /// `name value` as a config file line, quoting the value when the file syntax needs it.
     fn config_line(&self, dir: &Directive) -> String {
         let value = &self.values[dir.name];
-        let plain = !value.is_empty()
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\');
+        let plain =
+            !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'' && b != b'\\');
         if plain {
             format!("{} {}", dir.name, value)
         } else {
@@ -532,9 +405,7 @@ impl Config {
         let is_glob = pattern.contains(['*', '?', '[']);
         let mut out: Vec<(&'static str, String)> = DIRECTIVES
             .iter()
-            .filter(|d| {
-                !(d.hidden && is_glob) && glob_match(pattern.as_bytes(), d.name.as_bytes(), true)
-            })
+            .filter(|d| !(d.hidden && is_glob) && glob_match(pattern.as_bytes(), d.name.as_bytes(), true))
             .map(|d| (d.name, self.values[d.name].clone()))
             .collect();
         for (alias, target) in ALIASES {
@@ -575,22 +446,15 @@ fn canonicalize(dir: &Directive, value: &str) -> Result<String, String> {
             _ => Err("argument must be 'yes' or 'no'".into()),
         },
         Kind::Int(min, max) => {
-            let n: i64 = value
-                .trim()
-                .parse()
-                .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            let n: i64 = value.trim().parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
             if n < min || n > max {
-                return Err(format!(
-                    "argument must be between {min} and {max} inclusive"
-                ));
+                return Err(format!("argument must be between {min} and {max} inclusive"));
             }
             Ok(n.to_string())
         }
         Kind::Memory => {
             // Negative values are rejected; Redis accepts a percentage only for maxmemory-clients.
-            parse_memory(value)
-                .map(|n| n.to_string())
-                .ok_or_else(|| "argument must be a memory value".to_string())
+            parse_memory(value).map(|n| n.to_string()).ok_or_else(|| "argument must be a memory value".to_string())
         }
         Kind::MemoryOrPercent => match value.strip_suffix('%') {
             Some(pct) => match pct.parse::<u64>() {
@@ -620,9 +484,7 @@ fn check_special(name: &str, value: &str) -> Result<String, String> {
         "notify-keyspace-events" => crate::storage::notify::parse(value)
             .map(crate::storage::notify::format)
             .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
-        "client-output-buffer-limit" => {
-            parse_output_limits(value, None).map(|l| format_output_limits(&l))
-        }
+        "client-output-buffer-limit" => parse_output_limits(value, None).map(|l| format_output_limits(&l)),
         "replicaof" if value.is_empty() => Ok(String::new()),
         "replicaof" => Err("replication is not supported by this server".into()),
         "tenant-key-separator" => {
@@ -663,10 +525,7 @@ pub struct OutputLimit {
 pub type OutputLimits = [OutputLimit; 3];
 
 /// Parses `class hard soft seconds [class ...]` over `base` (the current limits).
-pub fn parse_output_limits(
-    value: &str,
-    base: Option<OutputLimits>,
-) -> Result<OutputLimits, String> {
+pub fn parse_output_limits(value: &str, base: Option<OutputLimits>) -> Result<OutputLimits, String> {
     let default = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
     let mut limits = match base {
         Some(b) => b,
@@ -682,27 +541,14 @@ pub fn parse_output_limits(
             "normal" => 0,
             "slave" | "replica" => 1,
             "pubsub" => 2,
-            _ => {
-                return Err("Invalid client class specified in buffer limit configuration.".into())
-            }
+            _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
         };
         let hard = parse_memory(chunk[1]);
         let soft = parse_memory(chunk[2]);
         let secs = chunk[3].parse::<u64>().ok();
         match (hard, soft, secs) {
-            (Some(hard), Some(soft), Some(soft_seconds)) => {
-                limits[class] = OutputLimit {
-                    hard,
-                    soft,
-                    soft_seconds,
-                }
-            }
-            _ => {
-                return Err(
-                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
-                        .into(),
-                )
-            }
+            (Some(hard), Some(soft), Some(soft_seconds)) => limits[class] = OutputLimit { hard, soft, soft_seconds },
+            _ => return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into()),
         }
     }
     Ok(limits)
@@ -730,8 +576,7 @@ mod tests {
     #[test]
     fn file_and_errors() {
         let mut c = Config::default();
-        c.apply_text("# comment\nport 7000\nmaxmemory 10mb\nmaxmemory-policy allkeys-lru\n")
-            .unwrap();
+        c.apply_text("# comment\nport 7000\nmaxmemory 10mb\nmaxmemory-policy allkeys-lru\n").unwrap();
         assert_eq!(c.get("port"), "7000");
         assert_eq!(c.get("maxmemory"), "10485760");
         let err = c.apply_text("port 1\nbogus 1\n").unwrap_err();

@@ -23,10 +23,7 @@ const READ_CHUNK: usize = 16 * 1024;
 
 pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
-    let laddr = socket
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let laddr = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let handle = ClientHandle::new(id, addr.to_string(), laddr, socket.as_raw_fd());
     let maxclients = shared.settings.maxclients.load(Ordering::Relaxed);
     let admitted = {
@@ -39,9 +36,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     };
     if !admitted {
         shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        let _ = socket
-            .write_all(b"-ERR max number of clients reached\r\n")
-            .await;
+        let _ = socket.write_all(b"-ERR max number of clients reached\r\n").await;
         return;
     }
     let authenticated = shared.settings.requirepass.read().is_none();
@@ -56,11 +51,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     shared.retire_client(&handle.info.lock());
 }
 
-async fn client_loop(
-    shared: &Shared,
-    socket: &mut TcpStream,
-    client: &mut Client,
-) -> std::io::Result<()> {
+async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Client) -> std::io::Result<()> {
     let handle = client.handle.clone();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut parser = RequestParser::new();
@@ -181,11 +172,7 @@ async fn client_loop(
 }
 
 /// Writes `buf` in full; returns false if the client was killed before the socket took it all.
-async fn write_out(
-    socket: &mut TcpStream,
-    handle: &ClientHandle,
-    buf: &[u8],
-) -> std::io::Result<bool> {
+async fn write_out(socket: &mut TcpStream, handle: &ClientHandle, buf: &[u8]) -> std::io::Result<bool> {
     let mut written = 0;
     while written < buf.len() {
         handle.set_in_flight(buf.len() - written);
@@ -227,11 +214,7 @@ fn encoded_len(args: &[Bytes]) -> usize {
         }
         d
     }
-    3 + digits(args.len())
-        + args
-            .iter()
-            .map(|a| 5 + digits(a.len()) + a.len())
-            .sum::<usize>()
+    3 + digits(args.len()) + args.iter().map(|a| 5 + digits(a.len()) + a.len()).sum::<usize>()
 }
 
 /// Whether CLIENT PAUSE holds this command back: every command during a pause of ALL;
@@ -247,9 +230,7 @@ fn held_by_pause(shared: &Shared, client: &Client, args: &[Bytes]) -> bool {
     let Some(spec) = table::lookup_command(args) else {
         return false;
     };
-    let writes = |spec: &CommandSpec| {
-        spec.flags & flags::WRITE != 0 || matches!(spec.name, "publish" | "spublish")
-    };
+    let writes = |spec: &CommandSpec| spec.flags & flags::WRITE != 0 || matches!(spec.name, "publish" | "spublish");
     match &client.multi {
         Some(queued) => spec.name == "exec" && queued.iter().any(|(s, _)| writes(s)),
         None => writes(spec),

@@ -50,10 +50,13 @@ fn main() {
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
 }
 
-/// Splits the command line into an optional config file and `--name value...` overrides.
-fn parse_args(args: &[String]) -> Result<(Option<String>, Vec<(String, Vec<String>)>), String> {
+/// `--name value...` overrides from the command line, in order.
+type Overrides = Vec<(String, Vec<String>)>;
+
+/// Splits the command line into an optional config file and its overrides.
+fn parse_args(args: &[String]) -> Result<(Option<String>, Overrides), String> {
     let mut file = None;
-    let mut overrides: Vec<(String, Vec<String>)> = Vec::new();
+    let mut overrides: Overrides = Vec::new();
     for (i, a) in args.iter().enumerate() {
         if let Some(name) = a.strip_prefix("--") {
             overrides.push((name.to_string(), Vec::new()));

@@ -83,12 +83,7 @@ pub struct Shared {
 
 /// Compiles `tenant-key-pattern` and `tenant-key-separator` from the configuration.
 pub fn tenant_patterns(config: &Config) -> Result<(Vec<KeyPattern>, u8), String> {
-    let sep = config
-        .get("tenant-key-separator")
-        .as_bytes()
-        .first()
-        .copied()
-        .unwrap_or(b':');
+    let sep = config.get("tenant-key-separator").as_bytes().first().copied().unwrap_or(b':');
     let patterns = config
         .get("tenant-key-pattern")
         .split_whitespace()
@@ -160,22 +155,12 @@ impl Shared {
         let config = self.config.read().clone();
         let s = &self.settings;
         match name {
-            "proto-max-bulk-len" => s
-                .proto_max_bulk_len
-                .store(config.get_u64(name) as usize, Ordering::Relaxed),
-            "client-query-buffer-limit" => s
-                .query_buffer_limit
-                .store(config.get_u64(name) as usize, Ordering::Relaxed),
-            "maxclients" => s
-                .maxclients
-                .store(config.get_u64(name) as usize, Ordering::Relaxed),
-            "timeout" => s
-                .timeout_secs
-                .store(config.get_u64(name), Ordering::Relaxed),
+            "proto-max-bulk-len" => s.proto_max_bulk_len.store(config.get_u64(name) as usize, Ordering::Relaxed),
+            "client-query-buffer-limit" => s.query_buffer_limit.store(config.get_u64(name) as usize, Ordering::Relaxed),
+            "maxclients" => s.maxclients.store(config.get_u64(name) as usize, Ordering::Relaxed),
+            "timeout" => s.timeout_secs.store(config.get_u64(name), Ordering::Relaxed),
             "hz" => s.hz.store(config.get_u64(name), Ordering::Relaxed),
-            "slowlog-log-slower-than" => s
-                .slowlog_slower_than
-                .store(config.get_i64(name), Ordering::Relaxed),
+            "slowlog-log-slower-than" => s.slowlog_slower_than.store(config.get_i64(name), Ordering::Relaxed),
             "slowlog-max-len" => {
                 let max = config.get_u64(name) as usize;
                 s.slowlog_max_len.store(max, Ordering::Relaxed);
@@ -185,20 +170,14 @@ impl Shared {
                 }
             }
             "client-output-buffer-limit" => {
-                *s.output_limits.lock() =
-                    crate::config::parse_output_limits(config.get(name), None)?;
+                *s.output_limits.lock() = crate::config::parse_output_limits(config.get(name), None)?;
             }
             "requirepass" => {
                 let pass = config.get(name);
-                *s.requirepass.write() = if pass.is_empty() {
-                    None
-                } else {
-                    Some(pass.to_string())
-                };
+                *s.requirepass.write() = if pass.is_empty() { None } else { Some(pass.to_string()) };
             }
             "notify-keyspace-events" => {
-                self.keyspace.lock().notify_flags =
-                    crate::storage::notify::parse(config.get(name)).unwrap_or(0);
+                self.keyspace.lock().notify_flags = crate::storage::notify::parse(config.get(name)).unwrap_or(0);
             }
             "tenant-key-pattern" | "tenant-key-separator" => {
                 let (patterns, sep) = tenant_patterns(&config)?;
@@ -241,12 +220,7 @@ impl Shared {
         }
     }
 
-    pub fn slowlog_push(
-        &self,
-        args: &[bytes::Bytes],
-        elapsed: Duration,
-        client: &crate::client::Client,
-    ) {
+    pub fn slowlog_push(&self, args: &[bytes::Bytes], elapsed: Duration, client: &crate::client::Client) {
         let max = self.settings.slowlog_max_len.load(Ordering::Relaxed);
         if max == 0 {
             return;
@@ -337,11 +311,7 @@ impl Shared {
         }
         crate::latency::reset_histograms();
         self.error_stats.lock().clear();
-        for counter in [
-            &self.total_connections,
-            &self.rejected_connections,
-            &self.pubsub_messages,
-        ] {
+        for counter in [&self.total_connections, &self.rejected_connections, &self.pubsub_messages] {
             counter.store(0, Ordering::Relaxed);
         }
     }
@@ -359,9 +329,7 @@ impl Shared {
 
     /// Records `used` as a memory sample; returns the peak so far.
     pub fn note_memory(&self, used: u64) -> u64 {
-        self.memory_peak
-            .fetch_max(used, Ordering::Relaxed)
-            .max(used)
+        self.memory_peak.fetch_max(used, Ordering::Relaxed).max(used)
     }
 
     pub fn uptime(&self) -> Duration {
@@ -381,10 +349,7 @@ fn random_hex_id() -> String {
     let mut rng = crate::util::Rng::new();
     let mut id = String::with_capacity(40);
     while id.len() < 40 {
-        id.push_str(&format!(
-            "{:016x}",
-            rng.next_u64() ^ std::process::id() as u64
-        ));
+        id.push_str(&format!("{:016x}", rng.next_u64() ^ std::process::id() as u64));
     }
     id.truncate(40);
     id
@@ -431,14 +396,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let mut listeners = Vec::new();
     let mut actual_port = port;
     for (addr, optional) in listen_addresses(&bind, port) {
-        let addr = SocketAddr::new(
-            addr.ip(),
-            if actual_port != 0 {
-                actual_port
-            } else {
-                addr.port()
-            },
-        );
+        let addr = SocketAddr::new(addr.ip(), if actual_port != 0 { actual_port } else { addr.port() });
         match bind_listener(addr) {
             Ok(l) => {
                 actual_port = l.local_addr().map(|a| a.port()).unwrap_or(actual_port);
@@ -453,11 +411,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     }
     shared.port.store(actual_port as u64, Ordering::Relaxed);
     shared.config.write().set_listening_port(actual_port);
-    let addrs: Vec<String> = listeners
-        .iter()
-        .filter_map(|l| l.local_addr().ok())
-        .map(|a| a.to_string())
-        .collect();
+    let addrs: Vec<String> = listeners.iter().filter_map(|l| l.local_addr().ok()).map(|a| a.to_string()).collect();
     tracing::info!(
         "tenantcache {} (redis {}) pid {} listening on {} (config: {})",
         crate::VERSION,

@@ -22,9 +22,7 @@ fn error(con: &mut Connection, args: &[&str]) -> String {
 
 /// `field=value` from one CLIENT LIST line.
 fn field<'a>(line: &'a str, name: &str) -> &'a str {
-    line.split(' ')
-        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} in {line}"))
+    line.split(' ').find_map(|kv| kv.strip_prefix(&format!("{name}="))).unwrap_or_else(|| panic!("no {name} in {line}"))
 }
 
 #[test]
@@ -53,10 +51,7 @@ fn list_line_format() {
     let mut con = server.conn();
     let list = text(&mut con, &["LIST"]);
     let line = list.lines().next().unwrap();
-    let names: Vec<&str> = line
-        .split(' ')
-        .map(|kv| kv.split('=').next().unwrap())
-        .collect();
+    let names: Vec<&str> = line.split(' ').map(|kv| kv.split('=').next().unwrap()).collect();
     assert_eq!(
         names,
         [
@@ -111,11 +106,7 @@ fn list_filters_and_other_clients_state() {
     let server = Server::start(&[]);
     let mut con = server.conn();
     let mut sub = server.conn();
-    redis::cmd("CLIENT")
-        .arg("SETNAME")
-        .arg("listener")
-        .query::<()>(&mut sub)
-        .unwrap();
+    redis::cmd("CLIENT").arg("SETNAME").arg("listener").query::<()>(&mut sub).unwrap();
     redis::cmd("SELECT").arg(3).query::<()>(&mut sub).unwrap();
     let sub_id: i64 = redis::cmd("CLIENT").arg("ID").query(&mut sub).unwrap();
     let mut pubsub = sub.as_pubsub();
@@ -129,25 +120,16 @@ fn list_filters_and_other_clients_state() {
     assert_eq!(field(line, "name"), "listener");
     assert_eq!(field(line, "flags"), "P");
     assert_eq!(field(line, "db"), "3");
-    assert_eq!(
-        (field(line, "sub"), field(line, "psub"), field(line, "ssub")),
-        ("1", "1", "0")
-    );
+    assert_eq!((field(line, "sub"), field(line, "psub"), field(line, "ssub")), ("1", "1", "0"));
     assert_eq!(field(line, "cmd"), "psubscribe");
 
     let normal = text(&mut con, &["LIST", "TYPE", "normal"]);
     assert_eq!(normal.lines().count(), 1);
     assert_eq!(text(&mut con, &["LIST", "TYPE", "master"]), "");
-    assert_eq!(
-        error(&mut con, &["LIST", "TYPE", "bogus"]),
-        "ERR Unknown client type 'bogus'"
-    );
+    assert_eq!(error(&mut con, &["LIST", "TYPE", "bogus"]), "ERR Unknown client type 'bogus'");
     let by_id = text(&mut con, &["LIST", "ID", &sub_id.to_string(), "999999"]);
     assert_eq!(by_id.lines().count(), 1);
-    assert_eq!(
-        error(&mut con, &["LIST", "ID", "abc"]),
-        "ERR Invalid client ID"
-    );
+    assert_eq!(error(&mut con, &["LIST", "ID", "abc"]), "ERR Invalid client ID");
     assert_eq!(error(&mut con, &["LIST", "FOO"]), "ERR syntax error");
 }
 
@@ -157,10 +139,7 @@ fn setinfo_and_switches() {
     let mut con = server.conn();
     assert_eq!(text(&mut con, &["SETINFO", "LIB-NAME", "redis-rs"]), "OK");
     assert_eq!(text(&mut con, &["SETINFO", "lib-ver", "0.27"]), "OK");
-    assert_eq!(
-        error(&mut con, &["SETINFO", "lib-color", "x"]),
-        "ERR Unrecognized option 'lib-color'"
-    );
+    assert_eq!(error(&mut con, &["SETINFO", "lib-color", "x"]), "ERR Unrecognized option 'lib-color'");
     assert_eq!(
         error(&mut con, &["SETINFO", "lib-name", "a b"]),
         "ERR lib-name cannot contain spaces, newlines or special characters."
@@ -186,10 +165,7 @@ fn kill_old_and_new_forms() {
     let victim_addr = field(&victim_info, "addr").to_string();
     let victim_id = field(&victim_info, "id").to_string();
 
-    assert_eq!(
-        error(&mut admin, &["KILL", "127.0.0.1:1"]),
-        "ERR No such client"
-    );
+    assert_eq!(error(&mut admin, &["KILL", "127.0.0.1:1"]), "ERR No such client");
     assert_eq!(text(&mut admin, &["KILL", &victim_addr]), "OK");
     // Gone from the list at once, and its connection is closed.
     assert!(!text(&mut admin, &["LIST"]).contains(&format!("id={victim_id} ")));
@@ -197,29 +173,18 @@ fn kill_old_and_new_forms() {
 
     let mut second = server.conn();
     let second_id: i64 = redis::cmd("CLIENT").arg("ID").query(&mut second).unwrap();
-    let killed: i64 = redis::cmd("CLIENT")
-        .arg("KILL")
-        .arg("ID")
-        .arg(second_id)
-        .query(&mut admin)
-        .unwrap();
+    let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(second_id).query(&mut admin).unwrap();
     assert_eq!(killed, 1);
     assert!(redis::cmd("PING").query::<String>(&mut second).is_err());
 
     // New form skips the caller unless SKIPME no.
     let mut a = server.conn();
     let mut b = server.conn();
-    let killed: i64 = redis::cmd("CLIENT")
-        .arg(&["KILL", "TYPE", "normal"])
-        .query(&mut a)
-        .unwrap();
+    let killed: i64 = redis::cmd("CLIENT").arg(&["KILL", "TYPE", "normal"]).query(&mut a).unwrap();
     assert_eq!(killed, 2); // b and admin
     assert_eq!(redis::cmd("PING").query::<String>(&mut a).unwrap(), "PONG");
     assert!(redis::cmd("PING").query::<String>(&mut b).is_err());
-    let killed: i64 = redis::cmd("CLIENT")
-        .arg(&["KILL", "USER", "default", "SKIPME", "no"])
-        .query(&mut a)
-        .unwrap();
+    let killed: i64 = redis::cmd("CLIENT").arg(&["KILL", "USER", "default", "SKIPME", "no"]).query(&mut a).unwrap();
     assert_eq!(killed, 1);
     assert!(redis::cmd("PING").query::<String>(&mut a).is_err());
 }
@@ -228,39 +193,15 @@ fn kill_old_and_new_forms() {
 fn kill_errors() {
     let server = Server::start(&[]);
     let mut con = server.conn();
-    assert_eq!(
-        error(&mut con, &["KILL"]),
-        "ERR wrong number of arguments for 'client|kill' command"
-    );
-    assert_eq!(
-        error(&mut con, &["KILL", "ID", "0"]),
-        "ERR client-id should be greater than 0"
-    );
-    assert_eq!(
-        error(&mut con, &["KILL", "ID", "x"]),
-        "ERR client-id should be greater than 0"
-    );
-    assert_eq!(
-        error(&mut con, &["KILL", "TYPE", "nope"]),
-        "ERR Unknown client type 'nope'"
-    );
-    assert_eq!(
-        error(&mut con, &["KILL", "USER", "nobody"]),
-        "ERR No such user 'nobody'"
-    );
-    assert_eq!(
-        error(&mut con, &["KILL", "SKIPME", "maybe"]),
-        "ERR syntax error"
-    );
-    assert_eq!(
-        error(&mut con, &["KILL", "ID", "1", "extra"]),
-        "ERR syntax error"
-    );
+    assert_eq!(error(&mut con, &["KILL"]), "ERR wrong number of arguments for 'client|kill' command");
+    assert_eq!(error(&mut con, &["KILL", "ID", "0"]), "ERR client-id should be greater than 0");
+    assert_eq!(error(&mut con, &["KILL", "ID", "x"]), "ERR client-id should be greater than 0");
+    assert_eq!(error(&mut con, &["KILL", "TYPE", "nope"]), "ERR Unknown client type 'nope'");
+    assert_eq!(error(&mut con, &["KILL", "USER", "nobody"]), "ERR No such user 'nobody'");
+    assert_eq!(error(&mut con, &["KILL", "SKIPME", "maybe"]), "ERR syntax error");
+    assert_eq!(error(&mut con, &["KILL", "ID", "1", "extra"]), "ERR syntax error");
     assert_eq!(error(&mut con, &["KILL", "FOO", "bar"]), "ERR syntax error");
-    assert_eq!(
-        error(&mut con, &["NOPE"]),
-        "ERR unknown subcommand 'NOPE'. Try CLIENT HELP."
-    );
+    assert_eq!(error(&mut con, &["NOPE"]), "ERR unknown subcommand 'NOPE'. Try CLIENT HELP.");
     assert!(error(&mut con, &["TRACKING", "on"]).contains("not supported"));
     assert_eq!(client(&mut con, &["GETREDIR"]).unwrap(), Value::Int(-1));
 }
@@ -269,10 +210,7 @@ fn kill_errors() {
 fn reply_on_off_skip() {
     let server = Server::start(&[]);
     let wait = Duration::from_millis(300);
-    let out = server.raw(
-        b"CLIENT REPLY OFF\r\nPING\r\nECHO a\r\nCLIENT REPLY ON\r\nECHO b\r\n",
-        wait,
-    );
+    let out = server.raw(b"CLIENT REPLY OFF\r\nPING\r\nECHO a\r\nCLIENT REPLY ON\r\nECHO b\r\n", wait);
     assert_eq!(String::from_utf8_lossy(&out), "+OK\r\n$1\r\nb\r\n");
     let out = server.raw(b"CLIENT REPLY SKIP\r\nECHO a\r\nECHO b\r\n", wait);
     assert_eq!(String::from_utf8_lossy(&out), "$1\r\nb\r\n");
@@ -287,10 +225,7 @@ fn help_lists_subcommands() {
     let server = Server::start(&[]);
     let mut con = server.conn();
     let help: Vec<String> = redis::cmd("CLIENT").arg("HELP").query(&mut con).unwrap();
-    assert_eq!(
-        help[0],
-        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
-    );
+    assert_eq!(help[0], "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
     assert!(help.iter().any(|l| l == "KILL <ip:port>"));
     assert_eq!(help.last().unwrap(), "    Print this help.");
 }
@@ -304,34 +239,18 @@ fn pause_write_holds_writes_until_unpause() {
     let writer = std::thread::spawn(move || {
         let mut con = client.get_connection().unwrap();
         let started = std::time::Instant::now();
-        redis::cmd("SET")
-            .arg("k")
-            .arg("v")
-            .query::<()>(&mut con)
-            .unwrap();
+        redis::cmd("SET").arg("k").arg("v").query::<()>(&mut con).unwrap();
         started.elapsed()
     });
     // Reads go on while writes wait.
     let mut reader = server.conn();
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(
-        redis::cmd("GET")
-            .arg("k")
-            .query::<Option<String>>(&mut reader)
-            .unwrap(),
-        None
-    );
+    assert_eq!(redis::cmd("GET").arg("k").query::<Option<String>>(&mut reader).unwrap(), None);
     assert!(!writer.is_finished());
     assert_eq!(text(&mut admin, &["UNPAUSE"]), "OK");
     let waited = writer.join().unwrap();
     assert!(waited >= Duration::from_millis(300), "{waited:?}");
-    assert_eq!(
-        redis::cmd("GET")
-            .arg("k")
-            .query::<String>(&mut reader)
-            .unwrap(),
-        "v"
-    );
+    assert_eq!(redis::cmd("GET").arg("k").query::<String>(&mut reader).unwrap(), "v");
 }
 
 #[test]
@@ -340,18 +259,9 @@ fn pause_all_holds_everything_until_the_timeout() {
     let mut con = server.conn();
     assert_eq!(text(&mut con, &["PAUSE", "300"]), "OK");
     let started = std::time::Instant::now();
-    assert_eq!(
-        redis::cmd("PING").query::<String>(&mut con).unwrap(),
-        "PONG"
-    );
+    assert_eq!(redis::cmd("PING").query::<String>(&mut con).unwrap(), "PONG");
     assert!(started.elapsed() >= Duration::from_millis(250));
-    assert_eq!(
-        error(&mut con, &["PAUSE", "10", "READ"]),
-        "ERR CLIENT PAUSE mode must be WRITE or ALL"
-    );
+    assert_eq!(error(&mut con, &["PAUSE", "10", "READ"]), "ERR CLIENT PAUSE mode must be WRITE or ALL");
     assert_eq!(error(&mut con, &["PAUSE", "-1"]), "ERR timeout is negative");
-    assert_eq!(
-        error(&mut con, &["PAUSE", "x"]),
-        "ERR timeout is not an integer or out of range"
-    );
+    assert_eq!(error(&mut con, &["PAUSE", "x"]), "ERR timeout is not an integer or out of range");
 }

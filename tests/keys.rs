@@ -72,44 +72,31 @@ fn del_unlink_exists_touch_type() {
     assert_eq!(int(&mut con, &["UNLINK", "c", "c"]), 1);
     assert_eq!(int(&mut con, &["EXISTS", "a", "b", "c"]), 0);
     assert_eq!(int(&mut con, &["DBSIZE"]), 0);
-    assert_eq!(
-        error(&mut con, &["DEL"]),
-        "ERR wrong number of arguments for 'del' command"
-    );
-    assert_eq!(
-        error(&mut con, &["TYPE", "a", "b"]),
-        "ERR wrong number of arguments for 'type' command"
-    );
+    assert_eq!(error(&mut con, &["DEL"]), "ERR wrong number of arguments for 'del' command");
+    assert_eq!(error(&mut con, &["TYPE", "a", "b"]), "ERR wrong number of arguments for 'type' command");
 }
 
 #[test]
 fn keys_with_patterns() {
     let server = Server::start(&[]);
     let mut con = server.conn();
-    for k in [
-        "key_x", "key_y", "key_z", "foo_a", "foo_b", "foo_c", "h?llo",
-    ] {
+    for k in ["key_x", "key_y", "key_z", "foo_a", "foo_b", "foo_c", "h?llo"] {
         ok(&mut con, &["SET", k, "v"]);
     }
     let sorted = |mut v: Vec<String>| {
         v.sort();
         v
     };
-    let foo: Vec<String> =
-        redis::FromRedisValue::from_redis_value(&cmd(&mut con, &["KEYS", "foo*"]).unwrap())
-            .unwrap();
+    let foo: Vec<String> = redis::FromRedisValue::from_redis_value(&cmd(&mut con, &["KEYS", "foo*"]).unwrap()).unwrap();
     assert_eq!(sorted(foo), ["foo_a", "foo_b", "foo_c"]);
-    let all: Vec<String> =
-        redis::FromRedisValue::from_redis_value(&cmd(&mut con, &["KEYS", "*"]).unwrap()).unwrap();
+    let all: Vec<String> = redis::FromRedisValue::from_redis_value(&cmd(&mut con, &["KEYS", "*"]).unwrap()).unwrap();
     assert_eq!(all.len(), 7);
     let escaped: Vec<String> =
-        redis::FromRedisValue::from_redis_value(&cmd(&mut con, &["KEYS", "h\\?llo"]).unwrap())
-            .unwrap();
+        redis::FromRedisValue::from_redis_value(&cmd(&mut con, &["KEYS", "h\\?llo"]).unwrap()).unwrap();
     assert_eq!(escaped, ["h?llo"]);
-    let none: Vec<String> = redis::FromRedisValue::from_redis_value(
-        &cmd(&mut con, &["KEYS", "a*a*a*a*a*a*a*a*a*a*a*a*b"]).unwrap(),
-    )
-    .unwrap();
+    let none: Vec<String> =
+        redis::FromRedisValue::from_redis_value(&cmd(&mut con, &["KEYS", "a*a*a*a*a*a*a*a*a*a*a*a*b"]).unwrap())
+            .unwrap();
     assert!(none.is_empty());
 }
 
@@ -127,34 +114,19 @@ fn scan_options_and_errors() {
     assert_eq!(all.len(), 1000);
     let small_steps: HashSet<String> = scan_all(&mut con, &["COUNT", "5"]).into_iter().collect();
     assert_eq!(small_steps.len(), 1000);
-    let matched: HashSet<String> = scan_all(&mut con, &["MATCH", "key:1??"])
-        .into_iter()
-        .collect();
+    let matched: HashSet<String> = scan_all(&mut con, &["MATCH", "key:1??"]).into_iter().collect();
     assert_eq!(matched.len(), 100);
     assert!(scan_all(&mut con, &["TYPE", "list"]).is_empty());
     assert!(scan_all(&mut con, &["TYPE", "nosuchtype"]).is_empty());
-    let strings: HashSet<String> = scan_all(
-        &mut con,
-        &["TYPE", "STRING", "MATCH", "key:*", "COUNT", "10"],
-    )
-    .into_iter()
-    .collect();
+    let strings: HashSet<String> =
+        scan_all(&mut con, &["TYPE", "STRING", "MATCH", "key:*", "COUNT", "10"]).into_iter().collect();
     assert_eq!(strings.len(), 1000);
 
     assert_eq!(error(&mut con, &["SCAN", "abc"]), "ERR invalid cursor");
-    assert_eq!(
-        error(&mut con, &["SCAN", "0", "COUNT", "0"]),
-        "ERR syntax error"
-    );
-    assert_eq!(
-        error(&mut con, &["SCAN", "0", "COUNT", "x"]),
-        "ERR value is not an integer or out of range"
-    );
+    assert_eq!(error(&mut con, &["SCAN", "0", "COUNT", "0"]), "ERR syntax error");
+    assert_eq!(error(&mut con, &["SCAN", "0", "COUNT", "x"]), "ERR value is not an integer or out of range");
     assert_eq!(error(&mut con, &["SCAN", "0", "MATCH"]), "ERR syntax error");
-    assert_eq!(
-        error(&mut con, &["SCAN", "0", "BOGUS", "1"]),
-        "ERR syntax error"
-    );
+    assert_eq!(error(&mut con, &["SCAN", "0", "BOGUS", "1"]), "ERR syntax error");
 }
 
 /// A full SCAN returns every key that existed for the whole iteration, while another client
@@ -173,10 +145,8 @@ fn scan_guarantee_under_concurrent_writes() {
     let mut seen = HashSet::new();
     let mut cursor = "0".to_string();
     for step in 0..100_000 {
-        let (next, batch): (String, Vec<String>) = redis::FromRedisValue::from_redis_value(
-            &cmd(&mut con, &["SCAN", &cursor, "COUNT", "7"]).unwrap(),
-        )
-        .unwrap();
+        let (next, batch): (String, Vec<String>) =
+            redis::FromRedisValue::from_redis_value(&cmd(&mut con, &["SCAN", &cursor, "COUNT", "7"]).unwrap()).unwrap();
         seen.extend(batch);
         cursor = next;
         if cursor == "0" {
@@ -204,10 +174,7 @@ fn scan_guarantee_under_concurrent_writes() {
     }
     assert_eq!(cursor, "0", "SCAN did not finish");
     for i in 0..500 {
-        assert!(
-            seen.contains(&format!("stable:{i}")),
-            "SCAN missed stable:{i}"
-        );
+        assert!(seen.contains(&format!("stable:{i}")), "SCAN missed stable:{i}");
     }
 }
 
@@ -238,18 +205,9 @@ fn randomkey() {
 fn rename_and_renamenx() {
     let server = Server::start(&[]);
     let mut con = server.conn();
-    assert_eq!(
-        error(&mut con, &["RENAME", "nokey", "x"]),
-        "ERR no such key"
-    );
-    assert_eq!(
-        error(&mut con, &["RENAMENX", "nokey", "x"]),
-        "ERR no such key"
-    );
-    assert_eq!(
-        error(&mut con, &["RENAME", "nokey", "nokey"]),
-        "ERR no such key"
-    );
+    assert_eq!(error(&mut con, &["RENAME", "nokey", "x"]), "ERR no such key");
+    assert_eq!(error(&mut con, &["RENAMENX", "nokey", "x"]), "ERR no such key");
+    assert_eq!(error(&mut con, &["RENAME", "nokey", "nokey"]), "ERR no such key");
     ok(&mut con, &["SET", "mykey", "hello"]);
     ok(&mut con, &["RENAME", "mykey", "mykey"]);
     assert_eq!(int(&mut con, &["RENAMENX", "mykey", "mykey"]), 0);
@@ -277,17 +235,11 @@ fn rename_and_renamenx() {
     // Across tenants: the key moves to the other tenant's table, TTL and value intact.
     ok(&mut con, &["SET", "acme:item", "payload", "PX", "100000"]);
     ok(&mut con, &["RENAME", "acme:item", "globex:item"]);
-    assert_eq!(
-        text(&mut con, &["GET", "globex:item"]).as_deref(),
-        Some("payload")
-    );
+    assert_eq!(text(&mut con, &["GET", "globex:item"]).as_deref(), Some("payload"));
     assert_eq!(int(&mut con, &["EXISTS", "acme:item"]), 0);
     assert!(int(&mut con, &["PTTL", "globex:item"]) > 90_000);
     ok(&mut con, &["RENAME", "globex:item", "plainkey"]);
-    assert_eq!(
-        text(&mut con, &["GET", "plainkey"]).as_deref(),
-        Some("payload")
-    );
+    assert_eq!(text(&mut con, &["GET", "plainkey"]).as_deref(), Some("payload"));
     let keys: HashSet<String> = scan_all(&mut con, &[]).into_iter().collect();
     assert!(keys.contains("plainkey") && !keys.contains("globex:item"));
 }
@@ -298,10 +250,7 @@ fn copy_between_keys_and_databases() {
     let mut con = server.conn();
     assert_eq!(int(&mut con, &["COPY", "nokey", "x"]), 0);
     ok(&mut con, &["SET", "src", "foobar", "EX", "100"]);
-    assert_eq!(
-        error(&mut con, &["COPY", "src", "src"]),
-        "ERR source and destination objects are the same"
-    );
+    assert_eq!(error(&mut con, &["COPY", "src", "src"]), "ERR source and destination objects are the same");
     assert_eq!(int(&mut con, &["COPY", "src", "dst"]), 1);
     assert_eq!(text(&mut con, &["GET", "dst"]).as_deref(), Some("foobar"));
     let ttl = int(&mut con, &["TTL", "dst"]);
@@ -319,10 +268,7 @@ fn copy_between_keys_and_databases() {
 
     assert_eq!(int(&mut con, &["COPY", "src", "src", "DB", "3"]), 1);
     assert_eq!(int(&mut con, &["COPY", "src", "src", "DB", "3"]), 0);
-    assert_eq!(
-        int(&mut con, &["COPY", "src2", "src", "DB", "3", "REPLACE"]),
-        1
-    );
+    assert_eq!(int(&mut con, &["COPY", "src2", "src", "DB", "3", "REPLACE"]), 1);
     ok(&mut con, &["SELECT", "3"]);
     assert_eq!(text(&mut con, &["GET", "src"]).as_deref(), Some("hello"));
     ok(&mut con, &["SELECT", "0"]);
@@ -332,26 +278,11 @@ fn copy_between_keys_and_databases() {
         error(&mut con, &["COPY", "src", "x", "DB", "notanumber"]),
         "ERR value is not an integer or out of range"
     );
-    assert_eq!(
-        error(&mut con, &["COPY", "src", "x", "DB", "99"]),
-        "ERR DB index is out of range"
-    );
-    assert_eq!(
-        error(&mut con, &["COPY", "src", "x", "DB", "-1"]),
-        "ERR DB index is out of range"
-    );
-    assert_eq!(
-        error(&mut con, &["COPY", "src", "x", "DB"]),
-        "ERR syntax error"
-    );
-    assert_eq!(
-        error(&mut con, &["COPY", "src", "x", "FOO"]),
-        "ERR syntax error"
-    );
-    assert_eq!(
-        error(&mut con, &["COPY", "src"]),
-        "ERR wrong number of arguments for 'copy' command"
-    );
+    assert_eq!(error(&mut con, &["COPY", "src", "x", "DB", "99"]), "ERR DB index is out of range");
+    assert_eq!(error(&mut con, &["COPY", "src", "x", "DB", "-1"]), "ERR DB index is out of range");
+    assert_eq!(error(&mut con, &["COPY", "src", "x", "DB"]), "ERR syntax error");
+    assert_eq!(error(&mut con, &["COPY", "src", "x", "FOO"]), "ERR syntax error");
+    assert_eq!(error(&mut con, &["COPY", "src"]), "ERR wrong number of arguments for 'copy' command");
 }
 
 #[test]
@@ -368,28 +299,12 @@ fn move_between_databases() {
     assert!(ttl > 90 && ttl <= 100, "{ttl}");
     ok(&mut con, &["SELECT", "0"]);
     ok(&mut con, &["SET", "mykey", "bar"]);
-    assert_eq!(
-        int(&mut con, &["MOVE", "mykey", "1"]),
-        0,
-        "exists in the target"
-    );
+    assert_eq!(int(&mut con, &["MOVE", "mykey", "1"]), 0, "exists in the target");
     assert_eq!(text(&mut con, &["GET", "mykey"]).as_deref(), Some("bar"));
-    assert_eq!(
-        error(&mut con, &["MOVE", "mykey", "0"]),
-        "ERR source and destination objects are the same"
-    );
-    assert_eq!(
-        error(&mut con, &["MOVE", "mykey", "notanumber"]),
-        "ERR value is not an integer or out of range"
-    );
-    assert_eq!(
-        error(&mut con, &["MOVE", "mykey", "16"]),
-        "ERR DB index is out of range"
-    );
-    assert_eq!(
-        error(&mut con, &["MOVE", "mykey", "99999999999"]),
-        "ERR value is not an integer or out of range"
-    );
+    assert_eq!(error(&mut con, &["MOVE", "mykey", "0"]), "ERR source and destination objects are the same");
+    assert_eq!(error(&mut con, &["MOVE", "mykey", "notanumber"]), "ERR value is not an integer or out of range");
+    assert_eq!(error(&mut con, &["MOVE", "mykey", "16"]), "ERR DB index is out of range");
+    assert_eq!(error(&mut con, &["MOVE", "mykey", "99999999999"]), "ERR value is not an integer or out of range");
 }
 
 #[test]
@@ -400,30 +315,15 @@ fn object_subcommands() {
     ok(&mut con, &["SET", "big", "12345678901234567890123"]);
     ok(&mut con, &["SET", "short", "hello"]);
     ok(&mut con, &["SET", "long", &"x".repeat(45)]);
-    assert_eq!(
-        text(&mut con, &["OBJECT", "ENCODING", "int"]).as_deref(),
-        Some("int")
-    );
-    assert_eq!(
-        text(&mut con, &["OBJECT", "encoding", "big"]).as_deref(),
-        Some("embstr")
-    );
-    assert_eq!(
-        text(&mut con, &["OBJECT", "ENCODING", "short"]).as_deref(),
-        Some("embstr")
-    );
-    assert_eq!(
-        text(&mut con, &["OBJECT", "ENCODING", "long"]).as_deref(),
-        Some("raw")
-    );
+    assert_eq!(text(&mut con, &["OBJECT", "ENCODING", "int"]).as_deref(), Some("int"));
+    assert_eq!(text(&mut con, &["OBJECT", "encoding", "big"]).as_deref(), Some("embstr"));
+    assert_eq!(text(&mut con, &["OBJECT", "ENCODING", "short"]).as_deref(), Some("embstr"));
+    assert_eq!(text(&mut con, &["OBJECT", "ENCODING", "long"]).as_deref(), Some("raw"));
     assert_eq!(text(&mut con, &["OBJECT", "ENCODING", "nokey"]), None);
 
     // Integers in 0..10000 are shared objects in Redis, with a fixed reference count.
     ok(&mut con, &["SET", "small", "123"]);
-    assert_eq!(
-        int(&mut con, &["OBJECT", "REFCOUNT", "small"]),
-        i32::MAX as i64
-    );
+    assert_eq!(int(&mut con, &["OBJECT", "REFCOUNT", "small"]), i32::MAX as i64);
     assert_eq!(int(&mut con, &["OBJECT", "REFCOUNT", "int"]), 1);
     assert_eq!(int(&mut con, &["OBJECT", "REFCOUNT", "short"]), 1);
     assert_eq!(int(&mut con, &["OBJECT", "IDLETIME", "short"]), 0);
@@ -434,21 +334,11 @@ fn object_subcommands() {
     assert_eq!(text(&mut con, &["OBJECT", "FREQ", "nokey"]), None);
 
     let help: Vec<String> =
-        redis::FromRedisValue::from_redis_value(&cmd(&mut con, &["OBJECT", "HELP"]).unwrap())
-            .unwrap();
-    assert_eq!(
-        help[0],
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
-    );
+        redis::FromRedisValue::from_redis_value(&cmd(&mut con, &["OBJECT", "HELP"]).unwrap()).unwrap();
+    assert_eq!(help[0], "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
     assert_eq!(help.last().unwrap(), "    Print this help.");
-    assert_eq!(
-        error(&mut con, &["OBJECT", "FOO", "x"]),
-        "ERR unknown subcommand 'FOO'. Try OBJECT HELP."
-    );
-    assert_eq!(
-        error(&mut con, &["OBJECT", "ENCODING"]),
-        "ERR wrong number of arguments for 'object|encoding' command"
-    );
+    assert_eq!(error(&mut con, &["OBJECT", "FOO", "x"]), "ERR unknown subcommand 'FOO'. Try OBJECT HELP.");
+    assert_eq!(error(&mut con, &["OBJECT", "ENCODING"]), "ERR wrong number of arguments for 'object|encoding' command");
 }
 
 #[test]
@@ -457,8 +347,7 @@ fn object_under_lfu_policy() {
     let mut con = server.conn();
     ok(&mut con, &["SET", "k", "v"]);
     assert!(int(&mut con, &["OBJECT", "FREQ", "k"]) >= 0);
-    assert!(error(&mut con, &["OBJECT", "IDLETIME", "k"])
-        .starts_with("ERR An LFU maxmemory policy is selected"));
+    assert!(error(&mut con, &["OBJECT", "IDLETIME", "k"]).starts_with("ERR An LFU maxmemory policy is selected"));
 }
 
 #[test]
@@ -497,18 +386,9 @@ fn expire_options_and_errors() {
             "ERR NX and XX, GT or LT options at the same time are not compatible"
         );
     }
-    assert_eq!(
-        error(&mut con, &["EXPIRE", "foo", "200", "XX", "AB"]),
-        "ERR Unsupported option AB"
-    );
-    assert_eq!(
-        error(&mut con, &["EXPIRE", "foo", ""]),
-        "ERR value is not an integer or out of range"
-    );
-    assert_eq!(
-        error(&mut con, &["EXPIRE", "foo", "1.5"]),
-        "ERR value is not an integer or out of range"
-    );
+    assert_eq!(error(&mut con, &["EXPIRE", "foo", "200", "XX", "AB"]), "ERR Unsupported option AB");
+    assert_eq!(error(&mut con, &["EXPIRE", "foo", ""]), "ERR value is not an integer or out of range");
+    assert_eq!(error(&mut con, &["EXPIRE", "foo", "1.5"]), "ERR value is not an integer or out of range");
 
     ok(&mut con, &["SET", "foo", "bar"]);
     for (command, value) in [
@@ -520,24 +400,15 @@ fn expire_options_and_errors() {
     ] {
         assert_eq!(
             error(&mut con, &[command, "foo", value]),
-            format!(
-                "ERR invalid expire time in '{}' command",
-                command.to_lowercase()
-            )
+            format!("ERR invalid expire time in '{}' command", command.to_lowercase())
         );
     }
     assert_eq!(int(&mut con, &["TTL", "foo"]), -1);
-    assert_eq!(
-        int(&mut con, &["PEXPIREAT", "foo", "9223372036854770000"]),
-        1
-    );
+    assert_eq!(int(&mut con, &["PEXPIREAT", "foo", "9223372036854770000"]), 1);
     assert_eq!(int(&mut con, &["PEXPIRETIME", "foo"]), 9223372036854770000);
 
     // A time in the past deletes the key.
-    assert_eq!(
-        int(&mut con, &["PEXPIREAT", "foo", "-9223372036854770000"]),
-        1
-    );
+    assert_eq!(int(&mut con, &["PEXPIREAT", "foo", "-9223372036854770000"]), 1);
     assert_eq!(int(&mut con, &["TTL", "foo"]), -2);
     ok(&mut con, &["SET", "foo", "bar"]);
     assert_eq!(int(&mut con, &["EXPIRE", "foo", "-10", "LT"]), 1);
@@ -545,10 +416,7 @@ fn expire_options_and_errors() {
     ok(&mut con, &["SET", "foo", "bar"]);
     assert_eq!(int(&mut con, &["EXPIREAT", "foo", "1"]), 1);
     assert_eq!(int(&mut con, &["EXISTS", "foo"]), 0);
-    assert_eq!(
-        error(&mut con, &["EXPIRE", "foo"]),
-        "ERR wrong number of arguments for 'expire' command"
-    );
+    assert_eq!(error(&mut con, &["EXPIRE", "foo"]), "ERR wrong number of arguments for 'expire' command");
 }
 
 #[test]
@@ -562,10 +430,7 @@ fn ttl_family_and_persist() {
     for c in ["TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME"] {
         assert_eq!(int(&mut con, &[c, "x"]), -1, "{c}");
     }
-    let now_s = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let at = (now_s + 100).to_string();
     assert_eq!(int(&mut con, &["EXPIREAT", "x", &at]), 1);
     assert_eq!(int(&mut con, &["EXPIRETIME", "x"]), now_s + 100);
@@ -633,12 +498,7 @@ fn active_expiry_reclaims_unread_keys() {
     for chunk in 0..10 {
         let mut pipe = redis::pipe();
         for i in 0..10_000 {
-            pipe.cmd("SET")
-                .arg(format!("ttl:{chunk}:{i}"))
-                .arg("value")
-                .arg("PX")
-                .arg(1000)
-                .ignore();
+            pipe.cmd("SET").arg(format!("ttl:{chunk}:{i}")).arg("value").arg("PX").arg(1000).ignore();
         }
         pipe.query::<()>(&mut con).unwrap();
     }
@@ -669,10 +529,7 @@ struct Events {
 impl Events {
     fn new(server: &Server) -> Events {
         let mut con = server.conn();
-        redis::cmd("PSUBSCRIBE")
-            .arg("__key*__:*")
-            .exec(&mut con)
-            .unwrap();
+        redis::cmd("PSUBSCRIBE").arg("__key*__:*").exec(&mut con).unwrap();
         con.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         Events { con }
     }
@@ -732,10 +589,7 @@ fn keyspace_events() {
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(text(&mut con, &["GET", "e"]), None);
     // `A` leaves out key-miss events.
-    assert_eq!(
-        events.next_keyevents(5),
-        ["set d 0", "del d 0", "set e 0", "expire e 0", "expired e 0"]
-    );
+    assert_eq!(events.next_keyevents(5), ["set d 0", "del d 0", "set e 0", "expire e 0", "expired e 0"]);
 }
 
 #[test]
@@ -747,8 +601,5 @@ fn new_key_events() {
     ok(&mut con, &["SET", "foo", "baz"]);
     ok(&mut con, &["SET", "bar", "bar"]);
     ok(&mut con, &["RENAME", "bar", "baz"]);
-    assert_eq!(
-        events.next_keyevents(3),
-        ["new foo 0", "new bar 0", "new baz 0"]
-    );
+    assert_eq!(events.next_keyevents(3), ["new foo 0", "new bar 0", "new baz 0"]);
 }

@@ -34,12 +34,7 @@ fn exchange(server: &Server, bytes: &[u8]) -> (String, bool) {
 fn assert_protocol_error(server: &Server, bytes: &[u8], what: &str) {
     let mut bystander = server.conn();
     let (reply, closed) = exchange(server, bytes);
-    assert_eq!(
-        reply,
-        format!("-ERR Protocol error: {what}\r\n"),
-        "input {:?}",
-        String::from_utf8_lossy(bytes)
-    );
+    assert_eq!(reply, format!("-ERR Protocol error: {what}\r\n"), "input {:?}", String::from_utf8_lossy(bytes));
     assert!(closed, "connection left open after a protocol error");
     let pong: String = redis::cmd("PING").query(&mut bystander).unwrap();
     assert_eq!(pong, "PONG");
@@ -50,46 +45,21 @@ fn malformed_multibulk_requests_close_only_that_connection() {
     let server = Server::start(&[]);
     assert_protocol_error(&server, b"*3000000000\r\n", "invalid multibulk length");
     assert_protocol_error(&server, b"*abc\r\n", "invalid multibulk length");
-    assert_protocol_error(
-        &server,
-        b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n",
-        "expected '$', got 'f'",
-    );
+    assert_protocol_error(&server, b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n", "expected '$', got 'f'");
     assert_protocol_error(&server, b"*1\r\nfoo\r\n", "expected '$', got 'f'");
-    assert_protocol_error(
-        &server,
-        b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$-10\r\n",
-        "invalid bulk length",
-    );
-    assert_protocol_error(
-        &server,
-        b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$blabla\r\n",
-        "invalid bulk length",
-    );
+    assert_protocol_error(&server, b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$-10\r\n", "invalid bulk length");
+    assert_protocol_error(&server, b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$blabla\r\n", "invalid bulk length");
 }
 
 #[test]
 fn oversized_bulk_is_refused_before_it_is_read() {
     let server = Server::start(&[]);
     // Over the default proto-max-bulk-len of 512mb.
-    assert_protocol_error(
-        &server,
-        b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$2000000000\r\n",
-        "invalid bulk length",
-    );
+    assert_protocol_error(&server, b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$2000000000\r\n", "invalid bulk length");
     // The limit follows CONFIG SET.
     let mut con = server.conn();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("proto-max-bulk-len")
-        .arg("1mb")
-        .query(&mut con)
-        .unwrap();
-    assert_protocol_error(
-        &server,
-        b"*2\r\n$4\r\nECHO\r\n$2000000\r\n",
-        "invalid bulk length",
-    );
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("proto-max-bulk-len").arg("1mb").query(&mut con).unwrap();
+    assert_protocol_error(&server, b"*2\r\n$4\r\nECHO\r\n$2000000\r\n", "invalid bulk length");
 }
 
 #[test]
@@ -106,11 +76,7 @@ fn overlong_header_lines_are_refused() {
 #[test]
 fn unbalanced_inline_quotes() {
     let server = Server::start(&[]);
-    assert_protocol_error(
-        &server,
-        b"set \"\"\"test-key\"\"\" test-value\r\nping\r\n",
-        "unbalanced quotes in request",
-    );
+    assert_protocol_error(&server, b"set \"\"\"test-key\"\"\" test-value\r\nping\r\n", "unbalanced quotes in request");
     assert_protocol_error(&server, b"set 'k v\r\n", "unbalanced quotes in request");
 }
 
@@ -125,20 +91,15 @@ fn empty_and_negative_requests_are_ignored() {
 #[test]
 fn inline_and_multibulk_mix_in_one_pipeline() {
     let server = Server::start(&[]);
-    let (reply, _) = exchange(
-        &server,
-        b"PING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\necho \"a\\x41 b\"\r\nQUIT\r\n",
-    );
+    let (reply, _) = exchange(&server, b"PING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\necho \"a\\x41 b\"\r\nQUIT\r\n");
     assert_eq!(reply, "+PONG\r\n$2\r\nhi\r\n$4\r\naA b\r\n+OK\r\n");
 }
 
 #[test]
 fn wrong_arity_and_unknown_commands_keep_the_connection() {
     let server = Server::start(&[]);
-    let (reply, closed) = exchange(
-        &server,
-        b"PING x y z\r\nFOO bar baz\r\nCONFIG NOPE\r\nCONFIG GET\r\nPING\r\nQUIT\r\n",
-    );
+    let (reply, closed) =
+        exchange(&server, b"PING x y z\r\nFOO bar baz\r\nCONFIG NOPE\r\nCONFIG GET\r\nPING\r\nQUIT\r\n");
     assert_eq!(
         reply,
         "-ERR wrong number of arguments for 'ping' command\r\n\
@@ -153,10 +114,7 @@ fn wrong_arity_and_unknown_commands_keep_the_connection() {
 #[test]
 fn non_integer_arguments_are_refused() {
     let server = Server::start(&[]);
-    let (reply, _) = exchange(
-        &server,
-        b"SELECT abc\r\nSLOWLOG GET x\r\nSWAPDB a 1\r\nQUIT\r\n",
-    );
+    let (reply, _) = exchange(&server, b"SELECT abc\r\nSLOWLOG GET x\r\nSWAPDB a 1\r\nQUIT\r\n");
     assert_eq!(
         reply,
         "-ERR value is not an integer or out of range\r\n\
@@ -169,20 +127,12 @@ fn non_integer_arguments_are_refused() {
 fn query_buffer_limit_closes_the_connection() {
     let server = Server::start(&[]);
     let mut con = server.conn();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("client-query-buffer-limit")
-        .arg("1mb")
-        .query(&mut con)
-        .unwrap();
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("client-query-buffer-limit").arg("1mb").query(&mut con).unwrap();
     let mut request = b"*2\r\n$4\r\nECHO\r\n$3000000\r\n".to_vec();
     request.extend(std::iter::repeat_n(b'x', 1_500_000));
     let (reply, closed) = exchange(&server, &request);
     assert_eq!(reply, "");
-    assert!(
-        closed,
-        "a client over the query buffer limit must be disconnected"
-    );
+    assert!(closed, "a client over the query buffer limit must be disconnected");
     let pong: String = redis::cmd("PING").query(&mut con).unwrap();
     assert_eq!(pong, "PONG");
 }
@@ -201,9 +151,7 @@ fn large_pipelines_keep_order() {
     let mut expected = String::new();
     for i in 0..5000 {
         let arg = i.to_string();
-        request.extend_from_slice(
-            format!("*2\r\n$4\r\nECHO\r\n${}\r\n{}\r\n", arg.len(), arg).as_bytes(),
-        );
+        request.extend_from_slice(format!("*2\r\n$4\r\nECHO\r\n${}\r\n{}\r\n", arg.len(), arg).as_bytes());
         expected.push_str(&format!("${}\r\n{}\r\n", arg.len(), arg));
     }
     request.extend_from_slice(b"QUIT\r\n");

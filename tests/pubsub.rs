@@ -20,10 +20,7 @@ impl Raw {
     fn connect(server: &Server) -> Raw {
         let s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        Raw {
-            reader: BufReader::new(s.try_clone().unwrap()),
-            writer: s,
-        }
+        Raw { reader: BufReader::new(s.try_clone().unwrap()), writer: s }
     }
 
     fn send(&mut self, args: &[&str]) {
@@ -72,10 +69,7 @@ impl Raw {
     fn silent_for(&mut self, wait: Duration) -> bool {
         self.reader.get_ref().set_read_timeout(Some(wait)).unwrap();
         let quiet = self.reader.fill_buf().is_err() && self.reader.buffer().is_empty();
-        self.reader
-            .get_ref()
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        self.reader.get_ref().set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         quiet
     }
 }
@@ -115,10 +109,7 @@ fn subscribe_confirmations_and_messages() {
     assert_eq!(sub.read(), r#"*["unsubscribe","zzz",:2]"#);
     // Without arguments: every remaining channel, then nothing left to report but a null.
     assert_eq!(sub.call(&["UNSUBSCRIBE"]), r#"*["unsubscribe","b",:1]"#);
-    assert_eq!(
-        sub.call(&["PUNSUBSCRIBE"]),
-        r#"*["punsubscribe","h*llo",:0]"#
-    );
+    assert_eq!(sub.call(&["PUNSUBSCRIBE"]), r#"*["punsubscribe","h*llo",:0]"#);
     assert_eq!(sub.call(&["UNSUBSCRIBE"]), r#"*["unsubscribe",nil,:0]"#);
     assert_eq!(sub.call(&["PUNSUBSCRIBE"]), r#"*["punsubscribe",nil,:0]"#);
     assert_eq!(sub.call(&["SUNSUBSCRIBE"]), r#"*["sunsubscribe",nil,:0]"#);
@@ -141,10 +132,7 @@ fn resp2_subscribed_mode_restrictions() {
     );
     assert_eq!(sub.call(&["PING"]), r#"*["pong",""]"#);
     assert_eq!(sub.call(&["PING", "hi"]), r#"*["pong","hi"]"#);
-    assert_eq!(
-        sub.call(&["PSUBSCRIBE", "x*"]),
-        r#"*["psubscribe","x*",:2]"#
-    );
+    assert_eq!(sub.call(&["PSUBSCRIBE", "x*"]), r#"*["psubscribe","x*",:2]"#);
     assert_eq!(sub.call(&["RESET"]), "+RESET");
     assert_eq!(sub.call(&["GET", "k"]), "nil");
     let mut other = Raw::connect(&server);
@@ -172,10 +160,7 @@ fn resp3_pushes_and_self_publish_ordering() {
     assert_eq!(c.call(&["EXEC"]), r#"*["abc",:1,:1,"def"]"#);
     assert_eq!(c.read(), r#">["message","me","bar"]"#);
     assert_eq!(c.read(), r#">["message","me","vaz"]"#);
-    assert_eq!(
-        c.call(&["UNSUBSCRIBE", "nope"]),
-        r#">["unsubscribe","nope",:1]"#
-    );
+    assert_eq!(c.call(&["UNSUBSCRIBE", "nope"]), r#">["unsubscribe","nope",:1]"#);
     assert_eq!(c.call(&["UNSUBSCRIBE"]), r#">["unsubscribe","me",:0]"#);
     assert_eq!(c.call(&["UNSUBSCRIBE"]), r#">["unsubscribe",_,:0]"#);
 
@@ -212,10 +197,7 @@ fn shard_channels() {
     let server = Server::start(&[]);
     let mut sub = Raw::connect(&server);
     let mut other = Raw::connect(&server);
-    assert_eq!(
-        sub.call(&["SUBSCRIBE", "plain"]),
-        r#"*["subscribe","plain",:1]"#
-    );
+    assert_eq!(sub.call(&["SUBSCRIBE", "plain"]), r#"*["subscribe","plain",:1]"#);
     // Shard subscriptions are counted on their own.
     sub.send(&["SSUBSCRIBE", "s1", "s2"]);
     assert_eq!(sub.read(), r#"*["ssubscribe","s1",:1]"#);
@@ -225,31 +207,17 @@ fn shard_channels() {
     // PUBLISH and SPUBLISH reach different subscribers.
     assert_eq!(other.call(&["PUBLISH", "s1", "x"]), ":0");
     assert_eq!(other.call(&["SPUBLISH", "plain", "x"]), ":0");
-    assert_eq!(
-        other.call(&["PUBSUB", "SHARDCHANNELS"]).len(),
-        r#"*["s1","s2"]"#.len()
-    );
+    assert_eq!(other.call(&["PUBSUB", "SHARDCHANNELS"]).len(), r#"*["s1","s2"]"#.len());
     assert_eq!(other.call(&["PUBSUB", "SHARDCHANNELS", "*1"]), r#"*["s1"]"#);
-    assert_eq!(
-        other.call(&["PUBSUB", "SHARDNUMSUB", "s1", "nope"]),
-        r#"*["s1",:1,"nope",:0]"#
-    );
-    assert_eq!(
-        sub.call(&["SUNSUBSCRIBE", "s1"]),
-        r#"*["sunsubscribe","s1",:1]"#
-    );
+    assert_eq!(other.call(&["PUBSUB", "SHARDNUMSUB", "s1", "nope"]), r#"*["s1",:1,"nope",:0]"#);
+    assert_eq!(sub.call(&["SUNSUBSCRIBE", "s1"]), r#"*["sunsubscribe","s1",:1]"#);
     assert_eq!(sub.call(&["SUNSUBSCRIBE"]), r#"*["sunsubscribe","s2",:0]"#);
     // Still subscribed to a plain channel, so still in subscribed mode.
-    assert!(sub
-        .call(&["GET", "k"])
-        .starts_with("-ERR Can't execute 'get'"));
+    assert!(sub.call(&["GET", "k"]).starts_with("-ERR Can't execute 'get'"));
     // Inside a transaction SSUBSCRIBE is refused, as in Redis.
     other.call(&["MULTI"]);
     other.call(&["SSUBSCRIBE", "t"]);
-    assert_eq!(
-        other.call(&["EXEC"]),
-        r#"*[-ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client]"#
-    );
+    assert_eq!(other.call(&["EXEC"]), r#"*[-ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client]"#);
 }
 
 #[test]
@@ -266,10 +234,7 @@ fn pubsub_introspection() {
     b.call(&["PSUBSCRIBE", "news.*"]);
     b.call(&["PSUBSCRIBE", "other.*"]);
 
-    assert_eq!(
-        q.call(&["PUBSUB", "CHANNELS", "*tech"]),
-        r#"*["news.tech"]"#
-    );
+    assert_eq!(q.call(&["PUBSUB", "CHANNELS", "*tech"]), r#"*["news.tech"]"#);
     assert_eq!(q.call(&["PUBSUB", "CHANNELS"]).matches("news.").count(), 2);
     assert_eq!(
         q.call(&["PUBSUB", "NUMSUB", "news.tech", "news.art", "x"]),
@@ -282,28 +247,15 @@ fn pubsub_introspection() {
         q.call(&["PUBSUB", "CHANNELS", "a", "b"]),
         "-ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP."
     );
-    assert_eq!(
-        q.call(&["PUBSUB", "NUMPAT", "x"]),
-        "-ERR wrong number of arguments for 'pubsub|numpat' command"
-    );
-    assert_eq!(
-        q.call(&["PUBSUB", "FOO"]),
-        "-ERR unknown subcommand 'FOO'. Try PUBSUB HELP."
-    );
+    assert_eq!(q.call(&["PUBSUB", "NUMPAT", "x"]), "-ERR wrong number of arguments for 'pubsub|numpat' command");
+    assert_eq!(q.call(&["PUBSUB", "FOO"]), "-ERR unknown subcommand 'FOO'. Try PUBSUB HELP.");
     let help = q.call(&["PUBSUB", "HELP"]);
-    assert!(
-        help.starts_with(
-            "*[+PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:,+CHANNELS"
-        ),
-        "{help}"
-    );
+    assert!(help.starts_with("*[+PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:,+CHANNELS"), "{help}");
     assert!(help.ends_with("+HELP,+    Print this help.]"), "{help}");
 
     // A closed subscriber leaves the registry.
     drop(a);
-    assert!(eventually(
-        || q.call(&["PUBSUB", "NUMSUB", "news.art"]) == r#"*["news.art",:0]"#
-    ));
+    assert!(eventually(|| q.call(&["PUBSUB", "NUMSUB", "news.art"]) == r#"*["news.art",:0]"#));
     assert_eq!(q.call(&["PUBSUB", "NUMPAT"]), ":2");
     drop(b);
     assert!(eventually(|| q.call(&["PUBSUB", "NUMPAT"]) == ":0"));
@@ -312,12 +264,10 @@ fn pubsub_introspection() {
 /// The id of the connection named `name`, from CLIENT LIST.
 fn client_id_named(q: &mut Raw, name: &str) -> Option<String> {
     let list = q.call(&["CLIENT", "LIST"]);
-    list.split("\\n")
-        .find(|l| l.contains(&format!(" name={name} ")))
-        .map(|l| {
-            let start = l.find("id=").unwrap() + 3;
-            l[start..].split(' ').next().unwrap().to_string()
-        })
+    list.split("\\n").find(|l| l.contains(&format!(" name={name} "))).map(|l| {
+        let start = l.find("id=").unwrap() + 3;
+        l[start..].split(' ').next().unwrap().to_string()
+    })
 }
 
 #[test]
@@ -325,10 +275,7 @@ fn slow_subscriber_over_hard_limit_is_disconnected() {
     let server = Server::start(&["--client-output-buffer-limit", "pubsub", "1mb", "0", "0"]);
     let mut slow = Raw::connect(&server);
     slow.call(&["CLIENT", "SETNAME", "slow"]);
-    assert_eq!(
-        slow.call(&["SUBSCRIBE", "firehose"]),
-        r#"*["subscribe","firehose",:1]"#
-    );
+    assert_eq!(slow.call(&["SUBSCRIBE", "firehose"]), r#"*["subscribe","firehose",:1]"#);
     let mut publisher = Raw::connect(&server);
     assert!(client_id_named(&mut publisher, "slow").is_some());
 
@@ -339,15 +286,8 @@ fn slow_subscriber_over_hard_limit_is_disconnected() {
         receivers.push(publisher.call(&["PUBLISH", "firehose", &payload]));
     }
     assert_eq!(receivers[0], ":1");
-    assert_eq!(
-        receivers.last().unwrap(),
-        ":0",
-        "the slow subscriber was never disconnected"
-    );
-    assert_eq!(
-        publisher.call(&["PUBSUB", "NUMSUB", "firehose"]),
-        r#"*["firehose",:0]"#
-    );
+    assert_eq!(receivers.last().unwrap(), ":0", "the slow subscriber was never disconnected");
+    assert_eq!(publisher.call(&["PUBSUB", "NUMSUB", "firehose"]), r#"*["firehose",:0]"#);
     assert_eq!(client_id_named(&mut publisher, "slow"), None);
     assert_eq!(publisher.call(&["PING"]), "+PONG");
 
@@ -360,10 +300,7 @@ fn slow_subscriber_over_hard_limit_is_disconnected() {
             Ok(n) => total += n,
             Err(e) => panic!("expected the server to close the slow subscriber: {e}"),
         }
-        assert!(
-            total < 64 << 20,
-            "server kept sending to a killed subscriber"
-        );
+        assert!(total < 64 << 20, "server kept sending to a killed subscriber");
     }
 }
 
@@ -382,15 +319,7 @@ fn slow_subscriber_over_soft_limit_for_too_long_is_disconnected() {
         }
         let list = publisher.call(&["CLIENT", "LIST", "TYPE", "pubsub"]);
         if list.contains("omem=") && !list.contains("omem=0 ") {
-            let omem: usize = list
-                .split("omem=")
-                .nth(1)
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
+            let omem: usize = list.split("omem=").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
             if omem > 256 * 1024 {
                 over = true;
                 break;
@@ -410,14 +339,8 @@ fn slow_subscriber_over_soft_limit_for_too_long_is_disconnected() {
         std::thread::sleep(Duration::from_millis(80));
         publisher.call(&["PUBSUB", "NUMSUB", "c"]) == r#"*["c",:0]"#
     });
-    assert!(
-        disconnected,
-        "a subscriber over the soft limit for too long was kept"
-    );
-    assert!(
-        over_since.elapsed() >= Duration::from_secs(1),
-        "disconnected before the soft limit's time ran out"
-    );
+    assert!(disconnected, "a subscriber over the soft limit for too long was kept");
+    assert!(over_since.elapsed() >= Duration::from_secs(1), "disconnected before the soft limit's time ran out");
     assert_eq!(publisher.call(&["PING"]), "+PONG");
 }
 
@@ -426,54 +349,21 @@ fn keyspace_notifications_end_to_end() {
     let server = Server::start(&["--notify-keyspace-events", "KEA"]);
     let mut sub = Raw::connect(&server);
     let mut c = Raw::connect(&server);
-    assert_eq!(
-        sub.call(&["PSUBSCRIBE", "__key*@0__:*"]),
-        r#"*["psubscribe","__key*@0__:*",:1]"#
-    );
+    assert_eq!(sub.call(&["PSUBSCRIBE", "__key*@0__:*"]), r#"*["psubscribe","__key*@0__:*",:1]"#);
     c.call(&["SET", "foo", "bar"]);
-    assert_eq!(
-        sub.read(),
-        r#"*["pmessage","__key*@0__:*","__keyspace@0__:foo","set"]"#
-    );
-    assert_eq!(
-        sub.read(),
-        r#"*["pmessage","__key*@0__:*","__keyevent@0__:set","foo"]"#
-    );
+    assert_eq!(sub.read(), r#"*["pmessage","__key*@0__:*","__keyspace@0__:foo","set"]"#);
+    assert_eq!(sub.read(), r#"*["pmessage","__key*@0__:*","__keyevent@0__:set","foo"]"#);
     c.call(&["DEL", "foo"]);
-    assert_eq!(
-        sub.read(),
-        r#"*["pmessage","__key*@0__:*","__keyspace@0__:foo","del"]"#
-    );
-    assert_eq!(
-        sub.read(),
-        r#"*["pmessage","__key*@0__:*","__keyevent@0__:del","foo"]"#
-    );
+    assert_eq!(sub.read(), r#"*["pmessage","__key*@0__:*","__keyspace@0__:foo","del"]"#);
+    assert_eq!(sub.read(), r#"*["pmessage","__key*@0__:*","__keyevent@0__:del","foo"]"#);
     // Keys nobody reads expire in the background and still notify.
     c.call(&["SET", "short", "v", "PX", "50"]);
-    assert_eq!(
-        sub.read(),
-        r#"*["pmessage","__key*@0__:*","__keyspace@0__:short","set"]"#
-    );
-    assert_eq!(
-        sub.read(),
-        r#"*["pmessage","__key*@0__:*","__keyevent@0__:set","short"]"#
-    );
-    assert_eq!(
-        sub.read(),
-        r#"*["pmessage","__key*@0__:*","__keyspace@0__:short","expire"]"#
-    );
-    assert_eq!(
-        sub.read(),
-        r#"*["pmessage","__key*@0__:*","__keyevent@0__:expire","short"]"#
-    );
-    assert_eq!(
-        sub.read(),
-        r#"*["pmessage","__key*@0__:*","__keyspace@0__:short","expired"]"#
-    );
-    assert_eq!(
-        sub.read(),
-        r#"*["pmessage","__key*@0__:*","__keyevent@0__:expired","short"]"#
-    );
+    assert_eq!(sub.read(), r#"*["pmessage","__key*@0__:*","__keyspace@0__:short","set"]"#);
+    assert_eq!(sub.read(), r#"*["pmessage","__key*@0__:*","__keyevent@0__:set","short"]"#);
+    assert_eq!(sub.read(), r#"*["pmessage","__key*@0__:*","__keyspace@0__:short","expire"]"#);
+    assert_eq!(sub.read(), r#"*["pmessage","__key*@0__:*","__keyevent@0__:expire","short"]"#);
+    assert_eq!(sub.read(), r#"*["pmessage","__key*@0__:*","__keyspace@0__:short","expired"]"#);
+    assert_eq!(sub.read(), r#"*["pmessage","__key*@0__:*","__keyevent@0__:expired","short"]"#);
 
     // A RESP3 client sees the events its own command caused right after that command's reply.
     let mut me = Raw::connect(&server);
@@ -506,13 +396,7 @@ fn new_key_events() {
     // Overwriting an existing key creates nothing new.
     c.call(&["SET", "foo", "baz"]);
     c.call(&["SET", "bar", "bar"]);
-    assert_eq!(
-        sub.read(),
-        r#"*["pmessage","*","__keyevent@0__:new","foo"]"#
-    );
-    assert_eq!(
-        sub.read(),
-        r#"*["pmessage","*","__keyevent@0__:new","bar"]"#
-    );
+    assert_eq!(sub.read(), r#"*["pmessage","*","__keyevent@0__:new","foo"]"#);
+    assert_eq!(sub.read(), r#"*["pmessage","*","__keyevent@0__:new","bar"]"#);
     assert!(sub.silent_for(Duration::from_millis(100)));
 }

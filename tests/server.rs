@@ -46,19 +46,14 @@ fn text(con: &mut Connection, args: &[&str]) -> String {
 }
 
 fn config_get(con: &mut Connection, name: &str) -> String {
-    let pairs: Vec<String> = redis::cmd("CONFIG")
-        .arg("GET")
-        .arg(name)
-        .query(con)
-        .unwrap();
+    let pairs: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query(con).unwrap();
     assert_eq!(pairs.len(), 2, "CONFIG GET {name}: {pairs:?}");
     pairs[1].clone()
 }
 
 /// The `field:value` lines of INFO as pairs.
 fn info_field(info: &str, field: &str) -> Option<String> {
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
 }
 
 fn temp_config(name: &str, contents: &str) -> std::path::PathBuf {
@@ -90,15 +85,8 @@ fn start_with_file(path: &std::path::Path) -> (std::process::Child, u16) {
 
 fn startup_error(contents: &str, name: &str) -> (Option<i32>, String, String) {
     let path = temp_config(name, contents);
-    let out = Command::new(env!("CARGO_BIN_EXE_tenantcache"))
-        .arg(&path)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        path.display().to_string(),
-    )
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantcache")).arg(&path).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned(), path.display().to_string())
 }
 
 #[test]
@@ -112,60 +100,36 @@ fn unknown_directive_in_file_stops_startup_naming_file_line_and_directive() {
 
 #[test]
 fn bad_value_in_file_stops_startup_naming_file_line_and_directive() {
-    let (code, stderr, path) =
-        startup_error("port 0\nbind 127.0.0.1\nmaxmemory 10xb\n", "badvalue");
+    let (code, stderr, path) = startup_error("port 0\nbind 127.0.0.1\nmaxmemory 10xb\n", "badvalue");
     assert_ne!(code, Some(0));
     assert!(stderr.contains(&path), "{stderr}");
     assert!(stderr.contains("line 3"), "{stderr}");
     assert!(stderr.contains("'maxmemory'"), "{stderr}");
     let (code, stderr, _) = startup_error("port 0\nhz 100000\n", "range");
     assert_ne!(code, Some(0));
-    assert!(
-        stderr.contains("line 2") && stderr.contains("'hz'"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("line 2") && stderr.contains("'hz'"), "{stderr}");
 }
 
 #[test]
 fn config_get_patterns_and_set_pairs() {
     let server = Server::start(&[]);
     let mut con = server.conn();
-    let pairs: Vec<String> = redis::cmd("CONFIG")
-        .arg("GET")
-        .arg("maxmemory*")
-        .arg("maxmemory")
-        .arg("hz")
-        .query(&mut con)
-        .unwrap();
+    let pairs: Vec<String> =
+        redis::cmd("CONFIG").arg("GET").arg("maxmemory*").arg("maxmemory").arg("hz").query(&mut con).unwrap();
     let names: Vec<&String> = pairs.iter().step_by(2).collect();
     assert!(names.iter().any(|n| *n == "maxmemory-policy"));
-    assert_eq!(
-        names.iter().filter(|n| **n == "maxmemory").count(),
-        1,
-        "listed once: {names:?}"
-    );
+    assert_eq!(names.iter().filter(|n| **n == "maxmemory").count(), 1, "listed once: {names:?}");
     assert!(names.iter().any(|n| *n == "hz"));
 
-    ok(
-        &mut con,
-        &["CONFIG", "SET", "hz", "20", "maxmemory", "10mb"],
-    );
+    ok(&mut con, &["CONFIG", "SET", "hz", "20", "maxmemory", "10mb"]);
     assert_eq!(config_get(&mut con, "hz"), "20");
     assert_eq!(config_get(&mut con, "maxmemory"), "10485760");
     // All or nothing: a bad value leaves the good one unapplied.
-    let e = err(
-        &mut con,
-        &["CONFIG", "SET", "hz", "30", "maxmemory", "10xb"],
-    );
-    assert!(
-        e.starts_with("ERR CONFIG SET failed (possibly related to argument 'maxmemory')"),
-        "{e}"
-    );
+    let e = err(&mut con, &["CONFIG", "SET", "hz", "30", "maxmemory", "10xb"]);
+    assert!(e.starts_with("ERR CONFIG SET failed (possibly related to argument 'maxmemory')"), "{e}");
     assert_eq!(config_get(&mut con, "hz"), "20");
     assert!(err(&mut con, &["CONFIG", "SET", "hz", "5", "hz", "6"]).contains("duplicate parameter"));
-    assert!(
-        err(&mut con, &["CONFIG", "SET", "databases", "4"]).contains("can't set immutable config")
-    );
+    assert!(err(&mut con, &["CONFIG", "SET", "databases", "4"]).contains("can't set immutable config"));
     assert_eq!(
         err(&mut con, &["CONFIG", "SET", "no-such-thing", "1"]),
         "ERR Unknown option or number of arguments for CONFIG SET - 'no-such-thing'"
@@ -196,10 +160,7 @@ fn config_set_takes_effect() {
     ok(&mut con, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
     let _ = text(&mut con, &["ECHO", "x"]);
     assert!(int(&mut con, &["SLOWLOG", "LEN"]) >= 1);
-    ok(
-        &mut con,
-        &["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
-    );
+    ok(&mut con, &["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
     ok(&mut con, &["SLOWLOG", "RESET"]);
     let _ = text(&mut con, &["ECHO", "x"]);
     assert_eq!(int(&mut con, &["SLOWLOG", "LEN"]), 0);
@@ -210,27 +171,15 @@ fn config_set_takes_effect() {
     ok(&mut con, &["CONFIG", "SET", "maxclients", "100"]);
     // requirepass: new connections must authenticate.
     ok(&mut con, &["CONFIG", "SET", "requirepass", "secret"]);
-    let reply = server.raw(
-        b"PING\r\nAUTH secret\r\nPING\r\nQUIT\r\n",
-        std::time::Duration::from_secs(2),
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&reply),
-        "-NOAUTH Authentication required.\r\n+OK\r\n+PONG\r\n+OK\r\n"
-    );
+    let reply = server.raw(b"PING\r\nAUTH secret\r\nPING\r\nQUIT\r\n", std::time::Duration::from_secs(2));
+    assert_eq!(String::from_utf8_lossy(&reply), "-NOAUTH Authentication required.\r\n+OK\r\n+PONG\r\n+OK\r\n");
 }
 
 #[test]
 fn config_rewrite_writes_back_to_the_file() {
-    let path = temp_config(
-        "rewrite",
-        "# my settings\nport 0\nbind 127.0.0.1\nhz 10\nloglevel warning\n",
-    );
+    let path = temp_config("rewrite", "# my settings\nport 0\nbind 127.0.0.1\nhz 10\nloglevel warning\n");
     let (mut child, port) = start_with_file(&path);
-    let mut con = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut con = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
     ok(&mut con, &["CONFIG", "SET", "hz", "25", "maxmemory", "1mb"]);
     ok(&mut con, &["CONFIG", "REWRITE"]);
     let written = std::fs::read_to_string(&path).unwrap();
@@ -242,10 +191,7 @@ fn config_rewrite_writes_back_to_the_file() {
     assert!(!written.contains("hz 10"), "{written}");
     // The rewritten file starts a server again.
     let (mut again, port) = start_with_file(&path);
-    let mut con = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut con = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
     assert_eq!(config_get(&mut con, "hz"), "25");
     let _ = again.kill();
     let _ = again.wait();
@@ -255,10 +201,7 @@ fn config_rewrite_writes_back_to_the_file() {
 fn config_rewrite_without_a_file_is_an_error() {
     let server = Server::start(&[]);
     let mut con = server.conn();
-    assert_eq!(
-        err(&mut con, &["CONFIG", "REWRITE"]),
-        "ERR The server is running without a config file"
-    );
+    assert_eq!(err(&mut con, &["CONFIG", "REWRITE"]), "ERR The server is running without a config file");
 }
 
 #[test]
@@ -270,43 +213,19 @@ fn info_sections_and_fields() {
     ok(&mut con, &["SET", "k", "v"]);
     let _ = cmd(&mut con, &["NOSUCHCOMMAND"]);
     let info = text(&mut con, &["INFO"]);
-    assert_eq!(
-        info_field(&info, "redis_version").as_deref(),
-        Some(tenantcache::REDIS_VERSION)
-    );
-    assert_eq!(
-        info_field(&info, "redis_mode").as_deref(),
-        Some("standalone")
-    );
+    assert_eq!(info_field(&info, "redis_version").as_deref(), Some(tenantcache::REDIS_VERSION));
+    assert_eq!(info_field(&info, "redis_mode").as_deref(), Some("standalone"));
     assert_eq!(info_field(&info, "loading").as_deref(), Some("0"));
     assert_eq!(info_field(&info, "role").as_deref(), Some("master"));
     assert_eq!(info_field(&info, "connected_slaves").as_deref(), Some("0"));
     assert_eq!(info_field(&info, "cluster_enabled").as_deref(), Some("0"));
     assert_eq!(info_field(&info, "tcp_port"), Some(server.port.to_string()));
-    assert_eq!(
-        info_field(&info, "process_id"),
-        Some(server.pid().to_string())
-    );
+    assert_eq!(info_field(&info, "process_id"), Some(server.pid().to_string()));
     let run_id = info_field(&info, "run_id").unwrap();
-    assert!(
-        run_id.len() == 40 && run_id.bytes().all(|b| b.is_ascii_hexdigit()),
-        "{run_id}"
-    );
-    assert_eq!(
-        info_field(&info, "db0").as_deref(),
-        Some("keys=1,expires=0,avg_ttl=0")
-    );
-    assert_eq!(
-        info_field(&info, "errorstat_ERR").as_deref(),
-        Some("count=1")
-    );
-    assert!(
-        info_field(&info, "used_memory")
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            > 0
-    );
+    assert!(run_id.len() == 40 && run_id.bytes().all(|b| b.is_ascii_hexdigit()), "{run_id}");
+    assert_eq!(info_field(&info, "db0").as_deref(), Some("keys=1,expires=0,avg_ttl=0"));
+    assert_eq!(info_field(&info, "errorstat_ERR").as_deref(), Some("count=1"));
+    assert!(info_field(&info, "used_memory").unwrap().parse::<u64>().unwrap() > 0);
     assert!(info_field(&info, "used_cpu_user").is_some());
     assert!(info_field(&info, "keyspace_hits").is_some());
     // commandstats only on request (or with all/everything).
@@ -315,14 +234,9 @@ fn info_sections_and_fields() {
     assert!(stats.starts_with("# Commandstats\r\n"), "{stats}");
     assert!(stats.contains("cmdstat_set:calls=1,usec="), "{stats}");
     let two = text(&mut con, &["INFO", "cpu", "CLUSTER"]);
-    assert!(
-        two.contains("# CPU") && two.contains("# Cluster") && !two.contains("# Server"),
-        "{two}"
-    );
+    assert!(two.contains("# CPU") && two.contains("# Cluster") && !two.contains("# Server"), "{two}");
     let all = text(&mut con, &["INFO", "everything"]);
-    assert!(
-        all.contains("# Server") && all.contains("# Commandstats") && all.contains("# Keyspace")
-    );
+    assert!(all.contains("# Server") && all.contains("# Commandstats") && all.contains("# Keyspace"));
     // Statistics reset.
     ok(&mut con, &["CONFIG", "RESETSTAT"]);
     let stats = text(&mut con, &["INFO", "errorstats"]);
@@ -337,15 +251,8 @@ fn failed_and_rejected_calls_are_counted() {
     let _ = cmd(&mut con, &["SELECT", "x"]);
     let _ = cmd(&mut con, &["SELECT"]);
     let stats = text(&mut con, &["INFO", "commandstats"]);
-    let line = stats
-        .lines()
-        .find(|l| l.starts_with("cmdstat_select:"))
-        .unwrap()
-        .to_string();
-    assert!(
-        line.contains("calls=1,") && line.ends_with("rejected_calls=1,failed_calls=1"),
-        "{line}"
-    );
+    let line = stats.lines().find(|l| l.starts_with("cmdstat_select:")).unwrap().to_string();
+    assert!(line.contains("calls=1,") && line.ends_with("rejected_calls=1,failed_calls=1"), "{line}");
     let errors = text(&mut con, &["INFO", "errorstats"]);
     assert!(errors.contains("errorstat_ERR:count=2"), "{errors}");
 }
@@ -361,14 +268,8 @@ fn keyspace_commands() {
     assert_eq!(int(&mut con, &["DBSIZE"]), 0);
     ok(&mut con, &["SELECT", "1"]);
     assert_eq!(int(&mut con, &["DBSIZE"]), 2);
-    assert_eq!(
-        err(&mut con, &["SWAPDB", "0", "99"]),
-        "ERR DB index is out of range"
-    );
-    assert_eq!(
-        err(&mut con, &["SWAPDB", "0", "x"]),
-        "ERR invalid second DB index"
-    );
+    assert_eq!(err(&mut con, &["SWAPDB", "0", "99"]), "ERR DB index is out of range");
+    assert_eq!(err(&mut con, &["SWAPDB", "0", "x"]), "ERR invalid second DB index");
     assert_eq!(err(&mut con, &["FLUSHDB", "LATER"]), "ERR syntax error");
     ok(&mut con, &["FLUSHDB", "ASYNC"]);
     assert_eq!(int(&mut con, &["DBSIZE"]), 0);
@@ -377,41 +278,24 @@ fn keyspace_commands() {
     assert_eq!(int(&mut con, &["DBSIZE"]), 0);
     let time: Vec<String> = redis::cmd("TIME").query(&mut con).unwrap();
     let secs: u64 = time[0].parse().unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     assert!(secs.abs_diff(now) <= 2);
     assert!(time[1].parse::<u32>().unwrap() < 1_000_000);
     assert!(int(&mut con, &["LASTSAVE"]) <= now as i64);
-    assert_eq!(
-        err(&mut con, &["SAVE"]),
-        "ERR persistence is not supported by this server"
-    );
-    assert_eq!(
-        err(&mut con, &["BGSAVE"]),
-        "ERR persistence is not supported by this server"
-    );
+    assert_eq!(err(&mut con, &["SAVE"]), "ERR persistence is not supported by this server");
+    assert_eq!(err(&mut con, &["BGSAVE"]), "ERR persistence is not supported by this server");
 }
 
 #[test]
 fn slowlog_entries() {
     let server = Server::start(&["--slowlog-log-slower-than", "0"]);
     let mut con = server.conn();
-    let _: Value = redis::cmd("CLIENT")
-        .arg("SETNAME")
-        .arg("me")
-        .query(&mut con)
-        .unwrap_or(Value::Nil);
+    let _: Value = redis::cmd("CLIENT").arg("SETNAME").arg("me").query(&mut con).unwrap_or(Value::Nil);
     ok(&mut con, &["SLOWLOG", "RESET"]);
     ok(&mut con, &["SET", "key", "value"]);
-    let Value::Array(entries) = cmd(&mut con, &["SLOWLOG", "GET", "1"]).unwrap() else {
-        panic!()
-    };
+    let Value::Array(entries) = cmd(&mut con, &["SLOWLOG", "GET", "1"]).unwrap() else { panic!() };
     assert_eq!(entries.len(), 1);
-    let Value::Array(entry) = &entries[0] else {
-        panic!()
-    };
+    let Value::Array(entry) = &entries[0] else { panic!() };
     assert_eq!(entry.len(), 6);
     assert!(matches!(entry[1], Value::Int(t) if t > 1_600_000_000));
     assert_eq!(
@@ -423,10 +307,7 @@ fn slowlog_entries() {
         ])
     );
     assert!(matches!(&entry[4], Value::BulkString(addr) if addr.starts_with(b"127.0.0.1:")));
-    assert_eq!(
-        err(&mut con, &["SLOWLOG", "GET", "-2"]),
-        "ERR count should be greater than or equal to -1"
-    );
+    assert_eq!(err(&mut con, &["SLOWLOG", "GET", "-2"]), "ERR count should be greater than or equal to -1");
     ok(&mut con, &["SLOWLOG", "RESET"]);
     // RESET itself may be logged afterwards, nothing before it.
     assert!(int(&mut con, &["SLOWLOG", "LEN"]) <= 1);
@@ -439,21 +320,10 @@ fn memory_commands() {
     ok(&mut con, &["SET", "k", &"x".repeat(1000)]);
     let usage = int(&mut con, &["MEMORY", "USAGE", "k"]);
     assert!((1000..2000).contains(&usage), "{usage}");
-    assert_eq!(
-        int(&mut con, &["MEMORY", "USAGE", "k", "SAMPLES", "5"]),
-        usage
-    );
-    assert_eq!(
-        cmd(&mut con, &["MEMORY", "USAGE", "missing"]).unwrap(),
-        Value::Nil
-    );
-    assert_eq!(
-        err(&mut con, &["MEMORY", "USAGE", "k", "BOGUS"]),
-        "ERR syntax error"
-    );
-    let Value::Array(stats) = cmd(&mut con, &["MEMORY", "STATS"]).unwrap() else {
-        panic!()
-    };
+    assert_eq!(int(&mut con, &["MEMORY", "USAGE", "k", "SAMPLES", "5"]), usage);
+    assert_eq!(cmd(&mut con, &["MEMORY", "USAGE", "missing"]).unwrap(), Value::Nil);
+    assert_eq!(err(&mut con, &["MEMORY", "USAGE", "k", "BOGUS"]), "ERR syntax error");
+    let Value::Array(stats) = cmd(&mut con, &["MEMORY", "STATS"]).unwrap() else { panic!() };
     assert!(stats.contains(&Value::BulkString(b"keys.count".to_vec())));
     let _: String = redis::cmd("MEMORY").arg("DOCTOR").query(&mut con).unwrap();
 }
@@ -463,78 +333,38 @@ fn command_introspection_comes_from_the_table() {
     let server = Server::start(&[]);
     let mut con = server.conn();
     let count = int(&mut con, &["COMMAND", "COUNT"]);
-    let Value::Array(all) = cmd(&mut con, &["COMMAND"]).unwrap() else {
-        panic!()
-    };
+    let Value::Array(all) = cmd(&mut con, &["COMMAND"]).unwrap() else { panic!() };
     assert_eq!(all.len() as i64, count);
-    let Value::Array(info) = cmd(
-        &mut con,
-        &["COMMAND", "INFO", "get", "nosuch", "config|get"],
-    )
-    .unwrap() else {
+    let Value::Array(info) = cmd(&mut con, &["COMMAND", "INFO", "get", "nosuch", "config|get"]).unwrap() else {
         panic!()
     };
     assert_eq!(info.len(), 3);
     assert_eq!(info[1], Value::Nil);
-    let Value::Array(get) = &info[0] else {
-        panic!()
-    };
+    let Value::Array(get) = &info[0] else { panic!() };
     assert_eq!(get[0], Value::BulkString(b"get".to_vec()));
     assert_eq!(get[1], Value::Int(2));
     assert_eq!(&get[3..6], &[Value::Int(1), Value::Int(1), Value::Int(1)]);
-    let Value::Array(config_get) = &info[2] else {
-        panic!()
-    };
+    let Value::Array(config_get) = &info[2] else { panic!() };
     assert_eq!(config_get[0], Value::BulkString(b"config|get".to_vec()));
 
-    let keys: Vec<String> = redis::cmd("COMMAND")
-        .arg("GETKEYS")
-        .arg("SET")
-        .arg("k")
-        .arg("v")
-        .query(&mut con)
-        .unwrap();
+    let keys: Vec<String> = redis::cmd("COMMAND").arg("GETKEYS").arg("SET").arg("k").arg("v").query(&mut con).unwrap();
     assert_eq!(keys, vec!["k"]);
-    assert_eq!(
-        err(&mut con, &["COMMAND", "GETKEYS", "PING"]),
-        "ERR The command has no key arguments"
-    );
-    assert_eq!(
-        err(&mut con, &["COMMAND", "GETKEYS", "NOPE", "x"]),
-        "ERR Invalid command specified"
-    );
-    assert_eq!(
-        err(&mut con, &["COMMAND", "GETKEYS", "GET"]),
-        "ERR Invalid number of arguments specified for command"
-    );
+    assert_eq!(err(&mut con, &["COMMAND", "GETKEYS", "PING"]), "ERR The command has no key arguments");
+    assert_eq!(err(&mut con, &["COMMAND", "GETKEYS", "NOPE", "x"]), "ERR Invalid command specified");
+    assert_eq!(err(&mut con, &["COMMAND", "GETKEYS", "GET"]), "ERR Invalid number of arguments specified for command");
 
-    let names: Vec<String> = redis::cmd("COMMAND")
-        .arg("LIST")
-        .arg("FILTERBY")
-        .arg("PATTERN")
-        .arg("config*")
-        .query(&mut con)
-        .unwrap();
-    assert!(
-        names.contains(&"config".to_string()) && names.contains(&"config|set".to_string()),
-        "{names:?}"
-    );
+    let names: Vec<String> =
+        redis::cmd("COMMAND").arg("LIST").arg("FILTERBY").arg("PATTERN").arg("config*").query(&mut con).unwrap();
+    assert!(names.contains(&"config".to_string()) && names.contains(&"config|set".to_string()), "{names:?}");
 
     // What redis-cli reads for its hints.
     let _: Value = redis::cmd("HELLO").arg(3).query(&mut con).unwrap();
-    let Value::Map(docs) = cmd(&mut con, &["COMMAND", "DOCS", "config"]).unwrap() else {
-        panic!()
-    };
+    let Value::Map(docs) = cmd(&mut con, &["COMMAND", "DOCS", "config"]).unwrap() else { panic!() };
     assert_eq!(docs.len(), 1);
-    let Value::Map(fields) = &docs[0].1 else {
-        panic!()
-    };
+    let Value::Map(fields) = &docs[0].1 else { panic!() };
     let keys: Vec<&Value> = fields.iter().map(|(k, _)| k).collect();
     for expected in ["summary", "since", "group", "subcommands"] {
-        assert!(
-            keys.contains(&&Value::BulkString(expected.as_bytes().to_vec())),
-            "{expected} missing"
-        );
+        assert!(keys.contains(&&Value::BulkString(expected.as_bytes().to_vec())), "{expected} missing");
     }
 }
 
@@ -544,13 +374,8 @@ fn scripting_is_refused_clearly_and_the_library_is_empty() {
     let mut con = server.conn();
     ok(&mut con, &["FUNCTION", "FLUSH"]);
     ok(&mut con, &["FUNCTION", "FLUSH", "ASYNC"]);
-    assert_eq!(
-        cmd(&mut con, &["FUNCTION", "LIST"]).unwrap(),
-        Value::Array(vec![])
-    );
-    let Value::Array(stats) = cmd(&mut con, &["FUNCTION", "STATS"]).unwrap() else {
-        panic!()
-    };
+    assert_eq!(cmd(&mut con, &["FUNCTION", "LIST"]).unwrap(), Value::Array(vec![]));
+    let Value::Array(stats) = cmd(&mut con, &["FUNCTION", "STATS"]).unwrap() else { panic!() };
     assert_eq!(stats[0], Value::BulkString(b"running_script".to_vec()));
     assert_eq!(stats[1], Value::Nil);
     for args in [
@@ -560,11 +385,7 @@ fn scripting_is_refused_clearly_and_the_library_is_empty() {
         &["FCALL", "f", "0"],
         &["SCRIPT", "LOAD", "return 1"],
     ] {
-        assert_eq!(
-            err(&mut con, args),
-            "ERR scripting is not supported by this server",
-            "{args:?}"
-        );
+        assert_eq!(err(&mut con, args), "ERR scripting is not supported by this server", "{args:?}");
     }
     assert_eq!(
         cmd(&mut con, &["SCRIPT", "EXISTS", "a", "b"]).unwrap(),
@@ -588,27 +409,15 @@ fn debug_offers_only_what_it_supports() {
 fn shutdown_stops_the_server() {
     let server = Server::start(&[]);
     let mut con = server.conn();
-    assert_eq!(
-        err(&mut con, &["SHUTDOWN", "ABORT"]),
-        "ERR No shutdown in progress."
-    );
-    assert_eq!(
-        err(&mut con, &["SHUTDOWN", "SAVE", "NOSAVE"]),
-        "ERR syntax error"
-    );
-    assert!(
-        cmd(&mut con, &["SHUTDOWN", "NOSAVE"]).is_err(),
-        "the connection closes without a reply"
-    );
+    assert_eq!(err(&mut con, &["SHUTDOWN", "ABORT"]), "ERR No shutdown in progress.");
+    assert_eq!(err(&mut con, &["SHUTDOWN", "SAVE", "NOSAVE"]), "ERR syntax error");
+    assert!(cmd(&mut con, &["SHUTDOWN", "NOSAVE"]).is_err(), "the connection closes without a reply");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         if std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err() {
             break;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "server still accepting connections"
-        );
+        assert!(std::time::Instant::now() < deadline, "server still accepting connections");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
@@ -651,10 +460,8 @@ fn command_getkeys_of_movable_key_commands() {
     }
 
     // GETKEYSANDFLAGS gives each key the access of its role.
-    let v: Value = redis::cmd("COMMAND")
-        .arg(&["GETKEYSANDFLAGS", "ZUNIONSTORE", "dst", "1", "src"])
-        .query(&mut con)
-        .unwrap();
+    let v: Value =
+        redis::cmd("COMMAND").arg(&["GETKEYSANDFLAGS", "ZUNIONSTORE", "dst", "1", "src"]).query(&mut con).unwrap();
     let flags = |key: &str, f: &[&str]| {
         Value::Array(vec![
             Value::BulkString(key.as_bytes().to_vec()),

@@ -199,11 +199,14 @@ fn exec_after(server: &Server, setup: &[&[&str]], watch: &[&str], change: &[&[&s
     c.exec_after_ping()
 }
 
+/// (what the case shows, commands before WATCH, commands by another client after WATCH).
+type Case<'a> = (&'a str, &'a [&'a [&'a str]], &'a [&'a [&'a str]]);
+
 #[test]
 fn watch_fails_exec_on_every_kind_of_change() {
     let server = Server::start(&[]);
     let set_x: &[&[&str]] = &[&["SET", "x", "1"]];
-    let changes: &[(&str, &[&[&str]], &[&[&str]])] = &[
+    let changes: &[Case] = &[
         ("overwrite", set_x, &[&["SET", "x", "1"]]),
         ("create", &[], &[&["SET", "x", "1"]]),
         ("in place", set_x, &[&["APPEND", "x", "2"]]),
@@ -237,7 +240,7 @@ fn watch_fails_exec_on_every_kind_of_change() {
 fn watch_ignores_changes_that_do_not_touch_the_key() {
     let server = Server::start(&[]);
     let none: &[&[&str]] = &[];
-    let cases: &[(&str, &[&[&str]], &[&[&str]])] = &[
+    let cases: &[Case] = &[
         ("other key", &[&["SET", "x", "1"]], &[&["SET", "y", "1"], &["DEL", "z"]]),
         ("same key in another db", &[&["SET", "x", "1"]], &[&["SELECT", "1"], &["SET", "x", "2"]]),
         ("flushdb of a missing key", none, &[&["FLUSHDB"]]),

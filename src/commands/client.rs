@@ -16,78 +16,17 @@ use std::sync::Arc;
 const CONN: u32 = NOSCRIPT | LOADING | STALE;
 const CONN_ADMIN: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
-pub static COMMANDS: &[CommandSpec] = &[container!(
-    "client",
-    "connection",
-    "2.4.0",
-    "A container for client connection commands.",
-    SUBCOMMANDS
-)];
+pub static COMMANDS: &[CommandSpec] =
+    &[container!("client", "connection", "2.4.0", "A container for client connection commands.", SUBCOMMANDS)];
 
 static SUBCOMMANDS: &[CommandSpec] = &[
-    subcmd!(
-        "client",
-        "id",
-        2,
-        CONN,
-        (0, 0, 0),
-        "Returns the unique client ID of the connection.",
-        id
-    ),
-    subcmd!(
-        "client",
-        "setname",
-        3,
-        CONN,
-        (0, 0, 0),
-        "Sets the connection name.",
-        setname
-    ),
-    subcmd!(
-        "client",
-        "getname",
-        2,
-        CONN,
-        (0, 0, 0),
-        "Returns the name of the connection.",
-        getname
-    ),
-    subcmd!(
-        "client",
-        "list",
-        -2,
-        CONN_ADMIN,
-        (0, 0, 0),
-        "Lists open connections.",
-        list
-    ),
-    subcmd!(
-        "client",
-        "info",
-        2,
-        CONN,
-        (0, 0, 0),
-        "Returns information about the connection.",
-        info
-    ),
-    subcmd!(
-        "client",
-        "kill",
-        -3,
-        CONN_ADMIN,
-        (0, 0, 0),
-        "Terminates open connections.",
-        kill
-    ),
-    subcmd!(
-        "client",
-        "setinfo",
-        4,
-        CONN,
-        (0, 0, 0),
-        "Sets information specific to the client or connection.",
-        setinfo
-    ),
+    subcmd!("client", "id", 2, CONN, (0, 0, 0), "Returns the unique client ID of the connection.", id),
+    subcmd!("client", "setname", 3, CONN, (0, 0, 0), "Sets the connection name.", setname),
+    subcmd!("client", "getname", 2, CONN, (0, 0, 0), "Returns the name of the connection.", getname),
+    subcmd!("client", "list", -2, CONN_ADMIN, (0, 0, 0), "Lists open connections.", list),
+    subcmd!("client", "info", 2, CONN, (0, 0, 0), "Returns information about the connection.", info),
+    subcmd!("client", "kill", -3, CONN_ADMIN, (0, 0, 0), "Terminates open connections.", kill),
+    subcmd!("client", "setinfo", 4, CONN, (0, 0, 0), "Sets information specific to the client or connection.", setinfo),
     subcmd!(
         "client",
         "no-evict",
@@ -106,15 +45,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
         no_touch
     ),
-    subcmd!(
-        "client",
-        "pause",
-        -3,
-        CONN_ADMIN,
-        (0, 0, 0),
-        "Suspends commands processing.",
-        pause
-    ),
+    subcmd!("client", "pause", -3, CONN_ADMIN, (0, 0, 0), "Suspends commands processing.", pause),
     subcmd!(
         "client",
         "unblock",
@@ -124,24 +55,8 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "Unblocks a client blocked by a blocking command from a different connection.",
         unblock
     ),
-    subcmd!(
-        "client",
-        "unpause",
-        2,
-        CONN_ADMIN,
-        (0, 0, 0),
-        "Resumes processing commands from paused clients.",
-        unpause
-    ),
-    subcmd!(
-        "client",
-        "reply",
-        3,
-        CONN,
-        (0, 0, 0),
-        "Instructs the server whether to reply to commands.",
-        reply
-    ),
+    subcmd!("client", "unpause", 2, CONN_ADMIN, (0, 0, 0), "Resumes processing commands from paused clients.", unpause),
+    subcmd!("client", "reply", 3, CONN, (0, 0, 0), "Instructs the server whether to reply to commands.", reply),
     subcmd!(
         "client",
         "tracking",
@@ -192,9 +107,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
 /// Writes Redis's HELP reply: a title line, the given lines, and the HELP entry itself.
 pub fn reply_help(ctx: &mut Ctx, command: &str, lines: &[&str]) {
     ctx.out.array(lines.len() + 3);
-    ctx.out.simple(&format!(
-        "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
-    ));
+    ctx.out.simple(&format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
     for line in lines {
         ctx.out.simple(line);
     }
@@ -213,9 +126,7 @@ fn valid_attribute(value: &[u8]) -> bool {
 
 fn setname(ctx: &mut Ctx, args: &[Bytes]) {
     if !valid_attribute(&args[2]) {
-        return ctx
-            .out
-            .error("ERR Client names cannot contain spaces, newlines or special characters.");
+        return ctx.out.error("ERR Client names cannot contain spaces, newlines or special characters.");
     }
     ctx.client.handle.info.lock().name = text(&args[2]);
     ctx.out.ok();
@@ -237,9 +148,7 @@ fn setinfo(ctx: &mut Ctx, args: &[Bytes]) {
         return ctx.out.error(&format!("ERR Unrecognized option '{attr}'"));
     }
     if !valid_attribute(&args[3]) {
-        return ctx.out.error(&format!(
-            "ERR {attr} cannot contain spaces, newlines or special characters."
-        ));
+        return ctx.out.error(&format!("ERR {attr} cannot contain spaces, newlines or special characters."));
     }
     let mut info = ctx.client.handle.info.lock();
     if lib_name {
@@ -315,16 +224,9 @@ fn pause(ctx: &mut Ctx, args: &[Bytes]) {
     let timeout = match crate::util::parse_i64(&args[2]) {
         Some(t) if t < 0 => return ctx.out.error("ERR timeout is negative"),
         Some(t) => t as u64,
-        None => {
-            return ctx
-                .out
-                .error("ERR timeout is not an integer or out of range")
-        }
+        None => return ctx.out.error("ERR timeout is not an integer or out of range"),
     };
-    ctx.shared.pause.start(
-        crate::storage::now_ms().saturating_add(timeout),
-        writes_only,
-    );
+    ctx.shared.pause.start(crate::storage::now_ms().saturating_add(timeout), writes_only);
     ctx.out.ok();
 }
 
@@ -334,8 +236,7 @@ fn unpause(ctx: &mut Ctx, _args: &[Bytes]) {
 }
 
 fn tracking(ctx: &mut Ctx, _args: &[Bytes]) {
-    ctx.out
-        .error("ERR CLIENT TRACKING (client-side caching) is not supported by this server");
+    ctx.out.error("ERR CLIENT TRACKING (client-side caching) is not supported by this server");
 }
 
 /// Tracking is never on, so its state is always the same.
@@ -402,12 +303,7 @@ fn describe(out: &mut String, handle: &ClientHandle, info: &ClientInfo, argv_mem
     let events = if omem > 0 { "rw" } else { "r" };
     let cmd = info.last_command.map_or_else(|| "NULL".to_string(), |spec| spec.full_name());
     // Reply buffer, query buffer and pending output, plus the fixed per-client state.
-    let tot_mem = 1024
-        + info.reply_buffer_size
-        + info.query_buffer
-        + info.query_buffer_free
-        + omem
-        + argv_mem;
+    let tot_mem = 1024 + info.reply_buffer_size + info.query_buffer + info.query_buffer_free + omem + argv_mem;
     let _ = write!(
         out,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
@@ -447,9 +343,7 @@ fn describe(out: &mut String, handle: &ClientHandle, info: &ClientInfo, argv_mem
 
 /// The tenant of the client's last keyed command (empty before its first one).
 fn tenant_name(ctx: &mut Ctx, info: &ClientInfo) -> String {
-    info.last_tenant
-        .map(|t| String::from_utf8_lossy(ctx.ks.get().tenants.name(t)).into_owned())
-        .unwrap_or_default()
+    info.last_tenant.map(|t| String::from_utf8_lossy(ctx.ks.get().tenants.name(t)).into_owned()).unwrap_or_default()
 }
 
 fn argv_mem(args: &[Bytes]) -> usize {
@@ -462,11 +356,7 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) {
     if args.len() == 4 && is(&args[2], "type") {
         match client_type(&args[3]) {
             Some(t) => only_type = Some(t),
-            None => {
-                return ctx
-                    .out
-                    .error(&format!("ERR Unknown client type '{}'", text(&args[3])))
-            }
+            None => return ctx.out.error(&format!("ERR Unknown client type '{}'", text(&args[3]))),
         }
     } else if args.len() > 3 && is(&args[2], "id") {
         let mut ids = Vec::new();
@@ -485,14 +375,7 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) {
         // In the order asked for, as Redis does.
         Some(ids) => {
             let clients = ctx.shared.clients.lock();
-            ids.iter()
-                .filter_map(|id| {
-                    u64::try_from(*id)
-                        .ok()
-                        .and_then(|id| clients.get(&id))
-                        .cloned()
-                })
-                .collect()
+            ids.iter().filter_map(|id| u64::try_from(*id).ok().and_then(|id| clients.get(&id)).cloned()).collect()
         }
         None => ctx.shared.clients.lock().values().cloned().collect(),
     };
@@ -502,11 +385,7 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) {
         if only_type.is_some_and(|t| t != type_of(&info)) {
             continue;
         }
-        let argv = if handle.id == ctx.client.id {
-            argv_mem(args)
-        } else {
-            0
-        };
+        let argv = if handle.id == ctx.client.id { argv_mem(args) } else { 0 };
         let tenant = tenant_name(ctx, &info);
         describe(&mut out, &handle, &info, argv, &tenant);
         out.push('\n');
@@ -538,10 +417,7 @@ struct KillFilter {
 
 /// Parses the new form `CLIENT KILL <filter> <value> ...`; writes the error on failure.
 fn kill_filter(ctx: &mut Ctx, args: &[Bytes]) -> Option<KillFilter> {
-    let mut f = KillFilter {
-        skip_me: true,
-        ..Default::default()
-    };
+    let mut f = KillFilter { skip_me: true, ..Default::default() };
     let mut i = 2;
     while i < args.len() {
         let Some(value) = args.get(i + 1) else {
@@ -561,8 +437,7 @@ fn kill_filter(ctx: &mut Ctx, args: &[Bytes]) -> Option<KillFilter> {
             match client_type(value) {
                 Some(t) => f.client_type = Some(t),
                 None => {
-                    ctx.out
-                        .error(&format!("ERR Unknown client type '{}'", text(value)));
+                    ctx.out.error(&format!("ERR Unknown client type '{}'", text(value)));
                     return None;
                 }
             }
@@ -573,8 +448,7 @@ fn kill_filter(ctx: &mut Ctx, args: &[Bytes]) -> Option<KillFilter> {
         } else if is(option, "user") {
             // `default` is the only user until ACLs exist.
             if value.as_ref() != b"default" {
-                ctx.out
-                    .error(&format!("ERR No such user '{}'", text(value)));
+                ctx.out.error(&format!("ERR No such user '{}'", text(value)));
                 return None;
             }
             f.user = Some(text(value));
@@ -602,11 +476,7 @@ fn kill_filter(ctx: &mut Ctx, args: &[Bytes]) -> Option<KillFilter> {
 fn kill(ctx: &mut Ctx, args: &[Bytes]) {
     let old_form = args.len() == 3;
     let filter = if old_form {
-        KillFilter {
-            addr: Some(text(&args[2])),
-            skip_me: false,
-            ..Default::default()
-        }
+        KillFilter { addr: Some(text(&args[2])), skip_me: false, ..Default::default() }
     } else {
         match kill_filter(ctx, args) {
             Some(f) => f,

@@ -7,13 +7,67 @@ use crate::cmd;
 use bytes::Bytes;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    cmd!("ping", -1, FAST | SUBSCRIBED_OK | STALE | LOADING, (0, 0, 0), "connection", "1.0.0", "Returns the server's liveliness response.", ping),
+    cmd!(
+        "ping",
+        -1,
+        FAST | SUBSCRIBED_OK | STALE | LOADING,
+        (0, 0, 0),
+        "connection",
+        "1.0.0",
+        "Returns the server's liveliness response.",
+        ping
+    ),
     cmd!("echo", 2, FAST | STALE | LOADING, (0, 0, 0), "connection", "1.0.0", "Returns the given string.", echo),
-    cmd!("quit", -1, ALLOW_BUSY | NO_AUTH | SUBSCRIBED_OK | NO_MULTI_QUEUE | FAST | STALE | LOADING, (0, 0, 0), "connection", "1.0.0", "Closes the connection.", quit),
-    cmd!("reset", 1, NO_AUTH | SUBSCRIBED_OK | NO_MULTI_QUEUE | FAST | STALE | LOADING | NOSCRIPT, (0, 0, 0), "connection", "6.2.0", "Resets the connection.", reset),
-    cmd!("hello", -1, NO_AUTH | FAST | STALE | LOADING | NOSCRIPT, (0, 0, 0), "connection", "6.0.0", "Handshakes with the server.", hello),
-    cmd!("auth", -2, NO_AUTH | FAST | STALE | LOADING | NOSCRIPT, (0, 0, 0), "connection", "1.0.0", "Authenticates the connection.", auth),
-    cmd!("select", 2, FAST | STALE | LOADING, (0, 0, 0), "connection", "1.0.0", "Changes the selected database.", select),
+    cmd!(
+        "quit",
+        -1,
+        ALLOW_BUSY | NO_AUTH | SUBSCRIBED_OK | NO_MULTI_QUEUE | FAST | STALE | LOADING,
+        (0, 0, 0),
+        "connection",
+        "1.0.0",
+        "Closes the connection.",
+        quit
+    ),
+    cmd!(
+        "reset",
+        1,
+        NO_AUTH | SUBSCRIBED_OK | NO_MULTI_QUEUE | FAST | STALE | LOADING | NOSCRIPT,
+        (0, 0, 0),
+        "connection",
+        "6.2.0",
+        "Resets the connection.",
+        reset
+    ),
+    cmd!(
+        "hello",
+        -1,
+        NO_AUTH | FAST | STALE | LOADING | NOSCRIPT,
+        (0, 0, 0),
+        "connection",
+        "6.0.0",
+        "Handshakes with the server.",
+        hello
+    ),
+    cmd!(
+        "auth",
+        -2,
+        NO_AUTH | FAST | STALE | LOADING | NOSCRIPT,
+        (0, 0, 0),
+        "connection",
+        "1.0.0",
+        "Authenticates the connection.",
+        auth
+    ),
+    cmd!(
+        "select",
+        2,
+        FAST | STALE | LOADING,
+        (0, 0, 0),
+        "connection",
+        "1.0.0",
+        "Changes the selected database.",
+        select
+    ),
 ];
 
 fn ping(ctx: &mut Ctx, args: &[Bytes]) {

@@ -56,10 +56,7 @@ pub fn info(ctx: &mut Ctx, args: &[Bytes]) {
         let arg = text(arg).to_ascii_lowercase();
         match arg.as_str() {
             "all" | "everything" => SECTIONS.iter().for_each(|s| add(s, &mut wanted)),
-            "default" => SECTIONS
-                .iter()
-                .filter(|s| !NOT_DEFAULT.contains(s))
-                .for_each(|s| add(s, &mut wanted)),
+            "default" => SECTIONS.iter().filter(|s| !NOT_DEFAULT.contains(s)).for_each(|s| add(s, &mut wanted)),
             other => {
                 if let Some(s) = SECTIONS.iter().find(|s| **s == other) {
                     add(s, &mut wanted);
@@ -68,11 +65,7 @@ pub fn info(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     // Print in Redis's order whatever order the sections were asked in.
-    let ordered: Vec<&str> = SECTIONS
-        .iter()
-        .copied()
-        .filter(|s| wanted.contains(s))
-        .collect();
+    let ordered: Vec<&str> = SECTIONS.iter().copied().filter(|s| wanted.contains(s)).collect();
     let text = render(ctx, &ordered);
     ctx.out.verbatim(text.as_bytes());
 }
@@ -135,17 +128,9 @@ fn server(shared: &Shared, out: &mut String) {
     field!(out, "uptime_in_days", uptime / 86400);
     field!(out, "hz", hz);
     field!(out, "configured_hz", hz);
-    field!(
-        out,
-        "lru_clock",
-        (unix_micros() / 1_000_000) & ((1 << 24) - 1)
-    );
+    field!(out, "lru_clock", (unix_micros() / 1_000_000) & ((1 << 24) - 1));
     field!(out, "executable", shared.executable);
-    field!(
-        out,
-        "config_file",
-        shared.config_file.as_deref().unwrap_or("")
-    );
+    field!(out, "config_file", shared.config_file.as_deref().unwrap_or(""));
     field!(out, "io_threads_active", 0);
 }
 
@@ -162,11 +147,7 @@ fn clients(shared: &Shared, ks: &Keyspace, out: &mut String) {
     out.push_str("# Clients\r\n");
     field!(out, "connected_clients", connected);
     field!(out, "cluster_connections", 0);
-    field!(
-        out,
-        "maxclients",
-        shared.settings.maxclients.load(Ordering::Relaxed)
-    );
+    field!(out, "maxclients", shared.settings.maxclients.load(Ordering::Relaxed));
     field!(out, "client_recent_max_input_buffer", 0);
     field!(out, "client_recent_max_output_buffer", 0);
     field!(out, "blocked_clients", blocked);
@@ -185,11 +166,7 @@ pub fn used_memory(ks: &Keyspace) -> u64 {
 /// Resident set size from `/proc/self/statm` (0 where it is unavailable).
 pub fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     pages * page.max(4096) as u64
@@ -239,19 +216,11 @@ fn memory(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
     field!(out, "used_memory_rss_human", human_bytes(rss));
     field!(out, "used_memory_peak", peak);
     field!(out, "used_memory_peak_human", human_bytes(peak));
-    field!(
-        out,
-        "used_memory_peak_perc",
-        format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64)
-    );
+    field!(out, "used_memory_peak_perc", format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64));
     field!(out, "used_memory_overhead", BASELINE_MEMORY);
     field!(out, "used_memory_startup", BASELINE_MEMORY);
     field!(out, "used_memory_dataset", dataset);
-    field!(
-        out,
-        "used_memory_dataset_perc",
-        format!("{:.2}%", dataset as f64 * 100.0 / used.max(1) as f64)
-    );
+    field!(out, "used_memory_dataset_perc", format!("{:.2}%", dataset as f64 * 100.0 / used.max(1) as f64));
     field!(out, "total_system_memory", system);
     field!(out, "total_system_memory_human", human_bytes(system));
     field!(out, "used_memory_lua", 0);
@@ -270,11 +239,7 @@ fn memory(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
     field!(out, "maxmemory", maxmemory);
     field!(out, "maxmemory_human", human_bytes(maxmemory));
     field!(out, "maxmemory_policy", policy);
-    field!(
-        out,
-        "mem_fragmentation_ratio",
-        format!("{:.2}", rss as f64 / used.max(1) as f64)
-    );
+    field!(out, "mem_fragmentation_ratio", format!("{:.2}", rss as f64 / used.max(1) as f64));
     field!(out, "mem_fragmentation_bytes", rss as i64 - used as i64);
     field!(out, "mem_not_counted_for_evict", 0);
     field!(out, "mem_replication_backlog", 0);
@@ -330,11 +295,7 @@ fn stats(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
     let total_errors: u64 = shared.error_stats.lock().values().sum();
     let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     out.push_str("# Stats\r\n");
-    field!(
-        out,
-        "total_connections_received",
-        load(&shared.total_connections)
-    );
+    field!(out, "total_connections_received", load(&shared.total_connections));
     let (commands, net_input, net_output) = shared.totals();
     field!(out, "total_commands_processed", commands);
     field!(out, "instantaneous_ops_per_sec", load(&shared.ops_per_sec));
@@ -342,11 +303,7 @@ fn stats(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
     field!(out, "total_net_output_bytes", net_output);
     field!(out, "total_net_repl_input_bytes", 0);
     field!(out, "total_net_repl_output_bytes", 0);
-    field!(
-        out,
-        "rejected_connections",
-        load(&shared.rejected_connections)
-    );
+    field!(out, "rejected_connections", load(&shared.rejected_connections));
     field!(out, "sync_full", 0);
     field!(out, "sync_partial_ok", 0);
     field!(out, "sync_partial_err", 0);
@@ -376,19 +333,11 @@ fn replication(shared: &Shared, out: &mut String) {
     field!(out, "connected_slaves", 0);
     field!(out, "master_failover_state", "no-failover");
     field!(out, "master_replid", shared.run_id);
-    field!(
-        out,
-        "master_replid2",
-        "0000000000000000000000000000000000000000"
-    );
+    field!(out, "master_replid2", "0000000000000000000000000000000000000000");
     field!(out, "master_repl_offset", 0);
     field!(out, "second_repl_offset", -1);
     field!(out, "repl_backlog_active", 0);
-    field!(
-        out,
-        "repl_backlog_size",
-        shared.config.read().get_u64("repl-backlog-size")
-    );
+    field!(out, "repl_backlog_size", shared.config.read().get_u64("repl-backlog-size"));
     field!(out, "repl_backlog_first_byte_offset", 0);
     field!(out, "repl_backlog_histlen", 0);
 }
@@ -420,11 +369,7 @@ fn commandstats(ctx: &mut Ctx, out: &mut String) {
     let stats = ctx.shared.command_stats();
     out.push_str("# Commandstats\r\n");
     for (name, s) in &stats {
-        let per_call = if s.calls > 0 {
-            s.usec as f64 / s.calls as f64
-        } else {
-            0.0
-        };
+        let per_call = if s.calls > 0 { s.usec as f64 / s.calls as f64 } else { 0.0 };
         let _ = write!(
             out,
             "cmdstat_{name}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
@@ -445,11 +390,7 @@ fn keyspace(ks: &mut Keyspace, out: &mut String) {
     for db in 0..ks.databases() {
         let keys = ks.db(db).len();
         if keys > 0 {
-            let _ = write!(
-                out,
-                "db{db}:keys={keys},expires={},avg_ttl=0\r\n",
-                ks.volatile(db)
-            );
+            let _ = write!(out, "db{db}:keys={keys},expires={},avg_ttl=0\r\n", ks.volatile(db));
         }
     }
 }
@@ -511,24 +452,12 @@ fn os_name() -> String {
         return std::env::consts::OS.to_string();
     }
     let field = |f: &[libc::c_char]| {
-        let bytes: Vec<u8> = f
-            .iter()
-            .take_while(|c| **c != 0)
-            .map(|c| *c as u8)
-            .collect();
+        let bytes: Vec<u8> = f.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
         String::from_utf8_lossy(&bytes).into_owned()
     };
-    format!(
-        "{} {} {}",
-        field(&u.sysname),
-        field(&u.release),
-        field(&u.machine)
-    )
+    format!("{} {} {}", field(&u.sysname), field(&u.release), field(&u.machine))
 }
 
 fn unix_micros() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }

@@ -18,20 +18,8 @@ use bytes::Bytes;
 const NO_SCRIPTING: &str = "ERR scripting is not supported by this server";
 
 pub static COMMANDS: &[CommandSpec] = &[
-    container!(
-        "function",
-        "scripting",
-        "7.0.0",
-        "A container for function commands.",
-        FUNCTION_SUBCOMMANDS
-    ),
-    container!(
-        "script",
-        "scripting",
-        "2.6.0",
-        "A container for Lua scripts management commands.",
-        SCRIPT_SUBCOMMANDS
-    ),
+    container!("function", "scripting", "7.0.0", "A container for function commands.", FUNCTION_SUBCOMMANDS),
+    container!("script", "scripting", "2.6.0", "A container for Lua scripts management commands.", SCRIPT_SUBCOMMANDS),
     cmd!(
         "eval",
         -3,
@@ -114,20 +102,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         parent: "command",
         find_keys: None,
     },
-    container!(
-        "slowlog",
-        "server",
-        "2.2.12",
-        "A container for slow log commands.",
-        SLOWLOG_SUBCOMMANDS
-    ),
-    container!(
-        "memory",
-        "server",
-        "4.0.0",
-        "A container for memory diagnostics commands.",
-        MEMORY_SUBCOMMANDS
-    ),
+    container!("slowlog", "server", "2.2.12", "A container for slow log commands.", SLOWLOG_SUBCOMMANDS),
+    container!("memory", "server", "4.0.0", "A container for memory diagnostics commands.", MEMORY_SUBCOMMANDS),
     cmd!(
         "debug",
         -2,
@@ -186,24 +162,8 @@ static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         "Terminates a function during execution.",
         not_busy
     ),
-    subcmd!(
-        "function",
-        "list",
-        -2,
-        NOSCRIPT,
-        (0, 0, 0),
-        "Returns information about all libraries.",
-        function_list
-    ),
-    subcmd!(
-        "function",
-        "load",
-        -3,
-        NOSCRIPT | WRITE | DENYOOM,
-        (0, 0, 0),
-        "Creates a library.",
-        scripting_unsupported
-    ),
+    subcmd!("function", "list", -2, NOSCRIPT, (0, 0, 0), "Returns information about all libraries.", function_list),
+    subcmd!("function", "load", -3, NOSCRIPT | WRITE | DENYOOM, (0, 0, 0), "Creates a library.", scripting_unsupported),
     subcmd!(
         "function",
         "restore",
@@ -282,15 +242,7 @@ static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
-    subcmd!(
-        "command",
-        "count",
-        2,
-        LOADING | STALE,
-        (0, 0, 0),
-        "Returns a count of commands.",
-        command_count
-    ),
+    subcmd!("command", "count", 2, LOADING | STALE, (0, 0, 0), "Returns a count of commands.", command_count),
     subcmd!(
         "command",
         "docs",
@@ -336,27 +288,11 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         "Returns information about one, multiple or all commands.",
         command_info
     ),
-    subcmd!(
-        "command",
-        "list",
-        -2,
-        LOADING | STALE,
-        (0, 0, 0),
-        "Returns a list of command names.",
-        command_list
-    ),
+    subcmd!("command", "list", -2, LOADING | STALE, (0, 0, 0), "Returns a list of command names.", command_list),
 ];
 
 static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
-    subcmd!(
-        "slowlog",
-        "get",
-        -2,
-        ADMIN | LOADING | STALE,
-        (0, 0, 0),
-        "Returns the slow log's entries.",
-        slowlog_get
-    ),
+    subcmd!("slowlog", "get", -2, ADMIN | LOADING | STALE, (0, 0, 0), "Returns the slow log's entries.", slowlog_get),
     subcmd!(
         "slowlog",
         "help",
@@ -387,15 +323,7 @@ static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
-    subcmd!(
-        "memory",
-        "doctor",
-        2,
-        0,
-        (0, 0, 0),
-        "Outputs a memory problems report.",
-        memory_doctor
-    ),
+    subcmd!("memory", "doctor", 2, 0, (0, 0, 0), "Outputs a memory problems report.", memory_doctor),
     subcmd!(
         "memory",
         "help",
@@ -405,50 +333,16 @@ static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
         "Returns helpful text about the different subcommands.",
         memory_help
     ),
-    subcmd!(
-        "memory",
-        "malloc-stats",
-        2,
-        0,
-        (0, 0, 0),
-        "Returns the allocator statistics.",
-        memory_malloc_stats
-    ),
-    subcmd!(
-        "memory",
-        "purge",
-        2,
-        0,
-        (0, 0, 0),
-        "Asks the allocator to release memory.",
-        memory_purge
-    ),
-    subcmd!(
-        "memory",
-        "stats",
-        2,
-        0,
-        (0, 0, 0),
-        "Returns details about memory usage.",
-        memory_stats
-    ),
-    subcmd!(
-        "memory",
-        "usage",
-        -3,
-        READONLY,
-        (2, 2, 1),
-        "Estimates the memory usage of a key.",
-        memory_usage
-    ),
+    subcmd!("memory", "malloc-stats", 2, 0, (0, 0, 0), "Returns the allocator statistics.", memory_malloc_stats),
+    subcmd!("memory", "purge", 2, 0, (0, 0, 0), "Asks the allocator to release memory.", memory_purge),
+    subcmd!("memory", "stats", 2, 0, (0, 0, 0), "Returns details about memory usage.", memory_stats),
+    subcmd!("memory", "usage", -3, READONLY, (2, 2, 1), "Estimates the memory usage of a key.", memory_usage),
 ];
 
 /// Writes a HELP reply in Redis's layout: a title line, the given lines, then HELP itself.
 pub fn help_reply(ctx: &mut Ctx, command: &str, lines: &[&str]) {
     ctx.out.array(lines.len() + 3);
-    ctx.out.simple(&format!(
-        "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
-    ));
+    ctx.out.simple(&format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
     for line in lines {
         ctx.out.simple(line);
     }
@@ -474,8 +368,7 @@ fn flush_mode(ctx: &mut Ctx, args: &[Bytes], command: &str) -> bool {
         2 => true,
         3 if is(&args[2], "ASYNC") || is(&args[2], "SYNC") => true,
         _ => {
-            ctx.out
-                .error(&format!("ERR {command} only supports SYNC|ASYNC option"));
+            ctx.out.error(&format!("ERR {command} only supports SYNC|ASYNC option"));
             false
         }
     }
@@ -503,9 +396,7 @@ fn function_list(ctx: &mut Ctx, args: &[Bytes]) {
             library_name = true;
             i += 2;
         } else {
-            return ctx
-                .out
-                .error(&format!("ERR Unknown argument {}", text(&args[i])));
+            return ctx.out.error(&format!("ERR Unknown argument {}", text(&args[i])));
         }
     }
     ctx.out.array(0);
@@ -586,9 +477,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.out.ok();
         }
         "sleep" if args.len() == 3 => {
-            let Some(secs) =
-                crate::util::parse_f64(&args[2]).filter(|s| s.is_finite() && *s >= 0.0)
-            else {
+            let Some(secs) = crate::util::parse_f64(&args[2]).filter(|s| s.is_finite() && *s >= 0.0) else {
                 return ctx.out.error(super::errors::NOT_FLOAT);
             };
             // Like Redis, the whole server stops: hold the keyspace while sleeping.
@@ -598,9 +487,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.out.ok();
         }
         "log" | "sleep" => {
-            ctx.out.error(&format!(
-                "ERR wrong number of arguments for 'debug|{sub}' command"
-            ));
+            ctx.out.error(&format!("ERR wrong number of arguments for 'debug|{sub}' command"));
         }
         _ => ctx.out.error(&format!(
             "ERR DEBUG {} is not supported by this server (supported: LOG, SLEEP, HELP)",
@@ -659,11 +546,7 @@ fn categories(spec: &CommandSpec) -> Vec<&'static str> {
     if spec.flags & BLOCKING != 0 {
         cats.push("@blocking");
     }
-    cats.push(if spec.flags & FAST != 0 {
-        "@fast"
-    } else {
-        "@slow"
-    });
+    cats.push(if spec.flags & FAST != 0 { "@fast" } else { "@slow" });
     cats
 }
 
@@ -673,11 +556,7 @@ fn write_command_info(ctx: &mut Ctx, spec: &CommandSpec) {
     ctx.out.array(10);
     ctx.out.bulk(spec.full_name().as_bytes());
     ctx.out.int(spec.arity as i64);
-    let names: Vec<&str> = NAMES
-        .iter()
-        .filter(|(bit, _)| spec.flags & bit != 0)
-        .map(|(_, n)| *n)
-        .collect();
+    let names: Vec<&str> = NAMES.iter().filter(|(bit, _)| spec.flags & bit != 0).map(|(_, n)| *n).collect();
     ctx.out.set(names.len());
     for n in names {
         ctx.out.simple(n);
@@ -726,11 +605,7 @@ fn write_key_specs(ctx: &mut Ctx, spec: &CommandSpec) {
     ctx.out.map(3);
     ctx.out.bulk(b"lastkey");
     // Relative to the first key, as Redis's key specs express it.
-    ctx.out.int(if spec.last_key < 0 {
-        spec.last_key as i64
-    } else {
-        (spec.last_key - spec.first_key) as i64
-    });
+    ctx.out.int(if spec.last_key < 0 { spec.last_key as i64 } else { (spec.last_key - spec.first_key) as i64 });
     ctx.out.bulk(b"keystep");
     ctx.out.int(spec.step as i64);
     ctx.out.bulk(b"limit");
@@ -801,10 +676,7 @@ fn command_docs(ctx: &mut Ctx, args: &[Bytes]) {
     let specs: Vec<&'static CommandSpec> = if args.len() == 2 {
         all_commands_sorted()
     } else {
-        args[2..]
-            .iter()
-            .filter_map(|n| super::table::lookup_full_name(&text(n)))
-            .collect()
+        args[2..].iter().filter_map(|n| super::table::lookup_full_name(&text(n))).collect()
     };
     ctx.out.map(specs.len());
     for spec in specs {
@@ -826,9 +698,7 @@ fn command_list(ctx: &mut Ctx, args: &[Bytes]) {
         5 if is(&args[2], "FILTERBY") && is(&args[3], "ACLCAT") => {
             Filter::AclCat(format!("@{}", text(&args[4]).to_ascii_lowercase()))
         }
-        5 if is(&args[2], "FILTERBY") && is(&args[3], "PATTERN") => {
-            Filter::Pattern(args[4].clone())
-        }
+        5 if is(&args[2], "FILTERBY") && is(&args[3], "PATTERN") => Filter::Pattern(args[4].clone()),
         _ => return ctx.out.error(super::errors::SYNTAX),
     };
     let mut names = Vec::new();
@@ -932,11 +802,7 @@ fn slowlog_get(ctx: &mut Ctx, args: &[Bytes]) {
         Some(arg) => match crate::util::parse_i64(arg) {
             Some(-1) => usize::MAX,
             Some(n) if n >= 0 => n as usize,
-            Some(_) => {
-                return ctx
-                    .out
-                    .error("ERR count should be greater than or equal to -1")
-            }
+            Some(_) => return ctx.out.error("ERR count should be greater than or equal to -1"),
             None => return ctx.out.error(super::errors::NOT_INTEGER),
         },
     };
@@ -1025,42 +891,24 @@ fn memory_stats(ctx: &mut Ctx, _args: &[Bytes]) {
     let used = super::info::used_memory(ks);
     let dataset = ks.used_memory() as u64;
     let keys: usize = (0..ks.databases()).map(|db| ks.db(db).len()).sum();
-    let dbs: Vec<(usize, usize, usize)> = (0..ks.databases())
-        .map(|db| (db, ks.db(db).len(), ks.volatile(db)))
-        .filter(|d| d.1 > 0)
-        .collect();
+    let dbs: Vec<(usize, usize, usize)> =
+        (0..ks.databases()).map(|db| (db, ks.db(db).len(), ks.volatile(db))).filter(|d| d.1 > 0).collect();
     let peak = ctx.shared.note_memory(used);
     let rss = super::info::rss_bytes();
     ctx.out.map(10 + dbs.len());
     int_field(ctx, "peak.allocated", peak as i64);
     int_field(ctx, "total.allocated", used as i64);
-    int_field(
-        ctx,
-        "startup.allocated",
-        super::info::BASELINE_MEMORY as i64,
-    );
+    int_field(ctx, "startup.allocated", super::info::BASELINE_MEMORY as i64);
     int_field(ctx, "overhead.total", super::info::BASELINE_MEMORY as i64);
     int_field(ctx, "keys.count", keys as i64);
-    int_field(
-        ctx,
-        "keys.bytes-per-key",
-        if keys > 0 {
-            (dataset / keys as u64) as i64
-        } else {
-            0
-        },
-    );
+    int_field(ctx, "keys.bytes-per-key", if keys > 0 { (dataset / keys as u64) as i64 } else { 0 });
     int_field(ctx, "dataset.bytes", dataset as i64);
     for (db, keys, _) in dbs {
         ctx.out.bulk(format!("db.{db}").as_bytes());
         ctx.out.map(2);
         // Entries account for their own bytes, so a table's slot pointers are its only
         // overhead; expiry times live in the entries, so there is no separate expires table.
-        int_field(
-            ctx,
-            "overhead.hashtable.main",
-            (keys * std::mem::size_of::<usize>()) as i64,
-        );
+        int_field(ctx, "overhead.hashtable.main", (keys * std::mem::size_of::<usize>()) as i64);
         int_field(ctx, "overhead.hashtable.expires", 0);
     }
     ctx.out.bulk(b"dataset.percentage");
@@ -1077,8 +925,7 @@ fn int_field(ctx: &mut Ctx, name: &str, value: i64) {
 }
 
 fn memory_malloc_stats(ctx: &mut Ctx, _args: &[Bytes]) {
-    ctx.out
-        .verbatim(b"Stats not supported for the current allocator");
+    ctx.out.verbatim(b"Stats not supported for the current allocator");
 }
 
 fn memory_purge(ctx: &mut Ctx, _args: &[Bytes]) {

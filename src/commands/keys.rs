@@ -15,25 +15,142 @@ const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub static COMMANDS: &[CommandSpec] = &[
     cmd!("del", -2, WRITE, (1, -1, 1), "generic", "1.0.0", "Deletes one or more keys.", del),
     cmd!("unlink", -2, WRITE | FAST, (1, -1, 1), "generic", "4.0.0", "Asynchronously deletes one or more keys.", del),
-    cmd!("exists", -2, READONLY | FAST, (1, -1, 1), "generic", "1.0.0", "Determines whether one or more keys exist.", exists),
-    cmd!("type", 2, READONLY | FAST, (1, 1, 1), "generic", "1.0.0", "Determines the type of value stored at a key.", key_type),
+    cmd!(
+        "exists",
+        -2,
+        READONLY | FAST,
+        (1, -1, 1),
+        "generic",
+        "1.0.0",
+        "Determines whether one or more keys exist.",
+        exists
+    ),
+    cmd!(
+        "type",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        "generic",
+        "1.0.0",
+        "Determines the type of value stored at a key.",
+        key_type
+    ),
     cmd!("keys", 2, READONLY, (0, 0, 0), "generic", "1.0.0", "Returns all key names that match a pattern.", keys),
     cmd!("scan", -2, READONLY, (0, 0, 0), "generic", "2.8.0", "Iterates over the key names in the database.", scan),
-    cmd!("randomkey", 1, READONLY, (0, 0, 0), "generic", "1.0.0", "Returns a random key name from the database.", randomkey),
+    cmd!(
+        "randomkey",
+        1,
+        READONLY,
+        (0, 0, 0),
+        "generic",
+        "1.0.0",
+        "Returns a random key name from the database.",
+        randomkey
+    ),
     cmd!("rename", 3, WRITE, (1, 2, 1), "generic", "1.0.0", "Renames a key and overwrites the destination.", rename),
-    cmd!("renamenx", 3, WRITE | FAST, (1, 2, 1), "generic", "1.0.0", "Renames a key only when the target key name doesn't exist.", renamenx),
+    cmd!(
+        "renamenx",
+        3,
+        WRITE | FAST,
+        (1, 2, 1),
+        "generic",
+        "1.0.0",
+        "Renames a key only when the target key name doesn't exist.",
+        renamenx
+    ),
     cmd!("copy", -3, WRITE | DENYOOM, (1, 2, 1), "generic", "6.2.0", "Copies the value of a key to a new key.", copy),
     cmd!("move", 3, WRITE | FAST, (1, 1, 1), "generic", "1.0.0", "Moves a key to another database.", move_key),
-    cmd!("touch", -2, READONLY | FAST, (1, -1, 1), "generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", touch),
+    cmd!(
+        "touch",
+        -2,
+        READONLY | FAST,
+        (1, -1, 1),
+        "generic",
+        "3.2.1",
+        "Returns the number of existing keys out of those specified after updating the time they were last accessed.",
+        touch
+    ),
     container!("object", "generic", "2.2.3", "A container for object introspection commands.", OBJECT),
-    cmd!("expire", -3, WRITE | FAST, (1, 1, 1), "generic", "1.0.0", "Sets the expiration time of a key in seconds.", expire),
-    cmd!("pexpire", -3, WRITE | FAST, (1, 1, 1), "generic", "2.6.0", "Sets the expiration time of a key in milliseconds.", pexpire),
-    cmd!("expireat", -3, WRITE | FAST, (1, 1, 1), "generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", expireat),
-    cmd!("pexpireat", -3, WRITE | FAST, (1, 1, 1), "generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", pexpireat),
-    cmd!("ttl", 2, READONLY | FAST, (1, 1, 1), "generic", "1.0.0", "Returns the expiration time in seconds of a key.", ttl),
-    cmd!("pttl", 2, READONLY | FAST, (1, 1, 1), "generic", "2.6.0", "Returns the expiration time in milliseconds of a key.", pttl),
-    cmd!("expiretime", 2, READONLY | FAST, (1, 1, 1), "generic", "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", expiretime),
-    cmd!("pexpiretime", 2, READONLY | FAST, (1, 1, 1), "generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", pexpiretime),
+    cmd!(
+        "expire",
+        -3,
+        WRITE | FAST,
+        (1, 1, 1),
+        "generic",
+        "1.0.0",
+        "Sets the expiration time of a key in seconds.",
+        expire
+    ),
+    cmd!(
+        "pexpire",
+        -3,
+        WRITE | FAST,
+        (1, 1, 1),
+        "generic",
+        "2.6.0",
+        "Sets the expiration time of a key in milliseconds.",
+        pexpire
+    ),
+    cmd!(
+        "expireat",
+        -3,
+        WRITE | FAST,
+        (1, 1, 1),
+        "generic",
+        "1.2.0",
+        "Sets the expiration time of a key to a Unix timestamp.",
+        expireat
+    ),
+    cmd!(
+        "pexpireat",
+        -3,
+        WRITE | FAST,
+        (1, 1, 1),
+        "generic",
+        "2.6.0",
+        "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+        pexpireat
+    ),
+    cmd!(
+        "ttl",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        "generic",
+        "1.0.0",
+        "Returns the expiration time in seconds of a key.",
+        ttl
+    ),
+    cmd!(
+        "pttl",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        "generic",
+        "2.6.0",
+        "Returns the expiration time in milliseconds of a key.",
+        pttl
+    ),
+    cmd!(
+        "expiretime",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        "generic",
+        "7.0.0",
+        "Returns the expiration time of a key as a Unix timestamp.",
+        expiretime
+    ),
+    cmd!(
+        "pexpiretime",
+        2,
+        READONLY | FAST,
+        (1, 1, 1),
+        "generic",
+        "7.0.0",
+        "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+        pexpiretime
+    ),
     cmd!("persist", 2, WRITE | FAST, (1, 1, 1), "generic", "2.2.0", "Removes the expiration time of a key.", persist),
 ];
 
@@ -105,30 +222,20 @@ fn del(ctx: &mut Ctx, args: &[Bytes]) {
 fn exists(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let ks = ctx.ks.get();
-    let n = args[1..]
-        .iter()
-        .filter(|k| ks.read_with(db, k, lookup::NOTOUCH).is_some())
-        .count();
+    let n = args[1..].iter().filter(|k| ks.read_with(db, k, lookup::NOTOUCH).is_some()).count();
     ctx.out.int(n as i64);
 }
 
 fn touch(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let ks = ctx.ks.get();
-    let n = args[1..]
-        .iter()
-        .filter(|k| ks.read(db, k).is_some())
-        .count();
+    let n = args[1..].iter().filter(|k| ks.read(db, k).is_some()).count();
     ctx.out.int(n as i64);
 }
 
 fn key_type(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
-    let name = ctx
-        .ks
-        .get()
-        .read_with(db, &args[1], lookup::NOTOUCH)
-        .map_or("none", |e| e.kind().name());
+    let name = ctx.ks.get().read_with(db, &args[1], lookup::NOTOUCH).map_or("none", |e| e.kind().name());
     ctx.out.simple(name);
 }
 
@@ -139,11 +246,8 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) {
     let pattern = &args[1][..];
     let all = pattern == b"*";
     let ks = ctx.ks.get();
-    let found: Vec<&[u8]> = ks
-        .live_entries(db)
-        .map(Entry::key)
-        .filter(|k| all || glob_match(pattern, k, false))
-        .collect();
+    let found: Vec<&[u8]> =
+        ks.live_entries(db).map(Entry::key).filter(|k| all || glob_match(pattern, k, false)).collect();
     ctx.out.array(found.len());
     for k in found {
         ctx.out.bulk(k);
@@ -387,9 +491,7 @@ fn policy(ctx: &mut Ctx) -> (bool, bool) {
 /// OBJECT looks keys up without touching them or reporting a miss; a missing key is null.
 fn object_entry<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a Entry> {
     let db = ctx.db();
-    ctx.ks
-        .get()
-        .read_with(db, key, lookup::NOTOUCH | lookup::NONOTIFY)
+    ctx.ks.get().read_with(db, key, lookup::NOTOUCH | lookup::NONOTIFY)
 }
 
 fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) {
@@ -499,20 +601,14 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], name: &str, unit_ms: i64, absol
         } else if is(opt, "lt") {
             lt = true;
         } else {
-            return ctx
-                .out
-                .error(&format!("ERR Unsupported option {}", args::text(opt)));
+            return ctx.out.error(&format!("ERR Unsupported option {}", args::text(opt)));
         }
     }
     if nx && (xx || gt || lt) {
-        return ctx
-            .out
-            .error("ERR NX and XX, GT or LT options at the same time are not compatible");
+        return ctx.out.error("ERR NX and XX, GT or LT options at the same time are not compatible");
     }
     if gt && lt {
-        return ctx
-            .out
-            .error("ERR GT and LT options at the same time are not compatible");
+        return ctx.out.error("ERR GT and LT options at the same time are not compatible");
     }
     let Some(mut when) = args::int(ctx, &args[2]) else {
         return;
@@ -579,11 +675,7 @@ fn ttl_generic(ctx: &mut Ctx, args: &[Bytes], millis: bool, absolute: bool) {
         None => -2,
         Some(e) if e.expire_at == 0 => -1,
         Some(e) => {
-            let ms = if absolute {
-                e.expire_at as i64
-            } else {
-                (e.expire_at as i64 - now).max(0)
-            };
+            let ms = if absolute { e.expire_at as i64 } else { (e.expire_at as i64 - now).max(0) };
             if millis {
                 ms
             } else {

@@ -12,8 +12,8 @@ pub mod hashes;
 pub mod info;
 pub mod introspection;
 pub mod keys;
-pub mod lists;
 pub mod latency;
+pub mod lists;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -82,13 +82,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(shared: &'a Shared, client: &'a mut Client, out: &'a mut ReplyBuf) -> Self {
-        Ctx {
-            shared,
-            ks: KeyspaceLock::new(&shared.keyspace),
-            client,
-            out,
-            in_exec: false,
-        }
+        Ctx { shared, ks: KeyspaceLock::new(&shared.keyspace), client, out, in_exec: false }
     }
 
     /// The client's selected database.
@@ -193,9 +187,7 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     let failed = count_errors(ctx);
     ctx.client.record(spec, elapsed, failed);
     observe(ctx, spec, args, elapsed);
-    if elapsed.as_micros() as i64 >= ctx.shared.slowlog_threshold_us()
-        && spec.flags & flags::NO_SLOWLOG == 0
-    {
+    if elapsed.as_micros() as i64 >= ctx.shared.slowlog_threshold_us() && spec.flags & flags::NO_SLOWLOG == 0 {
         ctx.shared.slowlog_push(args, elapsed, ctx.client);
     }
     if ctx.ks.is_held() && ctx.ks.get().has_events() {
@@ -299,28 +291,18 @@ const ENTRY_OVERHEAD: usize = 64;
 
 fn check_arity(spec: &CommandSpec, args: &[Bytes]) -> Result<(), String> {
     let n = args.len() as i32;
-    let ok = if spec.arity >= 0 {
-        n == spec.arity
-    } else {
-        n >= -spec.arity
-    };
+    let ok = if spec.arity >= 0 { n == spec.arity } else { n >= -spec.arity };
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "ERR wrong number of arguments for '{}' command",
-            spec.full_name()
-        ))
+        Err(format!("ERR wrong number of arguments for '{}' command", spec.full_name()))
     }
 }
 
 fn unknown_command(ctx: &mut Ctx, args: &[Bytes]) {
     if let Some(parent) = table::lookup(&args[0]) {
         if !parent.subcommands.is_empty() {
-            let sub = args
-                .get(1)
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .unwrap_or_default();
+            let sub = args.get(1).map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default();
             let msg = format!(
                 "ERR unknown subcommand '{}'. Try {} HELP.",
                 truncate(&sub, 128),
@@ -330,10 +312,7 @@ fn unknown_command(ctx: &mut Ctx, args: &[Bytes]) {
         }
     }
     let name = String::from_utf8_lossy(&args[0]).into_owned();
-    let mut msg = format!(
-        "ERR unknown command '{}', with args beginning with: ",
-        truncate(&name, 128)
-    );
+    let mut msg = format!("ERR unknown command '{}', with args beginning with: ", truncate(&name, 128));
     for a in args[1..].iter() {
         let a = String::from_utf8_lossy(a);
         if msg.len() > 128 {

@@ -18,16 +18,7 @@ const SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK;
 const INTROSPECT: u32 = PUBSUB | LOADING | STALE;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    cmd!(
-        "subscribe",
-        -2,
-        SUB,
-        (0, 0, 0),
-        "pubsub",
-        "2.0.0",
-        "Listens for messages published to channels.",
-        subscribe
-    ),
+    cmd!("subscribe", -2, SUB, (0, 0, 0), "pubsub", "2.0.0", "Listens for messages published to channels.", subscribe),
     cmd!(
         "unsubscribe",
         -1,
@@ -98,52 +89,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Post a message to a shard channel",
         spublish
     ),
-    container!(
-        "pubsub",
-        "pubsub",
-        "2.8.0",
-        "A container for Pub/Sub commands.",
-        PUBSUB_SUBCOMMANDS
-    ),
+    container!("pubsub", "pubsub", "2.8.0", "A container for Pub/Sub commands.", PUBSUB_SUBCOMMANDS),
 ];
 
 static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
-    subcmd!(
-        "pubsub",
-        "channels",
-        -2,
-        INTROSPECT,
-        (0, 0, 0),
-        "Returns the active channels.",
-        channels
-    ),
-    subcmd!(
-        "pubsub",
-        "numsub",
-        -2,
-        INTROSPECT,
-        (0, 0, 0),
-        "Returns a count of subscribers to channels.",
-        numsub
-    ),
-    subcmd!(
-        "pubsub",
-        "numpat",
-        2,
-        INTROSPECT,
-        (0, 0, 0),
-        "Returns a count of unique pattern subscriptions.",
-        numpat
-    ),
-    subcmd!(
-        "pubsub",
-        "shardchannels",
-        -2,
-        INTROSPECT,
-        (0, 0, 0),
-        "Returns the active shard channels.",
-        shardchannels
-    ),
+    subcmd!("pubsub", "channels", -2, INTROSPECT, (0, 0, 0), "Returns the active channels.", channels),
+    subcmd!("pubsub", "numsub", -2, INTROSPECT, (0, 0, 0), "Returns a count of subscribers to channels.", numsub),
+    subcmd!("pubsub", "numpat", 2, INTROSPECT, (0, 0, 0), "Returns a count of unique pattern subscriptions.", numpat),
+    subcmd!("pubsub", "shardchannels", -2, INTROSPECT, (0, 0, 0), "Returns the active shard channels.", shardchannels),
     subcmd!(
         "pubsub",
         "shardnumsub",
@@ -175,9 +128,7 @@ fn psubscribe(ctx: &mut Ctx, args: &[Bytes]) {
 fn ssubscribe(ctx: &mut Ctx, args: &[Bytes]) {
     // Redis refuses it where a reply per command is expected (inside EXEC).
     if ctx.in_exec {
-        return ctx
-            .out
-            .error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+        return ctx.out.error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
     }
     subscribe_to(ctx, args, Scope::Shard);
 }
@@ -211,10 +162,7 @@ fn subscribe_to(ctx: &mut Ctx, args: &[Bytes], scope: Scope) {
     let (verb, _) = scope.verbs();
     for name in &args[1..] {
         if scope.of(ctx.client).insert(name.clone()) {
-            ctx.shared
-                .pubsub
-                .lock()
-                .subscribe(scope, name.clone(), &ctx.client.handle);
+            ctx.shared.pubsub.lock().subscribe(scope, name.clone(), &ctx.client.handle);
         }
         let count = scope.count(ctx.client);
         confirm(ctx, verb, Some(name), count);
@@ -225,21 +173,15 @@ fn subscribe_to(ctx: &mut Ctx, args: &[Bytes], scope: Scope) {
 /// A client with nothing to unsubscribe from still gets one confirmation (null name).
 fn unsubscribe_from(ctx: &mut Ctx, args: &[Bytes], scope: Scope) {
     let (_, verb) = scope.verbs();
-    let names: Vec<Bytes> = if args.len() > 1 {
-        args[1..].to_vec()
-    } else {
-        scope.of(ctx.client).iter().cloned().collect()
-    };
+    let names: Vec<Bytes> =
+        if args.len() > 1 { args[1..].to_vec() } else { scope.of(ctx.client).iter().cloned().collect() };
     if names.is_empty() {
         let count = scope.count(ctx.client);
         return confirm(ctx, verb, None, count);
     }
     for name in &names {
         if scope.of(ctx.client).remove(name) {
-            ctx.shared
-                .pubsub
-                .lock()
-                .unsubscribe(scope, name, ctx.client.id);
+            ctx.shared.pubsub.lock().unsubscribe(scope, name, ctx.client.id);
         }
         let count = scope.count(ctx.client);
         confirm(ctx, verb, Some(name), count);
@@ -247,24 +189,12 @@ fn unsubscribe_from(ctx: &mut Ctx, args: &[Bytes], scope: Scope) {
 }
 
 fn publish(ctx: &mut Ctx, args: &[Bytes]) {
-    let n = crate::pubsub::publish(
-        ctx.shared,
-        &args[1],
-        &args[2],
-        false,
-        Some((&mut *ctx.client, &mut *ctx.out)),
-    );
+    let n = crate::pubsub::publish(ctx.shared, &args[1], &args[2], false, Some((&mut *ctx.client, &mut *ctx.out)));
     ctx.out.int(n as i64);
 }
 
 fn spublish(ctx: &mut Ctx, args: &[Bytes]) {
-    let n = crate::pubsub::publish(
-        ctx.shared,
-        &args[1],
-        &args[2],
-        true,
-        Some((&mut *ctx.client, &mut *ctx.out)),
-    );
+    let n = crate::pubsub::publish(ctx.shared, &args[1], &args[2], true, Some((&mut *ctx.client, &mut *ctx.out)));
     ctx.out.int(n as i64);
 }
 
@@ -282,15 +212,8 @@ fn active_names(ctx: &mut Ctx, args: &[Bytes], shard: bool) {
         return subcommand_syntax_error(ctx, args);
     }
     let registry = ctx.shared.pubsub.lock();
-    let map = if shard {
-        &registry.shard_channels
-    } else {
-        &registry.channels
-    };
-    let names: Vec<&Bytes> = map
-        .keys()
-        .filter(|name| args.get(2).is_none_or(|p| glob_match(p, name, false)))
-        .collect();
+    let map = if shard { &registry.shard_channels } else { &registry.channels };
+    let names: Vec<&Bytes> = map.keys().filter(|name| args.get(2).is_none_or(|p| glob_match(p, name, false))).collect();
     ctx.out.array(names.len());
     for name in names {
         ctx.out.bulk(name);
@@ -300,16 +223,11 @@ fn active_names(ctx: &mut Ctx, args: &[Bytes], shard: bool) {
 /// `[name, subscribers, ...]` for each named channel.
 fn subscriber_counts(ctx: &mut Ctx, args: &[Bytes], shard: bool) {
     let registry = ctx.shared.pubsub.lock();
-    let map: &HashMap<Bytes, _> = if shard {
-        &registry.shard_channels
-    } else {
-        &registry.channels
-    };
+    let map: &HashMap<Bytes, _> = if shard { &registry.shard_channels } else { &registry.channels };
     ctx.out.array((args.len() - 2) * 2);
     for name in &args[2..] {
         ctx.out.bulk(name);
-        ctx.out
-            .int(map.get(name).map_or(0, |subs| subs.len()) as i64);
+        ctx.out.int(map.get(name).map_or(0, |subs| subs.len()) as i64);
     }
 }
 

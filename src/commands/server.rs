@@ -8,13 +8,7 @@ use crate::{cmd, container, subcmd};
 use bytes::Bytes;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    container!(
-        "config",
-        "server",
-        "2.0.0",
-        "A container for server configuration commands.",
-        CONFIG_SUBCOMMANDS
-    ),
+    container!("config", "server", "2.0.0", "A container for server configuration commands.", CONFIG_SUBCOMMANDS),
     cmd!(
         "info",
         -1,
@@ -35,46 +29,10 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Returns the number of keys in the database.",
         dbsize
     ),
-    cmd!(
-        "flushdb",
-        -1,
-        WRITE,
-        (0, 0, 0),
-        "server",
-        "1.0.0",
-        "Remove all keys from the current database.",
-        flushdb
-    ),
-    cmd!(
-        "flushall",
-        -1,
-        WRITE,
-        (0, 0, 0),
-        "server",
-        "1.0.0",
-        "Removes all keys from all databases.",
-        flushall
-    ),
-    cmd!(
-        "swapdb",
-        3,
-        WRITE | FAST,
-        (0, 0, 0),
-        "server",
-        "4.0.0",
-        "Swaps two Redis databases.",
-        swapdb
-    ),
-    cmd!(
-        "time",
-        1,
-        LOADING | STALE | FAST,
-        (0, 0, 0),
-        "server",
-        "2.6.0",
-        "Returns the server time.",
-        time
-    ),
+    cmd!("flushdb", -1, WRITE, (0, 0, 0), "server", "1.0.0", "Remove all keys from the current database.", flushdb),
+    cmd!("flushall", -1, WRITE, (0, 0, 0), "server", "1.0.0", "Removes all keys from all databases.", flushall),
+    cmd!("swapdb", 3, WRITE | FAST, (0, 0, 0), "server", "4.0.0", "Swaps two Redis databases.", swapdb),
+    cmd!("time", 1, LOADING | STALE | FAST, (0, 0, 0), "server", "2.6.0", "Returns the server time.", time),
     cmd!(
         "lastsave",
         1,
@@ -209,14 +167,9 @@ fn config_get(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
     if !args.len().is_multiple_of(2) {
-        return ctx
-            .out
-            .error("ERR wrong number of arguments for 'config|set' command");
+        return ctx.out.error("ERR wrong number of arguments for 'config|set' command");
     }
-    let pairs: Vec<(String, String)> = args[2..]
-        .chunks(2)
-        .map(|p| (text(&p[0]), text(&p[1])))
-        .collect();
+    let pairs: Vec<(String, String)> = args[2..].chunks(2).map(|p| (text(&p[0]), text(&p[1]))).collect();
     // The listeners are fixed at startup: `port` and `bind` accept only their current values.
     let current = |name: &str| ctx.shared.config.read().get(name).to_string();
     for (name, value) in &pairs {
@@ -253,10 +206,9 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.ks.release();
     for dir in changed {
         if let Err(e) = ctx.shared.apply_config(dir.name) {
-            return ctx.out.error(&format!(
-                "ERR CONFIG SET failed (possibly related to argument '{}') - {e}",
-                dir.name
-            ));
+            return ctx
+                .out
+                .error(&format!("ERR CONFIG SET failed (possibly related to argument '{}') - {e}", dir.name));
         }
     }
     ctx.out.ok();
@@ -338,9 +290,7 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn time(ctx: &mut Ctx, _args: &[Bytes]) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     ctx.out.array(2);
     ctx.out.bulk_int(now.as_secs() as i64);
     ctx.out.bulk_int(now.subsec_micros() as i64);

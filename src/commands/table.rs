@@ -327,9 +327,7 @@ pub fn lookup_command(args: &[Bytes]) -> Option<&'static CommandSpec> {
 /// The spec for `name` or `container|sub`.
 pub fn lookup_full_name(name: &str) -> Option<&'static CommandSpec> {
     match name.split_once('|') {
-        Some((parent, sub)) => {
-            lookup(parent.as_bytes())?.subcommands.iter().find(|s| s.name.eq_ignore_ascii_case(sub))
-        }
+        Some((parent, sub)) => lookup(parent.as_bytes())?.subcommands.iter().find(|s| s.name.eq_ignore_ascii_case(sub)),
         None => lookup(name.as_bytes()),
     }
 }

@@ -117,11 +117,7 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn hit_rate(hits: u64, misses: u64) -> i64 {
-    if hits + misses == 0 {
-        0
-    } else {
-        (hits * 100 / (hits + misses)) as i64
-    }
+    (hits * 100).checked_div(hits + misses).unwrap_or(0) as i64
 }
 
 fn list(ctx: &mut Ctx, args: &[Bytes]) {

@@ -230,12 +230,7 @@ pub fn render(shared: &Shared) -> String {
         total_commands,
     );
     e.single("tenantcache_net_input_bytes_total", "counter", "Bytes read from clients.", net_input);
-    e.single(
-        "tenantcache_net_output_bytes_total",
-        "counter",
-        "Bytes written to clients.",
-        net_output,
-    );
+    e.single("tenantcache_net_output_bytes_total", "counter", "Bytes written to clients.", net_output);
 
     e.family("tenantcache_commands_total", "counter", "Calls per command (INFO commandstats calls).");
     for (name, s) in &commands {

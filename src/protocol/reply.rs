@@ -49,8 +49,7 @@ impl ReplyBuf {
     pub fn error(&mut self, msg: &str) {
         self.buf.extend_from_slice(b"-");
         for &b in msg.as_bytes() {
-            self.buf
-                .extend_from_slice(&[if b == b'\r' || b == b'\n' { b' ' } else { b }]);
+            self.buf.extend_from_slice(&[if b == b'\r' || b == b'\n' { b' ' } else { b }]);
         }
         self.buf.extend_from_slice(b"\r\n");
         self.errors += 1;
@@ -147,8 +146,7 @@ impl ReplyBuf {
     /// A boolean; RESP2 clients see the integer 1 or 0.
     pub fn boolean(&mut self, b: bool) {
         if self.resp3 {
-            self.buf
-                .extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+            self.buf.extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
         } else {
             self.int(b as i64);
         }
@@ -195,11 +193,7 @@ pub fn format_double(d: f64) -> String {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if d == 0.0 {
-        return if d.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     if d.fract() == 0.0 && d.abs() < 4503599627370496.0 {
         return format!("{}", d as i64);

@@ -40,11 +40,7 @@ impl RequestParser {
 
     /// Takes the next complete command from `buf`, consuming its bytes.
     /// `Ok(None)` means more input is needed. Empty commands (blank inline lines, `*0`) are skipped.
-    pub fn next(
-        &mut self,
-        buf: &mut BytesMut,
-        max_bulk_len: usize,
-    ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    pub fn next(&mut self, buf: &mut BytesMut, max_bulk_len: usize) -> Result<Option<Vec<Bytes>>, ProtocolError> {
         loop {
             if self.pending == 0 {
                 if buf.is_empty() {
@@ -77,10 +73,7 @@ impl RequestParser {
                             return Ok(None);
                         }
                         if buf[0] != b'$' {
-                            return Err(ProtocolError(format!(
-                                "expected '$', got '{}'",
-                                buf[0] as char
-                            )));
+                            return Err(ProtocolError(format!("expected '$', got '{}'", buf[0] as char)));
                         }
                         let Some(line) = take_line(buf, "too big bulk count string")? else {
                             return Ok(None);

@@ -76,10 +76,7 @@ impl PubSub {
     }
 
     pub fn subscribe(&mut self, scope: Scope, name: Bytes, client: &Arc<ClientHandle>) {
-        self.map(scope)
-            .entry(name)
-            .or_default()
-            .insert(client.id, client.clone());
+        self.map(scope).entry(name).or_default().insert(client.id, client.clone());
     }
 
     pub fn unsubscribe(&mut self, scope: Scope, name: &[u8], client_id: u64) {
@@ -95,11 +92,7 @@ impl PubSub {
     /// Drops every subscription of a client, without knowing which it had (CLIENT KILL,
     /// output buffer limit). Scans the registry, which is fine for these rare events.
     pub fn remove_client(&mut self, client_id: u64) {
-        for map in [
-            &mut self.channels,
-            &mut self.patterns,
-            &mut self.shard_channels,
-        ] {
+        for map in [&mut self.channels, &mut self.patterns, &mut self.shard_channels] {
             map.retain(|_, subs| {
                 subs.remove(&client_id);
                 !subs.is_empty()
@@ -130,13 +123,7 @@ fn defer_to_self(client: &mut Client, out: &ReplyBuf, encode: impl FnOnce(&mut R
 }
 
 /// Encodes one message: `message`/`smessage` (3 parts) or `pmessage` (4).
-fn encode_message(
-    r: &mut ReplyBuf,
-    kind: &[u8],
-    pattern: Option<&[u8]>,
-    channel: &[u8],
-    message: &[u8],
-) {
+fn encode_message(r: &mut ReplyBuf, kind: &[u8], pattern: Option<&[u8]>, channel: &[u8], message: &[u8]) {
     r.push(if pattern.is_some() { 4 } else { 3 });
     r.bulk(kind);
     if let Some(p) = pattern {
@@ -152,13 +139,7 @@ pub type Caller<'a> = Option<(&'a mut Client, &'a mut ReplyBuf)>;
 
 /// Delivers `message` on `channel` to channel and pattern subscribers (or shard-channel
 /// subscribers when `shard`). Returns the number of receivers.
-pub fn publish(
-    shared: &Shared,
-    channel: &[u8],
-    message: &[u8],
-    shard: bool,
-    mut caller: Caller,
-) -> usize {
+pub fn publish(shared: &Shared, channel: &[u8], message: &[u8], shard: bool, mut caller: Caller) -> usize {
     let mut delivery = Delivery {
         limit: shared.settings.output_limits.lock()[2],
         now: crate::storage::now_ms(),
@@ -176,14 +157,7 @@ pub fn publish(
         }
         for (pattern, subs) in registry.patterns.iter() {
             if glob_match(pattern, channel, false) {
-                delivery.send(
-                    subs,
-                    &mut caller,
-                    b"pmessage",
-                    Some(pattern),
-                    channel,
-                    message,
-                );
+                delivery.send(subs, &mut caller, b"pmessage", Some(pattern), channel, message);
             }
         }
     }
@@ -225,9 +199,7 @@ impl Delivery {
         for handle in subs.values() {
             self.receivers += 1;
             if let Some((client, out)) = caller.as_mut().filter(|(c, _)| c.id == handle.id) {
-                defer_to_self(client, out, |r| {
-                    encode_message(r, kind, pattern, channel, message)
-                });
+                defer_to_self(client, out, |r| encode_message(r, kind, pattern, channel, message));
                 continue;
             }
             let resp3 = handle.resp3.load(Ordering::Relaxed);
@@ -266,12 +238,7 @@ pub fn publish_events(shared: &Shared, events: Vec<Event>, flags: u32, mut calle
 /// Publishes the events a command queued (called by the dispatcher with the lock held).
 pub fn publish_keyspace_events(ctx: &mut Ctx, events: Vec<Event>) {
     let flags = ctx.ks.get().notify_flags;
-    publish_events(
-        ctx.shared,
-        events,
-        flags,
-        Some((&mut *ctx.client, &mut *ctx.out)),
-    );
+    publish_events(ctx.shared, events, flags, Some((&mut *ctx.client, &mut *ctx.out)));
 }
 
 /// Drops every subscription of a client that is going away (or RESET).

@@ -122,7 +122,7 @@ pub mod lfu {
         let last = access >> 8;
         let now = minutes(now_ms);
         let elapsed = if now >= last { now - last } else { 65535 - last + now };
-        let periods = if decay_time > 0 { elapsed as u64 / decay_time } else { 0 };
+        let periods = (elapsed as u64).checked_div(decay_time).unwrap_or(0);
         counter(access).saturating_sub(periods.min(255) as u32)
     }
 

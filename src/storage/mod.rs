@@ -4,13 +4,13 @@
 
 pub mod entry;
 pub mod evict;
-pub mod set;
 pub mod hash;
 pub mod list;
+pub mod set;
 pub mod table;
 pub mod value;
-pub mod zset;
 pub mod watch;
+pub mod zset;
 
 pub use entry::{Entry, Kind};
 pub use table::{hash_key, Table};
@@ -35,8 +35,7 @@ pub mod notify {
     pub const MODULE: u32 = 1 << 12;
     pub const NEW: u32 = 1 << 13;
     /// The `A` alias: every class but key-miss and new.
-    pub const ALL: u32 =
-        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+    pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
     /// Parses a flag string such as `KEA` (Redis's `keyspaceEventsStringToFlags`).
     pub fn parse(s: &str) -> Option<u32> {
@@ -87,12 +86,7 @@ pub mod notify {
                 }
             }
         }
-        for (bit, c) in [
-            (NEW, 'n'),
-            (KEYSPACE, 'K'),
-            (KEYEVENT, 'E'),
-            (KEY_MISS, 'm'),
-        ] {
+        for (bit, c) in [(NEW, 'n'), (KEYSPACE, 'K'), (KEYEVENT, 'E'), (KEY_MISS, 'm')] {
             if flags & bit != 0 {
                 s.push(c);
             }
@@ -428,9 +422,7 @@ impl Keyspace {
     }
 
     fn table_remove(&mut self, db: usize, tenant: TenantId, key: &[u8], hash: u64) -> Option<Box<Entry>> {
-        if self.dbs[db].table(tenant).is_none() {
-            return None;
-        }
+        self.dbs[db].table(tenant)?;
         let entry = self.table_op(db, tenant, |t| t.remove(key, hash))?;
         self.touch_watched(db, key, false);
         if let Some(c) = self.classes.as_mut() {
@@ -517,10 +509,7 @@ impl Keyspace {
     pub fn get(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        let expired = self.dbs[db]
-            .table(tenant)?
-            .get(key, hash)?
-            .is_expired(self.now_ms);
+        let expired = self.dbs[db].table(tenant)?.get(key, hash)?.is_expired(self.now_ms);
         if expired {
             self.expire_now(db, tenant, key, hash);
             return None;
@@ -548,37 +537,29 @@ impl Keyspace {
         let lfu = self.policy.is_lfu();
         let clock = self.lru_clock();
         // Misses count for the key's tenant even before it holds any key.
-        let tenant = Some(self.tenants.resolve(key));
+        let t = self.tenants.resolve(key);
         let hash = hash_key(key);
-        let found = match tenant {
-            Some(t) => match self.dbs[db]
-                .tables
-                .get_mut(t as usize)
-                .and_then(|tb| tb.get_mut(key, hash))
-            {
-                Some(e) if e.is_expired(self.now_ms) => {
-                    self.expire_now(db, t, key, hash);
-                    false
-                }
-                Some(e) => {
-                    if flags & lookup::NOTOUCH != 0 {
-                        // Looked at without counting as an access.
-                    } else if lfu {
-                        let previous = e.access;
-                        let access = self.touched_access(Some(previous));
-                        if let Some(e) = self.dbs[db].tables[t as usize].get_mut(key, hash) {
-                            e.access = access;
-                        }
-                    } else {
-                        e.access = clock;
+        let found = match self.dbs[db].tables.get_mut(t as usize).and_then(|tb| tb.get_mut(key, hash)) {
+            Some(e) if e.is_expired(self.now_ms) => {
+                self.expire_now(db, t, key, hash);
+                false
+            }
+            Some(e) => {
+                if flags & lookup::NOTOUCH != 0 {
+                    // Looked at without counting as an access.
+                } else if lfu {
+                    let previous = e.access;
+                    let access = self.touched_access(Some(previous));
+                    if let Some(e) = self.dbs[db].tables[t as usize].get_mut(key, hash) {
+                        e.access = access;
                     }
-                    true
+                } else {
+                    e.access = clock;
                 }
-                None => false,
-            },
+                true
+            }
             None => false,
         };
-        let t = tenant.unwrap_or(crate::tenants::DEFAULT_TENANT);
         if flags & lookup::NOSTATS == 0 {
             if found {
                 self.stats.hits += 1;
@@ -606,12 +587,7 @@ impl Keyspace {
     }
 
     /// Changes a live entry in place, re-accounting its memory and expiry.
-    pub fn modify<R>(
-        &mut self,
-        db: usize,
-        key: &[u8],
-        f: impl FnOnce(&mut Entry) -> R,
-    ) -> Option<R> {
+    pub fn modify<R>(&mut self, db: usize, key: &[u8], f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
         self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
@@ -723,11 +699,7 @@ impl Keyspace {
         let Some(entry) = self.remove(db, key) else {
             return false;
         };
-        let entry = if key == new_key {
-            entry
-        } else {
-            entry.into_renamed(new_key)
-        };
+        let entry = if key == new_key { entry } else { entry.into_renamed(new_key) };
         self.put(to_db, entry);
         true
     }
@@ -823,13 +795,7 @@ impl Keyspace {
 
     /// One SCAN step over database `db`. The cursor holds the tenant id in its high bits and
     /// the table's reverse-binary cursor in its low 40 bits.
-    pub fn scan(
-        &mut self,
-        db: usize,
-        cursor: u64,
-        count: usize,
-        mut visit: impl FnMut(&Entry),
-    ) -> u64 {
+    pub fn scan(&mut self, db: usize, cursor: u64, count: usize, mut visit: impl FnMut(&Entry)) -> u64 {
         const LOW: u32 = 40;
         let mut tenant = (cursor >> LOW) as usize;
         let mut inner = cursor & ((1 << LOW) - 1);
@@ -876,11 +842,7 @@ impl Keyspace {
     /// The live entries of database `db`, in table order (KEYS).
     pub fn live_entries(&self, db: usize) -> impl Iterator<Item = &Entry> {
         let now = self.now_ms;
-        self.dbs[db]
-            .tables
-            .iter()
-            .flat_map(Table::iter)
-            .filter(move |e| !e.is_expired(now))
+        self.dbs[db].tables.iter().flat_map(Table::iter).filter(move |e| !e.is_expired(now))
     }
 
     /// A random live key of database `db`. Expired keys it lands on are reclaimed on the way,
@@ -934,11 +896,7 @@ impl Keyspace {
                 continue;
             };
             if table.volatile() == 0 {
-                self.expire_cursor = ExpireCursor {
-                    db,
-                    tenant: tenant + 1,
-                    slot: 0,
-                };
+                self.expire_cursor = ExpireCursor { db, tenant: tenant + 1, slot: 0 };
                 continue;
             }
             let step = (budget - report.looked).min(table.capacity());
@@ -1174,15 +1132,8 @@ impl Keyspace {
     /// Queues a keyspace notification if its class is enabled.
     #[inline]
     pub fn notify(&mut self, class: u32, name: &'static str, db: usize, key: &[u8]) {
-        if self.notify_flags & class != 0
-            && self.notify_flags & (notify::KEYSPACE | notify::KEYEVENT) != 0
-        {
-            self.events.push(Event {
-                class,
-                name,
-                db,
-                key: key.to_vec(),
-            });
+        if self.notify_flags & class != 0 && self.notify_flags & (notify::KEYSPACE | notify::KEYEVENT) != 0 {
+            self.events.push(Event { class, name, db, key: key.to_vec() });
         }
     }
 
@@ -1206,8 +1157,7 @@ fn drop_entry(entry: Box<Entry>) {
 
 /// Frees `value` off the command path.
 pub fn drop_in_background<T: Send + 'static>(value: T) {
-    static FREER: std::sync::OnceLock<std::sync::mpsc::Sender<Box<dyn Send>>> =
-        std::sync::OnceLock::new();
+    static FREER: std::sync::OnceLock<std::sync::mpsc::Sender<Box<dyn Send>>> = std::sync::OnceLock::new();
     let tx = FREER.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel::<Box<dyn Send>>();
         std::thread::Builder::new()
@@ -1251,11 +1201,7 @@ mod tests {
         let baseline = ks.used_memory();
         for i in 0..100_000 {
             // Two tenants and two databases, so the cycle has to walk all of them.
-            let key = if i % 2 == 0 {
-                format!("k:{i}")
-            } else {
-                format!("acme:{i}")
-            };
+            let key = if i % 2 == 0 { format!("k:{i}") } else { format!("acme:{i}") };
             ks.insert(i % 2, string(&key, now + 1000));
         }
         assert_eq!(ks.db(0).len() + ks.db(1).len(), 100_002);
@@ -1272,12 +1218,7 @@ mod tests {
         assert_eq!(ks.stats.expired_keys, 100_000);
         assert_eq!(ks.db(0).volatile(), 1);
         // Tables shrink back as they empty: only the survivors and small tables remain.
-        assert!(
-            ks.used_memory() <= baseline + 2 * 8 * 9,
-            "{} > {}",
-            ks.used_memory(),
-            baseline
-        );
+        assert!(ks.used_memory() <= baseline + 2 * 8 * 9, "{} > {}", ks.used_memory(), baseline);
         assert!(ks.used_memory() > empty);
         assert!(ks.exists(0, b"persistent") && ks.exists(0, b"acme:far"));
     }
@@ -1288,16 +1229,10 @@ mod tests {
         ks.notify_flags = notify::parse("KEA").unwrap() | notify::NEW;
         let now = ks.now_ms;
         assert!(!ks.insert(0, string("a", now + 10)));
-        assert!(
-            ks.insert(0, string("a", now + 10)),
-            "a live key is replaced"
-        );
+        assert!(ks.insert(0, string("a", now + 10)), "a live key is replaced");
         ks.now_ms = now + 11;
         assert!(ks.read(0, b"a").is_none());
-        assert!(
-            !ks.insert(0, string("a", 0)),
-            "an expired key is not replaced, it expired"
-        );
+        assert!(!ks.insert(0, string("a", 0)), "an expired key is not replaced, it expired");
         let events: Vec<&str> = ks.take_events().iter().map(|e| e.name).collect();
         assert_eq!(events, ["new", "expired", "new"]);
         assert_eq!(ks.stats.expired_keys, 1);

@@ -202,13 +202,7 @@ impl Table {
     }
 
     /// Re-accounts an entry after an in-place change of its size or expiry.
-    pub fn account_change(
-        &mut self,
-        old_memory: usize,
-        new_memory: usize,
-        was_volatile: bool,
-        is_volatile: bool,
-    ) {
+    pub fn account_change(&mut self, old_memory: usize, new_memory: usize, was_volatile: bool, is_volatile: bool) {
         self.entry_memory = self.entry_memory + new_memory - old_memory;
         self.volatile = self.volatile + is_volatile as usize - was_volatile as usize;
     }
@@ -436,10 +430,7 @@ mod tests {
             assert_eq!(t.ctrl[i], ctrl_of(hash), "control byte of slot {i}");
             let mut j = hash as usize & mask;
             while j != i {
-                assert!(
-                    t.slots[j].is_some(),
-                    "empty slot {j} between home and slot {i}"
-                );
+                assert!(t.slots[j].is_some(), "empty slot {j} between home and slot {i}");
                 j = (j + 1) & mask;
             }
             assert!(t.get(e.key(), hash).is_some());
@@ -478,11 +469,7 @@ mod tests {
         check_invariants(&t);
         for i in 0..3000 {
             let k = key(i);
-            assert_eq!(
-                t.get(&k, hash_key(&k)).is_some(),
-                live.contains(&i),
-                "key {i}"
-            );
+            assert_eq!(t.get(&k, hash_key(&k)).is_some(), live.contains(&i), "key {i}");
         }
     }
 

@@ -1,10 +1,10 @@
 //! Collection values (hashes, lists, sets, sorted sets).
 
 use super::entry::Kind;
-use super::zset::ZSetValue;
-use super::set::SetValue;
 use super::hash::HashValue;
 use super::list::ListValue;
+use super::set::SetValue;
+use super::zset::ZSetValue;
 
 /// A collection value. Strings are stored inline in the entry and are not a variant here.
 #[derive(Clone)]

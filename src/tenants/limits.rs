@@ -60,7 +60,7 @@ impl LimitOverrides {
 /// Parses `option value [option value ...]` (MAXMEMORY, MAXKEYS, RESERVE, ONLIMIT, any case)
 /// onto `base`. Errors name the offending option.
 pub fn parse_options<S: AsRef<[u8]>>(args: &[S], base: LimitOverrides) -> Result<LimitOverrides, String> {
-    if args.is_empty() || args.len() % 2 != 0 {
+    if args.is_empty() || !args.len().is_multiple_of(2) {
         return Err("ERR syntax error".into());
     }
     let mut out = base;
