@@ -62,12 +62,6 @@ impl<'a> KeyspaceLock<'a> {
     pub fn release(&mut self) {
         self.guard = None;
     }
-
-    fn refresh_time(&mut self) {
-        if let Some(g) = self.guard.as_mut() {
-            g.now_ms = crate::storage::now_ms();
-        }
-    }
 }
 
 /// What a handler works with: the server, the keyspace, the calling client and its replies.
@@ -160,10 +154,10 @@ fn reject(ctx: &mut Ctx, spec: Option<&'static CommandSpec>, msg: &str) {
 }
 
 /// Runs a command that passed the checks (also used by EXEC for queued commands).
+///
+/// The keyspace clock is read when the batch takes the keyspace lock: the commands of one
+/// batch of pipelined commands (and of one EXEC) see the same millisecond.
 pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
-    if !ctx.in_exec {
-        ctx.ks.refresh_time();
-    }
     count_errors(ctx);
     let Ok(limited) = admit(ctx, spec, args) else {
         count_errors(ctx);

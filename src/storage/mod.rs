@@ -509,12 +509,13 @@ impl Keyspace {
     pub fn get(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
-        let expired = self.dbs[db].table(tenant)?.get(key, hash)?.is_expired(self.now_ms);
-        if expired {
+        let table = self.dbs[db].table(tenant)?;
+        let slot = table.locate(key, hash)?;
+        if table.at(slot).is_expired(self.now_ms) {
             self.expire_now(db, tenant, key, hash);
             return None;
         }
-        self.dbs[db].tables[tenant as usize].get(key, hash)
+        Some(self.dbs[db].tables[tenant as usize].at(slot))
     }
 
     /// The live entry for `key` without expiring, counting or touching anything: for commands
@@ -539,29 +540,28 @@ impl Keyspace {
         // Misses count for the key's tenant even before it holds any key.
         let t = self.tenants.resolve(key);
         let hash = hash_key(key);
-        let found = match self.dbs[db].tables.get_mut(t as usize).and_then(|tb| tb.get_mut(key, hash)) {
-            Some(e) if e.is_expired(self.now_ms) => {
+        let slot = self.dbs[db].tables.get(t as usize).and_then(|tb| tb.locate(key, hash));
+        let found = match slot {
+            Some(i) if self.dbs[db].tables[t as usize].at(i).is_expired(self.now_ms) => {
                 self.expire_now(db, t, key, hash);
-                false
+                None
             }
-            Some(e) => {
-                if flags & lookup::NOTOUCH != 0 {
-                    // Looked at without counting as an access.
-                } else if lfu {
-                    let previous = e.access;
-                    let access = self.touched_access(Some(previous));
-                    if let Some(e) = self.dbs[db].tables[t as usize].get_mut(key, hash) {
-                        e.access = access;
-                    }
-                } else {
-                    e.access = clock;
+            Some(i) => {
+                if flags & lookup::NOTOUCH == 0 {
+                    let access = if lfu {
+                        let previous = self.dbs[db].tables[t as usize].at(i).access;
+                        self.touched_access(Some(previous))
+                    } else {
+                        clock
+                    };
+                    self.dbs[db].tables[t as usize].at_mut(i).access = access;
                 }
-                true
+                Some(i)
             }
-            None => false,
+            None => None,
         };
         if flags & lookup::NOSTATS == 0 {
-            if found {
+            if found.is_some() {
                 self.stats.hits += 1;
                 self.tenant_stats_mut(t).hits += 1;
             } else {
@@ -569,11 +569,11 @@ impl Keyspace {
                 self.tenant_stats_mut(t).misses += 1;
             }
             if let Some(c) = self.classes.as_mut() {
-                c.count_read(key, found);
+                c.count_read(key, found.is_some());
             }
         }
-        if found {
-            self.dbs[db].tables[t as usize].get(key, hash)
+        if let Some(i) = found {
+            Some(self.dbs[db].tables[t as usize].at(i))
         } else {
             if flags & lookup::NONOTIFY == 0 {
                 self.notify(notify::KEY_MISS, "keymiss", db, key);
@@ -588,17 +588,22 @@ impl Keyspace {
 
     /// Changes a live entry in place, re-accounting its memory and expiry.
     pub fn modify<R>(&mut self, db: usize, key: &[u8], f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
-        self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
+        let table = self.dbs[db].table(tenant)?;
+        let slot = table.locate(key, hash)?;
+        if table.at(slot).is_expired(self.now_ms) {
+            self.expire_now(db, tenant, key, hash);
+            return None;
+        }
         let (r, before, after) = self.table_op(db, tenant, |table| {
-            let entry = table.get_mut(key, hash)?;
+            let entry = table.at_mut(slot);
             let (before, was_volatile) = (entry.memory(), entry.expire_at != 0);
             let r = f(entry);
             let (after, is_volatile) = (entry.memory(), entry.expire_at != 0);
             table.account_change(before, after, was_volatile, is_volatile);
-            Some((r, before, after))
-        })?;
+            (r, before, after)
+        });
         self.touch_watched(db, key, true);
         if let Some(c) = self.classes.as_mut() {
             c.resized(key, before, after);

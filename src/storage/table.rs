@@ -168,6 +168,22 @@ impl Table {
         self.slots.len().wrapping_sub(1)
     }
 
+    /// The slot holding `key`, for a caller that then reads or changes it with [`Table::at`]
+    /// or [`Table::at_mut`] without probing again.
+    pub fn locate(&self, key: &[u8], hash: u64) -> Option<usize> {
+        self.find(key, hash)
+    }
+
+    /// The entry in slot `i` (a slot [`Table::locate`] returned).
+    pub fn at(&self, i: usize) -> &Entry {
+        self.slots[i].as_deref().expect("occupied slot")
+    }
+
+    /// Mutable access to slot `i`; callers that change the entry's size must re-account it.
+    pub fn at_mut(&mut self, i: usize) -> &mut Entry {
+        self.slots[i].as_deref_mut().expect("occupied slot")
+    }
+
     fn find(&self, key: &[u8], hash: u64) -> Option<usize> {
         if self.len == 0 {
             return None;
