@@ -23,11 +23,12 @@ pub struct Entry {
     extra: Option<Box<Extra>>,
 }
 
-/// The rarer parts of an entry, kept out of line.
+/// The rarer parts of an entry, kept out of line. The collection is boxed again so that a
+/// tagged string pays for two pointers here, not for the largest collection type.
 #[derive(Clone)]
 struct Extra {
     /// Hashes, lists, sets and sorted sets; `None` for strings.
-    collection: Option<Collection>,
+    collection: Option<Box<Collection>>,
     /// Tags attached to this key; the table's tag index lists the key under each of them.
     /// Changed only through the table, which keeps the index in step.
     tags: Option<Box<[TagName]>>,
@@ -75,19 +76,19 @@ impl Entry {
             key_len: key.len() as u32,
             access,
             expire_at: 0,
-            extra: Some(Box::new(Extra { collection: Some(value), tags: None })),
+            extra: Some(Box::new(Extra { collection: Some(Box::new(value)), tags: None })),
         })
     }
 
     /// The collection value; `None` for strings.
     #[inline]
     pub fn collection(&self) -> Option<&Collection> {
-        self.extra.as_ref()?.collection.as_ref()
+        self.extra.as_ref()?.collection.as_deref()
     }
 
     #[inline]
     pub fn collection_mut(&mut self) -> Option<&mut Collection> {
-        self.extra.as_mut()?.collection.as_mut()
+        self.extra.as_mut()?.collection.as_deref_mut()
     }
 
     /// The key's tags (empty if it has none).
@@ -198,7 +199,7 @@ impl Entry {
     pub fn memory(&self) -> usize {
         let extra = self.extra.as_ref().map_or(0, |x| {
             alloc_size(std::mem::size_of::<Extra>())
-                + x.collection.as_ref().map_or(0, Collection::memory)
+                + x.collection.as_ref().map_or(0, |c| alloc_size(std::mem::size_of::<Collection>()) + c.memory())
                 + x.tags.as_ref().map_or(0, |t| alloc_size(t.len() * std::mem::size_of::<TagName>()))
         });
         alloc_size(std::mem::size_of::<Entry>()) + alloc_size(self.bytes.len()) + extra

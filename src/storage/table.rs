@@ -1,7 +1,9 @@
 //! The hash table that holds one tenant's keys in one database.
 //!
-//! Open addressing with linear probing over a power-of-two array of slots, plus one control
-//! byte per slot (0 = empty, otherwise 7 bits of the hash) so probing rarely touches an entry.
+//! Open addressing with linear probing over a power-of-two array of slots, plus the low 31 bits
+//! of each key's hash beside its slot (0 = empty). Probing compares those bits before it
+//! touches an entry, and growing, shrinking, backward-shift deletion and SCAN find a key's home
+//! slot from them without reading (or hashing) the key again.
 //! Linear probing keeps every key in the unbroken run of occupied slots that starts at its home
 //! slot (`hash & mask`). That gives SCAN Redis's guarantee: the cursor walks home slots in
 //! reverse-binary order, and a key present for a whole iteration is returned at least once
@@ -12,6 +14,8 @@ use crate::tags::{TagIndex, TagName};
 use std::hash::BuildHasher;
 
 const MIN_CAPACITY: usize = 8;
+/// Bytes per slot: the entry pointer and the stored hash bits.
+const SLOT_BYTES: usize = 12;
 
 /// The process-wide key hasher (seeded randomly at start, against hash flooding).
 pub fn hasher() -> &'static foldhash::quality::RandomState {
@@ -24,14 +28,16 @@ pub fn hash_key(key: &[u8]) -> u64 {
     hasher().hash_one(key)
 }
 
+/// What the table keeps of a hash: its low 31 bits (the home slot of any table up to 2^31
+/// slots), with the top bit set so that 0 means "empty".
 #[inline]
-fn ctrl_of(hash: u64) -> u8 {
-    0x80 | (hash >> 57) as u8
+fn ctrl_of(hash: u64) -> u32 {
+    0x8000_0000 | hash as u32
 }
 
 #[derive(Default)]
 pub struct Table {
-    ctrl: Vec<u8>,
+    ctrl: Vec<u32>,
     slots: Vec<Option<Box<Entry>>>,
     len: usize,
     /// Keys that carry an expiry.
@@ -61,7 +67,7 @@ impl Table {
 
     /// Heap bytes of entries, slot arrays and the tag index.
     pub fn memory(&self) -> usize {
-        self.entry_memory + self.slots.capacity() * 9 + self.tags.as_ref().map_or(0, |t| t.memory())
+        self.entry_memory + self.slots.capacity() * SLOT_BYTES + self.tags.as_ref().map_or(0, |t| t.memory())
     }
 
     pub fn tag_index(&self) -> Option<&TagIndex> {
@@ -270,7 +276,7 @@ impl Table {
             if self.ctrl[j] == 0 {
                 break;
             }
-            let home = hash_key(self.slots[j].as_ref().expect("occupied").key()) as usize & mask;
+            let home = self.ctrl[j] as usize & mask;
             // The entry at j may move to i if i lies cyclically within [home, j).
             if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(i) & mask) {
                 self.slots[i] = self.slots[j].take();
@@ -295,12 +301,14 @@ impl Table {
 
     fn rebuild(&mut self, capacity: usize) {
         let old = std::mem::take(&mut self.slots);
-        self.ctrl = vec![0; capacity];
         self.slots = Vec::with_capacity(capacity);
         self.slots.resize_with(capacity, || None);
-        for e in old.into_iter().flatten() {
-            let h = hash_key(e.key());
-            self.place(e, h);
+        let old_ctrl = std::mem::take(&mut self.ctrl);
+        self.ctrl = vec![0; capacity];
+        for (e, c) in old.into_iter().zip(old_ctrl) {
+            if let Some(e) = e {
+                self.place(e, c as u64);
+            }
         }
     }
 
@@ -323,9 +331,8 @@ impl Table {
         let home = (cursor & mask) as usize;
         let mut i = home;
         while self.ctrl[i] != 0 {
-            let e = self.slots[i].as_deref().expect("occupied");
-            if hash_key(e.key()) as usize & mask as usize == home {
-                visit(e);
+            if self.ctrl[i] as usize & mask as usize == home {
+                visit(self.slots[i].as_deref().expect("occupied"));
             }
             i = (i + 1) & mask as usize;
         }
@@ -429,7 +436,7 @@ mod tests {
             t.remove(&k, hash_key(&k));
         }
         assert_eq!(t.len(), 0);
-        assert_eq!(t.memory(), t.capacity() * 9);
+        assert_eq!(t.memory(), t.capacity() * SLOT_BYTES);
     }
 
     /// Checks every structural invariant: counters, control bytes, and that no key is
@@ -456,7 +463,7 @@ mod tests {
         }
         assert_eq!(t.len(), len);
         assert_eq!(t.volatile(), volatile);
-        assert_eq!(t.memory(), memory + t.capacity() * 9);
+        assert_eq!(t.memory(), memory + t.capacity() * SLOT_BYTES);
         assert!(t.len() * 4 <= t.capacity() * 3 || t.capacity() == 0);
     }
 
