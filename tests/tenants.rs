@@ -260,3 +260,20 @@ fn store_forms_are_checked_against_the_destination_tenant_quota() {
     assert_eq!(n, 2);
     assert_eq!(int(&info(&mut con, "full"), "rejected_writes"), 1);
 }
+
+#[test]
+fn tenant_pattern_changes_only_while_empty() {
+    let server = common::Server::start(&[]);
+    let mut con = server.conn();
+    set(&mut con, "acme:1", "v").unwrap();
+    let r: redis::RedisResult<()> =
+        redis::cmd("CONFIG").arg("SET").arg("tenant-key-pattern").arg("cache:*:{tenant}").query(&mut con);
+    assert!(r.unwrap_err().to_string().contains("only change while the server holds no keys"));
+    // Setting the value it already has is fine (tools write back every parameter).
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("tenant-key-pattern").arg("{tenant}").query(&mut con).unwrap();
+    let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
+    let _: () =
+        redis::cmd("CONFIG").arg("SET").arg("tenant-key-pattern").arg("cache:*:{tenant}").query(&mut con).unwrap();
+    let t: String = redis::cmd("TENANT").arg("OF").arg("cache:client:t-42:c-7").query(&mut con).unwrap();
+    assert_eq!(t, "t-42");
+}

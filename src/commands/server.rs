@@ -189,9 +189,11 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
     }
     // Keys belong to tenants by the pattern they were written under: it may change only
     // while the server holds no keys.
-    for (name, _) in &pairs {
+    for (name, value) in &pairs {
         let lower = name.to_ascii_lowercase();
-        if (lower == "tenant-key-pattern" || lower == "tenant-key-separator") && ctx.ks.get().total_keys() > 0 {
+        let changes = (lower == "tenant-key-pattern" || lower == "tenant-key-separator")
+            && value.split_whitespace().collect::<Vec<_>>().join(" ") != ctx.shared.config.read().get(&lower);
+        if changes && ctx.ks.get().total_keys() > 0 {
             return ctx.out.error(&format!(
                 "ERR CONFIG SET failed (possibly related to argument '{lower}') - \
                  the tenant key pattern can only change while the server holds no keys (FLUSHALL first)"
