@@ -50,6 +50,7 @@ impl<'a> KeyspaceLock<'a> {
         self.guard.get_or_insert_with(|| {
             let mut g = mutex.lock();
             g.now_ms = crate::storage::now_ms();
+            g.tenants.forget_recent();
             g
         })
     }
@@ -158,6 +159,10 @@ fn reject(ctx: &mut Ctx, spec: Option<&'static CommandSpec>, msg: &str) {
 /// The keyspace clock is read when the batch takes the keyspace lock: the commands of one
 /// batch of pipelined commands (and of one EXEC) see the same millisecond.
 pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
+    if ctx.ks.is_held() {
+        // No memo of an earlier command's key argument survives into this one.
+        ctx.ks.get().tenants.forget_recent();
+    }
     count_errors(ctx);
     let Ok(limited) = admit(ctx, spec, args) else {
         count_errors(ctx);
@@ -184,9 +189,13 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     if elapsed.as_micros() as i64 >= ctx.shared.slowlog_threshold_us() && spec.flags & flags::NO_SLOWLOG == 0 {
         ctx.shared.slowlog_push(args, elapsed, ctx.client);
     }
-    if ctx.ks.is_held() && ctx.ks.get().has_events() {
-        let events = ctx.ks.get().take_events();
-        crate::pubsub::publish_keyspace_events(ctx, events);
+    if ctx.ks.is_held() {
+        let ks = ctx.ks.get();
+        ks.tenants.forget_recent();
+        if ks.has_events() {
+            let events = ks.take_events();
+            crate::pubsub::publish_keyspace_events(ctx, events);
+        }
     }
 }
 
@@ -214,7 +223,7 @@ fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Op
     };
     let db = ctx.client.db;
     let ks = ctx.ks.get();
-    let first = ks.tenants.resolve(&args[first_key]);
+    let first = ks.tenants.resolve_argument(&args[first_key]);
     ks.tenant_stats_mut(first).commands += 1;
     ctx.client.last_tenant = Some(first);
     if !ks.limits_active() || spec.flags & flags::DENYOOM == 0 {

@@ -20,11 +20,16 @@ pub struct TenantRegistry {
     separator: u8,
     names: Vec<Box<[u8]>>,
     ids: HashMap<Box<[u8]>, TenantId, foldhash::fast::RandomState>,
+    /// The key argument resolved last in the running command (its address and length) and its
+    /// tenant: the quota check, the lookup and the write of one command resolve the same key
+    /// argument, and this answers the second and third time. Cleared after every command,
+    /// while the argument is still alive, so an address can never be mistaken for another key.
+    recent: Option<(usize, usize, TenantId)>,
 }
 
 impl TenantRegistry {
     pub fn new(patterns: Vec<KeyPattern>, separator: u8) -> Self {
-        let mut r = TenantRegistry { patterns, separator, names: Vec::new(), ids: HashMap::default() };
+        let mut r = TenantRegistry { patterns, separator, names: Vec::new(), ids: HashMap::default(), recent: None };
         r.intern(b"default");
         r
     }
@@ -39,6 +44,7 @@ impl TenantRegistry {
 
     /// Replaces the patterns (only allowed by callers while no keys exist).
     pub fn set_patterns(&mut self, patterns: Vec<KeyPattern>, separator: u8) {
+        self.recent = None;
         self.patterns = patterns;
         self.separator = separator;
     }
@@ -57,6 +63,11 @@ impl TenantRegistry {
     /// The id of `key`'s tenant if that tenant is known (has ever held a key or a limit).
     #[inline]
     pub fn lookup(&self, key: &[u8]) -> Option<TenantId> {
+        if let Some((ptr, len, id)) = self.recent {
+            if ptr == key.as_ptr() as usize && len == key.len() {
+                return Some(id);
+            }
+        }
         let name = self.tenant_name(key);
         if name == b"default" {
             return Some(DEFAULT_TENANT);
@@ -74,6 +85,22 @@ impl TenantRegistry {
                 self.intern(&name)
             }
         }
+    }
+
+    /// [`TenantRegistry::resolve`] for a key argument of the running command, remembered
+    /// until [`TenantRegistry::forget_recent`]. Only arguments are remembered: they stay alive
+    /// for the whole command, so their address cannot be reused by another key meanwhile.
+    #[inline]
+    pub fn resolve_argument(&mut self, key: &[u8]) -> TenantId {
+        let id = self.resolve(key);
+        self.recent = Some((key.as_ptr() as usize, key.len(), id));
+        id
+    }
+
+    /// Ends the running command's memo (see `recent`).
+    #[inline]
+    pub fn forget_recent(&mut self) {
+        self.recent = None;
     }
 
     pub fn intern(&mut self, name: &[u8]) -> TenantId {
