@@ -47,13 +47,13 @@ pub static COMMANDS: &[CommandSpec] = &[
 // ----- access to list values -----
 
 fn new_list() -> Collection {
-    Collection::List(ListValue::new())
+    Collection::List(Box::new(ListValue::new()))
 }
 
 #[allow(unreachable_patterns)] // the enum holds the other collection kinds too
 fn as_list(c: &Collection) -> Option<&ListValue> {
     match c {
-        Collection::List(l) => Some(l),
+        Collection::List(l) => Some(l.as_ref()),
         _ => None,
     }
 }
@@ -61,7 +61,7 @@ fn as_list(c: &Collection) -> Option<&ListValue> {
 #[allow(unreachable_patterns)]
 fn as_list_mut(c: &mut Collection) -> Option<&mut ListValue> {
     match c {
-        Collection::List(l) => Some(l),
+        Collection::List(l) => Some(l.as_mut()),
         _ => None,
     }
 }

@@ -70,7 +70,7 @@ const NOT_POSITIVE: &str = "ERR value is out of range, must be positive";
 
 fn as_zset(c: &Collection) -> Option<&ZSetValue> {
     match c {
-        Collection::ZSet(z) => Some(z),
+        Collection::ZSet(z) => Some(z.as_ref()),
         #[allow(unreachable_patterns)]
         _ => None,
     }
@@ -85,7 +85,7 @@ fn as_zset_mut(c: &mut Collection) -> &mut ZSetValue {
 }
 
 fn new_zset() -> Collection {
-    Collection::ZSet(ZSetValue::new())
+    Collection::ZSet(Box::new(ZSetValue::new()))
 }
 
 /// The sorted set in an entry, or `WrongType`.
@@ -142,7 +142,7 @@ fn store(ctx: &mut Ctx, dst: &[u8], items: Vec<Item>, event: &'static str) {
         }
     } else {
         let z = ZSetValue::from_items(items, &ks.encoding);
-        ks.insert(db, Entry::new_collection(dst, Collection::ZSet(z), 0));
+        ks.insert(db, Entry::new_collection(dst, Collection::ZSet(Box::new(z)), 0));
         ks.notify(notify::ZSET, event, db, dst);
     }
     ctx.out.int(n as i64);

@@ -7,12 +7,14 @@ use super::set::SetValue;
 use super::zset::ZSetValue;
 
 /// A collection value. Strings are stored inline in the entry and are not a variant here.
+/// The two largest kinds are boxed so that the enum, which every collection key pays for, stays
+/// the size of a hash's or set's header.
 #[derive(Clone)]
 pub enum Collection {
-    ZSet(ZSetValue),
+    ZSet(Box<ZSetValue>),
     Set(SetValue),
     Hash(HashValue),
-    List(ListValue),
+    List(Box<ListValue>),
 }
 
 impl Collection {
