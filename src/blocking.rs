@@ -129,8 +129,7 @@ impl Registry {
         let Some(waiter) = self.remove(id) else {
             return false;
         };
-        let mut out = ReplyBuf::new();
-        out.resp3 = waiter.resp3;
+        let mut out = ReplyBuf::for_message(waiter.resp3, 128);
         reply(&mut out);
         waiter.handle.deliver(&out.buf);
         true
@@ -160,8 +159,7 @@ pub fn serve_ready(ks: &mut Keyspace) {
             if waiter.handle.is_killed() {
                 continue;
             }
-            let mut out = ReplyBuf::new();
-            out.resp3 = waiter.resp3;
+            let mut out = ReplyBuf::for_message(waiter.resp3, 256);
             match kind {
                 Kind::ZSet => {
                     crate::commands::zsets::serve_blocked(ks, waiter.db, &waiter.args, &key, &mut out);

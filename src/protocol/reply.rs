@@ -16,10 +16,17 @@ pub struct ReplyBuf {
 }
 
 impl ReplyBuf {
+    /// A connection's buffer, sized for a typical batch of replies.
     pub fn new() -> Self {
+        Self::for_message(false, 16 * 1024)
+    }
+
+    /// A buffer for one message to another client (a pub/sub message, a served blocking
+    /// pop), in that client's protocol and sized for the message rather than for a batch.
+    pub fn for_message(resp3: bool, capacity: usize) -> Self {
         ReplyBuf {
-            buf: BytesMut::with_capacity(16 * 1024),
-            resp3: false,
+            buf: BytesMut::with_capacity(capacity),
+            resp3,
             errors: 0,
             last_error_code: None,
             uncounted_errors: 0,

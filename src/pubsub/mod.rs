@@ -116,8 +116,7 @@ pub fn push_to_self(client: &mut Client, out: &mut ReplyBuf, encode: impl FnOnce
 /// Queues a message for the calling client caused by its own command; the connection writes
 /// it after the command's reply (after the whole EXEC inside a transaction).
 fn defer_to_self(client: &mut Client, out: &ReplyBuf, encode: impl FnOnce(&mut ReplyBuf)) {
-    let mut r = ReplyBuf::new();
-    r.resp3 = out.resp3;
+    let mut r = ReplyBuf::for_message(out.resp3, 128);
     encode(&mut r);
     client.pending_pushes.extend_from_slice(&r.buf);
 }
@@ -195,7 +194,7 @@ impl Delivery {
         message: &[u8],
     ) {
         // Encoded at most once per protocol version for the whole group.
-        let mut encoded: [Option<Vec<u8>>; 2] = [None, None];
+        let mut encoded: [Option<ReplyBuf>; 2] = [None, None];
         for handle in subs.values() {
             self.receivers += 1;
             if let Some((client, out)) = caller.as_mut().filter(|(c, _)| c.id == handle.id) {
@@ -203,13 +202,13 @@ impl Delivery {
                 continue;
             }
             let resp3 = handle.resp3.load(Ordering::Relaxed);
-            let bytes = encoded[resp3 as usize].get_or_insert_with(|| {
-                let mut r = ReplyBuf::new();
-                r.resp3 = resp3;
+            let encoded = encoded[resp3 as usize].get_or_insert_with(|| {
+                let size = 64 + pattern.map_or(0, <[u8]>::len) + channel.len() + message.len();
+                let mut r = ReplyBuf::for_message(resp3, size);
                 encode_message(&mut r, kind, pattern, channel, message);
-                r.buf.to_vec()
+                r
             });
-            if !handle.push(bytes, self.limit, self.now) {
+            if !handle.push(&encoded.buf, self.limit, self.now) {
                 self.over_limit.push(handle.clone());
             }
         }
