@@ -4,94 +4,10 @@
 
 mod common;
 
-use common::Server;
-use redis::{Connection, Value};
+use common::{err, ok, Raw, Server, WRONGTYPE};
+use redis::Connection;
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
-
-/// Runs a command given as words and returns the raw reply.
-fn run(con: &mut Connection, words: &[&str]) -> redis::RedisResult<Value> {
-    let mut cmd = redis::cmd(words[0]);
-    for w in &words[1..] {
-        cmd.arg(*w);
-    }
-    cmd.query(con)
-}
-
-/// Runs a command that must succeed and converts its reply.
-fn ok<T: redis::FromRedisValue>(con: &mut Connection, words: &[&str]) -> T {
-    let v = run(con, words).unwrap_or_else(|e| panic!("{words:?} failed: {e}"));
-    redis::from_redis_value(&v).unwrap_or_else(|e| panic!("{words:?} gave {v:?}: {e}"))
-}
-
-/// Runs a command that must fail and returns the full error line (`ERR syntax error`).
-fn err(con: &mut Connection, words: &[&str]) -> String {
-    match run(con, words) {
-        Ok(v) => panic!("{words:?} succeeded with {v:?}"),
-        Err(e) => format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")),
-    }
-}
-
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-/// A raw connection rendering each reply compactly, to see exact shapes: `:1`, `"bulk"`,
-/// `nil` (RESP2 null), `_` (RESP3 null), `*[..]` arrays, `%[..]` maps, `>[..]` pushes.
-struct Raw {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Raw {
-    fn connect(server: &Server) -> Raw {
-        let s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        Raw { reader: BufReader::new(s.try_clone().unwrap()), writer: s }
-    }
-
-    fn send(&mut self, args: &[&str]) {
-        let mut buf = format!("*{}\r\n", args.len());
-        for a in args {
-            buf.push_str(&format!("${}\r\n{}\r\n", a.len(), a));
-        }
-        self.writer.write_all(buf.as_bytes()).unwrap();
-    }
-
-    fn read(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("read reply");
-        let line = line.trim_end_matches("\r\n");
-        let (kind, rest) = line.split_at(1);
-        match kind {
-            "+" | "-" | ":" | "_" | "," => line.to_string(),
-            "$" => {
-                let len: i64 = rest.parse().unwrap();
-                if len < 0 {
-                    return "nil".into();
-                }
-                let mut data = vec![0; len as usize + 2];
-                self.reader.read_exact(&mut data).unwrap();
-                format!("{:?}", String::from_utf8_lossy(&data[..len as usize]))
-            }
-            "*" | ">" | "%" => {
-                let n: i64 = rest.parse().unwrap();
-                if n < 0 {
-                    return "nil".into();
-                }
-                let n = if kind == "%" { n * 2 } else { n };
-                let items: Vec<String> = (0..n).map(|_| self.read()).collect();
-                format!("{kind}[{}]", items.join(","))
-            }
-            _ => panic!("unexpected reply line {line:?}"),
-        }
-    }
-
-    fn call(&mut self, args: &[&str]) -> String {
-        self.send(args);
-        self.read()
-    }
-}
 
 #[test]
 fn set_get_and_friends() {

@@ -3,64 +3,14 @@
 
 mod common;
 
+use common::{blocked_clients, err, ok, run, spawn_command, wait_blocked, WRONGTYPE};
+
 use redis::{Connection, Value};
 use std::thread;
 use std::time::{Duration, Instant};
 
-fn run(con: &mut Connection, words: &[&str]) -> redis::RedisResult<Value> {
-    let mut cmd = redis::cmd(words[0]);
-    for w in &words[1..] {
-        cmd.arg(*w);
-    }
-    cmd.query(con)
-}
-
-fn ok<T: redis::FromRedisValue>(con: &mut Connection, words: &[&str]) -> T {
-    let v = run(con, words).unwrap_or_else(|e| panic!("{words:?} failed: {e}"));
-    redis::from_redis_value(&v).unwrap_or_else(|e| panic!("{words:?} gave {v:?}: {e}"))
-}
-
-fn err(con: &mut Connection, words: &[&str]) -> String {
-    match run(con, words) {
-        Ok(v) => panic!("{words:?} succeeded with {v:?}"),
-        Err(e) => format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")),
-    }
-}
-
 fn range(con: &mut Connection, key: &str) -> Vec<String> {
     ok(con, &["LRANGE", key, "0", "-1"])
-}
-
-const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-/// INFO clients' `blocked_clients`.
-fn blocked_clients(con: &mut Connection) -> usize {
-    let info: String = ok(con, &["INFO", "clients"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("blocked_clients field")
-}
-
-/// Waits (bounded) until `n` clients are blocked.
-fn wait_blocked(con: &mut Connection, n: usize) {
-    for _ in 0..500 {
-        if blocked_clients(con) == n {
-            return;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    panic!("{n} blocked clients expected, {} found", blocked_clients(con));
-}
-
-/// Runs `words` on a fresh connection in a thread (a client that will block).
-fn spawn_command(server: &common::Server, words: &[&str]) -> thread::JoinHandle<redis::RedisResult<Value>> {
-    let mut con = server.conn();
-    let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-    thread::spawn(move || {
-        let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        run(&mut con, &words)
-    })
 }
 
 fn bulk_strings(v: Value) -> Vec<String> {

@@ -4,75 +4,8 @@
 
 mod common;
 
-use common::Server;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use common::{Raw, Server};
 use std::time::{Duration, Instant};
-
-/// A raw connection that renders each reply compactly: `+OK`, `-ERR ..`, `:1`, `"bulk"`,
-/// `nil` (RESP2 null), `_` (RESP3 null), `*[..]` arrays, `>[..]` pushes.
-struct Raw {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Raw {
-    fn connect(server: &Server) -> Raw {
-        let s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        Raw { reader: BufReader::new(s.try_clone().unwrap()), writer: s }
-    }
-
-    fn send(&mut self, args: &[&str]) {
-        let mut buf = format!("*{}\r\n", args.len());
-        for a in args {
-            buf.push_str(&format!("${}\r\n{}\r\n", a.len(), a));
-        }
-        self.writer.write_all(buf.as_bytes()).unwrap();
-    }
-
-    fn read(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("read reply");
-        let line = line.trim_end_matches("\r\n");
-        let (kind, rest) = line.split_at(1);
-        match kind {
-            "+" | "-" | ":" | "_" | "#" | "," => line.to_string(),
-            "$" => {
-                let len: i64 = rest.parse().unwrap();
-                if len < 0 {
-                    return "nil".into();
-                }
-                let mut data = vec![0; len as usize + 2];
-                self.reader.read_exact(&mut data).unwrap();
-                format!("{:?}", String::from_utf8_lossy(&data[..len as usize]))
-            }
-            "*" | ">" | "%" | "~" => {
-                let n: i64 = rest.parse().unwrap();
-                if n < 0 {
-                    return "nil".into();
-                }
-                let n = if kind == "%" { n * 2 } else { n };
-                let items: Vec<String> = (0..n).map(|_| self.read()).collect();
-                format!("{kind}[{}]", items.join(","))
-            }
-            _ => panic!("unexpected reply line {line:?}"),
-        }
-    }
-
-    fn call(&mut self, args: &[&str]) -> String {
-        self.send(args);
-        self.read()
-    }
-
-    /// True if nothing arrives within `wait`.
-    fn silent_for(&mut self, wait: Duration) -> bool {
-        self.reader.get_ref().set_read_timeout(Some(wait)).unwrap();
-        let quiet = self.reader.fill_buf().is_err() && self.reader.buffer().is_empty();
-        self.reader.get_ref().set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        quiet
-    }
-}
 
 /// Polls `f` every 20 ms for up to 5 s.
 fn eventually(mut f: impl FnMut() -> bool) -> bool {
@@ -295,7 +228,7 @@ fn slow_subscriber_over_hard_limit_is_disconnected() {
     let mut sink = vec![0u8; 1 << 20];
     let mut total = 0usize;
     loop {
-        match slow.reader.read(&mut sink) {
+        match slow.read_raw(&mut sink) {
             Ok(0) => break,
             Ok(n) => total += n,
             Err(e) => panic!("expected the server to close the slow subscriber: {e}"),

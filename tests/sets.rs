@@ -4,11 +4,10 @@
 
 mod common;
 
-use common::Server;
+use common::{Raw, Server};
 use redis::{Connection, RedisResult, Value};
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+
 use std::time::Duration;
 
 fn cmd(con: &mut Connection, args: &[&str]) -> RedisResult<Value> {
@@ -56,57 +55,6 @@ fn encoding(con: &mut Connection, key: &str) -> String {
 }
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-
-/// A raw connection rendering replies compactly: `:1`, `"bulk"`, `_`, `*[..]`, `~[..]`.
-struct Raw {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Raw {
-    fn connect(server: &Server) -> Raw {
-        let s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        Raw { reader: BufReader::new(s.try_clone().unwrap()), writer: s }
-    }
-
-    fn call(&mut self, args: &[&str]) -> String {
-        let mut buf = format!("*{}\r\n", args.len());
-        for a in args {
-            buf.push_str(&format!("${}\r\n{}\r\n", a.len(), a));
-        }
-        self.writer.write_all(buf.as_bytes()).unwrap();
-        self.read()
-    }
-
-    fn read(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("read reply");
-        let line = line.trim_end_matches("\r\n");
-        let (kind, rest) = line.split_at(1);
-        match kind {
-            "$" => {
-                let len: i64 = rest.parse().unwrap();
-                if len < 0 {
-                    return "nil".into();
-                }
-                let mut data = vec![0; len as usize + 2];
-                self.reader.read_exact(&mut data).unwrap();
-                format!("{:?}", String::from_utf8_lossy(&data[..len as usize]))
-            }
-            "*" | "~" | "%" => {
-                let n: i64 = rest.parse().unwrap();
-                if n < 0 {
-                    return "nil".into();
-                }
-                let n = if kind == "%" { n * 2 } else { n };
-                let items: Vec<String> = (0..n).map(|_| self.read()).collect();
-                format!("{kind}[{}]", items.join(","))
-            }
-            _ => line.to_string(),
-        }
-    }
-}
 
 #[test]
 fn sadd_scard_sismember_smismember_smembers() {

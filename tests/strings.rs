@@ -2,31 +2,10 @@
 
 mod common;
 
+use common::{err, ok, run};
+
 use redis::{Connection, Value};
 use std::time::Duration;
-
-/// Runs a command given as words and returns the raw reply.
-fn run(con: &mut Connection, words: &[&str]) -> redis::RedisResult<Value> {
-    let mut cmd = redis::cmd(words[0]);
-    for w in &words[1..] {
-        cmd.arg(*w);
-    }
-    cmd.query(con)
-}
-
-/// Runs a command that must succeed and converts its reply.
-fn ok<T: redis::FromRedisValue>(con: &mut Connection, words: &[&str]) -> T {
-    let v = run(con, words).unwrap_or_else(|e| panic!("{words:?} failed: {e}"));
-    redis::from_redis_value(&v).unwrap_or_else(|e| panic!("{words:?} gave {v:?}: {e}"))
-}
-
-/// Runs a command that must fail and returns the full error line (`ERR syntax error`).
-fn err(con: &mut Connection, words: &[&str]) -> String {
-    match run(con, words) {
-        Ok(v) => panic!("{words:?} succeeded with {v:?}"),
-        Err(e) => format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")),
-    }
-}
 
 fn get(con: &mut Connection, key: &str) -> Option<String> {
     ok(con, &["GET", key])

@@ -5,74 +5,8 @@
 
 mod common;
 
-use common::Server;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use common::{Raw, Server};
 use std::time::Duration;
-
-/// A raw connection that renders each reply compactly: `+OK`, `-ERR ..`, `:1`, `"bulk"`,
-/// `nil` (RESP2 null), `_` (RESP3 null), `*[..]` arrays.
-struct Raw {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Raw {
-    fn connect(server: &Server) -> Raw {
-        let s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        Raw { reader: BufReader::new(s.try_clone().unwrap()), writer: s }
-    }
-
-    fn send(&mut self, args: &[&str]) {
-        let mut buf = format!("*{}\r\n", args.len());
-        for a in args {
-            buf.push_str(&format!("${}\r\n{}\r\n", a.len(), a));
-        }
-        self.writer.write_all(buf.as_bytes()).unwrap();
-    }
-
-    fn read(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("read reply");
-        let line = line.trim_end_matches("\r\n");
-        let (kind, rest) = line.split_at(1);
-        match kind {
-            "+" | "-" | ":" | "_" => line.to_string(),
-            "$" => {
-                let len: i64 = rest.parse().unwrap();
-                if len < 0 {
-                    return "nil".into();
-                }
-                let mut data = vec![0; len as usize + 2];
-                self.reader.read_exact(&mut data).unwrap();
-                format!("{:?}", String::from_utf8_lossy(&data[..len as usize]))
-            }
-            "*" | "%" => {
-                let n: i64 = rest.parse().unwrap();
-                if n < 0 {
-                    return "nil".into();
-                }
-                let n = if kind == "%" { n * 2 } else { n };
-                let items: Vec<String> = (0..n).map(|_| self.read()).collect();
-                format!("{kind}[{}]", items.join(","))
-            }
-            _ => panic!("unexpected reply line {line:?}"),
-        }
-    }
-
-    fn call(&mut self, args: &[&str]) -> String {
-        self.send(args);
-        self.read()
-    }
-
-    /// Runs `setup` commands, then MULTI, PING, EXEC; returns EXEC's reply.
-    fn exec_after_ping(&mut self) -> String {
-        assert_eq!(self.call(&["MULTI"]), "+OK");
-        assert_eq!(self.call(&["PING"]), "+QUEUED");
-        self.call(&["EXEC"])
-    }
-}
 
 const EXECABORT: &str = "-EXECABORT Transaction discarded because of previous errors.";
 
@@ -177,7 +111,7 @@ fn watch_unchanged_key_lets_exec_run() {
     assert_eq!(c.call(&["INCR", "x"]), "+QUEUED");
     assert_eq!(c.call(&["EXEC"]), "*[:2]");
     // EXEC unwatched everything: the transaction's own write does not fail the next one.
-    assert_eq!(c.exec_after_ping(), "*[+PONG]");
+    assert_eq!(exec_after_ping(&mut c), "*[+PONG]");
 }
 
 /// WATCH `key` on a fresh connection, run `change` on `by`, then EXEC: the reply.
@@ -196,7 +130,7 @@ fn exec_after(server: &Server, setup: &[&[&str]], watch: &[&str], change: &[&[&s
         let reply = by.call(cmd);
         assert!(!reply.starts_with('-'), "{cmd:?}: {reply}");
     }
-    c.exec_after_ping()
+    exec_after_ping(&mut c)
 }
 
 /// (what the case shows, commands before WATCH, commands by another client after WATCH).
@@ -267,26 +201,26 @@ fn watch_and_expiry_follow_redis_7() {
     c.call(&["SET", "x", "1", "PX", "100"]);
     assert_eq!(c.call(&["WATCH", "x"]), "+OK");
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(c.exec_after_ping(), "nil");
+    assert_eq!(exec_after_ping(&mut c), "nil");
     // ... and when it was removed by a read in between.
     c.call(&["SET", "x", "1", "PX", "100"]);
     assert_eq!(c.call(&["WATCH", "x"]), "+OK");
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(c.call(&["GET", "x"]), "nil");
-    assert_eq!(c.exec_after_ping(), "nil");
+    assert_eq!(exec_after_ping(&mut c), "nil");
     // A key that had already expired when watched (hz 1 leaves it stored for a while; were
     // it removed already, the outcomes below would be the same): its removal is no change ...
     c.call(&["SET", "x", "1", "PX", "1"]);
     std::thread::sleep(Duration::from_millis(20));
     assert_eq!(c.call(&["WATCH", "x"]), "+OK");
     assert_eq!(c.call(&["GET", "x"]), "nil");
-    assert_eq!(c.exec_after_ping(), "*[+PONG]");
+    assert_eq!(exec_after_ping(&mut c), "*[+PONG]");
     // ... but writing it again is.
     c.call(&["SET", "x", "1", "PX", "1"]);
     std::thread::sleep(Duration::from_millis(20));
     assert_eq!(c.call(&["WATCH", "x"]), "+OK");
     assert_eq!(c.call(&["SET", "x", "2"]), "+OK");
-    assert_eq!(c.exec_after_ping(), "nil");
+    assert_eq!(exec_after_ping(&mut c), "nil");
 }
 
 #[test]
@@ -299,7 +233,7 @@ fn watch_fails_exec_when_the_key_is_evicted() {
     let mut other = Raw::connect(&server);
     assert_eq!(other.call(&["SET", "acme:b", "1"]), "+OK");
     assert_eq!(other.call(&["EXISTS", "acme:a"]), ":0", "acme:a was the one key to evict");
-    assert_eq!(c.exec_after_ping(), "nil");
+    assert_eq!(exec_after_ping(&mut c), "nil");
 }
 
 #[test]
@@ -318,14 +252,14 @@ fn unwatch_discard_and_reset_forget_watches() {
             c.call(forget);
         }
         other.call(&["SET", "x", "2"]);
-        assert_eq!(c.exec_after_ping(), "*[+PONG]", "after {forget:?}");
+        assert_eq!(exec_after_ping(&mut c), "*[+PONG]", "after {forget:?}");
     }
     // A failed EXEC unwatches too.
     assert_eq!(c.call(&["WATCH", "x"]), "+OK");
     other.call(&["SET", "x", "3"]);
-    assert_eq!(c.exec_after_ping(), "nil");
+    assert_eq!(exec_after_ping(&mut c), "nil");
     other.call(&["SET", "x", "4"]);
-    assert_eq!(c.exec_after_ping(), "*[+PONG]");
+    assert_eq!(exec_after_ping(&mut c), "*[+PONG]");
 }
 
 #[test]
@@ -335,7 +269,7 @@ fn failed_watch_is_a_resp3_null() {
     assert!(c.call(&["HELLO", "3"]).starts_with('%'));
     assert_eq!(c.call(&["WATCH", "x"]), "+OK");
     c.call(&["SET", "x", "1"]);
-    assert_eq!(c.exec_after_ping(), "_");
+    assert_eq!(exec_after_ping(&mut c), "_");
 }
 
 #[test]
@@ -426,7 +360,7 @@ fn exec_is_atomic_for_other_clients() {
         for _ in 0..INCRS {
             batch.push_str("INCR counter\r\n");
         }
-        writer.writer.write_all(batch.as_bytes()).unwrap();
+        writer.send_raw(batch.as_bytes());
         assert_eq!(writer.read(), "+OK");
         for _ in 0..INCRS {
             assert_eq!(writer.read(), "+QUEUED");
@@ -475,4 +409,11 @@ fn redis_crate_transactions_and_watch_retry() {
     .unwrap();
     assert_eq!(attempts, 2);
     assert_eq!(doubled, (32,));
+}
+
+/// Runs MULTI, PING, EXEC on `raw`; returns EXEC's reply.
+fn exec_after_ping(raw: &mut Raw) -> String {
+    assert_eq!(raw.call(&["MULTI"]), "+OK");
+    assert_eq!(raw.call(&["PING"]), "+QUEUED");
+    raw.call(&["EXEC"])
 }

@@ -86,3 +86,144 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+// ----- Command helpers over a `redis` crate connection -----
+
+use redis::{Connection, Value};
+use std::io::{Read, Write};
+use std::time::Duration;
+
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+/// Runs a command given as words and returns the raw reply.
+pub fn run(con: &mut Connection, words: &[&str]) -> redis::RedisResult<Value> {
+    let mut cmd = redis::cmd(words[0]);
+    for w in &words[1..] {
+        cmd.arg(*w);
+    }
+    cmd.query(con)
+}
+
+/// Runs a command that must succeed and converts its reply.
+pub fn ok<T: redis::FromRedisValue>(con: &mut Connection, words: &[&str]) -> T {
+    let v = run(con, words).unwrap_or_else(|e| panic!("{words:?} failed: {e}"));
+    redis::from_redis_value(&v).unwrap_or_else(|e| panic!("{words:?} gave {v:?}: {e}"))
+}
+
+/// Runs a command that must fail and returns the full error line (`ERR syntax error`).
+pub fn err(con: &mut Connection, words: &[&str]) -> String {
+    match run(con, words) {
+        Ok(v) => panic!("{words:?} succeeded with {v:?}"),
+        Err(e) => format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or("")),
+    }
+}
+
+/// INFO clients' `blocked_clients`.
+pub fn blocked_clients(con: &mut Connection) -> usize {
+    let info: String = ok(con, &["INFO", "clients"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("blocked_clients:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("blocked_clients field")
+}
+
+/// Waits (bounded) until `n` clients are blocked.
+pub fn wait_blocked(con: &mut Connection, n: usize) {
+    for _ in 0..500 {
+        if blocked_clients(con) == n {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{n} blocked clients expected, {} found", blocked_clients(con));
+}
+
+/// Runs `words` on a fresh connection in a thread (a client that will block).
+pub fn spawn_command(server: &Server, words: &[&str]) -> std::thread::JoinHandle<redis::RedisResult<Value>> {
+    let mut con = server.conn();
+    let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    std::thread::spawn(move || {
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        run(&mut con, &words)
+    })
+}
+
+// ----- A raw connection, to see exact reply shapes -----
+
+/// A raw connection rendering each reply compactly: `+OK`, `-ERR ..`, `:1`, `"bulk"`,
+/// `nil` (RESP2 null), `_` (RESP3 null), `#t`, `,1.5`, and aggregates as `*[..]` arrays,
+/// `%[..]` maps (keys and values in a row), `~[..]` sets, `>[..]` pushes.
+pub struct Raw {
+    reader: std::io::BufReader<std::net::TcpStream>,
+    writer: std::net::TcpStream,
+}
+
+impl Raw {
+    pub fn connect(server: &Server) -> Raw {
+        let s = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        Raw { reader: std::io::BufReader::new(s.try_clone().unwrap()), writer: s }
+    }
+
+    pub fn send(&mut self, args: &[&str]) {
+        let mut buf = format!("*{}\r\n", args.len());
+        for a in args {
+            buf.push_str(&format!("${}\r\n{}\r\n", a.len(), a));
+        }
+        self.writer.write_all(buf.as_bytes()).unwrap();
+    }
+
+    /// Sends bytes as they are (inline commands, a hand-built pipeline).
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+    }
+
+    pub fn read(&mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("read reply");
+        let line = line.trim_end_matches("\r\n");
+        let (kind, rest) = line.split_at(1);
+        match kind {
+            "$" => {
+                let len: i64 = rest.parse().unwrap();
+                if len < 0 {
+                    return "nil".into();
+                }
+                let mut data = vec![0; len as usize + 2];
+                self.reader.read_exact(&mut data).unwrap();
+                format!("{:?}", String::from_utf8_lossy(&data[..len as usize]))
+            }
+            "*" | ">" | "%" | "~" => {
+                let n: i64 = rest.parse().unwrap();
+                if n < 0 {
+                    return "nil".into();
+                }
+                let n = if kind == "%" { n * 2 } else { n };
+                let items: Vec<String> = (0..n).map(|_| self.read()).collect();
+                format!("{kind}[{}]", items.join(","))
+            }
+            _ => line.to_string(),
+        }
+    }
+
+    pub fn call(&mut self, args: &[&str]) -> String {
+        self.send(args);
+        self.read()
+    }
+
+    /// Reads raw bytes (what is left after the replies already read); `Ok(0)` once the
+    /// server closed the connection.
+    pub fn read_raw(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.reader.read(buf)
+    }
+
+    /// True if nothing arrives within `wait`.
+    pub fn silent_for(&mut self, wait: Duration) -> bool {
+        use std::io::BufRead;
+        self.reader.get_ref().set_read_timeout(Some(wait)).unwrap();
+        let quiet = self.reader.fill_buf().is_err() && self.reader.buffer().is_empty();
+        self.reader.get_ref().set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        quiet
+    }
+}
