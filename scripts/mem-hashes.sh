@@ -18,45 +18,9 @@ REDIS_PORT=${REDIS_PORT:-28401}
 HASHES=${HASHES:-100000}
 FIELDS=10
 
-die() { echo "mem-hashes: $*" >&2; exit 1; }
-
-need_package() { # need_package COMMAND DEBIAN_PACKAGE
-    command -v "$1" >/dev/null && return
-    [ "$(id -u)" -eq 0 ] || die "$1 is missing: apt-get install $2"
-    echo "installing $2 ..."
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-}
-need_package redis-cli redis-tools
-need_package redis-server redis-server
-[ -x "$TC_BIN" ] || die "$TC_BIN not found: run 'cargo build --release' first (or set TC_BIN)"
-
-SERVER_PID=
-stop_server() {
-    [ -n "$SERVER_PID" ] || return 0
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    SERVER_PID=
-}
-trap stop_server EXIT
-
-# start_server PORT COMMAND...: starts a server in the background and waits for PING.
-start_server() {
-    local port=$1
-    shift
-    redis-cli -p "$port" ping >/dev/null 2>&1 && die "port $port is already in use"
-    "$@" >"/tmp/mem-hashes-$port.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 100); do
-        redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "/tmp/mem-hashes-$port.log" >&2
-    die "server '$*' did not start on port $port"
-}
-
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+SCRIPT_NAME=mem-hashes
+# shellcheck source=lib/servers.sh
+. scripts/lib/servers.sh
 used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }'; }
 
 # RESP for HASHES commands `HSET hash:NNNNNN field1 vNNNNNN1 ... field10 vNNNNN10`.
