@@ -65,12 +65,16 @@ impl Policy {
 /// Size of the candidate pool (Redis's EVPOOL_SIZE).
 const POOL_SIZE: usize = 16;
 
-/// A sampled eviction candidate: higher `score` = better to evict.
-#[derive(Clone)]
-pub struct Candidate {
+/// A sampled eviction candidate: higher `score` = better to evict. It names its entry by
+/// database, slot and the entry's address rather than by a copy of the key: sampling then
+/// reads no key bytes and allocates nothing, and a candidate whose entry has since moved
+/// (table growth, backward-shift deletion) or gone is simply dropped when it comes up.
+#[derive(Clone, Copy)]
+struct Candidate {
     score: u64,
     db: usize,
-    key: Box<[u8]>,
+    slot: usize,
+    entry: usize,
 }
 
 /// The candidate pool, kept between evictions of the same tenant.
@@ -283,75 +287,68 @@ impl Keyspace {
     /// Evicts one key of `tenant` chosen by the policy. Returns false if it has none to evict.
     pub fn evict_one(&mut self, tenant: TenantId, why: Removal) -> bool {
         let volatile_only = self.policy.volatile_only();
-        for _attempt in 0..8 {
-            let Some((db, key)) = self.pick_victim(tenant, volatile_only) else {
-                return false;
-            };
-            let hash = super::hash_key(&key);
-            if let Some(entry) = self.table_remove(db, tenant, &key, hash) {
+        // A round can come up empty (its candidates moved, or a volatile walk met no TTL).
+        for _round in 0..8 {
+            if let Some((db, slot)) = self.pick_victim(tenant, volatile_only) {
+                let entry = self.table_remove_slot(db, tenant, slot);
                 self.discard(db, tenant, entry, why);
                 return true;
+            }
+            if !self.has_evictable(tenant) {
+                return false;
             }
         }
         false
     }
 
-    /// Samples the tenant's tables and returns the best candidate by policy.
-    fn pick_victim(&mut self, tenant: TenantId, volatile_only: bool) -> Option<(usize, Box<[u8]>)> {
+    /// Samples the tenant's tables and returns the slot of the best candidate by policy.
+    fn pick_victim(&mut self, tenant: TenantId, volatile_only: bool) -> Option<(usize, usize)> {
         let samples = self.samples.max(1);
         let random_policy = matches!(self.policy, Policy::AllKeysRandom | Policy::VolatileRandom);
         if self.evict_pool.tenant != Some(tenant) {
-            self.evict_pool = EvictionPool { tenant: Some(tenant), candidates: Vec::new() };
+            self.evict_pool = EvictionPool { tenant: Some(tenant), candidates: Vec::with_capacity(POOL_SIZE) };
         }
-        // Tables of this tenant with candidates, with their weights.
-        let tables: Vec<(usize, usize)> = self
-            .dbs
-            .iter()
-            .enumerate()
-            .filter_map(|(db, d)| {
-                d.tables.get(tenant as usize).map(|t| (db, if volatile_only { t.volatile() } else { t.len() }))
-            })
-            .filter(|(_, n)| *n > 0)
-            .collect();
-        let total: usize = tables.iter().map(|(_, n)| n).sum();
+        let weight = |t: &super::Table| if volatile_only { t.volatile() } else { t.len() };
+        let total: usize = self.dbs.iter().filter_map(|d| d.tables.get(tenant as usize)).map(weight).sum();
         if total == 0 {
             return None;
         }
-        let mut sampled = 0;
-        let mut tries = 0;
-        while sampled < samples && tries < samples * 16 {
-            tries += 1;
-            let mut pick = self.rng.below(total as u64) as usize;
-            let db = tables
-                .iter()
-                .find(|(_, n)| {
-                    if pick < *n {
-                        true
-                    } else {
-                        pick -= n;
-                        false
-                    }
-                })
-                .map(|(db, _)| *db)
-                .expect("weighted pick");
-            let table = &self.dbs[db].tables[tenant as usize];
-            let start = self.rng.below(table.capacity() as u64) as usize;
-            let Some((_, e)) = table.occupied_from(start) else {
-                continue;
-            };
+        // A database drawn by its share of the tenant's keys, then a run of its slots.
+        let mut pick = self.rng.below(total as u64) as usize;
+        let db = self
+            .dbs
+            .iter()
+            .position(|d| {
+                let n = d.tables.get(tenant as usize).map_or(0, weight);
+                if pick < n {
+                    true
+                } else {
+                    pick -= n;
+                    false
+                }
+            })
+            .expect("weighted pick");
+        let table = &self.dbs[db].tables[tenant as usize];
+        let start = self.rng.below(table.capacity() as u64) as usize;
+        // Volatile policies skip keys without a TTL; bound the walk when those are rare.
+        let max_steps = if volatile_only { samples * 64 } else { usize::MAX };
+        let (policy, now_ms, decay) = (self.policy, self.now_ms, self.lfu_decay_time);
+        let lru_now = self.lru_clock();
+        let pool = &mut self.evict_pool.candidates;
+        let mut chosen = None;
+        table.sample(start, samples, max_steps, |slot, e| {
             if volatile_only && e.expire_at == 0 {
-                continue;
+                return false;
             }
-            sampled += 1;
+            let entry = std::ptr::from_ref(e) as usize;
             if random_policy {
-                return Some((db, e.key().into()));
+                chosen.get_or_insert((db, slot));
+                return true;
             }
-            let score = self.eviction_score(e);
-            let candidate = Candidate { score, db, key: e.key().into() };
-            let pool = &mut self.evict_pool.candidates;
-            if pool.iter().any(|c| c.db == db && c.key == candidate.key) {
-                continue;
+            if pool.iter().any(|c| c.entry == entry && c.db == db) {
+                return true;
             }
+            let candidate = Candidate { score: eviction_score(policy, e, now_ms, lru_now, decay), db, slot, entry };
             if pool.len() < POOL_SIZE {
                 pool.push(candidate);
             } else if let Some(min) = pool.iter_mut().min_by_key(|c| c.score) {
@@ -359,31 +356,29 @@ impl Keyspace {
                     *min = candidate;
                 }
             }
+            true
+        });
+        if chosen.is_some() {
+            return chosen;
         }
-        // Take the best candidate that still exists.
+        // Take the best candidate that is still where it was sampled.
         loop {
             let pool = &mut self.evict_pool.candidates;
             let (i, _) = pool.iter().enumerate().max_by_key(|(_, c)| c.score)?;
             let c = pool.swap_remove(i);
-            let exists = self.dbs[c.db]
-                .tables
-                .get(tenant as usize)
-                .and_then(|t| t.get(&c.key, super::hash_key(&c.key)))
-                .is_some();
-            if exists {
-                return Some((c.db, c.key));
+            if self.dbs[c.db].tables.get(tenant as usize).is_some_and(|t| t.holds_at(c.slot, c.entry)) {
+                return Some((c.db, c.slot));
             }
         }
     }
+}
 
-    fn eviction_score(&self, e: &Entry) -> u64 {
-        match self.policy {
-            Policy::AllKeysLfu | Policy::VolatileLfu => {
-                255 - lfu::decayed(e.access, self.now_ms, self.lfu_decay_time) as u64
-            }
-            Policy::VolatileTtl => u64::MAX - e.expire_at,
-            _ => self.idle_millis(e),
-        }
+/// How good a victim `e` is under `policy`: higher is evicted first.
+fn eviction_score(policy: Policy, e: &Entry, now_ms: u64, lru_now: u32, decay_time: u64) -> u64 {
+    match policy {
+        Policy::AllKeysLfu | Policy::VolatileLfu => 255 - lfu::decayed(e.access, now_ms, decay_time) as u64,
+        Policy::VolatileTtl => u64::MAX - e.expire_at,
+        _ => lru_now.saturating_sub(e.access) as u64,
     }
 }
 

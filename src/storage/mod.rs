@@ -424,11 +424,23 @@ impl Keyspace {
     fn table_remove(&mut self, db: usize, tenant: TenantId, key: &[u8], hash: u64) -> Option<Box<Entry>> {
         self.dbs[db].table(tenant)?;
         let entry = self.table_op(db, tenant, |t| t.remove(key, hash))?;
-        self.touch_watched(db, key, false);
+        self.removed(db, &entry);
+        Some(entry)
+    }
+
+    /// Removes the entry in `slot` of the tenant's table (a slot eviction sampled).
+    fn table_remove_slot(&mut self, db: usize, tenant: TenantId, slot: usize) -> Box<Entry> {
+        let entry = self.table_op(db, tenant, |t| t.remove_slot(slot));
+        self.removed(db, &entry);
+        entry
+    }
+
+    /// What every removal from a table tells the watchers and the key classes.
+    fn removed(&mut self, db: usize, entry: &Entry) {
+        self.touch_watched(db, entry.key(), false);
         if let Some(c) = self.classes.as_mut() {
             c.removed(entry.key(), entry.memory());
         }
-        Some(entry)
     }
 
     /// Heap bytes of `tenant`'s keys in all databases.

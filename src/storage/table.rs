@@ -35,6 +35,19 @@ fn ctrl_of(hash: u64) -> u32 {
     0x8000_0000 | hash as u32
 }
 
+/// Asks the CPU to start loading `entry` into cache.
+#[inline]
+fn prefetch(entry: &Entry) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; it never faults and reads nothing into the program.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(entry).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = entry;
+}
+
 #[derive(Default)]
 pub struct Table {
     ctrl: Vec<u32>,
@@ -358,12 +371,53 @@ impl Table {
         }
     }
 
-    /// Removes the entry at slot `i` if it holds `key` (used after sampling).
-    pub fn remove_slot_if(&mut self, i: usize, key: &[u8]) -> Option<Box<Entry>> {
-        match self.slots.get(i)?.as_deref() {
-            Some(e) if e.key() == key => Some(self.remove_at(i)),
-            _ => None,
+    /// Walks at most `max_steps` slots from `start` (wrapping, at most one turn) and offers
+    /// each occupied one to `take` until it has accepted `wanted` of them. Eviction samples
+    /// this way, as Redis's `dictGetSomeKeys` does: neighbouring slots hold unrelated keys,
+    /// and reading them costs one or two cache lines of the slot arrays instead of one miss
+    /// per sample.
+    pub fn sample(&self, start: usize, wanted: usize, max_steps: usize, mut take: impl FnMut(usize, &Entry) -> bool) {
+        if self.len == 0 || wanted == 0 {
+            return;
         }
+        const BATCH: usize = 16;
+        let mask = self.mask();
+        let mut i = start & mask;
+        let mut steps = max_steps.min(self.slots.len());
+        let mut taken = 0;
+        while taken < wanted && steps > 0 {
+            // Find a batch of occupied slots and start loading their entries before reading
+            // any of them: the entries are scattered over the heap, and their cache misses
+            // then overlap instead of following one another.
+            let mut batch = [0usize; BATCH];
+            let mut n = 0;
+            while n < BATCH.min(wanted - taken) && steps > 0 {
+                // Only the slot array is read here: the hash bits are not needed.
+                if let Some(e) = self.slots[i].as_deref() {
+                    batch[n] = i;
+                    n += 1;
+                    prefetch(e);
+                }
+                i = (i + 1) & mask;
+                steps -= 1;
+            }
+            for &slot in &batch[..n] {
+                if take(slot, self.slots[slot].as_deref().expect("occupied slot")) {
+                    taken += 1;
+                }
+            }
+        }
+    }
+
+    /// Whether slot `i` still holds the entry that lived at address `entry` when it was
+    /// sampled (entries are boxed, so an entry keeps its address while it lives).
+    pub fn holds_at(&self, i: usize, entry: usize) -> bool {
+        self.slots.get(i).and_then(|s| s.as_deref()).is_some_and(|e| std::ptr::from_ref(e) as usize == entry)
+    }
+
+    /// Removes the entry in slot `i` (one [`Table::holds_at`] confirmed) without probing.
+    pub fn remove_slot(&mut self, i: usize) -> Box<Entry> {
+        self.remove_at(i)
     }
 
     /// Visits occupied slots from `start` for at most `budget` slots; `f` returns whether to
