@@ -82,6 +82,18 @@ struct Candidate {
 pub struct EvictionPool {
     tenant: Option<TenantId>,
     candidates: Vec<Candidate>,
+    /// Where the next two rounds will sample, drawn in advance: `ahead[0]`'s entries and
+    /// `ahead[1]`'s slots are already on their way into the cache when those rounds come.
+    /// Under continuous writes at the limit every write evicts, and sampling random keys
+    /// is a cache miss per key; drawn ahead, the misses overlap the writes in between.
+    ahead: [Option<SamplePoint>; 2],
+}
+
+/// A database and a slot to sample from (drawn before it is needed).
+#[derive(Clone, Copy)]
+struct SamplePoint {
+    db: usize,
+    start: usize,
 }
 
 /// Why a write could not be made to fit.
@@ -306,37 +318,22 @@ impl Keyspace {
         let samples = self.samples.max(1);
         let random_policy = matches!(self.policy, Policy::AllKeysRandom | Policy::VolatileRandom);
         if self.evict_pool.tenant != Some(tenant) {
-            self.evict_pool = EvictionPool { tenant: Some(tenant), candidates: Vec::with_capacity(POOL_SIZE) };
+            self.evict_pool =
+                EvictionPool { tenant: Some(tenant), candidates: Vec::with_capacity(POOL_SIZE), ahead: [None; 2] };
         }
-        let weight = |t: &super::Table| if volatile_only { t.volatile() } else { t.len() };
-        let total: usize = self.dbs.iter().filter_map(|d| d.tables.get(tenant as usize)).map(weight).sum();
-        if total == 0 {
-            return None;
-        }
-        // A database drawn by its share of the tenant's keys, then a run of its slots.
-        let mut pick = self.rng.below(total as u64) as usize;
-        let db = self
-            .dbs
-            .iter()
-            .position(|d| {
-                let n = d.tables.get(tenant as usize).map_or(0, weight);
-                if pick < n {
-                    true
-                } else {
-                    pick -= n;
-                    false
-                }
-            })
-            .expect("weighted pick");
+        let point = match self.evict_pool.ahead[0].take() {
+            Some(p) if self.dbs[p.db].tables.get(tenant as usize).is_some_and(|t| weight(volatile_only, t) > 0) => p,
+            _ => self.draw_sample_point(tenant, volatile_only)?,
+        };
+        let db = point.db;
         let table = &self.dbs[db].tables[tenant as usize];
-        let start = self.rng.below(table.capacity() as u64) as usize;
         // Volatile policies skip keys without a TTL; bound the walk when those are rare.
         let max_steps = if volatile_only { samples * 64 } else { usize::MAX };
         let (policy, now_ms, decay) = (self.policy, self.now_ms, self.lfu_decay_time);
         let lru_now = self.lru_clock();
         let pool = &mut self.evict_pool.candidates;
         let mut chosen = None;
-        table.sample(start, samples, max_steps, |slot, e| {
+        table.sample(point.start, samples, max_steps, |slot, e| {
             if volatile_only && e.expire_at == 0 {
                 return false;
             }
@@ -358,6 +355,7 @@ impl Keyspace {
             }
             true
         });
+        self.prepare_ahead(tenant, volatile_only);
         if chosen.is_some() {
             return chosen;
         }
@@ -370,6 +368,55 @@ impl Keyspace {
                 return Some((c.db, c.slot));
             }
         }
+    }
+}
+
+impl Keyspace {
+    /// A database drawn by its share of the tenant's keys and a random slot in it; `None` if
+    /// the tenant has no key the policy may evict.
+    fn draw_sample_point(&mut self, tenant: TenantId, volatile_only: bool) -> Option<SamplePoint> {
+        let tables = || self.dbs.iter().map(|d| d.tables.get(tenant as usize).map_or(0, |t| weight(volatile_only, t)));
+        let total: usize = tables().sum();
+        if total == 0 {
+            return None;
+        }
+        let mut pick = self.rng.below(total as u64) as usize;
+        let db = tables()
+            .position(|n| {
+                if pick < n {
+                    true
+                } else {
+                    pick -= n;
+                    false
+                }
+            })
+            .expect("weighted pick");
+        let capacity = self.dbs[db].tables[tenant as usize].capacity();
+        Some(SamplePoint { db, start: self.rng.below(capacity as u64) as usize })
+    }
+
+    /// Moves the sampling points one round ahead and starts loading what they will read.
+    fn prepare_ahead(&mut self, tenant: TenantId, volatile_only: bool) {
+        let next = self.evict_pool.ahead[1].take().or_else(|| self.draw_sample_point(tenant, volatile_only));
+        let after = self.draw_sample_point(tenant, volatile_only);
+        let samples = self.samples.max(1);
+        let tables = |p: &SamplePoint| self.dbs[p.db].tables.get(tenant as usize);
+        if let Some(t) = next.as_ref().and_then(tables) {
+            t.prefetch_entries(next.expect("point").start, samples);
+        }
+        if let Some(t) = after.as_ref().and_then(tables) {
+            t.prefetch_slots(after.expect("point").start);
+        }
+        self.evict_pool.ahead = [next, after];
+    }
+}
+
+/// How many keys of `table` a policy may evict.
+fn weight(volatile_only: bool, table: &super::Table) -> usize {
+    if volatile_only {
+        table.volatile()
+    } else {
+        table.len()
     }
 }
 

@@ -35,17 +35,17 @@ fn ctrl_of(hash: u64) -> u32 {
     0x8000_0000 | hash as u32
 }
 
-/// Asks the CPU to start loading `entry` into cache.
+/// Asks the CPU to start loading the cache line that holds `value`.
 #[inline]
-fn prefetch(entry: &Entry) {
+fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching is a hint; it never faults and reads nothing into the program.
     unsafe {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(entry).cast());
+        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(value).cast());
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = entry;
+    let _ = value;
 }
 
 #[derive(Default)]
@@ -406,6 +406,33 @@ impl Table {
                     taken += 1;
                 }
             }
+        }
+    }
+
+    /// Starts loading the slots from `start` on, for a [`Table::sample`] to come.
+    pub fn prefetch_slots(&self, start: usize) {
+        if let Some(slot) = self.slots.get(start & self.mask()) {
+            prefetch(slot);
+        }
+    }
+
+    /// Starts loading the entries of the first `n` occupied slots from `start` on.
+    pub fn prefetch_entries(&self, start: usize, n: usize) {
+        if self.len == 0 {
+            return;
+        }
+        let mask = self.mask();
+        let mut i = start & mask;
+        let mut found = 0;
+        for _ in 0..self.slots.len() {
+            if let Some(e) = self.slots[i].as_deref() {
+                prefetch(e);
+                found += 1;
+                if found == n {
+                    return;
+                }
+            }
+            i = (i + 1) & mask;
         }
     }
 

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# What a feature costs: two tenantcache instances that differ only in their flags, loaded with
+# the same redis-benchmark rows, in several alternating rounds. Prints, per row, the median
+# over the rounds of B's throughput ÷ A's and of B's CPU time per request ÷ A's.
+#
+#   scripts/bench-ab.sh tenants    # every key in one tenant (A) vs 100 tenants (B)
+#   scripts/bench-ab.sh quotas     # 100 tenants (A) vs 100 tenants with key quotas (B)
+#   scripts/bench-ab.sh metrics    # metrics, key classes, latency tracking all off (A) vs on (B)
+#   scripts/bench-ab.sh eviction   # SET of fresh keys: no limit (A) vs maxmemory 24mb (B)
+#
+# Why this shape: the machine is shared and noisy, so one run of a row can move by 10%.
+# Both servers run on CPU 0 (only one is loaded at a time) and redis-benchmark on CPU 1;
+# the order of A and B alternates every round (ABBA...), so drift hits both alike; and the
+# median of per-round ratios ignores a round disturbed by something else. CPU time per
+# request comes from the servers' scheduler statistics (nanoseconds, all threads).
+#
+# Environment: ROUNDS (5), N_P1 (100000), N_P16 (600000), CLIENTS (50), TC_BIN
+# (target/release/tenantcache, built if missing), PORT_A (26601), PORT_B (26602).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PRESET=${1:-}
+ROUNDS=${ROUNDS:-5}
+N_P1=${N_P1:-100000}
+N_P16=${N_P16:-600000}
+CLIENTS=${CLIENTS:-50}
+TC_BIN=${TC_BIN:-target/release/tenantcache}
+PORT_A=${PORT_A:-26601}
+PORT_B=${PORT_B:-26602}
+VALUE='value-of-sixty-four-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
+
+# Each row: NAME<TAB>redis-benchmark arguments (split on spaces).
+STANDARD_ROWS=$'SET\t-t set -r 100000 -d 64\nGET\t-t get -r 100000 -d 64\nINCR\t-t incr -r 100000\nMSET\t-t mset -r 100000 -d 64'
+TENANT_ROWS=$'SET\t-r 100 SET t__rand_int__:k__rand_int__ '"$VALUE"$'\nGET\t-r 100 GET t__rand_int__:k__rand_int__\nINCR\t-r 100 INCR t__rand_int__:c__rand_int__\nMSET\t-r 100 MSET t__rand_int__:k__rand_int__ v t__rand_int__:k__rand_int__ v'
+case "$PRESET" in
+    tenants)
+        # A: the pattern matches no key, so every key is in the default tenant.
+        FLAGS_A=(--tenant-key-pattern 'no-such-prefix:{tenant}')
+        FLAGS_B=(--tenant-key-pattern '{tenant}')
+        ROWS=$TENANT_ROWS
+        DESCRIBE="A: keys t<n>:k<m> all in one tenant; B: the same keys over 100 tenants ({tenant})"
+        ;;
+    quotas)
+        FLAGS_A=(--tenant-key-pattern '{tenant}')
+        FLAGS_B=(--tenant-key-pattern '{tenant}' --tenant-default-maxkeys 1000000000 --tenant-default-maxmemory 1gb)
+        ROWS=$TENANT_ROWS
+        DESCRIBE="A: 100 tenants without limits; B: 100 tenants, each with a key and a memory quota"
+        ;;
+    metrics)
+        FLAGS_A=(--metrics-port 0 --latency-tracking no)
+        FLAGS_B=(--metrics-port "$((PORT_B + 1000))" --latency-tracking yes --stats-key-pattern '{class}')
+        ROWS=$STANDARD_ROWS
+        DESCRIBE="A: metrics endpoint, key classes and latency histograms off; B: all on, two key classes (key:*, counter:*)"
+        ;;
+    eviction)
+        FLAGS_A=()
+        FLAGS_B=(--maxmemory 24mb --maxmemory-policy allkeys-lru)
+        ROWS=$'SET\t-t set -r 100000000 -d 64'
+        DESCRIBE="A: no memory limit; B: maxmemory 24mb allkeys-lru (nearly every write evicts a key)"
+        ;;
+    *)
+        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+        exit 2
+        ;;
+esac
+
+command -v redis-benchmark >/dev/null || { echo "bench-ab: redis-benchmark is missing (apt-get install redis-tools)" >&2; exit 1; }
+[ -x "$TC_BIN" ] || cargo build --release --quiet --bin tenantcache
+
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+start() { # PORT FLAGS... -> prints the PID
+    local port=$1
+    shift
+    taskset -c 0 "$TC_BIN" --port "$port" --bind 127.0.0.1 --loglevel warning --metrics-port 0 "$@" \
+        >"/tmp/bench-ab-$port.log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 100); do
+        redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && { echo "$pid"; return; }
+        sleep 0.1
+    done
+    cat "/tmp/bench-ab-$port.log" >&2
+    exit 1
+}
+PID_A=$(start "$PORT_A" "${FLAGS_A[@]}")
+PIDS+=("$PID_A")
+PID_B=$(start "$PORT_B" "${FLAGS_B[@]}")
+PIDS+=("$PID_B")
+
+cpu_ns() { # CPU time of every thread of a process, in nanoseconds
+    cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
+# run PORT PID PIPELINE ARGS...: prints "RPS CPU_NS_PER_REQUEST".
+run() {
+    local port=$1 pid=$2 p=$3 n before after rps
+    shift 3
+    n=$N_P1
+    [ "$p" -eq 1 ] || n=$N_P16
+    before=$(cpu_ns "$pid")
+    rps=$(taskset -c 1 redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -n "$n" -P "$p" --csv "$@" 2>/dev/null |
+        grep '^"' | grep -v '^"test"' | tail -n 1 | cut -d, -f2 | tr -d '"')
+    after=$(cpu_ns "$pid")
+    kill -0 "$pid" 2>/dev/null || { echo "bench-ab: server on port $port exited" >&2; exit 1; }
+    awk -v r="$rps" -v c=$((after - before)) -v n="$n" 'BEGIN { printf "%.0f %.1f\n", r, c / n }'
+}
+
+median() { # FORMAT: the median of the numbers on stdin
+    sort -g | awk -v f="$1\n" '{ v[NR] = $1 } END { printf f, NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+echo "$DESCRIBE"
+echo "flags A: ${FLAGS_A[*]:-(none)}"
+echo "flags B: ${FLAGS_B[*]:-(none)}"
+echo "$ROUNDS rounds (ABBA order), $CLIENTS clients, -n $N_P1 at P1 / $N_P16 at P16; servers on CPU 0, client on CPU 1"
+printf '%-6s %3s %11s %11s %9s %9s %9s %9s  %s\n' test P A_rps B_rps A_ns/req B_ns/req rps_B/A cpu_B/A "per-round rps_B/A"
+while IFS=$'\t' read -r name args; do
+    read -ra argv <<<"$args"
+    for p in 1 16; do
+        rps_ratios=() cpu_ratios=() a_rps=() b_rps=() a_cpu=() b_cpu=()
+        for round in $(seq "$ROUNDS"); do
+            if [ $((round % 2)) -eq 1 ]; then
+                read -r ra ca < <(run "$PORT_A" "$PID_A" "$p" "${argv[@]}")
+                read -r rb cb < <(run "$PORT_B" "$PID_B" "$p" "${argv[@]}")
+            else
+                read -r rb cb < <(run "$PORT_B" "$PID_B" "$p" "${argv[@]}")
+                read -r ra ca < <(run "$PORT_A" "$PID_A" "$p" "${argv[@]}")
+            fi
+            a_rps+=("$ra") b_rps+=("$rb") a_cpu+=("$ca") b_cpu+=("$cb")
+            rps_ratios+=("$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%.3f", b / a }')")
+            cpu_ratios+=("$(awk -v a="$ca" -v b="$cb" 'BEGIN { printf "%.3f", b / a }')")
+        done
+        printf '%-6s %3s %11s %11s %9s %9s %9s %9s  %s\n' "$name" "$p" \
+            "$(printf '%s\n' "${a_rps[@]}" | median %.0f)" "$(printf '%s\n' "${b_rps[@]}" | median %.0f)" \
+            "$(printf '%s\n' "${a_cpu[@]}" | median %.0f)" "$(printf '%s\n' "${b_cpu[@]}" | median %.0f)" \
+            "$(printf '%s\n' "${rps_ratios[@]}" | median %.3f)" "$(printf '%s\n' "${cpu_ratios[@]}" | median %.3f)" \
+            "${rps_ratios[*]}"
+    done
+done <<<"$ROWS"
+echo "rps_B/A < 1: B serves fewer requests per second; cpu_B/A > 1: B spends more CPU per request (medians of the rounds)."
+if [ "$PRESET" = eviction ]; then
+    echo "B: $(redis-cli -p "$PORT_B" info stats | tr -d '\r' | grep '^evicted_keys:'), $(redis-cli -p "$PORT_B" info memory | tr -d '\r' | grep -E '^used_memory:')"
+fi
