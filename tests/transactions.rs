@@ -1,7 +1,8 @@
 //! Transactions over real TCP: MULTI/EXEC/DISCARD replies and errors, EXECABORT on queueing
 //! errors, WATCH failing EXEC for every way a key can change (write by anyone, delete, expiry
 //! before and after removal, rename, move, flushes, SWAPDB, TENANT FLUSH, TAG.INVALIDATE,
-//! eviction), out-of-memory refusals, and the atomicity of EXEC against a concurrent reader.
+//! eviction), writes that change nothing leaving WATCH intact as in Redis 7, out-of-memory
+//! refusals, and the atomicity of EXEC against a concurrent reader.
 
 mod common;
 
@@ -191,6 +192,114 @@ fn watch_ignores_changes_that_do_not_touch_the_key() {
         let watch: &[&str] = if what.contains("tenant") { &["acme:x"] } else { &["x"] };
         assert_eq!(exec_after(&server, setup, watch, change, false), "*[+PONG]", "{what}");
     }
+}
+
+#[test]
+fn watch_ignores_writes_that_change_nothing() {
+    let server = Server::start(&[]);
+    let none: &[&[&str]] = &[];
+    let set: &[&[&str]] = &[&["SADD", "x", "a", "b"]];
+    let hash: &[&[&str]] = &[&["HSET", "x", "f", "1"]];
+    let zset: &[&[&str]] = &[&["ZADD", "x", "1", "a", "2", "b"]];
+    let list: &[&[&str]] = &[&["RPUSH", "x", "a", "b"]];
+    let string: &[&[&str]] = &[&["SET", "x", "1"]];
+    // Each write below runs (no error) but leaves `x` as it was: Redis calls no
+    // signalModifiedKey for it, so the transaction watching `x` goes on.
+    let noops: &[Case] = &[
+        ("SADD of a present member", set, &[&["SADD", "x", "a"]]),
+        ("SREM of an absent member", set, &[&["SREM", "x", "c"]]),
+        ("SREM on a missing key", none, &[&["SREM", "x", "c"]]),
+        ("SPOP of none", set, &[&["SPOP", "x", "0"]]),
+        ("SMOVE of an absent member", set, &[&["SMOVE", "x", "y", "c"]]),
+        ("SMOVE into a set that has it", &[&["SADD", "x", "a"], &["SADD", "y", "a"]], &[&["SMOVE", "y", "x", "a"]]),
+        ("HDEL of an absent field", hash, &[&["HDEL", "x", "g"]]),
+        ("HSETNX of a present field", hash, &[&["HSETNX", "x", "f", "2"]]),
+        ("ZADD XX of an absent member", zset, &[&["ZADD", "x", "XX", "5", "c"]]),
+        ("ZADD XX on a missing key", none, &[&["ZADD", "x", "XX", "5", "c"]]),
+        ("ZADD NX of a present member", zset, &[&["ZADD", "x", "NX", "5", "a"]]),
+        ("ZADD of the same score", zset, &[&["ZADD", "x", "1", "a"]]),
+        ("ZADD GT of a lower score", zset, &[&["ZADD", "x", "GT", "CH", "0", "a"]]),
+        ("ZINCRBY XX of an absent member", zset, &[&["ZADD", "x", "XX", "INCR", "5", "c"]]),
+        ("ZREM of absent members", zset, &[&["ZREM", "x", "c", "d"]]),
+        ("ZREMRANGEBYSCORE of an empty range", zset, &[&["ZREMRANGEBYSCORE", "x", "5", "9"]]),
+        ("ZREMRANGEBYRANK of an empty range", zset, &[&["ZREMRANGEBYRANK", "x", "5", "9"]]),
+        ("ZPOPMIN of none", zset, &[&["ZPOPMIN", "x", "0"]]),
+        ("LREM of an absent element", list, &[&["LREM", "x", "0", "c"]]),
+        ("LINSERT without the pivot", list, &[&["LINSERT", "x", "BEFORE", "c", "d"]]),
+        ("LPOP of none", list, &[&["LPOP", "x", "0"]]),
+        ("LPUSHX on a missing key", none, &[&["LPUSHX", "x", "a"]]),
+        ("EXPIRE on a missing key", none, &[&["EXPIRE", "x", "100"]]),
+        ("EXPIRE NX on a key with a TTL", &[&["SET", "x", "1", "EX", "100"]], &[&["EXPIRE", "x", "200", "NX"]]),
+        ("EXPIRE XX on a key without one", string, &[&["EXPIRE", "x", "200", "XX"]]),
+        ("PERSIST of a key without a TTL", string, &[&["PERSIST", "x"]]),
+        ("GETEX PERSIST of a key without a TTL", string, &[&["GETEX", "x", "PERSIST"]]),
+        ("SETBIT of a bit already set", &[&["SETBIT", "x", "7", "1"]], &[&["SETBIT", "x", "7", "1"]]),
+        ("SETRANGE of nothing", string, &[&["SETRANGE", "x", "0", ""]]),
+    ];
+    for (what, setup, change) in noops {
+        for same_client in [false, true] {
+            assert_eq!(
+                exec_after(&server, setup, &["x"], change, same_client),
+                "*[+PONG]",
+                "{what}, same client {same_client}"
+            );
+        }
+    }
+    // The same commands when they do change `x`, and the writes Redis counts as changes even
+    // when the value stays the same: EXEC fails.
+    let changes: &[Case] = &[
+        ("SADD of a new member", set, &[&["SADD", "x", "c"]]),
+        ("SREM of a present member", set, &[&["SREM", "x", "a"]]),
+        ("SREM of the last members", set, &[&["SREM", "x", "a", "b"]]),
+        ("SPOP", set, &[&["SPOP", "x"]]),
+        ("SMOVE out", set, &[&["SMOVE", "x", "y", "a"]]),
+        ("SMOVE in", &[&["SADD", "x", "a"], &["SADD", "y", "b"]], &[&["SMOVE", "y", "x", "b"]]),
+        ("HDEL of a present field", hash, &[&["HDEL", "x", "f"]]),
+        ("HSETNX of a new field", hash, &[&["HSETNX", "x", "g", "2"]]),
+        ("HSET of the same value", hash, &[&["HSET", "x", "f", "1"]]),
+        ("HINCRBY 0", hash, &[&["HINCRBY", "x", "f", "0"]]),
+        ("ZADD XX of a new score", zset, &[&["ZADD", "x", "XX", "5", "a"]]),
+        ("ZADD NX of a new member", zset, &[&["ZADD", "x", "NX", "5", "c"]]),
+        ("ZADD on a missing key", none, &[&["ZADD", "x", "1", "a"]]),
+        ("ZREM of a present member", zset, &[&["ZREM", "x", "c", "a"]]),
+        ("ZREMRANGEBYSCORE", zset, &[&["ZREMRANGEBYSCORE", "x", "0", "1"]]),
+        ("ZPOPMIN", zset, &[&["ZPOPMIN", "x"]]),
+        ("LREM of a present element", list, &[&["LREM", "x", "0", "a"]]),
+        ("LINSERT", list, &[&["LINSERT", "x", "BEFORE", "a", "d"]]),
+        ("LSET of the same value", list, &[&["LSET", "x", "0", "a"]]),
+        ("LTRIM of the whole list", list, &[&["LTRIM", "x", "0", "-1"]]),
+        ("LMOVE onto itself", list, &[&["LMOVE", "x", "x", "LEFT", "RIGHT"]]),
+        ("EXPIRE", string, &[&["EXPIRE", "x", "100"]]),
+        ("EXPIRE to the same time", &[&["SET", "x", "1", "EXAT", "4000000000"]], &[&["EXPIREAT", "x", "4000000000"]]),
+        ("PERSIST of a key with a TTL", &[&["SET", "x", "1", "EX", "100"]], &[&["PERSIST", "x"]]),
+        ("SETBIT of a bit that flips", &[&["SETBIT", "x", "7", "1"]], &[&["SETBIT", "x", "7", "0"]]),
+        ("SETBIT that only grows the string", &[&["SETBIT", "x", "7", "1"]], &[&["SETBIT", "x", "15", "0"]]),
+        ("INCRBY 0", string, &[&["INCRBY", "x", "0"]]),
+        ("APPEND of nothing", string, &[&["APPEND", "x", ""]]),
+        ("SETRANGE of the same bytes", string, &[&["SETRANGE", "x", "0", "1"]]),
+    ];
+    for (what, setup, change) in changes {
+        assert_eq!(exec_after(&server, setup, &["x"], change, false), "nil", "{what}");
+    }
+}
+
+#[test]
+fn watch_ignores_failed_increments_of_a_hash_field() {
+    let server = Server::start(&[]);
+    let mut c = Raw::connect(&server);
+    let mut other = Raw::connect(&server);
+    c.call(&["HSET", "x", "f", "text", "n", "9223372036854775807"]);
+    assert_eq!(c.call(&["WATCH", "x", "y"]), "+OK");
+    assert_eq!(other.call(&["HINCRBY", "x", "f", "1"]), "-ERR hash value is not an integer");
+    assert_eq!(other.call(&["HINCRBY", "x", "n", "1"]), "-ERR increment or decrement would overflow");
+    assert_eq!(other.call(&["HINCRBYFLOAT", "x", "f", "1"]), "-ERR hash value is not a float");
+    // A missing key is not created by a write that adds nothing.
+    assert_eq!(other.call(&["ZADD", "y", "XX", "1", "a"]), ":0");
+    assert_eq!(other.call(&["EXISTS", "y"]), ":0");
+    assert_eq!(exec_after_ping(&mut c), "*[+PONG]");
+    assert_eq!(c.call(&["WATCH", "x"]), "+OK");
+    assert_eq!(other.call(&["HINCRBYFLOAT", "x", "g", "1.5"]), r#""1.5""#);
+    assert_eq!(exec_after_ping(&mut c), "nil");
 }
 
 #[test]

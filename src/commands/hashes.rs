@@ -90,7 +90,8 @@ fn set_pairs(ctx: &mut Ctx, args: &[Bytes]) -> Option<usize> {
     let key = &args[1];
     let added = ks.with_collection(db, key, Kind::Hash, Some(new_hash), |c| {
         let h = hash_mut(c);
-        args[2..].chunks(2).filter(|pair| h.set(&pair[0], &pair[1], &limits)).count()
+        // Every pair is written, even over an equal value: HSET always changes the key.
+        (args[2..].chunks(2).filter(|pair| h.set(&pair[0], &pair[1], &limits)).count(), true)
     });
     match added {
         Ok(added) => {
@@ -111,7 +112,8 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) {
     let (key, field, value) = (&args[1], &args[2], &args[3]);
     let set = ks.with_collection(db, key, Kind::Hash, Some(new_hash), |c| {
         let h = hash_mut(c);
-        !h.contains(field) && h.set(field, value, &limits)
+        let set = !h.contains(field) && h.set(field, value, &limits);
+        (set, set)
     });
     match set {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
@@ -132,7 +134,7 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) {
     let outcome = ks.with_collection(db, key, Kind::Hash, None, |c| {
         let h = hash_mut(c);
         let deleted = args[2..].iter().filter(|f| h.remove(f)).count();
-        (deleted, h.is_empty())
+        ((deleted, h.is_empty()), deleted > 0)
     });
     match outcome {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
@@ -159,13 +161,17 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) {
     let (key, field) = (&args[1], &args[2]);
     let result = ks.with_collection(db, key, Kind::Hash, Some(new_hash), |c| {
         let h = hash_mut(c);
-        let current = match h.get(field) {
-            None => 0,
-            Some(v) => parse_i64(v).ok_or("ERR hash value is not an integer")?,
+        let next = match h.get(field) {
+            None => Ok(delta),
+            Some(v) => parse_i64(v)
+                .ok_or("ERR hash value is not an integer")
+                .and_then(|current| current.checked_add(delta).ok_or(errors::OVERFLOW)),
         };
-        let next = current.checked_add(delta).ok_or(errors::OVERFLOW)?;
-        h.set(field, itoa::Buffer::new().format(next).as_bytes(), &limits);
-        Ok(next)
+        // An error leaves the hash as it was.
+        if let Ok(n) = next {
+            h.set(field, itoa::Buffer::new().format(n).as_bytes(), &limits);
+        }
+        (next, next.is_ok())
     });
     match result {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
@@ -191,17 +197,23 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
     let (key, field) = (&args[1], &args[2]);
     let result = ks.with_collection(db, key, Kind::Hash, Some(new_hash), |c| {
         let h = hash_mut(c);
-        let current = match h.get(field) {
-            None => 0.0,
-            Some(v) => parse_f64(v).ok_or("ERR hash value is not a float")?,
+        let next = match h.get(field) {
+            None => Ok(delta),
+            Some(v) => parse_f64(v).ok_or("ERR hash value is not a float").map(|current| current + delta),
         };
-        let next = current + delta;
-        if !next.is_finite() {
-            return Err("ERR increment would produce NaN or Infinity");
+        let text = next.and_then(|n| {
+            if n.is_finite() {
+                Ok(super::strings::format_float(n))
+            } else {
+                Err("ERR increment would produce NaN or Infinity")
+            }
+        });
+        // An error leaves the hash as it was.
+        if let Ok(text) = &text {
+            h.set(field, text.as_bytes(), &limits);
         }
-        let text = super::strings::format_float(next);
-        h.set(field, text.as_bytes(), &limits);
-        Ok(text)
+        let changed = text.is_ok();
+        (text, changed)
     });
     match result {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),

@@ -644,7 +644,11 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], name: &str, unit_ms: i64, absol
         ks.delete(db, key);
         ks.notify(notify::GENERIC, "del", db, key);
     } else {
-        ks.modify(db, key, |e| e.expire_at = when as u64);
+        // Setting a TTL counts as a change even when it is the same one, as in Redis.
+        ks.modify(db, key, |e| {
+            e.expire_at = when as u64;
+            ((), true)
+        });
         ks.notify(notify::GENERIC, "expire", db, key);
     }
     ctx.out.int(1);
@@ -690,9 +694,14 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let key = &args[1][..];
     let ks = ctx.ks.get();
-    let had_expiry = ks.get(db, key).is_some_and(|e| e.expire_at != 0);
+    // A key without a TTL is left as it is: no event, and its watchers' transactions go on.
+    let had_expiry = ks
+        .modify(db, key, |e| {
+            let had_expiry = std::mem::replace(&mut e.expire_at, 0) != 0;
+            (had_expiry, had_expiry)
+        })
+        .unwrap_or(false);
     if had_expiry {
-        ks.modify(db, key, |e| e.expire_at = 0);
         ks.notify(notify::GENERIC, "persist", db, key);
     }
     ctx.out.int(had_expiry as i64);

@@ -75,13 +75,14 @@ fn read_list<'a>(ks: &'a mut Keyspace, db: usize, key: &[u8]) -> Result<Option<&
 }
 
 /// Changes the list at `key` (created first if `create`), then re-evaluates its encoding.
+/// `f` returns its result and whether it changed the list (only a change is seen by WATCH).
 /// A list left empty is deleted by the keyspace.
 fn with_list<R>(
     ks: &mut Keyspace,
     db: usize,
     key: &[u8],
     create: bool,
-    f: impl FnOnce(&mut ListValue) -> R,
+    f: impl FnOnce(&mut ListValue) -> (R, bool),
 ) -> Result<Option<R>, WrongType> {
     let limits = ks.encoding;
     let make: Option<fn() -> Collection> = if create { Some(new_list) } else { None };
@@ -119,7 +120,7 @@ fn pop_elements(
     let popped = with_list(ks, db, key, false, |l| {
         let n = count.min(l.len());
         let items: Vec<Element> = (0..n).filter_map(|_| l.pop(front)).collect();
-        (items, l.is_empty())
+        ((items, l.is_empty()), n > 0)
     })?;
     Ok(popped.map(|(items, emptied)| {
         if !items.is_empty() {
@@ -155,15 +156,15 @@ fn move_element(
         let moved = with_list(ks, db, src, false, |l| {
             let e = l.pop(from_front).expect("an existing list is not empty");
             l.push_owned(e.clone(), to_front);
-            e
+            (e, true)
         })?;
         (moved.expect("checked above"), false)
     } else {
         let (e, emptied) = with_list(ks, db, src, false, |l| {
-            (l.pop(from_front).expect("an existing list is not empty"), l.is_empty())
+            ((l.pop(from_front).expect("an existing list is not empty"), l.is_empty()), true)
         })?
         .expect("checked above");
-        with_list(ks, db, dst, true, |l| l.push_owned(e.clone(), to_front))?;
+        with_list(ks, db, dst, true, |l| (l.push_owned(e.clone(), to_front), true))?;
         (e, emptied)
     };
     ks.notify(notify::LIST, side_event(to_front, false), db, dst);
@@ -216,7 +217,7 @@ fn push(ctx: &mut Ctx, args: &[Bytes], front: bool, only_existing: bool) {
                 l.push_back(v);
             }
         }
-        l.len()
+        (l.len(), true)
     });
     match pushed {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
@@ -509,9 +510,9 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let ks = ctx.ks.get();
     let value = &args[3];
-    let done = with_list(ks, db, &args[1], false, |l| match absolute_index(index, l.len()) {
-        Some(i) => l.set(i, value),
-        None => false,
+    let done = with_list(ks, db, &args[1], false, |l| {
+        let set = absolute_index(index, l.len()).is_some_and(|i| l.set(i, value));
+        (set, set)
     });
     match done {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
@@ -538,9 +539,11 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) {
     let ks = ctx.ks.get();
     let (pivot, value) = (&args[3][..], &args[4][..]);
     let inserted = with_list(ks, db, &args[1], false, |l| {
-        let at = l.iter().position(|v| v == pivot)?;
+        let Some(at) = l.iter().position(|v| v == pivot) else {
+            return (None, false);
+        };
         l.insert(at + after as usize, value);
-        Some(l.len())
+        (Some(l.len()), true)
     });
     match inserted {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
@@ -563,7 +566,10 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) {
     let ks = ctx.ks.get();
     let value = &args[3][..];
     let limit = count.unsigned_abs().min(usize::MAX as u64) as usize;
-    let removed = with_list(ks, db, &args[1], false, |l| (l.remove_matching(value, limit, count < 0), l.is_empty()));
+    let removed = with_list(ks, db, &args[1], false, |l| {
+        let n = l.remove_matching(value, limit, count < 0);
+        ((n, l.is_empty()), n > 0)
+    });
     match removed {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
         Ok(None) => ctx.out.int(0),
@@ -590,7 +596,8 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
             Some((s, e)) => l.trim(s, e),
             None => l.trim(1, 0),
         }
-        l.is_empty()
+        // Redis counts a trim as a change even when it removes nothing.
+        (l.is_empty(), true)
     });
     match trimmed {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),

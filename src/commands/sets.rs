@@ -109,7 +109,8 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) {
     let added = ks.with_collection(db, key, Kind::Set, Some(new_set), |c| {
         let set = set_mut(c);
         set.prepare_for_adds(&members[0], members.len(), &limits);
-        members.iter().filter(|m| set.insert(m, &limits)).count()
+        let added = members.iter().filter(|m| set.insert(m, &limits)).count();
+        (added, added > 0)
     });
     match added {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
@@ -130,7 +131,7 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) {
     let removed = ks.with_collection(db, key, Kind::Set, None, |c| {
         let set = set_mut(c);
         let n = members.iter().filter(|m| set.remove(m)).count();
-        (n, set.is_empty())
+        ((n, set.is_empty()), n > 0)
     });
     match removed {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
@@ -211,7 +212,8 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) {
             None => vec![set.pop_random(rng)],
             Some(n) => set.pop_many(rng, n),
         };
-        (popped, set.is_empty())
+        let changed = !popped.is_empty();
+        ((popped, set.is_empty()), changed)
     });
     let (popped, emptied) = match popped {
         Err(WrongType) => return ctx.out.error(errors::WRONGTYPE),
@@ -301,7 +303,8 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) {
     }
     let removed = ks.with_collection(db, src, Kind::Set, None, |c| {
         let set = set_mut(c);
-        (set.remove(member), set.is_empty())
+        let removed = set.remove(member);
+        ((removed, set.is_empty()), removed)
     });
     let Ok(Some((true, emptied))) = removed else {
         return ctx.out.int(0);
@@ -312,13 +315,14 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) {
     }
     // A member the destination already holds leaves it untouched: no event, and its watchers'
     // transactions go on, as in Redis.
-    if ks.get(db, dst).and_then(as_set).is_some_and(|s| s.contains(member)) {
-        return ctx.out.int(1);
-    }
     let added = ks.with_collection(db, dst, Kind::Set, Some(new_set), |c| {
         let set = set_mut(c);
+        if set.contains(member) {
+            return (false, false);
+        }
         set.prepare_for_adds(member, 1, &limits);
-        set.insert(member, &limits)
+        let added = set.insert(member, &limits);
+        (added, added)
     });
     if let Ok(Some(true)) = added {
         ks.notify(notify::SET, "sadd", db, dst);

@@ -419,11 +419,18 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) {
             ks.notify(notify::GENERIC, "del", db, key);
         }
         Some((_, at)) => {
-            ks.modify(db, key, |e| e.expire_at = at);
+            // Setting a TTL counts as a change even when it is the same one, as in Redis.
+            ks.modify(db, key, |e| {
+                e.expire_at = at;
+                ((), true)
+            });
             ks.notify(notify::GENERIC, "expire", db, key);
         }
         None if raw.persist => {
-            let had_ttl = ks.modify(db, key, |e| std::mem::replace(&mut e.expire_at, 0) != 0);
+            let had_ttl = ks.modify(db, key, |e| {
+                let had_ttl = std::mem::replace(&mut e.expire_at, 0) != 0;
+                (had_ttl, had_ttl)
+            });
             if had_ttl == Some(true) {
                 ks.notify(notify::GENERIC, "persist", db, key);
             }
@@ -522,7 +529,8 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) {
             if !check_string_length(ctx, len as u64, tail.len() as u64) {
                 return;
             }
-            ctx.ks.get().modify(db, key, |e| e.edit_string(|v| v.extend_from_slice(tail)));
+            // Appending nothing still counts as a change, as in Redis.
+            ctx.ks.get().modify(db, key, |e| (e.edit_string(|v| v.extend_from_slice(tail)), true));
             len + tail.len()
         }
     };
@@ -566,6 +574,7 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
                     e.edit_string(|v| v.resize(end, 0));
                 }
                 e.str_value_mut()[offset..end].copy_from_slice(patch);
+                ((), true)
             });
             len.max(end)
         }
@@ -614,7 +623,7 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) {
     let mut digits = itoa::Buffer::new();
     let text = digits.format(result).as_bytes();
     if current.is_some() {
-        ctx.ks.get().modify(db, key, |e| e.set_string(text));
+        ctx.ks.get().modify(db, key, |e| (e.set_string(text), true));
     } else {
         create(ctx, key, text);
     }
@@ -642,7 +651,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
     }
     let text = format_float(result);
     if current.is_some() {
-        ctx.ks.get().modify(db, key, |e| e.set_string(text.as_bytes()));
+        ctx.ks.get().modify(db, key, |e| (e.set_string(text.as_bytes()), true));
     } else {
         create(ctx, key, text.as_bytes());
     }
@@ -713,7 +722,7 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) {
                 } else {
                     *b &= !mask;
                 }
-                was_set
+                (was_set, grows || was_set != on)
             });
             let was_set = was_set.unwrap_or(false);
             if !grows && was_set == on {

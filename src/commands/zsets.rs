@@ -105,20 +105,21 @@ fn read<'k>(ks: &'k mut Keyspace, out: &mut ReplyBuf, db: usize, key: &[u8]) -> 
     }
 }
 
-/// Runs a change on an existing sorted set; `Ok(None)` if the key is missing. A set left
+/// Runs a change on an existing sorted set; `Ok(None)` if the key is missing. `f` returns
+/// its result and whether it changed the set (only a change is seen by WATCH). A set left
 /// empty is deleted by the keyspace and reported by the `bool`.
 fn change<R>(
     ks: &mut Keyspace,
     db: usize,
     key: &[u8],
     create: bool,
-    f: impl FnOnce(&mut ZSetValue) -> R,
+    f: impl FnOnce(&mut ZSetValue) -> (R, bool),
 ) -> Result<Option<(R, bool)>, WrongType> {
     let make = if create { Some(new_zset as fn() -> Collection) } else { None };
     ks.with_collection(db, key, Kind::ZSet, make, |c| {
         let z = as_zset_mut(c);
-        let r = f(z);
-        (r, z.is_empty())
+        let (r, changed) = f(z);
+        ((r, z.is_empty()), changed)
     })
 }
 
@@ -320,7 +321,7 @@ fn add_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, elements: &[(f64, &[u8])]
                         score += current;
                         if score.is_nan() {
                             o.nan = true;
-                            return o;
+                            return (o, false);
                         }
                     }
                     if (f.lt && score >= current) || (f.gt && score <= current) {
@@ -342,7 +343,8 @@ fn add_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, elements: &[(f64, &[u8])]
             o.processed += 1;
             o.score = score;
         }
-        o
+        let changed = o.added + o.updated > 0;
+        (o, changed)
     });
     let outcome = match result {
         Err(WrongType) => return ctx.out.error(errors::WRONGTYPE),
@@ -372,7 +374,10 @@ fn add_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, elements: &[(f64, &[u8])]
 fn zrem(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let ks = ctx.ks.get();
-    let result = change(ks, db, &args[1], false, |z| args[2..].iter().filter(|m| z.remove(m).is_some()).count());
+    let result = change(ks, db, &args[1], false, |z| {
+        let removed = args[2..].iter().filter(|m| z.remove(m).is_some()).count();
+        (removed, removed > 0)
+    });
     match result {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
         Ok(None) => ctx.out.int(0),
@@ -685,7 +690,8 @@ fn remove_range(ctx: &mut Ctx, key: &[u8], spec: RangeSpec, event: &'static str)
             RangeSpec::Score(r) => z.score_span(r),
             RangeSpec::Lex(r) => z.lex_span(r),
         };
-        z.remove_ranks(lo, hi).len()
+        let removed = z.remove_ranks(lo, hi).len();
+        (removed, removed > 0)
     });
     match result {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
@@ -741,7 +747,8 @@ fn pop(ks: &mut Keyspace, db: usize, key: &[u8], side: PopSide, count: usize) ->
         if side == PopSide::Max {
             items.reverse();
         }
-        items
+        let changed = !items.is_empty();
+        (items, changed)
     })?;
     Ok(result.map(|(items, emptied)| {
         notify_change(ks, db, key, side.event(), emptied);

@@ -598,8 +598,11 @@ impl Keyspace {
         self.get(db, key).is_some()
     }
 
-    /// Changes a live entry in place, re-accounting its memory and expiry.
-    pub fn modify<R>(&mut self, db: usize, key: &[u8], f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+    /// Changes a live entry in place, re-accounting its memory and expiry. `f` returns its
+    /// result and whether it changed the entry: only a change is seen by the key's watchers
+    /// (Redis's `signalModifiedKey`), so a write that turns out to be a no-op leaves a WATCH
+    /// intact.
+    pub fn modify<R>(&mut self, db: usize, key: &[u8], f: impl FnOnce(&mut Entry) -> (R, bool)) -> Option<R> {
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
         let table = self.dbs[db].table(tenant)?;
@@ -608,15 +611,17 @@ impl Keyspace {
             self.expire_now(db, tenant, key, hash);
             return None;
         }
-        let (r, before, after) = self.table_op(db, tenant, |table| {
+        let (r, changed, before, after) = self.table_op(db, tenant, |table| {
             let entry = table.at_mut(slot);
             let (before, was_volatile) = (entry.memory(), entry.expire_at != 0);
-            let r = f(entry);
+            let (r, changed) = f(entry);
             let (after, is_volatile) = (entry.memory(), entry.expire_at != 0);
             table.account_change(before, after, was_volatile, is_volatile);
-            (r, before, after)
+            (r, changed, before, after)
         });
-        self.touch_watched(db, key, true);
+        if changed {
+            self.touch_watched(db, key, true);
+        }
         if let Some(c) = self.classes.as_mut() {
             c.resized(key, before, after);
         }
@@ -625,31 +630,39 @@ impl Keyspace {
 
     /// Runs `f` on the collection stored at `key`, which must be of `kind`: `Err(WrongType)`
     /// if the key holds another kind, `Ok(None)` if it does not exist and `create` is `None`.
-    /// With `create`, a missing key is created first (the new key is announced to watchers like
-    /// any insert). A collection left empty by `f` is deleted, as Redis does.
+    /// `f` returns its result and whether it changed the collection, as for
+    /// [`Keyspace::modify`]. With `create`, `f` fills a new collection for a missing key, which
+    /// is stored (and announced like any insert) only if `f` left something in it. A
+    /// collection left empty by `f` is deleted, as Redis does.
     pub fn with_collection<R>(
         &mut self,
         db: usize,
         key: &[u8],
         kind: Kind,
         create: Option<fn() -> value::Collection>,
-        f: impl FnOnce(&mut value::Collection) -> R,
+        f: impl FnOnce(&mut value::Collection) -> (R, bool),
     ) -> Result<Option<R>, WrongType> {
         match self.get(db, key) {
             Some(e) if e.kind() != kind => return Err(WrongType),
             Some(_) => {}
-            None => match create {
-                Some(make) => {
-                    self.insert(db, Entry::new_collection(key, make(), 0));
+            None => {
+                let Some(make) = create else {
+                    return Ok(None);
+                };
+                let mut entry = Entry::new_collection(key, make(), 0);
+                let c = entry.collection_mut().expect("collection entry");
+                let (r, _) = f(c);
+                if !c.is_empty() {
+                    self.insert(db, entry);
                 }
-                None => return Ok(None),
-            },
+                return Ok(Some(r));
+            }
         }
         let (r, empty) = self
             .modify(db, key, |e| {
                 let c = e.collection_mut().expect("collection entry");
-                let r = f(c);
-                (r, c.is_empty())
+                let (r, changed) = f(c);
+                ((r, c.is_empty()), changed)
             })
             .expect("entry checked above");
         if empty {

@@ -3,7 +3,10 @@
 //!
 //! The keyspace calls the touch hooks below from the paths every change takes (insert, remove,
 //! in-place change, expiry, eviction, flush, swap), so no command can change a watched key
-//! unnoticed. While nobody watches anything each hook costs one branch.
+//! unnoticed. An in-place change touches only if its closure reports that it changed the value
+//! (Redis's `signalModifiedKey`): a write that turns out to be a no-op, such as SREM of an
+//! absent member, leaves the transactions watching the key alone. While nobody watches
+//! anything each hook costs one branch.
 //!
 //! Keys that had already expired (but were not yet removed) when WATCH ran follow Redis 7: their
 //! removal is no change, while a live watched key whose time passes fails EXEC even before
