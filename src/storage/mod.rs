@@ -2,6 +2,7 @@
 //! and the one path every removed key takes (so statistics, notifications and the tag index
 //! can never miss a deletion).
 
+pub mod compact_bytes;
 pub mod entry;
 pub mod evict;
 pub mod hash;

@@ -11,13 +11,16 @@
 //! As in Redis a set only moves to a bigger encoding. `memory()` is O(1): the members' own
 //! allocations are counted as they come and go, the containers' from their capacities.
 
+use super::compact_bytes::CompactBytes;
 use super::entry::alloc_size;
 use super::EncodingLimits;
 use crate::util::{parse_i64, Rng};
 use indexmap::IndexSet;
 use std::collections::HashSet;
 
-type Members = IndexSet<Box<[u8]>, foldhash::fast::RandomState>;
+/// Members inline up to 22 bytes (see [`CompactBytes`]): a lookup then compares the member
+/// in the table's own entry instead of following one more pointer.
+type Members = IndexSet<CompactBytes, foldhash::fast::RandomState>;
 
 /// Redis caps intsets at 2^30 entries whatever `set-max-intset-entries` says.
 const INTSET_HARD_LIMIT: usize = 1 << 30;
@@ -204,8 +207,8 @@ impl SetValue {
         match &mut self.repr {
             Repr::Packed(p) => p.push(member),
             Repr::Table(t) => {
-                self.member_bytes += alloc_size(member.len());
-                t.insert(member.into());
+                self.member_bytes += CompactBytes::heap_size(member.len());
+                t.insert(CompactBytes::new(member));
             }
             Repr::Ints(_) => unreachable!("integers are inserted in order"),
         }
@@ -231,7 +234,7 @@ impl SetValue {
             },
             Repr::Table(t) => match t.swap_remove_full(member) {
                 Some((_, m)) => {
-                    self.member_bytes -= alloc_size(m.len());
+                    self.member_bytes -= CompactBytes::heap_size(m.len());
                     shrink_table(t);
                     true
                 }
@@ -368,8 +371,8 @@ impl SetValue {
         let mut bytes = 0;
         for m in self.iter() {
             m.with_bytes(|b| {
-                bytes += alloc_size(b.len());
-                table.insert(b.into());
+                bytes += CompactBytes::heap_size(b.len());
+                table.insert(CompactBytes::new(b));
             });
         }
         self.repr = Repr::Table(Box::new(table));
@@ -386,8 +389,8 @@ impl SetValue {
     }
 }
 
-/// Heap bytes of an `IndexSet` of boxed members with room for `capacity`: the box, the entries
-/// (hash and boxed member per slot) and the hashbrown index (one `usize` and one control byte
+/// Heap bytes of an `IndexSet` of members with room for `capacity`: the box, the entries
+/// (hash and inline-or-boxed member per slot) and the hashbrown index (one `usize` and one control byte
 /// per bucket, buckets a power of two at most 7/8 full).
 fn table_overhead(capacity: usize) -> usize {
     let buckets = match capacity {
@@ -396,7 +399,7 @@ fn table_overhead(capacity: usize) -> usize {
         4..=7 => 8,
         _ => (capacity * 8 / 7).next_power_of_two(),
     };
-    let entry = std::mem::size_of::<usize>() + std::mem::size_of::<Box<[u8]>>();
+    let entry = std::mem::size_of::<usize>() + std::mem::size_of::<CompactBytes>();
     alloc_size(std::mem::size_of::<Members>())
         + alloc_size(capacity * entry)
         + alloc_size(buckets * (std::mem::size_of::<usize>() + 1) + 16)
@@ -492,7 +495,7 @@ pub struct Iter<'a>(IterRepr<'a>);
 enum IterRepr<'a> {
     Ints(std::slice::Iter<'a, i64>),
     Packed(PackedEntries<'a>),
-    Table(indexmap::set::Iter<'a, Box<[u8]>>),
+    Table(indexmap::set::Iter<'a, CompactBytes>),
 }
 
 impl<'a> Iterator for Iter<'a> {
