@@ -170,9 +170,9 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     };
     let started = std::time::Instant::now();
     (spec.run)(ctx, args);
-    if let Some(tenants) = limited {
+    if let Some(demand) = limited {
         let ks = ctx.ks.get();
-        for t in tenants {
+        for (t, _, _) in demand {
             ks.enforce_limits(t);
         }
     }
@@ -215,9 +215,9 @@ fn observe(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], elapsed: s
 
 /// Counts the command for its key's tenant and, for commands that may grow memory while
 /// limits are set, makes room under the tenant rules or refuses with `-OOM`. Returns the
-/// tenants whose limits must be re-checked after the command ran.
+/// write's demand, whose tenants' limits are re-checked after the command ran.
 #[allow(clippy::result_unit_err)]
-fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Option<Vec<TenantId>>, ()> {
+fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Option<WriteDemand>, ()> {
     let Some(first_key) = spec.first_key_position(args) else {
         return Ok(None);
     };
@@ -229,7 +229,7 @@ fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Op
     if !ks.limits_active() || spec.flags & flags::DENYOOM == 0 {
         return Ok(None);
     }
-    let mut demand = Vec::new();
+    let mut demand = Vec::with_capacity(1);
     add_write_demand(ks, db, spec, args, &mut demand);
     // Inside EXEC the whole transaction was admitted before its first command ran.
     if !ctx.in_exec {
@@ -239,7 +239,7 @@ fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Op
             return Err(());
         }
     }
-    Ok(Some(demand.into_iter().map(|e| e.0).collect()))
+    Ok(Some(demand))
 }
 
 /// Memory a write may take, per tenant: (tenant, bytes written, keys that may be new).
@@ -248,20 +248,33 @@ type WriteDemand = Vec<(TenantId, usize, usize)>;
 /// Adds what `args` may write to `demand`, grouped by the tenants of the keys it may write
 /// (the sources a STORE form only reads take no room).
 fn add_write_demand(ks: &mut Keyspace, db: usize, spec: &CommandSpec, args: &[Bytes], demand: &mut WriteDemand) {
+    let payload = |written: usize| args[1..].iter().map(|a| a.len()).sum::<usize>() / written.max(1);
+    // Most writes name one key at a fixed place (SET, INCR, LPUSH, HSET ...): no key list to
+    // build for them.
+    if spec.find_keys.is_none() && spec.first_key > 0 && spec.first_key == spec.last_key {
+        if let Some(key) = args.get(spec.first_key as usize) {
+            add_key_demand(ks, db, key, payload(1), demand);
+        }
+        return;
+    }
     let mut written = spec.key_refs(args);
     written.retain(|k| k.flags != table::key_access::READ);
-    let payload: usize = args[1..].iter().map(|a| a.len()).sum::<usize>() / written.len().max(1);
+    let payload = payload(written.len());
     for k in written {
-        let key = &args[k.pos];
-        let t = ks.tenants.resolve(key);
-        let new = (ks.limits(t).maxkeys > 0 && !ks.exists(db, key)) as usize;
-        match demand.iter_mut().find(|e| e.0 == t) {
-            Some(e) => {
-                e.1 += payload + ENTRY_OVERHEAD;
-                e.2 += new;
-            }
-            None => demand.push((t, payload + ENTRY_OVERHEAD, new)),
+        add_key_demand(ks, db, &args[k.pos], payload, demand);
+    }
+}
+
+/// Adds a write of `payload` bytes to `key` to its tenant's demand.
+fn add_key_demand(ks: &mut Keyspace, db: usize, key: &[u8], payload: usize, demand: &mut WriteDemand) {
+    let t = ks.tenants.resolve(key);
+    let new = (ks.limits(t).maxkeys > 0 && !ks.exists(db, key)) as usize;
+    match demand.iter_mut().find(|e| e.0 == t) {
+        Some(e) => {
+            e.1 += payload + ENTRY_OVERHEAD;
+            e.2 += new;
         }
+        None => demand.push((t, payload + ENTRY_OVERHEAD, new)),
     }
 }
 
