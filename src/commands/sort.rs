@@ -175,20 +175,54 @@ fn window(len: usize, (offset, count): (i64, i64)) -> Option<(usize, usize)> {
 }
 
 /// A numeric sort weight as Redis reads it with `strtod`: the text up to a NUL byte, leading
-/// whitespace allowed, an empty text is 0, trailing garbage, NaN, overflow and underflow are
-/// errors.
+/// whitespace allowed, decimal or hexadecimal (`0x1.8p3`); an empty text is 0; trailing
+/// garbage, NaN, overflow and underflow are errors.
 fn parse_weight(v: &[u8]) -> Option<f64> {
     let v = &v[..v.iter().position(|&c| c == 0).unwrap_or(v.len())];
     if v.is_empty() {
         return Some(0.0);
     }
     let text = &v[v.iter().position(|c| !b" \t\n\x0b\x0c\r".contains(c))?..];
-    let x = crate::util::parse_f64(text)?;
-    let lower = text.to_ascii_lowercase();
-    let mantissa = &lower[..lower.iter().position(|&c| c == b'e').unwrap_or(lower.len())];
-    let overflow = x.is_infinite() && !lower.windows(3).any(|w| w == b"inf");
-    let underflow = x.abs() < f64::MIN_POSITIVE && mantissa.iter().any(|c| (b'1'..=b'9').contains(c));
+    let unsigned = text.strip_prefix(b"-").or_else(|| text.strip_prefix(b"+")).unwrap_or(text);
+    let lower = unsigned.to_ascii_lowercase();
+    // Underflow is a non-zero mantissa giving a result below `tiny`: glibc flags decimal
+    // subnormals (inexact), but hexadecimal ones only when they vanish to zero.
+    let (x, mantissa, tiny) = match lower.strip_prefix(b"0x") {
+        Some(hex) => {
+            let x = parse_hex_float(hex)?;
+            let mantissa = &hex[..hex.iter().position(|&c| c == b'p').unwrap_or(hex.len())];
+            (if text[0] == b'-' { -x } else { x }, mantissa, f64::from_bits(1))
+        }
+        None => {
+            let mantissa = &lower[..lower.iter().position(|&c| c == b'e').unwrap_or(lower.len())];
+            (crate::util::parse_f64(text)?, mantissa, f64::MIN_POSITIVE)
+        }
+    };
+    let overflow = x.is_infinite() && !lower.starts_with(b"inf");
+    let underflow = x.abs() < tiny && mantissa.iter().any(|&c| c != b'0' && c != b'.');
     (!overflow && !underflow).then_some(x)
+}
+
+/// The digits of a C99 hexadecimal float after `0x`: hex digits with an optional point, then
+/// an optional binary exponent `p[+-]n`.
+fn parse_hex_float(hex: &[u8]) -> Option<f64> {
+    let (mantissa, exponent) = match hex.iter().position(|&c| c == b'p') {
+        Some(p) => (&hex[..p], std::str::from_utf8(&hex[p + 1..]).ok()?.parse::<i32>().ok()?),
+        None => (hex, 0),
+    };
+    let (mut value, mut scale, mut point, mut digits) = (0f64, 0i32, false, 0);
+    for &c in mantissa {
+        if c == b'.' && !point {
+            point = true;
+            continue;
+        }
+        value = value * 16.0 + (c as char).to_digit(16)? as f64;
+        scale -= if point { 4 } else { 0 };
+        digits += 1;
+    }
+    // Scaled in two halves: 2^-1074 itself is not representable as 1 / 2^1074.
+    let e = exponent.saturating_add(scale);
+    (digits > 0).then(|| value * 2f64.powi(e / 2) * 2f64.powi(e - e / 2))
 }
 
 /// The elements to sort and where the output window lies in them.
@@ -411,6 +445,15 @@ mod tests {
         assert_eq!(parse_weight(b"1e-400"), None);
         assert_eq!(parse_weight(b"0e-400"), Some(0.0));
         assert_eq!(parse_weight(b"abc"), None);
+        assert_eq!(parse_weight(b"0x10"), Some(16.0));
+        assert_eq!(parse_weight(b"-0x1.8p1"), Some(-3.0));
+        assert_eq!(parse_weight(b"0X.8"), Some(0.5));
+        assert_eq!(parse_weight(b"0x"), None);
+        assert_eq!(parse_weight(b"0x1g"), None);
+        assert_eq!(parse_weight(b"0x1p"), None);
+        assert_eq!(parse_weight(b"0x1p-2000"), None);
+        assert_eq!(parse_weight(b"0x1p-1074"), Some(f64::from_bits(1)));
+        assert_eq!(parse_weight(b"1e-310"), None);
     }
 
     #[test]
