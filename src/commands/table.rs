@@ -272,6 +272,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         super::keys::COMMANDS,
         super::strings::COMMANDS,
         super::sets::COMMANDS,
+        super::sort::COMMANDS,
         super::hashes::COMMANDS,
         super::lists::COMMANDS,
         super::pubsub::COMMANDS,
