@@ -1,13 +1,15 @@
 //! Hash values (the storage side of Redis's `t_hash.c`).
 //!
 //! Small hashes are one packed buffer of length-prefixed field and value strings, looked up
-//! by a linear scan, as Redis's listpack; a hash grows into an insertion-indexed hash table
+//! by a linear scan, as Redis's listpack. The buffer is sized exactly (it is reallocated on
+//! every change, as a listpack is) and carries its own pair count, so a hash's header is a
+//! single boxed slice. A hash grows into an insertion-indexed hash table
 //! once it holds more than `hash-max-listpack-entries` fields or is given a field or value
 //! longer than `hash-max-listpack-value` bytes, and never converts back (as in Redis).
 //!
 //! The table keeps its pairs in a dense vector (`IndexMap`), which gives HRANDFIELD O(1)
 //! random picks and HSCAN a cursor that survives deletions (see [`HashValue::scan`]).
-//! `memory()` is O(1): the packed buffer's capacity, or the table's capacity-derived overhead
+//! `memory()` is O(1): the packed buffer's length, or the table's capacity-derived overhead
 //! plus a running total of its field and value allocations.
 
 use super::entry::alloc_size;
@@ -43,7 +45,7 @@ impl HashValue {
     /// Number of fields.
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Packed(p) => p.pairs as usize,
+            Repr::Packed(p) => p.pairs(),
             Repr::Table(t) => t.map.len(),
         }
     }
@@ -63,7 +65,7 @@ impl HashValue {
     /// Heap bytes held by the hash (O(1)).
     pub fn memory(&self) -> usize {
         match &self.repr {
-            Repr::Packed(p) => alloc_size(p.buf.capacity()),
+            Repr::Packed(p) => alloc_size(p.buf.len()),
             Repr::Table(t) => t.memory(),
         }
     }
@@ -89,7 +91,7 @@ impl HashValue {
         match &mut self.repr {
             Repr::Packed(p) => {
                 let added = p.set(field, value);
-                if p.pairs as usize > limits.hash_max_listpack_entries {
+                if p.pairs() > limits.hash_max_listpack_entries {
                     self.convert();
                 }
                 added
@@ -109,7 +111,7 @@ impl HashValue {
     /// The pairs, in storage order.
     pub fn iter(&self) -> Iter<'_> {
         Iter(match &self.repr {
-            Repr::Packed(p) => IterRepr::Packed { buf: &p.buf, pos: 0 },
+            Repr::Packed(p) => IterRepr::Packed { buf: &p.buf, pos: HEADER },
             Repr::Table(t) => IterRepr::Table(t.map.iter()),
         })
     }
@@ -153,8 +155,7 @@ impl HashValue {
         let Repr::Packed(p) = &self.repr else {
             return;
         };
-        let mut table =
-            Table { map: Map::with_capacity_and_hasher(p.pairs as usize + 1, Default::default()), item_bytes: 0 };
+        let mut table = Table { map: Map::with_capacity_and_hasher(p.pairs() + 1, Default::default()), item_bytes: 0 };
         for (f, v) in p.iter() {
             table.set(f, v);
         }
@@ -221,12 +222,16 @@ impl<'a> Iterator for Iter<'a> {
 
 // ----- packed encoding -----
 
-/// Field and value strings, alternating, each preceded by its length as a LEB128 varint.
+/// The pair count (a little-endian `u32`), then field and value strings, alternating, each
+/// preceded by its length as a LEB128 varint. An empty hash has an empty buffer, header and
+/// all, so it allocates nothing.
 #[derive(Clone, Default)]
 struct Packed {
-    buf: Vec<u8>,
-    pairs: u32,
+    buf: Box<[u8]>,
 }
+
+/// Bytes of the pair count that starts a non-empty buffer.
+const HEADER: usize = 4;
 
 /// Where one pair sits in the packed buffer.
 struct Slot {
@@ -239,12 +244,27 @@ struct Slot {
 }
 
 impl Packed {
+    fn pairs(&self) -> usize {
+        match self.buf.first_chunk::<HEADER>() {
+            Some(count) => u32::from_le_bytes(*count) as usize,
+            None => 0,
+        }
+    }
+
+    fn set_pairs(&mut self, pairs: usize) {
+        if pairs == 0 {
+            self.buf = Box::default();
+        } else {
+            self.buf[..HEADER].copy_from_slice(&(pairs as u32).to_le_bytes());
+        }
+    }
+
     fn iter(&self) -> Iter<'_> {
-        Iter(IterRepr::Packed { buf: &self.buf, pos: 0 })
+        Iter(IterRepr::Packed { buf: &self.buf, pos: HEADER })
     }
 
     fn find(&self, field: &[u8]) -> Option<Slot> {
-        let mut pos = 0;
+        let mut pos = HEADER;
         while pos < self.buf.len() {
             let (f, value_at) = read_string(&self.buf, pos);
             let end = skip_string(&self.buf, value_at);
@@ -269,11 +289,19 @@ impl Packed {
                 false
             }
             None => {
-                // Exact growth keeps the buffer as tight as a listpack (no spare capacity).
-                self.buf.reserve_exact(varint_len(field.len()) + field.len() + varint_len(value.len()) + value.len());
-                push_string(&mut self.buf, field);
-                push_string(&mut self.buf, value);
-                self.pairs += 1;
+                let pairs = self.pairs();
+                let mut buf = std::mem::take(&mut self.buf).into_vec();
+                let header = if buf.is_empty() { HEADER } else { 0 };
+                // Growing by exactly the pair lets the allocator extend the block in place
+                // while it fits its size class, and leaves no spare capacity behind.
+                buf.reserve_exact(
+                    header + varint_len(field.len()) + field.len() + varint_len(value.len()) + value.len(),
+                );
+                buf.resize(buf.len() + header, 0);
+                push_string(&mut buf, field);
+                push_string(&mut buf, value);
+                self.buf = buf.into_boxed_slice();
+                self.set_pairs(pairs + 1);
                 true
             }
         }
@@ -283,25 +311,25 @@ impl Packed {
         let Some(slot) = self.find(field) else {
             return false;
         };
-        self.replace(slot.start..slot.end, &[]);
-        self.pairs -= 1;
+        let pairs = self.pairs() - 1;
+        if pairs > 0 {
+            self.replace(slot.start..slot.end, &[]);
+        }
+        self.set_pairs(pairs);
         true
     }
 
-    /// Replaces a byte range of the buffer, keeping its capacity equal to its length.
+    /// Replaces a byte range of the buffer, keeping the buffer exactly as long as its contents.
     fn replace(&mut self, range: Range<usize>, bytes: &[u8]) {
         if range.len() == bytes.len() {
             self.buf[range].copy_from_slice(bytes);
             return;
         }
-        let shrinks = bytes.len() < range.len();
-        if !shrinks {
-            self.buf.reserve_exact(bytes.len() - range.len());
-        }
-        self.buf.splice(range, bytes.iter().copied());
-        if shrinks {
-            self.buf.shrink_to_fit();
-        }
+        let mut buf = Vec::with_capacity(self.buf.len() - range.len() + bytes.len());
+        buf.extend_from_slice(&self.buf[..range.start]);
+        buf.extend_from_slice(bytes);
+        buf.extend_from_slice(&self.buf[range.end..]);
+        self.buf = buf.into_boxed_slice();
     }
 }
 
@@ -541,6 +569,6 @@ mod tests {
         let copy = h.clone();
         h.set(b"a", b"2", &l);
         assert_eq!(copy.get(b"a"), Some(&b"1"[..]));
-        assert_eq!(copy.memory(), alloc_size(4));
+        assert_eq!(copy.memory(), alloc_size(HEADER + 4));
     }
 }
