@@ -210,10 +210,9 @@ impl<'a> Iterator for Iter<'a> {
                 if *pos >= buf.len() {
                     return None;
                 }
-                let (field, after_field) = read_string(buf, *pos);
-                let (value, next) = read_string(buf, after_field);
-                *pos = next;
-                Some((field, value))
+                let pair = read_pair(buf, *pos);
+                *pos = pair.end;
+                Some((&buf[pair.field], &buf[pair.value]))
             }
             IterRepr::Table(it) => it.next().map(|(f, v)| (&f[..], &v[..])),
         }
@@ -222,9 +221,17 @@ impl<'a> Iterator for Iter<'a> {
 
 // ----- packed encoding -----
 
-/// The pair count (a little-endian `u32`), then field and value strings, alternating, each
-/// preceded by its length as a LEB128 varint. An empty hash has an empty buffer, header and
-/// all, so it allocates nothing.
+/// The pair count (a little-endian `u32`), then the pairs, each a header giving the field's
+/// and the value's lengths followed by the field's and the value's bytes. An empty hash has an
+/// empty buffer, header and all, so it allocates nothing.
+///
+/// A pair header is one byte `0fffvvvv` when the field is shorter than 8 bytes and the value
+/// shorter than 16 (short field names and values are what small hashes mostly hold, and
+/// Redis's listpack spends 4 bytes per pair on its own headers). Otherwise it is `10ffffff`
+/// for a field shorter than 64 bytes, or `11ffffff` followed by the rest of the field length
+/// (`len >> 6`) as a LEB128 varint, and then the value's length as a varint: never longer
+/// than a varint for each length would be, for fields up to the default
+/// `hash-max-listpack-value` of 64 bytes.
 #[derive(Clone, Default)]
 struct Packed {
     buf: Box<[u8]>,
@@ -235,11 +242,11 @@ const HEADER: usize = 4;
 
 /// Where one pair sits in the packed buffer.
 struct Slot {
-    /// Start of the field's length prefix.
+    /// Start of the pair's header.
     start: usize,
-    /// Start of the value's length prefix.
-    value_at: usize,
-    /// End of the value.
+    field: Range<usize>,
+    value: Range<usize>,
+    /// End of the value, where the next pair starts.
     end: usize,
 }
 
@@ -266,26 +273,30 @@ impl Packed {
     fn find(&self, field: &[u8]) -> Option<Slot> {
         let mut pos = HEADER;
         while pos < self.buf.len() {
-            let (f, value_at) = read_string(&self.buf, pos);
-            let end = skip_string(&self.buf, value_at);
-            if f == field {
-                return Some(Slot { start: pos, value_at, end });
+            let pair = read_pair(&self.buf, pos);
+            if self.buf[pair.field.clone()] == *field {
+                return Some(pair);
             }
-            pos = end;
+            pos = pair.end;
         }
         None
     }
 
     fn value_of(&self, slot: &Slot) -> &[u8] {
-        read_string(&self.buf, slot.value_at).0
+        &self.buf[slot.value.clone()]
     }
 
     fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
         match self.find(field) {
+            Some(slot) if slot.value.len() == value.len() => {
+                self.buf[slot.value].copy_from_slice(value);
+                false
+            }
             Some(slot) => {
-                let mut encoded = Vec::with_capacity(varint_len(value.len()) + value.len());
-                push_string(&mut encoded, value);
-                self.replace(slot.value_at..slot.end, &encoded);
+                // The header holds both lengths, so the pair is written anew.
+                let mut encoded = Vec::with_capacity(pair_len(field, value));
+                push_pair(&mut encoded, field, value);
+                self.replace(slot.start..slot.end, &encoded);
                 false
             }
             None => {
@@ -294,12 +305,9 @@ impl Packed {
                 let header = if buf.is_empty() { HEADER } else { 0 };
                 // Growing by exactly the pair lets the allocator extend the block in place
                 // while it fits its size class, and leaves no spare capacity behind.
-                buf.reserve_exact(
-                    header + varint_len(field.len()) + field.len() + varint_len(value.len()) + value.len(),
-                );
+                buf.reserve_exact(header + pair_len(field, value));
                 buf.resize(buf.len() + header, 0);
-                push_string(&mut buf, field);
-                push_string(&mut buf, value);
+                push_pair(&mut buf, field, value);
                 self.buf = buf.into_boxed_slice();
                 self.set_pairs(pairs + 1);
                 true
@@ -319,18 +327,68 @@ impl Packed {
         true
     }
 
-    /// Replaces a byte range of the buffer, keeping the buffer exactly as long as its contents.
+    /// Replaces a byte range of the buffer with bytes of another length, keeping the buffer
+    /// exactly as long as its contents.
     fn replace(&mut self, range: Range<usize>, bytes: &[u8]) {
-        if range.len() == bytes.len() {
-            self.buf[range].copy_from_slice(bytes);
-            return;
-        }
         let mut buf = Vec::with_capacity(self.buf.len() - range.len() + bytes.len());
         buf.extend_from_slice(&self.buf[..range.start]);
         buf.extend_from_slice(bytes);
         buf.extend_from_slice(&self.buf[range.end..]);
         self.buf = buf.into_boxed_slice();
     }
+}
+
+/// Whether a pair's header is the one-byte form that holds both lengths.
+fn is_short_pair(field_len: usize, value_len: usize) -> bool {
+    field_len < 8 && value_len < 16
+}
+
+/// Bytes a pair takes in the buffer, header included.
+fn pair_len(field: &[u8], value: &[u8]) -> usize {
+    let (f, v) = (field.len(), value.len());
+    let header = if is_short_pair(f, v) {
+        1
+    } else if f < 64 {
+        1 + varint_len(v)
+    } else {
+        1 + varint_len(f >> 6) + varint_len(v)
+    };
+    header + f + v
+}
+
+fn push_pair(buf: &mut Vec<u8>, field: &[u8], value: &[u8]) {
+    let (f, v) = (field.len(), value.len());
+    if is_short_pair(f, v) {
+        buf.push((f << 4 | v) as u8);
+    } else {
+        if f < 64 {
+            buf.push(0x80 | f as u8);
+        } else {
+            buf.push(0xc0 | (f & 0x3f) as u8);
+            push_varint(buf, f >> 6);
+        }
+        push_varint(buf, v);
+    }
+    buf.extend_from_slice(field);
+    buf.extend_from_slice(value);
+}
+
+/// The pair whose header starts at `pos`.
+fn read_pair(buf: &[u8], pos: usize) -> Slot {
+    let b = buf[pos];
+    let (f, v, at) = if b < 0x80 {
+        ((b >> 4) as usize, (b & 0x0f) as usize, pos + 1)
+    } else {
+        let (f, at) = if b & 0x40 == 0 {
+            ((b & 0x3f) as usize, pos + 1)
+        } else {
+            let (high, at) = read_varint(buf, pos + 1);
+            ((b & 0x3f) as usize | high << 6, at)
+        };
+        let (v, at) = read_varint(buf, at);
+        (f, v, at)
+    };
+    Slot { start: pos, field: at..at + f, value: at + f..at + f + v, end: at + f + v }
 }
 
 fn varint_len(mut n: usize) -> usize {
@@ -342,18 +400,16 @@ fn varint_len(mut n: usize) -> usize {
     len
 }
 
-fn push_string(buf: &mut Vec<u8>, s: &[u8]) {
-    let mut n = s.len();
+fn push_varint(buf: &mut Vec<u8>, mut n: usize) {
     while n >= 0x80 {
         buf.push(n as u8 | 0x80);
         n >>= 7;
     }
     buf.push(n as u8);
-    buf.extend_from_slice(s);
 }
 
-/// The length prefix at `pos`: (length, position of the string's first byte).
-fn read_len(buf: &[u8], mut pos: usize) -> (usize, usize) {
+/// The varint at `pos`: (its value, the position after it).
+fn read_varint(buf: &[u8], mut pos: usize) -> (usize, usize) {
     let mut n = 0usize;
     let mut shift = 0;
     loop {
@@ -365,17 +421,6 @@ fn read_len(buf: &[u8], mut pos: usize) -> (usize, usize) {
         }
         shift += 7;
     }
-}
-
-/// The string at `pos` and the position after it.
-fn read_string(buf: &[u8], pos: usize) -> (&[u8], usize) {
-    let (len, start) = read_len(buf, pos);
-    (&buf[start..start + len], start + len)
-}
-
-fn skip_string(buf: &[u8], pos: usize) -> usize {
-    let (len, start) = read_len(buf, pos);
-    start + len
 }
 
 // ----- table encoding -----
@@ -569,6 +614,60 @@ mod tests {
         let copy = h.clone();
         h.set(b"a", b"2", &l);
         assert_eq!(copy.get(b"a"), Some(&b"1"[..]));
-        assert_eq!(copy.memory(), alloc_size(HEADER + 4));
+        // The count, then a one-byte pair header, the field and the value.
+        assert_eq!(copy.memory(), alloc_size(HEADER + 3));
+    }
+
+    #[test]
+    fn every_pair_header_form_round_trips() {
+        let l = limits(1000, 1 << 20);
+        let lengths = [0, 1, 7, 8, 15, 16, 63, 64, 65, 127, 128, 200, 20_000];
+        let mut h = HashValue::new();
+        let mut expected = Vec::new();
+        for (i, &f) in lengths.iter().enumerate() {
+            for (j, &v) in lengths.iter().enumerate() {
+                // Fields differ in their last byte; the empty field is used once.
+                let mut field = vec![b'f'; f];
+                if let Some(last) = field.last_mut() {
+                    *last = j as u8;
+                } else if j > 0 {
+                    continue;
+                }
+                let value = vec![i as u8; v];
+                let before = h.memory();
+                assert!(h.set(&field, &value, &l));
+                let Repr::Packed(p) = &h.repr else { panic!("converted") };
+                let header = if before == 0 { HEADER } else { 0 };
+                assert_eq!(p.buf.len(), expected_len(&expected) + header + pair_len(&field, &value));
+                expected.push((field, value));
+            }
+        }
+        assert_eq!(h.len(), expected.len());
+        let pairs: Vec<_> = h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+        assert_eq!(pairs, expected);
+        // Values change length (rewriting the pair header) or keep it (written in place).
+        for (k, (field, value)) in expected.iter_mut().enumerate() {
+            *value = vec![b'n'; lengths[(k + 3) % lengths.len()]];
+            assert!(!h.set(field, value, &l));
+        }
+        for (field, value) in &expected {
+            assert_eq!(h.get(field), Some(&value[..]));
+        }
+        for (field, _) in expected.iter().step_by(2) {
+            assert!(h.remove(field));
+        }
+        let rest: Vec<_> = expected.iter().skip(1).step_by(2).cloned().collect();
+        assert_eq!(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect::<Vec<_>>(), rest);
+        assert_eq!(h.len(), rest.len());
+        assert_eq!(h.memory(), alloc_size(HEADER + expected_len(&rest)));
+    }
+
+    fn expected_len(pairs: &[(Vec<u8>, Vec<u8>)]) -> usize {
+        let body: usize = pairs.iter().map(|(f, v)| pair_len(f, v)).sum();
+        if pairs.is_empty() {
+            0
+        } else {
+            HEADER + body
+        }
     }
 }
