@@ -306,6 +306,8 @@ mod tests {
         // And the small-hash figure on these: an untagged collection is one 32-byte allocation.
         assert_eq!(std::mem::size_of::<Collection>(), 24);
         assert_eq!(std::mem::size_of::<Extra>(), 32);
+        // A set's box then makes up for the size of the boxed collection an entry used to hold.
+        assert_eq!(std::mem::size_of::<crate::storage::set::SetValue>(), 40);
         let mut e = Entry::string(b"k", b"v", 0);
         let plain = e.memory();
         e.set_tags(vec![crate::tags::TagName::from(&b"t"[..])]);

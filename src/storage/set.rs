@@ -28,8 +28,6 @@ pub struct SetValue {
     repr: Repr,
     /// Heap bytes of the members' own allocations (hashtable encoding only).
     member_bytes: usize,
-    /// What `memory()` reports, refreshed after every change.
-    memory: usize,
 }
 
 #[derive(Clone)]
@@ -77,9 +75,7 @@ impl SetValue {
         } else {
             Repr::Table(Box::new(Members::with_capacity_and_hasher(size_hint, Default::default())))
         };
-        let mut set = SetValue { repr, member_bytes: 0, memory: 0 };
-        set.refresh_memory();
-        set
+        SetValue { repr, member_bytes: 0 }
     }
 
     /// Readies the set for `size_hint` additions starting with `first`: a new (empty) set takes
@@ -121,9 +117,14 @@ impl SetValue {
         }
     }
 
-    /// Heap bytes held by the set's internals.
+    /// Heap bytes held by the set's internals, from the containers' capacities (so a clone,
+    /// whose containers are sized to fit, reports its own figure).
     pub fn memory(&self) -> usize {
-        self.memory
+        match &self.repr {
+            Repr::Ints(v) => alloc_size(v.capacity() * std::mem::size_of::<i64>()),
+            Repr::Packed(p) => alloc_size(p.buf.capacity()),
+            Repr::Table(t) => self.member_bytes + table_overhead(t.capacity()),
+        }
     }
 
     pub fn contains(&self, member: &[u8]) -> bool {
@@ -173,7 +174,6 @@ impl SetValue {
             }
         }
         self.push_new(member);
-        self.refresh_memory();
         true
     }
 
@@ -195,7 +195,6 @@ impl SetValue {
             let len = v.len();
             self.convert_to_table(len);
         }
-        self.refresh_memory();
         true
     }
 
@@ -238,7 +237,6 @@ impl SetValue {
                 None => false,
             },
         };
-        self.refresh_memory();
         removed
     }
 
@@ -374,15 +372,6 @@ impl SetValue {
         }
         self.repr = Repr::Table(Box::new(table));
         self.member_bytes = bytes;
-        self.refresh_memory();
-    }
-
-    fn refresh_memory(&mut self) {
-        self.memory = match &self.repr {
-            Repr::Ints(v) => alloc_size(v.capacity() * std::mem::size_of::<i64>()),
-            Repr::Packed(p) => alloc_size(p.buf.capacity()),
-            Repr::Table(t) => self.member_bytes + table_overhead(t.capacity()),
-        };
     }
 }
 
