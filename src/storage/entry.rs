@@ -317,6 +317,36 @@ mod tests {
     }
 
     #[test]
+    fn collections_keep_their_value_through_tagging() {
+        use crate::storage::hash::HashValue;
+        let limits = crate::storage::EncodingLimits::default();
+        let mut h = HashValue::new();
+        h.set(b"f", b"v", &limits);
+        let mut e = Entry::new_collection(b"h", Collection::Hash(h), 0);
+        let untagged = e.memory();
+        e.set_tags(vec![TagName::from(&b"t"[..])]);
+        e.set_tags(vec![TagName::from(&b"t"[..]), TagName::from(&b"u"[..])]);
+        assert_eq!(e.tags().len(), 2);
+        let Some(Collection::Hash(h)) = e.collection() else { panic!("lost the hash") };
+        assert_eq!(h.get(b"f"), Some(&b"v"[..]));
+        assert!(e.memory() > untagged);
+        assert_eq!(e.renamed(b"h2").memory(), e.memory());
+        e.set_tags(Vec::new());
+        assert_eq!(e.memory(), untagged);
+        assert_eq!(e.kind(), Kind::Hash);
+
+        // A string replacing a tagged collection keeps the tags; one replacing an untagged
+        // collection leaves nothing out of line.
+        e.set_tags(vec![TagName::from(&b"t"[..])]);
+        e.set_string(b"s");
+        assert!(e.is_string());
+        assert_eq!(e.tags().len(), 1);
+        let mut plain = Entry::new_collection(b"h", Collection::Hash(HashValue::new()), 0);
+        plain.set_string(b"s");
+        assert_eq!(plain.memory(), Entry::string(b"h", b"s", 0).memory());
+    }
+
+    #[test]
     fn size_classes() {
         assert_eq!(alloc_size(1), 8);
         assert_eq!(alloc_size(48), 48);
