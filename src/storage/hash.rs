@@ -1,11 +1,12 @@
 //! Hash values (the storage side of Redis's `t_hash.c`).
 //!
-//! Small hashes are one packed buffer of length-prefixed field and value strings, looked up
-//! by a linear scan, as Redis's listpack. The buffer is sized exactly (it is reallocated on
-//! every change, as a listpack is) and carries its own pair count, so a hash's header is a
-//! single boxed slice. A hash grows into an insertion-indexed hash table
-//! once it holds more than `hash-max-listpack-entries` fields or is given a field or value
-//! longer than `hash-max-listpack-value` bytes, and never converts back (as in Redis).
+//! Small hashes are one packed buffer of field-value pairs, each after a header holding both
+//! lengths (a single byte for short pairs), looked up by a linear scan, as Redis's listpack.
+//! The buffer is sized exactly (reallocated whenever its length changes, as a listpack is) and
+//! carries its own pair count, so a hash's header is a single boxed slice. A hash grows into
+//! an insertion-indexed hash table once it holds more than `hash-max-listpack-entries` fields
+//! or is given a field or value longer than `hash-max-listpack-value` bytes, and never
+//! converts back (as in Redis).
 //!
 //! The table keeps its pairs in a dense vector (`IndexMap`), which gives HRANDFIELD O(1)
 //! random picks and HSCAN a cursor that survives deletions (see [`HashValue::scan`]).
