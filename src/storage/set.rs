@@ -212,7 +212,7 @@ impl SetValue {
 
     /// Removes `member`; returns whether it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
-        let removed = match &mut self.repr {
+        match &mut self.repr {
             Repr::Ints(v) => match parse_i64(member).map(|n| v.binary_search(&n)) {
                 Some(Ok(at)) => {
                     v.remove(at);
@@ -236,8 +236,7 @@ impl SetValue {
                 }
                 None => false,
             },
-        };
-        removed
+        }
     }
 
     /// The members, in encoding order (ascending for an intset).
