@@ -57,7 +57,7 @@ const RANDOM_CHUNK: usize = 1000;
 /// An empty set value for `with_collection` to create a key with; the first addition then
 /// picks the encoding (see [`SetValue::prepare_for_adds`]).
 fn new_set() -> Collection {
-    Collection::Set(SetValue::default())
+    Collection::Set(Box::default())
 }
 
 /// The set inside a collection that `with_collection` has checked to be one.
@@ -448,7 +448,7 @@ fn store_set_op(ctx: &mut Ctx, args: &[Bytes], op: SetOp) {
         return ctx.out.int(0);
     }
     let len = result.len();
-    ks.insert(db, Entry::new_collection(dst, Collection::Set(result), 0));
+    ks.insert(db, Entry::new_collection(dst, Collection::Set(Box::new(result)), 0));
     ks.notify(notify::SET, op.store_event(), db, dst);
     ctx.out.int(len as i64);
 }

@@ -4,7 +4,9 @@
 //! followed by the string's bytes. Expiry and access clock live in the header, so a TTL costs
 //! no extra memory (Redis keeps expiries in a second dictionary). What most keys do not have —
 //! a collection value, tags — lives behind one optional pointer, so plain strings do not pay
-//! for it.
+//! for it. That pointer leads straight to the collection when the key has no tags, so an
+//! untagged collection key costs the header, the key buffer and one 32-byte allocation besides
+//! the collection's own storage.
 
 use super::value::Collection;
 use crate::tags::TagName;
@@ -23,15 +25,39 @@ pub struct Entry {
     extra: Option<Box<Extra>>,
 }
 
-/// The rarer parts of an entry, kept out of line. The collection is boxed again so that a
-/// tagged string pays for two pointers here, not for the largest collection type.
+/// The rarer parts of an entry, kept out of line: a collection (hashes, lists, sets and sorted
+/// sets), tags, or both.
 #[derive(Clone)]
-struct Extra {
-    /// Hashes, lists, sets and sorted sets; `None` for strings.
-    collection: Option<Box<Collection>>,
-    /// Tags attached to this key; the table's tag index lists the key under each of them.
-    /// Changed only through the table, which keeps the index in step.
-    tags: Option<Box<[TagName]>>,
+enum Extra {
+    /// An untagged collection, held directly: the common case pays for one allocation.
+    Collection(Collection),
+    /// A tagged key. Its collection is boxed again so that a tagged string pays for a pointer
+    /// here, not for a collection.
+    Tagged {
+        /// Never empty; the table's tag index lists the key under each of them. Changed only
+        /// through the table, which keeps the index in step.
+        tags: Box<[TagName]>,
+        /// `None` for strings.
+        collection: Option<Box<Collection>>,
+    },
+}
+
+impl Extra {
+    /// The extra part for a key with this collection and these tags, if it needs one.
+    fn build(collection: Option<Collection>, tags: Option<Box<[TagName]>>) -> Option<Box<Extra>> {
+        match (collection, tags) {
+            (None, None) => None,
+            (Some(c), None) => Some(Box::new(Extra::Collection(c))),
+            (collection, Some(tags)) => Some(Box::new(Extra::Tagged { tags, collection: collection.map(Box::new) })),
+        }
+    }
+
+    fn into_collection(self) -> Option<Collection> {
+        match self {
+            Extra::Collection(c) => Some(c),
+            Extra::Tagged { collection, .. } => collection.map(|c| *c),
+        }
+    }
 }
 
 /// What kind of value an entry holds, as `TYPE` names it.
@@ -76,39 +102,46 @@ impl Entry {
             key_len: key.len() as u32,
             access,
             expire_at: 0,
-            extra: Some(Box::new(Extra { collection: Some(Box::new(value)), tags: None })),
+            extra: Some(Box::new(Extra::Collection(value))),
         })
     }
 
     /// The collection value; `None` for strings.
     #[inline]
     pub fn collection(&self) -> Option<&Collection> {
-        self.extra.as_ref()?.collection.as_deref()
+        match self.extra.as_deref()? {
+            Extra::Collection(c) => Some(c),
+            Extra::Tagged { collection, .. } => collection.as_deref(),
+        }
     }
 
     #[inline]
     pub fn collection_mut(&mut self) -> Option<&mut Collection> {
-        self.extra.as_mut()?.collection.as_deref_mut()
+        match self.extra.as_deref_mut()? {
+            Extra::Collection(c) => Some(c),
+            Extra::Tagged { collection, .. } => collection.as_deref_mut(),
+        }
     }
 
     /// The key's tags (empty if it has none).
     #[inline]
     pub fn tags(&self) -> &[TagName] {
-        self.extra.as_ref().and_then(|x| x.tags.as_deref()).unwrap_or(&[])
+        match self.extra.as_deref() {
+            Some(Extra::Tagged { tags, .. }) => tags,
+            _ => &[],
+        }
     }
 
     /// Replaces the key's tags; only the table calls this, keeping its tag index in step.
     pub(crate) fn set_tags(&mut self, tags: Vec<TagName>) {
         let tags = if tags.is_empty() { None } else { Some(tags.into_boxed_slice()) };
-        match (&mut self.extra, tags) {
-            (Some(x), tags) => {
-                x.tags = tags;
-                if x.collection.is_none() && x.tags.is_none() {
-                    self.extra = None;
-                }
+        match (self.extra.as_deref_mut(), tags) {
+            (Some(Extra::Tagged { tags: old, .. }), Some(new)) => *old = new,
+            // Tagging or untagging moves the collection between its two places.
+            (_, tags) => {
+                let collection = self.extra.take().and_then(|x| x.into_collection());
+                self.extra = Extra::build(collection, tags);
             }
-            (None, None) => {}
-            (None, tags) => self.extra = Some(Box::new(Extra { collection: None, tags })),
         }
     }
 
@@ -152,11 +185,10 @@ impl Entry {
         bytes.extend_from_slice(self.key());
         bytes.extend_from_slice(value);
         self.bytes = bytes.into_boxed_slice();
-        if let Some(x) = &mut self.extra {
-            x.collection = None;
-            if x.tags.is_none() {
-                self.extra = None;
-            }
+        match self.extra.as_deref_mut() {
+            Some(Extra::Tagged { collection, .. }) => *collection = None,
+            Some(Extra::Collection(_)) => self.extra = None,
+            None => {}
         }
     }
 
@@ -197,10 +229,17 @@ impl Entry {
 
     /// Bytes this entry occupies on the heap, by allocator size class.
     pub fn memory(&self) -> usize {
-        let extra = self.extra.as_ref().map_or(0, |x| {
+        let extra = self.extra.as_deref().map_or(0, |x| {
             alloc_size(std::mem::size_of::<Extra>())
-                + x.collection.as_ref().map_or(0, |c| alloc_size(std::mem::size_of::<Collection>()) + c.memory())
-                + x.tags.as_ref().map_or(0, |t| alloc_size(t.len() * std::mem::size_of::<TagName>()))
+                + match x {
+                    Extra::Collection(c) => c.memory(),
+                    Extra::Tagged { tags, collection } => {
+                        alloc_size(std::mem::size_of_val::<[TagName]>(tags))
+                            + collection
+                                .as_ref()
+                                .map_or(0, |c| alloc_size(std::mem::size_of::<Collection>()) + c.memory())
+                    }
+                }
         });
         alloc_size(std::mem::size_of::<Entry>()) + alloc_size(self.bytes.len()) + extra
     }
@@ -264,12 +303,47 @@ mod tests {
     fn header_stays_small() {
         // The per-key headline figure depends on it: key+value buffer plus this header.
         assert_eq!(std::mem::size_of::<Entry>(), 40);
+        // And the small-hash figure on these: an untagged collection is one 32-byte allocation.
+        assert_eq!(std::mem::size_of::<Collection>(), 24);
+        assert_eq!(std::mem::size_of::<Extra>(), 32);
+        // A set's box then makes up for the size of the boxed collection an entry used to hold.
+        assert_eq!(std::mem::size_of::<crate::storage::set::SetValue>(), 40);
         let mut e = Entry::string(b"k", b"v", 0);
         let plain = e.memory();
         e.set_tags(vec![crate::tags::TagName::from(&b"t"[..])]);
         assert!(e.memory() > plain);
         e.set_tags(Vec::new());
         assert_eq!(e.memory(), plain);
+    }
+
+    #[test]
+    fn collections_keep_their_value_through_tagging() {
+        use crate::storage::hash::HashValue;
+        let limits = crate::storage::EncodingLimits::default();
+        let mut h = HashValue::new();
+        h.set(b"f", b"v", &limits);
+        let mut e = Entry::new_collection(b"h", Collection::Hash(h), 0);
+        let untagged = e.memory();
+        e.set_tags(vec![TagName::from(&b"t"[..])]);
+        e.set_tags(vec![TagName::from(&b"t"[..]), TagName::from(&b"u"[..])]);
+        assert_eq!(e.tags().len(), 2);
+        let Some(Collection::Hash(h)) = e.collection() else { panic!("lost the hash") };
+        assert_eq!(h.get(b"f"), Some(&b"v"[..]));
+        assert!(e.memory() > untagged);
+        assert_eq!(e.renamed(b"h2").memory(), e.memory());
+        e.set_tags(Vec::new());
+        assert_eq!(e.memory(), untagged);
+        assert_eq!(e.kind(), Kind::Hash);
+
+        // A string replacing a tagged collection keeps the tags; one replacing an untagged
+        // collection leaves nothing out of line.
+        e.set_tags(vec![TagName::from(&b"t"[..])]);
+        e.set_string(b"s");
+        assert!(e.is_string());
+        assert_eq!(e.tags().len(), 1);
+        let mut plain = Entry::new_collection(b"h", Collection::Hash(HashValue::new()), 0);
+        plain.set_string(b"s");
+        assert_eq!(plain.memory(), Entry::string(b"h", b"s", 0).memory());
     }
 
     #[test]

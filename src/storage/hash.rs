@@ -1,13 +1,16 @@
 //! Hash values (the storage side of Redis's `t_hash.c`).
 //!
-//! Small hashes are one packed buffer of length-prefixed field and value strings, looked up
-//! by a linear scan, as Redis's listpack; a hash grows into an insertion-indexed hash table
-//! once it holds more than `hash-max-listpack-entries` fields or is given a field or value
-//! longer than `hash-max-listpack-value` bytes, and never converts back (as in Redis).
+//! Small hashes are one packed buffer of field-value pairs, each after a header holding both
+//! lengths (a single byte for short pairs), looked up by a linear scan, as Redis's listpack.
+//! The buffer is sized exactly (reallocated whenever its length changes, as a listpack is) and
+//! carries its own pair count, so a hash's header is a single boxed slice. A hash grows into
+//! an insertion-indexed hash table once it holds more than `hash-max-listpack-entries` fields
+//! or is given a field or value longer than `hash-max-listpack-value` bytes, and never
+//! converts back (as in Redis).
 //!
 //! The table keeps its pairs in a dense vector (`IndexMap`), which gives HRANDFIELD O(1)
 //! random picks and HSCAN a cursor that survives deletions (see [`HashValue::scan`]).
-//! `memory()` is O(1): the packed buffer's capacity, or the table's capacity-derived overhead
+//! `memory()` is O(1): the packed buffer's length, or the table's capacity-derived overhead
 //! plus a running total of its field and value allocations.
 
 use super::entry::alloc_size;
@@ -43,7 +46,7 @@ impl HashValue {
     /// Number of fields.
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Packed(p) => p.pairs as usize,
+            Repr::Packed(p) => p.pairs(),
             Repr::Table(t) => t.map.len(),
         }
     }
@@ -63,7 +66,7 @@ impl HashValue {
     /// Heap bytes held by the hash (O(1)).
     pub fn memory(&self) -> usize {
         match &self.repr {
-            Repr::Packed(p) => alloc_size(p.buf.capacity()),
+            Repr::Packed(p) => alloc_size(p.buf.len()),
             Repr::Table(t) => t.memory(),
         }
     }
@@ -89,7 +92,7 @@ impl HashValue {
         match &mut self.repr {
             Repr::Packed(p) => {
                 let added = p.set(field, value);
-                if p.pairs as usize > limits.hash_max_listpack_entries {
+                if p.pairs() > limits.hash_max_listpack_entries {
                     self.convert();
                 }
                 added
@@ -109,7 +112,7 @@ impl HashValue {
     /// The pairs, in storage order.
     pub fn iter(&self) -> Iter<'_> {
         Iter(match &self.repr {
-            Repr::Packed(p) => IterRepr::Packed { buf: &p.buf, pos: 0 },
+            Repr::Packed(p) => IterRepr::Packed { buf: &p.buf, pos: HEADER },
             Repr::Table(t) => IterRepr::Table(t.map.iter()),
         })
     }
@@ -153,8 +156,7 @@ impl HashValue {
         let Repr::Packed(p) = &self.repr else {
             return;
         };
-        let mut table =
-            Table { map: Map::with_capacity_and_hasher(p.pairs as usize + 1, Default::default()), item_bytes: 0 };
+        let mut table = Table { map: Map::with_capacity_and_hasher(p.pairs() + 1, Default::default()), item_bytes: 0 };
         for (f, v) in p.iter() {
             table.set(f, v);
         }
@@ -209,10 +211,9 @@ impl<'a> Iterator for Iter<'a> {
                 if *pos >= buf.len() {
                     return None;
                 }
-                let (field, after_field) = read_string(buf, *pos);
-                let (value, next) = read_string(buf, after_field);
-                *pos = next;
-                Some((field, value))
+                let pair = read_pair(buf, *pos);
+                *pos = pair.end;
+                Some((&buf[pair.field], &buf[pair.value]))
             }
             IterRepr::Table(it) => it.next().map(|(f, v)| (&f[..], &v[..])),
         }
@@ -221,59 +222,95 @@ impl<'a> Iterator for Iter<'a> {
 
 // ----- packed encoding -----
 
-/// Field and value strings, alternating, each preceded by its length as a LEB128 varint.
+/// The pair count (a little-endian `u32`), then the pairs, each a header giving the field's
+/// and the value's lengths followed by the field's and the value's bytes. An empty hash has an
+/// empty buffer, header and all, so it allocates nothing.
+///
+/// A pair header is one byte `0fffvvvv` when the field is shorter than 8 bytes and the value
+/// shorter than 16 (short field names and values are what small hashes mostly hold, and
+/// Redis's listpack spends 4 bytes per pair on its own headers). Otherwise it is `10ffffff`
+/// for a field shorter than 64 bytes, or `11ffffff` followed by the rest of the field length
+/// (`len >> 6`) as a LEB128 varint, and then the value's length as a varint: never longer
+/// than a varint for each length would be, for fields up to the default
+/// `hash-max-listpack-value` of 64 bytes.
 #[derive(Clone, Default)]
 struct Packed {
-    buf: Vec<u8>,
-    pairs: u32,
+    buf: Box<[u8]>,
 }
+
+/// Bytes of the pair count that starts a non-empty buffer.
+const HEADER: usize = 4;
 
 /// Where one pair sits in the packed buffer.
 struct Slot {
-    /// Start of the field's length prefix.
+    /// Start of the pair's header.
     start: usize,
-    /// Start of the value's length prefix.
-    value_at: usize,
-    /// End of the value.
+    field: Range<usize>,
+    value: Range<usize>,
+    /// End of the value, where the next pair starts.
     end: usize,
 }
 
 impl Packed {
+    fn pairs(&self) -> usize {
+        match self.buf.first_chunk::<HEADER>() {
+            Some(count) => u32::from_le_bytes(*count) as usize,
+            None => 0,
+        }
+    }
+
+    fn set_pairs(&mut self, pairs: usize) {
+        if pairs == 0 {
+            self.buf = Box::default();
+        } else {
+            self.buf[..HEADER].copy_from_slice(&(pairs as u32).to_le_bytes());
+        }
+    }
+
     fn iter(&self) -> Iter<'_> {
-        Iter(IterRepr::Packed { buf: &self.buf, pos: 0 })
+        Iter(IterRepr::Packed { buf: &self.buf, pos: HEADER })
     }
 
     fn find(&self, field: &[u8]) -> Option<Slot> {
-        let mut pos = 0;
+        let mut pos = HEADER;
         while pos < self.buf.len() {
-            let (f, value_at) = read_string(&self.buf, pos);
-            let end = skip_string(&self.buf, value_at);
-            if f == field {
-                return Some(Slot { start: pos, value_at, end });
+            let pair = read_pair(&self.buf, pos);
+            if self.buf[pair.field.clone()] == *field {
+                return Some(pair);
             }
-            pos = end;
+            pos = pair.end;
         }
         None
     }
 
     fn value_of(&self, slot: &Slot) -> &[u8] {
-        read_string(&self.buf, slot.value_at).0
+        &self.buf[slot.value.clone()]
     }
 
     fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
         match self.find(field) {
+            Some(slot) if slot.value.len() == value.len() => {
+                self.buf[slot.value].copy_from_slice(value);
+                false
+            }
             Some(slot) => {
-                let mut encoded = Vec::with_capacity(varint_len(value.len()) + value.len());
-                push_string(&mut encoded, value);
-                self.replace(slot.value_at..slot.end, &encoded);
+                // The header holds both lengths, so the pair is written anew.
+                let mut encoded = Vec::with_capacity(pair_len(field, value));
+                push_pair(&mut encoded, field, value);
+                self.replace(slot.start..slot.end, &encoded);
                 false
             }
             None => {
-                // Exact growth keeps the buffer as tight as a listpack (no spare capacity).
-                self.buf.reserve_exact(varint_len(field.len()) + field.len() + varint_len(value.len()) + value.len());
-                push_string(&mut self.buf, field);
-                push_string(&mut self.buf, value);
-                self.pairs += 1;
+                let pairs = self.pairs();
+                let mut buf = std::mem::take(&mut self.buf).into_vec();
+                let header = if buf.is_empty() { HEADER } else { 0 };
+                // Growing by exactly the pair lets the allocator extend the block in place
+                // while it fits its size class, and leaves no spare capacity behind.
+                buf.reserve_exact(header + pair_len(field, value));
+                buf.resize(buf.len() + header, 0);
+                push_pair(&mut buf, field, value);
+                self.buf = buf.into_boxed_slice();
+                self.set_pairs(pairs + 1);
                 true
             }
         }
@@ -283,26 +320,76 @@ impl Packed {
         let Some(slot) = self.find(field) else {
             return false;
         };
-        self.replace(slot.start..slot.end, &[]);
-        self.pairs -= 1;
+        let pairs = self.pairs() - 1;
+        if pairs > 0 {
+            self.replace(slot.start..slot.end, &[]);
+        }
+        self.set_pairs(pairs);
         true
     }
 
-    /// Replaces a byte range of the buffer, keeping its capacity equal to its length.
+    /// Replaces a byte range of the buffer with bytes of another length, keeping the buffer
+    /// exactly as long as its contents.
     fn replace(&mut self, range: Range<usize>, bytes: &[u8]) {
-        if range.len() == bytes.len() {
-            self.buf[range].copy_from_slice(bytes);
-            return;
-        }
-        let shrinks = bytes.len() < range.len();
-        if !shrinks {
-            self.buf.reserve_exact(bytes.len() - range.len());
-        }
-        self.buf.splice(range, bytes.iter().copied());
-        if shrinks {
-            self.buf.shrink_to_fit();
-        }
+        let mut buf = Vec::with_capacity(self.buf.len() - range.len() + bytes.len());
+        buf.extend_from_slice(&self.buf[..range.start]);
+        buf.extend_from_slice(bytes);
+        buf.extend_from_slice(&self.buf[range.end..]);
+        self.buf = buf.into_boxed_slice();
     }
+}
+
+/// Whether a pair's header is the one-byte form that holds both lengths.
+fn is_short_pair(field_len: usize, value_len: usize) -> bool {
+    field_len < 8 && value_len < 16
+}
+
+/// Bytes a pair takes in the buffer, header included.
+fn pair_len(field: &[u8], value: &[u8]) -> usize {
+    let (f, v) = (field.len(), value.len());
+    let header = if is_short_pair(f, v) {
+        1
+    } else if f < 64 {
+        1 + varint_len(v)
+    } else {
+        1 + varint_len(f >> 6) + varint_len(v)
+    };
+    header + f + v
+}
+
+fn push_pair(buf: &mut Vec<u8>, field: &[u8], value: &[u8]) {
+    let (f, v) = (field.len(), value.len());
+    if is_short_pair(f, v) {
+        buf.push((f << 4 | v) as u8);
+    } else {
+        if f < 64 {
+            buf.push(0x80 | f as u8);
+        } else {
+            buf.push(0xc0 | (f & 0x3f) as u8);
+            push_varint(buf, f >> 6);
+        }
+        push_varint(buf, v);
+    }
+    buf.extend_from_slice(field);
+    buf.extend_from_slice(value);
+}
+
+/// The pair whose header starts at `pos`.
+fn read_pair(buf: &[u8], pos: usize) -> Slot {
+    let b = buf[pos];
+    let (f, v, at) = if b < 0x80 {
+        ((b >> 4) as usize, (b & 0x0f) as usize, pos + 1)
+    } else {
+        let (f, at) = if b & 0x40 == 0 {
+            ((b & 0x3f) as usize, pos + 1)
+        } else {
+            let (high, at) = read_varint(buf, pos + 1);
+            ((b & 0x3f) as usize | high << 6, at)
+        };
+        let (v, at) = read_varint(buf, at);
+        (f, v, at)
+    };
+    Slot { start: pos, field: at..at + f, value: at + f..at + f + v, end: at + f + v }
 }
 
 fn varint_len(mut n: usize) -> usize {
@@ -314,18 +401,16 @@ fn varint_len(mut n: usize) -> usize {
     len
 }
 
-fn push_string(buf: &mut Vec<u8>, s: &[u8]) {
-    let mut n = s.len();
+fn push_varint(buf: &mut Vec<u8>, mut n: usize) {
     while n >= 0x80 {
         buf.push(n as u8 | 0x80);
         n >>= 7;
     }
     buf.push(n as u8);
-    buf.extend_from_slice(s);
 }
 
-/// The length prefix at `pos`: (length, position of the string's first byte).
-fn read_len(buf: &[u8], mut pos: usize) -> (usize, usize) {
+/// The varint at `pos`: (its value, the position after it).
+fn read_varint(buf: &[u8], mut pos: usize) -> (usize, usize) {
     let mut n = 0usize;
     let mut shift = 0;
     loop {
@@ -337,17 +422,6 @@ fn read_len(buf: &[u8], mut pos: usize) -> (usize, usize) {
         }
         shift += 7;
     }
-}
-
-/// The string at `pos` and the position after it.
-fn read_string(buf: &[u8], pos: usize) -> (&[u8], usize) {
-    let (len, start) = read_len(buf, pos);
-    (&buf[start..start + len], start + len)
-}
-
-fn skip_string(buf: &[u8], pos: usize) -> usize {
-    let (len, start) = read_len(buf, pos);
-    start + len
 }
 
 // ----- table encoding -----
@@ -541,6 +615,60 @@ mod tests {
         let copy = h.clone();
         h.set(b"a", b"2", &l);
         assert_eq!(copy.get(b"a"), Some(&b"1"[..]));
-        assert_eq!(copy.memory(), alloc_size(4));
+        // The count, then a one-byte pair header, the field and the value.
+        assert_eq!(copy.memory(), alloc_size(HEADER + 3));
+    }
+
+    #[test]
+    fn every_pair_header_form_round_trips() {
+        let l = limits(1000, 1 << 20);
+        let lengths = [0, 1, 7, 8, 15, 16, 63, 64, 65, 127, 128, 200, 20_000];
+        let mut h = HashValue::new();
+        let mut expected = Vec::new();
+        for (i, &f) in lengths.iter().enumerate() {
+            for (j, &v) in lengths.iter().enumerate() {
+                // Fields differ in their last byte; the empty field is used once.
+                let mut field = vec![b'f'; f];
+                if let Some(last) = field.last_mut() {
+                    *last = j as u8;
+                } else if j > 0 {
+                    continue;
+                }
+                let value = vec![i as u8; v];
+                let before = h.memory();
+                assert!(h.set(&field, &value, &l));
+                let Repr::Packed(p) = &h.repr else { panic!("converted") };
+                let header = if before == 0 { HEADER } else { 0 };
+                assert_eq!(p.buf.len(), expected_len(&expected) + header + pair_len(&field, &value));
+                expected.push((field, value));
+            }
+        }
+        assert_eq!(h.len(), expected.len());
+        let pairs: Vec<_> = h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+        assert_eq!(pairs, expected);
+        // Values change length (rewriting the pair header) or keep it (written in place).
+        for (k, (field, value)) in expected.iter_mut().enumerate() {
+            *value = vec![b'n'; lengths[(k + 3) % lengths.len()]];
+            assert!(!h.set(field, value, &l));
+        }
+        for (field, value) in &expected {
+            assert_eq!(h.get(field), Some(&value[..]));
+        }
+        for (field, _) in expected.iter().step_by(2) {
+            assert!(h.remove(field));
+        }
+        let rest: Vec<_> = expected.iter().skip(1).step_by(2).cloned().collect();
+        assert_eq!(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect::<Vec<_>>(), rest);
+        assert_eq!(h.len(), rest.len());
+        assert_eq!(h.memory(), alloc_size(HEADER + expected_len(&rest)));
+    }
+
+    fn expected_len(pairs: &[(Vec<u8>, Vec<u8>)]) -> usize {
+        let body: usize = pairs.iter().map(|(f, v)| pair_len(f, v)).sum();
+        if pairs.is_empty() {
+            0
+        } else {
+            HEADER + body
+        }
     }
 }

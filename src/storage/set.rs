@@ -31,8 +31,6 @@ pub struct SetValue {
     repr: Repr,
     /// Heap bytes of the members' own allocations (hashtable encoding only).
     member_bytes: usize,
-    /// What `memory()` reports, refreshed after every change.
-    memory: usize,
 }
 
 #[derive(Clone)]
@@ -80,9 +78,7 @@ impl SetValue {
         } else {
             Repr::Table(Box::new(Members::with_capacity_and_hasher(size_hint, Default::default())))
         };
-        let mut set = SetValue { repr, member_bytes: 0, memory: 0 };
-        set.refresh_memory();
-        set
+        SetValue { repr, member_bytes: 0 }
     }
 
     /// Readies the set for `size_hint` additions starting with `first`: a new (empty) set takes
@@ -124,9 +120,14 @@ impl SetValue {
         }
     }
 
-    /// Heap bytes held by the set's internals.
+    /// Heap bytes held by the set's internals, from the containers' capacities (so a clone,
+    /// whose containers are sized to fit, reports its own figure).
     pub fn memory(&self) -> usize {
-        self.memory
+        match &self.repr {
+            Repr::Ints(v) => alloc_size(v.capacity() * std::mem::size_of::<i64>()),
+            Repr::Packed(p) => alloc_size(p.buf.capacity()),
+            Repr::Table(t) => self.member_bytes + table_overhead(t.capacity()),
+        }
     }
 
     pub fn contains(&self, member: &[u8]) -> bool {
@@ -176,7 +177,6 @@ impl SetValue {
             }
         }
         self.push_new(member);
-        self.refresh_memory();
         true
     }
 
@@ -198,7 +198,6 @@ impl SetValue {
             let len = v.len();
             self.convert_to_table(len);
         }
-        self.refresh_memory();
         true
     }
 
@@ -216,7 +215,7 @@ impl SetValue {
 
     /// Removes `member`; returns whether it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
-        let removed = match &mut self.repr {
+        match &mut self.repr {
             Repr::Ints(v) => match parse_i64(member).map(|n| v.binary_search(&n)) {
                 Some(Ok(at)) => {
                     v.remove(at);
@@ -240,9 +239,7 @@ impl SetValue {
                 }
                 None => false,
             },
-        };
-        self.refresh_memory();
-        removed
+        }
     }
 
     /// The members, in encoding order (ascending for an intset).
@@ -377,15 +374,6 @@ impl SetValue {
         }
         self.repr = Repr::Table(Box::new(table));
         self.member_bytes = bytes;
-        self.refresh_memory();
-    }
-
-    fn refresh_memory(&mut self) {
-        self.memory = match &self.repr {
-            Repr::Ints(v) => alloc_size(v.capacity() * std::mem::size_of::<i64>()),
-            Repr::Packed(p) => alloc_size(p.buf.capacity()),
-            Repr::Table(t) => self.member_bytes + table_overhead(t.capacity()),
-        };
     }
 }
 

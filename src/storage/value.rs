@@ -1,18 +1,18 @@
 //! Collection values (hashes, lists, sets, sorted sets).
 
-use super::entry::Kind;
+use super::entry::{alloc_size, Kind};
 use super::hash::HashValue;
 use super::list::ListValue;
 use super::set::SetValue;
 use super::zset::ZSetValue;
 
 /// A collection value. Strings are stored inline in the entry and are not a variant here.
-/// The two largest kinds are boxed so that the enum, which every collection key pays for, stays
-/// the size of a hash's or set's header.
+/// Every kind but the hash, whose header is one pointer to its packed buffer or table, is
+/// boxed, so that the enum, which every collection key pays for, stays 24 bytes.
 #[derive(Clone)]
 pub enum Collection {
     ZSet(Box<ZSetValue>),
-    Set(SetValue),
+    Set(Box<SetValue>),
     Hash(HashValue),
     List(Box<ListValue>),
 }
@@ -27,13 +27,13 @@ impl Collection {
         }
     }
 
-    /// Heap bytes held by the collection's internals.
+    /// Heap bytes held by the collection: its box, if it has one, and its internals.
     pub fn memory(&self) -> usize {
         match self {
-            Collection::ZSet(z) => z.memory(),
-            Collection::Set(s) => s.memory(),
+            Collection::ZSet(z) => alloc_size(std::mem::size_of::<ZSetValue>()) + z.memory(),
+            Collection::Set(s) => alloc_size(std::mem::size_of::<SetValue>()) + s.memory(),
             Collection::Hash(h) => h.memory(),
-            Collection::List(l) => l.memory(),
+            Collection::List(l) => alloc_size(std::mem::size_of::<ListValue>()) + l.memory(),
         }
     }
 
