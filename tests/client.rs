@@ -236,20 +236,23 @@ fn pause_write_holds_writes_until_unpause() {
     let mut admin = server.conn();
     assert_eq!(text(&mut admin, &["PAUSE", "100000", "WRITE"]), "OK");
     let client = server.client();
+    let (connected_tx, connected) = std::sync::mpsc::channel();
     let writer = std::thread::spawn(move || {
         let mut con = client.get_connection().unwrap();
-        let started = std::time::Instant::now();
+        connected_tx.send(()).unwrap();
         redis::cmd("SET").arg("k").arg("v").query::<()>(&mut con).unwrap();
-        started.elapsed()
+        std::time::Instant::now()
     });
     // Reads go on while writes wait.
     let mut reader = server.conn();
+    connected.recv().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(redis::cmd("GET").arg("k").query::<Option<String>>(&mut reader).unwrap(), None);
     assert!(!writer.is_finished());
+    let unpaused_at = std::time::Instant::now();
     assert_eq!(text(&mut admin, &["UNPAUSE"]), "OK");
-    let waited = writer.join().unwrap();
-    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    let written_at = writer.join().unwrap();
+    assert!(written_at >= unpaused_at, "the write completed before UNPAUSE");
     assert_eq!(redis::cmd("GET").arg("k").query::<String>(&mut reader).unwrap(), "v");
 }
 
