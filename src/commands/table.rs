@@ -287,10 +287,14 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
 }
 
 /// Top-level commands by lowercase name.
-fn index() -> &'static HashMap<&'static [u8], &'static CommandSpec> {
-    static INDEX: OnceLock<HashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+/// Name → spec, looked up for every command. A fast fixed hasher is safe here: the index is
+/// built once at start and never grows, so no client input can crowd its buckets.
+type Index = HashMap<&'static [u8], &'static CommandSpec, foldhash::fast::FixedState>;
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut m = HashMap::new();
+        let mut m = Index::default();
         for family in families() {
             for spec in family.iter() {
                 m.insert(spec.name.as_bytes(), spec);
