@@ -68,7 +68,13 @@ command -v redis-benchmark >/dev/null || { echo "bench-ab: redis-benchmark is mi
 [ -x "$TC_BIN" ] || cargo build --release --quiet --bin tenantcache
 
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+stop_servers() { # and wait until they are gone, so that their ports are free for the next run
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    done
+}
+trap stop_servers EXIT
 start() { # PORT FLAGS... -> prints the PID
     local port=$1
     shift

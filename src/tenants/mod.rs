@@ -14,6 +14,9 @@ use std::collections::HashMap;
 pub type TenantId = u32;
 pub const DEFAULT_TENANT: TenantId = 0;
 
+/// Up to this many names, a lookup compares them one by one instead of hashing.
+const LINEAR_LOOKUP_MAX: usize = 8;
+
 /// Maps keys to tenants and tenant names to ids.
 pub struct TenantRegistry {
     patterns: Vec<KeyPattern>,
@@ -71,6 +74,11 @@ impl TenantRegistry {
         let name = self.tenant_name(key);
         if name == b"default" {
             return Some(DEFAULT_TENANT);
+        }
+        // A handful of names (the usual number of key classes, or of tenants on a small
+        // server) are found faster by comparing than by hashing.
+        if self.names.len() <= LINEAR_LOOKUP_MAX {
+            return self.names.iter().position(|n| **n == *name).map(|i| i as TenantId);
         }
         self.ids.get(name).copied()
     }
