@@ -282,6 +282,8 @@ pub struct Client {
     pub rng: crate::util::Rng,
     /// Tenant of the last keyed command.
     pub last_tenant: Option<crate::tenants::TenantId>,
+    /// What the running write may take per tenant (kept to reuse its buffer).
+    pub write_demand: crate::commands::WriteDemand,
 }
 
 impl Client {
@@ -313,6 +315,7 @@ impl Client {
             batch: BatchStats::default(),
             rng: crate::util::Rng::new(),
             last_tenant: None,
+            write_demand: Vec::new(),
         }
     }
 

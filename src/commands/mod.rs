@@ -51,7 +51,6 @@ impl<'a> KeyspaceLock<'a> {
         self.guard.get_or_insert_with(|| {
             let mut g = mutex.lock();
             g.now_ms = crate::storage::now_ms();
-            g.tenants.forget_recent();
             g
         })
     }
@@ -160,20 +159,33 @@ fn reject(ctx: &mut Ctx, spec: Option<&'static CommandSpec>, msg: &str) {
 /// The keyspace clock is read when the batch takes the keyspace lock: the commands of one
 /// batch of pipelined commands (and of one EXEC) see the same millisecond.
 pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
-    if ctx.ks.is_held() {
-        // No memo of an earlier command's key argument survives into this one.
-        ctx.ks.get().tenants.forget_recent();
-    }
     count_errors(ctx);
-    let Ok(limited) = admit(ctx, spec, args) else {
-        count_errors(ctx);
-        return;
-    };
+    match admit(ctx, spec, args) {
+        Ok(limited) => run_admitted(ctx, spec, args, limited),
+        Err(()) => {
+            count_errors(ctx);
+        }
+    }
+    if ctx.ks.is_held() {
+        let ks = ctx.ks.get();
+        // The memo of this command's key argument ends with the command, while the argument
+        // is still alive (see `TenantRegistry::resolve_argument`).
+        ks.tenants.forget_recent();
+        if ks.has_events() {
+            let events = ks.take_events();
+            crate::pubsub::publish_keyspace_events(ctx, events);
+        }
+    }
+}
+
+/// Runs the handler of an admitted command, then what follows every command: limits of the
+/// tenants it wrote to, blocked clients it served, statistics, latency, slowlog.
+fn run_admitted(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], limited: bool) {
     let started = std::time::Instant::now();
     (spec.run)(ctx, args);
-    if let Some(demand) = limited {
+    if limited {
         let ks = ctx.ks.get();
-        for (t, _, _) in demand {
+        for &(t, _, _) in &ctx.client.write_demand {
             ks.enforce_limits(t);
         }
     }
@@ -189,14 +201,6 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     observe(ctx, spec, args, elapsed);
     if elapsed.as_micros() as i64 >= ctx.shared.slowlog_threshold_us() && spec.flags & flags::NO_SLOWLOG == 0 {
         ctx.shared.slowlog_push(args, elapsed, ctx.client);
-    }
-    if ctx.ks.is_held() {
-        let ks = ctx.ks.get();
-        ks.tenants.forget_recent();
-        if ks.has_events() {
-            let events = ks.take_events();
-            crate::pubsub::publish_keyspace_events(ctx, events);
-        }
     }
 }
 
@@ -215,12 +219,13 @@ fn observe(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], elapsed: s
 }
 
 /// Counts the command for its key's tenant and, for commands that may grow memory while
-/// limits are set, makes room under the tenant rules or refuses with `-OOM`. Returns the
-/// write's demand, whose tenants' limits are re-checked after the command ran.
+/// limits are set, makes room under the tenant rules or refuses with `-OOM`. Returns whether
+/// the write's demand (left in the client's `write_demand`) must be re-checked after the
+/// command ran.
 #[allow(clippy::result_unit_err)]
-fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Option<WriteDemand>, ()> {
+fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<bool, ()> {
     let Some(first_key) = spec.first_key_position(args) else {
-        return Ok(None);
+        return Ok(false);
     };
     let db = ctx.client.db;
     let ks = ctx.ks.get();
@@ -228,23 +233,25 @@ fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Op
     ks.tenant_stats_mut(first).commands += 1;
     ctx.client.last_tenant = Some(first);
     if !ks.limits_active() || spec.flags & flags::DENYOOM == 0 {
-        return Ok(None);
+        return Ok(false);
     }
-    let mut demand = Vec::with_capacity(1);
-    add_write_demand(ks, db, spec, args, &mut demand);
+    // The client's buffer is reused: no allocation per write.
+    let demand = &mut ctx.client.write_demand;
+    demand.clear();
+    add_write_demand(ks, db, spec, args, demand);
     // Inside EXEC the whole transaction was admitted before its first command ran.
     if !ctx.in_exec {
-        if let Err(refusal) = make_room_for(ks, &demand) {
+        if let Err(refusal) = make_room_for(ks, demand) {
             ctx.out.error(&refusal);
             ctx.client.failed_command(spec, true);
             return Err(());
         }
     }
-    Ok(Some(demand))
+    Ok(true)
 }
 
 /// Memory a write may take, per tenant: (tenant, bytes written, keys that may be new).
-type WriteDemand = Vec<(TenantId, usize, usize)>;
+pub type WriteDemand = Vec<(TenantId, usize, usize)>;
 
 /// Adds what `args` may write to `demand`, grouped by the tenants of the keys it may write
 /// (the sources a STORE form only reads take no room).
