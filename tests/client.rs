@@ -3,21 +3,23 @@
 
 mod common;
 
-use common::Server;
+use common::{err, ok, run, Server};
 use redis::{Connection, RedisResult, Value};
 use std::time::Duration;
 
+/// `CLIENT args`: the raw reply.
 fn client(con: &mut Connection, args: &[&str]) -> RedisResult<Value> {
-    redis::cmd("CLIENT").arg(args).query(con)
+    run(con, &[&["CLIENT"], args].concat())
 }
 
+/// `CLIENT args`, which must succeed: its reply as text.
 fn text(con: &mut Connection, args: &[&str]) -> String {
-    redis::cmd("CLIENT").arg(args).query(con).unwrap()
+    ok(con, &[&["CLIENT"], args].concat())
 }
 
+/// `CLIENT args`, which must fail: the full error line.
 fn error(con: &mut Connection, args: &[&str]) -> String {
-    let e = client(con, args).unwrap_err();
-    format!("{} {}", e.code().unwrap_or("?"), e.detail().unwrap_or(""))
+    err(con, &[&["CLIENT"], args].concat())
 }
 
 /// `field=value` from one CLIENT LIST line.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{err, ok, run};
+use common::{err, info_int, ok, run};
 use redis::Connection;
 
 const VALUE_BYTES: usize = 200;
@@ -46,16 +46,6 @@ fn read(con: &mut Connection, prefix: &str, range: std::ops::Range<usize>) {
     let _: () = pipe.query(con).unwrap();
 }
 
-fn info_field(con: &mut Connection, section: &str, field: &str) -> i64 {
-    let text: String = redis::cmd("INFO").arg(section).query(con).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap_or_else(|| panic!("{field} missing from INFO {section}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 fn server(policy: &str) -> common::Server {
     common::Server::start(&["--maxmemory", "2mb", "--maxmemory-policy", policy])
 }
@@ -66,12 +56,12 @@ fn volatile_lru_evicts_only_keys_with_a_ttl() {
     let mut con = server.conn();
     fill(&mut con, "persistent", 0..1000, None);
     fill(&mut con, "volatile", 0..20_000, Some(3600));
-    assert!(info_field(&mut con, "stats", "evicted_keys") > 0);
+    assert!(info_int(&mut con, "stats", "evicted_keys") > 0);
     assert_eq!(count(&mut con, "persistent", 0..1000), 1000, "a key without TTL was evicted");
-    assert!(info_field(&mut con, "memory", "used_memory") <= 2 * 1024 * 1024);
+    assert!(info_int(&mut con, "memory", "used_memory") <= 2 * 1024 * 1024);
     // With no volatile key to evict, a write that needs room is refused as in Redis.
     let _: () = ok(&mut con, &["FLUSHALL"]);
-    let evicted_before = info_field(&mut con, "stats", "evicted_keys");
+    let evicted_before = info_int(&mut con, "stats", "evicted_keys");
     let refused = (0..20_000).find_map(|i| {
         let key = format!("t:persistent:{i}");
         run(&mut con, &["SET", &key, &value()]).err().map(|e| (i, e))
@@ -79,7 +69,7 @@ fn volatile_lru_evicts_only_keys_with_a_ttl() {
     let (written, e) = refused.expect("writes past maxmemory were never refused");
     assert!(written > 1000, "refused after {written} keys");
     assert_eq!(e.code(), Some("OOM"), "{e}");
-    assert_eq!(info_field(&mut con, "stats", "evicted_keys"), evicted_before, "a key without TTL was evicted");
+    assert_eq!(info_int(&mut con, "stats", "evicted_keys"), evicted_before, "a key without TTL was evicted");
 }
 
 #[test]
@@ -90,7 +80,7 @@ fn volatile_ttl_evicts_the_nearest_expiry_first() {
     fill(&mut con, "short", 0..3000, Some(1000));
     // Room for the newcomers comes from the short-lived keys first.
     fill(&mut con, "new", 0..2000, Some(50_000));
-    let evicted = info_field(&mut con, "stats", "evicted_keys") as usize;
+    let evicted = info_int(&mut con, "stats", "evicted_keys") as usize;
     assert!(evicted > 1000, "evicted {evicted}");
     let short_lost = 3000 - count(&mut con, "short", 0..3000);
     let long_lost = 3000 - count(&mut con, "long", 0..3000);
@@ -103,14 +93,14 @@ fn allkeys_lru_keeps_recently_used_keys() {
     let mut con = server.conn();
     fill(&mut con, "hot", 0..500, None);
     fill(&mut con, "cold", 0..2000, None);
-    assert_eq!(info_field(&mut con, "stats", "evicted_keys"), 0, "everything fits at first");
+    assert_eq!(info_int(&mut con, "stats", "evicted_keys"), 0, "everything fits at first");
     // The LRU clock ticks every 100 ms: reading the hot keys later makes them the newest.
     std::thread::sleep(std::time::Duration::from_millis(350));
     read(&mut con, "hot", 0..500);
     std::thread::sleep(std::time::Duration::from_millis(350));
     // Fewer newcomers than there are cold keys: the cold ones should make the room.
     fill(&mut con, "new", 0..1500, None);
-    let evicted = info_field(&mut con, "stats", "evicted_keys");
+    let evicted = info_int(&mut con, "stats", "evicted_keys");
     assert!(evicted > 300, "evicted {evicted}");
     let hot = count(&mut con, "hot", 0..500);
     assert!(hot >= 475, "only {hot} of 500 recently read keys survived ({evicted} evicted)");
@@ -125,7 +115,7 @@ fn allkeys_lfu_keeps_frequently_used_keys() {
         read(&mut con, "frequent", 0..500);
     }
     fill(&mut con, "rare", 0..20_000, None);
-    assert!(info_field(&mut con, "stats", "evicted_keys") > 10_000);
+    assert!(info_int(&mut con, "stats", "evicted_keys") > 10_000);
     let frequent = count(&mut con, "frequent", 0..500);
     assert!(frequent >= 450, "only {frequent} of 500 frequently read keys survived");
     let freq: i64 = ok(&mut con, &["OBJECT", "FREQ", "t:frequent:1"]);
@@ -139,7 +129,7 @@ fn allkeys_random_and_noeviction() {
     fill(&mut con, "k", 0..20_000, None);
     let kept = count(&mut con, "k", 0..20_000);
     assert!(kept > 1000 && kept < 20_000, "kept {kept}");
-    assert!(info_field(&mut con, "memory", "used_memory") <= 2 * 1024 * 1024);
+    assert!(info_int(&mut con, "memory", "used_memory") <= 2 * 1024 * 1024);
     // Switching to noeviction at the limit refuses writes that need memory but allows reads
     // and deletes, as Redis does.
     let _: () = ok(&mut con, &["CONFIG", "SET", "maxmemory-policy", "noeviction"]);

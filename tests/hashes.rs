@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{err, ok, Raw, Server, WRONGTYPE};
+use common::{assert_all_wrongtype, err, ok, used_memory, Raw, Server, WRONGTYPE};
 use redis::Connection;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -69,27 +69,28 @@ fn errors_and_wrong_types() {
     let server = Server::start(&[]);
     let con = &mut server.conn();
     ok::<String>(con, &["SET", "s", "v"]);
-    for words in [
-        &["HSET", "s", "f", "v"][..],
-        &["HSETNX", "s", "f", "v"],
-        &["HMSET", "s", "f", "v"],
-        &["HGET", "s", "f"],
-        &["HMGET", "s", "f"],
-        &["HGETALL", "s"],
-        &["HDEL", "s", "f"],
-        &["HEXISTS", "s", "f"],
-        &["HLEN", "s"],
-        &["HSTRLEN", "s", "f"],
-        &["HKEYS", "s"],
-        &["HVALS", "s"],
-        &["HINCRBY", "s", "f", "1"],
-        &["HINCRBYFLOAT", "s", "f", "1"],
-        &["HRANDFIELD", "s"],
-        &["HRANDFIELD", "s", "2"],
-        &["HSCAN", "s", "0"],
-    ] {
-        assert_eq!(err(con, words), WRONGTYPE, "{words:?}");
-    }
+    assert_all_wrongtype(
+        con,
+        &[
+            &["HSET", "s", "f", "v"],
+            &["HSETNX", "s", "f", "v"],
+            &["HMSET", "s", "f", "v"],
+            &["HGET", "s", "f"],
+            &["HMGET", "s", "f"],
+            &["HGETALL", "s"],
+            &["HDEL", "s", "f"],
+            &["HEXISTS", "s", "f"],
+            &["HLEN", "s"],
+            &["HSTRLEN", "s", "f"],
+            &["HKEYS", "s"],
+            &["HVALS", "s"],
+            &["HINCRBY", "s", "f", "1"],
+            &["HINCRBYFLOAT", "s", "f", "1"],
+            &["HRANDFIELD", "s"],
+            &["HRANDFIELD", "s", "2"],
+            &["HSCAN", "s", "0"],
+        ],
+    );
     // String commands refuse hashes.
     ok::<i64>(con, &["HSET", "h", "f", "v"]);
     assert_eq!(err(con, &["GET", "h"]), WRONGTYPE);
@@ -398,11 +399,7 @@ fn generic_commands_on_hashes() {
     assert_eq!(keys, ["big", "big-renamed", "small", "small-renamed"]);
 
     // MEMORY USAGE grows with the hash, and the memory comes back after DEL.
-    let used = |con: &mut Connection| -> i64 {
-        let info: String = ok(con, &["INFO", "memory"]);
-        info.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap().trim().parse().unwrap()
-    };
-    let before = used(con);
+    let before = used_memory(con);
     ok::<i64>(con, &["HSET", "m", "f", "v"]);
     let small: i64 = ok(con, &["MEMORY", "USAGE", "m"]);
     for i in 0..1000 {
@@ -410,9 +407,9 @@ fn generic_commands_on_hashes() {
     }
     let large: i64 = ok(con, &["MEMORY", "USAGE", "m"]);
     assert!(small > 0 && large > small + 1000 * 30, "{small} {large}");
-    assert!(used(con) >= before + large - 100);
+    assert!(used_memory(con) >= before + large - 100);
     assert_eq!(ok::<i64>(con, &["DEL", "m"]), 1);
-    assert_eq!(used(con), before);
+    assert_eq!(used_memory(con), before);
 
     // Expiry: lazy on access, and active for hashes nobody reads.
     ok::<i64>(con, &["HSET", "lazy", "f", "v"]);

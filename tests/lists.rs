@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{blocked_clients, err, ok, run, spawn_command, wait_blocked, WRONGTYPE};
+use common::{
+    assert_all_wrongtype, blocked_clients, bulk_strings, err, ok, run, spawn_command, spawn_resp3_waiter, wait_blocked,
+    WRONGTYPE,
+};
 
 use redis::{Connection, Value};
 use std::thread;
@@ -11,10 +14,6 @@ use std::time::{Duration, Instant};
 
 fn range(con: &mut Connection, key: &str) -> Vec<String> {
     ok(con, &["LRANGE", key, "0", "-1"])
-}
-
-fn bulk_strings(v: Value) -> Vec<String> {
-    redis::from_redis_value(&v).unwrap_or_else(|e| panic!("{v:?}: {e}"))
 }
 
 #[test]
@@ -46,25 +45,26 @@ fn push_pop_and_length() {
     assert_eq!(err(con, &["RPUSH", "l"]), "ERR wrong number of arguments for 'rpush' command");
 
     ok::<String>(con, &["SET", "s", "v"]);
-    for cmd in [
-        &["LPUSH", "s", "x"][..],
-        &["RPUSHX", "s", "x"],
-        &["LPOP", "s"],
-        &["RPOP", "s", "2"],
-        &["LLEN", "s"],
-        &["LRANGE", "s", "0", "-1"],
-        &["LINDEX", "s", "0"],
-        &["LSET", "s", "0", "x"],
-        &["LINSERT", "s", "BEFORE", "a", "b"],
-        &["LREM", "s", "0", "x"],
-        &["LTRIM", "s", "0", "1"],
-        &["LPOS", "s", "x"],
-        &["LMOVE", "s", "d", "LEFT", "LEFT"],
-        &["LMPOP", "1", "s", "LEFT"],
-        &["BLPOP", "s", "0"],
-    ] {
-        assert_eq!(err(con, cmd), WRONGTYPE, "{cmd:?}");
-    }
+    assert_all_wrongtype(
+        con,
+        &[
+            &["LPUSH", "s", "x"],
+            &["RPUSHX", "s", "x"],
+            &["LPOP", "s"],
+            &["RPOP", "s", "2"],
+            &["LLEN", "s"],
+            &["LRANGE", "s", "0", "-1"],
+            &["LINDEX", "s", "0"],
+            &["LSET", "s", "0", "x"],
+            &["LINSERT", "s", "BEFORE", "a", "b"],
+            &["LREM", "s", "0", "x"],
+            &["LTRIM", "s", "0", "1"],
+            &["LPOS", "s", "x"],
+            &["LMOVE", "s", "d", "LEFT", "LEFT"],
+            &["LMPOP", "1", "s", "LEFT"],
+            &["BLPOP", "s", "0"],
+        ],
+    );
 }
 
 #[test]
@@ -365,26 +365,7 @@ fn kill_unblock_and_disconnect_remove_waiters() {
 fn resp3_waiter_gets_resp3_reply() {
     let server = common::Server::start(&[]);
     let con = &mut server.conn();
-    let handle = {
-        let port = server.port;
-        thread::spawn(move || {
-            use std::io::{Read, Write};
-            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            s.write_all(b"HELLO 3\r\n").unwrap();
-            let mut buf = vec![0u8; 4096];
-            let n = s.read(&mut buf).unwrap();
-            assert!(buf[..n].starts_with(b"%"));
-            s.write_all(b"BLPOP k 0.1\r\nBLPOP k 5\r\n").unwrap();
-            let mut out = Vec::new();
-            while !out.ends_with(b"$1\r\nv\r\n") {
-                let n = s.read(&mut buf).unwrap();
-                assert!(n > 0);
-                out.extend_from_slice(&buf[..n]);
-            }
-            out
-        })
-    };
+    let handle = spawn_resp3_waiter(&server, b"BLPOP k 0.1\r\nBLPOP k 5\r\n", b"$1\r\nv\r\n");
     // Only the second BLPOP waits when the value arrives.
     thread::sleep(Duration::from_millis(150));
     wait_blocked(con, 1);

@@ -3,16 +3,13 @@
 
 mod common;
 
+use common::info_field;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
 fn info(con: &mut redis::Connection, section: &str) -> String {
     redis::cmd("INFO").arg(section).query(con).unwrap()
-}
-
-fn field<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
 }
 
 #[test]
@@ -23,7 +20,7 @@ fn info_latencystats_in_redis_format() {
     let _: String = redis::cmd("GET").arg("a").query(&mut con).unwrap();
     let text = info(&mut con, "latencystats");
     assert!(text.starts_with("# Latencystats\r\n"), "{text}");
-    let line = field(&text, "latency_percentiles_usec_set").expect("set line");
+    let line = info_field(&text, "latency_percentiles_usec_set").expect("set line");
     let parts: Vec<&str> = line.split(',').collect();
     assert_eq!(parts.len(), 3, "{line}");
     for (part, name) in parts.iter().zip(["p50=", "p99=", "p99.9="]) {
@@ -45,7 +42,7 @@ fn info_latencystats_in_redis_format() {
         redis::cmd("CONFIG").arg("GET").arg("latency-tracking-info-percentiles").query(&mut con).unwrap();
     assert_eq!(got[1], "0 50 100");
     let text = info(&mut con, "latencystats");
-    let line = field(&text, "latency_percentiles_usec_get").unwrap();
+    let line = info_field(&text, "latency_percentiles_usec_get").unwrap();
     assert!(line.starts_with("p0=") && line.contains(",p50=") && line.contains(",p100="), "{line}");
     let bad: redis::RedisResult<()> =
         redis::cmd("CONFIG").arg("SET").arg("latency-tracking-info-percentiles").arg("10 101").query(&mut con);
@@ -55,7 +52,7 @@ fn info_latencystats_in_redis_format() {
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut con).unwrap();
     let _: () = redis::cmd("CONFIG").arg("SET").arg("latency-tracking").arg("no").query(&mut con).unwrap();
     let _: () = redis::cmd("SET").arg("a").arg("b").query(&mut con).unwrap();
-    assert!(field(&info(&mut con, "latencystats"), "latency_percentiles_usec_set").is_none());
+    assert!(info_field(&info(&mut con, "latencystats"), "latency_percentiles_usec_set").is_none());
 }
 
 #[test]
@@ -191,7 +188,7 @@ fn key_classes_count_keys_memory_hits_and_misses() {
     assert_eq!(list, ["default", "domain_tenant", "user"]);
 
     let text = info(&mut con, "keyclasses");
-    let line = field(&text, "keyclass:user").unwrap();
+    let line = info_field(&text, "keyclass:user").unwrap();
     assert!(line.starts_with("keys=2,used_memory=") && line.ends_with(",hits=1,misses=1"), "{line}");
 
     // Deleting and flushing take keys and memory back out.

@@ -3,57 +3,15 @@
 
 mod common;
 
-use common::Server;
+use common::{assert_ok, err, info_field, ok, run, Server};
 use redis::{Connection, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-
-fn cmd(con: &mut Connection, args: &[&str]) -> redis::RedisResult<Value> {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query(con)
-}
-
-fn ok(con: &mut Connection, args: &[&str]) {
-    assert_eq!(cmd(con, args).unwrap(), Value::Okay, "{args:?}");
-}
-
-fn err(con: &mut Connection, args: &[&str]) -> String {
-    let e = cmd(con, args).expect_err(&format!("{args:?} should fail"));
-    // The redis crate splits "CODE detail"; put the reply back together.
-    match (e.code(), e.detail()) {
-        (Some(code), Some(detail)) => format!("{code} {detail}"),
-        _ => e.to_string(),
-    }
-}
-
-fn int(con: &mut Connection, args: &[&str]) -> i64 {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query(con).unwrap()
-}
-
-fn text(con: &mut Connection, args: &[&str]) -> String {
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query(con).unwrap()
-}
 
 fn config_get(con: &mut Connection, name: &str) -> String {
     let pairs: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query(con).unwrap();
     assert_eq!(pairs.len(), 2, "CONFIG GET {name}: {pairs:?}");
     pairs[1].clone()
-}
-
-/// The `field:value` lines of INFO as pairs.
-fn info_field(info: &str, field: &str) -> Option<String> {
-    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
 }
 
 fn temp_config(name: &str, contents: &str) -> std::path::PathBuf {
@@ -121,7 +79,7 @@ fn config_get_patterns_and_set_pairs() {
     assert_eq!(names.iter().filter(|n| **n == "maxmemory").count(), 1, "listed once: {names:?}");
     assert!(names.iter().any(|n| *n == "hz"));
 
-    ok(&mut con, &["CONFIG", "SET", "hz", "20", "maxmemory", "10mb"]);
+    assert_ok(&mut con, &["CONFIG", "SET", "hz", "20", "maxmemory", "10mb"]);
     assert_eq!(config_get(&mut con, "hz"), "20");
     assert_eq!(config_get(&mut con, "maxmemory"), "10485760");
     // All or nothing: a bad value leaves the good one unapplied.
@@ -145,7 +103,7 @@ fn config_get_returns_a_map_in_resp3() {
     let server = Server::start(&[]);
     let mut con = server.conn();
     let _: Value = redis::cmd("HELLO").arg(3).query(&mut con).unwrap();
-    match cmd(&mut con, &["CONFIG", "GET", "hz", "port"]).unwrap() {
+    match run(&mut con, &["CONFIG", "GET", "hz", "port"]).unwrap() {
         Value::Map(pairs) => assert_eq!(pairs.len(), 2),
         other => panic!("expected a map, got {other:?}"),
     }
@@ -156,21 +114,21 @@ fn config_set_takes_effect() {
     let server = Server::start(&[]);
     let mut con = server.conn();
     // Slow log: log everything, then nothing.
-    ok(&mut con, &["SLOWLOG", "RESET"]);
-    ok(&mut con, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
-    let _ = text(&mut con, &["ECHO", "x"]);
-    assert!(int(&mut con, &["SLOWLOG", "LEN"]) >= 1);
-    ok(&mut con, &["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
-    ok(&mut con, &["SLOWLOG", "RESET"]);
-    let _ = text(&mut con, &["ECHO", "x"]);
-    assert_eq!(int(&mut con, &["SLOWLOG", "LEN"]), 0);
+    assert_ok(&mut con, &["SLOWLOG", "RESET"]);
+    assert_ok(&mut con, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    let _ = ok::<String>(&mut con, &["ECHO", "x"]);
+    assert!(ok::<i64>(&mut con, &["SLOWLOG", "LEN"]) >= 1);
+    assert_ok(&mut con, &["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
+    assert_ok(&mut con, &["SLOWLOG", "RESET"]);
+    let _ = ok::<String>(&mut con, &["ECHO", "x"]);
+    assert_eq!(ok::<i64>(&mut con, &["SLOWLOG", "LEN"]), 0);
     // maxclients: a second client is turned away.
-    ok(&mut con, &["CONFIG", "SET", "maxclients", "1"]);
+    assert_ok(&mut con, &["CONFIG", "SET", "maxclients", "1"]);
     let refused = server.raw(b"PING\r\n", std::time::Duration::from_secs(2));
     assert_eq!(refused, b"-ERR max number of clients reached\r\n");
-    ok(&mut con, &["CONFIG", "SET", "maxclients", "100"]);
+    assert_ok(&mut con, &["CONFIG", "SET", "maxclients", "100"]);
     // requirepass: new connections must authenticate.
-    ok(&mut con, &["CONFIG", "SET", "requirepass", "secret"]);
+    assert_ok(&mut con, &["CONFIG", "SET", "requirepass", "secret"]);
     let reply = server.raw(b"PING\r\nAUTH secret\r\nPING\r\nQUIT\r\n", std::time::Duration::from_secs(2));
     assert_eq!(String::from_utf8_lossy(&reply), "-NOAUTH Authentication required.\r\n+OK\r\n+PONG\r\n+OK\r\n");
 }
@@ -180,8 +138,8 @@ fn config_rewrite_writes_back_to_the_file() {
     let path = temp_config("rewrite", "# my settings\nport 0\nbind 127.0.0.1\nhz 10\nloglevel warning\n");
     let (mut child, port) = start_with_file(&path);
     let mut con = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
-    ok(&mut con, &["CONFIG", "SET", "hz", "25", "maxmemory", "1mb"]);
-    ok(&mut con, &["CONFIG", "REWRITE"]);
+    assert_ok(&mut con, &["CONFIG", "SET", "hz", "25", "maxmemory", "1mb"]);
+    assert_ok(&mut con, &["CONFIG", "REWRITE"]);
     let written = std::fs::read_to_string(&path).unwrap();
     let _ = child.kill();
     let _ = child.wait();
@@ -209,10 +167,10 @@ fn info_sections_and_fields() {
     let server = Server::start(&[]);
     let mut con = server.conn();
     // Start from zero whatever the client library sent while connecting.
-    ok(&mut con, &["CONFIG", "RESETSTAT"]);
-    ok(&mut con, &["SET", "k", "v"]);
-    let _ = cmd(&mut con, &["NOSUCHCOMMAND"]);
-    let info = text(&mut con, &["INFO"]);
+    assert_ok(&mut con, &["CONFIG", "RESETSTAT"]);
+    assert_ok(&mut con, &["SET", "k", "v"]);
+    let _ = run(&mut con, &["NOSUCHCOMMAND"]);
+    let info = ok::<String>(&mut con, &["INFO"]);
     assert_eq!(info_field(&info, "redis_version").as_deref(), Some(tenantcache::REDIS_VERSION));
     assert_eq!(info_field(&info, "redis_mode").as_deref(), Some("standalone"));
     assert_eq!(info_field(&info, "loading").as_deref(), Some("0"));
@@ -230,16 +188,16 @@ fn info_sections_and_fields() {
     assert!(info_field(&info, "keyspace_hits").is_some());
     // commandstats only on request (or with all/everything).
     assert!(!info.contains("cmdstat_"));
-    let stats = text(&mut con, &["INFO", "commandstats"]);
+    let stats = ok::<String>(&mut con, &["INFO", "commandstats"]);
     assert!(stats.starts_with("# Commandstats\r\n"), "{stats}");
     assert!(stats.contains("cmdstat_set:calls=1,usec="), "{stats}");
-    let two = text(&mut con, &["INFO", "cpu", "CLUSTER"]);
+    let two = ok::<String>(&mut con, &["INFO", "cpu", "CLUSTER"]);
     assert!(two.contains("# CPU") && two.contains("# Cluster") && !two.contains("# Server"), "{two}");
-    let all = text(&mut con, &["INFO", "everything"]);
+    let all = ok::<String>(&mut con, &["INFO", "everything"]);
     assert!(all.contains("# Server") && all.contains("# Commandstats") && all.contains("# Keyspace"));
     // Statistics reset.
-    ok(&mut con, &["CONFIG", "RESETSTAT"]);
-    let stats = text(&mut con, &["INFO", "errorstats"]);
+    assert_ok(&mut con, &["CONFIG", "RESETSTAT"]);
+    let stats = ok::<String>(&mut con, &["INFO", "errorstats"]);
     assert!(!stats.contains("errorstat_ERR"), "{stats}");
 }
 
@@ -247,13 +205,13 @@ fn info_sections_and_fields() {
 fn failed_and_rejected_calls_are_counted() {
     let server = Server::start(&[]);
     let mut con = server.conn();
-    ok(&mut con, &["CONFIG", "RESETSTAT"]);
-    let _ = cmd(&mut con, &["SELECT", "x"]);
-    let _ = cmd(&mut con, &["SELECT"]);
-    let stats = text(&mut con, &["INFO", "commandstats"]);
+    assert_ok(&mut con, &["CONFIG", "RESETSTAT"]);
+    let _ = run(&mut con, &["SELECT", "x"]);
+    let _ = run(&mut con, &["SELECT"]);
+    let stats = ok::<String>(&mut con, &["INFO", "commandstats"]);
     let line = stats.lines().find(|l| l.starts_with("cmdstat_select:")).unwrap().to_string();
     assert!(line.contains("calls=1,") && line.ends_with("rejected_calls=1,failed_calls=1"), "{line}");
-    let errors = text(&mut con, &["INFO", "errorstats"]);
+    let errors = ok::<String>(&mut con, &["INFO", "errorstats"]);
     assert!(errors.contains("errorstat_ERR:count=2"), "{errors}");
 }
 
@@ -261,27 +219,27 @@ fn failed_and_rejected_calls_are_counted() {
 fn keyspace_commands() {
     let server = Server::start(&[]);
     let mut con = server.conn();
-    ok(&mut con, &["SET", "a", "1"]);
-    ok(&mut con, &["SET", "b", "2"]);
-    assert_eq!(int(&mut con, &["DBSIZE"]), 2);
-    ok(&mut con, &["SWAPDB", "0", "1"]);
-    assert_eq!(int(&mut con, &["DBSIZE"]), 0);
-    ok(&mut con, &["SELECT", "1"]);
-    assert_eq!(int(&mut con, &["DBSIZE"]), 2);
+    assert_ok(&mut con, &["SET", "a", "1"]);
+    assert_ok(&mut con, &["SET", "b", "2"]);
+    assert_eq!(ok::<i64>(&mut con, &["DBSIZE"]), 2);
+    assert_ok(&mut con, &["SWAPDB", "0", "1"]);
+    assert_eq!(ok::<i64>(&mut con, &["DBSIZE"]), 0);
+    assert_ok(&mut con, &["SELECT", "1"]);
+    assert_eq!(ok::<i64>(&mut con, &["DBSIZE"]), 2);
     assert_eq!(err(&mut con, &["SWAPDB", "0", "99"]), "ERR DB index is out of range");
     assert_eq!(err(&mut con, &["SWAPDB", "0", "x"]), "ERR invalid second DB index");
     assert_eq!(err(&mut con, &["FLUSHDB", "LATER"]), "ERR syntax error");
-    ok(&mut con, &["FLUSHDB", "ASYNC"]);
-    assert_eq!(int(&mut con, &["DBSIZE"]), 0);
-    ok(&mut con, &["SET", "c", "1"]);
-    ok(&mut con, &["FLUSHALL", "SYNC"]);
-    assert_eq!(int(&mut con, &["DBSIZE"]), 0);
+    assert_ok(&mut con, &["FLUSHDB", "ASYNC"]);
+    assert_eq!(ok::<i64>(&mut con, &["DBSIZE"]), 0);
+    assert_ok(&mut con, &["SET", "c", "1"]);
+    assert_ok(&mut con, &["FLUSHALL", "SYNC"]);
+    assert_eq!(ok::<i64>(&mut con, &["DBSIZE"]), 0);
     let time: Vec<String> = redis::cmd("TIME").query(&mut con).unwrap();
     let secs: u64 = time[0].parse().unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     assert!(secs.abs_diff(now) <= 2);
     assert!(time[1].parse::<u32>().unwrap() < 1_000_000);
-    assert!(int(&mut con, &["LASTSAVE"]) <= now as i64);
+    assert!(ok::<i64>(&mut con, &["LASTSAVE"]) <= now as i64);
     assert_eq!(err(&mut con, &["SAVE"]), "ERR persistence is not supported by this server");
     assert_eq!(err(&mut con, &["BGSAVE"]), "ERR persistence is not supported by this server");
 }
@@ -291,9 +249,9 @@ fn slowlog_entries() {
     let server = Server::start(&["--slowlog-log-slower-than", "0"]);
     let mut con = server.conn();
     let _: Value = redis::cmd("CLIENT").arg("SETNAME").arg("me").query(&mut con).unwrap_or(Value::Nil);
-    ok(&mut con, &["SLOWLOG", "RESET"]);
-    ok(&mut con, &["SET", "key", "value"]);
-    let Value::Array(entries) = cmd(&mut con, &["SLOWLOG", "GET", "1"]).unwrap() else { panic!() };
+    assert_ok(&mut con, &["SLOWLOG", "RESET"]);
+    assert_ok(&mut con, &["SET", "key", "value"]);
+    let Value::Array(entries) = run(&mut con, &["SLOWLOG", "GET", "1"]).unwrap() else { panic!() };
     assert_eq!(entries.len(), 1);
     let Value::Array(entry) = &entries[0] else { panic!() };
     assert_eq!(entry.len(), 6);
@@ -308,22 +266,22 @@ fn slowlog_entries() {
     );
     assert!(matches!(&entry[4], Value::BulkString(addr) if addr.starts_with(b"127.0.0.1:")));
     assert_eq!(err(&mut con, &["SLOWLOG", "GET", "-2"]), "ERR count should be greater than or equal to -1");
-    ok(&mut con, &["SLOWLOG", "RESET"]);
+    assert_ok(&mut con, &["SLOWLOG", "RESET"]);
     // RESET itself may be logged afterwards, nothing before it.
-    assert!(int(&mut con, &["SLOWLOG", "LEN"]) <= 1);
+    assert!(ok::<i64>(&mut con, &["SLOWLOG", "LEN"]) <= 1);
 }
 
 #[test]
 fn memory_commands() {
     let server = Server::start(&[]);
     let mut con = server.conn();
-    ok(&mut con, &["SET", "k", &"x".repeat(1000)]);
-    let usage = int(&mut con, &["MEMORY", "USAGE", "k"]);
+    assert_ok(&mut con, &["SET", "k", &"x".repeat(1000)]);
+    let usage = ok::<i64>(&mut con, &["MEMORY", "USAGE", "k"]);
     assert!((1000..2000).contains(&usage), "{usage}");
-    assert_eq!(int(&mut con, &["MEMORY", "USAGE", "k", "SAMPLES", "5"]), usage);
-    assert_eq!(cmd(&mut con, &["MEMORY", "USAGE", "missing"]).unwrap(), Value::Nil);
+    assert_eq!(ok::<i64>(&mut con, &["MEMORY", "USAGE", "k", "SAMPLES", "5"]), usage);
+    assert_eq!(run(&mut con, &["MEMORY", "USAGE", "missing"]).unwrap(), Value::Nil);
     assert_eq!(err(&mut con, &["MEMORY", "USAGE", "k", "BOGUS"]), "ERR syntax error");
-    let Value::Array(stats) = cmd(&mut con, &["MEMORY", "STATS"]).unwrap() else { panic!() };
+    let Value::Array(stats) = run(&mut con, &["MEMORY", "STATS"]).unwrap() else { panic!() };
     assert!(stats.contains(&Value::BulkString(b"keys.count".to_vec())));
     let _: String = redis::cmd("MEMORY").arg("DOCTOR").query(&mut con).unwrap();
 }
@@ -332,10 +290,10 @@ fn memory_commands() {
 fn command_introspection_comes_from_the_table() {
     let server = Server::start(&[]);
     let mut con = server.conn();
-    let count = int(&mut con, &["COMMAND", "COUNT"]);
-    let Value::Array(all) = cmd(&mut con, &["COMMAND"]).unwrap() else { panic!() };
+    let count = ok::<i64>(&mut con, &["COMMAND", "COUNT"]);
+    let Value::Array(all) = run(&mut con, &["COMMAND"]).unwrap() else { panic!() };
     assert_eq!(all.len() as i64, count);
-    let Value::Array(info) = cmd(&mut con, &["COMMAND", "INFO", "get", "nosuch", "config|get"]).unwrap() else {
+    let Value::Array(info) = run(&mut con, &["COMMAND", "INFO", "get", "nosuch", "config|get"]).unwrap() else {
         panic!()
     };
     assert_eq!(info.len(), 3);
@@ -359,7 +317,7 @@ fn command_introspection_comes_from_the_table() {
 
     // What redis-cli reads for its hints.
     let _: Value = redis::cmd("HELLO").arg(3).query(&mut con).unwrap();
-    let Value::Map(docs) = cmd(&mut con, &["COMMAND", "DOCS", "config"]).unwrap() else { panic!() };
+    let Value::Map(docs) = run(&mut con, &["COMMAND", "DOCS", "config"]).unwrap() else { panic!() };
     assert_eq!(docs.len(), 1);
     let Value::Map(fields) = &docs[0].1 else { panic!() };
     let keys: Vec<&Value> = fields.iter().map(|(k, _)| k).collect();
@@ -372,10 +330,10 @@ fn command_introspection_comes_from_the_table() {
 fn scripting_is_refused_clearly_and_the_library_is_empty() {
     let server = Server::start(&[]);
     let mut con = server.conn();
-    ok(&mut con, &["FUNCTION", "FLUSH"]);
-    ok(&mut con, &["FUNCTION", "FLUSH", "ASYNC"]);
-    assert_eq!(cmd(&mut con, &["FUNCTION", "LIST"]).unwrap(), Value::Array(vec![]));
-    let Value::Array(stats) = cmd(&mut con, &["FUNCTION", "STATS"]).unwrap() else { panic!() };
+    assert_ok(&mut con, &["FUNCTION", "FLUSH"]);
+    assert_ok(&mut con, &["FUNCTION", "FLUSH", "ASYNC"]);
+    assert_eq!(run(&mut con, &["FUNCTION", "LIST"]).unwrap(), Value::Array(vec![]));
+    let Value::Array(stats) = run(&mut con, &["FUNCTION", "STATS"]).unwrap() else { panic!() };
     assert_eq!(stats[0], Value::BulkString(b"running_script".to_vec()));
     assert_eq!(stats[1], Value::Nil);
     for args in [
@@ -388,7 +346,7 @@ fn scripting_is_refused_clearly_and_the_library_is_empty() {
         assert_eq!(err(&mut con, args), "ERR scripting is not supported by this server", "{args:?}");
     }
     assert_eq!(
-        cmd(&mut con, &["SCRIPT", "EXISTS", "a", "b"]).unwrap(),
+        run(&mut con, &["SCRIPT", "EXISTS", "a", "b"]).unwrap(),
         Value::Array(vec![Value::Int(0), Value::Int(0)])
     );
 }
@@ -397,10 +355,10 @@ fn scripting_is_refused_clearly_and_the_library_is_empty() {
 fn debug_offers_only_what_it_supports() {
     let server = Server::start(&[]);
     let mut con = server.conn();
-    ok(&mut con, &["DEBUG", "LOG", "hello"]);
-    ok(&mut con, &["DEBUG", "SLEEP", "0"]);
+    assert_ok(&mut con, &["DEBUG", "LOG", "hello"]);
+    assert_ok(&mut con, &["DEBUG", "SLEEP", "0"]);
     let started = std::time::Instant::now();
-    ok(&mut con, &["DEBUG", "SLEEP", "0.2"]);
+    assert_ok(&mut con, &["DEBUG", "SLEEP", "0.2"]);
     assert!(started.elapsed() >= std::time::Duration::from_millis(200));
     assert!(err(&mut con, &["DEBUG", "RELOAD"]).starts_with("ERR DEBUG RELOAD is not supported"));
 }
@@ -411,7 +369,7 @@ fn shutdown_stops_the_server() {
     let mut con = server.conn();
     assert_eq!(err(&mut con, &["SHUTDOWN", "ABORT"]), "ERR No shutdown in progress.");
     assert_eq!(err(&mut con, &["SHUTDOWN", "SAVE", "NOSAVE"]), "ERR syntax error");
-    assert!(cmd(&mut con, &["SHUTDOWN", "NOSAVE"]).is_err(), "the connection closes without a reply");
+    assert!(run(&mut con, &["SHUTDOWN", "NOSAVE"]).is_err(), "the connection closes without a reply");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         if std::net::TcpStream::connect(("127.0.0.1", server.port)).is_err() {

@@ -4,12 +4,8 @@
 
 mod common;
 
-use common::{err, ok, run, spawn_command, wait_blocked, Raw, Server, WRONGTYPE};
+use common::{err, ok, run, spawn_command, strings, wait_blocked, Raw, Server, WRONGTYPE};
 use redis::{Connection, Value};
-
-fn strings(con: &mut Connection, words: &[&str]) -> Vec<String> {
-    ok(con, words)
-}
 
 /// Elements with a nil reply kept as `None`.
 fn optional(con: &mut Connection, words: &[&str]) -> Vec<Option<String>> {

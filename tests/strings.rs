@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{err, ok, run};
+use common::{assert_all_wrong_arity, err, ok, run};
 
 use redis::{Connection, Value};
 use std::time::Duration;
@@ -344,16 +344,17 @@ fn lcs() {
 fn arity_errors() {
     let server = common::Server::start(&[]);
     let con = &mut server.conn();
-    for (words, name) in [
-        (&["GET"][..], "get"),
-        (&["SETNX", "k"], "setnx"),
-        (&["SETEX", "k", "1"], "setex"),
-        (&["GETDEL"], "getdel"),
-        (&["APPEND", "k"], "append"),
-        (&["INCRBY", "k"], "incrby"),
-        (&["SETRANGE", "k", "0"], "setrange"),
-        (&["LCS", "a"], "lcs"),
-    ] {
-        assert_eq!(err(con, words), format!("ERR wrong number of arguments for '{name}' command"));
-    }
+    assert_all_wrong_arity(
+        con,
+        &[
+            (&["GET"][..], "get"),
+            (&["SETNX", "k"], "setnx"),
+            (&["SETEX", "k", "1"], "setex"),
+            (&["GETDEL"], "getdel"),
+            (&["APPEND", "k"], "append"),
+            (&["INCRBY", "k"], "incrby"),
+            (&["SETRANGE", "k", "0"], "setrange"),
+            (&["LCS", "a"], "lcs"),
+        ],
+    );
 }

@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::used_memory;
 use redis::Connection;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,16 +27,6 @@ fn tag_scan_all(con: &mut Connection, tag: &str) -> BTreeSet<String> {
 
 fn tags_of(con: &mut Connection, key: &str) -> BTreeSet<String> {
     redis::cmd("TAG.TAGS").arg(key).query(con).unwrap()
-}
-
-fn used_memory(con: &mut Connection) -> i64 {
-    let info: String = redis::cmd("INFO").arg("memory").query(con).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .expect("used_memory in INFO memory")
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 #[test]

@@ -3,15 +3,14 @@
 
 mod common;
 
-use common::{blocked_clients, err, ok, run, spawn_command, wait_blocked, WRONGTYPE};
+use common::{
+    assert_all_wrongtype, blocked_clients, bulk_strings, err, ok, run, spawn_command, spawn_resp3_waiter, strings,
+    wait_blocked, WRONGTYPE,
+};
 
 use redis::{Connection, Value};
 use std::thread;
 use std::time::{Duration, Instant};
-
-fn strings(con: &mut Connection, words: &[&str]) -> Vec<String> {
-    ok(con, words)
-}
 
 /// Sends commands as RESP on a fresh connection and returns the raw replies.
 fn raw(server: &common::Server, commands: &[&[&str]]) -> String {
@@ -112,18 +111,19 @@ fn reads_counts_and_ranks() {
     assert_eq!(err(con, &["ZLEXCOUNT", "lex", "b", "[d"]), "ERR min or max not valid string range item");
 
     ok::<()>(con, &["SET", "s", "v"]);
-    for words in [
-        &["ZCARD", "s"][..],
-        &["ZSCORE", "s", "a"],
-        &["ZMSCORE", "s", "a"],
-        &["ZCOUNT", "s", "0", "1"],
-        &["ZRANK", "s", "a"],
-        &["ZRANGE", "s", "0", "-1"],
-        &["ZRANDMEMBER", "s"],
-        &["ZSCAN", "s", "0"],
-    ] {
-        assert_eq!(err(con, words), WRONGTYPE, "{words:?}");
-    }
+    assert_all_wrongtype(
+        con,
+        &[
+            &["ZCARD", "s"],
+            &["ZSCORE", "s", "a"],
+            &["ZMSCORE", "s", "a"],
+            &["ZCOUNT", "s", "0", "1"],
+            &["ZRANK", "s", "a"],
+            &["ZRANGE", "s", "0", "-1"],
+            &["ZRANDMEMBER", "s"],
+            &["ZSCAN", "s", "0"],
+        ],
+    );
 }
 
 #[test]
@@ -503,10 +503,6 @@ fn waiters_are_served_in_arrival_order_by_another_client() {
     assert_eq!(blocked_clients(con), 0);
 }
 
-fn bulk_strings(v: Value) -> Vec<String> {
-    redis::from_redis_value(&v).unwrap_or_else(|e| panic!("{v:?}: {e}"))
-}
-
 #[test]
 fn every_way_of_creating_a_set_wakes_waiters() {
     let server = common::Server::start(&[]);
@@ -583,26 +579,7 @@ fn inside_multi_blocking_pops_do_not_block() {
 fn resp3_waiter_gets_a_double_score() {
     let server = common::Server::start(&[]);
     let con = &mut server.conn();
-    let handle = {
-        let port = server.port;
-        thread::spawn(move || {
-            use std::io::{Read, Write};
-            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            s.write_all(b"HELLO 3\r\n").unwrap();
-            let mut buf = vec![0u8; 4096];
-            let n = s.read(&mut buf).unwrap();
-            assert!(buf[..n].starts_with(b"%"));
-            s.write_all(b"BZPOPMAX z 5\r\n").unwrap();
-            let mut out = Vec::new();
-            while !out.ends_with(b",1.5\r\n") {
-                let n = s.read(&mut buf).unwrap();
-                assert!(n > 0);
-                out.extend_from_slice(&buf[..n]);
-            }
-            out
-        })
-    };
+    let handle = spawn_resp3_waiter(&server, b"BZPOPMAX z 5\r\n", b",1.5\r\n");
     wait_blocked(con, 1);
     ok::<i64>(con, &["ZADD", "z", "1.5", "m"]);
     assert_eq!(handle.join().unwrap(), b"*3\r\n$1\r\nz\r\n$1\r\nm\r\n,1.5\r\n");

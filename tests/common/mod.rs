@@ -118,13 +118,60 @@ pub fn err(con: &mut Connection, words: &[&str]) -> String {
     }
 }
 
+/// Runs a command that must answer `+OK`.
+pub fn assert_ok(con: &mut Connection, words: &[&str]) {
+    assert_eq!(run(con, words).unwrap_or_else(|e| panic!("{words:?} failed: {e}")), Value::Okay, "{words:?}");
+}
+
+/// Runs a command whose reply is an array of strings.
+pub fn strings(con: &mut Connection, words: &[&str]) -> Vec<String> {
+    ok(con, words)
+}
+
+/// A reply (of a blocked client, say) as a list of strings.
+pub fn bulk_strings(v: Value) -> Vec<String> {
+    redis::from_redis_value(&v).unwrap_or_else(|e| panic!("{v:?}: {e}"))
+}
+
+/// Asserts that every command in `commands` fails with [`WRONGTYPE`].
+pub fn assert_all_wrongtype(con: &mut Connection, commands: &[&[&str]]) {
+    for words in commands {
+        assert_eq!(err(con, words), WRONGTYPE, "{words:?}");
+    }
+}
+
+/// Asserts that every command fails with the wrong-arity error naming it (`name`, lowercase).
+pub fn assert_all_wrong_arity(con: &mut Connection, cases: &[(&[&str], &str)]) {
+    for (words, name) in cases {
+        assert_eq!(err(con, words), format!("ERR wrong number of arguments for '{name}' command"));
+    }
+}
+
+// ----- INFO -----
+
+/// The value of `field` in INFO text made of `field:value` lines.
+pub fn info_field(info: &str, field: &str) -> Option<String> {
+    info.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':').map(str::to_string))
+}
+
+/// An integer field of `INFO section`.
+pub fn info_int(con: &mut Connection, section: &str, field: &str) -> i64 {
+    let text: String = ok(con, &["INFO", section]);
+    info_field(&text, field)
+        .unwrap_or_else(|| panic!("{field} missing from INFO {section}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("INFO {section} {field}: {e}"))
+}
+
+/// INFO memory's `used_memory`.
+pub fn used_memory(con: &mut Connection) -> i64 {
+    info_int(con, "memory", "used_memory")
+}
+
 /// INFO clients' `blocked_clients`.
 pub fn blocked_clients(con: &mut Connection) -> usize {
-    let info: String = ok(con, &["INFO", "clients"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("blocked_clients field")
+    info_int(con, "clients", "blocked_clients") as usize
 }
 
 /// Waits (bounded) until `n` clients are blocked.
@@ -146,6 +193,70 @@ pub fn spawn_command(server: &Server, words: &[&str]) -> std::thread::JoinHandle
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         run(&mut con, &words)
     })
+}
+
+/// Sends `HELLO 3` and then `commands` (inline) on a fresh connection in a thread; the thread
+/// returns the bytes read after HELLO's reply, once they end with `until`.
+pub fn spawn_resp3_waiter(
+    server: &Server,
+    commands: &'static [u8],
+    until: &'static [u8],
+) -> std::thread::JoinHandle<Vec<u8>> {
+    let port = server.port;
+    std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"HELLO 3\r\n").unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = s.read(&mut buf).unwrap();
+        assert!(buf[..n].starts_with(b"%"));
+        s.write_all(commands).unwrap();
+        let mut out = Vec::new();
+        while !out.ends_with(until) {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0);
+            out.extend_from_slice(&buf[..n]);
+        }
+        out
+    })
+}
+
+// ----- Keyspace notifications -----
+
+/// A subscriber to keyspace notifications over its own connection (reads time out after 2 s).
+pub struct KeyEvents {
+    con: Connection,
+}
+
+impl KeyEvents {
+    /// Connects and sends `PSUBSCRIBE pattern` (`__keyevent*__:*`, `__key*__:*`).
+    pub fn subscribe(server: &Server, pattern: &str) -> KeyEvents {
+        let mut con = server.conn();
+        redis::cmd("PSUBSCRIBE").arg(pattern).exec(&mut con).unwrap();
+        con.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        KeyEvents { con }
+    }
+
+    /// The next `n` keyevent messages as `(event, key, db)`; keyspace messages are skipped.
+    pub fn next(&mut self, n: usize) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            let parts: Vec<Value> = match self.con.recv_response().expect("a keyspace event") {
+                Value::Array(v) | Value::Push { data: v, .. } => v,
+                other => panic!("unexpected {other:?}"),
+            };
+            let s = |v: &Value| -> String { redis::FromRedisValue::from_redis_value(v).unwrap() };
+            if s(&parts[0]) != "pmessage" {
+                continue;
+            }
+            let channel = s(&parts[2]);
+            if let Some(rest) = channel.strip_prefix("__keyevent@") {
+                let (db, event) = rest.split_once("__:").unwrap();
+                out.push((event.to_string(), s(&parts[3]), db.to_string()));
+            }
+        }
+        out
+    }
 }
 
 // ----- A raw connection, to see exact reply shapes -----
