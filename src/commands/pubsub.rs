@@ -253,7 +253,7 @@ fn numpat(ctx: &mut Ctx, _args: &[Bytes]) {
 }
 
 fn help(ctx: &mut Ctx, _args: &[Bytes]) {
-    super::client::reply_help(
+    super::introspection::help_reply(
         ctx,
         "PUBSUB",
         &[

@@ -169,29 +169,26 @@ fn resetstats(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn help(ctx: &mut Ctx, _args: &[Bytes]) {
-    let lines = [
-        "TENANT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "SETLIMIT <tenant> [MAXMEMORY <size>] [MAXKEYS <n>] [RESERVE <size>] [ONLIMIT evict|reject]",
-        "    Set the tenant's limits (sizes accept 10mb, 1gb ...).",
-        "GETLIMIT <tenant>",
-        "    Return the tenant's effective limits.",
-        "INFO <tenant>",
-        "    Return the tenant's keys, memory, limits and statistics.",
-        "LIST [MATCH <pattern>]",
-        "    List tenants that hold keys or have limits.",
-        "FLUSH <tenant>",
-        "    Delete every key of the tenant; returns the number deleted.",
-        "OF <key>",
-        "    Return the tenant a key belongs to.",
-        "RESETSTATS [<tenant>]",
-        "    Reset the statistics of one tenant or of all.",
-        "HELP",
-        "    Print this help.",
-    ];
-    ctx.out.array(lines.len());
-    for l in lines {
-        ctx.out.simple(l);
-    }
+    super::introspection::help_reply(
+        ctx,
+        "TENANT",
+        &[
+            "SETLIMIT <tenant> [MAXMEMORY <size>] [MAXKEYS <n>] [RESERVE <size>] [ONLIMIT evict|reject]",
+            "    Set the tenant's limits (sizes accept 10mb, 1gb ...).",
+            "GETLIMIT <tenant>",
+            "    Return the tenant's effective limits.",
+            "INFO <tenant>",
+            "    Return the tenant's keys, memory, limits and statistics.",
+            "LIST [MATCH <pattern>]",
+            "    List tenants that hold keys or have limits.",
+            "FLUSH <tenant>",
+            "    Delete every key of the tenant; returns the number deleted.",
+            "OF <key>",
+            "    Return the tenant a key belongs to.",
+            "RESETSTATS [<tenant>]",
+            "    Reset the statistics of one tenant or of all.",
+        ],
+    );
 }
 
 /// Applies a `tenant NAME option value ...` configuration line.
