@@ -118,6 +118,22 @@ impl Default for Rng {
     }
 }
 
+/// Replies with the names that match the glob `pattern` (all of them without one), as the
+/// listings KEYS, PUBSUB CHANNELS, TENANT LIST and KEYCLASS LIST do.
+pub fn reply_matching<'n>(
+    out: &mut crate::protocol::ReplyBuf,
+    names: impl Iterator<Item = &'n [u8]>,
+    pattern: Option<&[u8]>,
+) {
+    // "*" matches everything: no need to test each name.
+    let pattern = pattern.filter(|p| *p != b"*");
+    let found: Vec<&[u8]> = names.filter(|n| pattern.is_none_or(|p| crate::glob::glob_match(p, n, false))).collect();
+    out.array(found.len());
+    for n in found {
+        out.bulk(n);
+    }
+}
+
 /// ASCII-lowercases `name` into `buf` without allocating; `None` if it does not fit.
 pub fn lowercase<'b>(name: &[u8], buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
     if name.len() > buf.len() {

@@ -3,6 +3,7 @@
 
 use super::{errors, Ctx};
 use crate::util::{parse_f64, parse_i64};
+use bytes::Bytes;
 
 pub fn int(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
     let v = parse_i64(arg);
@@ -43,4 +44,17 @@ pub fn is(arg: &[u8], name: &str) -> bool {
 
 pub fn text(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).into_owned()
+}
+
+/// The optional `MATCH pattern` of a listing subcommand (`TENANT LIST`, `KEYCLASS LIST`), its
+/// only option; writes the syntax error and returns `None` for anything else.
+pub fn match_option<'a>(ctx: &mut Ctx, args: &'a [Bytes]) -> Option<Option<&'a [u8]>> {
+    match args.len() {
+        2 => Some(None),
+        4 if is(&args[2], "MATCH") => Some(Some(&args[3])),
+        _ => {
+            ctx.out.error(errors::SYNTAX);
+            None
+        }
+    }
 }

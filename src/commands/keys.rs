@@ -243,15 +243,8 @@ fn key_type(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn keys(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
-    let pattern = &args[1][..];
-    let all = pattern == b"*";
     let ks = ctx.ks.get();
-    let found: Vec<&[u8]> =
-        ks.live_entries(db).map(Entry::key).filter(|k| all || glob_match(pattern, k, false)).collect();
-    ctx.out.array(found.len());
-    for k in found {
-        ctx.out.bulk(k);
-    }
+    crate::util::reply_matching(ctx.out, ks.live_entries(db).map(Entry::key), Some(&args[1]));
 }
 
 /// Parses a SCAN cursor as Redis's `strtoull`-based parser does: an optional sign, decimal

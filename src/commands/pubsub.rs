@@ -7,7 +7,6 @@
 
 use super::flags::*;
 use super::{CommandSpec, Ctx};
-use crate::glob::glob_match;
 use crate::pubsub::{push_to_self, Scope};
 use crate::{cmd, container, subcmd};
 use bytes::Bytes;
@@ -206,18 +205,14 @@ fn subcommand_syntax_error(ctx: &mut Ctx, args: &[Bytes]) {
     ));
 }
 
-/// Names in `map` matching the optional pattern in `args[2]`.
+/// The active channels (or shard channels) matching the optional pattern in `args[2]`.
 fn active_names(ctx: &mut Ctx, args: &[Bytes], shard: bool) {
     if args.len() > 3 {
         return subcommand_syntax_error(ctx, args);
     }
     let registry = ctx.shared.pubsub.lock();
     let map = if shard { &registry.shard_channels } else { &registry.channels };
-    let names: Vec<&Bytes> = map.keys().filter(|name| args.get(2).is_none_or(|p| glob_match(p, name, false))).collect();
-    ctx.out.array(names.len());
-    for name in names {
-        ctx.out.bulk(name);
-    }
+    crate::util::reply_matching(ctx.out, map.keys().map(|k| &k[..]), args.get(2).map(|p| &p[..]));
 }
 
 /// `[name, subscribers, ...]` for each named channel.

@@ -151,13 +151,10 @@ fn tag_rem(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn tag_tags(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
-    let tags: Vec<Vec<u8>> = match ctx.ks.get().get(db, &args[1]) {
-        Some(e) => e.tags().iter().map(|x| x.to_vec()).collect(),
-        None => Vec::new(),
-    };
+    let tags = ctx.ks.get().get(db, &args[1]).map_or(&[][..], |e| e.tags());
     ctx.out.set(tags.len());
     for t in tags {
-        ctx.out.bulk(&t);
+        ctx.out.bulk(t);
     }
 }
 
