@@ -247,64 +247,22 @@ fn keys(ctx: &mut Ctx, args: &[Bytes]) {
     crate::util::reply_matching(ctx.out, ks.live_entries(db).map(Entry::key), Some(&args[1]));
 }
 
-/// Parses a SCAN cursor as Redis's `strtoull`-based parser does: an optional sign, decimal
-/// digits, no leading space, no overflow ("-1" wraps, the empty string is 0).
-pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let (negative, digits) = match arg.first() {
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    if digits.is_empty() && !arg.is_empty() {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
-    }
-    Some(if negative { v.wrapping_neg() } else { v })
-}
-
 fn scan(ctx: &mut Ctx, args: &[Bytes]) {
-    let Some(cursor) = parse_cursor(&args[1]) else {
-        return ctx.out.error("ERR invalid cursor");
+    let Some(cursor) = args::cursor(ctx, &args[1]) else {
+        return;
     };
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_name: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < args.len() {
-        let has_value = i + 1 < args.len();
-        if is(&args[i], "count") && has_value {
-            let Some(n) = args::int(ctx, &args[i + 1]) else {
-                return;
-            };
-            if n < 1 {
-                return ctx.out.error(errors::SYNTAX);
-            }
-            count = n as usize;
-        } else if is(&args[i], "match") && has_value {
-            // "*" matches everything: no need to test each key.
-            pattern = Some(&args[i + 1][..]).filter(|p| *p != b"*");
-        } else if is(&args[i], "type") && has_value {
-            // Redis 7 accepts an unknown type name and then matches nothing.
-            type_name = Some(&args[i + 1][..]);
-        } else {
-            return ctx.out.error(errors::SYNTAX);
-        }
-        i += 2;
-    }
+    let o = match args::scan_options(&args[2..], args::ScanExtra::Type) {
+        Ok(o) => o,
+        Err(msg) => return ctx.out.error(msg),
+    };
     let db = ctx.db();
     let ks = ctx.ks.get();
     let now = ks.now_ms;
     // (key, expired): filter by pattern first, then reclaim the expired keys, then by type,
     // in Redis's order.
     let mut candidates: Vec<(Vec<u8>, bool, Kind)> = Vec::new();
-    let next = ks.scan(db, cursor, count, |e| {
-        if pattern.is_none_or(|p| glob_match(p, e.key(), false)) {
+    let next = ks.scan(db, cursor, o.count, |e| {
+        if o.pattern.is_none_or(|p| glob_match(p, e.key(), false)) {
             candidates.push((e.key().to_vec(), e.is_expired(now), e.kind()));
         }
     });
@@ -315,14 +273,12 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) {
             ks.get(db, &key);
             continue;
         }
-        if type_name.is_some_and(|t| !t.eq_ignore_ascii_case(kind.name().as_bytes())) {
+        if o.type_name.is_some_and(|t| !t.eq_ignore_ascii_case(kind.name().as_bytes())) {
             continue;
         }
         found.push(key);
     }
-    ctx.out.array(2);
-    ctx.out.bulk(next.to_string().as_bytes());
-    ctx.out.array(found.len());
+    crate::util::reply_scan_head(ctx.out, next, found.len());
     for k in &found {
         ctx.out.bulk(k);
     }
@@ -700,20 +656,6 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursors_parse_like_strtoull() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"007"), Some(7));
-        assert_eq!(parse_cursor(b"+5"), Some(5));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551616"), None);
-        assert_eq!(parse_cursor(b" 1"), None);
-        assert_eq!(parse_cursor(b"1x"), None);
-        assert_eq!(parse_cursor(b"-"), None);
-    }
 
     #[test]
     fn string_encodings_by_content() {

@@ -184,9 +184,7 @@ fn tag_scan(ctx: &mut Ctx, args: &[Bytes]) {
     }
     let db = ctx.db();
     let (next, keys) = ctx.ks.get().tag_scan(db, &args[1], cursor, count);
-    ctx.out.array(2);
-    ctx.out.bulk(next.to_string().as_bytes());
-    ctx.out.array(keys.len());
+    crate::util::reply_scan_head(ctx.out, next, keys.len());
     for k in keys {
         ctx.out.bulk(&k);
     }
