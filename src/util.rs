@@ -68,14 +68,18 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     if text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace) {
         return None;
     }
-    let v: f64 = match text.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        t if t.contains("nan") || t.contains("inf") => return None,
-        _ => {
-            // Rust rejects forms C accepts ("1.", ".5" are fine in both; hex floats are rare).
-            text.parse().ok()?
-        }
+    // Compared without case and without a lowercased copy: this runs for every score.
+    let named = |names: &[&str]| names.iter().any(|n| s.eq_ignore_ascii_case(n.as_bytes()));
+    let contains = |word: &[u8]| s.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word));
+    let v: f64 = if named(&["inf", "+inf", "infinity", "+infinity"]) {
+        f64::INFINITY
+    } else if named(&["-inf", "-infinity"]) {
+        f64::NEG_INFINITY
+    } else if contains(b"nan") || contains(b"inf") {
+        return None;
+    } else {
+        // Rust rejects forms C accepts ("1.", ".5" are fine in both; hex floats are rare).
+        text.parse().ok()?
     };
     if v.is_nan() {
         None

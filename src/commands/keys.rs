@@ -6,6 +6,7 @@ use super::args::{self, is};
 use super::flags::*;
 use super::{errors, CommandSpec, Ctx};
 use crate::glob::glob_match;
+use crate::protocol::ReplyBuf;
 use crate::storage::{lookup, notify, Entry, Kind};
 use crate::{cmd, container, subcmd};
 use bytes::Bytes;
@@ -559,11 +560,12 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], name: &str, unit_ms: i64, absol
     let Some(mut when) = args::int(ctx, &args[2]) else {
         return;
     };
-    let invalid = format!("ERR invalid expire time in '{name}' command");
+    // The message is only formatted when it is sent.
+    let invalid = |out: &mut ReplyBuf| out.error(&format!("ERR invalid expire time in '{name}' command"));
     // Negative times are allowed (they delete the key); only overflow is an error.
     when = match when.checked_mul(unit_ms) {
         Some(ms) => ms,
-        None => return ctx.out.error(&invalid),
+        None => return invalid(ctx.out),
     };
     let db = ctx.db();
     let ks = ctx.ks.get();
@@ -571,31 +573,40 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], name: &str, unit_ms: i64, absol
     if !absolute {
         when = match when.checked_add(now) {
             Some(at) => at,
-            None => return ctx.out.error(&invalid),
+            None => return invalid(ctx.out),
         };
     }
-    let key = &args[1][..];
-    let Some(current) = ks.get(db, key).map(|e| e.expire_at) else {
-        return ctx.out.int(0);
-    };
-    // No expiry counts as an infinite TTL for GT and LT.
-    let refused = (nx && current != 0)
-        || (xx && current == 0)
-        || (gt && (current == 0 || when <= current as i64))
-        || (lt && current != 0 && when >= current as i64);
-    if refused {
-        return ctx.out.int(0);
+    enum Outcome {
+        Refused,
+        Past,
+        Set,
     }
-    if when <= now {
-        ks.delete(db, key);
-        ks.notify(notify::GENERIC, "del", db, key);
-    } else {
-        // Setting a TTL counts as a change even when it is the same one, as in Redis.
-        ks.modify(db, key, |e| {
+    let key = &args[1][..];
+    // One lookup: the current expiry decides, and a future time is set in the same visit.
+    let outcome = ks.modify(db, key, |e| {
+        let current = e.expire_at;
+        // No expiry counts as an infinite TTL for GT and LT.
+        let refused = (nx && current != 0)
+            || (xx && current == 0)
+            || (gt && (current == 0 || when <= current as i64))
+            || (lt && current != 0 && when >= current as i64);
+        if refused {
+            (Outcome::Refused, false)
+        } else if when <= now {
+            (Outcome::Past, false)
+        } else {
+            // Setting a TTL counts as a change even when it is the same one, as in Redis.
             e.expire_at = when as u64;
-            ((), true)
-        });
-        ks.notify(notify::GENERIC, "expire", db, key);
+            (Outcome::Set, true)
+        }
+    });
+    match outcome {
+        None | Some(Outcome::Refused) => return ctx.out.int(0),
+        Some(Outcome::Past) => {
+            ks.delete(db, key);
+            ks.notify(notify::GENERIC, "del", db, key);
+        }
+        Some(Outcome::Set) => ks.notify(notify::GENERIC, "expire", db, key),
     }
     ctx.out.int(1);
 }
