@@ -172,13 +172,20 @@ fn subscribe_to(ctx: &mut Ctx, args: &[Bytes], scope: Scope) {
 /// A client with nothing to unsubscribe from still gets one confirmation (null name).
 fn unsubscribe_from(ctx: &mut Ctx, args: &[Bytes], scope: Scope) {
     let (_, verb) = scope.verbs();
-    let names: Vec<Bytes> =
-        if args.len() > 1 { args[1..].to_vec() } else { scope.of(ctx.client).iter().cloned().collect() };
+    // Named channels are read from the arguments; only "all of them" needs a copy of the set
+    // this loop changes.
+    let all: Vec<Bytes>;
+    let names: &[Bytes] = if args.len() > 1 {
+        &args[1..]
+    } else {
+        all = scope.of(ctx.client).iter().cloned().collect();
+        &all
+    };
     if names.is_empty() {
         let count = scope.count(ctx.client);
         return confirm(ctx, verb, None, count);
     }
-    for name in &names {
+    for name in names {
         if scope.of(ctx.client).remove(name) {
             ctx.shared.pubsub.lock().unsubscribe(scope, name, ctx.client.id);
         }

@@ -76,10 +76,14 @@ fn check_tags(ctx: &mut Ctx, tags: &[Bytes]) -> bool {
         return false;
     }
     if tags.len() > max_count {
-        ctx.out.error(&format!("ERR too many tags for one key (tag-max-per-key is {max_count})"));
+        too_many_tags(ctx, max_count);
         return false;
     }
     true
+}
+
+fn too_many_tags(ctx: &mut Ctx, max: usize) {
+    ctx.out.error(&format!("ERR too many tags for one key (tag-max-per-key is {max})"));
 }
 
 /// Distinct tags, in first-seen order.
@@ -136,7 +140,7 @@ fn tag_add(ctx: &mut Ctx, args: &[Bytes]) {
     let have = entry.tags();
     let new = unique.iter().filter(|t| !have.iter().any(|h| &h[..] == **t)).count();
     if have.len() + new > max {
-        return ctx.out.error(&format!("ERR too many tags for one key (tag-max-per-key is {max})"));
+        return too_many_tags(ctx, max);
     }
     let n = ks.add_tags(db, key, &unique).unwrap_or(0);
     ctx.out.int(n as i64);
