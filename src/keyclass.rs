@@ -188,31 +188,20 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn list(ctx: &mut Ctx, args: &[Bytes]) {
-    let pattern = match args.len() {
-        2 => None,
-        4 if args[2].eq_ignore_ascii_case(b"MATCH") => Some(args[3].clone()),
-        _ => return ctx.out.error(crate::commands::errors::SYNTAX),
+    let Some(pattern) = crate::commands::args::match_option(ctx, args) else {
+        return;
     };
     let Some(classes) = ctx.ks.get().classes.as_ref() else {
         return ctx.out.error(NOT_CONFIGURED);
     };
-    let names: Vec<Vec<u8>> = classes
-        .active()
-        .map(|(n, _)| n.to_vec())
-        .filter(|n| pattern.as_ref().is_none_or(|p| crate::glob::glob_match(p, n, false)))
-        .collect();
-    ctx.out.array(names.len());
-    for n in names {
-        ctx.out.bulk(&n);
-    }
+    crate::util::reply_matching(ctx.out, classes.active().map(|(n, _)| n), pattern);
 }
 
 fn of(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(classes) = ctx.ks.get().classes.as_ref() else {
         return ctx.out.error(NOT_CONFIGURED);
     };
-    let name = classes.class_name(&args[2]).to_vec();
-    ctx.out.bulk(&name);
+    ctx.out.bulk(classes.class_name(&args[2]));
 }
 
 fn resetstats(ctx: &mut Ctx, args: &[Bytes]) {

@@ -13,13 +13,7 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     if digits.is_empty() || digits[0] == b'0' {
         return None;
     }
-    let mut v: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
-    }
+    let v = parse_digits(digits)?;
     if neg {
         if v > i64::MAX as u64 + 1 {
             None
@@ -37,6 +31,33 @@ pub fn parse_u64(s: &[u8]) -> Option<u64> {
     parse_i64(s).filter(|v| *v >= 0).map(|v| v as u64)
 }
 
+/// The value of decimal digits (and nothing else), if it fits in 64 bits; 0 for none.
+fn parse_digits(digits: &[u8]) -> Option<u64> {
+    let mut v: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
+    }
+    Some(v)
+}
+
+/// Parses a SCAN cursor as Redis's `strtoull`-based parser does: an optional sign, decimal
+/// digits, no leading space, no overflow ("-1" wraps, the empty string is 0).
+pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    let (negative, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() && !arg.is_empty() {
+        return None;
+    }
+    let v = parse_digits(digits)?;
+    Some(if negative { v.wrapping_neg() } else { v })
+}
+
 /// Parses a double as Redis's `string2d`/`strtold`: accepts `inf`, `-inf`, `+inf`, exponents;
 /// rejects spaces, empty strings and NaN.
 pub fn parse_f64(s: &[u8]) -> Option<f64> {
@@ -47,14 +68,18 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     if text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace) {
         return None;
     }
-    let v: f64 = match text.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        t if t.contains("nan") || t.contains("inf") => return None,
-        _ => {
-            // Rust rejects forms C accepts ("1.", ".5" are fine in both; hex floats are rare).
-            text.parse().ok()?
-        }
+    // Compared without case and without a lowercased copy: this runs for every score.
+    let named = |names: &[&str]| names.iter().any(|n| s.eq_ignore_ascii_case(n.as_bytes()));
+    let contains = |word: &[u8]| s.windows(word.len()).any(|w| w.eq_ignore_ascii_case(word));
+    let v: f64 = if named(&["inf", "+inf", "infinity", "+infinity"]) {
+        f64::INFINITY
+    } else if named(&["-inf", "-infinity"]) {
+        f64::NEG_INFINITY
+    } else if contains(b"nan") || contains(b"inf") {
+        return None;
+    } else {
+        // Rust rejects forms C accepts ("1.", ".5" are fine in both; hex floats are rare).
+        text.parse().ok()?
     };
     if v.is_nan() {
         None
@@ -118,6 +143,29 @@ impl Default for Rng {
     }
 }
 
+/// Replies with the names that match the glob `pattern` (all of them without one), as the
+/// listings KEYS, PUBSUB CHANNELS, TENANT LIST and KEYCLASS LIST do.
+pub fn reply_matching<'n>(
+    out: &mut crate::protocol::ReplyBuf,
+    names: impl Iterator<Item = &'n [u8]>,
+    pattern: Option<&[u8]>,
+) {
+    // "*" matches everything: no need to test each name.
+    let pattern = pattern.filter(|p| *p != b"*");
+    let found: Vec<&[u8]> = names.filter(|n| pattern.is_none_or(|p| crate::glob::glob_match(p, n, false))).collect();
+    out.array(found.len());
+    for n in found {
+        out.bulk(n);
+    }
+}
+
+/// Writes the head of a SCAN-family reply: `[cursor, [...]]` with room for `len` elements.
+pub fn reply_scan_head(out: &mut crate::protocol::ReplyBuf, next: u64, len: usize) {
+    out.array(2);
+    out.bulk(itoa::Buffer::new().format(next).as_bytes());
+    out.array(len);
+}
+
 /// ASCII-lowercases `name` into `buf` without allocating; `None` if it does not fit.
 pub fn lowercase<'b>(name: &[u8], buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
     if name.len() > buf.len() {
@@ -142,6 +190,20 @@ mod tests {
         assert_eq!(parse_i64(b" 1"), None);
         assert_eq!(parse_i64(b"+1"), None);
         assert_eq!(parse_i64(b"-0"), None);
+    }
+
+    #[test]
+    fn cursors_parse_like_strtoull() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"007"), Some(7));
+        assert_eq!(parse_cursor(b"+5"), Some(5));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551616"), None);
+        assert_eq!(parse_cursor(b" 1"), None);
+        assert_eq!(parse_cursor(b"1x"), None);
+        assert_eq!(parse_cursor(b"-"), None);
     }
 
     #[test]

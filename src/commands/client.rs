@@ -104,17 +104,6 @@ static SUBCOMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// Writes Redis's HELP reply: a title line, the given lines, and the HELP entry itself.
-pub fn reply_help(ctx: &mut Ctx, command: &str, lines: &[&str]) {
-    ctx.out.array(lines.len() + 3);
-    ctx.out.simple(&format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
-    for line in lines {
-        ctx.out.simple(line);
-    }
-    ctx.out.simple("HELP");
-    ctx.out.simple("    Print this help.");
-}
-
 fn id(ctx: &mut Ctx, _args: &[Bytes]) {
     ctx.out.int(ctx.client.id as i64);
 }
@@ -538,7 +527,7 @@ fn unblock(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn help(ctx: &mut Ctx, _args: &[Bytes]) {
-    reply_help(
+    super::introspection::help_reply(
         ctx,
         "CLIENT",
         &[

@@ -5,7 +5,7 @@
 //! emptied ones); reads use `Keyspace::read`, so hits and misses are counted as in Redis.
 //! Replies, errors and keyspace events follow Redis 7.
 
-use super::args::is;
+use super::args::{self, is};
 use super::flags::*;
 use super::{errors, CommandSpec, Ctx};
 use crate::cmd;
@@ -13,7 +13,7 @@ use crate::glob::glob_match;
 use crate::storage::hash::HashValue;
 use crate::storage::value::Collection;
 use crate::storage::{notify, Keyspace, Kind, WrongType};
-use crate::util::{parse_f64, parse_i64};
+use crate::util::{parse_f64, parse_i64, reply_scan_head};
 use bytes::Bytes;
 
 // One line per command keeps the table readable as a table.
@@ -422,57 +422,17 @@ fn random_fields(ctx: &mut Ctx, key: &[u8], count: i64, with_values: bool) {
 
 // ----- HSCAN -----
 
-/// Options of HSCAN.
-struct ScanOptions<'a> {
-    count: usize,
-    pattern: Option<&'a [u8]>,
-    no_values: bool,
-}
-
-/// Parses HSCAN's options as Redis's `scanGenericCommand` (its errors are only reported once
-/// the key is known to exist).
-fn scan_options(args: &[Bytes]) -> Result<ScanOptions<'_>, &'static str> {
-    let mut o = ScanOptions { count: 10, pattern: None, no_values: false };
-    let mut i = 0;
-    while i < args.len() {
-        let value = args.get(i + 1);
-        match value {
-            Some(value) if is(&args[i], "count") => {
-                o.count = match parse_i64(value) {
-                    None => return Err(errors::NOT_INTEGER),
-                    Some(n) if n < 1 => return Err(errors::SYNTAX),
-                    Some(n) => n as usize,
-                };
-                i += 2;
-            }
-            // "*" matches everything: no need to test each field.
-            Some(value) if is(&args[i], "match") => {
-                o.pattern = Some(&value[..]).filter(|p| *p != b"*");
-                i += 2;
-            }
-            _ if is(&args[i], "novalues") => {
-                o.no_values = true;
-                i += 1;
-            }
-            _ => return Err(errors::SYNTAX),
-        }
-    }
-    Ok(o)
-}
-
 fn hscan(ctx: &mut Ctx, args: &[Bytes]) {
-    let Some(cursor) = super::keys::parse_cursor(&args[2]) else {
-        return ctx.out.error("ERR invalid cursor");
+    let Some(cursor) = args::cursor(ctx, &args[2]) else {
+        return;
     };
-    let options = scan_options(&args[3..]);
+    // Parsed first, but as in Redis its errors are only reported once the key is known to
+    // exist.
+    let options = args::scan_options(&args[3..], args::ScanExtra::NoValues);
     let db = ctx.db();
     let h = match read_hash(ctx.ks.get(), db, &args[1]) {
         Err(WrongType) => return ctx.out.error(errors::WRONGTYPE),
-        Ok(None) => {
-            ctx.out.array(2);
-            ctx.out.bulk(b"0");
-            return ctx.out.array(0);
-        }
+        Ok(None) => return reply_scan_head(ctx.out, 0, 0),
         Ok(Some(h)) => h,
     };
     let o = match options {
@@ -485,9 +445,7 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) {
             found.push((f, v));
         }
     });
-    ctx.out.array(2);
-    ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
-    ctx.out.array(if o.no_values { found.len() } else { 2 * found.len() });
+    reply_scan_head(ctx.out, next, if o.no_values { found.len() } else { 2 * found.len() });
     for (f, v) in found {
         ctx.out.bulk(f);
         if !o.no_values {

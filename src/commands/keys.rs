@@ -6,6 +6,7 @@ use super::args::{self, is};
 use super::flags::*;
 use super::{errors, CommandSpec, Ctx};
 use crate::glob::glob_match;
+use crate::protocol::ReplyBuf;
 use crate::storage::{lookup, notify, Entry, Kind};
 use crate::{cmd, container, subcmd};
 use bytes::Bytes;
@@ -243,75 +244,26 @@ fn key_type(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn keys(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
-    let pattern = &args[1][..];
-    let all = pattern == b"*";
     let ks = ctx.ks.get();
-    let found: Vec<&[u8]> =
-        ks.live_entries(db).map(Entry::key).filter(|k| all || glob_match(pattern, k, false)).collect();
-    ctx.out.array(found.len());
-    for k in found {
-        ctx.out.bulk(k);
-    }
-}
-
-/// Parses a SCAN cursor as Redis's `strtoull`-based parser does: an optional sign, decimal
-/// digits, no leading space, no overflow ("-1" wraps, the empty string is 0).
-pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let (negative, digits) = match arg.first() {
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    if digits.is_empty() && !arg.is_empty() {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((d - b'0') as u64)?;
-    }
-    Some(if negative { v.wrapping_neg() } else { v })
+    crate::util::reply_matching(ctx.out, ks.live_entries(db).map(Entry::key), Some(&args[1]));
 }
 
 fn scan(ctx: &mut Ctx, args: &[Bytes]) {
-    let Some(cursor) = parse_cursor(&args[1]) else {
-        return ctx.out.error("ERR invalid cursor");
+    let Some(cursor) = args::cursor(ctx, &args[1]) else {
+        return;
     };
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_name: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < args.len() {
-        let has_value = i + 1 < args.len();
-        if is(&args[i], "count") && has_value {
-            let Some(n) = args::int(ctx, &args[i + 1]) else {
-                return;
-            };
-            if n < 1 {
-                return ctx.out.error(errors::SYNTAX);
-            }
-            count = n as usize;
-        } else if is(&args[i], "match") && has_value {
-            // "*" matches everything: no need to test each key.
-            pattern = Some(&args[i + 1][..]).filter(|p| *p != b"*");
-        } else if is(&args[i], "type") && has_value {
-            // Redis 7 accepts an unknown type name and then matches nothing.
-            type_name = Some(&args[i + 1][..]);
-        } else {
-            return ctx.out.error(errors::SYNTAX);
-        }
-        i += 2;
-    }
+    let o = match args::scan_options(&args[2..], args::ScanExtra::Type) {
+        Ok(o) => o,
+        Err(msg) => return ctx.out.error(msg),
+    };
     let db = ctx.db();
     let ks = ctx.ks.get();
     let now = ks.now_ms;
     // (key, expired): filter by pattern first, then reclaim the expired keys, then by type,
     // in Redis's order.
     let mut candidates: Vec<(Vec<u8>, bool, Kind)> = Vec::new();
-    let next = ks.scan(db, cursor, count, |e| {
-        if pattern.is_none_or(|p| glob_match(p, e.key(), false)) {
+    let next = ks.scan(db, cursor, o.count, |e| {
+        if o.pattern.is_none_or(|p| glob_match(p, e.key(), false)) {
             candidates.push((e.key().to_vec(), e.is_expired(now), e.kind()));
         }
     });
@@ -322,14 +274,12 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) {
             ks.get(db, &key);
             continue;
         }
-        if type_name.is_some_and(|t| !t.eq_ignore_ascii_case(kind.name().as_bytes())) {
+        if o.type_name.is_some_and(|t| !t.eq_ignore_ascii_case(kind.name().as_bytes())) {
             continue;
         }
         found.push(key);
     }
-    ctx.out.array(2);
-    ctx.out.bulk(next.to_string().as_bytes());
-    ctx.out.array(found.len());
+    crate::util::reply_scan_head(ctx.out, next, found.len());
     for k in &found {
         ctx.out.bulk(k);
     }
@@ -546,27 +496,24 @@ fn object_refcount(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn object_help(ctx: &mut Ctx, _args: &[Bytes]) {
-    const LINES: &[&str] = &[
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "ENCODING <key>",
-        "    Return the kind of internal representation used in order to store the value",
-        "    associated with a <key>.",
-        "FREQ <key>",
-        "    Return the access frequency index of the <key>. The returned integer is",
-        "    proportional to the logarithm of the recent access frequency of the key.",
-        "IDLETIME <key>",
-        "    Return the idle time of the <key>, that is the approximated number of",
-        "    seconds elapsed since the last access to the key.",
-        "REFCOUNT <key>",
-        "    Return the number of references of the value associated with the specified",
-        "    <key>.",
-        "HELP",
-        "    Print this help.",
-    ];
-    ctx.out.array(LINES.len());
-    for line in LINES {
-        ctx.out.simple(line);
-    }
+    super::introspection::help_reply(
+        ctx,
+        "OBJECT",
+        &[
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+        ],
+    );
 }
 
 // ----- expiry -----
@@ -613,11 +560,12 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], name: &str, unit_ms: i64, absol
     let Some(mut when) = args::int(ctx, &args[2]) else {
         return;
     };
-    let invalid = format!("ERR invalid expire time in '{name}' command");
+    // The message is only formatted when it is sent.
+    let invalid = |out: &mut ReplyBuf| out.error(&format!("ERR invalid expire time in '{name}' command"));
     // Negative times are allowed (they delete the key); only overflow is an error.
     when = match when.checked_mul(unit_ms) {
         Some(ms) => ms,
-        None => return ctx.out.error(&invalid),
+        None => return invalid(ctx.out),
     };
     let db = ctx.db();
     let ks = ctx.ks.get();
@@ -625,31 +573,40 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], name: &str, unit_ms: i64, absol
     if !absolute {
         when = match when.checked_add(now) {
             Some(at) => at,
-            None => return ctx.out.error(&invalid),
+            None => return invalid(ctx.out),
         };
     }
-    let key = &args[1][..];
-    let Some(current) = ks.get(db, key).map(|e| e.expire_at) else {
-        return ctx.out.int(0);
-    };
-    // No expiry counts as an infinite TTL for GT and LT.
-    let refused = (nx && current != 0)
-        || (xx && current == 0)
-        || (gt && (current == 0 || when <= current as i64))
-        || (lt && current != 0 && when >= current as i64);
-    if refused {
-        return ctx.out.int(0);
+    enum Outcome {
+        Refused,
+        Past,
+        Set,
     }
-    if when <= now {
-        ks.delete(db, key);
-        ks.notify(notify::GENERIC, "del", db, key);
-    } else {
-        // Setting a TTL counts as a change even when it is the same one, as in Redis.
-        ks.modify(db, key, |e| {
+    let key = &args[1][..];
+    // One lookup: the current expiry decides, and a future time is set in the same visit.
+    let outcome = ks.modify(db, key, |e| {
+        let current = e.expire_at;
+        // No expiry counts as an infinite TTL for GT and LT.
+        let refused = (nx && current != 0)
+            || (xx && current == 0)
+            || (gt && (current == 0 || when <= current as i64))
+            || (lt && current != 0 && when >= current as i64);
+        if refused {
+            (Outcome::Refused, false)
+        } else if when <= now {
+            (Outcome::Past, false)
+        } else {
+            // Setting a TTL counts as a change even when it is the same one, as in Redis.
             e.expire_at = when as u64;
-            ((), true)
-        });
-        ks.notify(notify::GENERIC, "expire", db, key);
+            (Outcome::Set, true)
+        }
+    });
+    match outcome {
+        None | Some(Outcome::Refused) => return ctx.out.int(0),
+        Some(Outcome::Past) => {
+            ks.delete(db, key);
+            ks.notify(notify::GENERIC, "del", db, key);
+        }
+        Some(Outcome::Set) => ks.notify(notify::GENERIC, "expire", db, key),
     }
     ctx.out.int(1);
 }
@@ -710,20 +667,6 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursors_parse_like_strtoull() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"007"), Some(7));
-        assert_eq!(parse_cursor(b"+5"), Some(5));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551616"), None);
-        assert_eq!(parse_cursor(b" 1"), None);
-        assert_eq!(parse_cursor(b"1x"), None);
-        assert_eq!(parse_cursor(b"-"), None);
-    }
 
     #[test]
     fn string_encodings_by_content() {

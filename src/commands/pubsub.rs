@@ -7,7 +7,6 @@
 
 use super::flags::*;
 use super::{CommandSpec, Ctx};
-use crate::glob::glob_match;
 use crate::pubsub::{push_to_self, Scope};
 use crate::{cmd, container, subcmd};
 use bytes::Bytes;
@@ -173,13 +172,20 @@ fn subscribe_to(ctx: &mut Ctx, args: &[Bytes], scope: Scope) {
 /// A client with nothing to unsubscribe from still gets one confirmation (null name).
 fn unsubscribe_from(ctx: &mut Ctx, args: &[Bytes], scope: Scope) {
     let (_, verb) = scope.verbs();
-    let names: Vec<Bytes> =
-        if args.len() > 1 { args[1..].to_vec() } else { scope.of(ctx.client).iter().cloned().collect() };
+    // Named channels are read from the arguments; only "all of them" needs a copy of the set
+    // this loop changes.
+    let all: Vec<Bytes>;
+    let names: &[Bytes] = if args.len() > 1 {
+        &args[1..]
+    } else {
+        all = scope.of(ctx.client).iter().cloned().collect();
+        &all
+    };
     if names.is_empty() {
         let count = scope.count(ctx.client);
         return confirm(ctx, verb, None, count);
     }
-    for name in &names {
+    for name in names {
         if scope.of(ctx.client).remove(name) {
             ctx.shared.pubsub.lock().unsubscribe(scope, name, ctx.client.id);
         }
@@ -206,18 +212,14 @@ fn subcommand_syntax_error(ctx: &mut Ctx, args: &[Bytes]) {
     ));
 }
 
-/// Names in `map` matching the optional pattern in `args[2]`.
+/// The active channels (or shard channels) matching the optional pattern in `args[2]`.
 fn active_names(ctx: &mut Ctx, args: &[Bytes], shard: bool) {
     if args.len() > 3 {
         return subcommand_syntax_error(ctx, args);
     }
     let registry = ctx.shared.pubsub.lock();
     let map = if shard { &registry.shard_channels } else { &registry.channels };
-    let names: Vec<&Bytes> = map.keys().filter(|name| args.get(2).is_none_or(|p| glob_match(p, name, false))).collect();
-    ctx.out.array(names.len());
-    for name in names {
-        ctx.out.bulk(name);
-    }
+    crate::util::reply_matching(ctx.out, map.keys().map(|k| &k[..]), args.get(2).map(|p| &p[..]));
 }
 
 /// `[name, subscribers, ...]` for each named channel.
@@ -253,7 +255,7 @@ fn numpat(ctx: &mut Ctx, _args: &[Bytes]) {
 }
 
 fn help(ctx: &mut Ctx, _args: &[Bytes]) {
-    super::client::reply_help(
+    super::introspection::help_reply(
         ctx,
         "PUBSUB",
         &[

@@ -6,7 +6,7 @@
 //! of one key use `Keyspace::read`, and commands over several keys read each key once for the
 //! statistics and type check, then borrow all the sets together with `Keyspace::peek`.
 
-use super::args::is;
+use super::args::{self, is};
 use super::flags::*;
 use super::table::finders;
 use super::{errors, CommandSpec, Ctx};
@@ -16,7 +16,7 @@ use crate::protocol::ReplyBuf;
 use crate::storage::set::{Member, SetValue};
 use crate::storage::value::Collection;
 use crate::storage::{notify, EncodingLimits, Entry, Keyspace, Kind, WrongType};
-use crate::util::parse_i64;
+use crate::util::{parse_i64, reply_scan_head};
 use bytes::Bytes;
 
 // One line per command keeps the table readable as a table.
@@ -512,49 +512,28 @@ fn sintercard(ctx: &mut Ctx, args: &[Bytes]) {
 /// a missing key ends the iteration before the options are looked at, and the options are
 /// checked after the type.
 fn sscan(ctx: &mut Ctx, args: &[Bytes]) {
-    let Some(cursor) = super::keys::parse_cursor(&args[2]) else {
-        return ctx.out.error("ERR invalid cursor");
+    let Some(cursor) = args::cursor(ctx, &args[2]) else {
+        return;
     };
     let db = ctx.db();
     match read_set(ctx.ks.get(), db, &args[1]) {
         Err(WrongType) => return ctx.out.error(errors::WRONGTYPE),
-        Ok(None) => {
-            ctx.out.array(2);
-            ctx.out.bulk(b"0");
-            return ctx.out.array(0);
-        }
+        Ok(None) => return reply_scan_head(ctx.out, 0, 0),
         Ok(Some(_)) => {}
     }
-    let mut count = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let has_value = i + 1 < args.len();
-        if is(&args[i], "count") && has_value {
-            match parse_i64(&args[i + 1]) {
-                None => return ctx.out.error(errors::NOT_INTEGER),
-                Some(n) if n < 1 => return ctx.out.error(errors::SYNTAX),
-                Some(n) => count = n as usize,
-            }
-        } else if is(&args[i], "match") && has_value {
-            // "*" matches everything: no need to test each member.
-            pattern = Some(&args[i + 1][..]).filter(|p| *p != b"*");
-        } else {
-            return ctx.out.error(errors::SYNTAX);
-        }
-        i += 2;
-    }
+    let o = match args::scan_options(&args[3..], args::ScanExtra::None) {
+        Ok(o) => o,
+        Err(msg) => return ctx.out.error(msg),
+    };
     let ks: &Keyspace = ctx.ks.get();
     let set = ks.peek(db, &args[1]).and_then(as_set).expect("read above");
     let mut found = Vec::new();
-    let next = set.scan(cursor, count, |m| {
-        if pattern.is_none_or(|p| m.with_bytes(|b| glob_match(p, b, false))) {
+    let next = set.scan(cursor, o.count, |m| {
+        if o.pattern.is_none_or(|p| m.with_bytes(|b| glob_match(p, b, false))) {
             found.push(m);
         }
     });
-    ctx.out.array(2);
-    ctx.out.bulk(next.to_string().as_bytes());
-    ctx.out.array(found.len());
+    reply_scan_head(ctx.out, next, found.len());
     for m in found {
         reply_member(ctx.out, m);
     }

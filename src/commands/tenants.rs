@@ -26,12 +26,12 @@ pub static COMMANDS: &[CommandSpec] = &[container!(
 )];
 
 /// Checks a tenant name argument; writes the error and returns `None` if it is unusable.
-fn tenant_name(ctx: &mut Ctx, arg: &[u8]) -> Option<Vec<u8>> {
+fn tenant_name<'a>(ctx: &mut Ctx, arg: &'a [u8]) -> Option<&'a [u8]> {
     if arg.is_empty() {
         ctx.out.error("ERR tenant name must not be empty");
         return None;
     }
-    Some(arg.to_vec())
+    Some(arg)
 }
 
 fn setlimit(ctx: &mut Ctx, args: &[Bytes]) {
@@ -44,10 +44,10 @@ fn setlimit(ctx: &mut Ctx, args: &[Bytes]) {
         );
     }
     let ks = ctx.ks.get();
-    let current = ks.tenants.id_of(&name).map(|id| ks.limit_overrides(id)).unwrap_or_default();
+    let current = ks.tenants.id_of(name).map(|id| ks.limit_overrides(id)).unwrap_or_default();
     match parse_options(&args[3..], current) {
         Ok(overrides) => {
-            let id = ks.tenants.intern(&name);
+            let id = ks.tenants.intern(name);
             ks.set_limit_overrides(id, overrides);
             ks.enforce_limits(id);
             ctx.out.ok();
@@ -68,7 +68,7 @@ fn getlimit(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(name) = tenant_name(ctx, &args[2]) else {
         return;
     };
-    let l = limits_of(ctx, &name);
+    let l = limits_of(ctx, name);
     ctx.out.map(4);
     ctx.out.bulk(b"maxmemory");
     ctx.out.int(l.maxmemory as i64);
@@ -84,9 +84,9 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(name) = tenant_name(ctx, &args[2]) else {
         return;
     };
-    let l = limits_of(ctx, &name);
+    let l = limits_of(ctx, name);
     let ks = ctx.ks.get();
-    let (keys, used, stats) = match ks.tenants.id_of(&name) {
+    let (keys, used, stats) = match ks.tenants.id_of(name) {
         Some(id) => (ks.tenant_keys(id), ks.tenant_memory(id), ks.tenant_stats(id)),
         None => (0, 0, Default::default()),
     };
@@ -121,21 +121,14 @@ fn hit_rate(hits: u64, misses: u64) -> i64 {
 }
 
 fn list(ctx: &mut Ctx, args: &[Bytes]) {
-    let pattern = match args.len() {
-        2 => None,
-        4 if args[2].eq_ignore_ascii_case(b"MATCH") => Some(args[3].clone()),
-        _ => return ctx.out.error(super::errors::SYNTAX),
+    let Some(pattern) = super::args::match_option(ctx, args) else {
+        return;
     };
     let ks = ctx.ks.get();
-    let names: Vec<Vec<u8>> = (0..ks.tenants.count() as u32)
+    let names = (0..ks.tenants.count() as u32)
         .filter(|&id| ks.tenant_keys(id) > 0 || !ks.limit_overrides(id).is_empty())
-        .map(|id| ks.tenants.name(id).to_vec())
-        .filter(|n| pattern.as_ref().is_none_or(|p| crate::glob::glob_match(p, n, false)))
-        .collect();
-    ctx.out.array(names.len());
-    for n in names {
-        ctx.out.bulk(&n);
-    }
+        .map(|id| ks.tenants.name(id));
+    crate::util::reply_matching(ctx.out, names, pattern);
 }
 
 fn flush(ctx: &mut Ctx, args: &[Bytes]) {
@@ -143,7 +136,7 @@ fn flush(ctx: &mut Ctx, args: &[Bytes]) {
         return;
     };
     let ks = ctx.ks.get();
-    let n = match ks.tenants.id_of(&name) {
+    let n = match ks.tenants.id_of(name) {
         Some(id) => ks.flush_tenant(id),
         None => 0,
     };
@@ -151,8 +144,7 @@ fn flush(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn of(ctx: &mut Ctx, args: &[Bytes]) {
-    let name = ctx.ks.get().tenants.tenant_name(&args[2]).to_vec();
-    ctx.out.bulk(&name);
+    ctx.out.bulk(ctx.ks.get().tenants.tenant_name(&args[2]));
 }
 
 fn resetstats(ctx: &mut Ctx, args: &[Bytes]) {
@@ -169,29 +161,26 @@ fn resetstats(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn help(ctx: &mut Ctx, _args: &[Bytes]) {
-    let lines = [
-        "TENANT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "SETLIMIT <tenant> [MAXMEMORY <size>] [MAXKEYS <n>] [RESERVE <size>] [ONLIMIT evict|reject]",
-        "    Set the tenant's limits (sizes accept 10mb, 1gb ...).",
-        "GETLIMIT <tenant>",
-        "    Return the tenant's effective limits.",
-        "INFO <tenant>",
-        "    Return the tenant's keys, memory, limits and statistics.",
-        "LIST [MATCH <pattern>]",
-        "    List tenants that hold keys or have limits.",
-        "FLUSH <tenant>",
-        "    Delete every key of the tenant; returns the number deleted.",
-        "OF <key>",
-        "    Return the tenant a key belongs to.",
-        "RESETSTATS [<tenant>]",
-        "    Reset the statistics of one tenant or of all.",
-        "HELP",
-        "    Print this help.",
-    ];
-    ctx.out.array(lines.len());
-    for l in lines {
-        ctx.out.simple(l);
-    }
+    super::introspection::help_reply(
+        ctx,
+        "TENANT",
+        &[
+            "SETLIMIT <tenant> [MAXMEMORY <size>] [MAXKEYS <n>] [RESERVE <size>] [ONLIMIT evict|reject]",
+            "    Set the tenant's limits (sizes accept 10mb, 1gb ...).",
+            "GETLIMIT <tenant>",
+            "    Return the tenant's effective limits.",
+            "INFO <tenant>",
+            "    Return the tenant's keys, memory, limits and statistics.",
+            "LIST [MATCH <pattern>]",
+            "    List tenants that hold keys or have limits.",
+            "FLUSH <tenant>",
+            "    Delete every key of the tenant; returns the number deleted.",
+            "OF <key>",
+            "    Return the tenant a key belongs to.",
+            "RESETSTATS [<tenant>]",
+            "    Reset the statistics of one tenant or of all.",
+        ],
+    );
 }
 
 /// Applies a `tenant NAME option value ...` configuration line.

@@ -1297,46 +1297,27 @@ fn combine(
 // ----- ZSCAN -----
 
 fn zscan(ctx: &mut Ctx, args: &[Bytes]) {
-    let Some(cursor) = super::keys::parse_cursor(&args[2]) else {
-        return ctx.out.error("ERR invalid cursor");
+    let Some(cursor) = args::cursor(ctx, &args[2]) else {
+        return;
     };
     let db = ctx.db();
     let z = match read(ctx.ks.get(), ctx.out, db, &args[1]) {
         Err(()) => return,
-        Ok(None) => {
-            ctx.out.array(2);
-            ctx.out.bulk(b"0");
-            return ctx.out.array(0);
-        }
+        Ok(None) => return crate::util::reply_scan_head(ctx.out, 0, 0),
         Ok(Some(z)) => z,
     };
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        if is(&args[i], "count") && i + 1 < args.len() {
-            match parse_i64(&args[i + 1]) {
-                None => return ctx.out.error(errors::NOT_INTEGER),
-                Some(n) if n < 1 => return ctx.out.error(errors::SYNTAX),
-                Some(n) => count = n as usize,
-            }
-        } else if is(&args[i], "match") && i + 1 < args.len() {
-            pattern = Some(&args[i + 1][..]).filter(|p| *p != b"*");
-        } else {
-            return ctx.out.error(errors::SYNTAX);
-        }
-        i += 2;
-    }
+    let o = match args::scan_options(&args[3..], args::ScanExtra::None) {
+        Ok(o) => o,
+        Err(msg) => return ctx.out.error(msg),
+    };
     let mut found: Vec<Item> = Vec::new();
-    let next = z.scan(cursor, count, |it| {
-        if pattern.is_none_or(|p| glob_match(p, &it.member, false)) {
+    let next = z.scan(cursor, o.count, |it| {
+        if o.pattern.is_none_or(|p| glob_match(p, &it.member, false)) {
             found.push(it.clone());
         }
     });
     let out = &mut *ctx.out;
-    out.array(2);
-    out.bulk(next.to_string().as_bytes());
-    out.array(2 * found.len());
+    crate::util::reply_scan_head(out, next, 2 * found.len());
     for it in &found {
         out.bulk(&it.member);
         out.bulk(crate::protocol::format_double(it.score).as_bytes());

@@ -76,10 +76,14 @@ fn check_tags(ctx: &mut Ctx, tags: &[Bytes]) -> bool {
         return false;
     }
     if tags.len() > max_count {
-        ctx.out.error(&format!("ERR too many tags for one key (tag-max-per-key is {max_count})"));
+        too_many_tags(ctx, max_count);
         return false;
     }
     true
+}
+
+fn too_many_tags(ctx: &mut Ctx, max: usize) {
+    ctx.out.error(&format!("ERR too many tags for one key (tag-max-per-key is {max})"));
 }
 
 /// Distinct tags, in first-seen order.
@@ -136,7 +140,7 @@ fn tag_add(ctx: &mut Ctx, args: &[Bytes]) {
     let have = entry.tags();
     let new = unique.iter().filter(|t| !have.iter().any(|h| &h[..] == **t)).count();
     if have.len() + new > max {
-        return ctx.out.error(&format!("ERR too many tags for one key (tag-max-per-key is {max})"));
+        return too_many_tags(ctx, max);
     }
     let n = ks.add_tags(db, key, &unique).unwrap_or(0);
     ctx.out.int(n as i64);
@@ -151,13 +155,10 @@ fn tag_rem(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn tag_tags(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
-    let tags: Vec<Vec<u8>> = match ctx.ks.get().get(db, &args[1]) {
-        Some(e) => e.tags().iter().map(|x| x.to_vec()).collect(),
-        None => Vec::new(),
-    };
+    let tags = ctx.ks.get().get(db, &args[1]).map_or(&[][..], |e| e.tags());
     ctx.out.set(tags.len());
     for t in tags {
-        ctx.out.bulk(&t);
+        ctx.out.bulk(t);
     }
 }
 
@@ -187,9 +188,7 @@ fn tag_scan(ctx: &mut Ctx, args: &[Bytes]) {
     }
     let db = ctx.db();
     let (next, keys) = ctx.ks.get().tag_scan(db, &args[1], cursor, count);
-    ctx.out.array(2);
-    ctx.out.bulk(next.to_string().as_bytes());
-    ctx.out.array(keys.len());
+    crate::util::reply_scan_head(ctx.out, next, keys.len());
     for k in keys {
         ctx.out.bulk(&k);
     }
