@@ -1022,30 +1022,32 @@ impl Keyspace {
 
     /// Attaches tags to a live key; `None` if the key does not exist.
     pub fn add_tags(&mut self, db: usize, key: &[u8], tags: &[&[u8]]) -> Option<usize> {
-        self.get(db, key)?;
-        let tenant = self.tenants.lookup(key)?;
-        let hash = hash_key(key);
-        let before = self.class_memory_of(db, tenant, key, hash);
-        let added = self.table_op(db, tenant, |t| t.add_tags(key, hash, tags));
-        self.class_resized(db, tenant, key, hash, before);
-        if added.is_some_and(|n| n > 0) {
-            self.touch_watched(db, key, true);
-        }
-        added
+        self.change_tags(db, key, |t, hash| t.add_tags(key, hash, tags))
     }
 
     /// Detaches tags from a live key; `None` if the key does not exist.
     pub fn remove_tags(&mut self, db: usize, key: &[u8], tags: &[&[u8]]) -> Option<usize> {
+        self.change_tags(db, key, |t, hash| t.remove_tags(key, hash, tags))
+    }
+
+    /// Runs a tag change on a live key's table (`change` returns how many tags it changed),
+    /// keeping the key class's memory in step; a change is seen by the key's watchers.
+    fn change_tags(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        change: impl FnOnce(&mut Table, u64) -> Option<usize>,
+    ) -> Option<usize> {
         self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
         let before = self.class_memory_of(db, tenant, key, hash);
-        let removed = self.table_op(db, tenant, |t| t.remove_tags(key, hash, tags));
+        let changed = self.table_op(db, tenant, |t| change(t, hash));
         self.class_resized(db, tenant, key, hash, before);
-        if removed.is_some_and(|n| n > 0) {
+        if changed.is_some_and(|n| n > 0) {
             self.touch_watched(db, key, true);
         }
-        removed
+        changed
     }
 
     /// Tenants of database `db` whose index knows `tag`.

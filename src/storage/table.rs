@@ -131,54 +131,60 @@ impl Table {
     /// Attaches `new_tags` to the entry for `key`; returns how many were newly attached.
     /// Names already known to this table's index are shared rather than copied.
     pub fn add_tags(&mut self, key: &[u8], hash: u64, new_tags: &[&[u8]]) -> Option<usize> {
-        let i = self.find(key, hash)?;
-        let entry = self.slots[i].as_deref_mut().expect("occupied");
-        let before = entry.memory();
-        let mut tags: Vec<TagName> = entry.tags().to_vec();
-        let index = self.tags.get_or_insert_with(Default::default);
-        let mut added = 0;
-        for &t in new_tags {
-            if tags.iter().any(|x| &x[..] == t) {
-                continue;
+        self.edit_tags(key, hash, |tags, index, key| {
+            let index = index.get_or_insert_with(Default::default);
+            let mut added = 0;
+            for &t in new_tags {
+                if tags.iter().any(|x| &x[..] == t) {
+                    continue;
+                }
+                let name = index.name(t).unwrap_or_else(|| TagName::from(t));
+                index.add(&name, key);
+                tags.push(name);
+                added += 1;
             }
-            let name = index.name(t).unwrap_or_else(|| TagName::from(t));
-            index.add(&name, entry.key());
-            tags.push(name);
-            added += 1;
-        }
-        entry.set_tags(tags);
-        let after = entry.memory();
-        self.entry_memory = self.entry_memory + after - before;
-        if self.tags.as_ref().is_some_and(|t| t.is_empty()) {
-            self.tags = None;
-        }
-        Some(added)
+            added
+        })
     }
 
     /// Detaches `names` from the entry for `key`; returns how many it carried.
     pub fn remove_tags(&mut self, key: &[u8], hash: u64, names: &[&[u8]]) -> Option<usize> {
+        self.edit_tags(key, hash, |tags, index, key| {
+            let mut removed = 0;
+            tags.retain(|t| {
+                let drop = names.contains(&&t[..]);
+                if drop {
+                    removed += 1;
+                    if let Some(index) = index.as_mut() {
+                        index.remove(t, key);
+                    }
+                }
+                !drop
+            });
+            removed
+        })
+    }
+
+    /// Changes the tags of the entry for `key`: `edit` gets a copy of them, the table's index
+    /// and the key, keeps the index in step and returns its count. The entry's new size is
+    /// accounted and an index left empty is dropped.
+    fn edit_tags(
+        &mut self,
+        key: &[u8],
+        hash: u64,
+        edit: impl FnOnce(&mut Vec<TagName>, &mut Option<Box<TagIndex>>, &[u8]) -> usize,
+    ) -> Option<usize> {
         let i = self.find(key, hash)?;
         let entry = self.slots[i].as_deref_mut().expect("occupied");
         let before = entry.memory();
         let mut tags: Vec<TagName> = entry.tags().to_vec();
-        let mut removed = 0;
-        tags.retain(|t| {
-            let drop = names.contains(&&t[..]);
-            if drop {
-                removed += 1;
-                if let Some(index) = self.tags.as_mut() {
-                    index.remove(t, entry.key());
-                }
-            }
-            !drop
-        });
+        let n = edit(&mut tags, &mut self.tags, entry.key());
         entry.set_tags(tags);
-        let after = entry.memory();
-        self.entry_memory = self.entry_memory + after - before;
+        self.entry_memory = self.entry_memory + entry.memory() - before;
         if self.tags.as_ref().is_some_and(|t| t.is_empty()) {
             self.tags = None;
         }
-        Some(removed)
+        Some(n)
     }
 
     pub fn capacity(&self) -> usize {
