@@ -302,7 +302,7 @@ impl Keyspace {
         // A round can come up empty (its candidates moved, or a volatile walk met no TTL).
         for _round in 0..8 {
             if let Some((db, slot)) = self.pick_victim(tenant, volatile_only) {
-                let entry = self.table_remove_slot(db, tenant, slot);
+                let entry = self.table_remove_at(db, tenant, slot);
                 self.discard(db, tenant, entry, why);
                 return true;
             }

@@ -423,15 +423,14 @@ impl Keyspace {
     }
 
     fn table_remove(&mut self, db: usize, tenant: TenantId, key: &[u8], hash: u64) -> Option<Box<Entry>> {
-        self.dbs[db].table(tenant)?;
-        let entry = self.table_op(db, tenant, |t| t.remove(key, hash))?;
-        self.removed(db, &entry);
-        Some(entry)
+        let slot = self.dbs[db].table(tenant)?.locate(key, hash)?;
+        Some(self.table_remove_at(db, tenant, slot))
     }
 
-    /// Removes the entry in `slot` of the tenant's table (a slot eviction sampled).
-    fn table_remove_slot(&mut self, db: usize, tenant: TenantId, slot: usize) -> Box<Entry> {
-        let entry = self.table_op(db, tenant, |t| t.remove_slot(slot));
+    /// Removes the entry in `slot` of the tenant's table (one found by key, or sampled by
+    /// eviction).
+    fn table_remove_at(&mut self, db: usize, tenant: TenantId, slot: usize) -> Box<Entry> {
+        let entry = self.table_op(db, tenant, |t| t.remove_at(slot));
         self.removed(db, &entry);
         entry
     }

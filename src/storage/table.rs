@@ -286,9 +286,10 @@ impl Table {
         Some(self.remove_at(i))
     }
 
-    /// Removes the entry in slot `i`, shifting later members of the run back so that no
-    /// key is separated from its home slot by an empty one.
-    fn remove_at(&mut self, mut i: usize) -> Box<Entry> {
+    /// Removes the entry in slot `i` (one [`Table::locate`] returned or [`Table::holds_at`]
+    /// confirmed), shifting later members of the run back so that no key is separated from
+    /// its home slot by an empty one.
+    pub fn remove_at(&mut self, mut i: usize) -> Box<Entry> {
         let mask = self.mask();
         let removed = self.slots[i].take().expect("occupied slot");
         self.ctrl[i] = 0;
@@ -452,11 +453,6 @@ impl Table {
     /// sampled (entries are boxed, so an entry keeps its address while it lives).
     pub fn holds_at(&self, i: usize, entry: usize) -> bool {
         self.slots.get(i).and_then(|s| s.as_deref()).is_some_and(|e| std::ptr::from_ref(e) as usize == entry)
-    }
-
-    /// Removes the entry in slot `i` (one [`Table::holds_at`] confirmed) without probing.
-    pub fn remove_slot(&mut self, i: usize) -> Box<Entry> {
-        self.remove_at(i)
     }
 
     /// Visits occupied slots from `start` for at most `budget` slots; `f` returns whether to
