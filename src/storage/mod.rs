@@ -951,10 +951,7 @@ impl Keyspace {
             };
             for e in removed.drain(..) {
                 report.expired += 1;
-                self.touch_watched(db, e.key(), false);
-                if let Some(c) = self.classes.as_mut() {
-                    c.removed(e.key(), e.memory());
-                }
+                self.removed(db, &e);
                 self.discard(db, tenant as TenantId, e, Removal::Expired);
             }
         }
