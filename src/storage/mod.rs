@@ -884,20 +884,10 @@ impl Keyspace {
                 return None;
             }
             // Pick a table weighted by its size, then a random slot in it.
-            let mut n = rng.below(total as u64) as usize;
+            let n = rng.below(total as u64) as usize;
             let tables = &self.dbs[db].tables;
-            let (tenant, table) = tables
-                .iter()
-                .enumerate()
-                .find(|(_, t)| {
-                    if n < t.len() {
-                        true
-                    } else {
-                        n -= t.len();
-                        false
-                    }
-                })
-                .expect("a table holds the n-th key");
+            let tenant = weighted_position(tables.iter().map(Table::len), n).expect("a table holds the n-th key");
+            let table = &tables[tenant];
             let (_, e) = table.occupied_from(rng.below(table.capacity() as u64) as usize)?;
             if !e.is_expired(self.now_ms) {
                 return Some(e.key().to_vec());
@@ -1173,6 +1163,19 @@ impl Keyspace {
     pub fn has_events(&self) -> bool {
         !self.events.is_empty()
     }
+}
+
+/// Which item the `n`-th unit falls in, the items weighing `weights` in turn (`n` below
+/// their sum): for a uniform `n`, each item is picked with the probability of its weight.
+fn weighted_position(mut weights: impl Iterator<Item = usize>, mut n: usize) -> Option<usize> {
+    weights.position(|w| {
+        if n < w {
+            true
+        } else {
+            n -= w;
+            false
+        }
+    })
 }
 
 /// Values at least this large are freed on a background thread, as Redis's lazyfree does.
