@@ -57,6 +57,10 @@ impl Policy {
         matches!(self, Policy::AllKeysLfu | Policy::VolatileLfu)
     }
 
+    fn is_random(self) -> bool {
+        matches!(self, Policy::AllKeysRandom | Policy::VolatileRandom)
+    }
+
     fn volatile_only(self) -> bool {
         matches!(self, Policy::VolatileLru | Policy::VolatileLfu | Policy::VolatileRandom | Policy::VolatileTtl)
     }
@@ -325,8 +329,8 @@ impl Keyspace {
     /// Samples the tenant's tables and picks the best candidate by policy.
     fn pick_victim(&mut self, tenant: TenantId) -> Pick {
         let volatile_only = self.policy.volatile_only();
-        let samples = self.samples.max(1);
-        let random_policy = matches!(self.policy, Policy::AllKeysRandom | Policy::VolatileRandom);
+        let samples = self.sample_size();
+        let random_policy = self.policy.is_random();
         if self.evict_pool.tenant != Some(tenant) {
             self.evict_pool =
                 EvictionPool { tenant: Some(tenant), candidates: Vec::with_capacity(POOL_SIZE), ahead: [None; 2] };
@@ -341,7 +345,7 @@ impl Keyspace {
         let db = point.db;
         let table = &self.dbs[db].tables[tenant as usize];
         // Volatile policies skip keys without a TTL; bound the walk when those are rare.
-        let max_steps = if volatile_only { samples * 64 } else { usize::MAX };
+        let max_steps = if volatile_only { self.samples.max(1) * 64 } else { usize::MAX };
         let (policy, now_ms, decay) = (self.policy, self.now_ms, self.lfu_decay_time);
         let lru_now = self.lru_clock();
         let pool = &mut self.evict_pool.candidates;
@@ -387,6 +391,16 @@ impl Keyspace {
 }
 
 impl Keyspace {
+    /// Keys a sampling round takes: `maxmemory-samples`, or the first one for the random
+    /// policies, which evict whichever key comes up.
+    fn sample_size(&self) -> usize {
+        if self.policy.is_random() {
+            1
+        } else {
+            self.samples.max(1)
+        }
+    }
+
     /// A database drawn by its share of the tenant's keys and a random slot in it; `None` if
     /// the tenant has no key the policy may evict.
     fn draw_sample_point(&mut self, tenant: TenantId) -> Option<SamplePoint> {
@@ -406,7 +420,7 @@ impl Keyspace {
     fn prepare_ahead(&mut self, tenant: TenantId) {
         let next = self.evict_pool.ahead[1].take().or_else(|| self.draw_sample_point(tenant));
         let after = self.draw_sample_point(tenant);
-        let samples = self.samples.max(1);
+        let samples = self.sample_size();
         let table = |p: SamplePoint| self.dbs[p.db].table(tenant).map(|t| (t, p.start));
         if let Some((t, start)) = next.and_then(table) {
             t.prefetch_entries(start, samples);
