@@ -888,7 +888,7 @@ impl Keyspace {
             let tables = &self.dbs[db].tables;
             let tenant = weighted_position(tables.iter().map(Table::len), n).expect("a table holds the n-th key");
             let table = &tables[tenant];
-            let (_, e) = table.occupied_from(rng.below(table.capacity() as u64) as usize)?;
+            let (_, e) = table.occupied_from(rng.below(table.capacity() as u64) as usize).next()?;
             if !e.is_expired(self.now_ms) {
                 return Some(e.key().to_vec());
             }

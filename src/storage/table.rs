@@ -366,19 +366,12 @@ impl Table {
         v.reverse_bits()
     }
 
-    /// The entry in the first occupied slot at or after `start` (wrapping), if any.
-    pub fn occupied_from(&self, start: usize) -> Option<(usize, &Entry)> {
-        if self.len == 0 {
-            return None;
-        }
+    /// The occupied slots at or after `start` (wrapping, one turn at most) with their entries.
+    pub fn occupied_from(&self, start: usize) -> impl Iterator<Item = (usize, &Entry)> {
         let mask = self.mask();
-        let mut i = start & mask;
-        loop {
-            if let Some(e) = self.slots[i].as_deref() {
-                return Some((i, e));
-            }
-            i = (i + 1) & mask;
-        }
+        (0..self.slots.len())
+            .map(move |k| start.wrapping_add(k) & mask)
+            .filter_map(move |i| self.slots[i].as_deref().map(|e| (i, e)))
     }
 
     /// Walks at most `max_steps` slots from `start` (wrapping, at most one turn) and offers
@@ -431,21 +424,8 @@ impl Table {
 
     /// Starts loading the entries of the first `n` occupied slots from `start` on.
     pub fn prefetch_entries(&self, start: usize, n: usize) {
-        if self.len == 0 {
-            return;
-        }
-        let mask = self.mask();
-        let mut i = start & mask;
-        let mut found = 0;
-        for _ in 0..self.slots.len() {
-            if let Some(e) = self.slots[i].as_deref() {
-                prefetch(e);
-                found += 1;
-                if found == n {
-                    return;
-                }
-            }
-            i = (i + 1) & mask;
+        for (_, e) in self.occupied_from(start).take(n) {
+            prefetch(e);
         }
     }
 
