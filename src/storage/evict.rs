@@ -81,10 +81,13 @@ struct Candidate {
     entry: usize,
 }
 
-/// The candidate pool, kept between evictions of the same tenant.
+/// The candidate pool, kept between evictions of the same tenant under the same policy.
 #[derive(Default)]
 pub struct EvictionPool {
-    tenant: Option<TenantId>,
+    /// The tenant and the policy the candidates were sampled for: another policy scores
+    /// differently, and a volatile one may not take the keys without a TTL an allkeys one
+    /// sampled.
+    owner: Option<(TenantId, Policy)>,
     candidates: Vec<Candidate>,
     /// Where the next two rounds will sample, drawn in advance: `ahead[0]`'s entries and
     /// `ahead[1]`'s slots are already on their way into the cache when those rounds come.
@@ -331,9 +334,13 @@ impl Keyspace {
         let volatile_only = self.policy.volatile_only();
         let samples = self.sample_size();
         let random_policy = self.policy.is_random();
-        if self.evict_pool.tenant != Some(tenant) {
-            self.evict_pool =
-                EvictionPool { tenant: Some(tenant), candidates: Vec::with_capacity(POOL_SIZE), ahead: [None; 2] };
+        let owner = Some((tenant, self.policy));
+        if self.evict_pool.owner != owner {
+            let pool = &mut self.evict_pool;
+            pool.owner = owner;
+            pool.candidates.clear();
+            pool.candidates.reserve(POOL_SIZE);
+            pool.ahead = [None; 2];
         }
         let point = match self.evict_pool.ahead[0].take() {
             Some(p) if self.dbs[p.db].table(tenant).is_some_and(|t| weight(volatile_only, t) > 0) => p,
@@ -452,7 +459,32 @@ fn eviction_score(policy: Policy, e: &Entry, now_ms: u64, lru_now: u32, decay_ti
 
 #[cfg(test)]
 mod tests {
-    use super::lfu;
+    use super::{lfu, Removal};
+    use crate::storage::{Entry, Keyspace};
+    use crate::tenants::TenantRegistry;
+
+    /// Candidates an allkeys policy left in the pool are not evicted once the policy is a
+    /// volatile one: only the key with a TTL may go.
+    #[test]
+    fn policy_change_empties_the_pool() {
+        let mut ks = Keyspace::new(1, TenantRegistry::new(Vec::new(), b':'));
+        ks.apply_setting("maxmemory-policy", "allkeys-lru");
+        for i in 0..100 {
+            ks.insert(0, Entry::string(format!("old:{i}").as_bytes(), b"v", 0));
+        }
+        // A minute later the pool holds candidates idle for a minute.
+        ks.now_ms += 60_000;
+        assert!(ks.evict_one(0, Removal::Evicted));
+        // Newer than every other key, so the worst LRU candidate of them all.
+        let mut volatile = Entry::string(b"ttl", b"v", 0);
+        volatile.expire_at = ks.now_ms + 3_600_000;
+        ks.insert(0, volatile);
+        ks.apply_setting("maxmemory-policy", "volatile-lru");
+        assert!(ks.evict_one(0, Removal::Evicted));
+        assert!(ks.peek(0, b"ttl").is_none(), "the only key with a TTL is the victim");
+        assert_eq!(ks.total_keys(), 99);
+        assert!(!ks.evict_one(0, Removal::Evicted), "no key with a TTL is left");
+    }
 
     #[test]
     fn lfu_counter() {
