@@ -64,34 +64,22 @@ case "$PRESET" in
         ;;
 esac
 
-command -v redis-benchmark >/dev/null || { echo "bench-ab: redis-benchmark is missing (apt-get install redis-tools)" >&2; exit 1; }
+SCRIPT_NAME=bench-ab
+# shellcheck source=lib/servers.sh
+. scripts/lib/servers.sh
+need_package redis-cli redis-tools
+need_package redis-benchmark redis-tools
 [ -x "$TC_BIN" ] || cargo build --release --quiet --bin tenantcache
 
-PIDS=()
-stop_servers() { # and wait until they are gone, so that their ports are free for the next run
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    done
-}
-trap stop_servers EXIT
-start() { # PORT FLAGS... -> prints the PID
+start() { # PORT FLAGS...: starts tenantcache on CPU 0; its PID in SERVER_PID
     local port=$1
     shift
-    taskset -c 0 "$TC_BIN" --port "$port" --bind 127.0.0.1 --loglevel warning --metrics-port 0 "$@" \
-        >"/tmp/bench-ab-$port.log" 2>&1 &
-    local pid=$!
-    for _ in $(seq 100); do
-        redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && { echo "$pid"; return; }
-        sleep 0.1
-    done
-    cat "/tmp/bench-ab-$port.log" >&2
-    exit 1
+    start_server "$port" taskset -c 0 "$TC_BIN" --port "$port" --bind 127.0.0.1 --loglevel warning --metrics-port 0 "$@"
 }
-PID_A=$(start "$PORT_A" "${FLAGS_A[@]}")
-PIDS+=("$PID_A")
-PID_B=$(start "$PORT_B" "${FLAGS_B[@]}")
-PIDS+=("$PID_B")
+start "$PORT_A" "${FLAGS_A[@]}"
+PID_A=$SERVER_PID
+start "$PORT_B" "${FLAGS_B[@]}"
+PID_B=$SERVER_PID
 
 cpu_ns() { # CPU time of every thread of a process, in nanoseconds
     cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'

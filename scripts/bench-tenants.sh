@@ -11,7 +11,11 @@
 #   scripts/bench-tenants.sh            (takes a few minutes; needs redis-server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+SCRIPT_NAME=bench-tenants
+# shellcheck source=lib/servers.sh
+. scripts/lib/servers.sh
+need_package redis-cli redis-tools
+need_package redis-server redis-server
 cargo build --release --quiet --bin tenantcache --example cache_workload
 TC=target/release/tenantcache
 LOAD=target/release/examples/cache_workload
@@ -25,22 +29,15 @@ WINDOW=${WINDOW:-30000}
 MAXMEM=${MAXMEM:-48mb}
 RESERVE=${RESERVE:-32mb}
 
-pids=()
-cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
+# One server at a time: each run starts one, and stop_servers ends it before the next.
 start_tc() { # policy
-    "$TC" --port "$PORT_TC" --bind 127.0.0.1 --loglevel warning --maxmemory "$MAXMEM" --maxmemory-policy "$1" >/dev/null &
-    pids+=($!); TC_PID=$!
-    for _ in $(seq 50); do redis-cli -p "$PORT_TC" ping >/dev/null 2>&1 && return; sleep 0.1; done
+    start_server "$PORT_TC" "$TC" --port "$PORT_TC" --bind 127.0.0.1 --loglevel warning --maxmemory "$MAXMEM" \
+        --maxmemory-policy "$1"
 }
 start_rs() { # policy
-    redis-server --port "$PORT_RS" --bind 127.0.0.1 --save '' --appendonly no --maxmemory "$MAXMEM" \
-        --maxmemory-policy "$1" --loglevel warning >/dev/null &
-    pids+=($!); RS_PID=$!
-    for _ in $(seq 50); do redis-cli -p "$PORT_RS" ping >/dev/null 2>&1 && return; sleep 0.1; done
+    start_server "$PORT_RS" redis-server --port "$PORT_RS" --bind 127.0.0.1 --save '' --appendonly no \
+        --maxmemory "$MAXMEM" --maxmemory-policy "$1" --loglevel warning
 }
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 run() { # port flood -> csv
     "$LOAD" --port "$1" --a-keys "$A_KEYS" --flood "$2" --requests "$REQUESTS" --window "$WINDOW" \
@@ -49,15 +46,15 @@ run() { # port flood -> csv
 
 echo "== Noisy neighbour: maxmemory $MAXMEM allkeys-lru, A: $A_KEYS keys x ${VALUE}B Zipf(1.0), B floods at ${FLOOD}x =="
 start_tc allkeys-lru
-tc_alone=$(run "$PORT_TC" 0); stop "$TC_PID"
+tc_alone=$(run "$PORT_TC" 0); stop_servers
 start_tc allkeys-lru
 redis-cli -p "$PORT_TC" tenant setlimit a reserve "$RESERVE" >/dev/null
 tc_flood=$(run "$PORT_TC" "$FLOOD")
 b_evicted=$(redis-cli -p "$PORT_TC" tenant info b | awk 'prev=="evicted_keys"{print; exit} {prev=$0}')
 a_evicted=$(redis-cli -p "$PORT_TC" tenant info a | awk 'prev=="evicted_keys"{print; exit} {prev=$0}')
-stop "$TC_PID"
+stop_servers
 start_rs allkeys-lru
-rs_flood=$(run "$PORT_RS" "$FLOOD"); stop "$RS_PID"
+rs_flood=$(run "$PORT_RS" "$FLOOD"); stop_servers
 
 printf '%-8s %-22s %-22s %-22s\n' window tenantcache-A-alone tenantcache-A+flood redis-server-A+flood
 paste -d, <(echo "$tc_alone" | grep -E '^[0-9]') <(echo "$tc_flood" | grep -E '^[0-9]') <(echo "$rs_flood" | grep -E '^[0-9]') |
@@ -77,9 +74,9 @@ printf '%-14s %-14s %-14s %-8s\n' policy redis-server tenantcache diff-pp
 for policy in allkeys-lru allkeys-lfu; do
     MAXMEM=$Q_MAXMEM start_rs "$policy"
     rs=$("$LOAD" --port "$PORT_RS" --a-keys "$Q_KEYS" --requests 600000 --window 600000 --value-size "$VALUE" --warmup 200000 | awk -F, '/overall/{print $2}')
-    stop "$RS_PID"
+    stop_servers
     MAXMEM=$Q_MAXMEM start_tc "$policy"
     tc=$("$LOAD" --port "$PORT_TC" --a-keys "$Q_KEYS" --requests 600000 --window 600000 --value-size "$VALUE" --warmup 200000 | awk -F, '/overall/{print $2}')
-    stop "$TC_PID"
+    stop_servers
     awk -v p="$policy" -v r="$rs" -v t="$tc" 'BEGIN{printf "%-14s %-14s %-14s %+.2f\n", p, r, t, (t-r)*100}'
 done

@@ -43,18 +43,13 @@ KEYSPACE=100000
 PAYLOAD=$(printf 'p%.0s' $(seq "$VALUE_SIZE"))
 CLK_TCK=$(getconf CLK_TCK)
 
-die() { echo "bench-vs-redis: $*" >&2; exit 1; }
-
-need_package() { # need_package COMMAND DEBIAN_PACKAGE
-    command -v "$1" >/dev/null && return
-    [ "$(id -u)" -eq 0 ] || die "$1 is missing: apt-get install $2"
-    echo "installing $2 ..."
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-}
+SCRIPT_NAME=bench-vs-redis
+# shellcheck source=lib/servers.sh
+. scripts/lib/servers.sh
+need_package redis-cli redis-tools
 need_package redis-benchmark redis-tools
 need_package redis-server redis-server
-[ -x "$TC_BIN" ] || die "$TC_BIN not found: run 'cargo build --release' first"
+need_tc_bin
 
 SERVER_PREFIX=()
 CLIENT_PREFIX=()
@@ -68,44 +63,11 @@ if [ "$MODE" = pinned ]; then
     fi
 fi
 
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || continue
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    done
-}
-trap cleanup EXIT
-
-# start_server PORT LOG COMMAND... : prints the server's PID once it answers PING.
-start_server() {
-    local port=$1 log=$2 pid
-    shift 2
-    if redis-cli -p "$port" ping >/dev/null 2>&1; then
-        die "port $port is already in use"
-    fi
-    "${SERVER_PREFIX[@]}" "$@" >"$log" 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do
-        if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
-            echo "$pid"
-            return
-        fi
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$log" >&2
-    die "server '$*' did not start on port $port"
-}
-
-REDIS_LOG=/tmp/bench-redis-$REDIS_PORT.log
-TC_LOG=/tmp/bench-tenantcache-$TC_PORT.log
-REDIS_PID=$(start_server "$REDIS_PORT" "$REDIS_LOG" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-    --save '' --appendonly no --daemonize no)
-PIDS+=("$REDIS_PID")
-TC_PID=$(start_server "$TC_PORT" "$TC_LOG" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --loglevel warning)
-PIDS+=("$TC_PID")
+start_server "$REDIS_PORT" "${SERVER_PREFIX[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+    --save '' --appendonly no --daemonize no
+REDIS_PID=$SERVER_PID
+start_server "$TC_PORT" "${SERVER_PREFIX[@]}" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --loglevel warning
+TC_PID=$SERVER_PID
 
 cpu_ticks() { # utime + stime of a process (all threads), in clock ticks
     # Fields after the ")" that closes the command name: utime and stime are the 12th and 13th.

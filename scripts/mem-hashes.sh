@@ -21,6 +21,9 @@ FIELDS=10
 SCRIPT_NAME=mem-hashes
 # shellcheck source=lib/servers.sh
 . scripts/lib/servers.sh
+need_package redis-cli redis-tools
+need_package redis-server redis-server
+need_tc_bin
 used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }'; }
 
 # RESP for HASHES commands `HSET hash:NNNNNN field1 vNNNNNN1 ... field10 vNNNNN10`.
@@ -49,7 +52,7 @@ measure() {
     out=$(generate | redis-cli -p "$port" --pipe 2>&1)
     if ! printf '%s\n' "$out" | grep -q "errors: 0, replies: $HASHES"; then
         printf '%-12s FAILED: %s\n' "$name" "$(printf '%s' "$out" | tail -n 1)"
-        stop_server
+        stop_servers
         return 1
     fi
     keys=$(redis-cli -p "$port" dbsize)
@@ -57,7 +60,7 @@ measure() {
     sleep 1 # let the allocator settle
     rss1=$(rss_kb "$SERVER_PID")
     mem1=$(used_memory "$port")
-    stop_server
+    stop_servers
     [ "$keys" = "$HASHES" ] || { printf '%-12s FAILED: DBSIZE %s\n' "$name" "$keys"; return 1; }
     awk -v n="$name" -v e="$encoding" -v r0="$rss0" -v r1="$rss1" -v m0="$mem0" -v m1="$mem1" -v k="$HASHES" 'BEGIN {
         printf "%-12s %-9s %10.1f %10.1f %14.1f %12.1f %14.1f\n", n, e, (r1 - r0) / 1024, (m1 - m0) / 1048576,

@@ -21,6 +21,9 @@ VALUE_SIZE=32
 SCRIPT_NAME=mem-per-key
 # shellcheck source=lib/servers.sh
 . scripts/lib/servers.sh
+need_package redis-cli redis-tools
+need_package redis-server redis-server
+need_tc_bin
 
 # RESP for KEYS SET commands with distinct 14-byte keys and VALUE_SIZE-byte values; with
 # "ttl" each SET carries EX 100000.
@@ -46,13 +49,13 @@ measure() {
     out=$(generate "$ttl" | redis-cli -p "$port" --pipe 2>&1)
     if ! printf '%s\n' "$out" | grep -q "errors: 0, replies: $KEYS"; then
         printf '%-12s %-5s FAILED: %s\n' "$name" "$ttl" "$(printf '%s' "$out" | tail -n 1)"
-        stop_server
+        stop_servers
         return 1
     fi
     keys=$(redis-cli -p "$port" dbsize)
     sleep 1 # let background work (expiry cycle, allocator) settle
     after=$(rss_kb "$SERVER_PID")
-    stop_server
+    stop_servers
     [ "$keys" = "$KEYS" ] || { printf '%-12s %-5s FAILED: DBSIZE %s\n' "$name" "$ttl" "$keys"; return 1; }
     awk -v n="$name" -v t="$ttl" -v b="$before" -v a="$after" -v k="$KEYS" 'BEGIN {
         printf "%-12s %-5s %10.1f %10.1f %14.1f\n", n, t, b / 1024, a / 1024, (a - b) * 1024 / k }'

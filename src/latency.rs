@@ -3,9 +3,10 @@
 //! event log (LATENCY LATEST/HISTORY/RESET, `latency-monitor-threshold`).
 //!
 //! Recording runs after every command, so it must not contend: each thread owns one
-//! histogram per command, registered once in a global list, and a command adds to its own
-//! thread's buckets with an uncontended atomic add. Readers (INFO, LATENCY, a scrape) sum
-//! the buckets of every thread; they never block a recording thread.
+//! histogram per command, registered once in a global list, and a command counts in its own
+//! thread's buckets with a plain atomic load and store (no locked add: the thread is their
+//! only writer). Readers (INFO, LATENCY, a scrape) sum the buckets of every thread; they never
+//! block a recording thread.
 //!
 //! Buckets are log-linear over nanoseconds, as in an HDR histogram with 16 sub-buckets per
 //! power of two (at most 6.25% relative error). Powers of two are exact bucket boundaries,

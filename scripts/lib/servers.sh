@@ -1,6 +1,7 @@
-# Shared by the memory scripts: installs missing tools, starts one server at a time in the
-# background and stops it, reads a process's resident memory. Source it after setting
-# SCRIPT_NAME (used in messages and log names) and TC_BIN.
+# Server plumbing shared by the benchmark and memory scripts: installs missing tools, starts
+# servers in the background and stops them all on exit, reads a process's resident memory.
+# Source it after setting SCRIPT_NAME (used in messages and log names), then call
+# need_package for the tools the script uses.
 
 die() { echo "$SCRIPT_NAME: $*" >&2; exit 1; }
 
@@ -11,26 +12,35 @@ need_package() { # need_package COMMAND DEBIAN_PACKAGE
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
 }
-need_package redis-cli redis-tools
-need_package redis-server redis-server
-[ -x "$TC_BIN" ] || die "$TC_BIN not found: run 'cargo build --release' first (or set TC_BIN)"
 
+# need_tc_bin: dies unless $TC_BIN is a built server.
+need_tc_bin() {
+    [ -x "$TC_BIN" ] || die "$TC_BIN not found: run 'cargo build --release' first (or set TC_BIN)"
+}
+
+# Servers started and not yet stopped; SERVER_PID is the last one started.
+SERVER_PIDS=()
 SERVER_PID=
-stop_server() {
-    [ -n "$SERVER_PID" ] || return 0
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+stop_servers() { # stops every running server and waits until it is gone (its port free)
+    local pid
+    for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${SERVER_PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    done
+    SERVER_PIDS=()
     SERVER_PID=
 }
-trap stop_server EXIT
+trap stop_servers EXIT
 
-# start_server PORT COMMAND...: starts a server in the background and waits for PING.
+# start_server PORT COMMAND...: starts a server in the background (its PID in SERVER_PID)
+# and waits for PING; the log is /tmp/$SCRIPT_NAME-PORT.log.
 start_server() {
     local port=$1
     shift
     redis-cli -p "$port" ping >/dev/null 2>&1 && die "port $port is already in use"
     "$@" >"/tmp/$SCRIPT_NAME-$port.log" 2>&1 &
     SERVER_PID=$!
+    SERVER_PIDS+=("$SERVER_PID")
     for _ in $(seq 100); do
         redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return
         kill -0 "$SERVER_PID" 2>/dev/null || break

@@ -57,6 +57,10 @@ impl Policy {
         matches!(self, Policy::AllKeysLfu | Policy::VolatileLfu)
     }
 
+    fn is_random(self) -> bool {
+        matches!(self, Policy::AllKeysRandom | Policy::VolatileRandom)
+    }
+
     fn volatile_only(self) -> bool {
         matches!(self, Policy::VolatileLru | Policy::VolatileLfu | Policy::VolatileRandom | Policy::VolatileTtl)
     }
@@ -77,16 +81,29 @@ struct Candidate {
     entry: usize,
 }
 
-/// The candidate pool, kept between evictions of the same tenant.
+/// The candidate pool, kept between evictions of the same tenant under the same policy.
 #[derive(Default)]
 pub struct EvictionPool {
-    tenant: Option<TenantId>,
+    /// The tenant and the policy the candidates were sampled for: another policy scores
+    /// differently, and a volatile one may not take the keys without a TTL an allkeys one
+    /// sampled.
+    owner: Option<(TenantId, Policy)>,
     candidates: Vec<Candidate>,
     /// Where the next two rounds will sample, drawn in advance: `ahead[0]`'s entries and
     /// `ahead[1]`'s slots are already on their way into the cache when those rounds come.
     /// Under continuous writes at the limit every write evicts, and sampling random keys
     /// is a cache miss per key; drawn ahead, the misses overlap the writes in between.
     ahead: [Option<SamplePoint>; 2],
+}
+
+/// What one sampling round of [`Keyspace::pick_victim`] found.
+enum Pick {
+    /// The key to evict.
+    Victim { db: usize, slot: usize },
+    /// Nothing this round (its candidates moved, or a volatile walk met no TTL).
+    Missed,
+    /// The tenant has no key the policy may evict.
+    NoKeys,
 }
 
 /// A database and a slot to sample from (drawn before it is needed).
@@ -257,7 +274,7 @@ impl Keyspace {
         while self.maxmemory > 0 && self.server_memory() as u64 > self.maxmemory {
             let victim = self.pressure_victim().or_else(|| {
                 (0..self.tenants.count() as TenantId)
-                    .filter(|&t| self.has_evictable(t))
+                    .filter(|&t| self.evictable_keys(t) > 0)
                     .max_by_key(|&t| self.tenant_memory(t))
             });
             match victim {
@@ -274,7 +291,7 @@ impl Keyspace {
         for t in 0..self.tenants.count() as TenantId {
             let used = self.tenant_memory(t) as u64;
             let reserve = self.limits(t).reserve;
-            if used <= reserve || !self.has_evictable(t) {
+            if used <= reserve || self.evictable_keys(t) == 0 {
                 continue;
             }
             let excess = used - reserve;
@@ -285,50 +302,57 @@ impl Keyspace {
         best.map(|(_, t)| t)
     }
 
-    fn has_evictable(&self, tenant: TenantId) -> bool {
-        let volatile_only = self.policy.volatile_only();
-        self.dbs.iter().filter_map(|d| d.tables.get(tenant as usize)).any(|t| {
-            if volatile_only {
-                t.volatile() > 0
-            } else {
-                !t.is_empty()
-            }
-        })
+    /// How many keys of `tenant`, in all databases, the policy may evict.
+    fn evictable_keys(&self, tenant: TenantId) -> usize {
+        if self.policy.volatile_only() {
+            self.dbs.iter().filter_map(|d| d.table(tenant)).map(super::Table::volatile).sum()
+        } else {
+            self.tenant_keys(tenant)
+        }
     }
 
     /// Evicts one key of `tenant` chosen by the policy. Returns false if it has none to evict.
     pub fn evict_one(&mut self, tenant: TenantId, why: Removal) -> bool {
-        let volatile_only = self.policy.volatile_only();
-        // A round can come up empty (its candidates moved, or a volatile walk met no TTL).
+        // A round can come up empty (its candidates moved, or a volatile walk met no TTL):
+        // a few more rounds then sample elsewhere.
         for _round in 0..8 {
-            if let Some((db, slot)) = self.pick_victim(tenant, volatile_only) {
-                let entry = self.table_remove_slot(db, tenant, slot);
-                self.discard(db, tenant, entry, why);
-                return true;
-            }
-            if !self.has_evictable(tenant) {
-                return false;
+            match self.pick_victim(tenant) {
+                Pick::Victim { db, slot } => {
+                    let entry = self.table_remove_at(db, tenant, slot);
+                    self.discard(db, tenant, entry, why);
+                    return true;
+                }
+                Pick::NoKeys => return false,
+                Pick::Missed => {}
             }
         }
         false
     }
 
-    /// Samples the tenant's tables and returns the slot of the best candidate by policy.
-    fn pick_victim(&mut self, tenant: TenantId, volatile_only: bool) -> Option<(usize, usize)> {
-        let samples = self.samples.max(1);
-        let random_policy = matches!(self.policy, Policy::AllKeysRandom | Policy::VolatileRandom);
-        if self.evict_pool.tenant != Some(tenant) {
-            self.evict_pool =
-                EvictionPool { tenant: Some(tenant), candidates: Vec::with_capacity(POOL_SIZE), ahead: [None; 2] };
+    /// Samples the tenant's tables and picks the best candidate by policy.
+    fn pick_victim(&mut self, tenant: TenantId) -> Pick {
+        let volatile_only = self.policy.volatile_only();
+        let samples = self.sample_size();
+        let random_policy = self.policy.is_random();
+        let owner = Some((tenant, self.policy));
+        if self.evict_pool.owner != owner {
+            let pool = &mut self.evict_pool;
+            pool.owner = owner;
+            pool.candidates.clear();
+            pool.candidates.reserve(POOL_SIZE);
+            pool.ahead = [None; 2];
         }
         let point = match self.evict_pool.ahead[0].take() {
-            Some(p) if self.dbs[p.db].tables.get(tenant as usize).is_some_and(|t| weight(volatile_only, t) > 0) => p,
-            _ => self.draw_sample_point(tenant, volatile_only)?,
+            Some(p) if self.dbs[p.db].table(tenant).is_some_and(|t| weight(volatile_only, t) > 0) => p,
+            _ => match self.draw_sample_point(tenant) {
+                Some(p) => p,
+                None => return Pick::NoKeys,
+            },
         };
         let db = point.db;
         let table = &self.dbs[db].tables[tenant as usize];
         // Volatile policies skip keys without a TTL; bound the walk when those are rare.
-        let max_steps = if volatile_only { samples * 64 } else { usize::MAX };
+        let max_steps = if volatile_only { self.samples.max(1) * 64 } else { usize::MAX };
         let (policy, now_ms, decay) = (self.policy, self.now_ms, self.lfu_decay_time);
         let lru_now = self.lru_clock();
         let pool = &mut self.evict_pool.candidates;
@@ -355,57 +379,61 @@ impl Keyspace {
             }
             true
         });
-        self.prepare_ahead(tenant, volatile_only);
-        if chosen.is_some() {
-            return chosen;
+        self.prepare_ahead(tenant);
+        if let Some((db, slot)) = chosen {
+            return Pick::Victim { db, slot };
         }
         // Take the best candidate that is still where it was sampled.
         loop {
             let pool = &mut self.evict_pool.candidates;
-            let (i, _) = pool.iter().enumerate().max_by_key(|(_, c)| c.score)?;
+            let Some((i, _)) = pool.iter().enumerate().max_by_key(|(_, c)| c.score) else {
+                return Pick::Missed;
+            };
             let c = pool.swap_remove(i);
-            if self.dbs[c.db].tables.get(tenant as usize).is_some_and(|t| t.holds_at(c.slot, c.entry)) {
-                return Some((c.db, c.slot));
+            if self.dbs[c.db].table(tenant).is_some_and(|t| t.holds_at(c.slot, c.entry)) {
+                return Pick::Victim { db: c.db, slot: c.slot };
             }
         }
     }
 }
 
 impl Keyspace {
+    /// Keys a sampling round takes: `maxmemory-samples`, or the first one for the random
+    /// policies, which evict whichever key comes up.
+    fn sample_size(&self) -> usize {
+        if self.policy.is_random() {
+            1
+        } else {
+            self.samples.max(1)
+        }
+    }
+
     /// A database drawn by its share of the tenant's keys and a random slot in it; `None` if
     /// the tenant has no key the policy may evict.
-    fn draw_sample_point(&mut self, tenant: TenantId, volatile_only: bool) -> Option<SamplePoint> {
-        let tables = || self.dbs.iter().map(|d| d.tables.get(tenant as usize).map_or(0, |t| weight(volatile_only, t)));
-        let total: usize = tables().sum();
+    fn draw_sample_point(&mut self, tenant: TenantId) -> Option<SamplePoint> {
+        let total = self.evictable_keys(tenant);
         if total == 0 {
             return None;
         }
-        let mut pick = self.rng.below(total as u64) as usize;
-        let db = tables()
-            .position(|n| {
-                if pick < n {
-                    true
-                } else {
-                    pick -= n;
-                    false
-                }
-            })
-            .expect("weighted pick");
+        let volatile_only = self.policy.volatile_only();
+        let n = self.rng.below(total as u64) as usize;
+        let weights = self.dbs.iter().map(|d| d.table(tenant).map_or(0, |t| weight(volatile_only, t)));
+        let db = super::weighted_position(weights, n).expect("a database holds the n-th evictable key");
         let capacity = self.dbs[db].tables[tenant as usize].capacity();
         Some(SamplePoint { db, start: self.rng.below(capacity as u64) as usize })
     }
 
     /// Moves the sampling points one round ahead and starts loading what they will read.
-    fn prepare_ahead(&mut self, tenant: TenantId, volatile_only: bool) {
-        let next = self.evict_pool.ahead[1].take().or_else(|| self.draw_sample_point(tenant, volatile_only));
-        let after = self.draw_sample_point(tenant, volatile_only);
-        let samples = self.samples.max(1);
-        let tables = |p: &SamplePoint| self.dbs[p.db].tables.get(tenant as usize);
-        if let Some(t) = next.as_ref().and_then(tables) {
-            t.prefetch_entries(next.expect("point").start, samples);
+    fn prepare_ahead(&mut self, tenant: TenantId) {
+        let next = self.evict_pool.ahead[1].take().or_else(|| self.draw_sample_point(tenant));
+        let after = self.draw_sample_point(tenant);
+        let samples = self.sample_size();
+        let table = |p: SamplePoint| self.dbs[p.db].table(tenant).map(|t| (t, p.start));
+        if let Some((t, start)) = next.and_then(table) {
+            t.prefetch_entries(start, samples);
         }
-        if let Some(t) = after.as_ref().and_then(tables) {
-            t.prefetch_slots(after.expect("point").start);
+        if let Some((t, start)) = after.and_then(table) {
+            t.prefetch_slots(start);
         }
         self.evict_pool.ahead = [next, after];
     }
@@ -431,7 +459,32 @@ fn eviction_score(policy: Policy, e: &Entry, now_ms: u64, lru_now: u32, decay_ti
 
 #[cfg(test)]
 mod tests {
-    use super::lfu;
+    use super::{lfu, Removal};
+    use crate::storage::{Entry, Keyspace};
+    use crate::tenants::TenantRegistry;
+
+    /// Candidates an allkeys policy left in the pool are not evicted once the policy is a
+    /// volatile one: only the key with a TTL may go.
+    #[test]
+    fn policy_change_empties_the_pool() {
+        let mut ks = Keyspace::new(1, TenantRegistry::new(Vec::new(), b':'));
+        ks.apply_setting("maxmemory-policy", "allkeys-lru");
+        for i in 0..100 {
+            ks.insert(0, Entry::string(format!("old:{i}").as_bytes(), b"v", 0));
+        }
+        // A minute later the pool holds candidates idle for a minute.
+        ks.now_ms += 60_000;
+        assert!(ks.evict_one(0, Removal::Evicted));
+        // Newer than every other key, so the worst LRU candidate of them all.
+        let mut volatile = Entry::string(b"ttl", b"v", 0);
+        volatile.expire_at = ks.now_ms + 3_600_000;
+        ks.insert(0, volatile);
+        ks.apply_setting("maxmemory-policy", "volatile-lru");
+        assert!(ks.evict_one(0, Removal::Evicted));
+        assert!(ks.peek(0, b"ttl").is_none(), "the only key with a TTL is the victim");
+        assert_eq!(ks.total_keys(), 99);
+        assert!(!ks.evict_one(0, Removal::Evicted), "no key with a TTL is left");
+    }
 
     #[test]
     fn lfu_counter() {

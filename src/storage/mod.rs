@@ -423,15 +423,14 @@ impl Keyspace {
     }
 
     fn table_remove(&mut self, db: usize, tenant: TenantId, key: &[u8], hash: u64) -> Option<Box<Entry>> {
-        self.dbs[db].table(tenant)?;
-        let entry = self.table_op(db, tenant, |t| t.remove(key, hash))?;
-        self.removed(db, &entry);
-        Some(entry)
+        let slot = self.dbs[db].table(tenant)?.locate(key, hash)?;
+        Some(self.table_remove_at(db, tenant, slot))
     }
 
-    /// Removes the entry in `slot` of the tenant's table (a slot eviction sampled).
-    fn table_remove_slot(&mut self, db: usize, tenant: TenantId, slot: usize) -> Box<Entry> {
-        let entry = self.table_op(db, tenant, |t| t.remove_slot(slot));
+    /// Removes the entry in `slot` of the tenant's table (one found by key, or sampled by
+    /// eviction).
+    fn table_remove_at(&mut self, db: usize, tenant: TenantId, slot: usize) -> Box<Entry> {
+        let entry = self.table_op(db, tenant, |t| t.remove_at(slot));
         self.removed(db, &entry);
         entry
     }
@@ -885,21 +884,11 @@ impl Keyspace {
                 return None;
             }
             // Pick a table weighted by its size, then a random slot in it.
-            let mut n = rng.below(total as u64) as usize;
+            let n = rng.below(total as u64) as usize;
             let tables = &self.dbs[db].tables;
-            let (tenant, table) = tables
-                .iter()
-                .enumerate()
-                .find(|(_, t)| {
-                    if n < t.len() {
-                        true
-                    } else {
-                        n -= t.len();
-                        false
-                    }
-                })
-                .expect("a table holds the n-th key");
-            let (_, e) = table.occupied_from(rng.below(table.capacity() as u64) as usize)?;
+            let tenant = weighted_position(tables.iter().map(Table::len), n).expect("a table holds the n-th key");
+            let table = &tables[tenant];
+            let (_, e) = table.occupied_from(rng.below(table.capacity() as u64) as usize).next()?;
             if !e.is_expired(self.now_ms) {
                 return Some(e.key().to_vec());
             }
@@ -952,10 +941,7 @@ impl Keyspace {
             };
             for e in removed.drain(..) {
                 report.expired += 1;
-                self.touch_watched(db, e.key(), false);
-                if let Some(c) = self.classes.as_mut() {
-                    c.removed(e.key(), e.memory());
-                }
+                self.removed(db, &e);
                 self.discard(db, tenant as TenantId, e, Removal::Expired);
             }
         }
@@ -1022,30 +1008,32 @@ impl Keyspace {
 
     /// Attaches tags to a live key; `None` if the key does not exist.
     pub fn add_tags(&mut self, db: usize, key: &[u8], tags: &[&[u8]]) -> Option<usize> {
-        self.get(db, key)?;
-        let tenant = self.tenants.lookup(key)?;
-        let hash = hash_key(key);
-        let before = self.class_memory_of(db, tenant, key, hash);
-        let added = self.table_op(db, tenant, |t| t.add_tags(key, hash, tags));
-        self.class_resized(db, tenant, key, hash, before);
-        if added.is_some_and(|n| n > 0) {
-            self.touch_watched(db, key, true);
-        }
-        added
+        self.change_tags(db, key, |t, hash| t.add_tags(key, hash, tags))
     }
 
     /// Detaches tags from a live key; `None` if the key does not exist.
     pub fn remove_tags(&mut self, db: usize, key: &[u8], tags: &[&[u8]]) -> Option<usize> {
+        self.change_tags(db, key, |t, hash| t.remove_tags(key, hash, tags))
+    }
+
+    /// Runs a tag change on a live key's table (`change` returns how many tags it changed),
+    /// keeping the key class's memory in step; a change is seen by the key's watchers.
+    fn change_tags(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        change: impl FnOnce(&mut Table, u64) -> Option<usize>,
+    ) -> Option<usize> {
         self.get(db, key)?;
         let tenant = self.tenants.lookup(key)?;
         let hash = hash_key(key);
         let before = self.class_memory_of(db, tenant, key, hash);
-        let removed = self.table_op(db, tenant, |t| t.remove_tags(key, hash, tags));
+        let changed = self.table_op(db, tenant, |t| change(t, hash));
         self.class_resized(db, tenant, key, hash, before);
-        if removed.is_some_and(|n| n > 0) {
+        if changed.is_some_and(|n| n > 0) {
             self.touch_watched(db, key, true);
         }
-        removed
+        changed
     }
 
     /// Tenants of database `db` whose index knows `tag`.
@@ -1175,6 +1163,19 @@ impl Keyspace {
     pub fn has_events(&self) -> bool {
         !self.events.is_empty()
     }
+}
+
+/// Which item the `n`-th unit falls in, the items weighing `weights` in turn (`n` below
+/// their sum): for a uniform `n`, each item is picked with the probability of its weight.
+fn weighted_position(mut weights: impl Iterator<Item = usize>, mut n: usize) -> Option<usize> {
+    weights.position(|w| {
+        if n < w {
+            true
+        } else {
+            n -= w;
+            false
+        }
+    })
 }
 
 /// Values at least this large are freed on a background thread, as Redis's lazyfree does.

@@ -131,54 +131,60 @@ impl Table {
     /// Attaches `new_tags` to the entry for `key`; returns how many were newly attached.
     /// Names already known to this table's index are shared rather than copied.
     pub fn add_tags(&mut self, key: &[u8], hash: u64, new_tags: &[&[u8]]) -> Option<usize> {
-        let i = self.find(key, hash)?;
-        let entry = self.slots[i].as_deref_mut().expect("occupied");
-        let before = entry.memory();
-        let mut tags: Vec<TagName> = entry.tags().to_vec();
-        let index = self.tags.get_or_insert_with(Default::default);
-        let mut added = 0;
-        for &t in new_tags {
-            if tags.iter().any(|x| &x[..] == t) {
-                continue;
+        self.edit_tags(key, hash, |tags, index, key| {
+            let index = index.get_or_insert_with(Default::default);
+            let mut added = 0;
+            for &t in new_tags {
+                if tags.iter().any(|x| &x[..] == t) {
+                    continue;
+                }
+                let name = index.name(t).unwrap_or_else(|| TagName::from(t));
+                index.add(&name, key);
+                tags.push(name);
+                added += 1;
             }
-            let name = index.name(t).unwrap_or_else(|| TagName::from(t));
-            index.add(&name, entry.key());
-            tags.push(name);
-            added += 1;
-        }
-        entry.set_tags(tags);
-        let after = entry.memory();
-        self.entry_memory = self.entry_memory + after - before;
-        if self.tags.as_ref().is_some_and(|t| t.is_empty()) {
-            self.tags = None;
-        }
-        Some(added)
+            added
+        })
     }
 
     /// Detaches `names` from the entry for `key`; returns how many it carried.
     pub fn remove_tags(&mut self, key: &[u8], hash: u64, names: &[&[u8]]) -> Option<usize> {
+        self.edit_tags(key, hash, |tags, index, key| {
+            let mut removed = 0;
+            tags.retain(|t| {
+                let drop = names.contains(&&t[..]);
+                if drop {
+                    removed += 1;
+                    if let Some(index) = index.as_mut() {
+                        index.remove(t, key);
+                    }
+                }
+                !drop
+            });
+            removed
+        })
+    }
+
+    /// Changes the tags of the entry for `key`: `edit` gets a copy of them, the table's index
+    /// and the key, keeps the index in step and returns its count. The entry's new size is
+    /// accounted and an index left empty is dropped.
+    fn edit_tags(
+        &mut self,
+        key: &[u8],
+        hash: u64,
+        edit: impl FnOnce(&mut Vec<TagName>, &mut Option<Box<TagIndex>>, &[u8]) -> usize,
+    ) -> Option<usize> {
         let i = self.find(key, hash)?;
         let entry = self.slots[i].as_deref_mut().expect("occupied");
         let before = entry.memory();
         let mut tags: Vec<TagName> = entry.tags().to_vec();
-        let mut removed = 0;
-        tags.retain(|t| {
-            let drop = names.contains(&&t[..]);
-            if drop {
-                removed += 1;
-                if let Some(index) = self.tags.as_mut() {
-                    index.remove(t, entry.key());
-                }
-            }
-            !drop
-        });
+        let n = edit(&mut tags, &mut self.tags, entry.key());
         entry.set_tags(tags);
-        let after = entry.memory();
-        self.entry_memory = self.entry_memory + after - before;
+        self.entry_memory = self.entry_memory + entry.memory() - before;
         if self.tags.as_ref().is_some_and(|t| t.is_empty()) {
             self.tags = None;
         }
-        Some(removed)
+        Some(n)
     }
 
     pub fn capacity(&self) -> usize {
@@ -280,9 +286,10 @@ impl Table {
         Some(self.remove_at(i))
     }
 
-    /// Removes the entry in slot `i`, shifting later members of the run back so that no
-    /// key is separated from its home slot by an empty one.
-    fn remove_at(&mut self, mut i: usize) -> Box<Entry> {
+    /// Removes the entry in slot `i` (one [`Table::locate`] returned or [`Table::holds_at`]
+    /// confirmed), shifting later members of the run back so that no key is separated from
+    /// its home slot by an empty one.
+    pub fn remove_at(&mut self, mut i: usize) -> Box<Entry> {
         let mask = self.mask();
         let removed = self.slots[i].take().expect("occupied slot");
         self.ctrl[i] = 0;
@@ -359,19 +366,12 @@ impl Table {
         v.reverse_bits()
     }
 
-    /// The entry in the first occupied slot at or after `start` (wrapping), if any.
-    pub fn occupied_from(&self, start: usize) -> Option<(usize, &Entry)> {
-        if self.len == 0 {
-            return None;
-        }
+    /// The occupied slots at or after `start` (wrapping, one turn at most) with their entries.
+    pub fn occupied_from(&self, start: usize) -> impl Iterator<Item = (usize, &Entry)> {
         let mask = self.mask();
-        let mut i = start & mask;
-        loop {
-            if let Some(e) = self.slots[i].as_deref() {
-                return Some((i, e));
-            }
-            i = (i + 1) & mask;
-        }
+        (0..self.slots.len())
+            .map(move |k| start.wrapping_add(k) & mask)
+            .filter_map(move |i| self.slots[i].as_deref().map(|e| (i, e)))
     }
 
     /// Walks at most `max_steps` slots from `start` (wrapping, at most one turn) and offers
@@ -424,21 +424,8 @@ impl Table {
 
     /// Starts loading the entries of the first `n` occupied slots from `start` on.
     pub fn prefetch_entries(&self, start: usize, n: usize) {
-        if self.len == 0 {
-            return;
-        }
-        let mask = self.mask();
-        let mut i = start & mask;
-        let mut found = 0;
-        for _ in 0..self.slots.len() {
-            if let Some(e) = self.slots[i].as_deref() {
-                prefetch(e);
-                found += 1;
-                if found == n {
-                    return;
-                }
-            }
-            i = (i + 1) & mask;
+        for (_, e) in self.occupied_from(start).take(n) {
+            prefetch(e);
         }
     }
 
@@ -446,11 +433,6 @@ impl Table {
     /// sampled (entries are boxed, so an entry keeps its address while it lives).
     pub fn holds_at(&self, i: usize, entry: usize) -> bool {
         self.slots.get(i).and_then(|s| s.as_deref()).is_some_and(|e| std::ptr::from_ref(e) as usize == entry)
-    }
-
-    /// Removes the entry in slot `i` (one [`Table::holds_at`] confirmed) without probing.
-    pub fn remove_slot(&mut self, i: usize) -> Box<Entry> {
-        self.remove_at(i)
     }
 
     /// Visits occupied slots from `start` for at most `budget` slots; `f` returns whether to

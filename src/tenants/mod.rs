@@ -75,12 +75,7 @@ impl TenantRegistry {
         if name == b"default" {
             return Some(DEFAULT_TENANT);
         }
-        // A handful of names (the usual number of key classes, or of tenants on a small
-        // server) are found faster by comparing than by hashing.
-        if self.names.len() <= LINEAR_LOOKUP_MAX {
-            return self.names.iter().position(|n| **n == *name).map(|i| i as TenantId);
-        }
-        self.ids.get(name).copied()
+        self.id_of(name)
     }
 
     /// The id of `key`'s tenant, interning a new tenant on first sight.
@@ -112,7 +107,7 @@ impl TenantRegistry {
     }
 
     pub fn intern(&mut self, name: &[u8]) -> TenantId {
-        if let Some(&id) = self.ids.get(name) {
+        if let Some(id) = self.id_of(name) {
             return id;
         }
         let id = self.names.len() as TenantId;
@@ -121,7 +116,14 @@ impl TenantRegistry {
         id
     }
 
+    /// The id of the tenant named `name`, if known.
+    #[inline]
     pub fn id_of(&self, name: &[u8]) -> Option<TenantId> {
+        // A handful of names (the usual number of tenants on a small server) are found
+        // faster by comparing than by hashing.
+        if self.names.len() <= LINEAR_LOOKUP_MAX {
+            return self.names.iter().position(|n| **n == *name).map(|i| i as TenantId);
+        }
         self.ids.get(name).copied()
     }
 
