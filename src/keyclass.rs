@@ -78,17 +78,13 @@ impl KeyClasses {
         self.stats[id].memory += memory as u64;
     }
 
-    /// An entry of `memory` bytes entered class `id`, replacing one of `old` bytes if any.
+    /// An entry was stored in class `id`: a new key if `new`, else a replaced value; the
+    /// class's memory changed by `grown` bytes.
     #[inline]
-    pub fn replaced(&mut self, id: ClassId, memory: usize, old: Option<usize>) {
+    pub fn stored(&mut self, id: ClassId, grown: i64, new: bool) {
         let s = &mut self.stats[id as usize];
-        match old {
-            Some(old) => s.memory = (s.memory + memory as u64).saturating_sub(old as u64),
-            None => {
-                s.keys += 1;
-                s.memory += memory as u64;
-            }
-        }
+        s.keys += new as u64;
+        s.memory = s.memory.saturating_add_signed(grown);
     }
 
     /// An entry of `memory` bytes under `key` left the keyspace.
@@ -254,8 +250,8 @@ mod tests {
         c.count_read(b"cache:user:3", false);
         let user = c.id_of(b"user").unwrap();
         assert_eq!(c.stats(user), KeyClassStats { hits: 1, misses: 1, keys: 1, memory: 70 });
-        c.replaced(user, 30, Some(70));
-        c.replaced(user, 10, None);
+        c.stored(user, -40, false);
+        c.stored(user, 10, true);
         assert_eq!((c.stats(user).keys, c.stats(user).memory), (2, 40));
         assert!(KeyClasses::compile("", b':').unwrap().is_none());
         assert!(KeyClasses::compile("cache:{tenant}", b':').is_err());

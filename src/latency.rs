@@ -16,10 +16,10 @@
 
 use crate::commands::{table, CommandSpec};
 use parking_lot::{Mutex, RwLock};
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 /// Sub-buckets per power of two (as bits).
 const SUB_BITS: u32 = 4;
@@ -154,17 +154,22 @@ fn ids() -> &'static CommandIds {
 }
 
 /// One thread's histograms, indexed by command id; each is allocated on the command's first use.
+/// A thread's set lives as long as the process (the registry lists it for readers), so it is
+/// leaked once instead of reference-counted.
 struct ThreadHistograms {
     by_command: Box<[OnceLock<Histogram>]>,
 }
 
-fn registry() -> &'static Mutex<Vec<Arc<ThreadHistograms>>> {
-    static THREADS: Mutex<Vec<Arc<ThreadHistograms>>> = Mutex::new(Vec::new());
+fn registry() -> &'static Mutex<Vec<&'static ThreadHistograms>> {
+    static THREADS: Mutex<Vec<&'static ThreadHistograms>> = Mutex::new(Vec::new());
     &THREADS
 }
 
 thread_local! {
-    static LOCAL: OnceCell<Arc<ThreadHistograms>> = const { OnceCell::new() };
+    static LOCAL: OnceCell<&'static ThreadHistograms> = const { OnceCell::new() };
+    /// The spec recorded last on this thread and its histogram: pipelined commands usually
+    /// repeat the one before, and then recording costs no lookup by spec.
+    static LAST: Cell<Option<(*const CommandSpec, &'static Histogram)>> = const { Cell::new(None) };
 }
 
 /// `latency-tracking`.
@@ -178,24 +183,39 @@ pub fn record(spec: &'static CommandSpec, ns: u64) {
     if !TRACKING.load(Ordering::Relaxed) {
         return;
     }
-    let Some(&id) = ids().by_spec.get(&(spec as *const CommandSpec as usize)) else {
-        return;
+    let last = LAST.get();
+    let histogram = match last {
+        Some((s, h)) if std::ptr::eq(s, spec) => h,
+        _ => {
+            let Some(h) = own_histogram(spec) else {
+                return;
+            };
+            LAST.set(Some((spec, h)));
+            h
+        }
     };
-    LOCAL.with(|cell| {
-        let mine = cell.get_or_init(|| {
-            let hists =
-                Arc::new(ThreadHistograms { by_command: (0..ids().specs.len()).map(|_| OnceLock::new()).collect() });
-            registry().lock().push(hists.clone());
+    histogram.record(ns);
+}
+
+/// This thread's histogram of `spec`, created on first use.
+fn own_histogram(spec: &'static CommandSpec) -> Option<&'static Histogram> {
+    let &id = ids().by_spec.get(&(spec as *const CommandSpec as usize))?;
+    let mine = LOCAL.with(|cell| {
+        *cell.get_or_init(|| {
+            let hists: &'static ThreadHistograms = Box::leak(Box::new(ThreadHistograms {
+                by_command: (0..ids().specs.len()).map(|_| OnceLock::new()).collect(),
+            }));
+            registry().lock().push(hists);
             hists
-        });
-        mine.by_command[id].get_or_init(Histogram::new).record(ns);
+        })
     });
+    Some(mine.by_command[id].get_or_init(Histogram::new))
 }
 
 /// Every command with at least one recorded call, by full name (`get`, `client|list`), with
 /// its histogram summed over all threads.
 pub fn snapshot_all() -> BTreeMap<String, Snapshot> {
-    let threads: Vec<Arc<ThreadHistograms>> = registry().lock().clone();
+    let threads: Vec<&'static ThreadHistograms> = registry().lock().clone();
     let ids = ids();
     let mut out = BTreeMap::new();
     for (id, spec) in ids.specs.iter().enumerate() {

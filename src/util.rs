@@ -166,6 +166,25 @@ pub fn reply_scan_head(out: &mut crate::protocol::ReplyBuf, next: u64, len: usiz
     out.array(len);
 }
 
+/// `a == b` for the short strings of the hot paths (keys, tenant and class names): lengths up
+/// to 16 compare as two overlapping words each instead of calling `memcmp`.
+#[inline]
+pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], at: usize| u32::from_ne_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    match n {
+        0 => true,
+        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
 /// ASCII-lowercases `name` into `buf` without allocating; `None` if it does not fit.
 pub fn lowercase<'b>(name: &[u8], buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
     if name.len() > buf.len() {
@@ -180,6 +199,22 @@ pub fn lowercase<'b>(name: &[u8], buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Agrees with `==` for every length up to 40 and a difference at every position.
+    #[test]
+    fn bytes_eq_matches_slice_equality() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n as u8).collect();
+            assert!(bytes_eq(&a, &a.clone()));
+            for i in 0..n {
+                let mut b = a.clone();
+                b[i] ^= 0x20;
+                assert!(!bytes_eq(&a, &b), "length {n}, difference at {i}");
+            }
+            let longer: Vec<u8> = (0..=n as u8).collect();
+            assert!(!bytes_eq(&a, &longer));
+        }
+    }
 
     #[test]
     fn integers_like_redis() {

@@ -168,9 +168,6 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     }
     if ctx.ks.is_held() {
         let ks = ctx.ks.get();
-        // The memo of this command's key argument ends with the command, while the argument
-        // is still alive (see `TenantRegistry::resolve_argument`).
-        ks.tenants.forget_recent();
         if ks.has_events() {
             let events = ks.take_events();
             crate::pubsub::publish_keyspace_events(ctx, events);

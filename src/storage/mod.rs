@@ -694,10 +694,15 @@ impl Keyspace {
             self.blocking.signal(db, entry.key());
         }
         // The class is resolved once: a replaced entry had the same key, so the same class.
-        let class = self.classes.as_mut().map(|c| (c.resolve(entry.key()), entry.memory()));
-        let old = self.table_op(db, tenant, |t| t.insert(entry, hash));
-        if let (Some(c), Some((id, memory))) = (self.classes.as_mut(), class) {
-            c.replaced(id, memory, old.as_ref().map(|o| o.memory()));
+        // Its memory changes by what the table's entries did.
+        let class = self.classes.as_mut().map(|c| c.resolve(entry.key()));
+        let (old, grown) = self.table_op(db, tenant, |t| {
+            let before = t.entry_memory();
+            let old = t.insert(entry, hash);
+            (old, t.entry_memory() as i64 - before as i64)
+        });
+        if let (Some(c), Some(id)) = (self.classes.as_mut(), class) {
+            c.stored(id, grown, old.is_none());
         }
         let replaced_live = match old {
             Some(old) if old.is_expired(self.now_ms) => {

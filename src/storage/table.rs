@@ -81,6 +81,12 @@ impl Table {
         self.volatile
     }
 
+    /// Heap bytes of the entries alone ([`Entry::memory`] summed).
+    #[inline]
+    pub fn entry_memory(&self) -> usize {
+        self.entry_memory
+    }
+
     /// Heap bytes of entries, slot arrays and the tag index.
     pub fn memory(&self) -> usize {
         self.entry_memory + self.slots.capacity() * SLOT_BYTES + self.tags.as_ref().map_or(0, |t| t.memory())

@@ -4,35 +4,61 @@
 //! are interned to a small integer id that indexes the per-tenant tables of each database.
 
 mod limits;
+mod names;
 mod pattern;
 
 pub use limits::{parse_options, LimitOverrides, Limits, OnLimit};
+use names::NameIndex;
 pub use pattern::KeyPattern;
-use std::collections::HashMap;
 
 /// Interned tenant id; 0 is `default`, the owner of every key that matches no pattern.
 pub type TenantId = u32;
 pub const DEFAULT_TENANT: TenantId = 0;
 
-/// Up to this many names, a lookup compares them one by one instead of hashing.
-const LINEAR_LOOKUP_MAX: usize = 8;
-
 /// Maps keys to tenants and tenant names to ids.
 pub struct TenantRegistry {
     patterns: Vec<KeyPattern>,
     separator: u8,
-    names: Vec<Box<[u8]>>,
-    ids: HashMap<Box<[u8]>, TenantId, foldhash::fast::RandomState>,
-    /// The key argument resolved last in the running command (its address and length) and its
-    /// tenant: the quota check, the lookup and the write of one command resolve the same key
-    /// argument, and this answers the second and third time. Cleared after every command,
-    /// while the argument is still alive, so an address can never be mistaken for another key.
-    recent: Option<(usize, usize, TenantId)>,
+    names: NameIndex,
+    /// The key argument resolved last and its tenant: the quota check, the lookup and the
+    /// write of one command resolve the same key (the write from the entry's own copy of it),
+    /// and this answers the second and third time without matching patterns. A key's tenant
+    /// depends only on the patterns and on ids that are never taken back, so the memo stays
+    /// true until the patterns change.
+    recent: KeyMemo,
+}
+
+/// Keys up to this length are remembered by [`TenantRegistry::resolve_argument`].
+const MEMO_KEY_MAX: usize = 48;
+
+/// One remembered key (its bytes, copied) and its tenant; empty while `len` exceeds the buffer.
+struct KeyMemo {
+    len: usize,
+    bytes: [u8; MEMO_KEY_MAX],
+    id: TenantId,
+}
+
+impl KeyMemo {
+    const EMPTY: KeyMemo = KeyMemo { len: usize::MAX, bytes: [0; MEMO_KEY_MAX], id: DEFAULT_TENANT };
+
+    #[inline]
+    fn get(&self, key: &[u8]) -> Option<TenantId> {
+        (key.len() == self.len && crate::util::bytes_eq(key, &self.bytes[..self.len])).then_some(self.id)
+    }
+
+    #[inline]
+    fn set(&mut self, key: &[u8], id: TenantId) {
+        if let Some(buf) = self.bytes.get_mut(..key.len()) {
+            buf.copy_from_slice(key);
+            self.len = key.len();
+            self.id = id;
+        }
+    }
 }
 
 impl TenantRegistry {
     pub fn new(patterns: Vec<KeyPattern>, separator: u8) -> Self {
-        let mut r = TenantRegistry { patterns, separator, names: Vec::new(), ids: HashMap::default(), recent: None };
+        let mut r = TenantRegistry { patterns, separator, names: NameIndex::new(), recent: KeyMemo::EMPTY };
         r.intern(b"default");
         r
     }
@@ -47,7 +73,7 @@ impl TenantRegistry {
 
     /// Replaces the patterns (only allowed by callers while no keys exist).
     pub fn set_patterns(&mut self, patterns: Vec<KeyPattern>, separator: u8) {
-        self.recent = None;
+        self.recent = KeyMemo::EMPTY;
         self.patterns = patterns;
         self.separator = separator;
     }
@@ -55,27 +81,26 @@ impl TenantRegistry {
     /// The name of the tenant that owns `key`.
     #[inline]
     pub fn tenant_name<'k>(&self, key: &'k [u8]) -> &'k [u8] {
-        for p in &self.patterns {
-            if let Some(t) = p.capture(key, self.separator) {
-                return t;
-            }
-        }
-        b"default"
+        self.captured_name(key).unwrap_or(b"default")
+    }
+
+    /// The tenant name a pattern captures from `key`; `None` for a key of `default`.
+    #[inline]
+    fn captured_name<'k>(&self, key: &'k [u8]) -> Option<&'k [u8]> {
+        self.patterns.iter().find_map(|p| p.capture(key, self.separator))
     }
 
     /// The id of `key`'s tenant if that tenant is known (has ever held a key or a limit).
-    #[inline]
+    /// Inlined into its few callers on the hot path: as a call it costs a third more.
+    #[inline(always)]
     pub fn lookup(&self, key: &[u8]) -> Option<TenantId> {
-        if let Some((ptr, len, id)) = self.recent {
-            if ptr == key.as_ptr() as usize && len == key.len() {
-                return Some(id);
-            }
+        if let Some(id) = self.recent.get(key) {
+            return Some(id);
         }
-        let name = self.tenant_name(key);
-        if name == b"default" {
-            return Some(DEFAULT_TENANT);
+        match self.captured_name(key) {
+            Some(name) => self.id_of(name),
+            None => Some(DEFAULT_TENANT),
         }
-        self.id_of(name)
     }
 
     /// The id of `key`'s tenant, interning a new tenant on first sight.
@@ -83,55 +108,65 @@ impl TenantRegistry {
     pub fn resolve(&mut self, key: &[u8]) -> TenantId {
         match self.lookup(key) {
             Some(id) => id,
-            None => {
-                let name = self.tenant_name(key).to_vec();
-                self.intern(&name)
-            }
+            None => self.intern_owner(key),
         }
     }
 
-    /// [`TenantRegistry::resolve`] for a key argument of the running command, remembered
-    /// until [`TenantRegistry::forget_recent`]. Only arguments are remembered: they stay alive
-    /// for the whole command, so their address cannot be reused by another key meanwhile.
-    #[inline]
-    pub fn resolve_argument(&mut self, key: &[u8]) -> TenantId {
-        let id = self.resolve(key);
-        self.recent = Some((key.as_ptr() as usize, key.len(), id));
-        id
+    /// Interns the tenant of `key`, seen for the first time (rare: kept out of line).
+    #[cold]
+    #[inline(never)]
+    fn intern_owner(&mut self, key: &[u8]) -> TenantId {
+        let name = self.tenant_name(key).to_vec();
+        self.intern(&name)
     }
 
-    /// Ends the running command's memo (see `recent`).
+    /// [`TenantRegistry::resolve`] for the key argument of a command, remembered (see
+    /// `recent`) for the lookups and the write that follow.
     #[inline]
-    pub fn forget_recent(&mut self) {
-        self.recent = None;
+    pub fn resolve_argument(&mut self, key: &[u8]) -> TenantId {
+        if let Some(id) = self.recent.get(key) {
+            return id;
+        }
+        let id = self.resolve(key);
+        self.recent.set(key, id);
+        id
     }
 
     pub fn intern(&mut self, name: &[u8]) -> TenantId {
-        if let Some(id) = self.id_of(name) {
-            return id;
-        }
-        let id = self.names.len() as TenantId;
-        self.names.push(name.into());
-        self.ids.insert(name.into(), id);
-        id
+        self.names.intern(name)
     }
 
     /// The id of the tenant named `name`, if known.
     #[inline]
     pub fn id_of(&self, name: &[u8]) -> Option<TenantId> {
-        // A handful of names (the usual number of tenants on a small server) are found
-        // faster by comparing than by hashing.
-        if self.names.len() <= LINEAR_LOOKUP_MAX {
-            return self.names.iter().position(|n| **n == *name).map(|i| i as TenantId);
-        }
-        self.ids.get(name).copied()
+        self.names.get(name)
     }
 
     pub fn name(&self, id: TenantId) -> &[u8] {
-        &self.names[id as usize]
+        self.names.name(id)
     }
 
     pub fn count(&self) -> usize {
         self.names.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The remembered key answers only for the same bytes, and patterns changing forget it.
+    #[test]
+    fn key_memo_follows_content() {
+        let pattern = KeyPattern::compile("{tenant}", b':', "{tenant}").unwrap();
+        let mut r = TenantRegistry::new(vec![pattern], b':');
+        let a = r.resolve_argument(b"acme:1");
+        let copy = b"acme:1".to_vec();
+        assert_eq!(r.lookup(&copy), Some(a));
+        let b = r.resolve(b"beta:1");
+        assert_ne!(a, b);
+        assert_eq!(r.lookup(b"beta:1"), Some(b));
+        r.set_patterns(Vec::new(), b':');
+        assert_eq!(r.lookup(&copy), Some(DEFAULT_TENANT));
     }
 }

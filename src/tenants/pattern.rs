@@ -53,6 +53,11 @@ impl KeyPattern {
     /// The captured segment of `key`, if the pattern matches.
     #[inline]
     pub fn capture<'k>(&self, key: &'k [u8], separator: u8) -> Option<&'k [u8]> {
+        // `{tenant}` alone, the most common pattern: the key's first segment.
+        if self.capture == 0 {
+            let end = key.iter().position(|&b| b == separator)?;
+            return Some(&key[..end]);
+        }
         let mut rest = key;
         for (i, seg) in self.segments.iter().enumerate() {
             // Every matched segment, the captured one included, must be followed by a separator.
