@@ -176,9 +176,12 @@ pub struct KeyspaceStats {
     pub evicted_keys: u64,
 }
 
-/// Counters per tenant, indexed by tenant id.
+/// Counters per tenant, indexed by tenant id. The counters every command touches come first,
+/// so that they share a cache line with the tenant's usage (see [`TenantState`]).
 #[derive(Default, Clone)]
+#[repr(C)]
 pub struct TenantStats {
+    pub commands: u64,
     pub hits: u64,
     pub misses: u64,
     pub expired_keys: u64,
@@ -188,14 +191,17 @@ pub struct TenantStats {
     pub evicted_pressure: u64,
     pub invalidated_keys: u64,
     pub rejected_writes: u64,
-    pub commands: u64,
 }
 
-/// Memory and key count of one tenant across all databases.
-#[derive(Default, Clone, Copy)]
-struct TenantUsage {
+/// What the keyspace keeps per tenant: memory and keys across all databases, and counters.
+/// A command touches its tenant's usage and its first counters, which share the first of
+/// two cache lines: with many tenants each command meets another tenant's state.
+#[derive(Default, Clone)]
+#[repr(C, align(64))]
+struct TenantState {
     memory: usize,
     keys: usize,
+    stats: TenantStats,
 }
 
 /// One logical database (`SELECT n`): a table per tenant, indexed by tenant id.
@@ -259,7 +265,6 @@ pub struct Keyspace {
     dbs: Vec<Db>,
     pub tenants: TenantRegistry,
     pub stats: KeyspaceStats,
-    pub tenant_stats: Vec<TenantStats>,
     /// Key classes (`stats-key-pattern`); `None` when no pattern is set.
     pub classes: Option<crate::keyclass::KeyClasses>,
     /// Milliseconds since the epoch, set before each command so it sees one instant.
@@ -272,7 +277,8 @@ pub struct Keyspace {
     started_ms: u64,
     /// Heap bytes of all tables, kept up to date by [`Keyspace::table_op`].
     used: usize,
-    usage: Vec<TenantUsage>,
+    /// Per tenant, by id (grown on a tenant's first use).
+    tenant_state: Vec<TenantState>,
     // Eviction settings (mirrored from the configuration).
     pub maxmemory: u64,
     pub policy: Policy,
@@ -313,7 +319,6 @@ impl Keyspace {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             tenants,
             stats: KeyspaceStats::default(),
-            tenant_stats: vec![TenantStats::default()],
             classes: None,
             now_ms: now,
             notify_flags: 0,
@@ -321,7 +326,7 @@ impl Keyspace {
             expire_cursor: ExpireCursor::default(),
             started_ms: now,
             used: 0,
-            usage: Vec::new(),
+            tenant_state: vec![TenantState::default()],
             maxmemory: 0,
             policy: Policy::NoEviction,
             samples: 5,
@@ -399,7 +404,7 @@ impl Keyspace {
 
     /// Keys in all databases.
     pub fn total_keys(&self) -> usize {
-        self.usage.iter().map(|u| u.keys).sum()
+        self.tenant_state.iter().map(|u| u.keys).sum()
     }
 
     // ----- tenants -----
@@ -411,11 +416,7 @@ impl Keyspace {
         let (mem_before, len_before) = (table.memory(), table.len());
         let r = op(table);
         let (mem_after, len_after) = (table.memory(), table.len());
-        let i = tenant as usize;
-        if i >= self.usage.len() {
-            self.usage.resize_with(i + 1, TenantUsage::default);
-        }
-        let u = &mut self.usage[i];
+        let u = self.tenant_state_mut(tenant);
         u.memory = u.memory + mem_after - mem_before;
         u.keys = u.keys + len_after - len_before;
         self.used = self.used + mem_after - mem_before;
@@ -445,22 +446,22 @@ impl Keyspace {
 
     /// Heap bytes of `tenant`'s keys in all databases.
     pub fn tenant_memory(&self, tenant: TenantId) -> usize {
-        self.usage.get(tenant as usize).map_or(0, |u| u.memory)
+        self.tenant_state.get(tenant as usize).map_or(0, |u| u.memory)
     }
 
     /// Keys of `tenant` in all databases.
     pub fn tenant_keys(&self, tenant: TenantId) -> usize {
-        self.usage.get(tenant as usize).map_or(0, |u| u.keys)
+        self.tenant_state.get(tenant as usize).map_or(0, |u| u.keys)
     }
 
     pub fn tenant_stats(&self, tenant: TenantId) -> TenantStats {
-        self.tenant_stats.get(tenant as usize).cloned().unwrap_or_default()
+        self.tenant_state.get(tenant as usize).map(|u| u.stats.clone()).unwrap_or_default()
     }
 
     pub fn reset_tenant_stats(&mut self, tenant: Option<TenantId>) {
         match tenant {
             Some(t) => *self.tenant_stats_mut(t) = TenantStats::default(),
-            None => self.tenant_stats.iter_mut().for_each(|s| *s = TenantStats::default()),
+            None => self.tenant_state.iter_mut().for_each(|u| u.stats = TenantStats::default()),
         }
     }
 
@@ -508,11 +509,16 @@ impl Keyspace {
     }
 
     pub(crate) fn tenant_stats_mut(&mut self, tenant: TenantId) -> &mut TenantStats {
+        &mut self.tenant_state_mut(tenant).stats
+    }
+
+    #[inline]
+    fn tenant_state_mut(&mut self, tenant: TenantId) -> &mut TenantState {
         let i = tenant as usize;
-        if i >= self.tenant_stats.len() {
-            self.tenant_stats.resize_with(i + 1, TenantStats::default);
+        if i >= self.tenant_state.len() {
+            self.tenant_state.resize_with(i + 1, TenantState::default);
         }
-        &mut self.tenant_stats[i]
+        &mut self.tenant_state[i]
     }
 
     // ----- lookups -----
@@ -1214,6 +1220,17 @@ pub fn drop_in_background<T: Send + 'static>(value: T) {
 mod tests {
     use super::*;
     use crate::tenants::KeyPattern;
+
+    /// A table header is one cache line, and a tenant's usage and its per-command counters
+    /// share one (see [`TenantState`]).
+    #[test]
+    fn per_tenant_state_is_cache_line_sized() {
+        assert_eq!(std::mem::size_of::<Table>(), 64);
+        assert_eq!(std::mem::align_of::<Table>(), 64);
+        assert_eq!(std::mem::align_of::<TenantState>(), 64);
+        let misses_end = std::mem::offset_of!(TenantState, stats) + std::mem::offset_of!(TenantStats, misses) + 8;
+        assert!(misses_end <= 64);
+    }
 
     fn keyspace() -> Keyspace {
         let pattern = KeyPattern::compile("{tenant}", b':', "{tenant}").unwrap();
