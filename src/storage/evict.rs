@@ -81,7 +81,8 @@ struct Candidate {
     entry: usize,
 }
 
-/// The candidate pool, kept between evictions of the same tenant under the same policy.
+/// The candidate pool, kept between evictions of the same tenant under the same policy,
+/// sorted by ascending score (see [`offer`]).
 #[derive(Default)]
 pub struct EvictionPool {
     /// The tenant and the policy the candidates were sampled for: another policy scores
@@ -354,29 +355,18 @@ impl Keyspace {
         // Volatile policies skip keys without a TTL; bound the walk when those are rare.
         let max_steps = if volatile_only { self.samples.max(1) * 64 } else { usize::MAX };
         let (policy, now_ms, decay) = (self.policy, self.now_ms, self.lfu_decay_time);
-        let lru_now = self.lru_clock();
         let pool = &mut self.evict_pool.candidates;
         let mut chosen = None;
         table.sample(point.start, samples, max_steps, |slot, e| {
             if volatile_only && e.expire_at == 0 {
                 return false;
             }
-            let entry = std::ptr::from_ref(e) as usize;
             if random_policy {
                 chosen.get_or_insert((db, slot));
                 return true;
             }
-            if pool.iter().any(|c| c.entry == entry && c.db == db) {
-                return true;
-            }
-            let candidate = Candidate { score: eviction_score(policy, e, now_ms, lru_now, decay), db, slot, entry };
-            if pool.len() < POOL_SIZE {
-                pool.push(candidate);
-            } else if let Some(min) = pool.iter_mut().min_by_key(|c| c.score) {
-                if candidate.score > min.score {
-                    *min = candidate;
-                }
-            }
+            let entry = std::ptr::from_ref(e) as usize;
+            offer(pool, Candidate { score: eviction_score(policy, e, now_ms, decay), db, slot, entry });
             true
         });
         self.prepare_ahead(tenant);
@@ -384,16 +374,43 @@ impl Keyspace {
             return Pick::Victim { db, slot };
         }
         // Take the best candidate that is still where it was sampled.
-        loop {
-            let pool = &mut self.evict_pool.candidates;
-            let Some((i, _)) = pool.iter().enumerate().max_by_key(|(_, c)| c.score) else {
-                return Pick::Missed;
-            };
-            let c = pool.swap_remove(i);
+        while let Some(c) = self.evict_pool.candidates.pop() {
             if self.dbs[c.db].table(tenant).is_some_and(|t| t.holds_at(c.slot, c.entry)) {
+                // The next best is the next victim unless a better sample comes: start
+                // loading its slot and entry, which it was sampled too long ago to find cached.
+                if let Some(next) = self.evict_pool.candidates.last() {
+                    if let Some(t) = self.dbs[next.db].table(tenant) {
+                        t.prefetch_slots(next.slot);
+                        super::table::prefetch_address(next.entry);
+                    }
+                }
                 return Pick::Victim { db: c.db, slot: c.slot };
             }
         }
+        Pick::Missed
+    }
+}
+
+/// Offers a sampled candidate to the pool, which is kept sorted by ascending score (as
+/// Redis's `evictionPoolPopulate` keeps it): the best victim is the last, and a full pool
+/// turns away a candidate no better than its first with one comparison.
+#[inline]
+fn offer(pool: &mut Vec<Candidate>, candidate: Candidate) {
+    let full = pool.len() >= POOL_SIZE;
+    if full && pool.first().is_some_and(|worst| candidate.score <= worst.score) {
+        return;
+    }
+    // A live entry's address names it in every database.
+    if pool.iter().any(|c| c.entry == candidate.entry) {
+        return;
+    }
+    let at = pool.partition_point(|c| c.score < candidate.score);
+    if full {
+        // The worst candidate makes way; everything below `at` moves down one place.
+        pool.copy_within(1..at, 0);
+        pool[at - 1] = candidate;
+    } else {
+        pool.insert(at, candidate);
     }
 }
 
@@ -449,11 +466,15 @@ fn weight(volatile_only: bool, table: &super::Table) -> usize {
 }
 
 /// How good a victim `e` is under `policy`: higher is evicted first.
-fn eviction_score(policy: Policy, e: &Entry, now_ms: u64, lru_now: u32, decay_time: u64) -> u64 {
+///
+/// LRU scores by the access time itself (earlier is better), not by the idle time when
+/// sampled: candidates wait in the pool while the clock moves, and an idle time taken then
+/// would rank them below every later sample, so that each tick of the clock flooded the pool.
+fn eviction_score(policy: Policy, e: &Entry, now_ms: u64, decay_time: u64) -> u64 {
     match policy {
         Policy::AllKeysLfu | Policy::VolatileLfu => 255 - lfu::decayed(e.access, now_ms, decay_time) as u64,
         Policy::VolatileTtl => u64::MAX - e.expire_at,
-        _ => lru_now.saturating_sub(e.access) as u64,
+        _ => (u32::MAX - e.access) as u64,
     }
 }
 
@@ -462,6 +483,34 @@ mod tests {
     use super::{lfu, Removal};
     use crate::storage::{Entry, Keyspace};
     use crate::tenants::TenantRegistry;
+
+    /// The pool keeps the best POOL_SIZE distinct candidates offered, sorted, best last.
+    #[test]
+    fn pool_keeps_the_best_candidates_sorted() {
+        let mut rng = crate::util::Rng::new();
+        let mut pool = Vec::new();
+        let mut offered = Vec::new();
+        for i in 0..500usize {
+            let score = rng.below(1000);
+            // Every third offer repeats an earlier entry, which must not enter twice.
+            let entry = if i % 3 == 2 { offered.last().map_or(i, |&(_, e)| e) } else { 0x1000 + i * 8 };
+            if i % 3 != 2 {
+                offered.push((score, entry));
+            }
+            let score = if i % 3 == 2 { offered.last().map_or(score, |&(s, _)| s) } else { score };
+            super::offer(&mut pool, super::Candidate { score, db: 0, slot: i, entry });
+            assert!(pool.windows(2).all(|w| w[0].score <= w[1].score), "sorted after offer {i}");
+            assert!(pool.len() <= super::POOL_SIZE);
+        }
+        let mut best: Vec<u64> = offered.iter().map(|&(s, _)| s).collect();
+        best.sort_unstable();
+        let kept: Vec<u64> = pool.iter().map(|c| c.score).collect();
+        assert_eq!(kept, best[best.len() - super::POOL_SIZE..]);
+        let mut entries: Vec<usize> = pool.iter().map(|c| c.entry).collect();
+        entries.sort_unstable();
+        entries.dedup();
+        assert_eq!(entries.len(), super::POOL_SIZE);
+    }
 
     /// Candidates an allkeys policy left in the pool are not evicted once the policy is a
     /// volatile one: only the key with a TTL may go.
