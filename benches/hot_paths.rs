@@ -1,5 +1,6 @@
 //! Criterion benches of the code every request crosses: the request parser, the reply
-//! encoder, the glob matcher (KEYS, SCAN MATCH, PSUBSCRIBE) and the per-tenant hash table.
+//! encoder, the glob matcher (KEYS, SCAN MATCH, PSUBSCRIBE), the per-tenant hash table and a
+//! write that evicts at `maxmemory`.
 //!
 //! `cargo bench` runs them; `cargo bench --no-run` only builds them.
 
@@ -7,7 +8,8 @@ use bytes::BytesMut;
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use tenantcache::glob::glob_match;
 use tenantcache::protocol::{ReplyBuf, RequestParser};
-use tenantcache::storage::{hash_key, Entry, Table};
+use tenantcache::storage::{hash_key, Entry, Keyspace, Table};
+use tenantcache::tenants::TenantRegistry;
 
 /// Commands per pipeline, keys per table: large enough that per-batch overhead is noise.
 const BATCH: usize = 1000;
@@ -131,5 +133,55 @@ fn table(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parser, encoder, glob, table);
+/// A write at `maxmemory` under allkeys-lru: room is made by evicting (sampling, pool,
+/// removal, free), then the new key is inserted. The clock advances one millisecond per 400
+/// writes, as under a pipelined benchmark, so LRU ticks hold many keys as they do in service.
+/// `overwrite` is the same write to a key that exists, which evicts nothing.
+fn eviction(c: &mut Criterion) {
+    const WRITES_PER_MS: u64 = 400;
+    let value = [b'v'; 64];
+    let filled = |maxmemory: &str| {
+        let mut ks = Keyspace::new(1, TenantRegistry::new(Vec::new(), b':'));
+        ks.apply_setting("maxmemory-policy", "allkeys-lru");
+        ks.apply_setting("maxmemory", maxmemory);
+        ks.refresh_limits_active();
+        ks
+    };
+    let mut group = c.benchmark_group("eviction");
+    group.throughput(Throughput::Elements(1));
+    let mut ks = filled("8mb");
+    let mut n: u64 = 0;
+    let mut write = |ks: &mut Keyspace, key: &[u8]| {
+        n += 1;
+        if n.is_multiple_of(WRITES_PER_MS) {
+            ks.now_ms += 1;
+        }
+        ks.make_room(0, key.len() + value.len() + 64, 1).expect("allkeys-lru makes room");
+        ks.insert(0, Entry::string(key, &value, 0));
+    };
+    // Fill to the limit first, so every measured write evicts.
+    for i in 0..200_000u64 {
+        write(&mut ks, format!("key:{i:012}").as_bytes());
+    }
+    let mut next = 200_000u64;
+    group.bench_function("write_at_maxmemory", |b| {
+        b.iter(|| {
+            next += 1;
+            write(&mut ks, format!("key:{next:012}").as_bytes())
+        })
+    });
+    let mut ks = filled("0");
+    for i in 0..50_000u64 {
+        write(&mut ks, format!("key:{i:012}").as_bytes());
+    }
+    group.bench_function("overwrite", |b| {
+        b.iter(|| {
+            next += 1;
+            write(&mut ks, format!("key:{:012}", next % 50_000).as_bytes())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parser, encoder, glob, table, eviction);
 criterion_main!(benches);

@@ -53,6 +53,20 @@ fn prefetch<T>(value: &T) {
 
 /// One tenant's keys in one database. Exactly one cache line: with many tenants, a write
 /// meets a different tenant's table each time, and its header costs one miss, not two.
+/// Starts loading the cache line at `address` (an entry known by its address only, which may
+/// have been freed since: a prefetch never faults and reads nothing into the program).
+#[inline]
+pub(crate) fn prefetch_address(address: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; it never faults, whatever the address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(address as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
+}
+
 #[derive(Default)]
 #[repr(align(64))]
 pub struct Table {
@@ -222,8 +236,16 @@ impl Table {
     }
 
     fn find(&self, key: &[u8], hash: u64) -> Option<usize> {
-        if self.len == 0 {
-            return None;
+        self.probe(key, hash).ok()
+    }
+
+    /// Walks `key`'s probe sequence: `Ok(slot)` where it lives, or `Err(slot)` for the empty
+    /// slot that ends the walk, where it would be placed (`Err(usize::MAX)` in a table with no
+    /// slots). One walk serves both a lookup and an insert of a new key.
+    #[inline]
+    fn probe(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
+        if self.slots.is_empty() {
+            return Err(usize::MAX);
         }
         let mask = self.mask();
         let tag = ctrl_of(hash);
@@ -231,12 +253,12 @@ impl Table {
         loop {
             let c = self.ctrl[i];
             if c == 0 {
-                return None;
+                return Err(i);
             }
             if c == tag {
                 if let Some(e) = &self.slots[i] {
-                    if e.key() == key {
-                        return Some(i);
+                    if crate::util::bytes_eq(e.key(), key) {
+                        return Ok(i);
                     }
                 }
             }
@@ -265,17 +287,24 @@ impl Table {
         self.entry_memory += entry.memory();
         self.volatile += (entry.expire_at != 0) as usize;
         self.index_entry(&entry);
-        if let Some(i) = self.find(entry.key(), hash) {
-            let old = self.slots[i].replace(entry).expect("occupied slot");
-            self.entry_memory -= old.memory();
-            self.volatile -= (old.expire_at != 0) as usize;
-            self.unindex_old(&old, i);
-            return Some(old);
-        }
+        let empty = match self.probe(entry.key(), hash) {
+            Ok(i) => {
+                let old = self.slots[i].replace(entry).expect("occupied slot");
+                self.entry_memory -= old.memory();
+                self.volatile -= (old.expire_at != 0) as usize;
+                self.unindex_old(&old, i);
+                return Some(old);
+            }
+            Err(empty) => empty,
+        };
         if (self.len + 1) * 4 > self.slots.len() * 3 {
             self.rebuild((self.slots.len() * 2).max(MIN_CAPACITY));
+            self.place(entry, hash);
+        } else {
+            // The walk that found no such key ended at the slot the key goes to.
+            self.ctrl[empty] = ctrl_of(hash);
+            self.slots[empty] = Some(entry);
         }
-        self.place(entry, hash);
         self.len += 1;
         None
     }
