@@ -1,47 +1,85 @@
 #!/usr/bin/env bash
-# Instructions per request, counted exactly under valgrind (cachegrind without cache simulation),
-# for tenantcache with metrics, key classes and latency histograms off and on. Unlike timings,
-# instruction counts do not move with the noise of a shared machine, so small costs show.
-# (They do not show cache misses; scripts/bench-ab.sh measures time.)
+# What a feature costs per request, counted exactly under valgrind (cachegrind): instructions
+# and first-level data cache misses, for two tenantcache configurations that differ only in
+# that feature. Unlike timings, these counts do not move with the noise of a shared machine,
+# so costs of a few percent show. (The cache model is cachegrind's, without prefetching;
+# scripts/bench-ab.sh measures time.)
 #
-#   scripts/instr-per-request.sh [TEST] [N]     # TEST: a redis-benchmark -t name (set), N (200000)
+#   scripts/instr-per-request.sh [PRESET] [ROW] [N]
+#     PRESET  metrics (default): metrics endpoint, key classes, latency histograms off vs on
+#             tenants: every key in one tenant vs the same keys over 100 tenants
+#     ROW     SET (default), GET, INCR or MSET, as in scripts/bench-ab.sh
+#     N       requests (200000)
 #
 # Each configuration runs twice, without requests and with N pipelined requests (-P 16,
 # 50 clients), and the difference divided by N is its cost per request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TEST=${1:-set}
-N=${2:-200000}
+PRESET=${1:-metrics}
+ROW=${2:-SET}
+N=${3:-200000}
 TC_BIN=${TC_BIN:-target/release/tenantcache}
 PORT=${PORT:-26620}
 command -v valgrind >/dev/null || { echo "instr-per-request: valgrind is missing (apt-get install valgrind)" >&2; exit 1; }
 [ -x "$TC_BIN" ] || cargo build --release --quiet --bin tenantcache
 
-instructions() { # REQUESTS FLAGS... -> instructions the server executed, start to shutdown
+VALUE='value-of-sixty-four-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
+case "$PRESET" in
+    metrics)
+        FLAGS_A=(--metrics-port 0 --latency-tracking no)
+        FLAGS_B=(--metrics-port $((PORT + 1000)) --latency-tracking yes --stats-key-pattern '{class}')
+        DESCRIBE="off: metrics, key classes, latency histograms; on: all three (two key classes)"
+        case "$ROW" in
+            SET | GET | INCR | MSET) LOAD=(-t "${ROW,,}" -r 100000 -d 64) ;;
+            *) echo "instr-per-request: unknown row $ROW" >&2; exit 2 ;;
+        esac
+        ;;
+    tenants)
+        FLAGS_A=(--tenant-key-pattern 'no-such-prefix:{tenant}')
+        FLAGS_B=(--tenant-key-pattern '{tenant}')
+        DESCRIBE="off: keys t<n>:k<m> in one tenant; on: the same keys over 100 tenants"
+        case "$ROW" in
+            SET) LOAD=(-r 100 SET 't__rand_int__:k__rand_int__' "$VALUE") ;;
+            GET) LOAD=(-r 100 GET 't__rand_int__:k__rand_int__') ;;
+            INCR) LOAD=(-r 100 INCR 't__rand_int__:c__rand_int__') ;;
+            MSET) LOAD=(-r 100 MSET 't__rand_int__:k__rand_int__' v 't__rand_int__:k__rand_int__' v) ;;
+            *) echo "instr-per-request: unknown row $ROW" >&2; exit 2 ;;
+        esac
+        ;;
+    *)
+        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+        exit 2
+        ;;
+esac
+
+counts() { # REQUESTS FLAGS... -> "instructions D1-misses" the server had, start to shutdown
     local n=$1 log
     shift
     log=$(mktemp)
-    valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null "$TC_BIN" --port "$PORT" \
+    valgrind --tool=cachegrind --cache-sim=yes --cachegrind-out-file=/dev/null "$TC_BIN" --port "$PORT" \
         --bind 127.0.0.1 --loglevel warning "$@" >/dev/null 2>"$log" &
     local pid=$!
     for _ in $(seq 120); do redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.5; done
     if [ "$n" -gt 0 ]; then
-        redis-benchmark -p "$PORT" -c 50 -n "$n" -P 16 -t "$TEST" -r 100000 -d 64 -q >/dev/null 2>&1
+        redis-benchmark -q -p "$PORT" -c 50 -n "$n" -P 16 "${LOAD[@]}" >/dev/null 2>&1
     fi
     redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true
     wait "$pid" || true
-    grep -E 'I +refs' "$log" | awk '{ gsub(",", "", $4); print $4 }'
+    awk '/I +refs/ { gsub(",", "", $4); i = $4 } /D1 +misses/ { gsub(",", "", $4); d = $4 } END { print i, d }' "$log"
     rm -f "$log"
 }
 
-per_request() { # FLAGS... -> instructions per request
+per_request() { # FLAGS... -> "instructions D1-misses" per request
     local idle busy
-    idle=$(instructions 0 "$@")
-    busy=$(instructions "$N" "$@")
-    awk -v i="$idle" -v b="$busy" -v n="$N" 'BEGIN { printf "%.0f\n", (b - i) / n }'
+    idle=$(counts 0 "$@")
+    busy=$(counts "$N" "$@")
+    echo "$idle $busy" | awk -v n="$N" '{ printf "%.0f %.2f\n", ($3 - $1) / n, ($4 - $2) / n }'
 }
 
-off=$(per_request --metrics-port 0 --latency-tracking no)
-on=$(per_request --metrics-port $((PORT + 1000)) --latency-tracking yes --stats-key-pattern '{class}')
-echo "$TEST, $N requests at P16: off $off instructions/request, on (metrics, two key classes, latency histograms) $on"
-awk -v a="$off" -v b="$on" 'BEGIN { printf "on/off: %.3f\n", b / a }'
+read -r off_i off_d <<<"$(per_request "${FLAGS_A[@]}")"
+read -r on_i on_d <<<"$(per_request "${FLAGS_B[@]}")"
+echo "$PRESET, $ROW, $N requests at P16 ($DESCRIBE)"
+printf '%-5s %14s %14s\n' "" instructions "D1 misses"
+printf '%-5s %14s %14s\n' off "$off_i" "$off_d" on "$on_i" "$on_d"
+awk -v a="$off_i" -v b="$on_i" -v c="$off_d" -v d="$on_d" \
+    'BEGIN { printf "%-5s %14.3f %14.3f\n", "on/off", b / a, (c > 0 ? d / c : 0) }'

@@ -46,6 +46,16 @@ impl KeyClasses {
     /// The class of `key`, interning a new class on first sight.
     #[inline]
     pub fn resolve(&mut self, key: &[u8]) -> ClassId {
+        match self.names.lookup_by_patterns(key) {
+            Some(id) => id,
+            None => self.intern_class_of(key),
+        }
+    }
+
+    /// Interns the class of `key`, seen for the first time, with its counters.
+    #[cold]
+    #[inline(never)]
+    fn intern_class_of(&mut self, key: &[u8]) -> ClassId {
         let id = self.names.resolve(key);
         if id as usize >= self.stats.len() {
             self.stats.resize(id as usize + 1, KeyClassStats::default());
@@ -84,7 +94,8 @@ impl KeyClasses {
     pub fn stored(&mut self, id: ClassId, grown: i64, new: bool) {
         let s = &mut self.stats[id as usize];
         s.keys += new as u64;
-        s.memory = s.memory.saturating_add_signed(grown);
+        // The class holds the old entry's bytes, so it cannot shrink below zero.
+        s.memory = s.memory.wrapping_add_signed(grown);
     }
 
     /// An entry of `memory` bytes under `key` left the keyspace.

@@ -97,6 +97,13 @@ impl TenantRegistry {
         if let Some(id) = self.recent.get(key) {
             return Some(id);
         }
+        self.lookup_by_patterns(key)
+    }
+
+    /// [`TenantRegistry::lookup`] without the memo, for a registry that never sets one (key
+    /// classes: each key is classified once per command).
+    #[inline(always)]
+    pub fn lookup_by_patterns(&self, key: &[u8]) -> Option<TenantId> {
         match self.captured_name(key) {
             Some(name) => self.id_of(name),
             None => Some(DEFAULT_TENANT),

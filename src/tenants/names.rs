@@ -52,17 +52,26 @@ impl NameWords {
 /// Names by dense id (0, 1, 2 ... in order of first sight), and ids by name.
 pub struct NameIndex {
     names: Vec<Box<[u8]>>,
-    words: Vec<NameWords>,
-    /// Open addressing with linear probing: id + 1 per slot, 0 when empty; at most half full.
-    slots: Vec<u32>,
+    /// Open addressing with linear probing, at most half full. A slot holds the name's words
+    /// next to its id, so a probe reads one cache line.
+    slots: Vec<Slot>,
     seed: u64,
 }
+
+#[derive(Clone, Copy)]
+struct Slot {
+    words: NameWords,
+    /// The id + 1; 0 marks an empty slot.
+    id: u32,
+}
+
+const EMPTY: Slot = Slot { words: NameWords { len: 0, head: 0, tail: 0 }, id: 0 };
 
 impl NameIndex {
     pub fn new() -> NameIndex {
         use std::hash::BuildHasher;
         let seed = std::collections::hash_map::RandomState::new().hash_one(0x6e61_6d65_u64);
-        NameIndex { names: Vec::new(), words: Vec::new(), slots: vec![0; 16], seed }
+        NameIndex { names: Vec::new(), slots: vec![EMPTY; 16], seed }
     }
 
     /// The id of `name`, if it was interned.
@@ -88,8 +97,9 @@ impl NameIndex {
         let mask = self.slots.len() - 1;
         let mut i = query.hash(self.seed) as usize & mask;
         loop {
-            let id = self.slots[i].checked_sub(1)?;
-            if self.words[id as usize] == query && confirm(id) {
+            let slot = &self.slots[i];
+            let id = slot.id.checked_sub(1)?;
+            if slot.words == query && confirm(id) {
                 return Some(id);
             }
             i = (i + 1) & mask;
@@ -103,9 +113,8 @@ impl NameIndex {
         }
         let id = self.names.len() as u32;
         self.names.push(name.into());
-        self.words.push(NameWords::of(name));
         if self.names.len() * 2 > self.slots.len() {
-            self.slots = vec![0; self.slots.len() * 2];
+            self.slots = vec![EMPTY; self.slots.len() * 2];
             for id in 0..self.names.len() as u32 {
                 self.place(id);
             }
@@ -116,12 +125,13 @@ impl NameIndex {
     }
 
     fn place(&mut self, id: u32) {
+        let words = NameWords::of(&self.names[id as usize]);
         let mask = self.slots.len() - 1;
-        let mut i = self.words[id as usize].hash(self.seed) as usize & mask;
-        while self.slots[i] != 0 {
+        let mut i = words.hash(self.seed) as usize & mask;
+        while self.slots[i].id != 0 {
             i = (i + 1) & mask;
         }
-        self.slots[i] = id + 1;
+        self.slots[i] = Slot { words, id: id + 1 };
     }
 
     pub fn name(&self, id: u32) -> &[u8] {
