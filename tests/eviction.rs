@@ -94,10 +94,11 @@ fn allkeys_lru_keeps_recently_used_keys() {
     fill(&mut con, "hot", 0..500, None);
     fill(&mut con, "cold", 0..2000, None);
     assert_eq!(info_int(&mut con, "stats", "evicted_keys"), 0, "everything fits at first");
-    // The LRU clock ticks every 100 ms: reading the hot keys later makes them the newest.
-    std::thread::sleep(std::time::Duration::from_millis(350));
+    // The LRU clock ticks every second, as in Redis: reading the hot keys a tick later makes
+    // them the newest.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     read(&mut con, "hot", 0..500);
-    std::thread::sleep(std::time::Duration::from_millis(350));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     // Fewer newcomers than there are cold keys: the cold ones should make the room.
     fill(&mut con, "new", 0..1500, None);
     let evicted = info_int(&mut con, "stats", "evicted_keys");

@@ -305,8 +305,10 @@ pub struct Keyspace {
 /// zero (as in Redis), and `maxmemory` is compared against that same figure.
 pub const BASELINE_MEMORY: usize = 1 << 20;
 
-/// Resolution of the LRU clock kept in each entry.
-const LRU_TICK_MS: u64 = 100;
+/// Resolution of the LRU clock kept in each entry: one second, Redis's
+/// `LRU_CLOCK_RESOLUTION`, so that approximated LRU ranks keys as coarsely as Redis does and
+/// single-tenant eviction keeps the hit ratio Redis keeps.
+const LRU_TICK_MS: u64 = 1000;
 
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
