@@ -8,8 +8,9 @@
 #   scripts/instr-per-request.sh [PRESET] [ROW] [N]
 #     PRESET  metrics (default): metrics endpoint, key classes, latency histograms off vs on
 #             tenants: every key in one tenant vs the same keys over 100 tenants
+#             eviction: SET of fresh keys without a limit vs at maxmemory (ROW is ignored)
 #     ROW     SET (default), GET, INCR or MSET, as in scripts/bench-ab.sh
-#     N       requests (200000)
+#     N       requests (200000; 600000 for eviction)
 #
 # Each configuration runs twice, without requests and with N pipelined requests (-P 16,
 # 50 clients), and the difference divided by N is its cost per request.
@@ -17,7 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PRESET=${1:-metrics}
 ROW=${2:-SET}
-N=${3:-200000}
+# At maxmemory the first ~170,000 writes only fill: eviction counts more requests by default.
+if [ "$PRESET" = eviction ]; then N=${3:-600000}; else N=${3:-200000}; fi
 TC_BIN=${TC_BIN:-target/release/tenantcache}
 PORT=${PORT:-26620}
 command -v valgrind >/dev/null || { echo "instr-per-request: valgrind is missing (apt-get install valgrind)" >&2; exit 1; }
@@ -46,8 +48,14 @@ case "$PRESET" in
             *) echo "instr-per-request: unknown row $ROW" >&2; exit 2 ;;
         esac
         ;;
+    eviction)
+        FLAGS_A=()
+        FLAGS_B=(--maxmemory 24mb --maxmemory-policy allkeys-lru)
+        DESCRIBE="SET of fresh keys; off: no memory limit; on: maxmemory 24mb allkeys-lru, so that nearly every write evicts"
+        LOAD=(-t set -r 100000000 -d 64)
+        ;;
     *)
-        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac
