@@ -295,9 +295,7 @@ impl Packed {
             }
             Some(slot) => {
                 // The header holds both lengths, so the pair is written anew.
-                let mut encoded = Vec::with_capacity(pair_len(field, value));
-                push_pair(&mut encoded, field, value);
-                self.replace(slot.start..slot.end, &encoded);
+                self.replace(slot.start..slot.end, pair_len(field, value), |buf| push_pair(buf, field, value));
                 false
             }
             None => {
@@ -322,18 +320,18 @@ impl Packed {
         };
         let pairs = self.pairs() - 1;
         if pairs > 0 {
-            self.replace(slot.start..slot.end, &[]);
+            self.replace(slot.start..slot.end, 0, |_| {});
         }
         self.set_pairs(pairs);
         true
     }
 
-    /// Replaces a byte range of the buffer with bytes of another length, keeping the buffer
-    /// exactly as long as its contents.
-    fn replace(&mut self, range: Range<usize>, bytes: &[u8]) {
-        let mut buf = Vec::with_capacity(self.buf.len() - range.len() + bytes.len());
+    /// Replaces a byte range of the buffer with the `len` bytes `write` appends, in one
+    /// allocation that keeps the buffer exactly as long as its contents.
+    fn replace(&mut self, range: Range<usize>, len: usize, write: impl FnOnce(&mut Vec<u8>)) {
+        let mut buf = Vec::with_capacity(self.buf.len() - range.len() + len);
         buf.extend_from_slice(&self.buf[..range.start]);
-        buf.extend_from_slice(bytes);
+        write(&mut buf);
         buf.extend_from_slice(&self.buf[range.end..]);
         self.buf = buf.into_boxed_slice();
     }

@@ -39,26 +39,18 @@ fn ctrl_of(hash: u64) -> u32 {
 /// a 40-byte entry in a 48-byte block straddles two lines half of the time).
 #[inline]
 fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is a hint; it never faults and reads nothing into the program.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let first = std::ptr::from_ref(value).cast::<i8>();
-        _mm_prefetch::<_MM_HINT_T0>(first);
-        _mm_prefetch::<_MM_HINT_T0>(first.wrapping_add(std::mem::size_of::<T>().saturating_sub(1)));
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
+    let first = std::ptr::from_ref(value) as usize;
+    prefetch_address(first);
+    prefetch_address(first + std::mem::size_of::<T>().saturating_sub(1));
 }
 
-/// One tenant's keys in one database. Exactly one cache line: with many tenants, a write
-/// meets a different tenant's table each time, and its header costs one miss, not two.
-/// Starts loading the cache line at `address` (an entry known by its address only, which may
-/// have been freed since: a prefetch never faults and reads nothing into the program).
+/// Starts loading the cache line at `address` (also of an entry known by its address only,
+/// which may have been freed since).
 #[inline]
 pub(crate) fn prefetch_address(address: usize) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is a hint; it never faults, whatever the address.
+    // SAFETY: prefetching is a hint; it never faults, whatever the address, and reads
+    // nothing into the program.
     unsafe {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         _mm_prefetch::<_MM_HINT_T0>(address as *const i8);
@@ -67,6 +59,8 @@ pub(crate) fn prefetch_address(address: usize) {
     let _ = address;
 }
 
+/// One tenant's keys in one database. Exactly one cache line: with many tenants, a write
+/// meets a different tenant's table each time, and its header costs one miss, not two.
 #[derive(Default)]
 #[repr(align(64))]
 pub struct Table {

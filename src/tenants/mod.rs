@@ -134,7 +134,7 @@ impl TenantRegistry {
         if let Some(id) = self.recent.get(key) {
             return id;
         }
-        let id = self.resolve(key);
+        let id = self.lookup_by_patterns(key).unwrap_or_else(|| self.intern_owner(key));
         self.recent.set(key, id);
         id
     }
