@@ -184,21 +184,19 @@ fn parse_weight(v: &[u8]) -> Option<f64> {
     }
     let text = &v[v.iter().position(|c| !b" \t\n\x0b\x0c\r".contains(c))?..];
     let unsigned = text.strip_prefix(b"-").or_else(|| text.strip_prefix(b"+")).unwrap_or(text);
-    let lower = unsigned.to_ascii_lowercase();
+    // Letters match in any case, compared in place: this runs once per element sorted.
+    let starts_with = |s: &[u8], prefix: &[u8]| s.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix));
+    let before = |s: &'_ [u8], letter: u8| s.iter().position(|c| c.eq_ignore_ascii_case(&letter)).unwrap_or(s.len());
     // Underflow is a non-zero mantissa giving a result below `tiny`: glibc flags decimal
     // subnormals (inexact), but hexadecimal ones only when they vanish to zero.
-    let (x, mantissa, tiny) = match lower.strip_prefix(b"0x") {
-        Some(hex) => {
-            let x = parse_hex_float(hex)?;
-            let mantissa = &hex[..hex.iter().position(|&c| c == b'p').unwrap_or(hex.len())];
-            (if text[0] == b'-' { -x } else { x }, mantissa, f64::from_bits(1))
-        }
-        None => {
-            let mantissa = &lower[..lower.iter().position(|&c| c == b'e').unwrap_or(lower.len())];
-            (crate::util::parse_f64(text)?, mantissa, f64::MIN_POSITIVE)
-        }
+    let (x, mantissa, tiny) = if starts_with(unsigned, b"0x") {
+        let hex = &unsigned[2..];
+        let x = parse_hex_float(hex)?;
+        (if text[0] == b'-' { -x } else { x }, &hex[..before(hex, b'p')], f64::from_bits(1))
+    } else {
+        (crate::util::parse_f64(text)?, &unsigned[..before(unsigned, b'e')], f64::MIN_POSITIVE)
     };
-    let overflow = x.is_infinite() && !lower.starts_with(b"inf");
+    let overflow = x.is_infinite() && !starts_with(unsigned, b"inf");
     let underflow = x.abs() < tiny && mantissa.iter().any(|&c| c != b'0' && c != b'.');
     (!overflow && !underflow).then_some(x)
 }
@@ -206,7 +204,7 @@ fn parse_weight(v: &[u8]) -> Option<f64> {
 /// The digits of a C99 hexadecimal float after `0x`: hex digits with an optional point, then
 /// an optional binary exponent `p[+-]n`.
 fn parse_hex_float(hex: &[u8]) -> Option<f64> {
-    let (mantissa, exponent) = match hex.iter().position(|&c| c == b'p') {
+    let (mantissa, exponent) = match hex.iter().position(|c| c.eq_ignore_ascii_case(&b'p')) {
         Some(p) => (&hex[..p], std::str::from_utf8(&hex[p + 1..]).ok()?.parse::<i32>().ok()?),
         None => (hex, 0),
     };
@@ -448,6 +446,8 @@ mod tests {
         assert_eq!(parse_weight(b"0x10"), Some(16.0));
         assert_eq!(parse_weight(b"-0x1.8p1"), Some(-3.0));
         assert_eq!(parse_weight(b"0X.8"), Some(0.5));
+        assert_eq!(parse_weight(b"0x1P1"), Some(2.0));
+        assert_eq!(parse_weight(b"INF"), Some(f64::INFINITY));
         assert_eq!(parse_weight(b"0x"), None);
         assert_eq!(parse_weight(b"0x1g"), None);
         assert_eq!(parse_weight(b"0x1p"), None);
