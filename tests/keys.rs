@@ -307,7 +307,8 @@ fn object_under_lfu_policy() {
     let server = Server::start(&["--maxmemory-policy", "allkeys-lfu"]);
     let mut con = server.conn();
     assert_ok(&mut con, &["SET", "k", "v"]);
-    assert!(ok::<i64>(&mut con, &["OBJECT", "FREQ", "k"]) >= 0);
+    // A new key starts at Redis's LFU_INIT_VAL.
+    assert_eq!(ok::<i64>(&mut con, &["OBJECT", "FREQ", "k"]), 5);
     assert!(err(&mut con, &["OBJECT", "IDLETIME", "k"]).starts_with("ERR An LFU maxmemory policy is selected"));
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{err, ok, run, spawn_command, strings, wait_blocked, Raw, Server, WRONGTYPE};
+use common::{assert_ok, err, ok, run, spawn_command, strings, wait_blocked, Raw, Server, WRONGTYPE};
 use redis::{Connection, Value};
 
 /// Elements with a nil reply kept as `None`.
@@ -77,9 +77,10 @@ fn errors() {
     assert_eq!(strings(con, &["SORT", "bad", "ALPHA"]), ["1", "2", "not-a-double"]);
     ok::<i64>(con, &["RPUSH", "nan", "1", "nan"]);
     assert_eq!(err(con, &["SORT", "nan"]), NOT_DOUBLE);
-    // An erroring sort stores nothing.
+    // An erroring sort stores nothing: the destination keeps what it held.
+    assert_ok(con, &["SET", "dst", "kept"]);
     assert_eq!(err(con, &["SORT", "bad", "STORE", "dst"]), NOT_DOUBLE);
-    assert_eq!(ok::<i64>(con, &["EXISTS", "dst"]), 0);
+    assert_eq!(ok::<String>(con, &["GET", "dst"]), "kept");
 }
 
 #[test]

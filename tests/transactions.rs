@@ -121,7 +121,8 @@ fn exec_after(server: &Server, setup: &[&[&str]], watch: &[&str], change: &[&[&s
     let mut other = Raw::connect(server);
     c.call(&["FLUSHALL"]);
     for cmd in setup {
-        c.call(cmd);
+        let reply = c.call(cmd);
+        assert!(!reply.starts_with('-'), "setup {cmd:?}: {reply}");
     }
     let mut w = vec!["WATCH"];
     w.extend_from_slice(watch);

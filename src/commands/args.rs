@@ -1,5 +1,7 @@
 //! Argument parsing shared by handlers: each helper writes Redis's error reply itself and
 //! returns `None`, so a handler can simply `let Some(n) = int(ctx, &args[2]) else { return };`.
+//! The one exception is [`scan_options`], which returns the error: SCAN-family commands
+//! report it at different points.
 
 use super::{errors, Ctx};
 use crate::util::{parse_cursor, parse_f64, parse_i64};

@@ -74,7 +74,8 @@ fn read_list<'a>(ks: &'a mut Keyspace, db: usize, key: &[u8]) -> Result<Option<&
     }
 }
 
-/// Changes the list at `key` (created first if `create`), then re-evaluates its encoding.
+/// Changes the list at `key` (with `create`, a missing key gets a new list, stored only if
+/// `f` leaves something in it), then re-evaluates its encoding.
 /// `f` returns its result and whether it changed the list (only a change is seen by WATCH).
 /// A list left empty is deleted by the keyspace.
 fn with_list<R>(

@@ -286,11 +286,11 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
     FAMILIES
 }
 
-/// Top-level commands by lowercase name.
 /// Name → spec, looked up for every command. A fast fixed hasher is safe here: the index is
 /// built once at start and never grows, so no client input can crowd its buckets.
 type Index = HashMap<&'static [u8], &'static CommandSpec, foldhash::fast::FixedState>;
 
+/// Top-level commands by lowercase name.
 fn index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {

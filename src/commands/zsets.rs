@@ -105,7 +105,8 @@ fn read<'k>(ks: &'k mut Keyspace, out: &mut ReplyBuf, db: usize, key: &[u8]) -> 
     }
 }
 
-/// Runs a change on an existing sorted set; `Ok(None)` if the key is missing. `f` returns
+/// Runs a change on the sorted set at `key`; `Ok(None)` if the key is missing and `create` is
+/// false (with `create`, a new set is stored only if `f` leaves something in it). `f` returns
 /// its result and whether it changed the set (only a change is seen by WATCH). A set left
 /// empty is deleted by the keyspace and reported by the `bool`.
 fn change<R>(
