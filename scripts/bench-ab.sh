@@ -4,7 +4,7 @@
 # over the rounds of B's throughput ÷ A's and of B's CPU time per request ÷ A's.
 #
 #   scripts/bench-ab.sh tenants    # every key in one tenant (A) vs 100 tenants (B)
-#   scripts/bench-ab.sh quotas     # 100 tenants (A) vs 100 tenants with key quotas (B)
+#   scripts/bench-ab.sh quotas     # 100 tenants (A) vs 100 tenants with key and memory quotas (B)
 #   scripts/bench-ab.sh metrics    # metrics, key classes, latency tracking all off (A) vs on (B)
 #   scripts/bench-ab.sh eviction   # SET of fresh keys: no limit (A) vs maxmemory 24mb (B)
 #
@@ -113,13 +113,16 @@ while IFS=$'\t' read -r name args; do
     for p in 1 16; do
         rps_ratios=() cpu_ratios=() a_rps=() b_rps=() a_cpu=() b_cpu=()
         for round in $(seq "$ROUNDS"); do
+            # `run` in a command substitution: its failure must end the script, not a subshell.
             if [ $((round % 2)) -eq 1 ]; then
-                read -r ra ca < <(run "$PORT_A" "$PID_A" "$p" "${argv[@]}")
-                read -r rb cb < <(run "$PORT_B" "$PID_B" "$p" "${argv[@]}")
+                out_a=$(run "$PORT_A" "$PID_A" "$p" "${argv[@]}") || exit 1
+                out_b=$(run "$PORT_B" "$PID_B" "$p" "${argv[@]}") || exit 1
             else
-                read -r rb cb < <(run "$PORT_B" "$PID_B" "$p" "${argv[@]}")
-                read -r ra ca < <(run "$PORT_A" "$PID_A" "$p" "${argv[@]}")
+                out_b=$(run "$PORT_B" "$PID_B" "$p" "${argv[@]}") || exit 1
+                out_a=$(run "$PORT_A" "$PID_A" "$p" "${argv[@]}") || exit 1
             fi
+            read -r ra ca <<<"$out_a"
+            read -r rb cb <<<"$out_b"
             a_rps+=("$ra") b_rps+=("$rb") a_cpu+=("$ca") b_cpu+=("$cb")
             rps_ratios+=("$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%.3f", b / a }')")
             cpu_ratios+=("$(awk -v a="$ca" -v b="$cb" 'BEGIN { printf "%.3f", b / a }')")

@@ -22,8 +22,14 @@ ROW=${2:-SET}
 if [ "$PRESET" = eviction ]; then N=${3:-600000}; else N=${3:-200000}; fi
 TC_BIN=${TC_BIN:-target/release/tenantcache}
 PORT=${PORT:-26620}
-command -v valgrind >/dev/null || { echo "instr-per-request: valgrind is missing (apt-get install valgrind)" >&2; exit 1; }
+SCRIPT_NAME=instr-per-request
+# shellcheck source=lib/servers.sh
+. scripts/lib/servers.sh
+need_package valgrind valgrind
+need_package redis-cli redis-tools
+need_package redis-benchmark redis-tools
 [ -x "$TC_BIN" ] || cargo build --release --quiet --bin tenantcache
+need_tc_bin
 
 VALUE='value-of-sixty-four-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
 case "$PRESET" in
@@ -61,20 +67,20 @@ case "$PRESET" in
 esac
 
 counts() { # REQUESTS FLAGS... -> "instructions D1-misses" the server had, start to shutdown
-    local n=$1 log
+    local n=$1 pid log
     shift
-    log=$(mktemp)
-    valgrind --tool=cachegrind --cache-sim=yes --cachegrind-out-file=/dev/null "$TC_BIN" --port "$PORT" \
-        --bind 127.0.0.1 --loglevel warning "$@" >/dev/null 2>"$log" &
-    local pid=$!
-    for _ in $(seq 120); do redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG && break; sleep 0.5; done
+    start_server "$PORT" valgrind --tool=cachegrind --cache-sim=yes --cachegrind-out-file=/dev/null "$TC_BIN" \
+        --port "$PORT" --bind 127.0.0.1 --loglevel warning "$@"
+    pid=$SERVER_PID
+    log=/tmp/$SCRIPT_NAME-$PORT.log
     if [ "$n" -gt 0 ]; then
         redis-benchmark -q -p "$PORT" -c 50 -n "$n" -P 16 "${LOAD[@]}" >/dev/null 2>&1
     fi
     redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true
-    wait "$pid" || true
+    for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && die "the server on port $PORT did not shut down"
+    SERVER_PIDS=()
     awk '/I +refs/ { gsub(",", "", $4); i = $4 } /D1 +misses/ { gsub(",", "", $4); d = $4 } END { print i, d }' "$log"
-    rm -f "$log"
 }
 
 per_request() { # FLAGS... -> "instructions D1-misses" per request
