@@ -260,20 +260,19 @@ fn load(ks: &mut Keyspace, db: usize, key: &[u8], o: &Options) -> Result<Loaded,
         _ => 0,
     };
     let window = window(len, o.limit);
-    let direct = |(start, end): (usize, usize)| (start, end - start + 1);
+    // DESC counts the window from the end: positions `start..=end` of the reversed source.
     let elements: Vec<Vec<u8>> = match collection {
-        Some(Collection::List(l)) if dont_sort => match window.map(direct) {
+        Some(Collection::List(l)) if dont_sort => match window {
             None => Vec::new(),
-            Some((start, n)) if o.desc => l.iter().rev().skip(start).take(n).map(<[u8]>::to_vec).collect(),
-            Some((start, n)) => l.iter().skip(start).take(n).map(<[u8]>::to_vec).collect(),
+            Some((start, end)) if o.desc => l.range(len - 1 - end, len - 1 - start).rev().map(<[u8]>::to_vec).collect(),
+            Some((start, end)) => l.range(start, end).map(<[u8]>::to_vec).collect(),
         },
-        Some(Collection::ZSet(z)) if dont_sort => match window.map(direct) {
+        Some(Collection::ZSet(z)) if dont_sort => match window {
             None => Vec::new(),
-            Some((start, n)) if o.desc => {
-                let last = len - 1 - start;
-                z.range(last + 1 - n, last + 1).rev().map(|i| i.member.to_vec()).collect()
+            Some((start, end)) if o.desc => {
+                z.range(len - 1 - end, len - start).rev().map(|i| i.member.to_vec()).collect()
             }
-            Some((start, n)) => z.range(start, start + n).map(|i| i.member.to_vec()).collect(),
+            Some((start, end)) => z.range(start, end + 1).map(|i| i.member.to_vec()).collect(),
         },
         Some(Collection::List(l)) => l.iter().map(<[u8]>::to_vec).collect(),
         Some(Collection::Set(s)) => s.iter().map(|m| m.to_vec()).collect(),

@@ -161,7 +161,7 @@ impl ListValue {
     }
 
     /// Elements `start..=end` (already clamped to the list).
-    pub fn range(&self, start: usize, end: usize) -> impl Iterator<Item = &[u8]> {
+    pub fn range(&self, start: usize, end: usize) -> impl DoubleEndedIterator<Item = &[u8]> {
         self.items.range(start..=end).map(|e| &e[..])
     }
 
