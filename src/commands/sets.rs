@@ -441,15 +441,9 @@ fn store_set_op(ctx: &mut Ctx, args: &[Bytes], op: SetOp) {
             }
         },
     };
-    if result.is_empty() {
-        if ks.delete(db, dst) {
-            ks.notify(notify::GENERIC, "del", db, dst);
-        }
-        return ctx.out.int(0);
-    }
     let len = result.len();
-    ks.insert(db, Entry::new_collection(dst, Collection::Set(Box::new(result)), 0));
-    ks.notify(notify::SET, op.store_event(), db, dst);
+    let result = (len > 0).then(|| Collection::Set(Box::new(result)));
+    ks.store_result(db, dst, result, notify::SET, op.store_event());
     ctx.out.int(len as i64);
 }
 

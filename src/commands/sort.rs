@@ -15,7 +15,7 @@ use super::{errors, CommandSpec, Ctx};
 use crate::cmd;
 use crate::storage::list::ListValue;
 use crate::storage::value::Collection;
-use crate::storage::{notify, Entry, Keyspace};
+use crate::storage::{notify, Keyspace};
 use bytes::Bytes;
 use std::cmp::Ordering;
 
@@ -386,14 +386,10 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) {
         }
     }
     let stored = list.len();
-    if stored > 0 {
-        list.update_encoding(&ks.encoding);
-        // Inserting a list wakes the clients blocked on the destination.
-        ks.insert(db, Entry::new_collection(dst, Collection::List(Box::new(list)), 0));
-        ks.notify(notify::LIST, "sortstore", db, dst);
-    } else if ks.delete(db, dst) {
-        ks.notify(notify::GENERIC, "del", db, dst);
-    }
+    list.update_encoding(&ks.encoding);
+    // Inserting a list wakes the clients blocked on the destination.
+    let result = (stored > 0).then(|| Collection::List(Box::new(list)));
+    ks.store_result(db, dst, result, notify::LIST, "sortstore");
     ctx.out.int(stored as i64);
 }
 

@@ -138,15 +138,8 @@ fn store(ctx: &mut Ctx, dst: &[u8], items: Vec<Item>, event: &'static str) {
     let db = ctx.db();
     let ks = ctx.ks.get();
     let n = items.len();
-    if n == 0 {
-        if ks.delete(db, dst) {
-            ks.notify(notify::GENERIC, "del", db, dst);
-        }
-    } else {
-        let z = ZSetValue::from_items(items, &ks.encoding);
-        ks.insert(db, Entry::new_collection(dst, Collection::ZSet(Box::new(z)), 0));
-        ks.notify(notify::ZSET, event, db, dst);
-    }
+    let result = (n > 0).then(|| Collection::ZSet(Box::new(ZSetValue::from_items(items, &ks.encoding))));
+    ks.store_result(db, dst, result, notify::ZSET, event);
     ctx.out.int(n as i64);
 }
 

@@ -760,6 +760,30 @@ impl Keyspace {
     }
 
     /// Deletes `key` and drops its value; returns whether it existed.
+    /// Stores the result of a STORE form (SORT, ZUNIONSTORE, SINTERSTORE ...) at `dst`,
+    /// replacing any value, and announces it as `event` of `class`. An empty result (`None`)
+    /// deletes `dst` instead, announced as `del`, as Redis's STORE variants do.
+    pub fn store_result(
+        &mut self,
+        db: usize,
+        dst: &[u8],
+        result: Option<value::Collection>,
+        class: u32,
+        event: &'static str,
+    ) {
+        match result {
+            Some(collection) => {
+                self.insert(db, Entry::new_collection(dst, collection, 0));
+                self.notify(class, event, db, dst);
+            }
+            None => {
+                if self.delete(db, dst) {
+                    self.notify(notify::GENERIC, "del", db, dst);
+                }
+            }
+        }
+    }
+
     pub fn delete(&mut self, db: usize, key: &[u8]) -> bool {
         match self.remove(db, key) {
             Some(e) => {
