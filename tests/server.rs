@@ -5,8 +5,7 @@ mod common;
 
 use common::{assert_ok, err, info_field, ok, run, Server};
 use redis::{Connection, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 fn config_get(con: &mut Connection, name: &str) -> String {
     let pairs: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query(con).unwrap();
@@ -20,25 +19,6 @@ fn temp_config(name: &str, contents: &str) -> std::path::PathBuf {
     let path = dir.join("tenantcache.conf");
     std::fs::write(&path, contents).unwrap();
     path
-}
-
-/// Starts the binary with a config file; returns the child and the port it listens on.
-fn start_with_file(path: &std::path::Path) -> (std::process::Child, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tenantcache"))
-        .arg(path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = loop {
-        let line = lines.next().expect("server exited early").unwrap();
-        if let Some(p) = line.strip_prefix("Ready to accept connections tcp port ") {
-            break p.trim().parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, port)
 }
 
 fn startup_error(contents: &str, name: &str) -> (Option<i32>, String, String) {
@@ -136,23 +116,20 @@ fn config_set_takes_effect() {
 #[test]
 fn config_rewrite_writes_back_to_the_file() {
     let path = temp_config("rewrite", "# my settings\nport 0\nbind 127.0.0.1\nhz 10\nloglevel warning\n");
-    let (mut child, port) = start_with_file(&path);
-    let mut con = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+    let path_text = path.to_str().unwrap();
+    let server = Server::start_with_config(path_text, &[]);
+    let mut con = server.conn();
     assert_ok(&mut con, &["CONFIG", "SET", "hz", "25", "maxmemory", "1mb"]);
     assert_ok(&mut con, &["CONFIG", "REWRITE"]);
     let written = std::fs::read_to_string(&path).unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert!(written.starts_with("# my settings\n"), "{written}");
     assert!(written.contains("\nhz 25\n"), "{written}");
     assert!(written.contains("\nmaxmemory 1048576\n"), "{written}");
     assert!(!written.contains("hz 10"), "{written}");
     // The rewritten file starts a server again.
-    let (mut again, port) = start_with_file(&path);
-    let mut con = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
-    assert_eq!(config_get(&mut con, "hz"), "25");
-    let _ = again.kill();
-    let _ = again.wait();
+    let again = Server::start_with_config(path_text, &[]);
+    assert_eq!(config_get(&mut again.conn(), "hz"), "25");
 }
 
 #[test]
