@@ -9,11 +9,15 @@
 #     PRESET  metrics (default): metrics endpoint, key classes, latency histograms off vs on
 #             tenants: every key in one tenant vs the same keys over 100 tenants
 #             eviction: SET of fresh keys without a limit vs at maxmemory (ROW is ignored)
-#     ROW     SET (default), GET, INCR or MSET, as in scripts/bench-ab.sh
+#     ROW     SET (default), GET, INCR or MSET, as in scripts/bench-ab.sh;
+#             GET_MISSES (metrics only): GET of keys that were never written
 #     N       requests (200000; 600000 for eviction)
 #
 # Each configuration runs twice, without requests and with N pipelined requests (-P 16,
-# 50 clients), and the difference divided by N is its cost per request.
+# 50 clients), and the difference divided by N is its cost per request. Both runs first take
+# N uncounted requests of the same row (of SET for GET), so the counted ones meet the keys
+# that the rounds of scripts/bench-ab.sh meet: there, every row after the first round
+# overwrites, increments or reads keys that exist. The eviction preset has no warm-up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PRESET=${1:-metrics}
@@ -31,6 +35,7 @@ need_package redis-benchmark redis-tools
 [ -x "$TC_BIN" ] || cargo build --release --quiet --bin tenantcache
 need_tc_bin
 
+WARMUP=() # redis-benchmark arguments run before the counted requests (in both runs)
 VALUE='value-of-sixty-four-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
 case "$PRESET" in
     metrics)
@@ -38,9 +43,12 @@ case "$PRESET" in
         FLAGS_B=(--metrics-port $((PORT + 1000)) --latency-tracking yes --stats-key-pattern '{class}')
         DESCRIBE="off: metrics, key classes, latency histograms; on: all three (two key classes)"
         case "$ROW" in
-            SET | GET | INCR | MSET) LOAD=(-t "${ROW,,}" -r 100000 -d 64) ;;
+            SET | INCR | MSET) LOAD=(-t "${ROW,,}" -r 100000 -d 64) ;;
+            GET) LOAD=(-t get -r 100000 -d 64) WARMUP=(-t set -r 100000 -d 64) ;;
+            GET_MISSES) LOAD=(-t get -r 100000 -d 64) ;;
             *) echo "instr-per-request: unknown row $ROW" >&2; exit 2 ;;
         esac
+        [ ${#WARMUP[@]} -gt 0 ] || WARMUP=("${LOAD[@]}")
         ;;
     tenants)
         FLAGS_A=(--tenant-key-pattern 'no-such-prefix:{tenant}')
@@ -48,11 +56,12 @@ case "$PRESET" in
         DESCRIBE="off: keys t<n>:k<m> in one tenant; on: the same keys over 100 tenants"
         case "$ROW" in
             SET) LOAD=(-r 100 SET 't__rand_int__:k__rand_int__' "$VALUE") ;;
-            GET) LOAD=(-r 100 GET 't__rand_int__:k__rand_int__') ;;
+            GET) LOAD=(-r 100 GET 't__rand_int__:k__rand_int__') WARMUP=(-r 100 SET 't__rand_int__:k__rand_int__' "$VALUE") ;;
             INCR) LOAD=(-r 100 INCR 't__rand_int__:c__rand_int__') ;;
             MSET) LOAD=(-r 100 MSET 't__rand_int__:k__rand_int__' v 't__rand_int__:k__rand_int__' v) ;;
             *) echo "instr-per-request: unknown row $ROW" >&2; exit 2 ;;
         esac
+        [ ${#WARMUP[@]} -gt 0 ] || WARMUP=("${LOAD[@]}")
         ;;
     eviction)
         FLAGS_A=()
@@ -61,7 +70,7 @@ case "$PRESET" in
         LOAD=(-t set -r 100000000 -d 64)
         ;;
     *)
-        sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac
@@ -73,6 +82,9 @@ counts() { # REQUESTS FLAGS... -> "instructions D1-misses" the server had, start
         --port "$PORT" --bind 127.0.0.1 --loglevel warning "$@"
     pid=$SERVER_PID
     log=/tmp/$SCRIPT_NAME-$PORT.log
+    if [ ${#WARMUP[@]} -gt 0 ]; then
+        redis-benchmark -q -p "$PORT" -c 50 -n "$N" -P 16 "${WARMUP[@]}" >/dev/null 2>&1
+    fi
     if [ "$n" -gt 0 ]; then
         redis-benchmark -q -p "$PORT" -c 50 -n "$n" -P 16 "${LOAD[@]}" >/dev/null 2>&1
     fi
