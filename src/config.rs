@@ -17,6 +17,8 @@ pub enum Kind {
     Bool,
     Int(i64, i64),
     Memory,
+    /// A memory value no larger than this.
+    MemoryAtMost(u64),
     /// A memory value or a percentage of `maxmemory` (`10%`).
     MemoryOrPercent,
     Enum(&'static [&'static str]),
@@ -67,6 +69,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("list-max-ziplist-size", "list-max-listpack-size"),
 ];
 
+/// Largest `proto-max-bulk-len`: two bulks of it (a key and its value) fill an entry's buffer.
+pub const MAX_BULK_LEN: u64 = crate::storage::entry::MAX_BUFFER as u64 / 2;
+
 const POLICIES: &[&str] = &[
     "noeviction",
     "allkeys-lru",
@@ -93,7 +98,8 @@ pub static DIRECTIVES: &[Directive] = &[
     d("tcp-keepalive", "300", Kind::Int(0, i32::MAX as i64), true),
     d("databases", "16", Kind::Int(1, 10_000), false),
     d("loglevel", "notice", Kind::Enum(LOGLEVELS), true),
-    d("proto-max-bulk-len", "536870912", Kind::Memory, true),
+    // A key and its string value share one buffer with a 32-bit length.
+    d("proto-max-bulk-len", "536870912", Kind::MemoryAtMost(MAX_BULK_LEN), true),
     d("client-query-buffer-limit", "1073741824", Kind::Memory, true),
     d(
         "client-output-buffer-limit",
@@ -456,6 +462,11 @@ fn canonicalize(dir: &Directive, value: &str) -> Result<String, String> {
             // Negative values are rejected; Redis accepts a percentage only for maxmemory-clients.
             parse_memory(value).map(|n| n.to_string()).ok_or_else(|| "argument must be a memory value".to_string())
         }
+        Kind::MemoryAtMost(max) => match parse_memory(value) {
+            Some(n) if n <= max => Ok(n.to_string()),
+            Some(_) => Err(format!("argument must be a memory value of at most {max} bytes")),
+            None => Err("argument must be a memory value".into()),
+        },
         Kind::MemoryOrPercent => match value.strip_suffix('%') {
             Some(pct) => match pct.parse::<u64>() {
                 Ok(p) if p <= 100 => Ok(format!("{p}%")),

@@ -68,11 +68,10 @@ impl KeyClasses {
         self.names.tenant_name(key)
     }
 
-    /// Counts a read of `key`.
+    /// Counts a read of a key of class `id`.
     #[inline]
-    pub fn count_read(&mut self, key: &[u8], hit: bool) {
-        let id = self.resolve(key) as usize;
-        let s = &mut self.stats[id];
+    pub fn count_read(&mut self, id: ClassId, hit: bool) {
+        let s = &mut self.stats[id as usize];
         if hit {
             s.hits += 1;
         } else {
@@ -80,12 +79,11 @@ impl KeyClasses {
         }
     }
 
-    /// An entry of `memory` bytes under `key` entered the keyspace.
+    /// An entry of `memory` bytes in class `id` entered the keyspace.
     #[inline]
-    pub fn added(&mut self, key: &[u8], memory: usize) {
-        let id = self.resolve(key) as usize;
-        self.stats[id].keys += 1;
-        self.stats[id].memory += memory as u64;
+    pub fn added(&mut self, id: ClassId, memory: usize) {
+        self.stats[id as usize].keys += 1;
+        self.stats[id as usize].memory += memory as u64;
     }
 
     /// An entry was stored in class `id`: a new key if `new`, else a replaced value; the
@@ -98,23 +96,19 @@ impl KeyClasses {
         s.memory = s.memory.wrapping_add_signed(grown);
     }
 
-    /// An entry of `memory` bytes under `key` left the keyspace.
+    /// An entry of `memory` bytes in class `id` left the keyspace.
     #[inline]
-    pub fn removed(&mut self, key: &[u8], memory: usize) {
-        let id = self.resolve(key) as usize;
-        let s = &mut self.stats[id];
+    pub fn removed(&mut self, id: ClassId, memory: usize) {
+        let s = &mut self.stats[id as usize];
         s.keys = s.keys.saturating_sub(1);
         s.memory = s.memory.saturating_sub(memory as u64);
     }
 
-    /// The entry under `key` changed size in place.
+    /// An entry of class `id` changed size in place.
     #[inline]
-    pub fn resized(&mut self, key: &[u8], before: usize, after: usize) {
-        if before != after {
-            let id = self.resolve(key) as usize;
-            let s = &mut self.stats[id];
-            s.memory = (s.memory + after as u64).saturating_sub(before as u64);
-        }
+    pub fn resized(&mut self, id: ClassId, before: usize, after: usize) {
+        let s = &mut self.stats[id as usize];
+        s.memory = (s.memory + after as u64).saturating_sub(before as u64);
     }
 
     pub fn count(&self) -> usize {
@@ -253,13 +247,16 @@ mod tests {
         assert_eq!(c.class_name(b"cache:user:42"), b"user");
         assert_eq!(c.class_name(b"session:web:1"), b"web");
         assert_eq!(c.class_name(b"plain"), b"default");
-        c.added(b"cache:user:1", 100);
-        c.added(b"cache:user:2", 50);
-        c.resized(b"cache:user:2", 50, 70);
-        c.removed(b"cache:user:1", 100);
-        c.count_read(b"cache:user:2", true);
-        c.count_read(b"cache:user:3", false);
-        let user = c.id_of(b"user").unwrap();
+        let user = c.resolve(b"cache:user:1");
+        assert_eq!(c.resolve(b"cache:user:2"), user);
+        assert_ne!(c.resolve(b"session:web:1"), user);
+        assert_eq!(c.id_of(b"user"), Some(user));
+        c.added(user, 100);
+        c.added(user, 50);
+        c.resized(user, 50, 70);
+        c.removed(user, 100);
+        c.count_read(user, true);
+        c.count_read(user, false);
         assert_eq!(c.stats(user), KeyClassStats { hits: 1, misses: 1, keys: 1, memory: 70 });
         c.stored(user, -40, false);
         c.stored(user, 10, true);

@@ -216,6 +216,48 @@ fn key_classes_set_at_run_time_count_existing_keys() {
     assert!(bad.is_err());
 }
 
+/// A key carries its class: overwrites, renames and copies move its counts to the right class,
+/// and new patterns re-classify the keys already stored.
+#[test]
+fn key_classes_follow_keys_that_move_or_are_reclassified() {
+    let server = common::Server::start(&["--stats-key-pattern", "cache:{class}"]);
+    let mut con = server.conn();
+    let class = |con: &mut redis::Connection, name: &str| -> (i64, i64, i64, i64) {
+        let v: Vec<(String, i64)> = redis::cmd("KEYCLASS").arg("INFO").arg(name).query(con).unwrap();
+        let get = |k: &str| v.iter().find(|(n, _)| n == k).unwrap().1;
+        (get("keys"), get("used_memory"), get("hits"), get("misses"))
+    };
+    let _: () = redis::cmd("SET").arg("cache:user:1").arg("v").query(&mut con).unwrap();
+    let _: () = redis::cmd("SET").arg("cache:user:1").arg("v".repeat(100)).query(&mut con).unwrap();
+    let (keys, memory, _, _) = class(&mut con, "user");
+    assert_eq!(keys, 1, "an overwrite is the same key");
+    assert!(memory > 100, "{memory}");
+
+    let _: () = redis::cmd("RENAME").arg("cache:user:1").arg("cache:item:1").query(&mut con).unwrap();
+    assert_eq!(class(&mut con, "user"), (0, 0, 0, 0));
+    assert_eq!(class(&mut con, "item"), (1, memory, 0, 0));
+
+    let _: bool = redis::cmd("COPY").arg("cache:item:1").arg("cache:user:9").query(&mut con).unwrap();
+    let _: i64 = redis::cmd("INCR").arg("cache:user:counter").query(&mut con).unwrap();
+    let _: i64 = redis::cmd("INCR").arg("cache:user:counter").query(&mut con).unwrap();
+    let _: String = redis::cmd("GET").arg("cache:user:9").query(&mut con).unwrap();
+    let _: Option<String> = redis::cmd("GET").arg("cache:item:2").query(&mut con).unwrap();
+    let (keys, _, hits, misses) = class(&mut con, "user");
+    assert_eq!((keys, hits, misses), (2, 1, 0));
+    // COPY read its source (a hit, as in Redis).
+    assert_eq!(class(&mut con, "item"), (1, memory, 1, 1));
+
+    // New patterns: the three keys now share the class `cache`, and reads count there.
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("stats-key-pattern").arg("{class}").query(&mut con).unwrap();
+    let _: String = redis::cmd("GET").arg("cache:user:9").query(&mut con).unwrap();
+    let (keys, cache_memory, hits, _) = class(&mut con, "cache");
+    assert_eq!((keys, hits), (3, 1));
+    assert!(cache_memory > 2 * memory, "{cache_memory}");
+    let _: i64 =
+        redis::cmd("DEL").arg("cache:user:9").arg("cache:item:1").arg("cache:user:counter").query(&mut con).unwrap();
+    assert_eq!(class(&mut con, "cache"), (0, 0, 1, 0));
+}
+
 #[test]
 fn client_list_shows_the_tenant_of_the_last_keyed_command() {
     let server = common::Server::start(&[]);

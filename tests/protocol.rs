@@ -60,6 +60,12 @@ fn oversized_bulk_is_refused_before_it_is_read() {
     let mut con = server.conn();
     let _: () = redis::cmd("CONFIG").arg("SET").arg("proto-max-bulk-len").arg("1mb").query(&mut con).unwrap();
     assert_protocol_error(&server, b"*2\r\n$4\r\nECHO\r\n$2000000\r\n", "invalid bulk length");
+    // A key and its value share a buffer with a 32-bit length, so a bulk is at most 2 GiB - 1.
+    let err = redis::cmd("CONFIG").arg("SET").arg("proto-max-bulk-len").arg("10gb").query::<()>(&mut con).unwrap_err();
+    assert!(err.to_string().contains("at most 2147483647 bytes"), "{err}");
+    let limit: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("proto-max-bulk-len").query(&mut con).unwrap();
+    assert_eq!(limit[1], "1048576");
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("proto-max-bulk-len").arg("2147483647").query(&mut con).unwrap();
 }
 
 #[test]

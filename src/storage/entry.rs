@@ -1,28 +1,58 @@
 //! One key and its value.
 //!
 //! A string key costs two allocations: this 40-byte header and one buffer holding the key
-//! followed by the string's bytes. Expiry and access clock live in the header, so a TTL costs
-//! no extra memory (Redis keeps expiries in a second dictionary). What most keys do not have —
-//! a collection value, tags — lives behind one optional pointer, so plain strings do not pay
-//! for it. That pointer leads straight to the collection when the key has no tags, so an
-//! untagged collection key costs the header, the key buffer and one 32-byte allocation besides
-//! the collection's own storage.
+//! followed by the string's bytes. The header holds that buffer as a pointer and a 32-bit
+//! length (a `Box<[u8]>` taken apart), which leaves room for the key's class id: key classes
+//! then count hits and changes without matching the key against patterns again. Expiry and
+//! access clock live in the header, so a TTL costs no extra memory (Redis keeps expiries in a
+//! second dictionary). What most keys do not have — a collection value, tags — lives behind
+//! one optional pointer, so plain strings do not pay for it. That pointer leads straight to
+//! the collection when the key has no tags, so an untagged collection key costs the header,
+//! the key buffer and one 32-byte allocation besides the collection's own storage.
 
 use super::value::Collection;
+use crate::keyclass::ClassId;
 use crate::tags::TagName;
+use std::ptr::NonNull;
 
 /// Milliseconds since the Unix epoch; 0 means "no expiry".
 pub type ExpireAt = u64;
 
+/// Longest key-and-string buffer an entry holds. `proto-max-bulk-len` is at most half of it,
+/// so a key and its value always fit together.
+pub const MAX_BUFFER: usize = u32::MAX as usize;
+
 pub struct Entry {
-    /// The key's bytes, then (for strings) the value's bytes.
-    bytes: Box<[u8]>,
+    /// The key's bytes, then (for strings) the value's bytes: an owned `Box<[u8]>` of `len`
+    /// bytes, taken apart (see [`Entry::buffer`]).
+    bytes: NonNull<u8>,
+    len: u32,
     key_len: u32,
     /// LRU clock or LFU state, as `maxmemory-policy` wants (see `storage::evict`).
     pub access: u32,
+    /// The key's class while key classes are on (set by the keyspace when the key is stored).
+    pub class: ClassId,
     pub expire_at: ExpireAt,
     /// The collection value and the tags, for the keys that have either.
     extra: Option<Box<Extra>>,
+}
+
+// SAFETY: an entry owns its buffer alone, as the `Box<[u8]>` it was made from would, so it
+// may move to and be shared between threads like one.
+unsafe impl Send for Entry {}
+unsafe impl Sync for Entry {}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        drop(self.take_buffer());
+    }
+}
+
+/// Takes a buffer apart into its pointer and 32-bit length.
+fn into_raw(buffer: Box<[u8]>) -> (NonNull<u8>, u32) {
+    let len = u32::try_from(buffer.len()).expect("keys and values are at most proto-max-bulk-len, half of MAX_BUFFER");
+    let ptr = NonNull::new(Box::into_raw(buffer).cast::<u8>()).expect("boxes are never null");
+    (ptr, len)
 }
 
 /// The rarer parts of an entry, kept out of line: a collection (hashes, lists, sets and sorted
@@ -83,27 +113,46 @@ impl Kind {
 }
 
 impl Entry {
+    fn new(buffer: Box<[u8]>, key_len: usize, access: u32, extra: Option<Box<Extra>>) -> Box<Entry> {
+        let (bytes, len) = into_raw(buffer);
+        Box::new(Entry { bytes, len, key_len: key_len as u32, access, class: 0, expire_at: 0, extra })
+    }
+
     pub fn string(key: &[u8], value: &[u8], access: u32) -> Box<Entry> {
-        let mut bytes = Vec::with_capacity(key.len() + value.len());
-        bytes.extend_from_slice(key);
-        bytes.extend_from_slice(value);
-        Box::new(Entry {
-            bytes: bytes.into_boxed_slice(),
-            key_len: key.len() as u32,
-            access,
-            expire_at: 0,
-            extra: None,
-        })
+        Entry::new(key_and_value(key, value), key.len(), access, None)
     }
 
     pub fn new_collection(key: &[u8], value: Collection, access: u32) -> Box<Entry> {
-        Box::new(Entry {
-            bytes: key.into(),
-            key_len: key.len() as u32,
-            access,
-            expire_at: 0,
-            extra: Some(Box::new(Extra::Collection(value))),
-        })
+        Entry::new(key.into(), key.len(), access, Some(Box::new(Extra::Collection(value))))
+    }
+
+    /// The key-and-string buffer.
+    #[inline]
+    fn buffer(&self) -> &[u8] {
+        // SAFETY: `bytes` and `len` come from a `Box<[u8]>` this entry owns (`into_raw`).
+        unsafe { std::slice::from_raw_parts(self.bytes.as_ptr(), self.len as usize) }
+    }
+
+    #[inline]
+    fn buffer_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `buffer`, and `&mut self` makes the access unique.
+        unsafe { std::slice::from_raw_parts_mut(self.bytes.as_ptr(), self.len as usize) }
+    }
+
+    /// Takes the buffer back as a box, leaving an empty one in its place.
+    fn take_buffer(&mut self) -> Box<[u8]> {
+        let (empty, zero) = into_raw(Box::default());
+        let ptr = std::mem::replace(&mut self.bytes, empty);
+        let len = std::mem::replace(&mut self.len, zero);
+        // SAFETY: `ptr` and `len` came from a `Box<[u8]>` (`into_raw`) that nothing else owns:
+        // the entry no longer refers to it.
+        unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr.as_ptr(), len as usize)) }
+    }
+
+    /// Replaces the buffer (the old one is freed).
+    fn set_buffer(&mut self, buffer: Box<[u8]>) {
+        drop(self.take_buffer());
+        (self.bytes, self.len) = into_raw(buffer);
     }
 
     /// The collection value; `None` for strings.
@@ -147,20 +196,21 @@ impl Entry {
 
     #[inline]
     pub fn key(&self) -> &[u8] {
-        &self.bytes[..self.key_len as usize]
+        &self.buffer()[..self.key_len as usize]
     }
 
     /// The string value (empty for collections).
     #[inline]
     pub fn str_value(&self) -> &[u8] {
-        &self.bytes[self.key_len as usize..]
+        &self.buffer()[self.key_len as usize..]
     }
 
     /// The string value's bytes for an in-place change that keeps its length (SETBIT,
     /// SETRANGE inside the string); empty for collections.
     #[inline]
     pub fn str_value_mut(&mut self) -> &mut [u8] {
-        &mut self.bytes[self.key_len as usize..]
+        let key_len = self.key_len as usize;
+        &mut self.buffer_mut()[key_len..]
     }
 
     pub fn kind(&self) -> Kind {
@@ -176,15 +226,12 @@ impl Entry {
 
     /// Replaces the value with a string, keeping key, expiry and tags.
     pub fn set_string(&mut self, value: &[u8]) {
-        let key_len = self.key_len as usize;
-        if self.is_string() && self.bytes.len() - key_len == value.len() {
-            self.bytes[key_len..].copy_from_slice(value);
+        if self.is_string() && self.str_value().len() == value.len() {
+            self.str_value_mut().copy_from_slice(value);
             return;
         }
-        let mut bytes = Vec::with_capacity(key_len + value.len());
-        bytes.extend_from_slice(self.key());
-        bytes.extend_from_slice(value);
-        self.bytes = bytes.into_boxed_slice();
+        let buffer = key_and_value(self.key(), value);
+        self.set_buffer(buffer);
         match self.extra.as_deref_mut() {
             Some(Extra::Tagged { collection, .. }) => *collection = None,
             Some(Extra::Collection(_)) => self.extra = None,
@@ -194,35 +241,26 @@ impl Entry {
 
     /// Edits the string value in place through a `Vec` (APPEND, SETRANGE).
     pub fn edit_string(&mut self, edit: impl FnOnce(&mut Vec<u8>)) {
-        let bytes = std::mem::take(&mut self.bytes);
-        let mut v = bytes.into_vec();
+        let mut v = self.take_buffer().into_vec();
         let mut value = v.split_off(self.key_len as usize);
         edit(&mut value);
         v.extend_from_slice(&value);
-        self.bytes = v.into_boxed_slice();
+        self.set_buffer(v.into_boxed_slice());
     }
 
     /// A copy of this entry under another name (COPY): value, expiry and tags.
     pub fn renamed(&self, new_key: &[u8]) -> Box<Entry> {
-        let mut bytes = Vec::with_capacity(new_key.len() + self.str_value().len());
-        bytes.extend_from_slice(new_key);
-        bytes.extend_from_slice(self.str_value());
-        Box::new(Entry {
-            bytes: bytes.into_boxed_slice(),
-            key_len: new_key.len() as u32,
-            access: self.access,
-            expire_at: self.expire_at,
-            extra: self.extra.clone(),
-        })
+        let mut copy =
+            Entry::new(key_and_value(new_key, self.str_value()), new_key.len(), self.access, self.extra.clone());
+        copy.expire_at = self.expire_at;
+        copy
     }
 
     /// This entry under another name (RENAME): the header, collection and tags move, only
     /// the key-and-string buffer is rebuilt.
     pub fn into_renamed(mut self: Box<Self>, new_key: &[u8]) -> Box<Entry> {
-        let mut bytes = Vec::with_capacity(new_key.len() + self.str_value().len());
-        bytes.extend_from_slice(new_key);
-        bytes.extend_from_slice(self.str_value());
-        self.bytes = bytes.into_boxed_slice();
+        let buffer = key_and_value(new_key, self.str_value());
+        self.set_buffer(buffer);
         self.key_len = new_key.len() as u32;
         self
     }
@@ -241,7 +279,7 @@ impl Entry {
                     }
                 }
         });
-        alloc_size(std::mem::size_of::<Entry>()) + alloc_size(self.bytes.len()) + extra
+        alloc_size(std::mem::size_of::<Entry>()) + alloc_size(self.len as usize) + extra
     }
 
     /// Whether the expiry has passed. As in Redis, a key is still alive during the very
@@ -249,6 +287,14 @@ impl Entry {
     pub fn is_expired(&self, now_ms: u64) -> bool {
         self.expire_at != 0 && self.expire_at < now_ms
     }
+}
+
+/// One buffer holding `key` followed by `value`.
+fn key_and_value(key: &[u8], value: &[u8]) -> Box<[u8]> {
+    let mut bytes = Vec::with_capacity(key.len() + value.len());
+    bytes.extend_from_slice(key);
+    bytes.extend_from_slice(value);
+    bytes.into_boxed_slice()
 }
 
 /// The size class the allocator (mimalloc) rounds a request of `n` bytes up to.

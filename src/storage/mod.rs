@@ -16,6 +16,7 @@ pub mod zset;
 pub use entry::{Entry, Kind};
 pub use table::{hash_key, Table};
 
+use crate::keyclass::ClassId;
 use crate::tenants::{LimitOverrides, Limits, TenantId, TenantRegistry};
 use evict::{EvictionPool, Policy};
 
@@ -442,7 +443,7 @@ impl Keyspace {
     fn removed(&mut self, db: usize, entry: &Entry) {
         self.touch_watched(db, entry.key(), false);
         if let Some(c) = self.classes.as_mut() {
-            c.removed(entry.key(), entry.memory());
+            c.removed(entry.class, entry.memory());
         }
     }
 
@@ -561,22 +562,19 @@ impl Keyspace {
         let t = self.tenants.resolve(key);
         let hash = hash_key(key);
         let slot = self.dbs[db].tables.get(t as usize).and_then(|tb| tb.locate(key, hash));
-        let found = match slot {
-            Some(i) if self.dbs[db].tables[t as usize].at(i).is_expired(self.now_ms) => {
+        // The slot of the live entry found, and that entry's class.
+        let found = match slot.map(|i| (i, self.dbs[db].tables[t as usize].at(i))) {
+            Some((_, e)) if e.is_expired(self.now_ms) => {
                 self.expire_now(db, t, key, hash);
                 None
             }
-            Some(i) => {
+            Some((i, e)) => {
+                let class = e.class;
                 if flags & lookup::NOTOUCH == 0 {
-                    let access = if lfu {
-                        let previous = self.dbs[db].tables[t as usize].at(i).access;
-                        self.touched_access(Some(previous))
-                    } else {
-                        clock
-                    };
+                    let access = if lfu { self.touched_access(Some(e.access)) } else { clock };
                     self.dbs[db].tables[t as usize].at_mut(i).access = access;
                 }
-                Some(i)
+                Some((i, class))
             }
             None => None,
         };
@@ -589,10 +587,12 @@ impl Keyspace {
                 self.tenant_stats_mut(t).misses += 1;
             }
             if let Some(c) = self.classes.as_mut() {
-                c.count_read(key, found.is_some());
+                // A found key carries its class; a missing one is classified by its name.
+                let class = found.map_or_else(|| c.resolve(key), |(_, class)| class);
+                c.count_read(class, found.is_some());
             }
         }
-        if let Some(i) = found {
+        if let Some((i, _)) = found {
             Some(self.dbs[db].tables[t as usize].at(i))
         } else {
             if flags & lookup::NONOTIFY == 0 {
@@ -619,19 +619,19 @@ impl Keyspace {
             self.expire_now(db, tenant, key, hash);
             return None;
         }
-        let (r, changed, before, after) = self.table_op(db, tenant, |table| {
+        let (r, changed, before, after, class) = self.table_op(db, tenant, |table| {
             let entry = table.at_mut(slot);
             let (before, was_volatile) = (entry.memory(), entry.expire_at != 0);
             let (r, changed) = f(entry);
-            let (after, is_volatile) = (entry.memory(), entry.expire_at != 0);
+            let (after, is_volatile, class) = (entry.memory(), entry.expire_at != 0, entry.class);
             table.account_change(before, after, was_volatile, is_volatile);
-            (r, changed, before, after)
+            (r, changed, before, after, class)
         });
         if changed {
             self.touch_watched(db, key, true);
         }
         if let Some(c) = self.classes.as_mut() {
-            c.resized(key, before, after);
+            c.resized(class, before, after);
         }
         Some(r)
     }
@@ -701,16 +701,23 @@ impl Keyspace {
         if !self.blocking.is_empty() && crate::blocking::is_poppable(entry.kind()) {
             self.blocking.signal(db, entry.key());
         }
-        // The class is resolved once: a replaced entry had the same key, so the same class.
-        // Its memory changes by what the table's entries did.
-        let class = self.classes.as_mut().map(|c| c.resolve(entry.key()));
-        let (old, grown) = self.table_op(db, tenant, |t| {
+        let (slot, old, grown) = self.table_op(db, tenant, |t| {
             let before = t.entry_memory();
-            let old = t.insert(entry, hash);
-            (old, t.entry_memory() as i64 - before as i64)
+            let (slot, old) = t.insert(entry, hash);
+            (slot, old, t.entry_memory() as i64 - before as i64)
         });
-        if let (Some(c), Some(id)) = (self.classes.as_mut(), class) {
-            c.stored(id, grown, old.is_none());
+        // A replacing entry took over the class of the one it replaced (the same key); a new
+        // key is classified by its name. The class's memory changes by what the table's did.
+        if let Some(c) = self.classes.as_mut() {
+            let class = match &old {
+                Some(old) => old.class,
+                None => {
+                    let stored = self.dbs[db].tables[tenant as usize].at_mut(slot);
+                    stored.class = c.resolve(stored.key());
+                    stored.class
+                }
+            };
+            c.stored(class, grown, old.is_none());
         }
         let replaced_live = match old {
             Some(old) if old.is_expired(self.now_ms) => {
@@ -1008,8 +1015,12 @@ impl Keyspace {
     pub fn set_key_classes(&mut self, classes: Option<crate::keyclass::KeyClasses>) {
         self.classes = classes;
         if let Some(c) = self.classes.as_mut() {
-            for e in self.dbs.iter().flat_map(|d| d.tables.iter()).flat_map(Table::iter) {
-                c.added(e.key(), e.memory());
+            for table in self.dbs.iter_mut().flat_map(|d| d.tables.iter_mut()) {
+                table.classify(|e| {
+                    let id = c.resolve(e.key());
+                    c.added(id, e.memory());
+                    id
+                });
             }
         }
     }
@@ -1018,25 +1029,22 @@ impl Keyspace {
     fn forget_classes_of(&mut self, table: &Table) {
         if let Some(c) = self.classes.as_mut() {
             for e in table.iter() {
-                c.removed(e.key(), e.memory());
+                c.removed(e.class, e.memory());
             }
         }
     }
 
-    /// Memory of the entry under `key` when key classes are on (0 otherwise).
-    fn class_memory_of(&self, db: usize, tenant: TenantId, key: &[u8], hash: u64) -> usize {
-        match self.classes {
-            Some(_) => self.dbs[db].table(tenant).and_then(|t| t.get(key, hash)).map_or(0, Entry::memory),
-            None => 0,
-        }
+    /// Memory and class of the entry under `key` (when key classes are on).
+    fn class_memory_of(&self, db: usize, tenant: TenantId, key: &[u8], hash: u64) -> Option<(usize, ClassId)> {
+        self.classes.as_ref()?;
+        self.dbs[db].table(tenant)?.get(key, hash).map(|e| (e.memory(), e.class))
     }
 
     /// Re-accounts the class memory of an entry that changed from `before` bytes.
-    fn class_resized(&mut self, db: usize, tenant: TenantId, key: &[u8], hash: u64, before: usize) {
-        if self.classes.is_some() {
-            let after = self.class_memory_of(db, tenant, key, hash);
+    fn class_resized(&mut self, db: usize, tenant: TenantId, key: &[u8], hash: u64, before: Option<(usize, ClassId)>) {
+        if let (Some((before, _)), Some((after, class))) = (before, self.class_memory_of(db, tenant, key, hash)) {
             if let Some(c) = self.classes.as_mut() {
-                c.resized(key, before, after);
+                c.resized(class, before, after);
             }
         }
     }

@@ -276,34 +276,38 @@ impl Table {
         self.volatile = self.volatile + is_volatile as usize - was_volatile as usize;
     }
 
-    /// Inserts `entry`, returning the entry it replaced.
-    pub fn insert(&mut self, entry: Box<Entry>, hash: u64) -> Option<Box<Entry>> {
+    /// Inserts `entry`, returning its slot and the entry it replaced. A replacing entry takes
+    /// over the replaced one's class: the same key is in the same class.
+    pub fn insert(&mut self, mut entry: Box<Entry>, hash: u64) -> (usize, Option<Box<Entry>>) {
         self.entry_memory += entry.memory();
         self.volatile += (entry.expire_at != 0) as usize;
         self.index_entry(&entry);
         let empty = match self.probe(entry.key(), hash) {
             Ok(i) => {
-                let old = self.slots[i].replace(entry).expect("occupied slot");
+                let slot = &mut self.slots[i];
+                entry.class = slot.as_ref().expect("occupied slot").class;
+                let old = slot.replace(entry).expect("occupied slot");
                 self.entry_memory -= old.memory();
                 self.volatile -= (old.expire_at != 0) as usize;
                 self.unindex_old(&old, i);
-                return Some(old);
+                return (i, Some(old));
             }
             Err(empty) => empty,
         };
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
+        self.len += 1;
+        if self.len * 4 > self.slots.len() * 3 {
             self.rebuild((self.slots.len() * 2).max(MIN_CAPACITY));
-            self.place(entry, hash);
+            (self.place(entry, hash), None)
         } else {
             // The walk that found no such key ended at the slot the key goes to.
             self.ctrl[empty] = ctrl_of(hash);
             self.slots[empty] = Some(entry);
+            (empty, None)
         }
-        self.len += 1;
-        None
     }
 
-    fn place(&mut self, entry: Box<Entry>, hash: u64) {
+    /// Puts `entry` in the first free slot of its probe sequence, which it returns.
+    fn place(&mut self, entry: Box<Entry>, hash: u64) -> usize {
         let mask = self.mask();
         let mut i = hash as usize & mask;
         while self.ctrl[i] != 0 {
@@ -311,6 +315,7 @@ impl Table {
         }
         self.ctrl[i] = ctrl_of(hash);
         self.slots[i] = Some(entry);
+        i
     }
 
     pub fn remove(&mut self, key: &[u8], hash: u64) -> Option<Box<Entry>> {
@@ -371,6 +376,13 @@ impl Table {
 
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.slots.iter().filter_map(|s| s.as_deref())
+    }
+
+    /// Sets every entry's class (when key classes are installed or change patterns).
+    pub fn classify(&mut self, mut class_of: impl FnMut(&Entry) -> crate::keyclass::ClassId) {
+        for e in self.slots.iter_mut().filter_map(|s| s.as_deref_mut()) {
+            e.class = class_of(e);
+        }
     }
 
     /// Visits the keys whose home slot is `cursor`'s, then returns the next cursor (0 = done).
@@ -518,9 +530,19 @@ mod tests {
         let mut t = Table::new();
         for i in 0..1000 {
             let k = key(i);
-            assert!(t.insert(Entry::string(&k, b"v", 0), hash_key(&k)).is_none());
+            let mut e = Entry::string(&k, b"v", 0);
+            e.class = i as u32;
+            let (slot, old) = t.insert(e, hash_key(&k));
+            assert!(old.is_none());
+            assert_eq!(t.at(slot).key(), k, "insert returns the slot of the key, also when it grows");
         }
         assert_eq!(t.len(), 1000);
+        // A replacing entry lands in the same slot and keeps the key's class.
+        let k = key(7);
+        let slot = t.locate(&k, hash_key(&k)).unwrap();
+        let (again, old) = t.insert(Entry::string(&k, b"w", 0), hash_key(&k));
+        assert_eq!((again, old.map(|e| e.class)), (slot, Some(7)));
+        assert_eq!((t.at(slot).str_value(), t.at(slot).class), (&b"w"[..], 7));
         for i in (0..1000).step_by(2) {
             let k = key(i);
             assert!(t.remove(&k, hash_key(&k)).is_some());
@@ -578,7 +600,7 @@ mod tests {
             if rng.below(100) < if growing { 75 } else { 20 } {
                 let mut e = Entry::string(&k, b"value", 0);
                 e.expire_at = (i % 3) as u64;
-                let replaced = t.insert(e, hash_key(&k)).is_some();
+                let replaced = t.insert(e, hash_key(&k)).1.is_some();
                 assert_eq!(replaced, !live.insert(i));
             } else {
                 assert_eq!(t.remove(&k, hash_key(&k)).is_some(), live.remove(&i));
