@@ -97,6 +97,38 @@ pub struct EvictionPool {
     ahead: [Option<SamplePoint>; 2],
 }
 
+/// Rule 2's victim, kept between evictions. Finding the tenant furthest above its reserve reads
+/// every tenant's counters; once per evicted key, with many tenants, that scan would cost more
+/// than the eviction. The victim stays the answer while its excess (`used - reserve`) is at
+/// least every other tenant's, which `others_max` bounds from above without a scan.
+#[derive(Default)]
+pub struct PressureLeader {
+    /// The tenant the last scan chose; `None` before a scan and after limits change.
+    tenant: Option<TenantId>,
+    /// At least the excess of every other tenant: exact at the scan, then raised to a tenant's
+    /// whole memory whenever another tenant grows past it (see [`PressureLeader::grew`]).
+    others_max: u64,
+    /// Whether any tenant has a reserve (a default one counts for all).
+    reserves: bool,
+}
+
+impl PressureLeader {
+    /// Tenant `tenant` now holds `memory` bytes (called on every change to a table).
+    #[inline]
+    pub fn grew(&mut self, tenant: TenantId, memory: usize) {
+        if self.tenant.is_some_and(|leader| leader != tenant) && memory as u64 > self.others_max {
+            self.others_max = memory as u64;
+        }
+    }
+
+    /// Forgets the victim: reserves changed (`reserves` says whether any is set now), so the
+    /// bound no longer holds.
+    pub fn forget(&mut self, reserves: bool) {
+        self.tenant = None;
+        self.reserves = reserves;
+    }
+}
+
 /// What one sampling round of [`Keyspace::pick_victim`] found.
 enum Pick {
     /// The key to evict.
@@ -286,20 +318,39 @@ impl Keyspace {
     }
 
     /// The tenant furthest above its reserve (largest `used - reserve`) that has keys the
-    /// policy may evict; `None` if every tenant is at or below its reserve.
-    fn pressure_victim(&self) -> Option<TenantId> {
+    /// policy may evict; `None` if every tenant is at or below its reserve. The last answer
+    /// stands while no other tenant can have overtaken it (see [`PressureLeader`]).
+    fn pressure_victim(&mut self) -> Option<TenantId> {
+        if let Some(t) = self.pressure.tenant {
+            let excess = (self.tenant_memory(t) as u64).saturating_sub(self.limits(t).reserve);
+            if excess > 0 && excess >= self.pressure.others_max && self.evictable_keys(t) > 0 {
+                return Some(t);
+            }
+        }
         let mut best: Option<(u64, TenantId)> = None;
-        for t in 0..self.tenants.count() as TenantId {
-            let used = self.tenant_memory(t) as u64;
-            let reserve = self.limits(t).reserve;
-            if used <= reserve || self.evictable_keys(t) == 0 {
+        // The largest excess of the others, evictable or not: the bound the answer keeps.
+        let mut others_max = 0;
+        // Tenants past the end of the counters hold nothing. Without reserves (the common
+        // case) a tenant's excess is its memory, and the scan reads the counters alone.
+        for (t, state) in self.tenant_state.iter().enumerate() {
+            let t = t as TenantId;
+            let used = state.memory as u64;
+            let reserve = if self.pressure.reserves { self.limits(t).reserve } else { 0 };
+            if used <= reserve {
                 continue;
             }
             let excess = used - reserve;
-            if best.is_none_or(|(b, _)| excess > b) {
-                best = Some((excess, t));
+            match best {
+                Some((b, _)) if excess <= b || self.evictable_keys(t) == 0 => others_max = others_max.max(excess),
+                None if self.evictable_keys(t) == 0 => others_max = others_max.max(excess),
+                _ => {
+                    others_max = others_max.max(best.map_or(0, |(b, _)| b));
+                    best = Some((excess, t));
+                }
             }
         }
+        self.pressure.tenant = best.map(|(_, t)| t);
+        self.pressure.others_max = others_max;
         best.map(|(_, t)| t)
     }
 
@@ -533,6 +584,48 @@ mod tests {
         assert!(ks.peek(0, b"ttl").is_none(), "the only key with a TTL is the victim");
         assert_eq!(ks.total_keys(), 99);
         assert!(!ks.evict_one(0, Removal::Evicted), "no key with a TTL is left");
+    }
+
+    /// Rule 2's victim, remembered between evictions, always has the largest excess over its
+    /// reserve, whatever the tenants write, delete, evict or change in their reserves.
+    #[test]
+    fn pressure_victim_is_always_furthest_above_its_reserve() {
+        use crate::tenants::{KeyPattern, LimitOverrides};
+        let pattern = KeyPattern::compile("{tenant}", b':', "{tenant}").unwrap();
+        let mut ks = Keyspace::new(2, TenantRegistry::new(vec![pattern], b':'));
+        ks.apply_setting("maxmemory-policy", "allkeys-lru");
+        let names = ["a", "b", "c", "d"];
+        let ids: Vec<_> = names.iter().map(|n| ks.tenants.intern(n.as_bytes())).collect();
+        let excess = |ks: &Keyspace, t| (ks.tenant_memory(t) as u64).saturating_sub(ks.limits(t).reserve);
+        let mut rng = crate::util::Rng::new();
+        for step in 0..5000 {
+            let who = rng.below(names.len() as u64) as usize;
+            let key = format!("{}:{}", names[who], rng.below(300));
+            match rng.below(20) {
+                0..=11 => {
+                    let value = vec![b'v'; rng.below(200) as usize];
+                    ks.insert(rng.below(2) as usize, Entry::string(key.as_bytes(), &value, 0));
+                }
+                12..=14 => {
+                    ks.delete(rng.below(2) as usize, key.as_bytes());
+                }
+                15..=17 => {
+                    if let Some(t) = ks.pressure_victim() {
+                        ks.evict_one(t, Removal::Evicted);
+                    }
+                }
+                _ => {
+                    // Often none at all, so that the scan without reserves runs too.
+                    let reserve = if rng.below(2) == 0 { None } else { Some(rng.below(40_000)) };
+                    ks.set_limit_overrides(ids[who], LimitOverrides { reserve, ..Default::default() });
+                }
+            }
+            let best = ids.iter().map(|&t| excess(&ks, t)).max().unwrap();
+            match ks.pressure_victim() {
+                Some(t) => assert_eq!(excess(&ks, t), best, "step {step}: victim {t} is not the furthest above"),
+                None => assert_eq!(best, 0, "step {step}: a tenant above its reserve was missed"),
+            }
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub use table::{hash_key, Table};
 
 use crate::keyclass::ClassId;
 use crate::tenants::{LimitOverrides, Limits, TenantId, TenantRegistry};
-use evict::{EvictionPool, Policy};
+use evict::{EvictionPool, Policy, PressureLeader};
 
 /// Notification classes of `notify-keyspace-events`.
 pub mod notify {
@@ -294,6 +294,7 @@ pub struct Keyspace {
     /// Whether any limit exists, so that writes skip quota checks entirely when none does.
     limits_active: bool,
     evict_pool: EvictionPool,
+    pressure: PressureLeader,
     rng: crate::util::Rng,
     /// Clients blocked in list and sorted set pops, by key; see [`crate::blocking`].
     pub blocking: crate::blocking::Registry,
@@ -341,6 +342,7 @@ impl Keyspace {
             tenant_limits: Vec::new(),
             limits_active: false,
             evict_pool: EvictionPool::default(),
+            pressure: PressureLeader::default(),
             rng: crate::util::Rng::new(),
             blocking: crate::blocking::Registry::default(),
             watches: watch::Watches::default(),
@@ -422,6 +424,8 @@ impl Keyspace {
         let u = self.tenant_state_mut(tenant);
         u.memory = u.memory + mem_after - mem_before;
         u.keys = u.keys + len_after - len_before;
+        let memory = u.memory;
+        self.pressure.grew(tenant, memory);
         self.used = self.used + mem_after - mem_before;
         r
     }
@@ -482,9 +486,11 @@ impl Keyspace {
         self.refresh_limits_active();
     }
 
-    /// Recomputes whether writes need quota checks at all.
+    /// Follows a change of limits or eviction settings: recomputes whether writes need quota
+    /// checks at all, and forgets rule 2's victim (reserves may have changed).
     pub fn refresh_limits_active(&mut self) {
         let d = &self.default_limits;
+        self.pressure.forget(d.reserve > 0 || self.tenant_limits.iter().any(|o| o.reserve.unwrap_or(0) > 0));
         self.limits_active = self.maxmemory > 0
             || d.maxmemory > 0
             || d.maxkeys > 0
