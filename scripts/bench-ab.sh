@@ -14,7 +14,13 @@
 # median of per-round ratios ignores a round disturbed by something else. CPU time per
 # request comes from the servers' scheduler statistics (nanoseconds, all threads).
 #
-# Environment: ROUNDS (5), N_P1 (100000), N_P16 (600000), CLIENTS (50), TC_BIN
+# Two server processes can differ by several percent for reasons of their own (where their
+# memory landed), and that difference holds for a whole run: in one run the metrics preset's
+# GET row gave 0.90, and 1.035 with the flags swapped between the processes. SWAP=1 starts
+# B's flags in the first process and A's in the second; the geometric mean of the ratios of
+# a run with SWAP=0 and one with SWAP=1 cancels the processes' own difference.
+#
+# Environment: ROUNDS (5), N_P1 (100000), N_P16 (600000), CLIENTS (50), SWAP (0), TC_BIN
 # (target/release/tenantcache, built if missing), PORT_A (26601), PORT_B (26602).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +33,7 @@ CLIENTS=${CLIENTS:-50}
 TC_BIN=${TC_BIN:-target/release/tenantcache}
 PORT_A=${PORT_A:-26601}
 PORT_B=${PORT_B:-26602}
+SWAP=${SWAP:-0}
 VALUE='value-of-sixty-four-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
 
 # Each row: NAME<TAB>redis-benchmark arguments (split on spaces).
@@ -76,10 +83,19 @@ start() { # PORT FLAGS...: starts tenantcache on CPU 0; its PID in SERVER_PID
     shift
     start_server "$port" taskset -c 0 "$TC_BIN" --port "$port" --bind 127.0.0.1 --loglevel warning --metrics-port 0 "$@"
 }
-start "$PORT_A" "${FLAGS_A[@]}"
-PID_A=$SERVER_PID
-start "$PORT_B" "${FLAGS_B[@]}"
-PID_B=$SERVER_PID
+if [ "$SWAP" = 1 ]; then
+    # B's flags in the first server started (on the first port), A's in the second.
+    read -r PORT_A PORT_B <<<"$PORT_B $PORT_A"
+    start "$PORT_B" "${FLAGS_B[@]}"
+    PID_B=$SERVER_PID
+    start "$PORT_A" "${FLAGS_A[@]}"
+    PID_A=$SERVER_PID
+else
+    start "$PORT_A" "${FLAGS_A[@]}"
+    PID_A=$SERVER_PID
+    start "$PORT_B" "${FLAGS_B[@]}"
+    PID_B=$SERVER_PID
+fi
 
 cpu_ns() { # CPU time of every thread of a process, in nanoseconds
     cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'
@@ -106,6 +122,7 @@ median() { # FORMAT: the median of the numbers on stdin
 echo "$DESCRIBE"
 echo "flags A: ${FLAGS_A[*]:-(none)}"
 echo "flags B: ${FLAGS_B[*]:-(none)}"
+[ "$SWAP" = 1 ] && echo "SWAP=1: B's flags run in the first server process, A's in the second"
 echo "$ROUNDS rounds (ABBA order), $CLIENTS clients, -n $N_P1 at P1 / $N_P16 at P16; servers on CPU 0, client on CPU 1"
 printf '%-6s %3s %11s %11s %9s %9s %9s %9s  %s\n' test P A_rps B_rps A_ns/req B_ns/req rps_B/A cpu_B/A "per-round rps_B/A"
 while IFS=$'\t' read -r name args; do
