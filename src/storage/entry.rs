@@ -25,7 +25,7 @@ pub const MAX_BUFFER: usize = u32::MAX as usize;
 pub struct Entry {
     /// The key's bytes, then (for strings) the value's bytes: an owned `Box<[u8]>` of `len`
     /// bytes, taken apart (see [`Entry::buffer`]).
-    bytes: NonNull<u8>,
+    bytes: BufferPtr,
     len: u32,
     key_len: u32,
     /// LRU clock or LFU state, as `maxmemory-policy` wants (see `storage::evict`).
@@ -37,10 +37,14 @@ pub struct Entry {
     extra: Option<Box<Extra>>,
 }
 
-// SAFETY: an entry owns its buffer alone, as the `Box<[u8]>` it was made from would, so it
-// may move to and be shared between threads like one.
-unsafe impl Send for Entry {}
-unsafe impl Sync for Entry {}
+/// The start of an entry's buffer. The entry owns the buffer alone, as the `Box<[u8]>` it was
+/// made from did.
+struct BufferPtr(NonNull<u8>);
+
+// SAFETY: the buffer is owned like a `Box<[u8]>`, so its pointer may move to and be shared
+// between threads like one (`&Entry` only reads it, `&mut Entry` is unique).
+unsafe impl Send for BufferPtr {}
+unsafe impl Sync for BufferPtr {}
 
 impl Drop for Entry {
     fn drop(&mut self) {
@@ -49,10 +53,10 @@ impl Drop for Entry {
 }
 
 /// Takes a buffer apart into its pointer and 32-bit length.
-fn into_raw(buffer: Box<[u8]>) -> (NonNull<u8>, u32) {
+fn into_raw(buffer: Box<[u8]>) -> (BufferPtr, u32) {
     let len = u32::try_from(buffer.len()).expect("keys and values are at most proto-max-bulk-len, half of MAX_BUFFER");
     let ptr = NonNull::new(Box::into_raw(buffer).cast::<u8>()).expect("boxes are never null");
-    (ptr, len)
+    (BufferPtr(ptr), len)
 }
 
 /// The rarer parts of an entry, kept out of line: a collection (hashes, lists, sets and sorted
@@ -130,19 +134,19 @@ impl Entry {
     #[inline]
     fn buffer(&self) -> &[u8] {
         // SAFETY: `bytes` and `len` come from a `Box<[u8]>` this entry owns (`into_raw`).
-        unsafe { std::slice::from_raw_parts(self.bytes.as_ptr(), self.len as usize) }
+        unsafe { std::slice::from_raw_parts(self.bytes.0.as_ptr(), self.len as usize) }
     }
 
     #[inline]
     fn buffer_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `buffer`, and `&mut self` makes the access unique.
-        unsafe { std::slice::from_raw_parts_mut(self.bytes.as_ptr(), self.len as usize) }
+        unsafe { std::slice::from_raw_parts_mut(self.bytes.0.as_ptr(), self.len as usize) }
     }
 
     /// Takes the buffer back as a box, leaving an empty one in its place.
     fn take_buffer(&mut self) -> Box<[u8]> {
         let (empty, zero) = into_raw(Box::default());
-        let ptr = std::mem::replace(&mut self.bytes, empty);
+        let BufferPtr(ptr) = std::mem::replace(&mut self.bytes, empty);
         let len = std::mem::replace(&mut self.len, zero);
         // SAFETY: `ptr` and `len` came from a `Box<[u8]>` (`into_raw`) that nothing else owns:
         // the entry no longer refers to it.
