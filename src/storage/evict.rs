@@ -106,7 +106,7 @@ pub struct PressureLeader {
     /// The tenant the last scan chose; `None` before a scan and after limits change.
     tenant: Option<TenantId>,
     /// At least the excess of every other tenant: exact at the scan, then raised to a tenant's
-    /// whole memory whenever another tenant grows past it (see [`PressureLeader::grew`]).
+    /// whole memory whenever another tenant grows past it (see [`PressureLeader::holds`]).
     others_max: u64,
     /// Whether any tenant has a reserve (a default one counts for all).
     reserves: bool,
@@ -115,7 +115,7 @@ pub struct PressureLeader {
 impl PressureLeader {
     /// Tenant `tenant` now holds `memory` bytes (called on every change to a table).
     #[inline]
-    pub fn grew(&mut self, tenant: TenantId, memory: usize) {
+    pub fn holds(&mut self, tenant: TenantId, memory: usize) {
         if self.tenant.is_some_and(|leader| leader != tenant) && memory as u64 > self.others_max {
             self.others_max = memory as u64;
         }
@@ -340,13 +340,12 @@ impl Keyspace {
                 continue;
             }
             let excess = used - reserve;
-            match best {
-                Some((b, _)) if excess <= b || self.evictable_keys(t) == 0 => others_max = others_max.max(excess),
-                None if self.evictable_keys(t) == 0 => others_max = others_max.max(excess),
-                _ => {
-                    others_max = others_max.max(best.map_or(0, |(b, _)| b));
-                    best = Some((excess, t));
-                }
+            if best.is_none_or(|(b, _)| excess > b) && self.evictable_keys(t) > 0 {
+                // The one it replaces joins the others.
+                others_max = others_max.max(best.map_or(0, |(b, _)| b));
+                best = Some((excess, t));
+            } else {
+                others_max = others_max.max(excess);
             }
         }
         self.pressure.tenant = best.map(|(_, t)| t);

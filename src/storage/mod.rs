@@ -425,7 +425,7 @@ impl Keyspace {
         u.memory = u.memory + mem_after - mem_before;
         u.keys = u.keys + len_after - len_before;
         let memory = u.memory;
-        self.pressure.grew(tenant, memory);
+        self.pressure.holds(tenant, memory);
         self.used = self.used + mem_after - mem_before;
         r
     }
@@ -772,7 +772,6 @@ impl Keyspace {
         Some(entry)
     }
 
-    /// Deletes `key` and drops its value; returns whether it existed.
     /// Stores the result of a STORE form (SORT, ZUNIONSTORE, SINTERSTORE ...) at `dst`,
     /// replacing any value, and announces it as `event` of `class`. An empty result (`None`)
     /// deletes `dst` instead, announced as `del`, as Redis's STORE variants do.
@@ -797,6 +796,7 @@ impl Keyspace {
         }
     }
 
+    /// Deletes `key` and drops its value; returns whether it existed.
     pub fn delete(&mut self, db: usize, key: &[u8]) -> bool {
         match self.remove(db, key) {
             Some(e) => {
