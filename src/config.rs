@@ -9,7 +9,7 @@
 use crate::glob::glob_match;
 use crate::protocol::split_inline_args;
 use crate::util::parse_memory;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How a directive's value is checked and canonicalised.
 #[derive(Clone, Copy)]
@@ -67,6 +67,18 @@ const ALIASES: &[(&str, &str)] = &[
     ("hash-max-ziplist-entries", "hash-max-listpack-entries"),
     ("hash-max-ziplist-value", "hash-max-listpack-value"),
     ("list-max-ziplist-size", "list-max-listpack-size"),
+    // Pre-5.0 replication names.
+    ("slave-serve-stale-data", "replica-serve-stale-data"),
+    ("slave-read-only", "replica-read-only"),
+    ("slave-priority", "replica-priority"),
+    ("slave-announce-ip", "replica-announce-ip"),
+    ("slave-announce-port", "replica-announce-port"),
+    ("slave-ignore-maxmemory", "replica-ignore-maxmemory"),
+    ("min-slaves-to-write", "min-replicas-to-write"),
+    ("min-slaves-max-lag", "min-replicas-max-lag"),
+    ("repl-ping-slave-period", "repl-ping-replica-period"),
+    ("cluster-slave-validity-factor", "cluster-replica-validity-factor"),
+    ("cluster-slave-no-failover", "cluster-replica-no-failover"),
 ];
 
 /// Largest `proto-max-bulk-len`: two bulks of it (a key and its value) fill an entry's buffer.
@@ -158,7 +170,8 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("protected-mode", "no", Kind::Bool),
     inert_fixed("supervised", "no", Kind::Text),
     inert_fixed("pidfile", "", Kind::Text),
-    inert_fixed("logfile", "", Kind::Text),
+    // Empty = standard output; "/dev/stderr" = standard error; else a file appended to.
+    d("logfile", "", Kind::Text, false),
     inert("lua-time-limit", "5000", Kind::Int(0, i64::MAX)),
     inert("busy-reply-threshold", "5000", Kind::Int(0, i64::MAX)),
     inert("activerehashing", "yes", Kind::Bool),
@@ -187,12 +200,13 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("maxmemory-eviction-tenacity", "10", Kind::Int(0, 100)),
     inert("maxmemory-clients", "0", Kind::MemoryOrPercent),
     inert_hidden("key-load-delay", "0", Kind::Int(i32::MIN as i64, i32::MAX as i64)),
-    // Replication is not supported: only the empty value (no primary) is accepted.
-    d("replicaof", "", Kind::Special, false),
+    // Replication is not supported: a primary given at startup is accepted with a warning
+    // and never contacted (the server stays a primary); REPLICAOF is refused.
+    inert_fixed("replicaof", "", Kind::Special),
     inert("tls-port", "0", Kind::Int(0, 65535)),
     inert_fixed("unixsocket", "", Kind::Text),
     inert_fixed("tcp-backlog", "511", Kind::Int(0, i64::MAX)),
-    inert_fixed("always-show-logo", "no", Kind::Bool),
+    d("always-show-logo", "no", Kind::Bool, false),
     inert("crash-log-enabled", "yes", Kind::Bool),
     inert("sanitize-dump-payload", "no", Kind::Text),
     inert("rdbcompression", "yes", Kind::Bool),
@@ -207,6 +221,99 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("active-defrag-cycle-max", "25", Kind::Int(1, 99)),
     inert("list-max-ziplist-entries", "128", Kind::Int(0, i64::MAX)),
     inert("list-max-ziplist-value", "64", Kind::Int(0, i64::MAX)),
+    // Dragonfly's switch for HTTP (metrics) on the main port.
+    d("primary-port-http-enabled", "yes", Kind::Bool, true),
+    // The rest of the directives of Redis 7.0/7.2's redis.conf: accepted, shown by CONFIG GET,
+    // no effect (replication, cluster, persistence tuning, TLS, ACL files, syslog, ...).
+    inert("acl-pubsub-default", "resetchannels", Kind::Enum(&["allchannels", "resetchannels"])),
+    inert_fixed("aclfile", "", Kind::Text),
+    inert("acllog-max-len", "128", Kind::Int(0, i64::MAX)),
+    inert("active-defrag-ignore-bytes", "104857600", Kind::Memory),
+    inert("active-defrag-max-scan-fields", "1000", Kind::Int(1, i64::MAX)),
+    inert("active-defrag-threshold-lower", "10", Kind::Int(0, 1000)),
+    inert("active-defrag-threshold-upper", "100", Kind::Int(0, 1000)),
+    inert("aof-load-truncated", "yes", Kind::Bool),
+    inert("aof-rewrite-incremental-fsync", "yes", Kind::Bool),
+    inert("aof-timestamp-enabled", "no", Kind::Bool),
+    inert("auto-aof-rewrite-min-size", "67108864", Kind::Memory),
+    inert("auto-aof-rewrite-percentage", "100", Kind::Int(0, i32::MAX as i64)),
+    inert("bind-source-addr", "", Kind::Text),
+    inert("cluster-allow-pubsubshard-when-down", "yes", Kind::Bool),
+    inert("cluster-allow-reads-when-down", "no", Kind::Bool),
+    inert("cluster-allow-replica-migration", "yes", Kind::Bool),
+    inert("cluster-announce-bus-port", "0", Kind::Int(0, 65535)),
+    inert("cluster-announce-hostname", "", Kind::Text),
+    inert("cluster-announce-human-nodename", "", Kind::Text),
+    inert("cluster-announce-ip", "", Kind::Text),
+    inert("cluster-announce-port", "0", Kind::Int(0, 65535)),
+    inert("cluster-announce-tls-port", "0", Kind::Int(0, 65535)),
+    inert_fixed("cluster-config-file", "nodes.conf", Kind::Text),
+    inert_fixed("cluster-enabled", "no", Kind::Bool),
+    inert("cluster-link-sendbuf-limit", "0", Kind::Memory),
+    inert("cluster-migration-barrier", "1", Kind::Int(0, i32::MAX as i64)),
+    inert("cluster-node-timeout", "15000", Kind::Int(0, i64::MAX)),
+    inert_fixed("cluster-port", "0", Kind::Int(0, 65535)),
+    inert("cluster-preferred-endpoint-type", "ip", Kind::Enum(&["ip", "hostname", "unknown-endpoint"])),
+    inert("cluster-replica-no-failover", "no", Kind::Bool),
+    inert("cluster-replica-validity-factor", "10", Kind::Int(0, i32::MAX as i64)),
+    inert("cluster-require-full-coverage", "yes", Kind::Bool),
+    inert("crash-memcheck-enabled", "yes", Kind::Bool),
+    inert_fixed("disable-thp", "yes", Kind::Bool),
+    inert("dynamic-hz", "yes", Kind::Bool),
+    inert("ignore-warnings", "", Kind::Text),
+    inert_fixed("io-threads-do-reads", "no", Kind::Bool),
+    inert("locale-collate", "", Kind::Text),
+    inert("masterauth", "", Kind::Text),
+    inert("masteruser", "", Kind::Text),
+    inert("min-replicas-max-lag", "10", Kind::Int(0, i32::MAX as i64)),
+    inert("min-replicas-to-write", "0", Kind::Int(0, i32::MAX as i64)),
+    inert("no-appendfsync-on-rewrite", "no", Kind::Bool),
+    inert("oom-score-adj-values", "0 200 800", Kind::Text),
+    inert("proc-title-template", "{title} {listen-addr} {server-mode}", Kind::Text),
+    inert("propagation-error-behavior", "ignore", Kind::Enum(&["ignore", "panic", "panic-on-replicas"])),
+    inert("rdb-del-sync-files", "no", Kind::Bool),
+    inert("rdb-save-incremental-fsync", "yes", Kind::Bool),
+    inert("repl-backlog-ttl", "3600", Kind::Int(0, i64::MAX)),
+    inert("repl-disable-tcp-nodelay", "no", Kind::Bool),
+    inert("repl-diskless-load", "disabled", Kind::Enum(&["disabled", "on-empty-db", "swapdb"])),
+    inert("repl-diskless-sync-delay", "5", Kind::Int(0, i32::MAX as i64)),
+    inert("repl-diskless-sync-max-replicas", "0", Kind::Int(0, i32::MAX as i64)),
+    inert("repl-timeout", "60", Kind::Int(1, i32::MAX as i64)),
+    inert("replica-announce-ip", "", Kind::Text),
+    inert("replica-announce-port", "0", Kind::Int(0, 65535)),
+    inert("replica-announced", "yes", Kind::Bool),
+    inert("replica-ignore-disk-write-errors", "no", Kind::Bool),
+    inert("replica-ignore-maxmemory", "yes", Kind::Bool),
+    inert("replica-priority", "100", Kind::Int(0, i32::MAX as i64)),
+    inert("replica-read-only", "yes", Kind::Bool),
+    inert("replica-serve-stale-data", "yes", Kind::Bool),
+    inert("shutdown-on-sigint", "default", Kind::Enum(&["default", "save", "nosave", "now", "force"])),
+    inert("shutdown-on-sigterm", "default", Kind::Enum(&["default", "save", "nosave", "now", "force"])),
+    inert("shutdown-timeout", "10", Kind::Int(0, i32::MAX as i64)),
+    inert_fixed("socket-mark-id", "0", Kind::Int(0, u32::MAX as i64)),
+    inert_fixed("syslog-enabled", "no", Kind::Bool),
+    inert_fixed("syslog-facility", "local0", Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"])),
+    inert_fixed("syslog-ident", "redis", Kind::Text),
+    inert("tls-auth-clients", "yes", Kind::Enum(&["no", "yes", "optional"])),
+    inert("tls-ca-cert-dir", "", Kind::Text),
+    inert("tls-ca-cert-file", "", Kind::Text),
+    inert("tls-cert-file", "", Kind::Text),
+    inert("tls-ciphers", "", Kind::Text),
+    inert("tls-ciphersuites", "", Kind::Text),
+    inert("tls-client-cert-file", "", Kind::Text),
+    inert("tls-client-key-file", "", Kind::Text),
+    inert("tls-client-key-file-pass", "", Kind::Text),
+    inert("tls-cluster", "no", Kind::Bool),
+    inert("tls-dh-params-file", "", Kind::Text),
+    inert("tls-key-file", "", Kind::Text),
+    inert("tls-key-file-pass", "", Kind::Text),
+    inert("tls-prefer-server-ciphers", "no", Kind::Bool),
+    inert("tls-protocols", "", Kind::Text),
+    inert("tls-replication", "no", Kind::Bool),
+    inert("tls-session-cache-size", "20480", Kind::Int(0, i32::MAX as i64)),
+    inert("tls-session-cache-timeout", "300", Kind::Int(0, i32::MAX as i64)),
+    inert("tls-session-caching", "yes", Kind::Bool),
+    inert_fixed("unixsocketperm", "0", Kind::Int(i64::MIN, i64::MAX)),
 ];
 
 pub fn directive(name: &str) -> Option<&'static Directive> {
@@ -225,6 +332,10 @@ pub struct Config {
     pub source: String,
     /// The configuration file read at startup (CONFIG REWRITE writes back to it).
     pub file: Option<String>,
+    /// Directives given in the file or as options (not CONFIG SET), for the startup warnings.
+    given: BTreeSet<&'static str>,
+    /// Directives of redis.conf that take no value here (`rename-command`, `user`, ...), once each.
+    ignored_lines: Vec<&'static str>,
 }
 
 impl Default for Config {
@@ -234,24 +345,109 @@ impl Default for Config {
             tenant_lines: Vec::new(),
             source: "embedded defaults".into(),
             file: None,
+            given: BTreeSet::new(),
+            ignored_lines: Vec::new(),
         }
     }
+}
+
+/// redis.conf directives that are repeated lines rather than settings, accepted with a
+/// warning: this server has no modules, ACL users, command renaming or sentinel.
+const IGNORED_DIRECTIVES: &[(&str, &str)] = &[
+    ("loadmodule", "modules are not supported"),
+    ("rename-command", "commands keep their names"),
+    ("user", "ACL users are not supported; use requirepass"),
+    ("sentinel", "sentinel is not supported"),
+];
+
+/// Most nested `include` files.
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// A configuration that cannot be loaded, reported as Redis reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A file that cannot be read.
+    Unreadable { path: String, error: String },
+    /// A bad line: its number (file lines first, then one per command-line option), its text
+    /// as Redis quotes it, and the reason.
+    Line { line: usize, text: String, message: String },
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::Unreadable { path, error } => {
+                write!(f, "Fatal error, can't open config file '{path}': {error}")
+            }
+            ConfigError::Line { line, text, message } => write!(
+                f,
+                "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{message}",
+                crate::REDIS_VERSION
+            ),
+        }
+    }
+}
+
+/// `name "arg" "arg"`, as Redis quotes a command-line option in its errors.
+pub fn option_text(name: &str, args: &[String]) -> String {
+    let mut out = name.to_string();
+    for a in args {
+        out.push_str(" \"");
+        for c in a.chars() {
+            match c {
+                '"' | '\\' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out
 }
 
 impl Config {
     /// Reads `path` (if given), then applies `--name value` overrides in order.
     pub fn load(path: Option<&str>, overrides: &[(String, Vec<String>)]) -> Result<Config, String> {
+        Config::load_all(path, None, overrides).map_err(|e| e.to_string().trim_start().to_string())
+    }
+
+    /// Reads `path` (if given), then `stdin_text` (a configuration read from standard input),
+    /// then applies `--name value` overrides in order, as `redis-server` does.
+    pub fn load_all(
+        path: Option<&str>,
+        stdin_text: Option<&str>,
+        overrides: &[(String, Vec<String>)],
+    ) -> Result<Config, ConfigError> {
         let mut config = Config::default();
+        // Redis numbers lines over the file, the text read from stdin and the options together.
+        let mut lines_before_options = 0;
         if let Some(path) = path {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file '{path}': {e}"))?;
-            config.apply_text(&text).map_err(|(line, directive, err)| {
-                format!("config file '{path}', line {line}, directive '{directive}': {err}")
-            })?;
+            let text = read_config_file(path)?;
+            config.apply_text_at(&text, 0)?;
+            lines_before_options += text.lines().count();
             config.source = path.to_string();
             config.file = Some(path.to_string());
         }
-        for (name, args) in overrides {
-            config.apply_directive(name, args).map_err(|e| format!("option --{name}: {e}"))?;
+        if let Some(text) = stdin_text {
+            config.apply_text_at(text, lines_before_options)?;
+            lines_before_options += text.lines().count();
+            config.source = match path {
+                Some(p) => format!("{p} and standard input"),
+                None => "standard input".into(),
+            };
+        }
+        for (i, (name, args)) in overrides.iter().enumerate() {
+            config.apply_directive(name, args).map_err(|message| ConfigError::Line {
+                line: lines_before_options + 2 + i,
+                text: option_text(name, args),
+                message,
+            })?;
             if config.source == "embedded defaults" {
                 config.source = "embedded defaults and command-line options".into();
             } else if !config.source.ends_with("options") {
@@ -263,16 +459,42 @@ impl Config {
 
     /// Applies a redis.conf text; on error returns (line number, directive, message).
     pub fn apply_text(&mut self, text: &str) -> Result<(), (usize, String, String)> {
+        self.apply_text_at(text, 0).map_err(|e| match e {
+            ConfigError::Line { line, text, message } => {
+                (line, text.split_whitespace().next().unwrap_or("").to_string(), message)
+            }
+            ConfigError::Unreadable { path, error } => (0, "include".into(), format!("{path}: {error}")),
+        })
+    }
+
+    /// Applies a redis.conf text whose first line is line `first_line + 1`.
+    fn apply_text_at(&mut self, text: &str, first_line: usize) -> Result<(), ConfigError> {
+        self.apply_text_nested(text, first_line, 0)
+    }
+
+    fn apply_text_nested(&mut self, text: &str, first_line: usize, depth: usize) -> Result<(), ConfigError> {
         for (i, line) in text.lines().enumerate() {
             let trimmed = line.trim();
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
+            let bad = |message: String| ConfigError::Line { line: first_line + i + 1, text: trimmed.to_string(), message };
             let args = split_inline_args(trimmed.as_bytes())
-                .ok_or_else(|| (i + 1, trimmed.to_string(), "unbalanced quotes".to_string()))?;
+                .ok_or_else(|| bad("Unbalanced quotes in configuration line".to_string()))?;
             let args: Vec<String> = args.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect();
-            let (name, rest) = args.split_first().expect("non-empty line");
-            self.apply_directive(name, rest).map_err(|e| (i + 1, name.clone(), e))?;
+            let Some((name, rest)) = args.split_first() else { continue };
+            if name.eq_ignore_ascii_case("include") {
+                if rest.len() != 1 {
+                    return Err(bad("Bad directive or wrong number of arguments".into()));
+                }
+                if depth >= MAX_INCLUDE_DEPTH {
+                    return Err(bad("include nesting is too deep".into()));
+                }
+                let included = read_config_file(&rest[0])?;
+                self.apply_text_nested(&included, 0, depth + 1)?;
+                continue;
+            }
+            self.apply_directive(name, rest).map_err(bad)?;
         }
         Ok(())
     }
@@ -286,8 +508,45 @@ impl Config {
             self.tenant_lines.push(args.to_vec());
             return Ok(());
         }
+        if let Some((ignored, _)) = IGNORED_DIRECTIVES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            if args.is_empty() {
+                return Err("Bad directive or wrong number of arguments".into());
+            }
+            if !self.ignored_lines.contains(ignored) {
+                self.ignored_lines.push(ignored);
+            }
+            return Ok(());
+        }
         let dir = directive(name).ok_or_else(|| "Bad directive or wrong number of arguments".to_string())?;
-        self.set_value(dir, &args.join(" "))
+        let mut value = args.join(" ");
+        // Like Redis, repeated `save` lines add schedule points (the first one replaces the default).
+        if dir.name == "save" && self.given.contains("save") && !value.is_empty() && !self.get("save").is_empty() {
+            value = format!("{} {value}", self.get("save"));
+        }
+        self.set_value(dir, &value)?;
+        self.given.insert(dir.name);
+        Ok(())
+    }
+
+    /// The startup warnings: one per directive that was given a value it cannot have any
+    /// effect with (an accepted-for-compatibility directive set away from its default), and
+    /// one per ignored kind of line (`rename-command`, `user`, ...).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for name in &self.given {
+            let dir = directive(name).expect("given directives exist");
+            if dir.inert && self.values[dir.name] != dir.default {
+                out.push(format!(
+                    "'{}' is accepted for compatibility and has no effect in this server (value '{}')",
+                    dir.name, self.values[dir.name]
+                ));
+            }
+        }
+        for name in &self.ignored_lines {
+            let why = IGNORED_DIRECTIVES.iter().find(|(n, _)| n == name).map_or("", |(_, w)| w);
+            out.push(format!("'{name}' lines are accepted for compatibility and have no effect in this server ({why})"));
+        }
+        out
     }
 
     /// `CONFIG SET name value`: checks and stores a value; errors are Redis's texts after
@@ -444,6 +703,15 @@ impl Config {
     }
 }
 
+/// A configuration file's text, or Redis's error for a file that cannot be opened.
+fn read_config_file(path: &str) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
+        path: path.to_string(),
+        // "No such file or directory", as strerror words it.
+        error: e.to_string().split(" (os error").next().unwrap_or_default().to_string(),
+    })
+}
+
 fn canonicalize(dir: &Directive, value: &str) -> Result<String, String> {
     match dir.kind {
         Kind::Bool => match value.to_ascii_lowercase().as_str() {
@@ -496,8 +764,15 @@ fn check_special(name: &str, value: &str) -> Result<String, String> {
             .map(crate::storage::notify::format)
             .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string()),
         "client-output-buffer-limit" => parse_output_limits(value, None).map(|l| format_output_limits(&l)),
-        "replicaof" if value.is_empty() => Ok(String::new()),
-        "replicaof" => Err("replication is not supported by this server".into()),
+        "replicaof" => {
+            let words: Vec<&str> = value.split_whitespace().collect();
+            match words.as_slice() {
+                [] => Ok(String::new()),
+                [no, one] if no.eq_ignore_ascii_case("no") && one.eq_ignore_ascii_case("one") => Ok(String::new()),
+                [host, port] => Ok(format!("{host} {port}")),
+                _ => Err("wrong number of arguments".into()),
+            }
+        }
         "tenant-key-separator" => {
             if value.len() == 1 {
                 Ok(value.to_string())

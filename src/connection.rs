@@ -57,7 +57,7 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
     let mut parser = RequestParser::new();
     let mut out = ReplyBuf::new();
     // Until the first line is known: an HTTP request line is answered as a metrics scrape.
-    let mut sniffing = true;
+    let mut sniffing = shared.settings.primary_port_http.load(Ordering::Relaxed);
     loop {
         if handle.is_killed() {
             return Ok(());

@@ -3,6 +3,7 @@
 
 pub mod blocking;
 pub mod client;
+pub mod cmdline;
 pub mod commands;
 pub mod config;
 pub mod connection;

@@ -1,41 +1,83 @@
-//! `tenantcache [config-file] [--directive value ...]`, like `redis-server`.
+//! `tenantcache [config-file | -] [--directive value ...]`, like `redis-server`; Dragonfly's
+//! flags (`--logtostderr`, `--cache_mode=true`, ...) work too (see `cmdline`).
 
 use mimalloc::MiMalloc;
+use tenantcache::cmdline::{self, Request};
+use tenantcache::logging;
 
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 
 const USAGE: &str = "Usage: tenantcache [/path/to/tenantcache.conf] [--port 6379] [--<directive> value ...]
+       tenantcache - (read the configuration from standard input)
        tenantcache --version
        tenantcache --help
 
-Any directive of tenantcache.conf may be given as a flag; flags override the file.";
+Any directive of tenantcache.conf or redis.conf may be given as a flag; flags override the
+file. Dragonfly's flags are accepted too: --flag=value, --flag, --noflag, --flagfile=path and
+DFLY_<flag> environment variables.";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}");
-        return;
-    }
-    if args.iter().any(|a| a == "--version" || a == "-v") {
-        println!("tenantcache v={} redis_version={}", tenantcache::VERSION, tenantcache::REDIS_VERSION);
-        return;
-    }
-    let (file, overrides) = match parse_args(&args) {
-        Ok(v) => v,
+    let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("DFLY_")).collect();
+    let invocation = match cmdline::parse(&args, &env) {
+        Ok(Request::Help) => {
+            println!("{USAGE}");
+            return;
+        }
+        Ok(Request::Version) => {
+            println!("tenantcache v={} redis_version={}", tenantcache::VERSION, tenantcache::REDIS_VERSION);
+            return;
+        }
+        Ok(Request::Run(invocation)) => invocation,
         Err(e) => {
-            eprintln!("{e}\n\n{USAGE}");
+            eprintln!("\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\n{e}\n\n{USAGE}", tenantcache::REDIS_VERSION);
             std::process::exit(1);
         }
     };
-    let config = match tenantcache::config::Config::load(file.as_deref(), &overrides) {
+    let stdin_text = invocation.read_stdin.then(|| {
+        use std::io::Read;
+        let mut text = String::new();
+        if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+            eprintln!("Fatal error, can't read the configuration from standard input: {e}");
+            std::process::exit(1);
+        }
+        text
+    });
+    let config = match tenantcache::config::Config::load_all(
+        invocation.config_file.as_deref(),
+        stdin_text.as_deref(),
+        &invocation.overrides,
+    ) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("*** FATAL CONFIG ERROR *** {e}");
+            eprintln!("{e}");
             std::process::exit(1);
         }
     };
-    tenantcache::logging::init(config.get("loglevel"));
+    if let Err(e) = logging::init(config.get("loglevel"), config.get("logfile")) {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+    tracing::warn!("oO0OoO0OoO0Oo tenantcache is starting oO0OoO0OoO0Oo");
+    tracing::warn!(
+        "tenantcache version={}, redis_version={}, bits={}, pid={}, just started",
+        tenantcache::VERSION,
+        tenantcache::REDIS_VERSION,
+        usize::BITS,
+        std::process::id()
+    );
+    if invocation.config_file.is_none() && stdin_text.is_none() {
+        tracing::warn!(
+            "Warning: no config file specified, using the default config. In order to specify a config file use \
+             tenantcache /path/to/tenantcache.conf"
+        );
+    } else {
+        tracing::warn!("Configuration loaded");
+    }
+    for warning in invocation.warnings.iter().chain(config.warnings().iter()) {
+        tracing::warn!("WARNING: {warning}");
+    }
     let threads = config.get_u64("io-threads").max(1) as usize;
     let runtime = if threads == 1 {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
@@ -44,29 +86,8 @@ fn main() {
     }
     .expect("tokio runtime");
     if let Err(e) = runtime.block_on(tenantcache::server::run(config)) {
-        eprintln!("fatal: {e}");
+        tracing::warn!("{e}");
         std::process::exit(1);
     }
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-}
-
-/// `--name value...` overrides from the command line, in order.
-type Overrides = Vec<(String, Vec<String>)>;
-
-/// Splits the command line into an optional config file and its overrides.
-fn parse_args(args: &[String]) -> Result<(Option<String>, Overrides), String> {
-    let mut file = None;
-    let mut overrides: Overrides = Vec::new();
-    for (i, a) in args.iter().enumerate() {
-        if let Some(name) = a.strip_prefix("--") {
-            overrides.push((name.to_string(), Vec::new()));
-        } else if let Some(last) = overrides.last_mut() {
-            last.1.push(a.clone());
-        } else if i == 0 {
-            file = Some(a.clone());
-        } else {
-            return Err(format!("unexpected argument '{a}'"));
-        }
-    }
-    Ok((file, overrides))
 }

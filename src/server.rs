@@ -45,6 +45,8 @@ pub struct Settings {
     pub output_limits: Mutex<OutputLimits>,
     pub requirepass: RwLock<Option<String>>,
     pub hz: AtomicU64,
+    /// `primary-port-http-enabled`: the main port answers an HTTP request line (metrics).
+    pub primary_port_http: AtomicBool,
 }
 
 pub struct Shared {
@@ -110,6 +112,7 @@ impl Shared {
                 output_limits: Mutex::new(Default::default()),
                 requirepass: RwLock::new(None),
                 hz: AtomicU64::new(10),
+                primary_port_http: AtomicBool::new(true),
             },
             config: RwLock::new(config),
             pubsub: Mutex::new(PubSub::default()),
@@ -160,6 +163,7 @@ impl Shared {
             "maxclients" => s.maxclients.store(config.get_u64(name) as usize, Ordering::Relaxed),
             "timeout" => s.timeout_secs.store(config.get_u64(name), Ordering::Relaxed),
             "hz" => s.hz.store(config.get_u64(name), Ordering::Relaxed),
+            "primary-port-http-enabled" => s.primary_port_http.store(config.get_bool(name), Ordering::Relaxed),
             "slowlog-log-slower-than" => s.slowlog_slower_than.store(config.get_i64(name), Ordering::Relaxed),
             "slowlog-max-len" => {
                 let max = config.get_u64(name) as usize;
@@ -393,6 +397,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     let source = config.source.clone();
     let shared = Shared::new(config)?;
 
+    let show_logo = config_bool(&shared, "always-show-logo");
     let mut listeners = Vec::new();
     let mut actual_port = port;
     for (addr, optional) in listen_addresses(&bind, port) {
@@ -403,15 +408,27 @@ pub async fn run(config: Config) -> Result<(), String> {
                 listeners.push(l);
             }
             Err(e) if optional => tracing::debug!("not listening on {addr}: {e}"),
-            Err(e) => return Err(format!("cannot listen on {addr}: {e}")),
+            Err(e) => {
+                // Redis's words, which the Redis test suite and scripts look for.
+                let reason = e.to_string();
+                let reason = reason.split(" (os error").next().unwrap_or_default();
+                tracing::warn!("Warning: Could not create server TCP listening socket {addr}: bind: {reason}");
+                return Err(format!("Failed listening on port {} (tcp), aborting.", addr.port()));
+            }
         }
     }
     if listeners.is_empty() {
         return Err("no address to listen on (check 'bind')".into());
     }
+    crate::logging::set_running();
     shared.port.store(actual_port as u64, Ordering::Relaxed);
     shared.config.write().set_listening_port(actual_port);
     let addrs: Vec<String> = listeners.iter().filter_map(|l| l.local_addr().ok()).map(|a| a.to_string()).collect();
+    if show_logo && crate::logging::enabled(tracing::Level::INFO) {
+        crate::logging::raw(&banner(actual_port));
+    } else {
+        tracing::info!("Running mode=standalone, port={actual_port}.");
+    }
     tracing::info!(
         "tenantcache {} (redis {}) pid {} listening on {} (config: {})",
         crate::VERSION,
@@ -422,7 +439,10 @@ pub async fn run(config: Config) -> Result<(), String> {
     );
     // Bound before the ready line, so a scrape right after it finds the endpoint.
     crate::metrics::http::start(&shared, &bind);
-    println!("Ready to accept connections tcp port {actual_port}");
+    tracing::info!("Server initialized");
+    // Written at every loglevel: scripts and test harnesses wait for this line (Redis 7.2
+    // words it "Ready to accept connections tcp"; the port follows, as it may have been 0).
+    crate::logging::always(tracing::Level::INFO, &format!("Ready to accept connections tcp port {actual_port}"));
 
     for listener in listeners {
         tokio::spawn(accept_loop(shared.clone(), listener));
@@ -434,9 +454,9 @@ pub async fn run(config: Config) -> Result<(), String> {
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot install SIGTERM handler: {e}"))?;
     tokio::select! {
-        _ = sigterm.recv() => tracing::info!("received SIGTERM, shutting down"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("received SIGINT, shutting down"),
-        _ = shared.shutdown.notified() => tracing::info!("SHUTDOWN requested, shutting down"),
+        _ = sigterm.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
+        _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+        _ = shared.shutdown.notified() => {}
     }
     shared.shutting_down.store(true, Ordering::SeqCst);
     let clients: Vec<_> = shared.clients.lock().values().cloned().collect();
@@ -444,8 +464,23 @@ pub async fn run(config: Config) -> Result<(), String> {
         c.kill();
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
-    tracing::info!("tenantcache is now ready to exit, bye bye...");
+    tracing::warn!("tenantcache is now ready to exit, bye bye...");
     Ok(())
+}
+
+fn config_bool(shared: &Shared, name: &str) -> bool {
+    shared.config.read().get_bool(name)
+}
+
+/// The startup banner of `always-show-logo`; like Redis's, it names the port and the PID.
+fn banner(port: u16) -> String {
+    format!(
+        "\n  tenantcache {} (Redis {} compatible) {} bit\n  Running mode: standalone\n  Port: {port}\n  PID: {}\n\n",
+        crate::VERSION,
+        crate::REDIS_VERSION,
+        usize::BITS,
+        std::process::id()
+    )
 }
 
 async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {

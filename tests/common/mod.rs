@@ -34,7 +34,8 @@ impl Server {
         let mut lines = BufReader::new(stdout).lines();
         let port = loop {
             let line = lines.next().expect("server exited before it was ready").expect("read stdout");
-            if let Some(p) = line.strip_prefix("Ready to accept connections tcp port ") {
+            // A Redis-format log line: `pid:M date time * Ready to accept connections tcp port N`.
+            if let Some((_, p)) = line.split_once("Ready to accept connections tcp port ") {
                 break p.trim().parse().expect("port");
             }
         };
