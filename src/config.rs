@@ -369,8 +369,8 @@ pub enum ConfigError {
     /// A file that cannot be read.
     Unreadable { path: String, error: String },
     /// A bad line: its number (file lines first, then one per command-line option), its text
-    /// as Redis quotes it, and the reason.
-    Line { line: usize, text: String, message: String },
+    /// as Redis quotes it, the reason, and the file it is in (none for an option).
+    Line { line: usize, text: String, message: String, file: Option<String> },
 }
 
 impl std::fmt::Display for ConfigError {
@@ -379,11 +379,18 @@ impl std::fmt::Display for ConfigError {
             ConfigError::Unreadable { path, error } => {
                 write!(f, "Fatal error, can't open config file '{path}': {error}")
             }
-            ConfigError::Line { line, text, message } => write!(
-                f,
-                "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{message}",
-                crate::REDIS_VERSION
-            ),
+            ConfigError::Line { line, text, message, file } => {
+                write!(
+                    f,
+                    "\n*** FATAL CONFIG FILE ERROR (Redis {}) ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{message}",
+                    crate::REDIS_VERSION
+                )?;
+                if let Some(file) = file {
+                    let name = text.split_whitespace().next().unwrap_or_default();
+                    write!(f, "\n(in config file '{file}', line {line}, directive '{name}')")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -429,13 +436,13 @@ impl Config {
         let mut lines_before_options = 0;
         if let Some(path) = path {
             let text = read_config_file(path)?;
-            config.apply_text_at(&text, 0)?;
+            config.apply_text_at(&text, 0, Some(path))?;
             lines_before_options += text.lines().count();
             config.source = path.to_string();
             config.file = Some(path.to_string());
         }
         if let Some(text) = stdin_text {
-            config.apply_text_at(text, lines_before_options)?;
+            config.apply_text_at(text, lines_before_options, None)?;
             lines_before_options += text.lines().count();
             config.source = match path {
                 Some(p) => format!("{p} and standard input"),
@@ -447,6 +454,7 @@ impl Config {
                 line: lines_before_options + 2 + i,
                 text: option_text(name, args),
                 message,
+                file: None,
             })?;
             if config.source == "embedded defaults" {
                 config.source = "embedded defaults and command-line options".into();
@@ -459,8 +467,8 @@ impl Config {
 
     /// Applies a redis.conf text; on error returns (line number, directive, message).
     pub fn apply_text(&mut self, text: &str) -> Result<(), (usize, String, String)> {
-        self.apply_text_at(text, 0).map_err(|e| match e {
-            ConfigError::Line { line, text, message } => {
+        self.apply_text_at(text, 0, None).map_err(|e| match e {
+            ConfigError::Line { line, text, message, .. } => {
                 (line, text.split_whitespace().next().unwrap_or("").to_string(), message)
             }
             ConfigError::Unreadable { path, error } => (0, "include".into(), format!("{path}: {error}")),
@@ -468,17 +476,28 @@ impl Config {
     }
 
     /// Applies a redis.conf text whose first line is line `first_line + 1`.
-    fn apply_text_at(&mut self, text: &str, first_line: usize) -> Result<(), ConfigError> {
-        self.apply_text_nested(text, first_line, 0)
+    fn apply_text_at(&mut self, text: &str, first_line: usize, file: Option<&str>) -> Result<(), ConfigError> {
+        self.apply_text_nested(text, first_line, file, 0)
     }
 
-    fn apply_text_nested(&mut self, text: &str, first_line: usize, depth: usize) -> Result<(), ConfigError> {
+    fn apply_text_nested(
+        &mut self,
+        text: &str,
+        first_line: usize,
+        file: Option<&str>,
+        depth: usize,
+    ) -> Result<(), ConfigError> {
         for (i, line) in text.lines().enumerate() {
             let trimmed = line.trim();
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
-            let bad = |message: String| ConfigError::Line { line: first_line + i + 1, text: trimmed.to_string(), message };
+            let bad = |message: String| ConfigError::Line {
+                line: first_line + i + 1,
+                text: trimmed.to_string(),
+                message,
+                file: file.map(str::to_string),
+            };
             let args = split_inline_args(trimmed.as_bytes())
                 .ok_or_else(|| bad("Unbalanced quotes in configuration line".to_string()))?;
             let args: Vec<String> = args.into_iter().map(|a| String::from_utf8_lossy(&a).into_owned()).collect();
@@ -491,7 +510,7 @@ impl Config {
                     return Err(bad("include nesting is too deep".into()));
                 }
                 let included = read_config_file(&rest[0])?;
-                self.apply_text_nested(&included, 0, depth + 1)?;
+                self.apply_text_nested(&included, 0, Some(&rest[0]), depth + 1)?;
                 continue;
             }
             self.apply_directive(name, rest).map_err(bad)?;
