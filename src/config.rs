@@ -292,7 +292,11 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("shutdown-timeout", "10", Kind::Int(0, i32::MAX as i64)),
     inert_fixed("socket-mark-id", "0", Kind::Int(0, u32::MAX as i64)),
     inert_fixed("syslog-enabled", "no", Kind::Bool),
-    inert_fixed("syslog-facility", "local0", Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"])),
+    inert_fixed(
+        "syslog-facility",
+        "local0",
+        Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]),
+    ),
     inert_fixed("syslog-ident", "redis", Kind::Text),
     inert("tls-auth-clients", "yes", Kind::Enum(&["no", "yes", "optional"])),
     inert("tls-ca-cert-dir", "", Kind::Text),
@@ -563,7 +567,9 @@ impl Config {
         }
         for name in &self.ignored_lines {
             let why = IGNORED_DIRECTIVES.iter().find(|(n, _)| n == name).map_or("", |(_, w)| w);
-            out.push(format!("'{name}' lines are accepted for compatibility and have no effect in this server ({why})"));
+            out.push(format!(
+                "'{name}' lines are accepted for compatibility and have no effect in this server ({why})"
+            ));
         }
         out
     }

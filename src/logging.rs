@@ -55,14 +55,9 @@ pub fn init(level: &str, logfile: &str) -> Result<(), String> {
     let target = match logfile {
         "" | "/dev/stdout" => Target::Stdout,
         "/dev/stderr" => Target::Stderr,
-        path => Target::File(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| format!("Can't open the log file: {}", e.to_string().split(" (os error").next().unwrap_or(""))
-                )?,
-        ),
+        path => Target::File(std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
+            format!("Can't open the log file: {}", e.to_string().split(" (os error").next().unwrap_or(""))
+        })?),
     };
     *TARGET.lock() = target;
     *CURRENT.lock() = filter(level);

@@ -248,7 +248,9 @@ fn translate(option: RawOption, out: &mut Vec<(String, Vec<String>)>, warned: &m
             ));
         }
         // Requests for what this server does anyway.
-        "version_check" | "tls" | "admin_nopass" | "tcp_nodelay" if option.args.is_empty() || parse_bool(&value).is_some() => {
+        "version_check" | "tls" | "admin_nopass" | "tcp_nodelay"
+            if option.args.is_empty() || parse_bool(&value).is_some() =>
+        {
             let on = flag_true().unwrap_or(true);
             let already = match flag.as_str() {
                 "version_check" | "tls" | "admin_nopass" => !on,
