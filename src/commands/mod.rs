@@ -123,6 +123,12 @@ fn check_and_run(ctx: &mut Ctx, args: &[Bytes]) {
     if let Err(msg) = check_arity(spec, args) {
         return reject(ctx, Some(spec), &msg);
     }
+    // Before authentication, as in Redis: the refusal says how to enable the command.
+    if spec.flags & flags::PROTECTED != 0 {
+        if let Err(msg) = check_protected(ctx, spec) {
+            return reject(ctx, Some(spec), &msg);
+        }
+    }
     if !ctx.client.authenticated && spec.flags & flags::NO_AUTH == 0 {
         return reject(ctx, Some(spec), errors::NOAUTH);
     }
@@ -309,6 +315,24 @@ fn admit_transaction(ctx: &mut Ctx, queued: &[(&'static CommandSpec, Vec<Bytes>)
 
 /// Bytes a new key costs beyond its key and value (entry header, allocation rounding, slot).
 const ENTRY_OVERHEAD: usize = 64;
+
+/// Whether the client may run a protected command (DEBUG, MODULE), as its
+/// `enable-*-command` directive says; the refusal is Redis's text.
+fn check_protected(ctx: &Ctx, spec: &CommandSpec) -> Result<(), String> {
+    let (command, directive) = match spec.name {
+        "debug" => ("DEBUG", "enable-debug-command"),
+        _ => ("MODULE", "enable-module-command"),
+    };
+    let level = ctx.shared.config.read().get(directive).to_string();
+    if crate::config::protected_action_allowed(&level, &ctx.client.handle.addr) {
+        return Ok(());
+    }
+    Err(format!(
+        "ERR {command} command not allowed. If the {directive} option is set to \"local\", you can run it from a \
+         local connection, otherwise you need to set this option in the configuration file, and then restart the \
+         server."
+    ))
+}
 
 fn check_arity(spec: &CommandSpec, args: &[Bytes]) -> Result<(), String> {
     let n = args.len() as i32;

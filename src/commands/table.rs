@@ -33,6 +33,9 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 15;
     /// Keys are named by a count argument (numkeys), not fixed positions.
     pub const MOVABLE_KEYS: u32 = 1 << 16;
+    /// Runs only as its `enable-*-command` directive allows (DEBUG, MODULE). Not listed by
+    /// COMMAND INFO, as Redis hides it.
+    pub const PROTECTED: u32 = 1 << 17;
 
     /// Flag names as COMMAND INFO prints them.
     pub const NAMES: &[(u32, &str)] = &[
