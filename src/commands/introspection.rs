@@ -101,6 +101,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         subcommands: COMMAND_SUBCOMMANDS,
         parent: "command",
         find_keys: None,
+        key_flags: &[],
     },
     container!("slowlog", "server", "2.2.12", "A container for slow log commands.", SLOWLOG_SUBCOMMANDS),
     container!("memory", "server", "4.0.0", "A container for memory diagnostics commands.", MEMORY_SUBCOMMANDS),
@@ -595,7 +596,7 @@ fn write_key_specs(ctx: &mut Ctx, spec: &CommandSpec) {
     ctx.out.array(1);
     ctx.out.map(3);
     ctx.out.bulk(b"flags");
-    let flags = spec.default_key_flags();
+    let flags = spec.fixed_key_flags(0);
     ctx.out.set(flags.len());
     for f in flags {
         ctx.out.simple(f);
