@@ -96,6 +96,26 @@ const POLICIES: &[&str] = &[
 ];
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
 const YESNO_ASYNC: &[&str] = &["no", "yes"];
+const PROTECTED_ACTION: &[&str] = &["no", "yes", "local"];
+
+/// Directives Redis 7.0 marks `PROTECTED_CONFIG`: `CONFIG SET` changes them only as
+/// `enable-protected-configs` allows.
+pub const PROTECTED_CONFIGS: &[&str] = &["dir", "dbfilename"];
+
+/// Whether a protected action (`enable-debug-command`, `enable-protected-configs`,
+/// `enable-module-command` set to `level`) is allowed to a client at `peer` (its `ip:port`):
+/// `local` allows loopback clients only, as Redis's `islocalClient` decides.
+pub fn protected_action_allowed(level: &str, peer: &str) -> bool {
+    match level {
+        "yes" => true,
+        "local" => {
+            let ip = peer.rsplit_once(':').map_or(peer, |(ip, _)| ip);
+            let ip = ip.trim_start_matches('[').trim_end_matches(']');
+            ip == "127.0.0.1" || ip == "::1"
+        }
+        _ => false,
+    }
+}
 
 /// Every directive the server knows, in the order `conf/tenantcache.conf` documents them.
 pub static DIRECTIVES: &[Directive] = &[
@@ -149,6 +169,11 @@ pub static DIRECTIVES: &[Directive] = &[
     d("stats-key-pattern", "", Kind::Special, true),
     d("lazyfree-lazy-user-del", "no", Kind::Enum(YESNO_ASYNC), true),
     d("lazyfree-lazy-user-flush", "no", Kind::Enum(YESNO_ASYNC), true),
+    // Protected actions, as in Redis 7: `no`, `yes`, or `local` (loopback clients only).
+    // Startup-only, so a client can never grant itself the right.
+    d("enable-debug-command", "no", Kind::Enum(PROTECTED_ACTION), false),
+    d("enable-protected-configs", "no", Kind::Enum(PROTECTED_ACTION), false),
+    d("enable-module-command", "no", Kind::Enum(PROTECTED_ACTION), false),
     // Collection encodings (thresholds for compact representations).
     d("hash-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
     d("hash-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
@@ -192,9 +217,6 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("lazyfree-lazy-server-del", "no", Kind::Bool),
     inert("replica-lazy-flush", "no", Kind::Bool),
     inert("close-on-replica-write", "yes", Kind::Bool),
-    inert_fixed("enable-debug-command", "no", Kind::Text),
-    inert_fixed("enable-protected-configs", "no", Kind::Text),
-    inert_fixed("enable-module-command", "no", Kind::Text),
     inert("oom-score-adj", "no", Kind::Text),
     inert("tracking-table-max-keys", "1000000", Kind::Int(0, i64::MAX)),
     inert("maxmemory-eviction-tenacity", "10", Kind::Int(0, 100)),

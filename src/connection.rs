@@ -25,30 +25,56 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
     let laddr = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let handle = ClientHandle::new(id, addr.to_string(), laddr, socket.as_raw_fd());
-    let maxclients = shared.settings.maxclients.load(Ordering::Relaxed);
-    let admitted = {
-        let mut clients = shared.clients.lock();
-        let admitted = clients.len() < maxclients;
-        if admitted {
-            clients.insert(id, handle.clone());
-        }
-        admitted
-    };
-    if !admitted {
+    let Some(mut session) = ClientSession::open(&shared, handle) else {
         shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
         let _ = socket.write_all(b"-ERR max number of clients reached\r\n").await;
         return;
+    };
+    let _ = client_loop(&shared, &mut socket, &mut session.client).await;
+}
+
+/// A client holding one of the `maxclients` slots. Dropping it gives the slot back and
+/// forgets the client everywhere — also when its task panics and unwinds, so that a bug hit
+/// by one client closes only that connection and never leaks a slot.
+struct ClientSession<'a> {
+    shared: &'a Shared,
+    client: Client,
+}
+
+impl<'a> ClientSession<'a> {
+    /// Takes a slot for `handle`; `None` when all `maxclients` slots are taken.
+    fn open(shared: &'a Shared, handle: Arc<ClientHandle>) -> Option<Self> {
+        let maxclients = shared.settings.maxclients.load(Ordering::Relaxed);
+        {
+            let mut clients = shared.clients.lock();
+            if clients.len() >= maxclients {
+                return None;
+            }
+            clients.insert(handle.id, handle.clone());
+        }
+        let authenticated = shared.settings.requirepass.read().is_none();
+        Some(ClientSession { shared, client: Client::new(handle, authenticated) })
     }
-    let authenticated = shared.settings.requirepass.read().is_none();
-    let mut client = Client::new(handle.clone(), authenticated);
-    let _ = client_loop(&shared, &mut socket, &mut client).await;
-    crate::blocking::forget(&shared, &client);
-    crate::pubsub::unsubscribe_all(&shared, &mut client);
-    commands::transactions::forget_client(&shared, &mut client);
-    shared.monitors.remove(id);
-    client.publish_info();
-    shared.clients.lock().remove(&id);
-    shared.retire_client(&handle.info.lock());
+}
+
+impl Drop for ClientSession<'_> {
+    fn drop(&mut self) {
+        let (shared, client) = (self.shared, &mut self.client);
+        let id = client.handle.id;
+        if std::thread::panicking() {
+            // The slot goes back first: the rest of the clean-up reads state the panic may
+            // have left half-changed.
+            shared.clients.lock().remove(&id);
+            tracing::warn!("client id={} addr={} closed after an internal error", id, client.handle.addr);
+        }
+        crate::blocking::forget(shared, client);
+        crate::pubsub::unsubscribe_all(shared, client);
+        commands::transactions::forget_client(shared, client);
+        shared.monitors.remove(id);
+        client.publish_info();
+        shared.clients.lock().remove(&id);
+        shared.retire_client(&client.handle.info.lock());
+    }
 }
 
 async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Client) -> std::io::Result<()> {
@@ -308,4 +334,34 @@ fn process_input(
     client.query_buffer = rbuf.len();
     client.publish_info();
     client.handle.info.lock().query_buffer_free = rbuf.capacity() - rbuf.len();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared_with_maxclients(n: &str) -> Arc<Shared> {
+        let config = crate::config::Config::load(None, &[("maxclients".into(), vec![n.into()])]).unwrap();
+        Shared::new(config).unwrap()
+    }
+
+    fn handle(id: u64) -> Arc<ClientHandle> {
+        ClientHandle::new(id, format!("127.0.0.1:{}", 40000 + id), "127.0.0.1:6379".into(), -1)
+    }
+
+    #[test]
+    fn a_panicking_client_gives_its_slot_back() {
+        let shared = shared_with_maxclients("1");
+        let first = ClientSession::open(&shared, handle(1)).expect("a free slot");
+        assert!(ClientSession::open(&shared, handle(2)).is_none(), "maxclients 1 is taken");
+        drop(first);
+        // A client whose task panics while it holds the slot.
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _session = ClientSession::open(&shared, handle(3)).expect("the slot came back");
+            panic!("a bug hit while serving the client");
+        }));
+        assert!(unwound.is_err());
+        assert!(shared.clients.lock().is_empty());
+        assert!(ClientSession::open(&shared, handle(4)).is_some(), "the panicked client's slot came back");
+    }
 }

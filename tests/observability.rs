@@ -85,7 +85,7 @@ fn latency_histogram_counts_calls() {
 
 #[test]
 fn latency_monitor_events() {
-    let server = common::Server::start(&[]);
+    let server = common::Server::start(&["--enable-debug-command", "yes"]);
     let mut con = server.conn();
     let latest: Vec<redis::Value> = redis::cmd("LATENCY").arg("LATEST").query(&mut con).unwrap();
     assert!(latest.is_empty());

@@ -330,7 +330,7 @@ fn scripting_is_refused_clearly_and_the_library_is_empty() {
 
 #[test]
 fn debug_offers_only_what_it_supports() {
-    let server = Server::start(&[]);
+    let server = Server::start(&["--enable-debug-command", "yes"]);
     let mut con = server.conn();
     assert_ok(&mut con, &["DEBUG", "LOG", "hello"]);
     assert_ok(&mut con, &["DEBUG", "SLEEP", "0"]);

@@ -101,13 +101,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         subcommands: COMMAND_SUBCOMMANDS,
         parent: "command",
         find_keys: None,
+        key_flags: &[],
     },
     container!("slowlog", "server", "2.2.12", "A container for slow log commands.", SLOWLOG_SUBCOMMANDS),
     container!("memory", "server", "4.0.0", "A container for memory diagnostics commands.", MEMORY_SUBCOMMANDS),
     cmd!(
         "debug",
         -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
+        ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED,
         (0, 0, 0),
         "server",
         "1.0.0",
@@ -477,12 +478,12 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.out.ok();
         }
         "sleep" if args.len() == 3 => {
-            let Some(secs) = crate::util::parse_f64(&args[2]).filter(|s| s.is_finite() && *s >= 0.0) else {
-                return ctx.out.error(super::errors::NOT_FLOAT);
+            let pause = match sleep_duration(&args[2]) {
+                Ok(pause) => pause,
+                Err(msg) => return ctx.out.error(msg),
             };
             // Like Redis, the whole server stops: hold the keyspace while sleeping.
             ctx.ks.get();
-            let pause = std::time::Duration::from_secs_f64(secs);
             std::thread::sleep(pause);
             ctx.out.ok();
         }
@@ -494,6 +495,17 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             text(&args[1]).to_ascii_uppercase()
         )),
     }
+}
+
+/// The pause of `DEBUG SLEEP seconds`: a decimal number of seconds whose microseconds fit
+/// a signed 64-bit integer, as Redis computes them.
+fn sleep_duration(arg: &[u8]) -> Result<std::time::Duration, &'static str> {
+    let secs = crate::util::parse_f64(arg).filter(|s| !s.is_nan()).ok_or(super::errors::NOT_FLOAT)?;
+    let micros = secs * 1e6;
+    if !(0.0..=i64::MAX as f64).contains(&micros) {
+        return Err("ERR value is out of range");
+    }
+    Ok(std::time::Duration::from_micros(micros as u64))
 }
 
 // ----- COMMAND -----
@@ -584,7 +596,7 @@ fn write_key_specs(ctx: &mut Ctx, spec: &CommandSpec) {
     ctx.out.array(1);
     ctx.out.map(3);
     ctx.out.bulk(b"flags");
-    let flags = spec.default_key_flags();
+    let flags = spec.fixed_key_flags(0);
     ctx.out.set(flags.len());
     for f in flags {
         ctx.out.simple(f);

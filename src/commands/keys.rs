@@ -4,6 +4,7 @@
 
 use super::args::{self, is};
 use super::flags::*;
+use super::table::key_access;
 use super::{errors, CommandSpec, Ctx};
 use crate::glob::glob_match;
 use crate::protocol::ReplyBuf;
@@ -14,8 +15,10 @@ use bytes::Bytes;
 const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 
 pub static COMMANDS: &[CommandSpec] = &[
-    cmd!("del", -2, WRITE, (1, -1, 1), "generic", "1.0.0", "Deletes one or more keys.", del),
-    cmd!("unlink", -2, WRITE | FAST, (1, -1, 1), "generic", "4.0.0", "Asynchronously deletes one or more keys.", del),
+    cmd!("del", -2, WRITE, (1, -1, 1), "generic", "1.0.0", "Deletes one or more keys.", del)
+        .key_access(&[key_access::DELETE]),
+    cmd!("unlink", -2, WRITE | FAST, (1, -1, 1), "generic", "4.0.0", "Asynchronously deletes one or more keys.", del)
+        .key_access(&[key_access::DELETE]),
     cmd!(
         "exists",
         -2,
@@ -48,7 +51,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Returns a random key name from the database.",
         randomkey
     ),
-    cmd!("rename", 3, WRITE, (1, 2, 1), "generic", "1.0.0", "Renames a key and overwrites the destination.", rename),
+    cmd!("rename", 3, WRITE, (1, 2, 1), "generic", "1.0.0", "Renames a key and overwrites the destination.", rename)
+        .key_access(&[key_access::POP, key_access::OVERWRITE]),
     cmd!(
         "renamenx",
         3,
@@ -58,8 +62,10 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.0.0",
         "Renames a key only when the target key name doesn't exist.",
         renamenx
-    ),
-    cmd!("copy", -3, WRITE | DENYOOM, (1, 2, 1), "generic", "6.2.0", "Copies the value of a key to a new key.", copy),
+    )
+    .key_access(&[key_access::POP, key_access::OVERWRITE]),
+    cmd!("copy", -3, WRITE | DENYOOM, (1, 2, 1), "generic", "6.2.0", "Copies the value of a key to a new key.", copy)
+        .key_access(&[key_access::READ, key_access::OVERWRITE]),
     cmd!("move", 3, WRITE | FAST, (1, 1, 1), "generic", "1.0.0", "Moves a key to another database.", move_key),
     cmd!(
         "touch",

@@ -123,6 +123,12 @@ fn check_and_run(ctx: &mut Ctx, args: &[Bytes]) {
     if let Err(msg) = check_arity(spec, args) {
         return reject(ctx, Some(spec), &msg);
     }
+    // Before authentication, as in Redis: the refusal says how to enable the command.
+    if spec.flags & flags::PROTECTED != 0 {
+        if let Err(msg) = check_protected(ctx, spec) {
+            return reject(ctx, Some(spec), &msg);
+        }
+    }
     if !ctx.client.authenticated && spec.flags & flags::NO_AUTH == 0 {
         return reject(ctx, Some(spec), errors::NOAUTH);
     }
@@ -161,7 +167,7 @@ fn reject(ctx: &mut Ctx, spec: Option<&'static CommandSpec>, msg: &str) {
 pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     count_errors(ctx);
     match admit(ctx, spec, args) {
-        Ok(limited) => run_admitted(ctx, spec, args, limited),
+        Ok(admitted) => run_admitted(ctx, spec, args, admitted),
         Err(()) => {
             count_errors(ctx);
         }
@@ -175,12 +181,36 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     }
 }
 
+/// What admission decided for a command about to run.
+#[derive(Clone, Copy, Default)]
+struct Admitted {
+    /// The write's demand (in the client's `write_demand`) is re-checked after it ran.
+    limited: bool,
+    /// The write names keys of a tenant that refuses writes over its quota: their state was
+    /// recorded, and the write is undone if it took the tenant over.
+    guarded: bool,
+}
+
 /// Runs the handler of an admitted command, then what follows every command: limits of the
 /// tenants it wrote to, blocked clients it served, statistics, latency, slowlog.
-fn run_admitted(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], limited: bool) {
+fn run_admitted(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], admitted: Admitted) {
     let started = std::time::Instant::now();
+    let marks = admitted.guarded.then(|| (ctx.out.len(), ctx.ks.get().events_mark()));
     (spec.run)(ctx, args);
-    if limited {
+    if let Some((reply_mark, events_mark)) = marks {
+        let ks = ctx.ks.get();
+        if let Some(tenant) = ks.undo_if_over_quota() {
+            // Refused as if before it ran: no reply of its own, no events, not counted as a call.
+            ks.drop_events_since(events_mark);
+            let name = String::from_utf8_lossy(ks.tenants.name(tenant)).into_owned();
+            ctx.out.buf.truncate(reply_mark);
+            ctx.out.error(&crate::storage::evict::Refusal::TenantQuota(name).message());
+            ctx.client.failed_command(spec, true);
+            count_errors(ctx);
+            return;
+        }
+    }
+    if admitted.limited {
         let ks = ctx.ks.get();
         for &(t, _, _) in &ctx.client.write_demand {
             ks.enforce_limits(t);
@@ -220,17 +250,17 @@ fn observe(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], elapsed: s
 /// the write's demand (left in the client's `write_demand`) must be re-checked after the
 /// command ran.
 #[allow(clippy::result_unit_err)]
-fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<bool, ()> {
+fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Admitted, ()> {
     let Some(first_key) = spec.first_key_position(args) else {
-        return Ok(false);
+        return Ok(Admitted::default());
     };
     let db = ctx.client.db;
     let ks = ctx.ks.get();
     let first = ks.tenants.resolve_argument(&args[first_key]);
     ks.tenant_stats_mut(first).commands += 1;
     ctx.client.last_tenant = Some(first);
-    if !ks.limits_active() || spec.flags & flags::DENYOOM == 0 {
-        return Ok(false);
+    if !ks.limits_active() || !spec.may_grow() {
+        return Ok(Admitted::default());
     }
     // The client's buffer is reused: no allocation per write.
     let demand = &mut ctx.client.write_demand;
@@ -244,7 +274,23 @@ fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<bo
             return Err(());
         }
     }
-    Ok(true)
+    // The estimate cannot know how much a write grows a value (SETRANGE far out, a STORE
+    // destination, RENAME into the tenant): a tenant that must never pass its quota gets the
+    // write undone afterwards if it did.
+    let guarded = if single_fixed_key(spec) {
+        args.get(spec.first_key as usize).is_some_and(|key| ks.guard_write(std::iter::once(&key[..])))
+    } else {
+        let written = spec.key_refs(args);
+        let keys = written.iter().filter(|k| k.flags != table::key_access::READ).map(|k| &args[k.pos][..]);
+        ks.guard_write(keys)
+    };
+    Ok(Admitted { limited: true, guarded })
+}
+
+/// Whether the command names exactly one key, at a fixed place (SET, INCR, LPUSH, HSET ...).
+#[inline]
+fn single_fixed_key(spec: &CommandSpec) -> bool {
+    spec.find_keys.is_none() && spec.first_key > 0 && spec.first_key == spec.last_key
 }
 
 /// Memory a write may take, per tenant: (tenant, bytes written, keys that may be new).
@@ -254,16 +300,15 @@ pub type WriteDemand = Vec<(TenantId, usize, usize)>;
 /// (the sources a STORE form only reads take no room).
 fn add_write_demand(ks: &mut Keyspace, db: usize, spec: &CommandSpec, args: &[Bytes], demand: &mut WriteDemand) {
     let payload = |written: usize| args[1..].iter().map(|a| a.len()).sum::<usize>() / written.max(1);
-    // Most writes name one key at a fixed place (SET, INCR, LPUSH, HSET ...): no key list to
-    // build for them.
-    if spec.find_keys.is_none() && spec.first_key > 0 && spec.first_key == spec.last_key {
+    // Most writes name one key at a fixed place: no key list to build for them.
+    if single_fixed_key(spec) {
         if let Some(key) = args.get(spec.first_key as usize) {
             add_key_demand(ks, db, key, payload(1), demand);
         }
         return;
     }
     let mut written = spec.key_refs(args);
-    written.retain(|k| k.flags != table::key_access::READ);
+    written.retain(|k| table::key_access::receives_data(k.flags));
     let payload = payload(written.len());
     for k in written {
         add_key_demand(ks, db, &args[k.pos], payload, demand);
@@ -301,7 +346,7 @@ fn admit_transaction(ctx: &mut Ctx, queued: &[(&'static CommandSpec, Vec<Bytes>)
         return Ok(());
     }
     let mut demand = Vec::new();
-    for (spec, args) in queued.iter().filter(|(s, _)| s.flags & flags::DENYOOM != 0) {
+    for (spec, args) in queued.iter().filter(|(s, _)| s.may_grow()) {
         add_write_demand(ks, db, spec, args, &mut demand);
     }
     make_room_for(ks, &demand)
@@ -309,6 +354,24 @@ fn admit_transaction(ctx: &mut Ctx, queued: &[(&'static CommandSpec, Vec<Bytes>)
 
 /// Bytes a new key costs beyond its key and value (entry header, allocation rounding, slot).
 const ENTRY_OVERHEAD: usize = 64;
+
+/// Whether the client may run a protected command (DEBUG, MODULE), as its
+/// `enable-*-command` directive says; the refusal is Redis's text.
+fn check_protected(ctx: &Ctx, spec: &CommandSpec) -> Result<(), String> {
+    let (command, directive) = match spec.name {
+        "debug" => ("DEBUG", "enable-debug-command"),
+        _ => ("MODULE", "enable-module-command"),
+    };
+    let level = ctx.shared.config.read().get(directive).to_string();
+    if crate::config::protected_action_allowed(&level, &ctx.client.handle.addr) {
+        return Ok(());
+    }
+    Err(format!(
+        "ERR {command} command not allowed. If the {directive} option is set to \"local\", you can run it from a \
+         local connection, otherwise you need to set this option in the configuration file, and then restart the \
+         server."
+    ))
+}
 
 fn check_arity(spec: &CommandSpec, args: &[Bytes]) -> Result<(), String> {
     let n = args.len() as i32;

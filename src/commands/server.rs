@@ -187,6 +187,18 @@ fn config_set(ctx: &mut Ctx, args: &[Bytes]) {
             );
         }
     }
+    // Protected directives change only as `enable-protected-configs` allows this client.
+    let protected_level = current("enable-protected-configs");
+    for (name, _) in &pairs {
+        let Some(dir) = crate::config::directive(name) else { continue };
+        if crate::config::PROTECTED_CONFIGS.contains(&dir.name)
+            && !crate::config::protected_action_allowed(&protected_level, &ctx.client.handle.addr)
+        {
+            return ctx.out.error(&format!(
+                "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config"
+            ));
+        }
+    }
     // Keys belong to tenants by the pattern they were written under: it may change only
     // while the server holds no keys.
     for (name, value) in &pairs {

@@ -8,7 +8,7 @@
 
 use super::args::{self, is};
 use super::flags::*;
-use super::table::finders;
+use super::table::{finders, key_access};
 use super::{errors, CommandSpec, Ctx};
 use crate::cmd;
 use crate::glob::glob_match;
@@ -23,14 +23,14 @@ use bytes::Bytes;
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
     cmd!("sadd", -3, WRITE | DENYOOM | FAST, (1, 1, 1), "set", "1.0.0", "Adds one or more members to a set. Creates the key if it doesn't exist.", sadd),
-    cmd!("srem", -3, WRITE | FAST, (1, 1, 1), "set", "1.0.0", "Removes one or more members from a set. Deletes the set if the last member was removed.", srem),
+    cmd!("srem", -3, WRITE | FAST, (1, 1, 1), "set", "1.0.0", "Removes one or more members from a set. Deletes the set if the last member was removed.", srem).key_access(&[key_access::REMOVE]),
     cmd!("smembers", 2, READONLY, (1, 1, 1), "set", "1.0.0", "Returns all members of a set.", smembers),
     cmd!("sismember", 3, READONLY | FAST, (1, 1, 1), "set", "1.0.0", "Determines whether a member belongs to a set.", sismember),
     cmd!("smismember", -3, READONLY | FAST, (1, 1, 1), "set", "6.2.0", "Determines whether multiple members belong to a set.", smismember),
     cmd!("scard", 2, READONLY | FAST, (1, 1, 1), "set", "1.0.0", "Returns the number of members in a set.", scard),
-    cmd!("spop", -2, WRITE | FAST, (1, 1, 1), "set", "1.0.0", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", spop),
+    cmd!("spop", -2, WRITE | FAST, (1, 1, 1), "set", "1.0.0", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", spop).key_access(&[key_access::POP]),
     cmd!("srandmember", -2, READONLY, (1, 1, 1), "set", "1.0.0", "Get one or multiple random members from a set", srandmember),
-    cmd!("smove", 4, WRITE | FAST, (1, 2, 1), "set", "1.0.0", "Moves a member from one set to another.", smove),
+    cmd!("smove", 4, WRITE | FAST, (1, 2, 1), "set", "1.0.0", "Moves a member from one set to another.", smove).key_access(&[key_access::POP, key_access::INSERT]),
     cmd!("sinter", -2, READONLY, (1, -1, 1), "set", "1.0.0", "Returns the intersect of multiple sets.", sinter),
     cmd!("sintercard", -3, READONLY | MOVABLE_KEYS, (0, 0, 0), "set", "7.0.0", "Returns the number of members of the intersect of multiple sets.", sintercard).keys_by(finders::reads_counted_at_1),
     cmd!("sunion", -2, READONLY, (1, -1, 1), "set", "1.0.0", "Returns the union of multiple sets.", sunion),

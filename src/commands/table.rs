@@ -33,6 +33,9 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 15;
     /// Keys are named by a count argument (numkeys), not fixed positions.
     pub const MOVABLE_KEYS: u32 = 1 << 16;
+    /// Runs only as its `enable-*-command` directive allows (DEBUG, MODULE). Not listed by
+    /// COMMAND INFO, as Redis hides it.
+    pub const PROTECTED: u32 = 1 << 17;
 
     /// Flag names as COMMAND INFO prints them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -74,6 +77,18 @@ pub mod key_access {
     pub const POP: &[&str] = &["RW", "ACCESS", "DELETE"];
     /// Overwritten without being read: the destination of a STORE form.
     pub const OVERWRITE: &[&str] = &["OW", "UPDATE"];
+    /// Receives data it does not read first (the destination of SMOVE).
+    pub const INSERT: &[&str] = &["RW", "INSERT"];
+    /// Deleted without being read (DEL, UNLINK).
+    pub const DELETE: &[&str] = &["RM", "DELETE"];
+    /// Changed only by removing data from it (HDEL, SREM, LTRIM ...).
+    pub const REMOVE: &[&str] = &["RW", "DELETE"];
+
+    /// Whether a key with these flags may receive data (and so grow), as opposed to being
+    /// read or only losing data.
+    pub fn receives_data(flags: &[&str]) -> bool {
+        flags.iter().any(|f| matches!(*f, "UPDATE" | "INSERT" | "OW"))
+    }
 }
 
 /// `numkeys key [key ...]` with the count at `args[at]`: the keys, with `flags`. No keys when
@@ -147,6 +162,9 @@ pub struct CommandSpec {
     pub parent: &'static str,
     /// For `movablekeys` commands: where their keys are.
     pub find_keys: Option<KeyFinder>,
+    /// Access flags of the keys at fixed positions, in order (the last one stands for the
+    /// keys after it); empty for the command's generic flags ([`CommandSpec::default_key_flags`]).
+    pub key_flags: &'static [&'static [&'static str]],
 }
 
 impl CommandSpec {
@@ -163,6 +181,33 @@ impl CommandSpec {
     /// The spec with a key finder for its movable keys (used in the command tables).
     pub const fn keys_by(self, find: KeyFinder) -> CommandSpec {
         CommandSpec { find_keys: Some(find), ..self }
+    }
+
+    /// The spec with access flags for its keys at fixed positions (used in the command
+    /// tables for writes that only delete, pop or move data out).
+    pub const fn key_access(self, key_flags: &'static [&'static [&'static str]]) -> CommandSpec {
+        CommandSpec { key_flags, ..self }
+    }
+
+    /// Access flags of the `i`-th key at a fixed position.
+    pub fn fixed_key_flags(&self, i: usize) -> &'static [&'static str] {
+        match self.key_flags.get(i).or(self.key_flags.last()) {
+            Some(flags) => flags,
+            None => self.default_key_flags(),
+        }
+    }
+
+    /// Whether running the command may make keys take more memory: a write that is
+    /// `denyoom` or that names a key receiving data. Writes that only delete or pop skip
+    /// quota checks.
+    pub fn may_grow(&self) -> bool {
+        if self.flags & flags::WRITE == 0 {
+            return false;
+        }
+        if self.flags & flags::DENYOOM != 0 || self.find_keys.is_some() {
+            return true;
+        }
+        self.first_key > 0 && (self.key_flags.is_empty() || self.key_flags.iter().any(|f| key_access::receives_data(f)))
     }
 
     /// Access flags of keys at fixed positions: what a write or a read command does to them.
@@ -185,8 +230,11 @@ impl CommandSpec {
         if let Some(find) = self.find_keys {
             return find(args);
         }
-        let flags = self.default_key_flags();
-        self.range_positions(args).into_iter().map(|pos| KeyRef { pos, flags }).collect()
+        self.range_positions(args)
+            .into_iter()
+            .enumerate()
+            .map(|(i, pos)| KeyRef { pos, flags: self.fixed_key_flags(i) })
+            .collect()
     }
 
     /// Position of the first key argument in `args`, if any (without listing the others when
@@ -236,6 +284,7 @@ macro_rules! cmd {
             subcommands: &[],
             parent: "",
             find_keys: None,
+            key_flags: &[],
         }
     };
 }
@@ -258,6 +307,7 @@ macro_rules! container {
             subcommands: $subs,
             parent: $name,
             find_keys: None,
+            key_flags: &[],
         }
     };
 }
@@ -355,6 +405,7 @@ macro_rules! subcmd {
             subcommands: &[],
             parent: $parent,
             find_keys: None,
+            key_flags: &[],
         }
     };
 }

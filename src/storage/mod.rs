@@ -9,6 +9,7 @@ pub mod hash;
 pub mod list;
 pub mod set;
 pub mod table;
+pub mod undo;
 pub mod value;
 pub mod watch;
 pub mod zset;
@@ -300,6 +301,8 @@ pub struct Keyspace {
     pub blocking: crate::blocking::Registry,
     /// Keys clients WATCH, told about every change by the write paths below.
     watches: watch::Watches,
+    /// The keys of the running write to a `reject` tenant as they were (see [`undo`]).
+    before_images: undo::BeforeImages,
 }
 
 /// Memory the server uses before any key is stored (code, runtime, buffers). INFO's
@@ -346,6 +349,7 @@ impl Keyspace {
             rng: crate::util::Rng::new(),
             blocking: crate::blocking::Registry::default(),
             watches: watch::Watches::default(),
+            before_images: undo::BeforeImages::default(),
         }
     }
 

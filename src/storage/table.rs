@@ -359,6 +359,20 @@ impl Table {
         removed
     }
 
+    /// Gives back slot capacity above `capacity` (an undone write made the table grow), if
+    /// the keys fit in it at the usual load.
+    pub fn shrink_to(&mut self, capacity: usize) {
+        if self.slots.len() <= capacity || self.len * 4 > capacity * 3 {
+            return;
+        }
+        if self.len == 0 {
+            self.slots = Box::default();
+            self.ctrl = Box::default();
+        } else {
+            self.rebuild(capacity);
+        }
+    }
+
     fn rebuild(&mut self, capacity: usize) {
         let old = std::mem::replace(&mut self.slots, (0..capacity).map(|_| None).collect());
         let old_ctrl = std::mem::replace(&mut self.ctrl, vec![0; capacity].into_boxed_slice());

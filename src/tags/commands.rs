@@ -6,6 +6,7 @@ use crate::cmd;
 use crate::commands::args::is;
 use crate::commands::flags::*;
 use crate::commands::strings::{parse_set_options, set_with};
+use crate::commands::table::key_access;
 use crate::commands::{errors, CommandSpec, Ctx};
 use bytes::Bytes;
 
@@ -33,7 +34,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Attaches tags to an existing key.",
         tag_add
     ),
-    cmd!("tag.rem", -3, WRITE | FAST, (1, 1, 1), "tags", "1.0.0", "Detaches tags from a key.", tag_rem),
+    cmd!("tag.rem", -3, WRITE | FAST, (1, 1, 1), "tags", "1.0.0", "Detaches tags from a key.", tag_rem)
+        .key_access(&[key_access::REMOVE]),
     cmd!("tag.tags", 2, READONLY | FAST, (1, 1, 1), "tags", "1.0.0", "Returns the tags of a key.", tag_tags),
     cmd!(
         "tag.count",
