@@ -113,6 +113,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("maxmemory", "0", Kind::Memory, true),
     d("maxmemory-policy", "noeviction", Kind::Enum(POLICIES), true),
     d("maxmemory-samples", "5", Kind::Int(1, 64), true),
+    d("maxmemory-clients", "0", Kind::MemoryOrPercent, true),
     d("lfu-log-factor", "10", Kind::Int(0, i32::MAX as i64), true),
     d("lfu-decay-time", "1", Kind::Int(0, i32::MAX as i64), true),
     // Tenants.
@@ -185,7 +186,6 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("oom-score-adj", "no", Kind::Text),
     inert("tracking-table-max-keys", "1000000", Kind::Int(0, i64::MAX)),
     inert("maxmemory-eviction-tenacity", "10", Kind::Int(0, 100)),
-    inert("maxmemory-clients", "0", Kind::MemoryOrPercent),
     inert_hidden("key-load-delay", "0", Kind::Int(i32::MIN as i64, i32::MAX as i64)),
     // Replication is not supported: only the empty value (no primary) is accepted.
     d("replicaof", "", Kind::Special, false),

@@ -300,6 +300,10 @@ pub struct Keyspace {
     pub blocking: crate::blocking::Registry,
     /// Keys clients WATCH, told about every change by the write paths below.
     watches: watch::Watches,
+    /// Memory held by client connections (query and output buffers, queued transactions,
+    /// subscriptions), kept by the connections; it counts towards `used_memory` and
+    /// `maxmemory`, as in Redis, but towards no tenant.
+    pub client_memory: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Memory the server uses before any key is stored (code, runtime, buffers). INFO's
@@ -346,6 +350,7 @@ impl Keyspace {
             rng: crate::util::Rng::new(),
             blocking: crate::blocking::Registry::default(),
             watches: watch::Watches::default(),
+            client_memory: Default::default(),
         }
     }
 
@@ -1004,9 +1009,14 @@ impl Keyspace {
     }
 
     /// What INFO reports as `used_memory` and `maxmemory` is compared against: the keyspace's
-    /// accounting plus the fixed baseline.
+    /// accounting, the clients' memory and the fixed baseline.
     pub fn server_memory(&self) -> usize {
-        self.used + BASELINE_MEMORY
+        self.used + BASELINE_MEMORY + self.clients_memory()
+    }
+
+    /// Memory held by client connections (INFO `mem_clients_normal`).
+    pub fn clients_memory(&self) -> usize {
+        self.client_memory.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Heap bytes held by keys and values, tables and tag indexes included.
