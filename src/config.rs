@@ -101,6 +101,7 @@ pub static DIRECTIVES: &[Directive] = &[
     // A key and its string value share one buffer with a 32-bit length.
     d("proto-max-bulk-len", "536870912", Kind::MemoryAtMost(MAX_BULK_LEN), true),
     d("client-query-buffer-limit", "1073741824", Kind::Memory, true),
+    d("client-output-backpressure-limit", "67108864", Kind::Memory, true),
     d(
         "client-output-buffer-limit",
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",

@@ -78,10 +78,12 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
         }
         // Replies the socket has not taken are kept, and commands keep being read and run
         // (so a pipelining client is never stalled by its own replies), until they reach
-        // OUTPUT_BACKPRESSURE: then the client is not read until its socket drains, so one
-        // that never reads holds a bounded amount of memory even with no output limit.
+        // `client-output-backpressure-limit`: then the client is not read until its socket
+        // drains, so one that never reads holds a bounded amount of memory even with no
+        // output limit.
         let writing = !out.is_empty();
-        let may_read = !client.close_after_reply && out.len() < OUTPUT_BACKPRESSURE;
+        let backpressure = shared.settings.output_backpressure.load(Ordering::Relaxed);
+        let may_read = !client.close_after_reply && out.len() < backpressure;
         if client.blocked.is_some() {
             // A blocking pop waits, without the keyspace lock, for another client to serve
             // it, its deadline, a kill or the socket closing. Input that arrives meanwhile
@@ -192,10 +194,6 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
         parser_pending = process_input(shared, client, &mut parser, &mut rbuf, &mut out);
     }
 }
-
-/// Unwritten replies at which the connection stops reading the client's commands until its
-/// socket takes some of them.
-const OUTPUT_BACKPRESSURE: usize = 64 << 20;
 
 /// Outcome of one non-blocking read.
 enum Read {
@@ -323,6 +321,7 @@ fn process_input(
         }
     };
     let mut parser_pending = 0;
+    out.stop_at = limit.hard as usize;
     let mut ctx = Ctx::new(shared, client, out);
     loop {
         let next = match ctx.client.paused_command.take() {

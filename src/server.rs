@@ -38,6 +38,8 @@ pub struct SlowLogEntry {
 pub struct Settings {
     pub proto_max_bulk_len: AtomicUsize,
     pub query_buffer_limit: AtomicUsize,
+    /// `client-output-backpressure-limit`: unwritten replies at which a client is not read.
+    pub output_backpressure: AtomicUsize,
     pub maxclients: AtomicUsize,
     pub timeout_secs: AtomicU64,
     pub slowlog_slower_than: AtomicI64,
@@ -115,6 +117,7 @@ impl Shared {
             settings: Settings {
                 proto_max_bulk_len: AtomicUsize::new(0),
                 query_buffer_limit: AtomicUsize::new(0),
+                output_backpressure: AtomicUsize::new(64 << 20),
                 maxclients: AtomicUsize::new(0),
                 timeout_secs: AtomicU64::new(0),
                 slowlog_slower_than: AtomicI64::new(0),
@@ -174,6 +177,10 @@ impl Shared {
         match name {
             "proto-max-bulk-len" => s.proto_max_bulk_len.store(config.get_u64(name) as usize, Ordering::Relaxed),
             "client-query-buffer-limit" => s.query_buffer_limit.store(config.get_u64(name) as usize, Ordering::Relaxed),
+            "client-output-backpressure-limit" => {
+                // Never 0: a client must be able to get at least one reply going.
+                s.output_backpressure.store((config.get_u64(name) as usize).max(1), Ordering::Relaxed)
+            }
             "maxclients" => s.maxclients.store(config.get_u64(name) as usize, Ordering::Relaxed),
             "timeout" => s.timeout_secs.store(config.get_u64(name), Ordering::Relaxed),
             "hz" => s.hz.store(config.get_u64(name), Ordering::Relaxed),
