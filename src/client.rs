@@ -261,6 +261,10 @@ pub fn close_for_output_limit(shared: &Shared, handle: &ClientHandle) {
 /// Fixed memory of a client besides its buffers (its state, the handle, the task).
 pub const CLIENT_BASE_MEMORY: usize = 2048;
 
+/// Memory one WATCHed key costs: the client's entry, the keyspace's watcher entry and a
+/// typical key.
+pub const WATCH_OVERHEAD: usize = 128;
+
 /// Memory one subscription costs besides its name: the client's set entry and the
 /// registry's entry.
 pub const SUBSCRIPTION_OVERHEAD: usize = 160;

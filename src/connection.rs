@@ -254,7 +254,7 @@ fn note_reply_peak(client: &mut Client, len: usize) {
 
 /// Counts the client's memory into the server's: fixed state, query buffer (and the
 /// unfinished command the parser holds), unwritten replies, messages queued for it, its
-/// transaction queue and subscriptions. O(1): a few loads and one swap.
+/// transaction queue, subscriptions and WATCHed keys. O(1): a few loads and one swap.
 fn account_memory(shared: &Shared, client: &Client, rbuf: &BytesMut, parser_pending: usize, out: &ReplyBuf) {
     let bytes = crate::client::CLIENT_BASE_MEMORY
         + rbuf.capacity()
@@ -262,7 +262,8 @@ fn account_memory(shared: &Shared, client: &Client, rbuf: &BytesMut, parser_pend
         + out.buf.capacity()
         + client.handle.outbox_len()
         + client.multi_memory
-        + client.subscription_memory;
+        + client.subscription_memory
+        + client.watched.len() * crate::client::WATCH_OVERHEAD;
     shared.set_client_memory(&client.handle, bytes);
 }
 
@@ -383,8 +384,10 @@ fn process_input(
         }
     }
     drop(ctx);
-    // Keep a full read chunk available (and reported as qbuf-free) between batches.
-    if rbuf.capacity() - rbuf.len() < READ_CHUNK {
+    // Keep a full read chunk available (and reported as qbuf-free) between batches, except
+    // while a big bulk is arriving: the parser reserved room for all of it, and growing the
+    // buffer past that would double it.
+    if rbuf.capacity() - rbuf.len() < READ_CHUNK && rbuf.len() < READ_CHUNK {
         rbuf.reserve(READ_CHUNK);
     }
     client.handle.last_active_ms.store(crate::storage::now_ms(), Ordering::Relaxed);
