@@ -252,14 +252,22 @@ fn note_reply_peak(client: &mut Client, len: usize) {
     }
 }
 
+/// What a buffer of `capacity` counts for: small buffers count as two read chunks whatever
+/// their exact capacity, which moves by a few kilobytes as commands are split off and room is
+/// reserved again (and drops to 0 when an idle client gives it back); so the total stays
+/// steady while clients do nothing unusual, as Redis's fixed reply buffer keeps it.
+fn buffer_memory(capacity: usize) -> usize {
+    capacity.max(2 * READ_CHUNK)
+}
+
 /// Counts the client's memory into the server's: fixed state, query buffer (and the
 /// unfinished command the parser holds), unwritten replies, messages queued for it, its
 /// transaction queue, subscriptions and WATCHed keys. O(1): a few loads and one swap.
 fn account_memory(shared: &Shared, client: &Client, rbuf: &BytesMut, parser_pending: usize, out: &ReplyBuf) {
     let bytes = crate::client::CLIENT_BASE_MEMORY
-        + rbuf.capacity()
+        + buffer_memory(rbuf.capacity())
         + parser_pending
-        + out.buf.capacity()
+        + buffer_memory(out.buf.capacity())
         + client.handle.outbox_len()
         + client.multi_memory
         + client.subscription_memory
