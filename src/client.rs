@@ -29,6 +29,11 @@ pub struct ClientHandle {
     in_flight: AtomicUsize,
     /// When the pending output first went over the soft limit (ms since epoch; 0 = not over).
     soft_since_ms: AtomicU64,
+    /// Memory this client holds (buffers, queued commands, subscriptions) as last counted
+    /// into the server's client memory; CLIENT LIST's `tot-mem` and client eviction read it.
+    pub tot_mem: AtomicUsize,
+    /// CLIENT NO-EVICT: never closed by `maxmemory-clients`.
+    pub no_evict: AtomicBool,
     pub resp3: AtomicBool,
     pub killed: AtomicBool,
     /// Waiting in a blocking pop; set and cleared under the keyspace lock by the blocking
@@ -109,6 +114,8 @@ impl ClientHandle {
             outbox_len: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             soft_since_ms: AtomicU64::new(0),
+            tot_mem: AtomicUsize::new(0),
+            no_evict: AtomicBool::new(false),
             resp3: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
@@ -120,7 +127,7 @@ impl ClientHandle {
     }
 
     /// Queues an encoded message; returns false (and marks the client killed) if that takes
-    /// its pending output past the pub/sub output buffer limit.
+    /// its pending output past `limit` (the pub/sub or replica class limit).
     pub fn push(&self, encoded: &[u8], limit: crate::config::OutputLimit, now_ms: u64) -> bool {
         if self.killed.load(Ordering::Relaxed) {
             return false;
@@ -131,26 +138,41 @@ impl ClientHandle {
             q.len()
         };
         self.outbox_len.store(queued, Ordering::Relaxed);
-        let pending = (queued + self.in_flight.load(Ordering::Relaxed)) as u64;
-        let over_hard = limit.hard > 0 && pending > limit.hard;
-        let over_soft = limit.soft > 0 && pending > limit.soft;
-        let mut kill = over_hard;
-        if over_soft {
-            let since = self.soft_since_ms.load(Ordering::Relaxed);
-            if since == 0 {
-                self.soft_since_ms.store(now_ms.max(1), Ordering::Relaxed);
-            } else if now_ms.saturating_sub(since) >= limit.soft_seconds * 1000 {
-                kill = true;
-            }
-        } else {
-            self.soft_since_ms.store(0, Ordering::Relaxed);
-        }
-        if kill {
+        if self.over_output_limit(queued + self.in_flight.load(Ordering::Relaxed), limit, || now_ms) {
             self.kill();
             return false;
         }
         self.wake.notify_one();
         true
+    }
+
+    /// Whether `pending` bytes of output break `limit`, as Redis's
+    /// `checkClientOutputBufferLimits`: over the hard limit at once, over the soft limit for
+    /// `soft_seconds` without a break. Keeps the time the soft limit was first passed; the
+    /// clock is read only while over it.
+    pub fn over_output_limit(&self, pending: usize, limit: crate::config::OutputLimit, now_ms: impl Fn() -> u64) -> bool {
+        let pending = pending as u64;
+        if limit.hard > 0 && pending >= limit.hard {
+            return true;
+        }
+        if limit.soft > 0 && pending >= limit.soft {
+            let now = now_ms().max(1);
+            let since = self.soft_since_ms.load(Ordering::Relaxed);
+            if since == 0 {
+                self.soft_since_ms.store(now, Ordering::Relaxed);
+                return false;
+            }
+            return now.saturating_sub(since) >= limit.soft_seconds * 1000;
+        }
+        if self.soft_since_ms.load(Ordering::Relaxed) != 0 {
+            self.soft_since_ms.store(0, Ordering::Relaxed);
+        }
+        false
+    }
+
+    /// Bytes queued by other clients and not yet taken by the owner.
+    pub fn outbox_len(&self) -> usize {
+        self.outbox_len.load(Ordering::Relaxed)
     }
 
     /// Queues the reply of a blocking command served by another connection. Unlike pub/sub
@@ -187,10 +209,11 @@ impl ClientHandle {
         }
     }
 
-    /// Records how many taken bytes still wait for the socket.
+    /// Records how many bytes of replies and messages the owner holds that the socket has
+    /// not accepted yet.
     pub fn set_in_flight(&self, bytes: usize) {
         self.in_flight.store(bytes, Ordering::Relaxed);
-        if bytes == 0 && self.outbox_len.load(Ordering::Relaxed) == 0 {
+        if bytes == 0 && self.outbox_len.load(Ordering::Relaxed) == 0 && self.soft_since_ms.load(Ordering::Relaxed) != 0 {
             self.soft_since_ms.store(0, Ordering::Relaxed);
         }
     }
@@ -217,7 +240,34 @@ pub fn disconnect(shared: &Shared, handle: &ClientHandle) {
     handle.kill();
     shared.clients.lock().remove(&handle.id);
     shared.pubsub.lock().remove_client(handle.id);
+    // Its buffers are as good as freed: client eviction and maxmemory stop counting them now.
+    shared.set_client_memory(handle, 0);
 }
+
+/// Closes a client whose pending output broke its class's `client-output-buffer-limit`
+/// (`class` names it in the log), without writing anything more to it, as Redis does.
+pub fn close_for_output_limit(shared: &Shared, handle: &ClientHandle) {
+    if handle.is_killed() && !shared.clients.lock().contains_key(&handle.id) {
+        return; // already closed
+    }
+    tracing::warn!(
+        "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+        crate::commands::client::describe_handle(handle)
+    );
+    shared.output_limit_disconnections.fetch_add(1, Ordering::Relaxed);
+    disconnect(shared, handle);
+}
+
+/// Fixed memory of a client besides its buffers (its state, the handle, the task).
+pub const CLIENT_BASE_MEMORY: usize = 2048;
+
+/// Memory one WATCHed key costs: the client's entry, the keyspace's watcher entry and a
+/// typical key.
+pub const WATCH_OVERHEAD: usize = 128;
+
+/// Memory one subscription costs besides its name: the client's set entry and the
+/// registry's entry.
+pub const SUBSCRIPTION_OVERHEAD: usize = 160;
 
 /// Per-command counters a client collects during a batch, merged into the server's
 /// command statistics once per batch.
@@ -284,6 +334,13 @@ pub struct Client {
     pub last_tenant: Option<crate::tenants::TenantId>,
     /// What the running write may take per tenant (kept to reuse its buffer).
     pub write_demand: crate::commands::WriteDemand,
+    /// Memory of the client's subscriptions (names plus [`SUBSCRIPTION_OVERHEAD`] each),
+    /// kept as they change so that counting it costs nothing per batch.
+    pub subscription_memory: usize,
+    /// Bytes of the arguments of the commands MULTI queued (as of the last batch).
+    pub multi_memory: usize,
+    /// Largest amount of replies held at once (CLIENT LIST `rbp`).
+    pub reply_peak: usize,
 }
 
 impl Client {
@@ -316,6 +373,9 @@ impl Client {
             rng: crate::util::Rng::new(),
             last_tenant: None,
             write_demand: Vec::new(),
+            subscription_memory: 0,
+            multi_memory: 0,
+            reply_peak: 0,
         }
     }
 
@@ -356,10 +416,12 @@ impl Client {
         info.psubscriptions = self.patterns.len();
         info.ssubscriptions = self.shard_channels.len();
         info.multi = self.multi.as_ref().map_or(-1, |m| m.len() as i64);
-        info.multi_mem = self.multi.as_ref().map_or(0, |m| m.iter().flat_map(|(_, a)| a).map(|a| a.len()).sum());
+        self.multi_memory = self.multi.as_ref().map_or(0, |m| m.iter().flat_map(|(_, a)| a).map(|a| a.len()).sum());
+        info.multi_mem = self.multi_memory;
         info.resp = self.resp;
         info.query_buffer = self.query_buffer;
         info.no_evict = self.no_evict;
+        self.handle.no_evict.store(self.no_evict, Ordering::Relaxed);
         info.no_touch = self.no_touch;
         info.last_tenant = self.last_tenant;
         if self.last_command.is_some() {

@@ -133,6 +133,7 @@ pub static DIRECTIVES: &[Directive] = &[
     // A key and its string value share one buffer with a 32-bit length.
     d("proto-max-bulk-len", "536870912", Kind::MemoryAtMost(MAX_BULK_LEN), true),
     d("client-query-buffer-limit", "1073741824", Kind::Memory, true),
+    d("client-output-backpressure-limit", "67108864", Kind::Memory, true),
     d(
         "client-output-buffer-limit",
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
@@ -145,6 +146,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d("maxmemory", "0", Kind::Memory, true),
     d("maxmemory-policy", "noeviction", Kind::Enum(POLICIES), true),
     d("maxmemory-samples", "5", Kind::Int(1, 64), true),
+    d("maxmemory-clients", "0", Kind::MemoryOrPercent, true),
     d("lfu-log-factor", "10", Kind::Int(0, i32::MAX as i64), true),
     d("lfu-decay-time", "1", Kind::Int(0, i32::MAX as i64), true),
     // Tenants.
@@ -220,7 +222,6 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("oom-score-adj", "no", Kind::Text),
     inert("tracking-table-max-keys", "1000000", Kind::Int(0, i64::MAX)),
     inert("maxmemory-eviction-tenacity", "10", Kind::Int(0, 100)),
-    inert("maxmemory-clients", "0", Kind::MemoryOrPercent),
     inert_hidden("key-load-delay", "0", Kind::Int(i32::MIN as i64, i32::MAX as i64)),
     // Replication is not supported: a primary given at startup is accepted with a warning
     // and never contacted (the server stays a primary); REPLICAOF is refused.

@@ -9,13 +9,13 @@ use crate::client::{Client, ClientHandle};
 use crate::commands::{self, flags, table, CommandSpec, Ctx};
 use crate::protocol::{ReplyBuf, RequestParser};
 use crate::server::Shared;
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 /// Reads are done in chunks of this size; a big bulk reserves its full size instead.
@@ -73,6 +73,7 @@ impl Drop for ClientSession<'_> {
         shared.monitors.remove(id);
         client.publish_info();
         shared.clients.lock().remove(&id);
+        shared.set_client_memory(&client.handle, 0);
         shared.retire_client(&client.handle.info.lock());
     }
 }
@@ -82,6 +83,8 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut parser = RequestParser::new();
     let mut out = ReplyBuf::new();
+    // Bytes of an unfinished multibulk the parser holds (as of the last batch).
+    let mut parser_pending = 0;
     // Until the first line is known: an HTTP request line is answered as a metrics scrape.
     let mut sniffing = shared.settings.primary_port_http.load(Ordering::Relaxed);
     loop {
@@ -93,19 +96,20 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
             out.raw(&msgs);
         }
         if !out.is_empty() {
-            if !write_out(socket, &handle, &out.buf).await? {
-                return Ok(()); // killed while writing
-            }
-            client.net_output_bytes += out.len() as u64;
-            note_reply_buffer(&handle, &out);
-            out.buf.clear();
-            if out.buf.capacity() > 1 << 20 {
-                out.buf = BytesMut::with_capacity(16 * 1024);
-            }
+            flush(socket, client, &mut out)?;
         }
-        if client.close_after_reply {
+        account_memory(shared, client, &rbuf, parser_pending, &out);
+        if client.close_after_reply && out.is_empty() {
             return Ok(());
         }
+        // Replies the socket has not taken are kept, and commands keep being read and run
+        // (so a pipelining client is never stalled by its own replies), until they reach
+        // `client-output-backpressure-limit`: then the client is not read until its socket
+        // drains, so one that never reads holds a bounded amount of memory even with no
+        // output limit.
+        let writing = !out.is_empty();
+        let backpressure = shared.settings.output_backpressure.load(Ordering::Relaxed);
+        let may_read = !client.close_after_reply && out.len() < backpressure;
         if client.blocked.is_some() {
             // A blocking pop waits, without the keyspace lock, for another client to serve
             // it, its deadline, a kill or the socket closing. Input that arrives meanwhile
@@ -120,10 +124,14 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
             tokio::select! {
                 _ = handle.wake.notified() => {}
                 _ = until_deadline => {}
-                read = socket.read_buf(&mut rbuf) => match read {
-                    Ok(0) => return Ok(()),
-                    Ok(n) => client.net_input_bytes += n as u64,
-                    Err(e) => return Err(e),
+                ready = socket.writable(), if writing => { ready?; continue; }
+                ready = socket.readable(), if may_read => {
+                    ready?;
+                    match read_some(socket, client, &mut rbuf) {
+                        Read::Closed => return Ok(()),
+                        Read::Failed(e) => return Err(e),
+                        Read::Data | Read::NotReady => {}
+                    }
                 }
             }
             if handle.is_killed() {
@@ -134,7 +142,7 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                 if let Some(reply) = handle.take_outbox() {
                     out.raw(&reply);
                 }
-                process_input(shared, client, &mut parser, &mut rbuf, &mut out);
+                parser_pending = process_input(shared, client, &mut parser, &mut rbuf, &mut out);
             }
             continue;
         }
@@ -148,39 +156,46 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                     _ = resumed => {}
                     // Messages to deliver or a kill, handled at the top of the loop.
                     _ = handle.wake.notified() => continue,
+                    ready = socket.writable(), if writing => { ready?; continue; }
                 }
             }
             // Retries the held command; it is held again if the pause still applies to it.
-            process_input(shared, client, &mut parser, &mut rbuf, &mut out);
+            parser_pending = process_input(shared, client, &mut parser, &mut rbuf, &mut out);
             continue;
         }
-        if handle.release_buffers.swap(false, Ordering::Relaxed) && rbuf.is_empty() {
+        if !writing && handle.release_buffers.swap(false, Ordering::Relaxed) && rbuf.is_empty() {
             // Idle for a while: give the buffers back, as Redis's clientsCron does. The next
             // read starts small; a full chunk is reserved again after the next batch.
             rbuf = BytesMut::new();
             out.buf = BytesMut::new();
             handle.released_at_ms.store(handle.last_active_ms.load(Ordering::Relaxed), Ordering::Relaxed);
             handle.info.lock().query_buffer_free = 0;
+            account_memory(shared, client, &rbuf, parser_pending, &out);
         }
         let timeout = shared.settings.timeout_secs.load(Ordering::Relaxed);
         // Only clients that can time out pay for a timer on every read.
         let idle_limit = (timeout > 0 && client.subscription_count() == 0).then(|| Duration::from_secs(timeout));
-        let read = async {
+        let idle = async {
             match idle_limit {
-                Some(limit) => tokio::time::timeout(limit, socket.read_buf(&mut rbuf)).await.ok(),
-                None => Some(socket.read_buf(&mut rbuf).await),
+                Some(limit) => tokio::time::sleep(limit).await,
+                None => std::future::pending().await,
             }
         };
         tokio::select! {
             biased;
             // New messages, a kill or a buffer release: handled at the top of the loop.
             _ = handle.wake.notified() => continue,
-            read = read => match read {
-                None => return Ok(()), // idle timeout
-                Some(Ok(0)) => return Ok(()),
-                Some(Ok(n)) => client.net_input_bytes += n as u64,
-                Some(Err(e)) => return Err(e),
-            },
+            ready = socket.writable(), if writing => { ready?; continue; }
+            ready = socket.readable(), if may_read => {
+                ready?;
+                match read_some(socket, client, &mut rbuf) {
+                    Read::Data => {}
+                    Read::NotReady => continue,
+                    Read::Closed => return Ok(()),
+                    Read::Failed(e) => return Err(e),
+                }
+            }
+            _ = idle => return Ok(()),
         }
         if sniffing {
             use crate::metrics::http::{exchange, sniff, Sniff};
@@ -193,41 +208,97 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                 Sniff::NotHttp => sniffing = false,
             }
         }
-        process_input(shared, client, &mut parser, &mut rbuf, &mut out);
-    }
-}
-
-/// Writes `buf` in full; returns false if the client was killed before the socket took it all.
-async fn write_out(socket: &mut TcpStream, handle: &ClientHandle, buf: &[u8]) -> std::io::Result<bool> {
-    let mut written = 0;
-    while written < buf.len() {
-        handle.set_in_flight(buf.len() - written);
-        tokio::select! {
-            biased;
-            n = socket.write(&buf[written..]) => {
-                let n = n?;
-                if n == 0 {
-                    return Err(std::io::ErrorKind::WriteZero.into());
-                }
-                written += n;
-            }
-            // A wake-up here is either a kill or a message, which waits in the outbox.
-            _ = handle.wake.notified() => {
-                if handle.is_killed() {
-                    return Ok(false);
-                }
+        // What was just read counts before any of it runs, as Redis counts the query buffer
+        // after each read: a client over `maxmemory-clients` is closed before its command.
+        account_memory(shared, client, &rbuf, parser_pending, &out);
+        if shared.clients_over_limit() {
+            shared.evict_clients();
+            if handle.is_killed() {
+                return Ok(());
             }
         }
+        parser_pending = process_input(shared, client, &mut parser, &mut rbuf, &mut out);
     }
-    handle.set_in_flight(0);
-    Ok(true)
 }
 
-/// Keeps CLIENT LIST's `rbs`/`rbp` current.
-fn note_reply_buffer(handle: &ClientHandle, out: &ReplyBuf) {
-    let mut info = handle.info.lock();
-    info.reply_buffer_size = out.buf.capacity();
-    info.reply_buffer_peak = info.reply_buffer_peak.max(out.len());
+/// Outcome of one non-blocking read.
+enum Read {
+    Data,
+    /// The readiness was spurious.
+    NotReady,
+    Closed,
+    Failed(std::io::Error),
+}
+
+fn read_some(socket: &TcpStream, client: &mut Client, rbuf: &mut BytesMut) -> Read {
+    match socket.try_read_buf(rbuf) {
+        Ok(0) => Read::Closed,
+        Ok(n) => {
+            client.net_input_bytes += n as u64;
+            Read::Data
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Read::NotReady,
+        Err(e) => Read::Failed(e),
+    }
+}
+
+/// Writes as much of `out` as the socket takes now, without waiting; what is left stays in
+/// `out` (and counts as the client's pending output) until the socket is writable again.
+fn flush(socket: &TcpStream, client: &mut Client, out: &mut ReplyBuf) -> std::io::Result<()> {
+    let mut written = 0;
+    while !out.is_empty() {
+        match socket.try_write(&out.buf) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                note_reply_peak(client, out.len());
+                out.buf.advance(n);
+                written += n;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        }
+    }
+    client.net_output_bytes += written as u64;
+    if out.is_empty() {
+        out.buf.clear();
+        if out.buf.capacity() > 1 << 20 {
+            out.buf = BytesMut::with_capacity(16 * 1024);
+        }
+        client.handle.info.lock().reply_buffer_size = out.buf.capacity();
+    }
+    client.handle.set_in_flight(out.len());
+    Ok(())
+}
+
+/// Keeps CLIENT LIST's `rbp` (largest reply batch) current.
+fn note_reply_peak(client: &mut Client, len: usize) {
+    if len > client.reply_peak {
+        client.reply_peak = len;
+        client.handle.info.lock().reply_buffer_peak = len;
+    }
+}
+
+/// What a buffer of `capacity` counts for: small buffers count as two read chunks whatever
+/// their exact capacity, which moves by a few kilobytes as commands are split off and room is
+/// reserved again (and drops to 0 when an idle client gives it back); so the total stays
+/// steady while clients do nothing unusual, as Redis's fixed reply buffer keeps it.
+fn buffer_memory(capacity: usize) -> usize {
+    capacity.max(2 * READ_CHUNK)
+}
+
+/// Counts the client's memory into the server's: fixed state, query buffer (and the
+/// unfinished command the parser holds), unwritten replies, messages queued for it, its
+/// transaction queue, subscriptions and WATCHed keys. O(1): a few loads and one swap.
+fn account_memory(shared: &Shared, client: &Client, rbuf: &BytesMut, parser_pending: usize, out: &ReplyBuf) {
+    let bytes = crate::client::CLIENT_BASE_MEMORY
+        + buffer_memory(rbuf.capacity())
+        + parser_pending
+        + buffer_memory(out.buf.capacity())
+        + client.handle.outbox_len()
+        + client.multi_memory
+        + client.subscription_memory
+        + client.watched.len() * crate::client::WATCH_OVERHEAD;
+    shared.set_client_memory(&client.handle, bytes);
 }
 
 /// Size of a command in RESP multibulk form: what it occupied in the query buffer.
@@ -263,16 +334,29 @@ fn held_by_pause(shared: &Shared, client: &Client, args: &[Bytes]) -> bool {
     }
 }
 
-/// Parses and runs every complete command in `rbuf`, leaving the replies in `out`.
+/// Parses and runs every complete command in `rbuf`, leaving the replies in `out`. Returns
+/// the bytes of an unfinished command the parser holds.
 fn process_input(
     shared: &Shared,
     client: &mut Client,
     parser: &mut RequestParser,
     rbuf: &mut BytesMut,
     out: &mut ReplyBuf,
-) {
+) -> usize {
     let max_bulk = shared.settings.proto_max_bulk_len.load(Ordering::Relaxed);
     let query_limit = shared.settings.query_buffer_limit.load(Ordering::Relaxed);
+    // Read once per batch: the class is the client's at the start of it (a SUBSCRIBE in the
+    // batch makes it a subscriber from the next batch on).
+    let limit = {
+        let limits = shared.settings.output_limits.lock();
+        if client.subscription_count() > 0 {
+            limits[2]
+        } else {
+            limits[0]
+        }
+    };
+    let mut parser_pending = 0;
+    out.stop_at = limit.hard as usize;
     let mut ctx = Ctx::new(shared, client, out);
     loop {
         let next = match ctx.client.paused_command.take() {
@@ -302,13 +386,21 @@ fn process_input(
                     let pushes = ctx.client.pending_pushes.split();
                     ctx.out.raw(&pushes);
                 }
+                if over_output_limit(ctx.client, ctx.out, limit) {
+                    // Nothing more is written to it, not even the replies before this one.
+                    ctx.out.buf.clear();
+                    ctx.client.publish_info();
+                    crate::client::close_for_output_limit(shared, &ctx.client.handle);
+                    break;
+                }
                 // A blocked client runs nothing else until its pop is answered.
                 if ctx.client.close_after_reply || ctx.client.handle.is_killed() || ctx.client.blocked.is_some() {
                     break;
                 }
             }
             Ok(None) => {
-                if rbuf.len() + parser.pending_bytes() > query_limit {
+                parser_pending = parser.pending_bytes();
+                if rbuf.len() + parser_pending > query_limit {
                     tracing::warn!(
                         "closing client {} that reached the max query buffer length",
                         ctx.client.handle.addr
@@ -326,14 +418,29 @@ fn process_input(
         }
     }
     drop(ctx);
-    // Keep a full read chunk available (and reported as qbuf-free) between batches.
-    if rbuf.capacity() - rbuf.len() < READ_CHUNK {
+    // Keep a full read chunk available (and reported as qbuf-free) between batches, except
+    // while a big bulk is arriving: the parser reserved room for all of it, and growing the
+    // buffer past that would double it.
+    if rbuf.capacity() - rbuf.len() < READ_CHUNK && rbuf.len() < READ_CHUNK {
         rbuf.reserve(READ_CHUNK);
     }
     client.handle.last_active_ms.store(crate::storage::now_ms(), Ordering::Relaxed);
     client.query_buffer = rbuf.len();
     client.publish_info();
     client.handle.info.lock().query_buffer_free = rbuf.capacity() - rbuf.len();
+    client.handle.set_in_flight(out.len());
+    parser_pending
+}
+
+/// Whether the client's pending output (unwritten replies, this batch's included, and
+/// messages queued for it) breaks its class's `client-output-buffer-limit`. Checked after
+/// every command, so a transaction runs whole before its client is closed.
+fn over_output_limit(client: &Client, out: &ReplyBuf, limit: crate::config::OutputLimit) -> bool {
+    if limit.hard == 0 && limit.soft == 0 {
+        return false;
+    }
+    let pending = out.len() + client.handle.outbox_len();
+    client.handle.over_output_limit(pending, limit, crate::storage::now_ms)
 }
 
 #[cfg(test)]

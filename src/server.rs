@@ -38,6 +38,8 @@ pub struct SlowLogEntry {
 pub struct Settings {
     pub proto_max_bulk_len: AtomicUsize,
     pub query_buffer_limit: AtomicUsize,
+    /// `client-output-backpressure-limit`: unwritten replies at which a client is not read.
+    pub output_backpressure: AtomicUsize,
     pub maxclients: AtomicUsize,
     pub timeout_secs: AtomicU64,
     pub slowlog_slower_than: AtomicI64,
@@ -47,6 +49,10 @@ pub struct Settings {
     pub hz: AtomicU64,
     /// `primary-port-http-enabled`: the main port answers an HTTP request line (metrics).
     pub primary_port_http: AtomicBool,
+    /// `maxmemory`, and `maxmemory-clients` resolved to bytes (a percentage is of
+    /// `maxmemory`; 0 = no client eviction).
+    pub maxmemory: AtomicU64,
+    pub maxmemory_clients: AtomicU64,
 }
 
 pub struct Shared {
@@ -81,6 +87,13 @@ pub struct Shared {
     pub memory_peak: AtomicU64,
     /// Clients in MONITOR mode.
     pub monitors: crate::commands::latency::Monitors,
+    /// Memory of all connected clients (the sum of their `tot-mem`); shared with the keyspace,
+    /// which counts it in `used_memory`.
+    pub client_memory: Arc<AtomicUsize>,
+    /// Clients closed by `maxmemory-clients` (INFO `evicted_clients`) and by
+    /// `client-output-buffer-limit` (INFO `client_output_buffer_limit_disconnections`).
+    pub evicted_clients: AtomicU64,
+    pub output_limit_disconnections: AtomicU64,
 }
 
 /// Compiles `tenant-key-pattern` and `tenant-key-separator` from the configuration.
@@ -99,12 +112,14 @@ impl Shared {
         let (patterns, sep) = tenant_patterns(&config)?;
         let databases = config.get_u64("databases") as usize;
         let keyspace = Keyspace::new(databases, TenantRegistry::new(patterns, sep));
+        let client_memory = keyspace.client_memory.clone();
         let config_file = config.file.clone();
         let shared = Arc::new(Shared {
             keyspace: Mutex::new(keyspace),
             settings: Settings {
                 proto_max_bulk_len: AtomicUsize::new(0),
                 query_buffer_limit: AtomicUsize::new(0),
+                output_backpressure: AtomicUsize::new(64 << 20),
                 maxclients: AtomicUsize::new(0),
                 timeout_secs: AtomicU64::new(0),
                 slowlog_slower_than: AtomicI64::new(0),
@@ -113,6 +128,8 @@ impl Shared {
                 requirepass: RwLock::new(None),
                 hz: AtomicU64::new(10),
                 primary_port_http: AtomicBool::new(true),
+                maxmemory: AtomicU64::new(0),
+                maxmemory_clients: AtomicU64::new(0),
             },
             config: RwLock::new(config),
             pubsub: Mutex::new(PubSub::default()),
@@ -139,6 +156,9 @@ impl Shared {
             started_unix: crate::storage::now_ms() / 1000,
             memory_peak: AtomicU64::new(0),
             monitors: Default::default(),
+            client_memory,
+            evicted_clients: AtomicU64::new(0),
+            output_limit_disconnections: AtomicU64::new(0),
         });
         let names: Vec<&str> = crate::config::DIRECTIVES.iter().map(|d| d.name).collect();
         for name in names {
@@ -160,6 +180,10 @@ impl Shared {
         match name {
             "proto-max-bulk-len" => s.proto_max_bulk_len.store(config.get_u64(name) as usize, Ordering::Relaxed),
             "client-query-buffer-limit" => s.query_buffer_limit.store(config.get_u64(name) as usize, Ordering::Relaxed),
+            "client-output-backpressure-limit" => {
+                // Never 0: a client must be able to get at least one reply going.
+                s.output_backpressure.store((config.get_u64(name) as usize).max(1), Ordering::Relaxed)
+            }
             "maxclients" => s.maxclients.store(config.get_u64(name) as usize, Ordering::Relaxed),
             "timeout" => s.timeout_secs.store(config.get_u64(name), Ordering::Relaxed),
             "hz" => s.hz.store(config.get_u64(name), Ordering::Relaxed),
@@ -200,9 +224,18 @@ impl Shared {
                 crate::latency::configure(name, config.get(name))
             }
             "loglevel" => crate::logging::set_level(config.get(name)),
+            "maxmemory-clients" => {
+                self.resolve_maxmemory_clients(&config);
+                // Like Redis, a lower limit takes effect at once.
+                self.evict_clients();
+            }
             _ => {
                 let mut ks = self.keyspace.lock();
                 ks.apply_setting(name, config.get(name));
+                if name == "maxmemory" {
+                    s.maxmemory.store(config.get_u64(name), Ordering::Relaxed);
+                    self.resolve_maxmemory_clients(&config);
+                }
                 if name == "maxmemory" || name == "maxmemory-policy" {
                     // Like Redis, a lower limit takes effect at once, not at the next write.
                     ks.evict_to_maxmemory();
@@ -213,6 +246,64 @@ impl Shared {
             }
         }
         Ok(())
+    }
+
+    /// Mirrors `maxmemory-clients` as bytes: a percentage is of `maxmemory` (and means no
+    /// limit while `maxmemory` is 0), as in Redis.
+    fn resolve_maxmemory_clients(&self, config: &Config) {
+        let value = config.get("maxmemory-clients");
+        let bytes = match value.strip_suffix('%') {
+            Some(pct) => pct.parse::<u64>().unwrap_or(0) * config.get_u64("maxmemory") / 100,
+            None => value.parse().unwrap_or(0),
+        };
+        self.settings.maxmemory_clients.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Records that `handle`'s client now holds `bytes`, keeping the server total exact.
+    /// O(1): one swap on the client's own counter and one add on the total.
+    pub fn set_client_memory(&self, handle: &ClientHandle, bytes: usize) {
+        let before = handle.tot_mem.swap(bytes, Ordering::Relaxed);
+        if bytes > before {
+            self.client_memory.fetch_add(bytes - before, Ordering::Relaxed);
+        } else if before > bytes {
+            self.client_memory.fetch_sub(before - bytes, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the clients together hold more than `maxmemory-clients` (cheap; called after
+    /// every read and batch).
+    pub fn clients_over_limit(&self) -> bool {
+        let limit = self.settings.maxmemory_clients.load(Ordering::Relaxed);
+        limit > 0 && self.client_memory.load(Ordering::Relaxed) as u64 > limit
+    }
+
+    /// Redis's `evictClients`: while the clients hold more than `maxmemory-clients`, closes
+    /// the one holding the most (CLIENT NO-EVICT clients are never chosen). Only runs the
+    /// scan when the limit is actually exceeded.
+    pub fn evict_clients(&self) {
+        if !self.clients_over_limit() {
+            return;
+        }
+        let limit = self.settings.maxmemory_clients.load(Ordering::Relaxed);
+        let mut candidates: Vec<(usize, Arc<ClientHandle>)> = self
+            .clients
+            .lock()
+            .values()
+            .filter(|c| !c.no_evict.load(Ordering::Relaxed) && !c.is_killed())
+            .map(|c| (c.tot_mem.load(Ordering::Relaxed), c.clone()))
+            .collect();
+        candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        for (_, handle) in candidates {
+            if self.client_memory.load(Ordering::Relaxed) as u64 <= limit {
+                break;
+            }
+            tracing::info!(
+                "Evicting client: {}",
+                crate::commands::client::describe_handle(&handle)
+            );
+            self.evicted_clients.fetch_add(1, Ordering::Relaxed);
+            crate::client::disconnect(self, &handle);
+        }
     }
 
     pub fn slowlog_threshold_us(&self) -> i64 {
@@ -315,7 +406,13 @@ impl Shared {
         }
         crate::latency::reset_histograms();
         self.error_stats.lock().clear();
-        for counter in [&self.total_connections, &self.rejected_connections, &self.pubsub_messages] {
+        for counter in [
+            &self.total_connections,
+            &self.rejected_connections,
+            &self.pubsub_messages,
+            &self.evicted_clients,
+            &self.output_limit_disconnections,
+        ] {
             counter.store(0, Ordering::Relaxed);
         }
     }
@@ -502,13 +599,42 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     }
 }
 
-/// Once a second, asks clients idle for 2 s or more to give back their read buffers.
+/// Ten times a second, closes clients that have stayed over a soft output buffer limit for
+/// its seconds while no new output arrived (a publish or reply checks it otherwise), and
+/// evicts clients over `maxmemory-clients`. Once a second, asks clients idle for 2 s or
+/// more to give back their read buffers.
 async fn clients_cron(shared: Arc<Shared>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut ticks: u64 = 0;
     loop {
         tick.tick().await;
+        ticks += 1;
         let now = crate::storage::now_ms();
         let clients: Vec<_> = shared.clients.lock().values().cloned().collect();
+        let limits = *shared.settings.output_limits.lock();
+        for c in &clients {
+            let pending = c.pending_output();
+            if pending > 0 {
+                let subscriber = {
+                    let i = c.info.lock();
+                    i.subscriptions + i.psubscriptions + i.ssubscriptions > 0
+                };
+                let limit = if shared.monitors.contains(c.id) {
+                    limits[1]
+                } else if subscriber {
+                    limits[2]
+                } else {
+                    limits[0]
+                };
+                if c.over_output_limit(pending, limit, || now) {
+                    crate::client::close_for_output_limit(&shared, c);
+                }
+            }
+        }
+        shared.evict_clients();
+        if !ticks.is_multiple_of(10) {
+            continue;
+        }
         for c in clients {
             let active = c.last_active_ms.load(Ordering::Relaxed);
             let released = c.released_at_ms.load(Ordering::Relaxed) == active;

@@ -11,6 +11,7 @@ use crate::client::{disconnect, ClientHandle, ClientInfo};
 use crate::{container, subcmd};
 use bytes::Bytes;
 use std::fmt::Write;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 const CONN: u32 = NOSCRIPT | LOADING | STALE;
@@ -161,11 +162,12 @@ fn on_off(ctx: &mut Ctx, arg: &[u8]) -> Option<bool> {
     }
 }
 
-/// CLIENT NO-EVICT: there is no client eviction (`maxmemory-clients`) here, so every client
-/// is already exempt; the switch is recorded and shown as flag `e`.
+/// CLIENT NO-EVICT: exempts the client from client eviction (`maxmemory-clients`); shown
+/// as flag `e`. Turning it off makes the client a candidate again at once.
 fn no_evict(ctx: &mut Ctx, args: &[Bytes]) {
     if let Some(on) = on_off(ctx, &args[2]) {
         ctx.client.no_evict = on;
+        ctx.client.handle.no_evict.store(on, Ordering::Relaxed);
         ctx.out.ok();
     }
 }
@@ -291,8 +293,9 @@ fn describe(out: &mut String, handle: &ClientHandle, info: &ClientInfo, argv_mem
     let omem = handle.pending_output();
     let events = if omem > 0 { "rw" } else { "r" };
     let cmd = info.last_command.map_or_else(|| "NULL".to_string(), |spec| spec.full_name());
-    // Reply buffer, query buffer and pending output, plus the fixed per-client state.
-    let tot_mem = 1024 + info.reply_buffer_size + info.query_buffer + info.query_buffer_free + omem + argv_mem;
+    // As counted into `used_memory` after the client's last read or batch (buffers, queued
+    // transaction, subscriptions, fixed state), plus the arguments of the running command.
+    let tot_mem = handle.tot_mem.load(Ordering::Relaxed) + argv_mem;
     let _ = write!(
         out,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
@@ -331,6 +334,15 @@ fn describe(out: &mut String, handle: &ClientHandle, info: &ClientInfo, argv_mem
 }
 
 /// The tenant of the client's last keyed command (empty before its first one).
+/// The CLIENT LIST line of a client, for the log (without its tenant: the keyspace may be
+/// locked by the caller).
+pub fn describe_handle(handle: &ClientHandle) -> String {
+    let info = handle.info.lock().clone();
+    let mut out = String::new();
+    describe(&mut out, handle, &info, 0, "");
+    out
+}
+
 fn tenant_name(ctx: &mut Ctx, info: &ClientInfo) -> String {
     info.last_tenant.map(|t| String::from_utf8_lossy(ctx.ks.get().tenants.name(t)).into_owned()).unwrap_or_default()
 }

@@ -390,6 +390,9 @@ fn random_fields(ctx: &mut Ctx, key: &[u8], count: i64, with_values: bool) {
         let n = count.unsigned_abs() as usize;
         header(out, n);
         for _ in 0..n {
+            if out.exhausted() {
+                break;
+            }
             pair(out, index.get(rng.below(size as u64) as usize));
         }
         return;

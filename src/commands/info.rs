@@ -217,7 +217,7 @@ fn memory(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
     field!(out, "used_memory_peak", peak);
     field!(out, "used_memory_peak_human", human_bytes(peak));
     field!(out, "used_memory_peak_perc", format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64));
-    field!(out, "used_memory_overhead", BASELINE_MEMORY);
+    field!(out, "used_memory_overhead", BASELINE_MEMORY + ks.clients_memory() as u64);
     field!(out, "used_memory_startup", BASELINE_MEMORY);
     field!(out, "used_memory_dataset", dataset);
     field!(out, "used_memory_dataset_perc", format!("{:.2}%", dataset as f64 * 100.0 / used.max(1) as f64));
@@ -245,7 +245,7 @@ fn memory(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
     field!(out, "mem_replication_backlog", 0);
     field!(out, "mem_total_replication_buffers", 0);
     field!(out, "mem_clients_slaves", 0);
-    field!(out, "mem_clients_normal", 0);
+    field!(out, "mem_clients_normal", ks.clients_memory());
     field!(out, "mem_cluster_links", 0);
     field!(out, "mem_aof_buffer", 0);
     field!(out, "mem_allocator", "mimalloc");
@@ -309,7 +309,7 @@ fn stats(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
     field!(out, "sync_partial_err", 0);
     field!(out, "expired_keys", ks.stats.expired_keys);
     field!(out, "evicted_keys", ks.stats.evicted_keys);
-    field!(out, "evicted_clients", 0);
+    field!(out, "evicted_clients", load(&shared.evicted_clients));
     field!(out, "keyspace_hits", ks.stats.hits);
     field!(out, "keyspace_misses", ks.stats.misses);
     field!(out, "pubsub_channels", channels);
@@ -324,6 +324,8 @@ fn stats(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
     field!(out, "tracking_total_prefixes", 0);
     field!(out, "unexpected_error_replies", 0);
     field!(out, "total_error_replies", total_errors);
+    // Redis 7.4 reports this one; the earlier fields are 7.2's.
+    field!(out, "client_output_buffer_limit_disconnections", load(&shared.output_limit_disconnections));
     field!(out, "dump_payload_sanitizations", 0);
 }
 

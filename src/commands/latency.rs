@@ -272,6 +272,11 @@ impl Monitors {
         }
     }
 
+    /// Whether client `id` is a monitor (its output limit is the replica class's).
+    pub fn contains(&self, id: u64) -> bool {
+        self.active() && self.clients.lock().iter().any(|c| c.id == id)
+    }
+
     /// Stops feeding client `id` (it disconnected).
     pub fn remove(&self, id: u64) {
         if !self.active() {

@@ -166,6 +166,9 @@ fn reject(ctx: &mut Ctx, spec: Option<&'static CommandSpec>, msg: &str) {
 /// batch of pipelined commands (and of one EXEC) see the same millisecond.
 pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     count_errors(ctx);
+    if !ctx.in_exec {
+        evict_before_command(ctx);
+    }
     match admit(ctx, spec, args) {
         Ok(admitted) => run_admitted(ctx, spec, args, admitted),
         Err(()) => {
@@ -189,6 +192,19 @@ struct Admitted {
     /// The write names keys of a tenant that refuses writes over its quota: their state was
     /// recorded, and the write is undone if it took the tenant over.
     guarded: bool,
+}
+
+/// As Redis's `performEvictions` before every command: memory can pass `maxmemory` without
+/// any write (client buffers grow, `maxmemory` is lowered), and keys are evicted by the
+/// policy to bring it back, whatever the next command is.
+fn evict_before_command(ctx: &mut Ctx) {
+    if ctx.shared.settings.maxmemory.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        return;
+    }
+    let ks = ctx.ks.get();
+    if ks.server_memory() as u64 > ks.maxmemory {
+        ks.evict_to_maxmemory();
+    }
 }
 
 /// Runs the handler of an admitted command, then what follows every command: limits of the

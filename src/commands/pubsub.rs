@@ -160,8 +160,12 @@ fn confirm(ctx: &mut Ctx, verb: &[u8], name: Option<&[u8]>, count: usize) {
 fn subscribe_to(ctx: &mut Ctx, args: &[Bytes], scope: Scope) {
     let (verb, _) = scope.verbs();
     for name in &args[1..] {
-        if scope.of(ctx.client).insert(name.clone()) {
-            ctx.shared.pubsub.lock().subscribe(scope, name.clone(), &ctx.client.handle);
+        // An owned copy: a slice would keep the whole read buffer it came from alive.
+        if !scope.of(ctx.client).contains(name) {
+            let name = Bytes::copy_from_slice(name);
+            scope.of(ctx.client).insert(name.clone());
+            ctx.client.subscription_memory += name.len() + crate::client::SUBSCRIPTION_OVERHEAD;
+            ctx.shared.pubsub.lock().subscribe(scope, name, &ctx.client.handle);
         }
         let count = scope.count(ctx.client);
         confirm(ctx, verb, Some(name), count);
@@ -187,6 +191,7 @@ fn unsubscribe_from(ctx: &mut Ctx, args: &[Bytes], scope: Scope) {
     }
     for name in names {
         if scope.of(ctx.client).remove(name) {
+            ctx.client.subscription_memory -= name.len() + crate::client::SUBSCRIPTION_OVERHEAD;
             ctx.shared.pubsub.lock().unsubscribe(scope, name, ctx.client.id);
         }
         let count = scope.count(ctx.client);

@@ -269,7 +269,7 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) {
                 reply_member(ctx.out, m);
             }
             left -= chunk;
-            if left > 0 && ctx.out.len() > REPLY_LIMIT {
+            if left > 0 && (ctx.out.len() > REPLY_LIMIT || ctx.out.exhausted()) {
                 ctx.client.close_after_reply = true;
                 return;
             }

@@ -212,12 +212,20 @@ fn reply_items<'a>(out: &mut ReplyBuf, items: impl ExactSizeIterator<Item = &'a 
     let n = items.len();
     if !with_scores {
         out.array(n);
-        items.for_each(|it| out.bulk(&it.member));
+        for it in items {
+            if out.exhausted() {
+                break; // the client is closed without this reply
+            }
+            out.bulk(&it.member);
+        }
         return;
     }
     let nested = out.resp3;
     out.array(if nested { n } else { 2 * n });
     for it in items {
+        if out.exhausted() {
+            break;
+        }
         if nested {
             out.array(2);
         }
@@ -991,10 +999,12 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) {
     };
     let rng = &mut ctx.client.rng;
     let len = z.len();
-    let picked: Vec<&Item> = if n < 0 {
-        // Repetitions allowed: independent draws.
-        (0..n.unsigned_abs()).map(|_| z.get(rng.below(len as u64) as usize).expect("rank below len")).collect()
-    } else if n as usize >= len {
+    if n < 0 {
+        // Repetitions allowed: independent draws, written as they are drawn.
+        let draws = (0..n.unsigned_abs() as usize).map(|_| z.get(rng.below(len as u64) as usize).expect("rank below len"));
+        return reply_items(ctx.out, draws, with_scores);
+    }
+    let picked: Vec<&Item> = if n as usize >= len {
         z.iter().collect()
     } else {
         // Distinct members: a partial Fisher-Yates shuffle over ranks.

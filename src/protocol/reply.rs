@@ -13,6 +13,9 @@ pub struct ReplyBuf {
     last_error_code: Option<String>,
     /// Errors written since the dispatcher last took them into the statistics.
     uncounted_errors: u64,
+    /// The client's hard output buffer limit (0 = none): past it the client is closed
+    /// without its replies, so a reply that loops on a client-given count stops early.
+    pub stop_at: usize,
 }
 
 impl ReplyBuf {
@@ -30,11 +33,20 @@ impl ReplyBuf {
             errors: 0,
             last_error_code: None,
             uncounted_errors: 0,
+            stop_at: 0,
         }
     }
 
     pub fn len(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Whether the replies passed the client's hard output limit: the client will be closed
+    /// without them, so a long reply may stop being produced (as Redis's `CLIENT_CLOSE_ASAP`
+    /// checks in HRANDFIELD and friends).
+    #[inline]
+    pub fn exhausted(&self) -> bool {
+        self.stop_at != 0 && self.buf.len() > self.stop_at
     }
 
     pub fn is_empty(&self) -> bool {

@@ -162,12 +162,7 @@ pub fn publish(shared: &Shared, channel: &[u8], message: &[u8], shard: bool, mut
     }
     drop(registry);
     for handle in delivery.over_limit {
-        tracing::warn!(
-            "Client id={} addr={} closed for overcoming of output buffer limits (pubsub).",
-            handle.id,
-            handle.addr
-        );
-        crate::client::disconnect(shared, &handle);
+        crate::client::close_for_output_limit(shared, &handle);
     }
     shared.pubsub_messages.fetch_add(1, Ordering::Relaxed);
     delivery.receivers
@@ -245,6 +240,7 @@ pub fn unsubscribe_all(shared: &Shared, client: &mut Client) {
     if client.subscription_count() == 0 {
         return;
     }
+    client.subscription_memory = 0;
     let mut registry = shared.pubsub.lock();
     for c in client.channels.drain() {
         registry.unsubscribe(Scope::Channel, &c, client.id);

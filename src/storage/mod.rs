@@ -303,6 +303,10 @@ pub struct Keyspace {
     watches: watch::Watches,
     /// The keys of the running write to a `reject` tenant as they were (see [`undo`]).
     before_images: undo::BeforeImages,
+    /// Memory held by client connections (query and output buffers, queued transactions,
+    /// subscriptions), kept by the connections; it counts towards `used_memory` and
+    /// `maxmemory`, as in Redis, but towards no tenant.
+    pub client_memory: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Memory the server uses before any key is stored (code, runtime, buffers). INFO's
@@ -350,6 +354,7 @@ impl Keyspace {
             blocking: crate::blocking::Registry::default(),
             watches: watch::Watches::default(),
             before_images: undo::BeforeImages::default(),
+            client_memory: Default::default(),
         }
     }
 
@@ -1008,9 +1013,14 @@ impl Keyspace {
     }
 
     /// What INFO reports as `used_memory` and `maxmemory` is compared against: the keyspace's
-    /// accounting plus the fixed baseline.
+    /// accounting, the clients' memory and the fixed baseline.
     pub fn server_memory(&self) -> usize {
-        self.used + BASELINE_MEMORY
+        self.used + BASELINE_MEMORY + self.clients_memory()
+    }
+
+    /// Memory held by client connections (INFO `mem_clients_normal`).
+    pub fn clients_memory(&self) -> usize {
+        self.client_memory.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Heap bytes held by keys and values, tables and tag indexes included.
