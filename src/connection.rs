@@ -7,12 +7,13 @@
 
 use crate::client::{Client, ClientHandle};
 use crate::commands::{self, flags, table, CommandSpec, Ctx};
-use crate::protocol::{ReplyBuf, RequestParser};
+use crate::metrics::http::Origin;
+use crate::protocol::{ReplyBuf, RequestLimits, RequestParser};
 use crate::server::Shared;
 use bytes::{Bytes, BytesMut};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,6 +21,16 @@ use tokio::net::TcpStream;
 
 /// Reads are done in chunks of this size; a big bulk reserves its full size instead.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// What became of a batch of input.
+#[derive(PartialEq, Eq)]
+enum Input {
+    /// Commands ran (or more input is needed); replies are in the output buffer.
+    Served,
+    /// The connection must close now, without writing what is pending (a cross-protocol
+    /// request, or a query buffer over its limit).
+    Abort,
+}
 
 pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
@@ -100,7 +111,7 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                     Err(e) => return Err(e),
                 }
             }
-            if handle.is_killed() {
+            if handle.is_killed() || over_query_buffer_limit(shared, client, &parser, &rbuf) {
                 return Ok(());
             }
             if crate::blocking::finish_wait(shared, client, &mut out) {
@@ -108,7 +119,9 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                 if let Some(reply) = handle.take_outbox() {
                     out.raw(&reply);
                 }
-                process_input(shared, client, &mut parser, &mut rbuf, &mut out);
+                if process_input(shared, client, &mut parser, &mut rbuf, &mut out) == Input::Abort {
+                    return Ok(());
+                }
             }
             continue;
         }
@@ -125,7 +138,9 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                 }
             }
             // Retries the held command; it is held again if the pause still applies to it.
-            process_input(shared, client, &mut parser, &mut rbuf, &mut out);
+            if process_input(shared, client, &mut parser, &mut rbuf, &mut out) == Input::Abort {
+                return Ok(());
+            }
             continue;
         }
         if handle.release_buffers.swap(false, Ordering::Relaxed) && rbuf.is_empty() {
@@ -156,18 +171,64 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                 Some(Err(e)) => return Err(e),
             },
         }
+        // Checked on every read, as Redis does, so that no request over the limit is ever
+        // complete in the buffer (and run) before it is seen.
+        if over_query_buffer_limit(shared, client, &parser, &rbuf) {
+            return Ok(());
+        }
         if sniffing {
             use crate::metrics::http::{exchange, sniff, Sniff};
             match sniff(&rbuf) {
                 Sniff::NeedMore => continue,
                 Sniff::Http => {
-                    exchange(shared, socket, rbuf.to_vec()).await;
+                    exchange(shared, socket, rbuf.to_vec(), Origin::MainPort).await;
                     return Ok(());
                 }
                 Sniff::NotHttp => sniffing = false,
             }
         }
-        process_input(shared, client, &mut parser, &mut rbuf, &mut out);
+        if process_input(shared, client, &mut parser, &mut rbuf, &mut out) == Input::Abort {
+            return Ok(());
+        }
+    }
+}
+
+/// Whether the client's unparsed input plus the command it is still receiving pass
+/// `client-query-buffer-limit`; if so, logs it as Redis does (the caller closes).
+fn over_query_buffer_limit(shared: &Shared, client: &Client, parser: &RequestParser, rbuf: &BytesMut) -> bool {
+    let limit = shared.settings.query_buffer_limit.load(Ordering::Relaxed);
+    let held = rbuf.len() + parser.pending_bytes();
+    if held <= limit {
+        return false;
+    }
+    let start = &rbuf[..rbuf.len().min(64)];
+    tracing::warn!(
+        "Closing client that reached max query buffer length: addr={} qbuf={held} (qbuf initial bytes: {:?})",
+        client.handle.addr,
+        String::from_utf8_lossy(start)
+    );
+    true
+}
+
+/// Redis's protection against cross-protocol scripting: `POST` and `Host:` are what an HTTP
+/// request sent to this port by a browser looks like, as inline commands.
+fn is_cross_protocol(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:")
+}
+
+/// Logs a cross-protocol request, at most once a minute so that an attack cannot flood the log.
+fn warn_cross_protocol() {
+    static LOGGED_AT_SECS: AtomicU64 = AtomicU64::new(0);
+    let now = crate::storage::now_ms() / 1000;
+    let last = LOGGED_AT_SECS.load(Ordering::Relaxed);
+    if (last == 0 || now.abs_diff(last) > 60)
+        && LOGGED_AT_SECS.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
+        tracing::warn!(
+            "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. \
+             This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis \
+             instance. Connection aborted."
+        );
     }
 }
 
@@ -244,17 +305,31 @@ fn process_input(
     parser: &mut RequestParser,
     rbuf: &mut BytesMut,
     out: &mut ReplyBuf,
-) {
-    let max_bulk = shared.settings.proto_max_bulk_len.load(Ordering::Relaxed);
+) -> Input {
+    let max_bulk_len = shared.settings.proto_max_bulk_len.load(Ordering::Relaxed);
     let query_limit = shared.settings.query_buffer_limit.load(Ordering::Relaxed);
+    let mut input = Input::Served;
     let mut ctx = Ctx::new(shared, client, out);
     loop {
         let next = match ctx.client.paused_command.take() {
             Some(held) => Ok(Some(held)),
-            None => parser.next(rbuf, max_bulk),
+            None => {
+                // Taken per command: an AUTH earlier in the same batch lifts the limits.
+                let limits = RequestLimits {
+                    max_bulk_len,
+                    query_buffer_limit: query_limit,
+                    authenticated: ctx.client.authenticated,
+                };
+                parser.next(rbuf, &limits)
+            }
         };
         match next {
             Ok(Some(args)) => {
+                if is_cross_protocol(&args[0]) {
+                    warn_cross_protocol();
+                    input = Input::Abort;
+                    break;
+                }
                 if held_by_pause(shared, ctx.client, &args) {
                     ctx.client.paused_command = Some(args);
                     break;
@@ -282,12 +357,9 @@ fn process_input(
                 }
             }
             Ok(None) => {
-                if rbuf.len() + parser.pending_bytes() > query_limit {
-                    tracing::warn!(
-                        "closing client {} that reached the max query buffer length",
-                        ctx.client.handle.addr
-                    );
-                    ctx.client.close_after_reply = true;
+                // Arguments taken from the buffer are held too (with their slots).
+                if over_query_buffer_limit(shared, ctx.client, parser, rbuf) {
+                    input = Input::Abort;
                 }
                 break;
             }
@@ -308,4 +380,5 @@ fn process_input(
     client.query_buffer = rbuf.len();
     client.publish_info();
     client.handle.info.lock().query_buffer_free = rbuf.capacity() - rbuf.len();
+    input
 }

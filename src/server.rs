@@ -421,7 +421,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         source
     );
     // Bound before the ready line, so a scrape right after it finds the endpoint.
-    crate::metrics::http::start(&shared, &bind);
+    crate::metrics::http::start(&shared);
     println!("Ready to accept connections tcp port {actual_port}");
 
     for listener in listeners {
