@@ -7,7 +7,7 @@
 use bytes::BytesMut;
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use tenantcache::glob::glob_match;
-use tenantcache::protocol::{ReplyBuf, RequestParser};
+use tenantcache::protocol::{ReplyBuf, RequestLimits, RequestParser};
 use tenantcache::storage::{hash_key, Entry, Keyspace, Table};
 use tenantcache::tenants::TenantRegistry;
 
@@ -44,7 +44,7 @@ fn parser(c: &mut Criterion) {
             |mut buf| {
                 let mut parser = RequestParser::new();
                 let mut commands = 0;
-                while let Some(args) = parser.next(&mut buf, MAX_BULK_LEN).expect("valid input") {
+                while let Some(args) = parser.next(&mut buf, &RequestLimits::new(MAX_BULK_LEN)).expect("valid input") {
                     commands += 1;
                     black_box(args);
                 }

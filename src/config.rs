@@ -167,6 +167,8 @@ pub static DIRECTIVES: &[Directive] = &[
     // Metrics: the Prometheus endpoint (0 = off) and key classes.
     // Settable only to its current value, like `port` (the listener is bound at startup).
     d("metrics-port", "9121", Kind::Int(0, 65535), true),
+    // Addresses of the metrics-port listener, in `bind` syntax; settable only to its value.
+    d("metrics-bind", "127.0.0.1 -::1", Kind::Text, true),
     d("metrics-max-tenants", "1000", Kind::Int(1, 1_000_000), true),
     d("stats-key-pattern", "", Kind::Special, true),
     d("lazyfree-lazy-user-del", "no", Kind::Enum(YESNO_ASYNC), true),
@@ -608,12 +610,14 @@ impl Config {
                 dir.name
             ));
         }
-        if dir.name == "metrics-port" && canonicalize(dir, value).is_ok_and(|v| v != self.get(dir.name)) {
-            return Err(
-                "CONFIG SET failed (possibly related to argument 'metrics-port') - the metrics listener is bound at \
-                 startup: changing metrics-port at run time is not supported by this server"
-                    .into(),
-            );
+        if matches!(dir.name, "metrics-port" | "metrics-bind")
+            && canonicalize(dir, value).is_ok_and(|v| v != self.get(dir.name))
+        {
+            return Err(format!(
+                "CONFIG SET failed (possibly related to argument '{0}') - the metrics listener is bound at \
+                 startup: changing {0} at run time is not supported by this server",
+                dir.name
+            ));
         }
         self.set_value(dir, value)
             .map_err(|e| format!("CONFIG SET failed (possibly related to argument '{}') - {e}", dir.name))?;

@@ -7,12 +7,13 @@
 
 use crate::client::{Client, ClientHandle};
 use crate::commands::{self, flags, table, CommandSpec, Ctx};
-use crate::protocol::{ReplyBuf, RequestParser};
+use crate::metrics::http::Origin;
+use crate::protocol::{ReplyBuf, RequestLimits, RequestParser};
 use crate::server::Shared;
 use bytes::{Buf, Bytes, BytesMut};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -20,6 +21,17 @@ use tokio::net::TcpStream;
 
 /// Reads are done in chunks of this size; a big bulk reserves its full size instead.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// What became of a batch of input.
+#[derive(PartialEq, Eq)]
+enum Input {
+    /// Commands ran (or more input is needed); replies are in the output buffer. Carries
+    /// the bytes of an unfinished multibulk the parser holds.
+    Served { parser_pending: usize },
+    /// The connection must close now, without writing what is pending (a cross-protocol
+    /// request, or a query buffer over its limit).
+    Abort,
+}
 
 pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
@@ -134,7 +146,7 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                     }
                 }
             }
-            if handle.is_killed() {
+            if handle.is_killed() || over_query_buffer_limit(shared, client, &parser, &rbuf) {
                 return Ok(());
             }
             if crate::blocking::finish_wait(shared, client, &mut out) {
@@ -142,7 +154,10 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                 if let Some(reply) = handle.take_outbox() {
                     out.raw(&reply);
                 }
-                parser_pending = process_input(shared, client, &mut parser, &mut rbuf, &mut out);
+                match process_input(shared, client, &mut parser, &mut rbuf, &mut out) {
+                Input::Served { parser_pending: held } => parser_pending = held,
+                Input::Abort => return Ok(()),
+            }
             }
             continue;
         }
@@ -160,7 +175,10 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                 }
             }
             // Retries the held command; it is held again if the pause still applies to it.
-            parser_pending = process_input(shared, client, &mut parser, &mut rbuf, &mut out);
+            match process_input(shared, client, &mut parser, &mut rbuf, &mut out) {
+                Input::Served { parser_pending: held } => parser_pending = held,
+                Input::Abort => return Ok(()),
+            }
             continue;
         }
         if !writing && handle.release_buffers.swap(false, Ordering::Relaxed) && rbuf.is_empty() {
@@ -197,12 +215,17 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
             }
             _ = idle => return Ok(()),
         }
+        // Checked on every read, as Redis does, so that no request over the limit is ever
+        // complete in the buffer (and run) before it is seen.
+        if over_query_buffer_limit(shared, client, &parser, &rbuf) {
+            return Ok(());
+        }
         if sniffing {
             use crate::metrics::http::{exchange, sniff, Sniff};
             match sniff(&rbuf) {
                 Sniff::NeedMore => continue,
                 Sniff::Http => {
-                    exchange(shared, socket, rbuf.to_vec()).await;
+                    exchange(shared, socket, rbuf.to_vec(), Origin::MainPort).await;
                     return Ok(());
                 }
                 Sniff::NotHttp => sniffing = false,
@@ -217,7 +240,49 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                 return Ok(());
             }
         }
-        parser_pending = process_input(shared, client, &mut parser, &mut rbuf, &mut out);
+        match process_input(shared, client, &mut parser, &mut rbuf, &mut out) {
+            Input::Served { parser_pending: held } => parser_pending = held,
+            Input::Abort => return Ok(()),
+        }
+    }
+}
+
+/// Whether the client's unparsed input plus the command it is still receiving pass
+/// `client-query-buffer-limit`; if so, logs it as Redis does (the caller closes).
+fn over_query_buffer_limit(shared: &Shared, client: &Client, parser: &RequestParser, rbuf: &BytesMut) -> bool {
+    let limit = shared.settings.query_buffer_limit.load(Ordering::Relaxed);
+    let held = rbuf.len() + parser.pending_bytes();
+    if held <= limit {
+        return false;
+    }
+    let start = &rbuf[..rbuf.len().min(64)];
+    tracing::warn!(
+        "Closing client that reached max query buffer length: addr={} qbuf={held} (qbuf initial bytes: {:?})",
+        client.handle.addr,
+        String::from_utf8_lossy(start)
+    );
+    true
+}
+
+/// Redis's protection against cross-protocol scripting: `POST` and `Host:` are what an HTTP
+/// request sent to this port by a browser looks like, as inline commands.
+fn is_cross_protocol(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"post") || name.eq_ignore_ascii_case(b"host:")
+}
+
+/// Logs a cross-protocol request, at most once a minute so that an attack cannot flood the log.
+fn warn_cross_protocol() {
+    static LOGGED_AT_SECS: AtomicU64 = AtomicU64::new(0);
+    let now = crate::storage::now_ms() / 1000;
+    let last = LOGGED_AT_SECS.load(Ordering::Relaxed);
+    if (last == 0 || now.abs_diff(last) > 60)
+        && LOGGED_AT_SECS.compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
+        tracing::warn!(
+            "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. \
+             This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis \
+             instance. Connection aborted."
+        );
     }
 }
 
@@ -342,8 +407,8 @@ fn process_input(
     parser: &mut RequestParser,
     rbuf: &mut BytesMut,
     out: &mut ReplyBuf,
-) -> usize {
-    let max_bulk = shared.settings.proto_max_bulk_len.load(Ordering::Relaxed);
+) -> Input {
+    let max_bulk_len = shared.settings.proto_max_bulk_len.load(Ordering::Relaxed);
     let query_limit = shared.settings.query_buffer_limit.load(Ordering::Relaxed);
     // Read once per batch: the class is the client's at the start of it (a SUBSCRIBE in the
     // batch makes it a subscriber from the next batch on).
@@ -356,15 +421,29 @@ fn process_input(
         }
     };
     let mut parser_pending = 0;
+    let mut aborted = false;
     out.stop_at = limit.hard as usize;
     let mut ctx = Ctx::new(shared, client, out);
     loop {
         let next = match ctx.client.paused_command.take() {
             Some(held) => Ok(Some(held)),
-            None => parser.next(rbuf, max_bulk),
+            None => {
+                // Taken per command: an AUTH earlier in the same batch lifts the limits.
+                let limits = RequestLimits {
+                    max_bulk_len,
+                    query_buffer_limit: query_limit,
+                    authenticated: ctx.client.authenticated,
+                };
+                parser.next(rbuf, &limits)
+            }
         };
         match next {
             Ok(Some(args)) => {
+                if is_cross_protocol(&args[0]) {
+                    warn_cross_protocol();
+                    aborted = true;
+                    break;
+                }
                 if held_by_pause(shared, ctx.client, &args) {
                     ctx.client.paused_command = Some(args);
                     break;
@@ -400,13 +479,8 @@ fn process_input(
             }
             Ok(None) => {
                 parser_pending = parser.pending_bytes();
-                if rbuf.len() + parser_pending > query_limit {
-                    tracing::warn!(
-                        "closing client {} that reached the max query buffer length",
-                        ctx.client.handle.addr
-                    );
-                    ctx.client.close_after_reply = true;
-                }
+                // Arguments taken from the buffer are held too (with their slots).
+                aborted = over_query_buffer_limit(shared, ctx.client, parser, rbuf);
                 break;
             }
             Err(e) => {
@@ -429,7 +503,11 @@ fn process_input(
     client.publish_info();
     client.handle.info.lock().query_buffer_free = rbuf.capacity() - rbuf.len();
     client.handle.set_in_flight(out.len());
-    parser_pending
+    if aborted {
+        Input::Abort
+    } else {
+        Input::Served { parser_pending }
+    }
 }
 
 /// Whether the client's pending output (unwritten replies, this batch's included, and

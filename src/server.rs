@@ -535,7 +535,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         source
     );
     // Bound before the ready line, so a scrape right after it finds the endpoint.
-    crate::metrics::http::start(&shared, &bind);
+    crate::metrics::http::start(&shared);
     tracing::info!("Server initialized");
     // Written at every loglevel: scripts and test harnesses wait for this line (Redis 7.2
     // words it "Ready to accept connections tcp"; the port follows, as it may have been 0).

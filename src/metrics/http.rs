@@ -1,6 +1,11 @@
-//! The HTTP side of the metrics endpoint: a listener on `metrics-port`, and the same
-//! exchange on the main port when a connection opens with an HTTP request line, so that
-//! `curl localhost:6379/metrics` works too.
+//! The HTTP side of the metrics endpoint: a listener on `metrics-port` (at `metrics-bind`,
+//! loopback by default), and the same exchange on the main port when a connection opens
+//! with an HTTP request line, so that `curl localhost:6379/metrics` works too.
+//!
+//! On the main port, with `requirepass` set, every request needs the password: HTTP Basic
+//! (any user name) or `Authorization: Bearer <password>`; without it the answer is 401.
+//! The main port never runs HTTP as commands: an HTTP request line opens an HTTP exchange,
+//! and `POST`/`Host:` lines are refused by the connection as cross-protocol requests.
 //!
 //! One request per connection (`Connection: close`): scrapes are a few per minute, and a
 //! minimal HTTP/1.1 exchange keeps this free of a web framework.
@@ -16,17 +21,30 @@ const MAX_HEAD: usize = 8192;
 /// Time a client gets to send its request head.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Methods the endpoint answers, as they open a request line.
-const METHODS: [&[u8]; 2] = [b"GET /", b"HEAD /"];
+/// Realm named in the 401 challenge.
+const REALM: &str = "tenantcache";
 
-/// Starts the metrics listeners on `metrics-port` at the `bind` addresses (none if it is 0).
-/// A port already taken is reported and skipped: metrics never keep the cache from serving.
-pub fn start(shared: &Arc<Shared>, bind: &str) {
-    let port = shared.config.read().get_u64("metrics-port") as u16;
+/// Where a request arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The `metrics-port` listener: open (it binds to loopback unless configured otherwise).
+    MetricsPort,
+    /// The main port: with `requirepass` set, only with the password.
+    MainPort,
+}
+
+/// Starts the metrics listeners on `metrics-port` at the `metrics-bind` addresses (none if
+/// the port is 0). A port already taken is reported and skipped: metrics never keep the
+/// cache from serving.
+pub fn start(shared: &Arc<Shared>) {
+    let (port, bind) = {
+        let config = shared.config.read();
+        (config.get_u64("metrics-port") as u16, config.get("metrics-bind").to_string())
+    };
     if port == 0 {
         return;
     }
-    for (addr, optional) in crate::server::listen_addresses(bind, port) {
+    for (addr, optional) in crate::server::listen_addresses(&bind, port) {
         match crate::server::bind_listener(addr) {
             Ok(listener) => {
                 tracing::info!("metrics on http://{addr}/metrics");
@@ -43,7 +61,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
         match listener.accept().await {
             Ok((mut socket, _)) => {
                 let shared = shared.clone();
-                tokio::spawn(async move { exchange(&shared, &mut socket, Vec::new()).await });
+                tokio::spawn(async move { exchange(&shared, &mut socket, Vec::new(), Origin::MetricsPort).await });
             }
             Err(e) => {
                 tracing::warn!("metrics accept failed: {e}");
@@ -65,18 +83,29 @@ pub enum Sniff {
 }
 
 /// Classifies the first bytes of a connection. Only a complete line of the form
-/// `GET|HEAD /path HTTP/1.x` is HTTP: `GET /key` without the version is the inline command.
+/// `METHOD target HTTP/1.x` (an upper-case method) is HTTP: `GET /key` without the version
+/// is the inline command. `POST` is left to the connection, which refuses it as a
+/// cross-protocol request, as Redis does; other methods get 405 from [`exchange`].
 pub fn sniff(buf: &[u8]) -> Sniff {
-    let Some(method) = METHODS.iter().find(|m| buf.starts_with(m) || m.starts_with(buf)) else {
+    let method_len = buf.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    if method_len == 0 || buf.starts_with(b"POST") {
         return Sniff::NotHttp;
-    };
-    if buf.len() < method.len() {
+    }
+    if method_len == buf.len() {
         return Sniff::NeedMore;
+    }
+    if buf[method_len] != b' ' {
+        return Sniff::NotHttp;
     }
     match buf.iter().take(MAX_HEAD).position(|&b| b == b'\n') {
         Some(end) => {
             let line = buf[..end].strip_suffix(b"\r").unwrap_or(&buf[..end]);
-            if line.ends_with(b" HTTP/1.1") || line.ends_with(b" HTTP/1.0") {
+            let mut words = line.split(|&b| b == b' ');
+            let (_, target, version) = (words.next(), words.next(), words.next());
+            let is_request = target.is_some_and(|t| !t.is_empty())
+                && matches!(version, Some(b"HTTP/1.1" | b"HTTP/1.0"))
+                && words.next().is_none();
+            if is_request {
                 Sniff::Http
             } else {
                 Sniff::NotHttp
@@ -89,7 +118,12 @@ pub fn sniff(buf: &[u8]) -> Sniff {
 
 /// Reads the rest of the request head (`head` holds what was read already), answers it and
 /// returns; the caller closes the connection.
-pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(shared: &Shared, stream: &mut S, mut head: Vec<u8>) {
+pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    shared: &Shared,
+    stream: &mut S,
+    mut head: Vec<u8>,
+    origin: Origin,
+) {
     let read_head = async {
         let mut chunk = [0u8; 2048];
         loop {
@@ -108,7 +142,14 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(shared: &Shared, stream
     };
     let complete = tokio::time::timeout(READ_TIMEOUT, read_head).await.unwrap_or(false);
     let response = if complete {
-        respond(shared, &head)
+        let password = match origin {
+            Origin::MainPort => shared.settings.requirepass.read().clone(),
+            Origin::MetricsPort => None,
+        };
+        match password {
+            Some(password) if !authorized(&head, password.as_bytes()) => unauthorized(),
+            _ => respond(shared, &head),
+        }
     } else if head.len() > MAX_HEAD {
         plain(431, "Request Header Fields Too Large", "")
     } else {
@@ -140,13 +181,101 @@ fn respond(shared: &Shared, head: &[u8]) -> Vec<u8> {
     }
 }
 
+/// Whether the head carries the password: `Authorization: Basic base64(user:password)` with
+/// any user name (AUTH's "default" or another), or `Authorization: Bearer <password>`.
+fn authorized(head: &[u8], password: &[u8]) -> bool {
+    head.split(|&b| b == b'\n').skip(1).any(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            return false;
+        };
+        if !line[..colon].eq_ignore_ascii_case(b"authorization") {
+            return false;
+        }
+        let value = line[colon + 1..].trim_ascii();
+        let Some(space) = value.iter().position(|&b| b == b' ') else {
+            return false;
+        };
+        let (scheme, credential) = (&value[..space], value[space + 1..].trim_ascii());
+        if scheme.eq_ignore_ascii_case(b"bearer") {
+            return same_secret(credential, password);
+        }
+        if !scheme.eq_ignore_ascii_case(b"basic") {
+            return false;
+        }
+        let Some(decoded) = base64_decode(credential) else {
+            return false;
+        };
+        match decoded.iter().position(|&b| b == b':') {
+            Some(colon) => same_secret(&decoded[colon + 1..], password),
+            None => false,
+        }
+    })
+}
+
+/// Compares in time independent of where the inputs differ, as Redis compares passwords.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    let mut diff = given.len() ^ expected.len();
+    for (i, &e) in expected.iter().enumerate() {
+        diff |= (given.get(i).copied().unwrap_or(0) ^ e) as usize;
+    }
+    diff == 0
+}
+
+/// Standard base64 (RFC 4648, padding optional); `None` for anything else.
+fn base64_decode(text: &[u8]) -> Option<Vec<u8>> {
+    fn sextet(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    }
+    let text = text.strip_suffix(b"==").or_else(|| text.strip_suffix(b"=")).unwrap_or(text);
+    if text.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    for group in text.chunks(4) {
+        let mut bits = 0u32;
+        for &c in group {
+            bits = bits << 6 | sextet(c)?;
+        }
+        bits <<= 6 * (4 - group.len() as u32);
+        let bytes = bits.to_be_bytes();
+        out.extend_from_slice(&bytes[1..group.len()]);
+    }
+    Some(out)
+}
+
+fn unauthorized() -> Vec<u8> {
+    let challenge = format!("WWW-Authenticate: Basic realm=\"{REALM}\", charset=\"UTF-8\"\r\n");
+    let body = b"authentication required: the password of requirepass, as HTTP Basic or Bearer\n";
+    response_with(401, "Unauthorized", "text/plain; charset=utf-8", &challenge, body, false)
+}
+
 fn plain(status: u16, reason: &str, body: &str) -> Vec<u8> {
     response(status, reason, "text/plain; charset=utf-8", body.as_bytes(), false)
 }
 
 fn response(status: u16, reason: &str, content_type: &str, body: &[u8], head_only: bool) -> Vec<u8> {
+    response_with(status, reason, content_type, "", body, head_only)
+}
+
+/// A response; `extra_headers` is zero or more complete `Name: value\r\n` lines.
+fn response_with(
+    status: u16,
+    reason: &str,
+    content_type: &str,
+    extra_headers: &str,
+    body: &[u8],
+    head_only: bool,
+) -> Vec<u8> {
     let mut out = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra_headers}Connection: close\r\n\r\n",
         body.len()
     )
     .into_bytes();
@@ -170,5 +299,26 @@ mod tests {
         assert_eq!(sniff(b"GET key\r\n"), Sniff::NotHttp);
         assert_eq!(sniff(b"*1\r\n$4\r\nPING\r\n"), Sniff::NotHttp);
         assert_eq!(sniff(b"PING\r\n"), Sniff::NotHttp);
+        assert_eq!(sniff(b"DELETE /x HTTP/1.1\r\n"), Sniff::Http);
+        assert_eq!(sniff(b"POST / HTTP/1.1\r\n"), Sniff::NotHttp);
+        assert_eq!(sniff(b"SET a b\r\n"), Sniff::NotHttp);
+        assert_eq!(sniff(b"PIN"), Sniff::NeedMore);
+    }
+
+    #[test]
+    fn credentials() {
+        assert_eq!(base64_decode(b"ZGVmYXVsdDpzM2NyZXQ=").unwrap(), b"default:s3cret");
+        assert_eq!(base64_decode(b"YTpi").unwrap(), b"a:b");
+        assert_eq!(base64_decode(b"YQ").unwrap(), b"a");
+        assert!(base64_decode(b"Y").is_none());
+        assert!(base64_decode(b"a:b").is_none());
+        let head = |auth: &str| format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{auth}\r\n\r\n").into_bytes();
+        assert!(authorized(&head("Authorization: Basic ZGVmYXVsdDpzM2NyZXQ="), b"s3cret"));
+        assert!(authorized(&head("authorization: basic OnMzY3JldA=="), b"s3cret"));
+        assert!(authorized(&head("Authorization: Bearer s3cret"), b"s3cret"));
+        assert!(!authorized(&head("Authorization: Bearer s3cre"), b"s3cret"));
+        assert!(!authorized(&head("Authorization: Basic ZGVmYXVsdDpzM2NyZXQ"), b"s3cre"));
+        assert!(!authorized(&head("X-Authorization: Bearer s3cret"), b"s3cret"));
+        assert!(!authorized(&head(""), b"s3cret"));
     }
 }

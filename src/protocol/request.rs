@@ -10,8 +10,16 @@ use bytes::{Buf, Bytes, BytesMut};
 const INLINE_MAX: usize = 64 * 1024;
 /// Largest multibulk count Redis accepts (INT_MAX).
 const MULTIBULK_MAX: i64 = i32::MAX as i64;
-/// Bulks at least this large get their whole buffer reserved up front.
+/// Bulks at least this large get their whole buffer reserved up front (PROTO_MBULK_BIG_ARG).
 const BIG_ARG: usize = 32 * 1024;
+/// Argument slots reserved for a multibulk before its arguments arrive: the declared count
+/// is only a claim, so room beyond this grows with the arguments actually received.
+const PREALLOCATED_ARGS: usize = 1024;
+/// Before authentication: most elements of a multibulk and largest bulk (as Redis 7).
+const UNAUTHENTICATED_MULTIBULK_MAX: i64 = 10;
+const UNAUTHENTICATED_BULK_MAX: i64 = 16 * 1024;
+/// Memory one received argument takes besides its bytes (its slot in the argument vector).
+const ARG_OVERHEAD: usize = std::mem::size_of::<Bytes>();
 
 /// A malformed request: the connection replies `-ERR Protocol error: <text>` and closes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +31,26 @@ impl std::fmt::Display for ProtocolError {
     }
 }
 
+/// What the parser enforces on the next request of one client.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLimits {
+    /// `proto-max-bulk-len`.
+    pub max_bulk_len: usize,
+    /// `client-query-buffer-limit`: a bulk larger than this can never be received, so no
+    /// buffer is reserved for it (the connection closes when the data passes the limit).
+    pub query_buffer_limit: usize,
+    /// Whether the client may send large requests: false while `requirepass` is set and the
+    /// client has not authenticated.
+    pub authenticated: bool,
+}
+
+impl RequestLimits {
+    /// Limits of an authenticated client with the given `proto-max-bulk-len`.
+    pub fn new(max_bulk_len: usize) -> Self {
+        RequestLimits { max_bulk_len, query_buffer_limit: usize::MAX, authenticated: true }
+    }
+}
+
 /// Parses one client's request stream.
 #[derive(Default)]
 pub struct RequestParser {
@@ -31,6 +59,11 @@ pub struct RequestParser {
     /// Length of the bulk whose `$len` line was read but whose data has not fully arrived.
     bulk_len: Option<usize>,
     args: Vec<Bytes>,
+    /// Memory held by `args`, kept as they arrive so the per-read limit check is O(1).
+    args_bytes: usize,
+    /// How far an inline line without its newline has been scanned, so that a long line
+    /// arriving in many reads is scanned once.
+    inline_scanned: usize,
 }
 
 impl RequestParser {
@@ -40,14 +73,14 @@ impl RequestParser {
 
     /// Takes the next complete command from `buf`, consuming its bytes.
     /// `Ok(None)` means more input is needed. Empty commands (blank inline lines, `*0`) are skipped.
-    pub fn next(&mut self, buf: &mut BytesMut, max_bulk_len: usize) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    pub fn next(&mut self, buf: &mut BytesMut, limits: &RequestLimits) -> Result<Option<Vec<Bytes>>, ProtocolError> {
         loop {
             if self.pending == 0 {
                 if buf.is_empty() {
                     return Ok(None);
                 }
                 if buf[0] != b'*' {
-                    match parse_inline(buf)? {
+                    match self.parse_inline(buf)? {
                         None => return Ok(None),
                         Some(args) if args.is_empty() => continue,
                         Some(args) => return Ok(Some(args)),
@@ -59,11 +92,15 @@ impl RequestParser {
                 let count = parse_int(&line[1..])
                     .filter(|n| *n <= MULTIBULK_MAX)
                     .ok_or_else(|| ProtocolError("invalid multibulk length".into()))?;
+                if count > UNAUTHENTICATED_MULTIBULK_MAX && !limits.authenticated {
+                    return Err(ProtocolError("unauthenticated multibulk length".into()));
+                }
                 if count <= 0 {
                     continue;
                 }
                 self.pending = count as usize;
-                self.args = Vec::with_capacity(self.pending.min(1024));
+                self.args = Vec::with_capacity(self.pending.min(PREALLOCATED_ARGS));
+                self.args_bytes = 0;
             }
             while self.pending > 0 {
                 let len = match self.bulk_len {
@@ -79,10 +116,13 @@ impl RequestParser {
                             return Ok(None);
                         };
                         let len = parse_int(&line[1..])
-                            .filter(|n| *n >= 0 && *n as u64 <= max_bulk_len as u64)
-                            .ok_or_else(|| ProtocolError("invalid bulk length".into()))?
-                            as usize;
-                        if len >= BIG_ARG {
+                            .filter(|n| *n >= 0 && *n as u64 <= limits.max_bulk_len as u64)
+                            .ok_or_else(|| ProtocolError("invalid bulk length".into()))?;
+                        if len > UNAUTHENTICATED_BULK_MAX && !limits.authenticated {
+                            return Err(ProtocolError("unauthenticated bulk length".into()));
+                        }
+                        let len = len as usize;
+                        if len >= BIG_ARG && len < limits.query_buffer_limit {
                             buf.reserve(len + 2);
                         }
                         self.bulk_len = Some(len);
@@ -95,16 +135,40 @@ impl RequestParser {
                 let arg = buf.split_to(len).freeze();
                 buf.advance(2);
                 self.bulk_len = None;
+                self.args_bytes += arg.len() + ARG_OVERHEAD;
                 self.args.push(arg);
                 self.pending -= 1;
             }
+            self.args_bytes = 0;
             return Ok(Some(std::mem::take(&mut self.args)));
         }
     }
 
     /// Bytes held by a command that is still being received (for the query buffer limit).
     pub fn pending_bytes(&self) -> usize {
-        self.args.iter().map(|a| a.len()).sum::<usize>()
+        self.args_bytes
+    }
+
+    /// Takes one inline command line from `buf`; `Ok(None)` until its newline arrives.
+    fn parse_inline(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        let from = self.inline_scanned.min(buf.len());
+        let Some(nl) = memchr(b'\n', &buf[from..]).map(|i| from + i) else {
+            if buf.len() > INLINE_MAX {
+                return Err(ProtocolError("too big inline request".into()));
+            }
+            self.inline_scanned = buf.len();
+            return Ok(None);
+        };
+        self.inline_scanned = 0;
+        let line = buf.split_to(nl + 1);
+        let mut end = nl;
+        if end > 0 && line[end - 1] == b'\r' {
+            end -= 1;
+        }
+        match split_inline_args(&line[..end]) {
+            Some(args) => Ok(Some(args.into_iter().map(Bytes::from).collect())),
+            None => Err(ProtocolError("unbalanced quotes in request".into())),
+        }
     }
 }
 
@@ -119,24 +183,6 @@ fn take_line(buf: &mut BytesMut, too_big: &str) -> Result<Option<Bytes>, Protoco
         Some(_) => Ok(None),
         None if buf.len() > INLINE_MAX => Err(ProtocolError(too_big.into())),
         None => Ok(None),
-    }
-}
-
-fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    let Some(nl) = memchr(b'\n', buf) else {
-        if buf.len() > INLINE_MAX {
-            return Err(ProtocolError("too big inline request".into()));
-        }
-        return Ok(None);
-    };
-    let line = buf.split_to(nl + 1);
-    let mut end = nl;
-    if end > 0 && line[end - 1] == b'\r' {
-        end -= 1;
-    }
-    match split_inline_args(&line[..end]) {
-        Some(args) => Ok(Some(args.into_iter().map(Bytes::from).collect())),
-        None => Err(ProtocolError("unbalanced quotes in request".into())),
     }
 }
 
@@ -166,12 +212,17 @@ fn parse_int(s: &[u8]) -> Option<i64> {
 /// Splits an inline command line as Redis's `sdssplitargs` does: whitespace separates
 /// arguments, double quotes take `\n`, `\xHH`-style escapes, single quotes take `\'`.
 /// Returns `None` for unbalanced quotes (or a closing quote not followed by a space).
+///
+/// As in Redis, whose line is a C string there, a NUL byte ends the line: what follows it
+/// is ignored, and a quote still open at it is unbalanced. (Binary data goes in quotes as
+/// `"\x00"`, or in a multibulk.)
 pub fn split_inline_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let line = &line[..memchr(0, line).unwrap_or(line.len())];
     let mut args = Vec::new();
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -205,7 +256,7 @@ pub fn split_inline_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -222,7 +273,7 @@ pub fn split_inline_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     i += 1;
                     cur.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -235,7 +286,7 @@ pub fn split_inline_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b' ' | b'\n' | b'\r' | b'\t' => break,
                     b'"' => in_dq = true,
                     b'\'' => in_sq = true,
                     c => cur.push(c),
@@ -245,6 +296,11 @@ pub fn split_inline_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         }
         args.push(cur);
     }
+}
+
+/// C's `isspace`: Rust's `is_ascii_whitespace` plus the vertical tab.
+fn is_space(c: u8) -> bool {
+    c.is_ascii_whitespace() || c == 0x0b
 }
 
 fn hex(c: u8) -> u8 {
@@ -259,7 +315,7 @@ mod tests {
         let mut p = RequestParser::new();
         let mut buf = BytesMut::from(input);
         let mut out = Vec::new();
-        while let Some(cmd) = p.next(&mut buf, 512 << 20)? {
+        while let Some(cmd) = p.next(&mut buf, &RequestLimits::new(512 << 20))? {
             out.push(cmd);
         }
         Ok(out)
@@ -281,7 +337,7 @@ mod tests {
         let mut buf = BytesMut::new();
         for (i, b) in full.iter().enumerate() {
             buf.extend_from_slice(&[*b]);
-            let got = p.next(&mut buf, 1 << 20).unwrap();
+            let got = p.next(&mut buf, &RequestLimits::new(1 << 20)).unwrap();
             assert_eq!(got.is_some(), i == full.len() - 1);
         }
     }
@@ -295,7 +351,7 @@ mod tests {
         assert_eq!(parse_all(b"SET \"a\r\n").unwrap_err().0, "unbalanced quotes in request");
         let mut p = RequestParser::new();
         let mut buf = BytesMut::from(&b"*1\r\n$100\r\n"[..]);
-        assert!(p.next(&mut buf, 10).is_err());
+        assert!(p.next(&mut buf, &RequestLimits::new(10)).is_err());
     }
 
     #[test]
@@ -303,5 +359,77 @@ mod tests {
         let args = split_inline_args(br#"set "a\x41\n" 'it\'s' plain"#).unwrap();
         assert_eq!(args, vec![b"set".to_vec(), b"aA\n".to_vec(), b"it's".to_vec(), b"plain".to_vec()]);
         assert!(split_inline_args(br#""a"b"#).is_none());
+    }
+
+    #[test]
+    fn nul_ends_an_inline_line() {
+        let cmds = parse_all(b"PING\0\r\nECHO a\0b c\r\n\0\r\nECHO \"x\\x00y\"\r\n").unwrap();
+        assert_eq!(
+            cmds,
+            vec![
+                vec![Bytes::from("PING")],
+                vec![Bytes::from("ECHO"), Bytes::from("a")],
+                vec![Bytes::from("ECHO"), Bytes::from(&b"x\0y"[..])]
+            ]
+        );
+        assert_eq!(parse_all(b"ECHO \"a\0\"\r\n").unwrap_err().0, "unbalanced quotes in request");
+        assert_eq!(split_inline_args(b"\x0b\x0ca\x0bb").unwrap(), vec![b"a\x0bb".to_vec()]);
+    }
+
+    #[test]
+    fn every_byte_value_in_an_inline_line() {
+        for c in 0..=255u8 {
+            let line = [b'E', b'C', b'H', b'O', b' ', c, b'x', c, b'\r', b'\n'];
+            // Parses or fails, and consumes the line either way.
+            let mut p = RequestParser::new();
+            let mut buf = BytesMut::from(&line[..]);
+            let _ = p.next(&mut buf, &RequestLimits::new(1 << 20));
+            assert!(c == b'\n' || buf.is_empty(), "byte {c}");
+        }
+    }
+
+    #[test]
+    fn unauthenticated_limits() {
+        let limits = RequestLimits { authenticated: false, ..RequestLimits::new(512 << 20) };
+        let parse = |input: &[u8]| {
+            let mut p = RequestParser::new();
+            let mut buf = BytesMut::from(input);
+            p.next(&mut buf, &limits)
+        };
+        assert_eq!(parse(b"*11\r\n").unwrap_err().0, "unauthenticated multibulk length");
+        assert_eq!(parse(b"*10\r\n").unwrap(), None);
+        assert_eq!(parse(b"*1\r\n$16385\r\n").unwrap_err().0, "unauthenticated bulk length");
+        assert_eq!(parse(b"*1\r\n$16384\r\n").unwrap(), None);
+    }
+
+    #[test]
+    fn pending_bytes_of_an_unfinished_multibulk() {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::from(&b"*4\r\n$3\r\nDEL\r\n$2\r\nab\r\n$1\r\n"[..]);
+        assert_eq!(p.next(&mut buf, &RequestLimits::new(1 << 20)).unwrap(), None);
+        assert_eq!(p.pending_bytes(), 5 + 2 * ARG_OVERHEAD);
+        buf.extend_from_slice(b"c\r\n$1\r\nd\r\n");
+        assert_eq!(p.next(&mut buf, &RequestLimits::new(1 << 20)).unwrap().unwrap().len(), 4);
+        assert_eq!(p.pending_bytes(), 0);
+    }
+
+    #[test]
+    fn a_declared_count_reserves_no_more_than_the_cap() {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::from(&b"*2000000000\r\n"[..]);
+        assert_eq!(p.next(&mut buf, &RequestLimits::new(1 << 20)).unwrap(), None);
+        assert!(p.args.capacity() <= PREALLOCATED_ARGS);
+    }
+
+    #[test]
+    fn long_inline_line_split_across_reads() {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::new();
+        for _ in 0..100 {
+            buf.extend_from_slice(b"a ");
+            assert_eq!(p.next(&mut buf, &RequestLimits::new(1 << 20)).unwrap(), None);
+        }
+        buf.extend_from_slice(b"\r\n");
+        assert_eq!(p.next(&mut buf, &RequestLimits::new(1 << 20)).unwrap().unwrap().len(), 100);
     }
 }
