@@ -155,7 +155,7 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("dir", "/data", Kind::Text),
     inert("dbfilename", "dump.rdb", Kind::Text),
     inert_fixed("daemonize", "no", Kind::Bool),
-    inert("protected-mode", "no", Kind::Bool),
+    d("protected-mode", "yes", Kind::Bool, true),
     inert_fixed("supervised", "no", Kind::Text),
     inert_fixed("pidfile", "", Kind::Text),
     inert_fixed("logfile", "", Kind::Text),

@@ -44,6 +44,7 @@ pub struct Settings {
     pub slowlog_max_len: AtomicUsize,
     pub output_limits: Mutex<OutputLimits>,
     pub requirepass: RwLock<Option<String>>,
+    pub protected_mode: AtomicBool,
     pub hz: AtomicU64,
 }
 
@@ -109,6 +110,7 @@ impl Shared {
                 slowlog_max_len: AtomicUsize::new(0),
                 output_limits: Mutex::new(Default::default()),
                 requirepass: RwLock::new(None),
+                protected_mode: AtomicBool::new(true),
                 hz: AtomicU64::new(10),
             },
             config: RwLock::new(config),
@@ -176,6 +178,7 @@ impl Shared {
                 let pass = config.get(name);
                 *s.requirepass.write() = if pass.is_empty() { None } else { Some(pass.to_string()) };
             }
+            "protected-mode" => s.protected_mode.store(config.get_bool(name), Ordering::Relaxed),
             "notify-keyspace-events" => {
                 self.keyspace.lock().notify_flags = crate::storage::notify::parse(config.get(name)).unwrap_or(0);
             }
