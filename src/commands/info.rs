@@ -464,7 +464,8 @@ pub fn info_key_name(name: &[u8]) -> String {
     out
 }
 
-fn os_name() -> String {
+/// The `os` field: kernel name, release and machine, as Redis prints it.
+pub fn os_name() -> String {
     // SAFETY: uname only writes into the zeroed struct we pass.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     if unsafe { libc::uname(&mut u) } != 0 {
