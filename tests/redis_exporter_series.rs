@@ -12,9 +12,34 @@ use std::time::Duration;
 
 /// PromQL words that are not metric names.
 const PROMQL_WORDS: &[&str] = &[
-    "sum", "max", "min", "avg", "count", "rate", "irate", "increase", "delta", "max_over_time",
-    "min_over_time", "avg_over_time", "by", "without", "on", "ignoring", "group_left", "group_right",
-    "and", "or", "unless", "offset", "bool", "label_values", "topk", "bottomk", "abs", "histogram_quantile",
+    "sum",
+    "max",
+    "min",
+    "avg",
+    "count",
+    "rate",
+    "irate",
+    "increase",
+    "delta",
+    "max_over_time",
+    "min_over_time",
+    "avg_over_time",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "offset",
+    "bool",
+    "label_values",
+    "topk",
+    "bottomk",
+    "abs",
+    "histogram_quantile",
 ];
 
 /// The metric names in one PromQL expression (or Grafana `label_values(...)` query): the
@@ -88,9 +113,12 @@ fn scrape(port: u16) -> String {
     raw.split_once("\r\n\r\n").expect("response head").1.to_string()
 }
 
-/// Samples by name: (labels, value); and each family's TYPE.
+/// One sample: its labels and value.
+type Sample = (HashMap<String, String>, f64);
+
+/// Samples by name, and each family's TYPE.
 struct Exposition {
-    samples: HashMap<String, Vec<(HashMap<String, String>, f64)>>,
+    samples: HashMap<String, Vec<Sample>>,
     types: HashMap<String, String>,
 }
 
@@ -99,7 +127,9 @@ fn parse(body: &str) -> Exposition {
     let mut samples: HashMap<String, Vec<_>> = HashMap::new();
     for s in scrape.samples {
         let value = match s.value {
-            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
             _ => continue,
         };
         let labels = s.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -236,5 +266,8 @@ fn metric_names_are_taken_from_queries() {
     metric_names(r#"label_values(redis_up{namespace=~"$namespace"}, instance)"#, &mut names);
     metric_names(r#"sum (redis_db_keys{instance=~"$instance"}) by (db, instance) - redis_x"#, &mut names);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    assert_eq!(names, ["redis_commands_duration_seconds_total", "redis_commands_total", "redis_db_keys", "redis_up", "redis_x"]);
+    assert_eq!(
+        names,
+        ["redis_commands_duration_seconds_total", "redis_commands_total", "redis_db_keys", "redis_up", "redis_x"]
+    );
 }

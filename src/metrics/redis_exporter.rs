@@ -102,11 +102,19 @@ pub(super) fn write(e: &mut Exposition, shared: &Shared, f: &Figures) {
     for (name, s) in f.commands {
         e.sample("redis_commands_duration_seconds_total", &[("cmd", name)], usec_as_seconds(s.usec));
     }
-    e.family("redis_commands_rejected_calls_total", "counter", "Total number of errors prior command execution per command");
+    e.family(
+        "redis_commands_rejected_calls_total",
+        "counter",
+        "Total number of errors prior command execution per command",
+    );
     for (name, s) in f.commands {
         e.sample("redis_commands_rejected_calls_total", &[("cmd", name)], s.rejected_calls);
     }
-    e.family("redis_commands_failed_calls_total", "counter", "Total number of errors within command execution per command");
+    e.family(
+        "redis_commands_failed_calls_total",
+        "counter",
+        "Total number of errors within command execution per command",
+    );
     for (name, s) in f.commands {
         e.sample("redis_commands_failed_calls_total", &[("cmd", name)], s.failed_calls);
     }
