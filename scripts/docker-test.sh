@@ -19,7 +19,7 @@ docker image inspect tenantcache:latest >/dev/null 2>&1 || die "no image tenantc
 
 # name, compose file, port, then CONFIG GET checks as directive=value.
 SERVICES=(
-    "dragonfly docker/compose/dragonfly.yml 16379 maxmemory=1073741824 maxmemory-policy=allkeys-lru"
+    "dragonfly docker/compose/dragonfly.yml 16379 maxmemory=1073741824"
     "redis-appendonly docker/compose/redis-appendonly.yml 16380 appendonly=yes"
     "redis-flags docker/compose/redis-flags.yml 16381 maxmemory=104857600"
 )

@@ -4,7 +4,9 @@
     python3 tests/py/test_info.py PORT
 
 `INFO tenants` and `INFO keyclasses` must give one dict per tenant / key class under its own
-key, and Redis's sections (keyspace, server) must parse as they do against Redis. Prints one
+key, and Redis's sections (keyspace, server) must parse as they do against Redis. The raw
+text is also parsed the way go-redis's InfoCmd does (sections at "# ", each line split at its
+first ':'), which must give one entry per tenant too. Prints one
 line per check and a closing "N passed, N failed" line; exits non-zero if any check failed.
 """
 
@@ -74,11 +76,50 @@ def test_redis_sections_unchanged():
     assert everything["tenant_org_abc"]["keys"] == 1, everything
 
 
+def raw_info(*sections):
+    """INFO's text as the server sends it, without redis-py's parser."""
+    r = client()
+    conn = r.connection_pool.get_connection()
+    try:
+        conn.send_command("INFO", *sections)
+        return conn.read_response()
+    finally:
+        r.connection_pool.release(conn)
+
+
+def go_redis_parse(text):
+    """go-redis v9 InfoCmd.readReply: {section: {key: value}}."""
+    parsed, section = {}, ""
+    for line in text.splitlines():
+        if line.startswith("#"):
+            section = line.removeprefix("# ")
+            parsed[section] = {}
+        elif line:
+            key, sep, value = line.partition(":")
+            if sep:
+                parsed[section][key] = value
+    return parsed
+
+
+def test_go_redis_parser_one_entry_per_tenant_and_class():
+    r = client()
+    r.flushall()
+    r.set("org_abc:a", "1")
+    r.set("org_xyz:a", "1")
+    r.set("cache:user:1", "x")
+    parsed = go_redis_parse(raw_info("tenants", "keyclasses"))
+    tenants, classes = parsed["Tenants"], parsed["Keyclasses"]
+    assert set(tenants) == {"tenant_org_abc", "tenant_org_xyz", "tenant_cache"}, tenants
+    assert tenants["tenant_org_abc"].startswith("keys=1,used_memory="), tenants
+    assert classes["keyclass_user"].startswith("keys=1,used_memory="), classes
+
+
 TESTS = [
     test_info_tenants_one_dict_per_tenant,
     test_info_tenants_odd_names_stay_separate,
     test_info_keyclasses_one_dict_per_class,
     test_redis_sections_unchanged,
+    test_go_redis_parser_one_entry_per_tenant_and_class,
 ]
 
 
