@@ -1,37 +1,35 @@
-# syntax=docker/dockerfile:1
-# tenantcache image: built in a Rust builder stage, run from a slim Debian image as an
-# unprivileged user.
+# tenantcache image: the release binary built on the host, in a Debian bookworm runtime.
 #
-#   docker build -t tenantcache .
+#   cargo build --release && docker build -t tenantcache .
+#   scripts/docker-image.sh        (the same, on a debootstrapped base: no registry needed)
 #   docker run -p 6379:6379 tenantcache
+#
+# The entrypoint takes the commands of Redis's and Dragonfly's images (`redis-server
+# --appendonly yes`, `--logtostderr --cache_mode=true`, `redis.conf`), see
+# docker/entrypoint.sh. The host's glibc must not be newer than bookworm's.
+ARG BASE=debian:bookworm-slim
+FROM ${BASE}
 
-FROM rust:1-bookworm AS builder
-WORKDIR /src
-# Dependencies first: this layer is rebuilt only when Cargo.toml or Cargo.lock change.
-COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src benches \
-    && echo 'fn main() {}' > src/main.rs \
-    && touch src/lib.rs \
-    && echo 'fn main() {}' > benches/hot_paths.rs \
-    && cargo build --release --locked \
-    && rm -rf src benches
-COPY src ./src
-COPY benches ./benches
-# Make sure the real sources are newer than the placeholder build.
-RUN touch src/main.rs src/lib.rs \
-    && cargo build --release --locked --bin tenantcache \
-    && strip target/release/tenantcache
+# redis-cli for the health check and for debugging inside the container (a base made by
+# scripts/docker-image.sh has it already). uid/gid 999 as in Redis's and Dragonfly's images.
+RUN if ! command -v redis-cli >/dev/null; then \
+        apt-get update \
+        && apt-get install -y --no-install-recommends redis-tools \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi \
+    && groupadd --system --gid 999 tenantcache \
+    && useradd --system --uid 999 --gid tenantcache --home-dir /data --no-create-home \
+        --shell /usr/sbin/nologin tenantcache \
+    && mkdir /data \
+    && chown tenantcache:tenantcache /data
 
-FROM debian:bookworm-slim
-# redis-tools provides redis-cli for the health check and for debugging inside the container.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends redis-tools \
-    && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin tenantcache
-COPY --from=builder /src/target/release/tenantcache /usr/local/bin/tenantcache
+COPY target/release/tenantcache /usr/local/bin/tenantcache
 COPY conf/tenantcache.conf /etc/tenantcache/tenantcache.conf
-USER tenantcache
-EXPOSE 6379
-HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=5 \
-    CMD redis-cli -p 6379 ping | grep -q PONG
-CMD ["tenantcache", "/etc/tenantcache/tenantcache.conf", "--bind", "0.0.0.0"]
+COPY docker/entrypoint.sh docker/healthcheck.sh /usr/local/bin/
+
+VOLUME /data
+WORKDIR /data
+EXPOSE 6379 9121
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=5 CMD ["healthcheck.sh"]
+ENTRYPOINT ["entrypoint.sh"]
+CMD ["tenantcache"]

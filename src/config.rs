@@ -196,7 +196,7 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("dir", "/data", Kind::Text),
     inert("dbfilename", "dump.rdb", Kind::Text),
     inert_fixed("daemonize", "no", Kind::Bool),
-    inert("protected-mode", "no", Kind::Bool),
+    d("protected-mode", "yes", Kind::Bool, true),
     inert_fixed("supervised", "no", Kind::Text),
     inert_fixed("pidfile", "", Kind::Text),
     // Empty = standard output; "/dev/stderr" = standard error; else a file appended to.

@@ -37,6 +37,12 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
     let laddr = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let handle = ClientHandle::new(id, addr.to_string(), laddr, socket.as_raw_fd());
+    let password_set = shared.settings.requirepass.read().is_some();
+    if protected_mode_denies(shared.settings.protected_mode.load(Ordering::Relaxed), password_set, addr.ip()) {
+        shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        let _ = socket.write_all(PROTECTED_MODE_DENIED).await;
+        return;
+    }
     let Some(mut session) = ClientSession::open(&shared, handle) else {
         shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
         let _ = socket.write_all(b"-ERR max number of clients reached\r\n").await;
@@ -88,6 +94,39 @@ impl Drop for ClientSession<'_> {
         shared.set_client_memory(&client.handle, 0);
         shared.retire_client(&client.handle.info.lock());
     }
+}
+
+/// Redis's reply to a connection refused by protected mode, word for word.
+pub const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected \
+mode is enabled and no password is set for the default user. \
+In this mode connections are only accepted from the loopback interface. \
+If you want to connect from external computers to Redis you \
+may adopt one of the following solutions: \
+1) Just disable protected mode sending the command \
+'CONFIG SET protected-mode no' from the loopback interface \
+by connecting to Redis from the same host the server is \
+running, however MAKE SURE Redis is not publicly accessible \
+from internet if you do so. Use CONFIG REWRITE to make this \
+change permanent. \
+2) Alternatively you can just disable the protected mode by \
+editing the Redis configuration file, and setting the protected \
+mode option to 'no', and then restarting the server. \
+3) If you started the server manually just for testing, restart \
+it with the '--protected-mode no' option. \
+4) Setup a an authentication password for the default user. \
+NOTE: You only need to do one of the above things in order for \
+the server to start accepting connections from the outside.\r\n";
+
+/// Protected mode as in Redis 7: with it on and no password, only loopback peers (127.0.0.1
+/// and ::1, and an IPv4 loopback peer seen through an IPv6 socket) are served. `bind` plays
+/// no part, as in Redis 7, whose default bind listens everywhere.
+pub fn protected_mode_denies(protected_mode: bool, password_set: bool, peer: std::net::IpAddr) -> bool {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let loopback = match peer {
+        IpAddr::V4(v4) => v4 == Ipv4Addr::LOCALHOST,
+        IpAddr::V6(v6) => v6 == Ipv6Addr::LOCALHOST || v6.to_ipv4_mapped() == Some(Ipv4Addr::LOCALHOST),
+    };
+    protected_mode && !password_set && !loopback
 }
 
 async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Client) -> std::io::Result<()> {
@@ -548,5 +587,28 @@ mod tests {
         assert!(unwound.is_err());
         assert!(shared.clients.lock().is_empty());
         assert!(ClientSession::open(&shared, handle(4)).is_some(), "the panicked client's slot came back");
+    }
+
+    #[test]
+    fn protected_mode_serves_only_loopback_without_a_password() {
+        let ip = |s: &str| s.parse().unwrap();
+        for loopback in ["127.0.0.1", "::1", "::ffff:127.0.0.1"] {
+            assert!(!protected_mode_denies(true, false, ip(loopback)), "{loopback}");
+        }
+        // Redis compares the peer with 127.0.0.1 and ::1 only.
+        for remote in ["192.0.2.7", "10.0.0.1", "127.0.0.2", "fd00::2", "::ffff:10.0.0.1"] {
+            assert!(protected_mode_denies(true, false, ip(remote)), "{remote}");
+            assert!(!protected_mode_denies(true, true, ip(remote)), "{remote} with a password");
+            assert!(!protected_mode_denies(false, false, ip(remote)), "{remote} with protected-mode no");
+        }
+    }
+
+    #[test]
+    fn denied_reply_is_one_redis_error_line() {
+        let text = std::str::from_utf8(PROTECTED_MODE_DENIED).unwrap();
+        assert!(text.starts_with("-DENIED Redis is running in protected mode because protected mode is enabled"));
+        assert!(text.contains("restart it with the '--protected-mode no' option. 4) Setup"));
+        assert!(text.ends_with("accepting connections from the outside.\r\n"));
+        assert_eq!(text.matches('\n').count(), 1);
     }
 }

@@ -46,6 +46,7 @@ pub struct Settings {
     pub slowlog_max_len: AtomicUsize,
     pub output_limits: Mutex<OutputLimits>,
     pub requirepass: RwLock<Option<String>>,
+    pub protected_mode: AtomicBool,
     pub hz: AtomicU64,
     /// `primary-port-http-enabled`: the main port answers an HTTP request line (metrics).
     pub primary_port_http: AtomicBool,
@@ -126,6 +127,7 @@ impl Shared {
                 slowlog_max_len: AtomicUsize::new(0),
                 output_limits: Mutex::new(Default::default()),
                 requirepass: RwLock::new(None),
+                protected_mode: AtomicBool::new(true),
                 hz: AtomicU64::new(10),
                 primary_port_http: AtomicBool::new(true),
                 maxmemory: AtomicU64::new(0),
@@ -204,6 +206,7 @@ impl Shared {
                 let pass = config.get(name);
                 *s.requirepass.write() = if pass.is_empty() { None } else { Some(pass.to_string()) };
             }
+            "protected-mode" => s.protected_mode.store(config.get_bool(name), Ordering::Relaxed),
             "notify-keyspace-events" => {
                 self.keyspace.lock().notify_flags = crate::storage::notify::parse(config.get(name)).unwrap_or(0);
             }

@@ -188,7 +188,7 @@ fn key_classes_count_keys_memory_hits_and_misses() {
     assert_eq!(list, ["default", "domain_tenant", "user"]);
 
     let text = info(&mut con, "keyclasses");
-    let line = info_field(&text, "keyclass:user").unwrap();
+    let line = info_field(&text, "keyclass_user").unwrap();
     assert!(line.starts_with("keys=2,used_memory=") && line.ends_with(",hits=1,misses=1"), "{line}");
 
     // Deleting and flushing take keys and memory back out.

@@ -1,5 +1,6 @@
 //! redis-py against the real server: runs tests/py/test_transactions.py (pipelines in
-//! MULTI/EXEC, the WATCH retry loop with two clients, rate limiters) and requires it to pass.
+//! MULTI/EXEC, the WATCH retry loop with two clients, rate limiters) and tests/py/test_info.py
+//! (redis-py's INFO parser: one dict per tenant and key class) and requires them to pass.
 //! Needs python3 with the `redis` package (`pip install redis`; .ci/run installs it).
 
 mod common;
@@ -7,10 +8,9 @@ mod common;
 use common::Server;
 use std::process::Command;
 
-#[test]
-fn redis_py_transactions() {
-    let server = Server::start(&[]);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/test_transactions.py");
+/// Runs one script of tests/py against `server` and requires it to pass.
+fn run_script(server: &Server, script: &str) {
+    let script = format!("{}/tests/py/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = Command::new("python3")
         .arg(script)
         .arg(server.port.to_string())
@@ -21,4 +21,14 @@ fn redis_py_transactions() {
     assert!(!stderr.contains("No module named 'redis'"), "redis-py is not installed: pip install redis");
     assert!(output.status.success(), "redis-py tests failed:\n{stdout}\n{stderr}");
     println!("{stdout}");
+}
+
+#[test]
+fn redis_py_transactions() {
+    run_script(&Server::start(&[]), "test_transactions.py");
+}
+
+#[test]
+fn redis_py_info_parser() {
+    run_script(&Server::start(&["--stats-key-pattern", "cache:{class}"]), "test_info.py");
 }

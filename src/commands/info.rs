@@ -397,7 +397,10 @@ fn keyspace(ks: &mut Keyspace, out: &mut String) {
     }
 }
 
-/// One line per tenant that holds keys or has limits, like the keyspace section.
+/// One line per tenant that holds keys or has limits, shaped like the keyspace section's
+/// `db0:keys=..` lines (`tenant_org_abc:keys=3,used_memory=..`) so that client libraries'
+/// INFO parsers, which split a line at its first ':' and its value at ',' and '=', give one
+/// entry per tenant.
 fn tenants(ks: &mut Keyspace, out: &mut String) {
     out.push_str("# Tenants\r\n");
     for id in 0..ks.tenants.count() as crate::tenants::TenantId {
@@ -406,10 +409,10 @@ fn tenants(ks: &mut Keyspace, out: &mut String) {
             continue;
         }
         let s = ks.tenant_stats(id);
-        let name = String::from_utf8_lossy(ks.tenants.name(id));
+        let name = info_key_name(ks.tenants.name(id));
         let _ = write!(
             out,
-            "tenant:{name}:keys={keys},used_memory={},hits={},misses={},evicted_keys={},expired_keys={}\r\n",
+            "tenant_{name}:keys={keys},used_memory={},hits={},misses={},evicted_keys={},expired_keys={}\r\n",
             ks.tenant_memory(id),
             s.hits,
             s.misses,
@@ -428,7 +431,8 @@ fn latencystats(out: &mut String) {
     }
 }
 
-/// One line per key class that holds keys or was read, like the tenants section.
+/// One line per key class that holds keys or was read, like the tenants section:
+/// `keyclass_user:keys=2,used_memory=..`.
 fn keyclasses(ks: &mut Keyspace, out: &mut String) {
     out.push_str("# Keyclasses\r\n");
     let Some(classes) = ks.classes.as_ref() else {
@@ -437,8 +441,8 @@ fn keyclasses(ks: &mut Keyspace, out: &mut String) {
     for (name, s) in classes.active() {
         let _ = write!(
             out,
-            "keyclass:{}:keys={},used_memory={},hits={},misses={}\r\n",
-            String::from_utf8_lossy(name),
+            "keyclass_{}:keys={},used_memory={},hits={},misses={}\r\n",
+            info_key_name(name),
             s.keys,
             s.memory,
             s.hits,
@@ -447,7 +451,23 @@ fn keyclasses(ks: &mut Keyspace, out: &mut String) {
     }
 }
 
-fn os_name() -> String {
+/// A tenant or key class name as part of an INFO field name: bytes that INFO parsers split on
+/// (':', ',', '='), '%' itself, and anything but printable ASCII are percent-encoded (`%3A`),
+/// so every name stays one field and can be decoded back.
+pub fn info_key_name(name: &[u8]) -> String {
+    let mut out = String::with_capacity(name.len());
+    for &b in name {
+        if b.is_ascii_graphic() && !matches!(b, b':' | b',' | b'=' | b'%') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// The `os` field: kernel name, release and machine, as Redis prints it.
+pub fn os_name() -> String {
     // SAFETY: uname only writes into the zeroed struct we pass.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     if unsafe { libc::uname(&mut u) } != 0 {
@@ -462,4 +482,16 @@ fn os_name() -> String {
 
 fn unix_micros() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::info_key_name;
+
+    #[test]
+    fn names_with_parser_separators_stay_one_field() {
+        assert_eq!(info_key_name(b"org_abc"), "org_abc");
+        assert_eq!(info_key_name(b"a:b,c=d%e"), "a%3Ab%2Cc%3Dd%25e");
+        assert_eq!(info_key_name(b"sp ace\n\xff"), "sp%20ace%0A%FF");
+    }
 }

@@ -5,10 +5,14 @@
 //! statistics, keyspace and tenant counters, latency histograms), so serving metrics adds
 //! nothing to the command path. The keyspace lock is held only to copy numbers out.
 //!
+//! Beside the `tenantcache_*` series, [`redis_exporter`] serves redis_exporter's `redis_*`
+//! series, so its dashboards work unchanged.
+//!
 //! Label cardinality is bounded: past `metrics-max-tenants` tenants (or key classes), the
 //! smallest by memory are summed into one series labelled `_other`.
 
 pub mod http;
+mod redis_exporter;
 
 use crate::server::Shared;
 use std::fmt::{Display, Write};
@@ -271,6 +275,16 @@ pub fn render(shared: &Shared) -> String {
     for (db, _, volatile) in &ks.dbs {
         e.sample("tenantcache_expiring_keys", &[("db", &format!("db{db}"))], volatile);
     }
+
+    let exporter = redis_exporter::Figures {
+        keyspace: &ks,
+        commands: &commands,
+        connected_clients: clients,
+        total_commands,
+        net_input,
+        net_output,
+    };
+    redis_exporter::write(&mut e, shared, &exporter);
 
     let tenants = bound_cardinality(ks.tenants, max_series);
     let t = "tenant";
