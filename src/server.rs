@@ -470,7 +470,16 @@ pub(crate) fn listen_addresses(bind: &str, port: u16) -> Vec<(SocketAddr, bool)>
             let ip: std::net::IpAddr = match a {
                 "*" => "0.0.0.0".parse().ok()?,
                 "::*" => "::".parse().ok()?,
-                other => other.parse().ok()?,
+                other => match other.parse() {
+                    Ok(ip) => ip,
+                    // A host name (`bind localhost`, as Redis and Dragonfly accept): its first
+                    // IPv4 address, else its first address.
+                    Err(_) => {
+                        use std::net::ToSocketAddrs;
+                        let resolved: Vec<SocketAddr> = (other, port).to_socket_addrs().ok()?.collect();
+                        resolved.iter().find(|a| a.is_ipv4()).or(resolved.first())?.ip()
+                    }
+                },
             };
             Some((SocketAddr::new(ip, port), optional))
         })

@@ -147,7 +147,7 @@ fn unknown_names_are_fatal_with_redis_text() {
 
 #[test]
 fn cluster_mode_is_refused() {
-    for mode in ["yes", "emulated"] {
+    for mode in ["yes", "true"] {
         let (code, _, stderr) = Launch::new(&args(&[&format!("--cluster_mode={mode}")])).fails();
         assert_eq!(code, Some(1), "{mode}");
         assert!(stderr.contains("cluster mode is not supported"), "{stderr}");
@@ -195,4 +195,44 @@ fn environment_and_flagfile() {
     assert_eq!(config_get(&mut con, "databases"), "2");
     assert_eq!(config_get(&mut con, "maxmemory-policy"), "allkeys-lru");
     assert_eq!(config_get(&mut con, "maxmemory"), (1u64 << 30).to_string());
+}
+
+/// The command line of Dragonfly's README, with its single-dash `-dbnum` and `bind localhost`,
+/// and the line BullMQ recommends for Dragonfly.
+#[test]
+fn dragonfly_readme_and_bullmq_lines() {
+    let server = Launch::new(&[
+        "--logtostderr",
+        "--requirepass=youshallnotpass",
+        "--cache_mode=true",
+        "-dbnum",
+        "1",
+        "--bind",
+        "localhost",
+        "--port",
+        "0",
+        "--maxmemory=12gb",
+        "--keys_output_limit=12288",
+        "--dbfilename",
+        "dump.rdb",
+        "--nohttp_admin_console",
+        "--metrics-port",
+        "0",
+    ])
+    .log_on(LogOn::Stderr)
+    .start();
+    let mut con = server.conn_with_password(Some("youshallnotpass"));
+    assert_eq!(config_get(&mut con, "databases"), "1");
+    assert_eq!(config_get(&mut con, "maxmemory"), (12u64 << 30).to_string());
+    assert_eq!(config_get(&mut con, "maxmemory-policy"), "allkeys-lru");
+    assert_eq!(config_get(&mut con, "dbfilename"), "dump.rdb");
+    let log = server.log();
+    assert_eq!(warnings_naming(&log, "--keys_output_limit"), 1, "{log:#?}");
+    assert_eq!(warnings_naming(&log, "--http_admin_console"), 1, "{log:#?}");
+
+    let server = Launch::new(&args(&["--cluster_mode=emulated", "--lock_on_hashtags"])).start();
+    let log = server.log();
+    assert_eq!(warnings_naming(&log, "--cluster_mode"), 1, "{log:#?}");
+    assert_eq!(warnings_naming(&log, "--lock_on_hashtags"), 1, "{log:#?}");
+    assert_eq!(redis::cmd("PING").query::<String>(&mut server.conn()).unwrap(), "PONG");
 }

@@ -15,11 +15,12 @@ fn conf(name: &str) -> String {
 fn file_value(path: &str, directive: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).unwrap();
     text.lines()
+        .rev()
         .filter(|l| !l.trim_start().starts_with('#'))
         .filter_map(|l| l.trim().split_once(' '))
         .filter(|(name, _)| *name == directive)
         .map(|(_, v)| v.trim().trim_matches('"').to_string())
-        .last()
+        .next()
 }
 
 /// Starts the binary with `file`, appending what must differ to run here: an ephemeral

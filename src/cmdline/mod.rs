@@ -100,6 +100,10 @@ pub fn parse(args: &[String], env: &[(String, String)]) -> Result<Request, Strin
             } else {
                 options.push(option);
             }
+        } else if let Some(option) = single_dash_flag(a) {
+            // gflags also takes `-flag value` (Dragonfly's README: `-dbnum 1`).
+            option_started = true;
+            options.push(option);
         } else if let Some(last) = options.last_mut().filter(|_| option_started) {
             last.args.push(a.clone());
         } else {
@@ -116,6 +120,24 @@ pub fn parse(args: &[String], env: &[(String, String)]) -> Result<Request, Strin
         .map(|flag| format!("Dragonfly flag --{flag} is accepted and has no effect in this server"))
         .collect();
     Ok(Request::Run(invocation))
+}
+
+/// `-flag`, `-flag=value`: a Dragonfly flag with gflags' single dash. Only Dragonfly's names
+/// count, so values such as `-2` or `-::*` stay values.
+fn single_dash_flag(arg: &str) -> Option<RawOption> {
+    let body = arg.strip_prefix('-').filter(|b| !b.starts_with('-'))?;
+    let (name, value) = match body.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (body, None),
+    };
+    let flag = underscored(name);
+    let known = dragonfly::lookup(&flag).is_some()
+        || flag.strip_prefix("no").is_some_and(|p| dragonfly::lookup(p) == Some(true));
+    known.then(|| RawOption {
+        name: name.to_string(),
+        args: value.map(|v| vec![v.to_string()]).unwrap_or_default(),
+        with_equals: value.is_some(),
+    })
 }
 
 /// `DFLY_<flag>=value` variables, as Dragonfly reads them; `DFLY_PASSWORD` is `requirepass`.
@@ -217,6 +239,12 @@ fn translate(option: RawOption, out: &mut Vec<(String, Vec<String>)>, warned: &m
             }
             return Ok(());
         }
+        "logtostdout" => {
+            if flag_true().ok_or_else(|| bad_bool(&option))? {
+                set("logfile", "".into());
+            }
+            return Ok(());
+        }
         "v" => {
             let level: i64 = value.trim().parse().map_err(|_| format!("--v: '{value}' is not a number"))?;
             match level {
@@ -239,13 +267,21 @@ fn translate(option: RawOption, out: &mut Vec<(String, Vec<String>)>, warned: &m
             return Ok(());
         }
         "cluster_mode" => {
-            if value.trim().is_empty() {
-                return Ok(());
-            }
-            return Err(format!(
-                "--cluster_mode={value}: cluster mode is not supported; this server is a single node \
-                 (drop the flag and connect in standalone mode)"
-            ));
+            return match value.trim() {
+                "" => Ok(()),
+                // Emulated cluster mode only adds CLUSTER replies for a single node (BullMQ's
+                // recommended Dragonfly line has it); standalone clients work without it.
+                "emulated" => {
+                    if !warned.contains(&flag) {
+                        warned.push(flag);
+                    }
+                    Ok(())
+                }
+                _ => Err(format!(
+                    "--cluster_mode={value}: cluster mode is not supported; this server is a single node \
+                     (drop the flag and connect in standalone mode)"
+                )),
+            };
         }
         // Requests for what this server does anyway.
         "version_check" | "tls" | "admin_nopass" | "tcp_nodelay"
@@ -356,6 +392,11 @@ mod tests {
         assert!(run(&["--port", "1", "-"]).read_stdin);
         assert_eq!(pairs(&run(&["--list-max-listpack-size", "-2"])), vec![p("list-max-listpack-size", "-2")]);
         assert_eq!(pairs(&run(&["redis-server", "--appendonly", "yes"])), vec![p("appendonly", "yes")]);
+        assert_eq!(pairs(&run(&["--bind", "*", "-::*"])), vec![p("bind", "* -::*")]);
+        assert_eq!(
+            pairs(&run(&["-dbnum", "1", "-cache_mode"])),
+            vec![p("databases", "1"), p("maxmemory-policy", "allkeys-lru")]
+        );
     }
 
     #[test]
@@ -399,6 +440,7 @@ mod tests {
         assert_eq!(inv.warnings.len(), 2, "{:?}", inv.warnings);
         assert!(inv.warnings[0].contains("--num_shards") && inv.warnings[0].contains("no effect"));
         assert!(parse(&["--cluster_mode=yes".to_string()], &[]).is_err());
+        assert_eq!(run(&["--cluster_mode=emulated"]).warnings.len(), 1);
         assert!(parse(&["--cache_mode=maybe".to_string()], &[]).is_err());
     }
 
