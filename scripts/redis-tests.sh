@@ -19,7 +19,7 @@ units=("$@")
 # raises proto-max-bulk-len), which would leak into the units after them.
 pid=
 start_server() {
-    "$TC_BIN" --port "$PORT" --bind 127.0.0.1 --loglevel warning >"/tmp/tenantcache-tcl-$PORT.log" 2>&1 &
+    "$TC_BIN" --port "$PORT" --bind 127.0.0.1 --loglevel warning --enable-debug-command local >"/tmp/tenantcache-tcl-$PORT.log" 2>&1 &
     pid=$!
     for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 }
