@@ -7,6 +7,9 @@
 #   scripts/bench-ab.sh quotas     # 100 tenants (A) vs 100 tenants with key and memory quotas (B)
 #   scripts/bench-ab.sh metrics    # metrics, key classes, latency tracking all off (A) vs on (B)
 #   scripts/bench-ab.sh eviction   # SET of fresh keys: no limit (A) vs maxmemory 24mb (B)
+#   scripts/bench-ab.sh baseline   # no flags on either side: compares two builds (TC_BIN_B)
+#   scripts/bench-ab.sh refusing-quotas  # 100 tenants with quotas under noeviction, so writes
+#                                  # over a quota are refused, on both sides (two builds)
 #
 # Why this shape: the machine is shared and noisy, so one run of a row can move by 10%.
 # Both servers run on CPU 0 (only one is loaded at a time) and redis-benchmark on CPU 1;
@@ -21,7 +24,9 @@
 # a run with SWAP=0 and one with SWAP=1 cancels the processes' own difference.
 #
 # Environment: ROUNDS (5), N_P1 (100000), N_P16 (600000), CLIENTS (50), SWAP (0), TC_BIN
-# (target/release/tenantcache, built if missing), PORT_A (26601), PORT_B (26602).
+# (target/release/tenantcache, built if missing), TC_BIN_B (the binary B runs; TC_BIN by
+# default, another build to compare two builds with the same flags), PORT_A (26601),
+# PORT_B (26602).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +36,7 @@ N_P1=${N_P1:-100000}
 N_P16=${N_P16:-600000}
 CLIENTS=${CLIENTS:-50}
 TC_BIN=${TC_BIN:-target/release/tenantcache}
+TC_BIN_B=${TC_BIN_B:-$TC_BIN}
 PORT_A=${PORT_A:-26601}
 PORT_B=${PORT_B:-26602}
 SWAP=${SWAP:-0}
@@ -65,8 +71,20 @@ case "$PRESET" in
         ROWS=$'SET\t-t set -r 100000000 -d 64'
         DESCRIBE="A: no memory limit; B: maxmemory 24mb allkeys-lru (nearly every write evicts a key)"
         ;;
+    baseline)
+        FLAGS_A=()
+        FLAGS_B=()
+        ROWS=$STANDARD_ROWS
+        DESCRIBE="A: $TC_BIN; B: $TC_BIN_B; both without flags"
+        ;;
+    refusing-quotas)
+        FLAGS_A=(--tenant-key-pattern '{tenant}' --tenant-default-maxkeys 1000000000 --tenant-default-maxmemory 1gb)
+        FLAGS_B=("${FLAGS_A[@]}")
+        ROWS=$TENANT_ROWS
+        DESCRIBE="A: $TC_BIN; B: $TC_BIN_B; both: 100 tenants with quotas, noeviction (over-quota writes are refused)"
+        ;;
     *)
-        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac
@@ -78,22 +96,22 @@ need_package redis-cli redis-tools
 need_package redis-benchmark redis-tools
 [ -x "$TC_BIN" ] || cargo build --release --quiet --bin tenantcache
 
-start() { # PORT FLAGS...: starts tenantcache on CPU 0; its PID in SERVER_PID
-    local port=$1
-    shift
-    start_server "$port" taskset -c 0 "$TC_BIN" --port "$port" --bind 127.0.0.1 --loglevel warning --metrics-port 0 "$@"
+start() { # PORT BINARY FLAGS...: starts tenantcache on CPU 0; its PID in SERVER_PID
+    local port=$1 bin=$2
+    shift 2
+    start_server "$port" taskset -c 0 "$bin" --port "$port" --bind 127.0.0.1 --loglevel warning --metrics-port 0 "$@"
 }
 if [ "$SWAP" = 1 ]; then
     # B's flags in the first server started (on the first port), A's in the second.
     read -r PORT_A PORT_B <<<"$PORT_B $PORT_A"
-    start "$PORT_B" "${FLAGS_B[@]}"
+    start "$PORT_B" "$TC_BIN_B" "${FLAGS_B[@]}"
     PID_B=$SERVER_PID
-    start "$PORT_A" "${FLAGS_A[@]}"
+    start "$PORT_A" "$TC_BIN" "${FLAGS_A[@]}"
     PID_A=$SERVER_PID
 else
-    start "$PORT_A" "${FLAGS_A[@]}"
+    start "$PORT_A" "$TC_BIN" "${FLAGS_A[@]}"
     PID_A=$SERVER_PID
-    start "$PORT_B" "${FLAGS_B[@]}"
+    start "$PORT_B" "$TC_BIN_B" "${FLAGS_B[@]}"
     PID_B=$SERVER_PID
 fi
 

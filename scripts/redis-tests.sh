@@ -36,7 +36,7 @@ COMMON=(--ignore-encoding --ignore-digest --clients 1 --timeout 60 --tags "$TAGS
 pid=
 tree=
 start_server() {
-    "$TC_BIN" --port "$PORT" --bind 127.0.0.1 --loglevel warning >"/tmp/tenantcache-tcl-$PORT.log" 2>&1 &
+    "$TC_BIN" --port "$PORT" --bind 127.0.0.1 --loglevel warning --enable-debug-command local >"/tmp/tenantcache-tcl-$PORT.log" 2>&1 &
     pid=$!
     for _ in $(seq 50); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 }

@@ -176,7 +176,8 @@ fn writes_that_grow_a_value_are_refused_at_a_reject_tenant() {
         assert!(used(&mut con, "q") <= LIMIT);
     }
     // Values grown in place, one small step at a time, until the quota refuses a step.
-    let steps: Vec<(Box<dyn Fn(usize) -> Vec<Vec<u8>>>, &str)> = vec![
+    type Step = Box<dyn Fn(usize) -> Vec<Vec<u8>>>;
+    let steps: Vec<(Step, &str)> = vec![
         (Box::new(|i| words(&["HSET", "q:h", &format!("f{i}"), &big(4000)])), "q:h"),
         (Box::new(|_| words(&["RPUSH", "q:l", &big(4000)])), "q:l"),
         (Box::new(|i| words(&["SADD", "q:set", &format!("{i}{}", big(4000))])), "q:set"),
@@ -444,4 +445,36 @@ fn randomized_writes_never_take_a_reject_tenant_over_its_quota() {
         ran_by_command.values().sum::<usize>()
     );
     assert!(refused > 0, "seed {seed}: nothing reached the quota");
+}
+
+#[test]
+fn a_write_refused_inside_exec_is_undone_alone() {
+    let server = common::Server::start(&[]);
+    let mut con = server.conn();
+    setup(&mut con);
+    let reply = server.raw(
+        b"MULTI\r\nSET q:a small\r\nSETRANGE q:r 8000000 x\r\nCOPY p:str q:c\r\nINCR q:n\r\nEXEC\r\nQUIT\r\n",
+        std::time::Duration::from_secs(5),
+    );
+    let reply = String::from_utf8_lossy(&reply).into_owned();
+    let oom = format!("-OOM {QUOTA_DETAIL}\r\n");
+    let expected = format!("+OK\r\n{}*4\r\n+OK\r\n{oom}{oom}:1\r\n+OK\r\n", "+QUEUED\r\n".repeat(4));
+    assert_eq!(reply, expected);
+    assert!(used(&mut con, "q") <= LIMIT);
+    let exists: i64 = redis::cmd("EXISTS").arg("q:r").arg("q:c").query(&mut con).unwrap();
+    assert_eq!(exists, 0);
+}
+
+#[test]
+fn a_write_naming_many_keys_of_many_refusing_tenants_is_admitted_in_linear_time() {
+    // noeviction: every tenant with a quota refuses writes over it.
+    let server = common::Server::start(&["--tenant-default-maxmemory", "1mb"]);
+    let mut con = server.conn();
+    let mut mset = redis::cmd("MSET");
+    for i in 0..200_000 {
+        mset.arg(format!("t{i}:k")).arg("v");
+    }
+    let _: () = mset.query(&mut con).unwrap();
+    let n: i64 = redis::cmd("DBSIZE").query(&mut con).unwrap();
+    assert_eq!(n, 200_000);
 }

@@ -282,6 +282,7 @@ fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Ad
     let demand = &mut ctx.client.write_demand;
     demand.clear();
     add_write_demand(ks, db, spec, args, demand);
+    merge_demand(demand);
     // Inside EXEC the whole transaction was admitted before its first command ran.
     if !ctx.in_exec {
         if let Err(refusal) = make_room_for(ks, demand) {
@@ -331,17 +332,29 @@ fn add_write_demand(ks: &mut Keyspace, db: usize, spec: &CommandSpec, args: &[By
     }
 }
 
-/// Adds a write of `payload` bytes to `key` to its tenant's demand.
+/// Adds a write of `payload` bytes to `key` to its tenant's demand (one row per key; see
+/// [`merge_demand`]).
 fn add_key_demand(ks: &mut Keyspace, db: usize, key: &[u8], payload: usize, demand: &mut WriteDemand) {
     let t = ks.tenants.resolve(key);
     let new = (ks.limits(t).maxkeys > 0 && !ks.exists(db, key)) as usize;
-    match demand.iter_mut().find(|e| e.0 == t) {
-        Some(e) => {
-            e.1 += payload + ENTRY_OVERHEAD;
-            e.2 += new;
-        }
-        None => demand.push((t, payload + ENTRY_OVERHEAD, new)),
+    demand.push((t, payload + ENTRY_OVERHEAD, new));
+}
+
+/// Sums the rows of one tenant into one. Sorted rather than searched: a write may name a
+/// million keys of as many tenants.
+fn merge_demand(demand: &mut WriteDemand) {
+    if demand.len() < 2 {
+        return;
     }
+    demand.sort_unstable_by_key(|e| e.0);
+    demand.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 += later.1;
+            kept.2 += later.2;
+        }
+        same
+    });
 }
 
 /// Makes room for `demand` under the tenant rules, or returns the refusal's error text.
@@ -365,6 +378,7 @@ fn admit_transaction(ctx: &mut Ctx, queued: &[(&'static CommandSpec, Vec<Bytes>)
     for (spec, args) in queued.iter().filter(|(s, _)| s.may_grow()) {
         add_write_demand(ks, db, spec, args, &mut demand);
     }
+    merge_demand(&mut demand);
     make_room_for(ks, &demand)
 }
 

@@ -359,13 +359,13 @@ impl Table {
         removed
     }
 
-    /// Gives back slot capacity above `capacity` (an undone write made the table grow), if
-    /// the keys fit in it at the usual load.
-    pub fn shrink_to(&mut self, capacity: usize) {
-        if self.slots.len() <= capacity || self.len * 4 > capacity * 3 {
+    /// Gives the table `capacity` slots again (an undone write made it grow or shrink), if
+    /// its keys fit in them at the usual load.
+    pub fn restore_capacity(&mut self, capacity: usize) {
+        if self.slots.len() == capacity || self.len * 4 > capacity * 3 {
             return;
         }
-        if self.len == 0 {
+        if capacity == 0 {
             self.slots = Box::default();
             self.ctrl = Box::default();
         } else {

@@ -84,29 +84,31 @@ impl Keyspace {
         images.clear();
         for key in keys.clone() {
             let t = self.tenants.resolve(key);
-            if self.refuses_over_limit(t) && !images.guarded.iter().any(|g| g.0 == t) {
-                images.guarded.push((t, self.tenant_memory(t), self.tenant_keys(t)));
+            if self.refuses_over_limit(t) {
+                images.guarded.push((t, 0, 0));
             }
         }
         if images.guarded.is_empty() {
             return;
         }
+        // Sorted rather than searched: a write may name a million keys of as many tenants.
+        images.guarded.sort_unstable_by_key(|g| g.0);
+        images.guarded.dedup_by_key(|g| g.0);
+        for g in images.guarded.iter_mut() {
+            (g.1, g.2) = (self.tenant_memory(g.0), self.tenant_keys(g.0));
+        }
         for key in keys {
-            if images.names.iter().any(|k| k == key) {
-                continue;
-            }
             images.names.push(key.to_vec());
             let t = self.tenants.resolve(key);
             let hash = hash_key(key);
             for db in 0..self.dbs.len() {
                 let Some(table) = self.dbs[db].table(t) else { continue };
-                if !images.tables.iter().any(|&(d, tt, _)| d == db && tt == t) {
-                    images.tables.push((db, t, table.capacity()));
-                }
+                images.tables.push((db, t, table.capacity()));
                 let Some(slot) = table.locate(key, hash) else { continue };
                 // The write works on a copy; the original is kept aside untouched, so that an
                 // undo puts back exactly what was there (a copy of a collection may hold more
-                // or less spare capacity than the original).
+                // or less spare capacity than the original). A key named twice is copied
+                // twice; the undo puts the images back last first, so the original wins.
                 let (original, before, after) = self.table_op(db, t, |table| {
                     let entry = table.at_mut(slot);
                     let mut copy = entry.renamed(key);
@@ -123,6 +125,9 @@ impl Keyspace {
                 images.entries.push((db, Box::new(original)));
             }
         }
+        // Copies do not change slot capacities: any record of a table will do.
+        images.tables.sort_unstable();
+        images.tables.dedup_by_key(|&mut (db, t, _)| (db, t));
     }
 
     /// A mark in the queue of keyspace events, to drop the events of an undone write.
@@ -147,8 +152,7 @@ impl Keyspace {
     }
 
     /// Puts every recorded key back as it was (deleting the ones that did not exist) and
-    /// gives back slot capacity the write made the tables grow by, so the tenants' memory is
-    /// what it was. Counts the refusal for `refused`. The caller drops the write's events.
+    /// gives the tables the slot capacity they had, so the tenants' memory is what it was. Counts the refusal for `refused`. The caller drops the write's events.
     fn restore_before_images(&mut self, images: &mut BeforeImages, refused: TenantId) {
         for key in &images.names {
             let t = self.tenants.resolve(key);
@@ -159,12 +163,12 @@ impl Keyspace {
                 }
             }
         }
-        for (db, before) in images.entries.drain(..) {
+        for (db, before) in images.entries.drain(..).rev() {
             self.put(db, before);
         }
         for &(db, t, capacity) in &images.tables {
-            if self.dbs[db].table(t).is_some_and(|table| table.capacity() > capacity) {
-                self.table_op(db, t, |table| table.shrink_to(capacity));
+            if self.dbs[db].table(t).is_some_and(|table| table.capacity() != capacity) {
+                self.table_op(db, t, |table| table.restore_capacity(capacity));
             }
         }
         self.tenant_stats_mut(refused).rejected_writes += 1;
