@@ -712,7 +712,15 @@ impl Config {
     }
 
     fn set_value(&mut self, dir: &'static Directive, value: &str) -> Result<(), String> {
-        let canonical = canonicalize(dir, value)?;
+        let canonical = match self.values.get(dir.name) {
+            // As in Redis, a value names only the classes it changes; the others keep theirs
+            // (redis.conf has one line per class).
+            Some(current) if dir.name == "client-output-buffer-limit" => {
+                let current = parse_output_limits(current, None)?;
+                format_output_limits(&parse_output_limits(value, Some(current))?)
+            }
+            _ => canonicalize(dir, value)?,
+        };
         self.values.insert(dir.name, canonical);
         Ok(())
     }
@@ -931,5 +939,15 @@ mod tests {
         assert_eq!(l[2].hard, 1 << 20);
         assert_eq!(l[1].hard, 268435456);
         assert!(parse_output_limits("pubsub 1 2", None).is_err());
+    }
+
+    #[test]
+    fn output_limit_lines_each_set_their_class() {
+        let line = |v: &str| ("client-output-buffer-limit".to_string(), v.split(' ').map(String::from).collect());
+        let config = Config::load(None, &[line("normal 1mb 512kb 10"), line("pubsub 32mb 8mb 60")]).unwrap();
+        assert_eq!(
+            config.get("client-output-buffer-limit"),
+            "normal 1048576 524288 10 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        );
     }
 }
