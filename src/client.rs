@@ -341,6 +341,9 @@ pub struct Client {
     pub multi_memory: usize,
     /// Largest amount of replies held at once (CLIENT LIST `rbp`).
     pub reply_peak: usize,
+    /// Commands wait in the query buffer because the replies reached
+    /// `client-output-backpressure-limit`; they run once the socket takes some.
+    pub input_waiting: bool,
 }
 
 impl Client {
@@ -376,6 +379,7 @@ impl Client {
             subscription_memory: 0,
             multi_memory: 0,
             reply_peak: 0,
+            input_waiting: false,
         }
     }
 
