@@ -187,7 +187,9 @@ fn query_buffers_count_in_used_memory_and_client_list() {
     let part = 3_000_000;
     s.write_all(format!("*2\r\n$3\r\nGET\r\n${}\r\n", 5_000_000).as_bytes()).unwrap();
     s.write_all(&vec![b'q'; part]).unwrap();
-    assert!(wait_until(Duration::from_secs(3), || client_line(&mut con, "big").is_some_and(|l| field(&l, "qbuf") >= part)));
+    assert!(
+        wait_until(Duration::from_secs(3), || client_line(&mut con, "big").is_some_and(|l| field(&l, "qbuf") >= part))
+    );
     let line = client_line(&mut con, "big").unwrap();
     assert!(field(&line, "tot-mem") >= part, "{line}");
     let clients = info_int(&mut con, "memory", "mem_clients_normal");
@@ -198,7 +200,8 @@ fn query_buffers_count_in_used_memory_and_client_list() {
     let tenants: String = ok(&mut con, &["INFO", "tenants"]);
     assert!(!tenants.contains("used_memory=3"), "{tenants}");
     drop(s);
-    assert!(wait_until(Duration::from_secs(2), || info_int(&mut con, "memory", "mem_clients_normal") < clients_before + (1 << 20)));
+    assert!(wait_until(Duration::from_secs(2), || info_int(&mut con, "memory", "mem_clients_normal")
+        < clients_before + (1 << 20)));
 }
 
 #[test]
@@ -258,7 +261,8 @@ fn maxmemory_clients_evicts_the_largest_clients_first() {
         s
     };
     let _small = partial("small", 1 << 20);
-    assert!(wait_until(Duration::from_secs(2), || client_line(&mut con, "small").is_some_and(|l| field(&l, "qbuf") >= 1 << 20)));
+    assert!(wait_until(Duration::from_secs(2), || client_line(&mut con, "small")
+        .is_some_and(|l| field(&l, "qbuf") >= 1 << 20)));
     let mut large = partial("large", 2 << 20);
     // Together over 3 MB: the larger one goes (after the reply to its CLIENT SETNAME).
     assert!(read_to_close(&mut large) <= b"+OK\r\n".len());
@@ -271,7 +275,8 @@ fn maxmemory_clients_evicts_the_largest_clients_first() {
     exempt.write_all(b"CLIENT NO-EVICT on\r\nCLIENT SETNAME exempt\r\n").unwrap();
     exempt.write_all(format!("*2\r\n$3\r\nGET\r\n${}\r\n", 4 << 20).as_bytes()).unwrap();
     exempt.write_all(&vec![b'q'; 3 << 20]).unwrap();
-    assert!(wait_until(Duration::from_secs(3), || client_line(&mut con, "exempt").is_some_and(|l| field(&l, "qbuf") >= 3 << 20)));
+    assert!(wait_until(Duration::from_secs(3), || client_line(&mut con, "exempt")
+        .is_some_and(|l| field(&l, "qbuf") >= 3 << 20)));
     // ... so the others go instead.
     assert!(wait_until(Duration::from_secs(2), || client_line(&mut con, "small").is_none()));
     assert!(client_line(&mut con, "exempt").is_some());
@@ -279,7 +284,8 @@ fn maxmemory_clients_evicts_the_largest_clients_first() {
 
     // A percentage of maxmemory; lowering the limit evicts at once.
     let _small = partial("again", 1 << 20);
-    assert!(wait_until(Duration::from_secs(2), || client_line(&mut con, "again").is_some_and(|l| field(&l, "qbuf") >= 1 << 20)));
+    assert!(wait_until(Duration::from_secs(2), || client_line(&mut con, "again")
+        .is_some_and(|l| field(&l, "qbuf") >= 1 << 20)));
     let _: () = ok(&mut con, &["CONFIG", "SET", "maxmemory", "100mb"]);
     let _: () = ok(&mut con, &["CONFIG", "SET", "maxmemory-clients", "1%"]);
     assert!(client_line(&mut con, "again").is_none());
