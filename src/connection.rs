@@ -192,12 +192,17 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
             }
         }
         // What was just read counts before any of it runs, as Redis counts the query buffer
-        // after each read: a client over `maxmemory-clients` is closed before its command.
-        account_memory(shared, client, &rbuf, parser_pending, &out);
-        if shared.clients_over_limit() {
-            shared.evict_clients();
-            if handle.is_killed() {
-                return Ok(());
+        // after each read: a client over `maxmemory-clients` is closed before its command,
+        // and keys make room for it under `maxmemory`. Without either limit the count after
+        // the batch is enough.
+        let s = &shared.settings;
+        if s.maxmemory_clients.load(Ordering::Relaxed) > 0 || s.maxmemory.load(Ordering::Relaxed) > 0 {
+            account_memory(shared, client, &rbuf, parser_pending, &out);
+            if shared.clients_over_limit() {
+                shared.evict_clients();
+                if handle.is_killed() {
+                    return Ok(());
+                }
             }
         }
         parser_pending = process_input(shared, client, &mut parser, &mut rbuf, &mut out);
