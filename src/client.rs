@@ -150,7 +150,12 @@ impl ClientHandle {
     /// `checkClientOutputBufferLimits`: over the hard limit at once, over the soft limit for
     /// `soft_seconds` without a break. Keeps the time the soft limit was first passed; the
     /// clock is read only while over it.
-    pub fn over_output_limit(&self, pending: usize, limit: crate::config::OutputLimit, now_ms: impl Fn() -> u64) -> bool {
+    pub fn over_output_limit(
+        &self,
+        pending: usize,
+        limit: crate::config::OutputLimit,
+        now_ms: impl Fn() -> u64,
+    ) -> bool {
         let pending = pending as u64;
         if limit.hard > 0 && pending >= limit.hard {
             return true;
@@ -213,7 +218,8 @@ impl ClientHandle {
     /// not accepted yet.
     pub fn set_in_flight(&self, bytes: usize) {
         self.in_flight.store(bytes, Ordering::Relaxed);
-        if bytes == 0 && self.outbox_len.load(Ordering::Relaxed) == 0 && self.soft_since_ms.load(Ordering::Relaxed) != 0 {
+        if bytes == 0 && self.outbox_len.load(Ordering::Relaxed) == 0 && self.soft_since_ms.load(Ordering::Relaxed) != 0
+        {
             self.soft_since_ms.store(0, Ordering::Relaxed);
         }
     }
@@ -341,6 +347,9 @@ pub struct Client {
     pub multi_memory: usize,
     /// Largest amount of replies held at once (CLIENT LIST `rbp`).
     pub reply_peak: usize,
+    /// Commands wait in the query buffer because the replies reached
+    /// `client-output-backpressure-limit`; they run once the socket takes some.
+    pub input_waiting: bool,
 }
 
 impl Client {
@@ -376,6 +385,7 @@ impl Client {
             subscription_memory: 0,
             multi_memory: 0,
             reply_peak: 0,
+            input_waiting: false,
         }
     }
 

@@ -153,6 +153,15 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
         if client.close_after_reply && out.is_empty() {
             return Ok(());
         }
+        if client.input_waiting
+            && out.len() < shared.settings.output_backpressure.load(Ordering::Relaxed)
+            && client.blocked.is_none()
+            && client.paused_command.is_none()
+        {
+            // Commands read before the replies backed up run now that the socket took some.
+            parser_pending = process_input(shared, client, &mut parser, &mut rbuf, &mut out);
+            continue;
+        }
         // Replies the socket has not taken are kept, and commands keep being read and run
         // (so a pipelining client is never stalled by its own replies), until they reach
         // `client-output-backpressure-limit`: then the client is not read until its socket
@@ -271,12 +280,17 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
             }
         }
         // What was just read counts before any of it runs, as Redis counts the query buffer
-        // after each read: a client over `maxmemory-clients` is closed before its command.
-        account_memory(shared, client, &rbuf, parser_pending, &out);
-        if shared.clients_over_limit() {
-            shared.evict_clients();
-            if handle.is_killed() {
-                return Ok(());
+        // after each read: a client over `maxmemory-clients` is closed before its command,
+        // and keys make room for it under `maxmemory`. Without either limit the count after
+        // the batch is enough.
+        let s = &shared.settings;
+        if s.maxmemory_clients.load(Ordering::Relaxed) > 0 || s.maxmemory.load(Ordering::Relaxed) > 0 {
+            account_memory(shared, client, &rbuf, parser_pending, &out);
+            if shared.clients_over_limit() {
+                shared.evict_clients();
+                if handle.is_killed() {
+                    return Ok(());
+                }
             }
         }
         match process_input(shared, client, &mut parser, &mut rbuf, &mut out) {
@@ -461,6 +475,8 @@ fn process_input(
     };
     let mut parser_pending = 0;
     let mut aborted = false;
+    let backpressure = shared.settings.output_backpressure.load(Ordering::Relaxed);
+    client.input_waiting = false;
     out.stop_at = limit.hard as usize;
     let mut ctx = Ctx::new(shared, client, out);
     loop {
@@ -503,6 +519,11 @@ fn process_input(
                 if !ctx.client.pending_pushes.is_empty() {
                     let pushes = ctx.client.pending_pushes.split();
                     ctx.out.raw(&pushes);
+                }
+                if ctx.out.len() >= backpressure && !rbuf.is_empty() {
+                    // The rest waits in the query buffer until the socket takes some replies.
+                    ctx.client.input_waiting = true;
+                    break;
                 }
                 if over_output_limit(ctx.client, ctx.out, limit) {
                     // Nothing more is written to it, not even the replies before this one.

@@ -295,15 +295,12 @@ impl Shared {
             .filter(|c| !c.no_evict.load(Ordering::Relaxed) && !c.is_killed())
             .map(|c| (c.tot_mem.load(Ordering::Relaxed), c.clone()))
             .collect();
-        candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        candidates.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
         for (_, handle) in candidates {
             if self.client_memory.load(Ordering::Relaxed) as u64 <= limit {
                 break;
             }
-            tracing::info!(
-                "Evicting client: {}",
-                crate::commands::client::describe_handle(&handle)
-            );
+            tracing::info!("Evicting client: {}", crate::commands::client::describe_handle(&handle));
             self.evicted_clients.fetch_add(1, Ordering::Relaxed);
             crate::client::disconnect(self, &handle);
         }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{err, info_int, ok, run, used_memory};
+use common::{info_int, ok, run, used_memory};
 use redis::Connection;
 
 const VALUE_BYTES: usize = 200;

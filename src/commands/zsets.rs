@@ -1001,7 +1001,8 @@ fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) {
     let len = z.len();
     if n < 0 {
         // Repetitions allowed: independent draws, written as they are drawn.
-        let draws = (0..n.unsigned_abs() as usize).map(|_| z.get(rng.below(len as u64) as usize).expect("rank below len"));
+        let draws =
+            (0..n.unsigned_abs() as usize).map(|_| z.get(rng.below(len as u64) as usize).expect("rank below len"));
         return reply_items(ctx.out, draws, with_scores);
     }
     let picked: Vec<&Item> = if n as usize >= len {
