@@ -159,7 +159,10 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
             && client.paused_command.is_none()
         {
             // Commands read before the replies backed up run now that the socket took some.
-            parser_pending = process_input(shared, client, &mut parser, &mut rbuf, &mut out);
+            match process_input(shared, client, &mut parser, &mut rbuf, &mut out) {
+                Input::Served { parser_pending: held } => parser_pending = held,
+                Input::Abort => return Ok(()),
+            }
             continue;
         }
         // Replies the socket has not taken are kept, and commands keep being read and run

@@ -165,7 +165,8 @@ fn start_with_log(args: &[&str]) -> (u16, Child, mpsc::Receiver<String>) {
     let child = Child(child);
     let port = loop {
         let line = lines.next().expect("server exited before it was ready").unwrap();
-        if let Some(p) = line.strip_prefix("Ready to accept connections tcp port ") {
+        // A Redis-format log line: `pid:M date time * Ready to accept connections tcp port N`.
+        if let Some((_, p)) = line.split_once("Ready to accept connections tcp port ") {
             break p.trim().parse().unwrap();
         }
     };
