@@ -86,10 +86,10 @@ impl RequestParser {
                         Some(args) => return Ok(Some(args)),
                     }
                 }
-                let Some(line) = take_line(buf, "too big mbulk count string")? else {
+                let Some(count) = take_length_line(buf, "too big mbulk count string")? else {
                     return Ok(None);
                 };
-                let count = parse_int(&line[1..])
+                let count = count
                     .filter(|n| *n <= MULTIBULK_MAX)
                     .ok_or_else(|| ProtocolError("invalid multibulk length".into()))?;
                 if count > UNAUTHENTICATED_MULTIBULK_MAX && !limits.authenticated {
@@ -112,10 +112,10 @@ impl RequestParser {
                         if buf[0] != b'$' {
                             return Err(ProtocolError(format!("expected '$', got '{}'", buf[0] as char)));
                         }
-                        let Some(line) = take_line(buf, "too big bulk count string")? else {
+                        let Some(len) = take_length_line(buf, "too big bulk count string")? else {
                             return Ok(None);
                         };
-                        let len = parse_int(&line[1..])
+                        let len = len
                             .filter(|n| *n >= 0 && *n as u64 <= limits.max_bulk_len as u64)
                             .ok_or_else(|| ProtocolError("invalid bulk length".into()))?;
                         if len > UNAUTHENTICATED_BULK_MAX && !limits.authenticated {
@@ -172,13 +172,14 @@ impl RequestParser {
     }
 }
 
-/// Takes one `\r\n`-terminated line (without the terminator) from `buf`.
-fn take_line(buf: &mut BytesMut, too_big: &str) -> Result<Option<Bytes>, ProtocolError> {
+/// Takes one `*<count>\r\n` or `$<len>\r\n` line from `buf` and returns its number
+/// (`Some(None)` if it is not one). Parsed in place: no slice of the buffer is made for it.
+fn take_length_line(buf: &mut BytesMut, too_big: &str) -> Result<Option<Option<i64>>, ProtocolError> {
     match memchr(b'\r', buf) {
         Some(pos) if pos + 1 < buf.len() => {
-            let line = buf.split_to(pos).freeze();
-            buf.advance(2);
-            Ok(Some(line))
+            let n = parse_int(&buf[1..pos]);
+            buf.advance(pos + 2);
+            Ok(Some(n))
         }
         Some(_) => Ok(None),
         None if buf.len() > INLINE_MAX => Err(ProtocolError(too_big.into())),
