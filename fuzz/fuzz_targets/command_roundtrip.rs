@@ -1,18 +1,22 @@
 //! Requests parsed and executed on an in-process server state (keyspace, tenants, tags,
 //! pub/sub, config), with no network: the whole path from request bytes to reply bytes.
 //!
-//! Each input gets a fresh state. Its bytes are parsed as a stream of requests; every
-//! command runs through the command table as a connection would run it, and what it
-//! writes must be a sequence of complete, well-formed RESP2/RESP3 replies. `DEBUG` is left
-//! out (`DEBUG SLEEP` stops the server by design). Strings are capped by a small
-//! `proto-max-bulk-len` so that one command cannot allocate gigabytes.
+//! One server state serves every input (building one per input costs milliseconds); after
+//! each input it is reset as far as commands can change it: the client is torn down as on
+//! a disconnect, every database is flushed and every directive CONFIG SET changed is set
+//! back. The input's bytes are parsed as a stream of requests; every command runs through
+//! the command table as a connection would run it, and what it writes must be a sequence
+//! of complete, well-formed RESP2/RESP3 replies. `DEBUG` is left out (`DEBUG SLEEP` stops
+//! the server by design). Strings are capped by a small `proto-max-bulk-len` so that one
+//! command cannot allocate gigabytes.
 #![no_main]
 
 use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use tenantcache::client::{Client, ClientHandle};
 use tenantcache::commands::{self, Ctx};
-use tenantcache::config::Config;
+use std::sync::{Arc, OnceLock};
+use tenantcache::config::{Config, DIRECTIVES};
 use tenantcache::protocol::{ReplyBuf, RequestLimits, RequestParser};
 use tenantcache::server::Shared;
 
@@ -54,10 +58,27 @@ fn resp_value_len(buf: &[u8]) -> usize {
     }
 }
 
+/// The server state shared by all inputs, and each directive's value when it was built.
+struct State {
+    shared: Arc<Shared>,
+    initial: Vec<(&'static str, String)>,
+}
+
+fn state() -> &'static State {
+    static STATE: OnceLock<State> = OnceLock::new();
+    STATE.get_or_init(|| {
+        let overrides = [("proto-max-bulk-len".to_string(), vec![MAX_BULK_LEN.to_string()])];
+        let shared = Shared::new(Config::load(None, &overrides).expect("default config")).expect("server state");
+        let initial = {
+            let config = shared.config.read();
+            DIRECTIVES.iter().map(|d| (d.name, config.get(d.name).to_string())).collect()
+        };
+        State { shared, initial }
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
-    let overrides = [("proto-max-bulk-len".to_string(), vec![MAX_BULK_LEN.to_string()])];
-    let config = Config::load(None, &overrides).expect("default config");
-    let shared = Shared::new(config).expect("server state");
+    let State { shared, initial } = state();
     let handle = ClientHandle::new(1, "127.0.0.1:1".into(), "127.0.0.1:6379".into(), -1);
     let mut client = Client::new(handle, true);
     let mut out = ReplyBuf::new();
@@ -71,12 +92,38 @@ fuzz_target!(|data: &[u8]| {
         if args[0].eq_ignore_ascii_case(b"debug") {
             continue;
         }
-        run(&shared, &mut client, &mut out, &args);
+        run(shared, &mut client, &mut out, &args);
         if client.close_after_reply {
             break;
         }
     }
+    reset(shared, initial, client);
 });
+
+/// Undoes what the input's commands did to the shared state.
+fn reset(shared: &Shared, initial: &[(&'static str, String)], mut client: Client) {
+    // What a connection's end releases.
+    tenantcache::blocking::forget(shared, &client);
+    tenantcache::pubsub::unsubscribe_all(shared, &mut client);
+    commands::transactions::forget_client(shared, &mut client);
+    shared.monitors.remove(client.id);
+    let mut admin = Client::new(ClientHandle::new(2, "127.0.0.1:2".into(), "127.0.0.1:6379".into(), -1), true);
+    let mut out = ReplyBuf::new();
+    let changed: Vec<&(&str, String)> = {
+        let config = shared.config.read();
+        initial.iter().filter(|(name, value)| config.get(name) != value).collect()
+    };
+    for (name, value) in changed {
+        let mut config = shared.config.write();
+        if config.set(name, value).is_ok() {
+            drop(config);
+            let _ = shared.apply_config(name);
+        }
+    }
+    let mut ctx = Ctx::new(shared, &mut admin, &mut out);
+    commands::execute(&mut ctx, &[Bytes::from_static(b"FLUSHALL")]);
+    commands::execute(&mut ctx, &[Bytes::from_static(b"CLIENT"), Bytes::from_static(b"UNPAUSE")]);
+}
 
 fn run(shared: &Shared, client: &mut Client, out: &mut ReplyBuf, args: &[Bytes]) {
     out.buf.clear();
