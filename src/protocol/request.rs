@@ -214,11 +214,10 @@ fn parse_int(s: &[u8]) -> Option<i64> {
 /// arguments, double quotes take `\n`, `\xHH`-style escapes, single quotes take `\'`.
 /// Returns `None` for unbalanced quotes (or a closing quote not followed by a space).
 ///
-/// As in Redis, whose line is a C string there, a NUL byte ends the line: what follows it
-/// is ignored, and a quote still open at it is unbalanced. (Binary data goes in quotes as
-/// `"\x00"`, or in a multibulk.)
+/// A NUL byte is an ordinary byte of its argument. (Redis reads inline lines as C strings:
+/// a NUL hides the newline after it, and that client waits for the line until it passes
+/// 64 KB; here the line is served, and nothing of it is dropped.)
 pub fn split_inline_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let line = &line[..memchr(0, line).unwrap_or(line.len())];
     let mut args = Vec::new();
     let mut i = 0;
     let n = line.len();
@@ -363,17 +362,18 @@ mod tests {
     }
 
     #[test]
-    fn nul_ends_an_inline_line() {
-        let cmds = parse_all(b"PING\0\r\nECHO a\0b c\r\n\0\r\nECHO \"x\\x00y\"\r\n").unwrap();
+    fn nul_is_an_ordinary_byte_of_an_inline_argument() {
+        let cmds = parse_all(b"PING\0\r\nECHO a\0b c\r\n\0\r\nECHO \"x\0y\\x00\"\r\n").unwrap();
         assert_eq!(
             cmds,
             vec![
-                vec![Bytes::from("PING")],
-                vec![Bytes::from("ECHO"), Bytes::from("a")],
-                vec![Bytes::from("ECHO"), Bytes::from(&b"x\0y"[..])]
+                vec![Bytes::from(&b"PING\0"[..])],
+                vec![Bytes::from("ECHO"), Bytes::from(&b"a\0b"[..]), Bytes::from("c")],
+                vec![Bytes::from(&b"\0"[..])],
+                vec![Bytes::from("ECHO"), Bytes::from(&b"x\0y\0"[..])],
             ]
         );
-        assert_eq!(parse_all(b"ECHO \"a\0\"\r\n").unwrap_err().0, "unbalanced quotes in request");
+        assert_eq!(parse_all(b"ECHO \"a\0\r\n").unwrap_err().0, "unbalanced quotes in request");
         assert_eq!(split_inline_args(b"\x0b\x0ca\x0bb").unwrap(), vec![b"a\x0bb".to_vec()]);
     }
 
