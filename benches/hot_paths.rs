@@ -1,4 +1,5 @@
-//! Criterion benches of the code every request crosses: the request parser, the reply
+//! Criterion benches of the code every request crosses: the request parser (a pipeline of
+//! SETs, and one multibulk of 100,000 arguments arriving in 16 KB reads), the reply
 //! encoder, the glob matcher (KEYS, SCAN MATCH, PSUBSCRIBE), the per-tenant hash table and a
 //! write that evicts at `maxmemory`.
 //!
@@ -34,6 +35,19 @@ fn set_pipeline() -> Vec<u8> {
     out
 }
 
+/// Arguments of the large multibulk row, and the read size it arrives in (the server's).
+const LARGE_ARGS: usize = 100_000;
+const READ_CHUNK: usize = 16 * 1024;
+
+/// One `RPUSH list x x ...` of `LARGE_ARGS` elements.
+fn large_multibulk() -> Vec<u8> {
+    let mut out = format!("*{}\r\n$5\r\nRPUSH\r\n$4\r\nlist\r\n", LARGE_ARGS + 2).into_bytes();
+    for _ in 0..LARGE_ARGS {
+        out.extend_from_slice(b"$1\r\nx\r\n");
+    }
+    out
+}
+
 fn parser(c: &mut Criterion) {
     let input = set_pipeline();
     let mut group = c.benchmark_group("parser");
@@ -52,6 +66,24 @@ fn parser(c: &mut Criterion) {
             },
             BatchSize::SmallInput,
         )
+    });
+    // One request of many arguments arriving in many reads: the parser resumes where it
+    // stopped, so the time per argument does not grow with the count.
+    let large = large_multibulk();
+    group.throughput(Throughput::Elements(LARGE_ARGS as u64));
+    group.bench_function("large_multibulk_100k_args_16k_reads", |b| {
+        b.iter(|| {
+            let mut parser = RequestParser::new();
+            let mut buf = BytesMut::with_capacity(READ_CHUNK);
+            let mut args = None;
+            for chunk in large.chunks(READ_CHUNK) {
+                buf.extend_from_slice(chunk);
+                if let Some(done) = parser.next(&mut buf, &RequestLimits::new(MAX_BULK_LEN)).expect("valid input") {
+                    args = Some(done);
+                }
+            }
+            assert_eq!(args.map(|a| a.len()), Some(LARGE_ARGS + 2));
+        })
     });
     group.finish();
 }

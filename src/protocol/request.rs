@@ -86,10 +86,10 @@ impl RequestParser {
                         Some(args) => return Ok(Some(args)),
                     }
                 }
-                let Some(line) = take_line(buf, "too big mbulk count string")? else {
+                let Some(count) = take_length_line(buf, "too big mbulk count string")? else {
                     return Ok(None);
                 };
-                let count = parse_int(&line[1..])
+                let count = count
                     .filter(|n| *n <= MULTIBULK_MAX)
                     .ok_or_else(|| ProtocolError("invalid multibulk length".into()))?;
                 if count > UNAUTHENTICATED_MULTIBULK_MAX && !limits.authenticated {
@@ -112,10 +112,10 @@ impl RequestParser {
                         if buf[0] != b'$' {
                             return Err(ProtocolError(format!("expected '$', got '{}'", buf[0] as char)));
                         }
-                        let Some(line) = take_line(buf, "too big bulk count string")? else {
+                        let Some(len) = take_length_line(buf, "too big bulk count string")? else {
                             return Ok(None);
                         };
-                        let len = parse_int(&line[1..])
+                        let len = len
                             .filter(|n| *n >= 0 && *n as u64 <= limits.max_bulk_len as u64)
                             .ok_or_else(|| ProtocolError("invalid bulk length".into()))?;
                         if len > UNAUTHENTICATED_BULK_MAX && !limits.authenticated {
@@ -172,13 +172,14 @@ impl RequestParser {
     }
 }
 
-/// Takes one `\r\n`-terminated line (without the terminator) from `buf`.
-fn take_line(buf: &mut BytesMut, too_big: &str) -> Result<Option<Bytes>, ProtocolError> {
+/// Takes one `*<count>\r\n` or `$<len>\r\n` line from `buf` and returns its number
+/// (`Some(None)` if it is not one). Parsed in place: no slice of the buffer is made for it.
+fn take_length_line(buf: &mut BytesMut, too_big: &str) -> Result<Option<Option<i64>>, ProtocolError> {
     match memchr(b'\r', buf) {
         Some(pos) if pos + 1 < buf.len() => {
-            let line = buf.split_to(pos).freeze();
-            buf.advance(2);
-            Ok(Some(line))
+            let n = parse_int(&buf[1..pos]);
+            buf.advance(pos + 2);
+            Ok(Some(n))
         }
         Some(_) => Ok(None),
         None if buf.len() > INLINE_MAX => Err(ProtocolError(too_big.into())),
@@ -213,11 +214,10 @@ fn parse_int(s: &[u8]) -> Option<i64> {
 /// arguments, double quotes take `\n`, `\xHH`-style escapes, single quotes take `\'`.
 /// Returns `None` for unbalanced quotes (or a closing quote not followed by a space).
 ///
-/// As in Redis, whose line is a C string there, a NUL byte ends the line: what follows it
-/// is ignored, and a quote still open at it is unbalanced. (Binary data goes in quotes as
-/// `"\x00"`, or in a multibulk.)
+/// A NUL byte is an ordinary byte of its argument. (Redis reads inline lines as C strings:
+/// a NUL hides the newline after it, and that client waits for the line until it passes
+/// 64 KB; here the line is served, and nothing of it is dropped.)
 pub fn split_inline_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let line = &line[..memchr(0, line).unwrap_or(line.len())];
     let mut args = Vec::new();
     let mut i = 0;
     let n = line.len();
@@ -362,17 +362,18 @@ mod tests {
     }
 
     #[test]
-    fn nul_ends_an_inline_line() {
-        let cmds = parse_all(b"PING\0\r\nECHO a\0b c\r\n\0\r\nECHO \"x\\x00y\"\r\n").unwrap();
+    fn nul_is_an_ordinary_byte_of_an_inline_argument() {
+        let cmds = parse_all(b"PING\0\r\nECHO a\0b c\r\n\0\r\nECHO \"x\0y\\x00\"\r\n").unwrap();
         assert_eq!(
             cmds,
             vec![
-                vec![Bytes::from("PING")],
-                vec![Bytes::from("ECHO"), Bytes::from("a")],
-                vec![Bytes::from("ECHO"), Bytes::from(&b"x\0y"[..])]
+                vec![Bytes::from(&b"PING\0"[..])],
+                vec![Bytes::from("ECHO"), Bytes::from(&b"a\0b"[..]), Bytes::from("c")],
+                vec![Bytes::from(&b"\0"[..])],
+                vec![Bytes::from("ECHO"), Bytes::from(&b"x\0y\0"[..])],
             ]
         );
-        assert_eq!(parse_all(b"ECHO \"a\0\"\r\n").unwrap_err().0, "unbalanced quotes in request");
+        assert_eq!(parse_all(b"ECHO \"a\0\r\n").unwrap_err().0, "unbalanced quotes in request");
         assert_eq!(split_inline_args(b"\x0b\x0ca\x0bb").unwrap(), vec![b"a\x0bb".to_vec()]);
     }
 
