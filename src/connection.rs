@@ -206,9 +206,9 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                     out.raw(&reply);
                 }
                 match process_input(shared, client, &mut parser, &mut rbuf, &mut out) {
-                Input::Served { parser_pending: held } => parser_pending = held,
-                Input::Abort => return Ok(()),
-            }
+                    Input::Served { parser_pending: held } => parser_pending = held,
+                    Input::Abort => return Ok(()),
+                }
             }
             continue;
         }
