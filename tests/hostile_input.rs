@@ -6,10 +6,8 @@
 mod common;
 
 use common::Server;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(3);
@@ -142,49 +140,11 @@ fn every_byte_value_in_an_inline_command_parses_or_fails_cleanly() {
 
 // ----- 2. Cross-protocol requests -----
 
-/// A server process started here, stopped when dropped (also when a test fails).
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the server with its log readable: returns the server's port, the child and a
-/// channel of its log lines.
-fn start_with_log(args: &[&str]) -> (u16, Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tenantcache"))
-        .args(["--port", "0", "--bind", "127.0.0.1", "--loglevel", "warning"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start tenantcache");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let child = Child(child);
-    let port = loop {
-        let line = lines.next().expect("server exited before it was ready").unwrap();
-        // A Redis-format log line: `pid:M date time * Ready to accept connections tcp port N`.
-        if let Some((_, p)) = line.split_once("Ready to accept connections tcp port ") {
-            break p.trim().parse().unwrap();
-        }
-    };
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    (port, child, rx)
-}
-
 #[test]
 fn http_post_and_host_lines_close_the_connection_and_run_nothing() {
-    let (port, server, log) = start_with_log(&[]);
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
-    let mut con = client.get_connection().unwrap();
+    let (server, log) = Server::start_with_log(&[]);
+    let port = server.port;
+    let mut con = server.conn();
 
     // A browser's POST whose body is a command: nothing runs, nothing is answered.
     let post = "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n\r\nSET posted yes\r\n";

@@ -13,15 +13,21 @@ pub struct Server {
 impl Server {
     /// Starts the server with extra `--directive value` arguments.
     pub fn start(args: &[&str]) -> Server {
-        Server::spawn(None, args)
+        Server::spawn(None, args, None)
+    }
+
+    /// Starts the server and hands over its log: every line after the ready line.
+    pub fn start_with_log(args: &[&str]) -> (Server, std::sync::mpsc::Receiver<String>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        (Server::spawn(None, args, Some(tx)), rx)
     }
 
     /// Starts the server with a config file; port, bind and loglevel flags override the file's.
     pub fn start_with_config(path: &str, args: &[&str]) -> Server {
-        Server::spawn(Some(path), args)
+        Server::spawn(Some(path), args, None)
     }
 
-    fn spawn(config_file: Option<&str>, args: &[&str]) -> Server {
+    fn spawn(config_file: Option<&str>, args: &[&str], log: Option<std::sync::mpsc::Sender<String>>) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tenantcache"))
             .args(config_file)
             .args(["--port", "0", "--bind", "127.0.0.1", "--loglevel", "warning"])
@@ -40,7 +46,13 @@ impl Server {
             }
         };
         // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if let Some(tx) = &log {
+                    let _ = tx.send(line);
+                }
+            }
+        });
         Server { port, child }
     }
 
