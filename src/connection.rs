@@ -25,9 +25,8 @@ const READ_CHUNK: usize = 16 * 1024;
 /// What became of a batch of input.
 #[derive(PartialEq, Eq)]
 enum Input {
-    /// Commands ran (or more input is needed); replies are in the output buffer. Carries
-    /// the bytes of an unfinished multibulk the parser holds.
-    Served { parser_pending: usize },
+    /// Commands ran (or more input is needed); replies are in the output buffer.
+    Served,
     /// The connection must close now, without writing what is pending (a cross-protocol
     /// request, or a query buffer over its limit).
     Abort,
@@ -134,8 +133,6 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut parser = RequestParser::new();
     let mut out = ReplyBuf::new();
-    // Bytes of an unfinished multibulk the parser holds (as of the last batch).
-    let mut parser_pending = 0;
     // Until the first line is known: an HTTP request line is answered as a metrics scrape.
     let mut sniffing = shared.settings.primary_port_http.load(Ordering::Relaxed);
     loop {
@@ -149,7 +146,7 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
         if !out.is_empty() {
             flush(socket, client, &mut out)?;
         }
-        account_memory(shared, client, &rbuf, parser_pending, &out);
+        account_memory(shared, client, &rbuf, &parser, &out);
         if client.close_after_reply && out.is_empty() {
             return Ok(());
         }
@@ -159,9 +156,8 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
             && client.paused_command.is_none()
         {
             // Commands read before the replies backed up run now that the socket took some.
-            match process_input(shared, client, &mut parser, &mut rbuf, &mut out) {
-                Input::Served { parser_pending: held } => parser_pending = held,
-                Input::Abort => return Ok(()),
+            if process_input(shared, client, &mut parser, &mut rbuf, &mut out) == Input::Abort {
+                return Ok(());
             }
             continue;
         }
@@ -205,9 +201,8 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                 if let Some(reply) = handle.take_outbox() {
                     out.raw(&reply);
                 }
-                match process_input(shared, client, &mut parser, &mut rbuf, &mut out) {
-                    Input::Served { parser_pending: held } => parser_pending = held,
-                    Input::Abort => return Ok(()),
+                if process_input(shared, client, &mut parser, &mut rbuf, &mut out) == Input::Abort {
+                    return Ok(());
                 }
             }
             continue;
@@ -226,9 +221,8 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                 }
             }
             // Retries the held command; it is held again if the pause still applies to it.
-            match process_input(shared, client, &mut parser, &mut rbuf, &mut out) {
-                Input::Served { parser_pending: held } => parser_pending = held,
-                Input::Abort => return Ok(()),
+            if process_input(shared, client, &mut parser, &mut rbuf, &mut out) == Input::Abort {
+                return Ok(());
             }
             continue;
         }
@@ -239,7 +233,7 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
             out.buf = BytesMut::new();
             handle.released_at_ms.store(handle.last_active_ms.load(Ordering::Relaxed), Ordering::Relaxed);
             handle.info.lock().query_buffer_free = 0;
-            account_memory(shared, client, &rbuf, parser_pending, &out);
+            account_memory(shared, client, &rbuf, &parser, &out);
         }
         let timeout = shared.settings.timeout_secs.load(Ordering::Relaxed);
         // Only clients that can time out pay for a timer on every read.
@@ -288,7 +282,7 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
         // the batch is enough.
         let s = &shared.settings;
         if s.maxmemory_clients.load(Ordering::Relaxed) > 0 || s.maxmemory.load(Ordering::Relaxed) > 0 {
-            account_memory(shared, client, &rbuf, parser_pending, &out);
+            account_memory(shared, client, &rbuf, &parser, &out);
             if shared.clients_over_limit() {
                 shared.evict_clients();
                 if handle.is_killed() {
@@ -296,9 +290,8 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
                 }
             }
         }
-        match process_input(shared, client, &mut parser, &mut rbuf, &mut out) {
-            Input::Served { parser_pending: held } => parser_pending = held,
-            Input::Abort => return Ok(()),
+        if process_input(shared, client, &mut parser, &mut rbuf, &mut out) == Input::Abort {
+            return Ok(());
         }
     }
 }
@@ -410,10 +403,10 @@ fn buffer_memory(capacity: usize) -> usize {
 /// Counts the client's memory into the server's: fixed state, query buffer (and the
 /// unfinished command the parser holds), unwritten replies, messages queued for it, its
 /// transaction queue, subscriptions and WATCHed keys. O(1): a few loads and one swap.
-fn account_memory(shared: &Shared, client: &Client, rbuf: &BytesMut, parser_pending: usize, out: &ReplyBuf) {
+fn account_memory(shared: &Shared, client: &Client, rbuf: &BytesMut, parser: &RequestParser, out: &ReplyBuf) {
     let bytes = crate::client::CLIENT_BASE_MEMORY
         + buffer_memory(rbuf.capacity())
-        + parser_pending
+        + parser.pending_bytes()
         + buffer_memory(out.buf.capacity())
         + client.handle.outbox_len()
         + client.multi_memory
@@ -476,7 +469,6 @@ fn process_input(
             limits[0]
         }
     };
-    let mut parser_pending = 0;
     let mut aborted = false;
     let backpressure = shared.settings.output_backpressure.load(Ordering::Relaxed);
     client.input_waiting = false;
@@ -541,7 +533,6 @@ fn process_input(
                 }
             }
             Ok(None) => {
-                parser_pending = parser.pending_bytes();
                 // Arguments taken from the buffer are held too (with their slots).
                 aborted = over_query_buffer_limit(shared, ctx.client, parser, rbuf);
                 break;
@@ -569,7 +560,7 @@ fn process_input(
     if aborted {
         Input::Abort
     } else {
-        Input::Served { parser_pending }
+        Input::Served
     }
 }
 

@@ -5,35 +5,12 @@
 
 mod common;
 
-use common::Server;
+use common::{read_until_close, Server};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(3);
-
-/// Sends `bytes` on a fresh connection; returns what was read and whether the server closed it.
-fn exchange(port: u16, bytes: &[u8]) -> (Vec<u8>, bool) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    // The server may close before taking everything: a failed write is part of the answer.
-    let _ = s.write_all(bytes);
-    read_until_close(&mut s)
-}
-
-fn read_until_close(s: &mut TcpStream) -> (Vec<u8>, bool) {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    let closed = loop {
-        match s.read(&mut buf) {
-            Ok(0) => break true,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
-            Err(_) => break false,
-        }
-    };
-    (out, closed)
-}
 
 /// Reads replies on an open connection until `expected` bytes arrived or `WAIT` passed.
 fn read_exactly(s: &mut TcpStream, expected: usize) -> Vec<u8> {
@@ -103,7 +80,7 @@ fn nul_in_an_inline_command_parses_and_nothing_hangs() {
     let mut bystander = server.conn();
     let before = rss_kb(server.pid());
     // A NUL is an ordinary byte of its argument: nothing of the line is dropped.
-    let (reply, _) = exchange(server.port, b"PING\0\r\nECHO a\0b\r\nSET k \"v\0w\"\r\nPING\r\nQUIT\r\n");
+    let (reply, _) = server.exchange(b"PING\0\r\nECHO a\0b\r\nSET k \"v\0w\"\r\nPING\r\nQUIT\r\n", WAIT);
     assert_eq!(
         String::from_utf8_lossy(&reply),
         "-ERR unknown command 'PING\0', with args beginning with: \r\n$3\r\na\0b\r\n+OK\r\n+PONG\r\n+OK\r\n"
@@ -126,7 +103,7 @@ fn every_byte_value_in_an_inline_command_parses_or_fails_cleanly() {
         let mut request = b"ECHO a".to_vec();
         request.extend_from_slice(&[c, b'b', c]);
         request.extend_from_slice(b"\r\nQUIT\r\n");
-        let (reply, closed) = exchange(server.port, &request);
+        let (reply, closed) = server.exchange(&request, WAIT);
         let reply = String::from_utf8_lossy(&reply);
         assert!(closed, "byte {c}: connection left open");
         assert!(
@@ -148,17 +125,18 @@ fn http_post_and_host_lines_close_the_connection_and_run_nothing() {
 
     // A browser's POST whose body is a command: nothing runs, nothing is answered.
     let post = "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n\r\nSET posted yes\r\n";
-    let (reply, closed) = exchange(port, post.as_bytes());
+    let (reply, closed) = server.exchange(post.as_bytes(), WAIT);
     assert_eq!(String::from_utf8_lossy(&reply), "");
     assert!(closed);
     assert!(!exists(&mut con, "posted"));
 
     // A request whose first line was dropped still opens with Host:.
-    let (reply, closed) = exchange(port, b"Host: localhost\r\nSET hosted yes\r\n");
+    let (reply, closed) = server.exchange(b"Host: localhost\r\nSET hosted yes\r\n", WAIT);
     assert_eq!((reply.as_slice(), closed), (&b""[..], true));
     assert!(!exists(&mut con, "hosted"));
     // In a RESP multibulk too, and in any letter case.
-    let (reply, closed) = exchange(port, b"*2\r\n$4\r\npoSt\r\n$1\r\nx\r\n*3\r\n$3\r\nSET\r\n$1\r\nr\r\n$1\r\nv\r\n");
+    let (reply, closed) =
+        server.exchange(b"*2\r\n$4\r\npoSt\r\n$1\r\nx\r\n*3\r\n$3\r\nSET\r\n$1\r\nr\r\n$1\r\nv\r\n", WAIT);
     assert_eq!((reply.as_slice(), closed), (&b""[..], true));
     assert!(!exists(&mut con, "r"));
 
@@ -241,17 +219,17 @@ fn unauthenticated_clients_send_only_small_requests() {
     let _: () = redis::cmd("AUTH").arg("s3cret").query(&mut bystander).unwrap();
     let before = rss_kb(server.pid());
 
-    let (reply, closed) = exchange(server.port, b"*11\r\n");
+    let (reply, closed) = server.exchange(b"*11\r\n", WAIT);
     assert_eq!(String::from_utf8_lossy(&reply), "-ERR Protocol error: unauthenticated multibulk length\r\n");
     assert!(closed);
-    let (reply, closed) = exchange(server.port, b"*1\r\n$16385\r\n");
+    let (reply, closed) = server.exchange(b"*1\r\n$16385\r\n", WAIT);
     assert_eq!(String::from_utf8_lossy(&reply), "-ERR Protocol error: unauthenticated bulk length\r\n");
     assert!(closed);
     // Redis's unit/auth cases.
-    let (reply, closed) = exchange(server.port, b"*100\r\n");
+    let (reply, closed) = server.exchange(b"*100\r\n", WAIT);
     assert_eq!(String::from_utf8_lossy(&reply), "-ERR Protocol error: unauthenticated multibulk length\r\n");
     assert!(closed);
-    let (reply, closed) = exchange(server.port, b"*1\r\n$100000000\r\n");
+    let (reply, closed) = server.exchange(b"*1\r\n$100000000\r\n", WAIT);
     assert_eq!(String::from_utf8_lossy(&reply), "-ERR Protocol error: unauthenticated bulk length\r\n");
     assert!(closed);
 
@@ -318,7 +296,7 @@ fn an_unfinished_multibulk_is_bounded_by_the_query_buffer_limit() {
         request.extend_from_slice(b"$1\r\nx\r\n");
     }
     let before = rss_kb(server.pid());
-    let (reply, closed) = exchange(server.port, &request);
+    let (reply, closed) = server.exchange(&request, WAIT);
     assert_eq!(String::from_utf8_lossy(&reply), "");
     assert!(closed, "an unfinished multibulk over the limit must close the connection");
     assert!(!exists(&mut con, "unfinished"));
@@ -339,7 +317,7 @@ fn a_bulk_over_the_query_buffer_limit_is_never_stored() {
         request.resize(request.len() + size, b'v');
         request.extend_from_slice(b"\r\n");
         for attempt in 0..20 {
-            let (reply, closed) = exchange(server.port, &request);
+            let (reply, closed) = server.exchange(&request, WAIT);
             assert_eq!(String::from_utf8_lossy(&reply), "", "{size} bytes, attempt {attempt}");
             assert!(closed, "{size} bytes, attempt {attempt}");
             assert!(!exists(&mut con, "big"), "{size} bytes, attempt {attempt}: stored over a 1 MB limit");

@@ -5,27 +5,13 @@
 mod common;
 
 use common::Server;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(2);
 
 /// Sends `bytes` on a fresh connection; returns what was read and whether the server closed it.
 fn exchange(server: &Server, bytes: &[u8]) -> (String, bool) {
-    let mut s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    s.write_all(bytes).unwrap();
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    let closed = loop {
-        match s.read(&mut buf) {
-            Ok(0) => break true,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
-            Err(_) => break false,
-        }
-    };
+    let (out, closed) = server.exchange(bytes, WAIT);
     (String::from_utf8_lossy(&out).into_owned(), closed)
 }
 

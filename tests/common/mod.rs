@@ -76,21 +76,36 @@ impl Server {
     /// Sends raw bytes on a fresh TCP connection and returns everything read until the server
     /// closes the connection or `wait` passes.
     pub fn raw(&self, bytes: &[u8], wait: std::time::Duration) -> Vec<u8> {
-        use std::io::{Read, Write};
+        self.exchange(bytes, wait).0
+    }
+
+    /// Sends raw bytes on a fresh TCP connection; returns what was read and whether the server
+    /// closed the connection (rather than `wait` passing). The server may close before taking
+    /// everything: a failed write is part of the answer.
+    pub fn exchange(&self, bytes: &[u8], wait: std::time::Duration) -> (Vec<u8>, bool) {
+        use std::io::Write;
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         s.set_read_timeout(Some(wait)).unwrap();
-        s.write_all(bytes).unwrap();
-        let mut out = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            match s.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-                Err(_) => break,
-            }
-        }
-        out
+        let _ = s.write_all(bytes);
+        read_until_close(&mut s)
     }
+}
+
+/// Reads until the peer closes (true) or the socket's read timeout passes (false).
+pub fn read_until_close(s: &mut std::net::TcpStream) -> (Vec<u8>, bool) {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let closed = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            // Closed with input of ours unread: the kernel resets the connection.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    (out, closed)
 }
 
 impl Drop for Server {
