@@ -461,14 +461,7 @@ fn process_input(
     let query_limit = shared.settings.query_buffer_limit.load(Ordering::Relaxed);
     // Read once per batch: the class is the client's at the start of it (a SUBSCRIBE in the
     // batch makes it a subscriber from the next batch on).
-    let limit = {
-        let limits = shared.settings.output_limits.lock();
-        if client.subscription_count() > 0 {
-            limits[2]
-        } else {
-            limits[0]
-        }
-    };
+    let limit = shared.settings.output_limits.get(if client.subscription_count() > 0 { 2 } else { 0 });
     let mut aborted = false;
     let backpressure = shared.settings.output_backpressure.load(Ordering::Relaxed);
     client.input_waiting = false;

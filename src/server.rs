@@ -2,7 +2,7 @@
 //! ops/sec sampling) and shutdown.
 
 use crate::client::ClientHandle;
-use crate::config::{Config, OutputLimits};
+use crate::config::{Config, OutputLimit, OutputLimits};
 use crate::pubsub::PubSub;
 use crate::storage::Keyspace;
 use crate::tenants::{KeyPattern, TenantRegistry};
@@ -44,7 +44,7 @@ pub struct Settings {
     pub timeout_secs: AtomicU64,
     pub slowlog_slower_than: AtomicI64,
     pub slowlog_max_len: AtomicUsize,
-    pub output_limits: Mutex<OutputLimits>,
+    pub output_limits: OutputLimitCells,
     pub requirepass: RwLock<Option<String>>,
     pub protected_mode: AtomicBool,
     pub hz: AtomicU64,
@@ -54,6 +54,32 @@ pub struct Settings {
     /// `maxmemory`; 0 = no client eviction).
     pub maxmemory: AtomicU64,
     pub maxmemory_clients: AtomicU64,
+}
+
+/// `client-output-buffer-limit` per class (normal, replica, pubsub): read by every client
+/// batch, so kept in atomics rather than behind a lock shared by all connections. A reader
+/// racing a CONFIG SET may see one class half-updated, which only moves the moment a limit
+/// takes effect.
+#[derive(Default)]
+pub struct OutputLimitCells([[AtomicU64; 3]; 3]);
+
+impl OutputLimitCells {
+    pub fn get(&self, class: usize) -> OutputLimit {
+        let [hard, soft, secs] = &self.0[class];
+        OutputLimit {
+            hard: hard.load(Ordering::Relaxed),
+            soft: soft.load(Ordering::Relaxed),
+            soft_seconds: secs.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn set(&self, limits: &OutputLimits) {
+        for ([hard, soft, secs], l) in self.0.iter().zip(limits) {
+            hard.store(l.hard, Ordering::Relaxed);
+            soft.store(l.soft, Ordering::Relaxed);
+            secs.store(l.soft_seconds, Ordering::Relaxed);
+        }
+    }
 }
 
 pub struct Shared {
@@ -125,7 +151,7 @@ impl Shared {
                 timeout_secs: AtomicU64::new(0),
                 slowlog_slower_than: AtomicI64::new(0),
                 slowlog_max_len: AtomicUsize::new(0),
-                output_limits: Mutex::new(Default::default()),
+                output_limits: OutputLimitCells::default(),
                 requirepass: RwLock::new(None),
                 protected_mode: AtomicBool::new(true),
                 hz: AtomicU64::new(10),
@@ -200,7 +226,7 @@ impl Shared {
                 }
             }
             "client-output-buffer-limit" => {
-                *s.output_limits.lock() = crate::config::parse_output_limits(config.get(name), None)?;
+                s.output_limits.set(&crate::config::parse_output_limits(config.get(name), None)?);
             }
             "requirepass" => {
                 let pass = config.get(name);
@@ -620,7 +646,7 @@ async fn clients_cron(shared: Arc<Shared>) {
         ticks += 1;
         let now = crate::storage::now_ms();
         let clients: Vec<_> = shared.clients.lock().values().cloned().collect();
-        let limits = *shared.settings.output_limits.lock();
+        let limits = &shared.settings.output_limits;
         for c in &clients {
             let pending = c.pending_output();
             if pending > 0 {
@@ -629,11 +655,11 @@ async fn clients_cron(shared: Arc<Shared>) {
                     i.subscriptions + i.psubscriptions + i.ssubscriptions > 0
                 };
                 let limit = if shared.monitors.contains(c.id) {
-                    limits[1]
+                    limits.get(1)
                 } else if subscriber {
-                    limits[2]
+                    limits.get(2)
                 } else {
-                    limits[0]
+                    limits.get(0)
                 };
                 if c.over_output_limit(pending, limit, || now) {
                     crate::client::close_for_output_limit(&shared, c);

@@ -318,7 +318,7 @@ pub fn feed_monitors(ctx: &Ctx, spec: &CommandSpec, args: &[Bytes]) {
         }
     }
     line.extend_from_slice(b"\r\n");
-    let limit = ctx.shared.settings.output_limits.lock()[1];
+    let limit = ctx.shared.settings.output_limits.get(1);
     let now_ms = crate::storage::now_ms();
     let monitors = &ctx.shared.monitors;
     let mut clients = monitors.clients.lock();

@@ -140,7 +140,7 @@ pub type Caller<'a> = Option<(&'a mut Client, &'a mut ReplyBuf)>;
 /// subscribers when `shard`). Returns the number of receivers.
 pub fn publish(shared: &Shared, channel: &[u8], message: &[u8], shard: bool, mut caller: Caller) -> usize {
     let mut delivery = Delivery {
-        limit: shared.settings.output_limits.lock()[2],
+        limit: shared.settings.output_limits.get(2),
         now: crate::storage::now_ms(),
         receivers: 0,
         over_limit: Vec::new(),
