@@ -6,13 +6,16 @@
 //! a `COMMANDS` table that [`table`] joins into one index.
 
 pub mod args;
+pub mod blocking;
 pub mod client;
 pub mod connection;
 pub mod hashes;
 pub mod info;
 pub mod introspection;
+pub mod keyclass;
 pub mod keys;
 pub mod latency;
+pub mod listing;
 pub mod lists;
 pub mod pubsub;
 pub mod server;
@@ -20,6 +23,7 @@ pub mod sets;
 pub mod sort;
 pub mod strings;
 pub mod table;
+pub mod tags;
 pub mod tenants;
 pub mod transactions;
 pub mod zsets;
@@ -235,7 +239,7 @@ fn run_admitted(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], admit
     // Clients blocked on keys this command filled are served now, in their own order; inside
     // EXEC that waits until the whole transaction is done, as in Redis.
     if !ctx.in_exec && ctx.ks.is_held() && ctx.ks.get().blocking.has_ready() {
-        crate::blocking::serve_ready(ctx.ks.get());
+        blocking::serve_ready(ctx.ks.get());
     }
     let elapsed = started.elapsed();
     // Commands EXEC runs count their own errors, so EXEC fails only for its own error.

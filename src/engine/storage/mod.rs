@@ -297,8 +297,8 @@ pub struct Keyspace {
     evict_pool: EvictionPool,
     pressure: PressureLeader,
     rng: crate::util::Rng,
-    /// Clients blocked in list and sorted set pops, by key; see [`crate::blocking`].
-    pub blocking: crate::blocking::Registry,
+    /// Clients blocked in list and sorted set pops, by key; see [`crate::engine::blocking`].
+    pub blocking: crate::engine::blocking::Registry,
     /// Keys clients WATCH, told about every change by the write paths below.
     watches: watch::Watches,
     /// The keys of the running write to a `reject` tenant as they were (see [`undo`]).
@@ -351,7 +351,7 @@ impl Keyspace {
             evict_pool: EvictionPool::default(),
             pressure: PressureLeader::default(),
             rng: crate::util::Rng::new(),
-            blocking: crate::blocking::Registry::default(),
+            blocking: crate::engine::blocking::Registry::default(),
             watches: watch::Watches::default(),
             before_images: undo::BeforeImages::default(),
             client_memory: Default::default(),
@@ -713,7 +713,7 @@ impl Keyspace {
         let key = if new_event || self.watching() { Some(entry.key().to_vec()) } else { None };
         // A list or sorted set arriving under a key that clients block on (push, ZADD, the
         // STORE forms, RENAME, COPY, MOVE ...), as Redis's `dbAdd` signals it.
-        if !self.blocking.is_empty() && crate::blocking::is_poppable(entry.kind()) {
+        if !self.blocking.is_empty() && crate::engine::blocking::is_poppable(entry.kind()) {
             self.blocking.signal(db, entry.key());
         }
         let (slot, old, grown) = self.table_op(db, tenant, |t| {
@@ -873,7 +873,7 @@ impl Keyspace {
         // Clients blocked in either database may now find their list or sorted set.
         for db in [a, b] {
             for key in self.blocking.keys_in_db(db) {
-                if self.get(db, &key).is_some_and(|e| crate::blocking::is_poppable(e.kind())) {
+                if self.get(db, &key).is_some_and(|e| crate::engine::blocking::is_poppable(e.kind())) {
                     self.blocking.signal(db, &key);
                 }
             }
