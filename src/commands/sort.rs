@@ -70,12 +70,12 @@ impl<'a> Pattern<'a> {
         if p == b"#" {
             return Pattern::Element;
         }
-        let Some(star) = p.iter().position(|&c| c == b'*') else {
+        let Some(star) = memchr::memchr(b'*', p) else {
             return Pattern::Fixed;
         };
         let (prefix, rest) = (&p[..star], &p[star + 1..]);
         // `->` with nothing after it is part of the key name, as in Redis.
-        match rest.windows(2).position(|w| w == b"->") {
+        match memchr::memmem::find(rest, b"->") {
             Some(arrow) if arrow + 2 < rest.len() => {
                 Pattern::Key { prefix, suffix: &rest[..arrow], field: Some(&rest[arrow + 2..]) }
             }

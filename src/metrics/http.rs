@@ -97,7 +97,7 @@ pub fn sniff(buf: &[u8]) -> Sniff {
     if buf[method_len] != b' ' {
         return Sniff::NotHttp;
     }
-    match buf.iter().take(MAX_HEAD).position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', &buf[..buf.len().min(MAX_HEAD)]) {
         Some(end) => {
             let line = buf[..end].strip_suffix(b"\r").unwrap_or(&buf[..end]);
             let mut words = line.split(|&b| b == b' ');
@@ -127,7 +127,7 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     let read_head = async {
         let mut chunk = [0u8; 2048];
         loop {
-            if head.windows(4).any(|w| w == b"\r\n\r\n") || head.windows(2).any(|w| w == b"\n\n") {
+            if memchr::memmem::find(&head, b"\r\n\r\n").is_some() || memchr::memmem::find(&head, b"\n\n").is_some() {
                 return true;
             }
             if head.len() > MAX_HEAD {
@@ -162,7 +162,7 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// The full response to a request head.
 fn respond(shared: &Shared, head: &[u8]) -> Vec<u8> {
-    let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let line_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
     let line = String::from_utf8_lossy(&head[..line_end]);
     let mut parts = line.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));

@@ -5,6 +5,7 @@
 //! scanned once, and a command split anywhere between reads is resumed where it stopped.
 
 use bytes::{Buf, Bytes, BytesMut};
+use memchr::memchr;
 
 /// Longest inline command or header line accepted without a newline (Redis's PROTO_INLINE_MAX_SIZE).
 const INLINE_MAX: usize = 64 * 1024;
@@ -185,10 +186,6 @@ fn take_length_line(buf: &mut BytesMut, too_big: &str) -> Result<Option<Option<i
         None if buf.len() > INLINE_MAX => Err(ProtocolError(too_big.into())),
         None => Ok(None),
     }
-}
-
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == needle)
 }
 
 /// Parses a RESP length: an optional minus sign and decimal digits, nothing else.
