@@ -4,10 +4,12 @@
 //! A client whose pop finds nothing registers a [`Waiter`] in the keyspace's [`Registry`]
 //! (so it is consistent under the keyspace lock) and its connection task then sleeps on its
 //! handle's wake-up, without the lock, until its deadline. A command that gives a watched key
-//! a list or a sorted set marks the key ready; once that command (or the whole EXEC) is done,
-//! the dispatcher calls [`serve_ready`], still holding the lock, which runs the pop of each
-//! waiter that wants that kind of value on its behalf, in arrival order, queues the reply
-//! (encoded with the waiter's protocol) in the waiter's outbox and wakes it. A waiter that reaches its deadline removes itself under the lock and
+//! a list or a sorted set records that the key became poppable in the keyspace's effect stream
+//! (`Change::Poppable`); draining it after the command, the dispatcher marks the key ready,
+//! and once that command (or the whole EXEC) is done it calls [`serve_ready`], still holding
+//! the lock, which runs the pop of each waiter that wants that kind of value on its behalf, in
+//! arrival order, queues the reply (encoded with the waiter's protocol) in the waiter's outbox
+//! and wakes it. A waiter that reaches its deadline removes itself under the lock and
 //! answers with a null array; CLIENT UNBLOCK, kills and disconnects remove waiters too.
 
 use crate::client::{Client, ClientHandle};
