@@ -331,7 +331,7 @@ pub struct Client {
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
     /// Set while a blocking pop waits for a list; the connection runs nothing else meanwhile.
-    pub blocked: Option<crate::blocking::Blocked>,
+    pub blocked: Option<crate::commands::blocking::Blocked>,
     /// Keys this client WATCHes, as (db, key); the keyspace keeps who watches what.
     pub watched: Vec<(usize, Bytes)>,
     pub batch: BatchStats,

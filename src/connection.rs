@@ -84,7 +84,7 @@ impl Drop for ClientSession<'_> {
             shared.clients.lock().remove(&id);
             tracing::warn!("client id={} addr={} closed after an internal error", id, client.handle.addr);
         }
-        crate::blocking::forget(shared, client);
+        crate::commands::blocking::forget(shared, client);
         crate::pubsub::unsubscribe_all(shared, client);
         commands::transactions::forget_client(shared, client);
         shared.monitors.remove(id);
@@ -196,7 +196,7 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
             if handle.is_killed() || over_query_buffer_limit(shared, client, &parser, &rbuf) {
                 return Ok(());
             }
-            if crate::blocking::finish_wait(shared, client, &mut out) {
+            if crate::commands::blocking::finish_wait(shared, client, &mut out) {
                 // The pop's reply goes before those of the commands pipelined after it.
                 if let Some(reply) = handle.take_outbox() {
                     out.raw(&reply);

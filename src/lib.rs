@@ -1,25 +1,27 @@
 //! tenantcache: a Redis-compatible in-memory cache server with native tenants (quotas,
 //! reserves, tenant-aware eviction, per-tenant statistics) and native tags.
+//!
+//! Layers, each importing only from the ones below it (`tests/layering.rs` checks the two
+//! lowest): network (`server`, `connection`, `client`, `protocol`, `pubsub`, `metrics`,
+//! `cmdline`, `config`, `expire`, `latency`) → [`commands`] → [`engine`] → [`base`].
 
-pub mod blocking;
+pub mod base;
 pub mod client;
 pub mod cmdline;
 pub mod commands;
 pub mod config;
 pub mod connection;
+pub mod engine;
 pub mod expire;
-pub mod glob;
-pub mod keyclass;
 pub mod latency;
-pub mod logging;
 pub mod metrics;
 pub mod protocol;
 pub mod pubsub;
 pub mod server;
-pub mod storage;
-pub mod tags;
-pub mod tenants;
-pub mod util;
+
+// The engine's and the base's modules keep their short paths (`crate::storage::Keyspace`).
+pub use base::{glob, logging, util};
+pub use engine::{keyclass, storage, tags, tenants};
 
 /// This server's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -103,7 +103,7 @@ fuzz_target!(|data: &[u8]| {
 /// Undoes what the input's commands did to the shared state.
 fn reset(shared: &Shared, initial: &[(&'static str, String)], mut client: Client) {
     // What a connection's end releases.
-    tenantcache::blocking::forget(shared, &client);
+    tenantcache::commands::blocking::forget(shared, &client);
     tenantcache::pubsub::unsubscribe_all(shared, &mut client);
     commands::transactions::forget_client(shared, &mut client);
     shared.monitors.remove(client.id);

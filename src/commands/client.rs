@@ -528,7 +528,7 @@ fn unblock(ctx: &mut Ctx, args: &[Bytes]) {
         Some(reason) if args.len() == 4 && is(reason, "error") => true,
         Some(_) => return ctx.out.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"),
     };
-    let unblocked = ctx.ks.get().blocking.unblock_with(id as u64, |out| {
+    let unblocked = super::blocking::unblock_with(&mut ctx.ks.get().blocking, id as u64, |out| {
         if as_error {
             out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
         } else {

@@ -10,11 +10,12 @@ use super::flags::*;
 use super::table::key_access;
 use super::{errors, CommandSpec, Ctx};
 use crate::cmd;
+use crate::commands::listing::reply_scan_head;
 use crate::glob::glob_match;
 use crate::storage::hash::HashValue;
 use crate::storage::value::Collection;
 use crate::storage::{notify, KeyEvent, Keyspace, Kind, WrongType};
-use crate::util::{parse_f64, parse_i64, reply_scan_head};
+use crate::util::{parse_f64, parse_i64};
 use bytes::Bytes;
 
 // One line per command keeps the table readable as a table.

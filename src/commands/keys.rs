@@ -250,7 +250,7 @@ fn key_type(ctx: &mut Ctx, args: &[Bytes]) {
 fn keys(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let ks = ctx.ks.get();
-    crate::util::reply_matching(ctx.out, ks.live_entries(db).map(Entry::key), Some(&args[1]));
+    crate::commands::listing::reply_matching(ctx.out, ks.live_entries(db).map(Entry::key), Some(&args[1]));
 }
 
 fn scan(ctx: &mut Ctx, args: &[Bytes]) {
@@ -284,7 +284,7 @@ fn scan(ctx: &mut Ctx, args: &[Bytes]) {
         }
         found.push(key);
     }
-    crate::util::reply_scan_head(ctx.out, next, found.len());
+    crate::commands::listing::reply_scan_head(ctx.out, next, found.len());
     for k in &found {
         ctx.out.bulk(k);
     }

@@ -6,10 +6,10 @@
 //! the client's own task at its deadline. Inside EXEC a blocking pop answers at once.
 
 use super::args::{int, is};
+use super::blocking::{block, may_block, parse_timeout};
 use super::flags::*;
 use super::table::{finders, key_access};
 use super::{errors, CommandSpec, Ctx};
-use crate::blocking::{block, may_block, parse_timeout};
 use crate::cmd;
 use crate::protocol::ReplyBuf;
 use crate::storage::list::{Element, ListValue};

@@ -6,13 +6,16 @@
 //! a `COMMANDS` table that [`table`] joins into one index.
 
 pub mod args;
+pub mod blocking;
 pub mod client;
 pub mod connection;
 pub mod hashes;
 pub mod info;
 pub mod introspection;
+pub mod keyclass;
 pub mod keys;
 pub mod latency;
+pub mod listing;
 pub mod lists;
 pub mod pubsub;
 pub mod server;
@@ -20,6 +23,7 @@ pub mod sets;
 pub mod sort;
 pub mod strings;
 pub mod table;
+pub mod tags;
 pub mod tenants;
 pub mod transactions;
 pub mod zsets;
@@ -216,7 +220,7 @@ fn drain_effects(ctx: &mut Ctx, serve: bool) {
         if !serve || !ks.blocking.has_ready() {
             return;
         }
-        crate::blocking::serve_ready(ks);
+        blocking::serve_ready(ks);
     }
 }
 

@@ -224,7 +224,7 @@ fn active_names(ctx: &mut Ctx, args: &[Bytes], shard: bool) {
     }
     let registry = ctx.shared.pubsub.lock();
     let map = if shard { &registry.shard_channels } else { &registry.channels };
-    crate::util::reply_matching(ctx.out, map.keys().map(|k| &k[..]), args.get(2).map(|p| &p[..]));
+    crate::commands::listing::reply_matching(ctx.out, map.keys().map(|k| &k[..]), args.get(2).map(|p| &p[..]));
 }
 
 /// `[name, subscribers, ...]` for each named channel.

@@ -11,12 +11,13 @@ use super::flags::*;
 use super::table::{finders, key_access};
 use super::{errors, CommandSpec, Ctx};
 use crate::cmd;
+use crate::commands::listing::reply_scan_head;
 use crate::glob::glob_match;
 use crate::protocol::ReplyBuf;
 use crate::storage::set::{Member, SetValue};
 use crate::storage::value::Collection;
 use crate::storage::{notify, EncodingLimits, Entry, KeyEvent, Keyspace, Kind, WrongType};
-use crate::util::{parse_i64, reply_scan_head};
+use crate::util::parse_i64;
 use bytes::Bytes;
 
 // One line per command keeps the table readable as a table.

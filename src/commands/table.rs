@@ -328,10 +328,10 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         super::pubsub::COMMANDS,
         super::transactions::COMMANDS,
         super::tenants::COMMANDS,
-        crate::tags::COMMANDS,
+        super::tags::COMMANDS,
         super::zsets::COMMANDS,
         super::latency::COMMANDS,
-        crate::keyclass::COMMANDS,
+        super::keyclass::COMMANDS,
     ];
     FAMILIES
 }

@@ -128,7 +128,7 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) {
     let names = (0..ks.tenants.count() as u32)
         .filter(|&id| ks.tenant_keys(id) > 0 || !ks.limit_overrides(id).is_empty())
         .map(|id| ks.tenants.name(id));
-    crate::util::reply_matching(ctx.out, names, pattern);
+    crate::commands::listing::reply_matching(ctx.out, names, pattern);
 }
 
 fn flush(ctx: &mut Ctx, args: &[Bytes]) {

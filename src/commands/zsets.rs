@@ -6,10 +6,10 @@
 //! through `ReplyBuf::double`, so RESP3 clients get doubles and RESP2 clients bulk strings.
 
 use super::args::{self, is};
+use super::blocking;
 use super::flags::*;
 use super::table::{finders, key_access};
 use super::{errors, CommandSpec, Ctx};
-use crate::blocking;
 use crate::cmd;
 use crate::glob::glob_match;
 use crate::protocol::ReplyBuf;
@@ -1277,7 +1277,7 @@ fn zscan(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let z = match read(ctx.ks.get(), ctx.out, db, &args[1]) {
         Err(()) => return,
-        Ok(None) => return crate::util::reply_scan_head(ctx.out, 0, 0),
+        Ok(None) => return crate::commands::listing::reply_scan_head(ctx.out, 0, 0),
         Ok(Some(z)) => z,
     };
     let o = match args::scan_options(&args[3..], args::ScanExtra::None) {
@@ -1291,7 +1291,7 @@ fn zscan(ctx: &mut Ctx, args: &[Bytes]) {
         }
     });
     let out = &mut *ctx.out;
-    crate::util::reply_scan_head(out, next, 2 * found.len());
+    crate::commands::listing::reply_scan_head(out, next, 2 * found.len());
     for it in &found {
         out.bulk(&it.member);
         out.bulk(crate::protocol::format_double(it.score).as_bytes());

@@ -306,8 +306,8 @@ pub struct Keyspace {
     evict_pool: EvictionPool,
     pressure: PressureLeader,
     rng: crate::util::Rng,
-    /// Clients blocked in list and sorted set pops, by key; see [`crate::blocking`].
-    pub blocking: crate::blocking::Registry,
+    /// Clients blocked in list and sorted set pops, by key; see [`crate::engine::blocking`].
+    pub blocking: crate::engine::blocking::Registry,
     /// Keys clients WATCH, told about every change by the write paths below.
     watches: watch::Watches,
     /// The keys of the running write to a `reject` tenant as they were (see [`undo`]).
@@ -361,7 +361,7 @@ impl Keyspace {
             evict_pool: EvictionPool::default(),
             pressure: PressureLeader::default(),
             rng: crate::util::Rng::new(),
-            blocking: crate::blocking::Registry::default(),
+            blocking: crate::engine::blocking::Registry::default(),
             watches: watch::Watches::default(),
             before_images: undo::BeforeImages::default(),
             client_memory: Default::default(),
@@ -638,7 +638,7 @@ impl Keyspace {
         events: &[KeyEvent],
     ) -> bool {
         let tenant = at.tenant;
-        let poppable = crate::blocking::is_poppable(entry.kind());
+        let poppable = crate::engine::blocking::is_poppable(entry.kind());
         let (slot, old, grown) = self.table_op(db, tenant, |t| {
             let before = t.entry_memory();
             let (slot, old) = t.insert_probed(entry, at.hash, probed);
@@ -795,7 +795,7 @@ impl Keyspace {
         // Clients blocked in either database may now find their list or sorted set.
         for db in [a, b] {
             for key in self.blocking.keys_in_db(db) {
-                if self.get(db, &key).is_some_and(|e| crate::blocking::is_poppable(e.kind())) {
+                if self.get(db, &key).is_some_and(|e| crate::engine::blocking::is_poppable(e.kind())) {
                     let tenant = self.tenants.lookup(&key).unwrap_or_default();
                     self.record(db, tenant, &key, Change::Poppable, None);
                 }

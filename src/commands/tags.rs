@@ -190,7 +190,7 @@ fn tag_scan(ctx: &mut Ctx, args: &[Bytes]) {
     }
     let db = ctx.db();
     let (next, keys) = ctx.ks.get().tag_scan(db, &args[1], cursor, count);
-    crate::util::reply_scan_head(ctx.out, next, keys.len());
+    crate::commands::listing::reply_scan_head(ctx.out, next, keys.len());
     for k in keys {
         ctx.out.bulk(&k);
     }

@@ -1,10 +1,8 @@
 //! Tags: keys carry tags, and one command deletes every key carrying a tag.
 //!
 //! The index itself ([`TagIndex`]) lives in each tenant's table, so tags are scoped by tenant;
-//! the TAG.* commands are in [`commands`].
+//! the TAG.* commands are in `commands::tags`.
 
-mod commands;
 mod index;
 
-pub use commands::COMMANDS;
 pub use index::{TagIndex, TagName};

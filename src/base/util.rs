@@ -148,29 +148,6 @@ impl Default for Rng {
     }
 }
 
-/// Replies with the names that match the glob `pattern` (all of them without one), as the
-/// listings KEYS, PUBSUB CHANNELS, TENANT LIST and KEYCLASS LIST do.
-pub fn reply_matching<'n>(
-    out: &mut crate::protocol::ReplyBuf,
-    names: impl Iterator<Item = &'n [u8]>,
-    pattern: Option<&[u8]>,
-) {
-    // "*" matches everything: no need to test each name.
-    let pattern = pattern.filter(|p| *p != b"*");
-    let found: Vec<&[u8]> = names.filter(|n| pattern.is_none_or(|p| crate::glob::glob_match(p, n, false))).collect();
-    out.array(found.len());
-    for n in found {
-        out.bulk(n);
-    }
-}
-
-/// Writes the head of a SCAN-family reply: `[cursor, [...]]` with room for `len` elements.
-pub fn reply_scan_head(out: &mut crate::protocol::ReplyBuf, next: u64, len: usize) {
-    out.array(2);
-    out.bulk(itoa::Buffer::new().format(next).as_bytes());
-    out.array(len);
-}
-
 /// `a == b` for the short strings of the hot paths (keys, tenant and class names): lengths up
 /// to 16 compare as two overlapping words each instead of calling `memcmp`.
 #[inline]

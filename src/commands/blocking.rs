@@ -1,0 +1,144 @@
+//! Blocking pops, the serving half: the commands' side of BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
+//! BLMPOP, BZPOPMIN, BZPOPMAX and BZMPOP. It registers a caller in the engine's
+//! [`Registry`], runs the pop of each woken waiter and writes its reply (encoded with the
+//! waiter's protocol) to the waiter's outbox, and ends a wait at its deadline: a waiter that
+//! reaches its deadline removes itself under the lock and answers with a null array; CLIENT
+//! UNBLOCK, kills and disconnects remove waiters too.
+
+use crate::client::{Client, ClientHandle};
+use crate::commands::Ctx;
+use crate::engine::blocking::{next_to_serve, Registry, Waiter, WaiterHandle};
+use crate::engine::storage::{Keyspace, Kind};
+use crate::protocol::ReplyBuf;
+use crate::server::Shared;
+use bytes::Bytes;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What the owning connection keeps while its client is blocked.
+#[derive(Clone, Copy, Debug)]
+pub struct Blocked {
+    /// `None` waits forever (timeout 0).
+    pub deadline: Option<Instant>,
+}
+
+impl WaiterHandle for ClientHandle {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn set_blocked(&self, blocked: bool) {
+        ClientHandle::set_blocked(self, blocked)
+    }
+
+    fn is_killed(&self) -> bool {
+        ClientHandle::is_killed(self)
+    }
+
+    fn deliver(&self, encoded: &[u8]) {
+        ClientHandle::deliver(self, encoded)
+    }
+}
+
+/// Removes a waiter and queues `reply` for it; false if it was not blocked (CLIENT UNBLOCK).
+pub fn unblock_with(registry: &mut Registry, id: u64, reply: impl FnOnce(&mut ReplyBuf)) -> bool {
+    let Some(waiter) = registry.remove(id) else {
+        return false;
+    };
+    let mut out = ReplyBuf::for_message(waiter.resp3, 128);
+    reply(&mut out);
+    waiter.handle.deliver(&out.buf);
+    true
+}
+
+/// Serves the clients waiting on keys that became ready: for each key in the order it became
+/// ready, the waiters that pop the kind of value the key holds, in arrival order, as long as
+/// the key still holds such a value (clients waiting for another kind stay blocked, as in
+/// Redis). Pops may fill other watched keys (BLMOVE), which are served in the same pass.
+pub fn serve_ready(ks: &mut Keyspace) {
+    while let Some((db, key)) = ks.blocking.take_ready() {
+        while let Some((kind, id)) = next_to_serve(ks, db, &key) {
+            let waiter = ks.blocking.remove(id).expect("queued waiters are registered");
+            if waiter.handle.is_killed() {
+                continue;
+            }
+            let mut out = ReplyBuf::for_message(waiter.resp3, 256);
+            match kind {
+                Kind::ZSet => {
+                    super::zsets::serve_blocked(ks, waiter.db, &waiter.args, &key, &mut out);
+                }
+                _ => super::lists::serve_blocked(ks, waiter.db, &waiter.args, &key, &mut out),
+            }
+            waiter.handle.deliver(&out.buf);
+        }
+    }
+}
+
+/// A blocking command's timeout in seconds (fractions allowed; 0 = forever), as Redis's
+/// `getTimeoutFromObjectOrReply`; the error is written for a bad one. `Some(None)` waits
+/// forever.
+pub fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<Duration>> {
+    let Some(seconds) = crate::util::parse_f64(arg) else {
+        ctx.out.error("ERR timeout is not a float or out of range");
+        return None;
+    };
+    let ms = (seconds * 1000.0).ceil();
+    if ms > i64::MAX as f64 {
+        ctx.out.error("ERR timeout is out of range");
+        return None;
+    }
+    if ms < 0.0 {
+        ctx.out.error("ERR timeout is negative");
+        return None;
+    }
+    Some((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
+}
+
+/// Whether the caller may block: inside EXEC a blocking command answers at once instead, as
+/// Redis's "deny blocking" clients do.
+pub fn may_block(ctx: &Ctx) -> bool {
+    !ctx.in_exec
+}
+
+/// Registers the caller as waiting on `keys` for a value of `kind`; its reply comes later,
+/// from [`serve_ready`] or at its deadline.
+pub fn block(ctx: &mut Ctx, args: &[Bytes], keys: &[Bytes], kind: Kind, timeout: Option<Duration>) {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let waiter = Waiter {
+        handle: ctx.client.handle.clone(),
+        db: ctx.client.db,
+        kind,
+        args: args.to_vec(),
+        keys: keys.to_vec(),
+        resp3: ctx.out.resp3,
+    };
+    ctx.ks.get().blocking.block(waiter);
+    ctx.client.blocked = Some(Blocked { deadline });
+}
+
+/// Called by a blocked client's task after a wake-up or at its deadline. Returns whether the
+/// client is blocked no more: it was served or unblocked (its reply waits in its outbox) or
+/// its time is up (the null reply is written to `out`).
+pub fn finish_wait(shared: &Shared, client: &mut Client, out: &mut ReplyBuf) -> bool {
+    let Some(blocked) = client.blocked else {
+        return true;
+    };
+    let mut ks = shared.keyspace.lock();
+    if ks.blocking.is_blocked(client.id) {
+        if blocked.deadline.is_none_or(|d| Instant::now() < d) {
+            return false;
+        }
+        ks.blocking.remove(client.id);
+        out.null_array();
+    }
+    drop(ks);
+    client.blocked = None;
+    true
+}
+
+/// Drops a closing client's registration, if any.
+pub fn forget(shared: &Shared, client: &Client) {
+    if client.blocked.is_some() {
+        shared.keyspace.lock().blocking.remove(client.id);
+    }
+}
