@@ -189,7 +189,7 @@ fn eviction(c: &mut Criterion) {
             ks.now_ms += 1;
         }
         ks.make_room(0, key.len() + value.len() + 64, 1).expect("allkeys-lru makes room");
-        ks.insert(0, Entry::string(key, &value, 0));
+        ks.insert(0, Entry::string(key, &value, 0), &[]);
     };
     // Fill to the limit first, so every measured write evicts.
     for i in 0..200_000u64 {

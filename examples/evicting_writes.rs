@@ -51,7 +51,7 @@ fn main() {
             let tenant = ks.tenants.resolve(key.as_bytes());
             ks.make_room(tenant, key.len() + value.len() + 64, 1).expect("allkeys-lru makes room");
         }
-        ks.insert(0, Entry::string(key.as_bytes(), &value, 0));
+        ks.insert(0, Entry::string(key.as_bytes(), &value, 0), &[]);
     }
     println!("keys {} used_memory {} evicted {}", ks.total_keys(), ks.used_memory(), ks.stats.evicted_keys);
 }

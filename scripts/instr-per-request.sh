@@ -9,6 +9,8 @@
 #     PRESET  metrics (default): metrics endpoint, key classes, latency histograms off vs on
 #             tenants: every key in one tenant vs the same keys over 100 tenants
 #             eviction: SET of fresh keys without a limit vs at maxmemory (ROW is ignored)
+#             build: one build against another with the same flags, TC_BIN (off) vs
+#             TC_BIN_B (on): a change's cost per request, before and after (ROW as for metrics)
 #     ROW     SET (default), GET, INCR or MSET, as in scripts/bench-ab.sh;
 #             GET_MISSES (metrics only): GET of keys that were never written
 #     N       requests (200000; 600000 for eviction)
@@ -25,6 +27,7 @@ ROW=${2:-SET}
 # At maxmemory the first ~170,000 writes only fill: eviction counts more requests by default.
 if [ "$PRESET" = eviction ]; then N=${3:-600000}; else N=${3:-200000}; fi
 TC_BIN=${TC_BIN:-target/release/tenantcache}
+TC_BIN_B=${TC_BIN_B:-$TC_BIN}
 PORT=${PORT:-26620}
 SCRIPT_NAME=instr-per-request
 # shellcheck source=lib/servers.sh
@@ -34,7 +37,9 @@ need_package redis-cli redis-tools
 need_package redis-benchmark redis-tools
 [ -x "$TC_BIN" ] || cargo build --release --quiet --bin tenantcache
 need_tc_bin
+[ -x "$TC_BIN_B" ] || die "$TC_BIN_B not found (TC_BIN_B)"
 
+BIN_A=$TC_BIN BIN_B=$TC_BIN
 WARMUP=() # redis-benchmark arguments run before the counted requests (in both runs)
 VALUE='value-of-sixty-four-bytes-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'
 case "$PRESET" in
@@ -63,6 +68,16 @@ case "$PRESET" in
         esac
         [ ${#WARMUP[@]} -gt 0 ] || WARMUP=("${LOAD[@]}")
         ;;
+    build)
+        FLAGS_A=() FLAGS_B=() BIN_B=$TC_BIN_B
+        DESCRIBE="off: $TC_BIN; on: $TC_BIN_B; default flags"
+        case "$ROW" in
+            SET | INCR | MSET) LOAD=(-t "${ROW,,}" -r 100000 -d 64) ;;
+            GET) LOAD=(-t get -r 100000 -d 64) WARMUP=(-t set -r 100000 -d 64) ;;
+            *) echo "instr-per-request: unknown row $ROW" >&2; exit 2 ;;
+        esac
+        [ ${#WARMUP[@]} -gt 0 ] || WARMUP=("${LOAD[@]}")
+        ;;
     eviction)
         FLAGS_A=()
         FLAGS_B=(--maxmemory 24mb --maxmemory-policy allkeys-lru)
@@ -75,10 +90,10 @@ case "$PRESET" in
         ;;
 esac
 
-counts() { # REQUESTS FLAGS... -> "instructions D1-misses" the server had, start to shutdown
-    local n=$1 pid log
-    shift
-    start_server "$PORT" valgrind --tool=cachegrind --cache-sim=yes --cachegrind-out-file=/dev/null "$TC_BIN" \
+counts() { # BINARY REQUESTS FLAGS... -> "instructions D1-misses" the server had, start to shutdown
+    local bin=$1 n=$2 pid log
+    shift 2
+    start_server "$PORT" valgrind --tool=cachegrind --cache-sim=yes --cachegrind-out-file=/dev/null "$bin" \
         --port "$PORT" --bind 127.0.0.1 --loglevel warning "$@"
     pid=$SERVER_PID
     log=/tmp/$SCRIPT_NAME-$PORT.log
@@ -95,15 +110,15 @@ counts() { # REQUESTS FLAGS... -> "instructions D1-misses" the server had, start
     awk '/I +refs/ { gsub(",", "", $4); i = $4 } /D1 +misses/ { gsub(",", "", $4); d = $4 } END { print i, d }' "$log"
 }
 
-per_request() { # FLAGS... -> "instructions D1-misses" per request
+per_request() { # BINARY FLAGS... -> "instructions D1-misses" per request
     local idle busy
-    idle=$(counts 0 "$@")
-    busy=$(counts "$N" "$@")
+    idle=$(counts "$1" 0 "${@:2}")
+    busy=$(counts "$1" "$N" "${@:2}")
     echo "$idle $busy" | awk -v n="$N" '{ printf "%.0f %.2f\n", ($3 - $1) / n, ($4 - $2) / n }'
 }
 
-read -r off_i off_d <<<"$(per_request "${FLAGS_A[@]}")"
-read -r on_i on_d <<<"$(per_request "${FLAGS_B[@]}")"
+read -r off_i off_d <<<"$(per_request "$BIN_A" "${FLAGS_A[@]}")"
+read -r on_i on_d <<<"$(per_request "$BIN_B" "${FLAGS_B[@]}")"
 echo "$PRESET, $ROW, $N requests at P16 ($DESCRIBE)"
 printf '%-5s %14s %14s\n' "" instructions "D1 misses"
 printf '%-5s %14s %14s\n' off "$off_i" "$off_d" on "$on_i" "$on_d"

@@ -25,10 +25,10 @@ pub async fn active_expire_cycle(shared: Arc<Shared>) {
                 let mut ks = shared.keyspace.lock();
                 ks.now_ms = crate::storage::now_ms();
                 let slice = ks.expire_slice(SLICE);
-                let events = ks.take_events();
+                let effects = ks.take_effects();
                 let flags = ks.notify_flags;
                 drop(ks);
-                crate::pubsub::publish_events(&shared, events, flags, None);
+                crate::pubsub::publish_events(&shared, &effects, flags, None);
                 slice
             };
             let worth_another = slice.expired > 0 && slice.expired * 10 >= slice.volatile;

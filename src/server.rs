@@ -268,9 +268,9 @@ impl Shared {
                 if name == "maxmemory" || name == "maxmemory-policy" {
                     // Like Redis, a lower limit takes effect at once, not at the next write.
                     ks.evict_to_maxmemory();
-                    let (events, flags) = (ks.take_events(), ks.notify_flags);
+                    let (effects, flags) = (ks.take_effects(), ks.notify_flags);
                     drop(ks);
-                    crate::pubsub::publish_events(self, events, flags, None);
+                    crate::pubsub::publish_events(self, &effects, flags, None);
                 }
             }
         }

@@ -122,6 +122,11 @@ impl Rng {
         Rng(seed | 1)
     }
 
+    /// A generator that repeats the sequence of `seed` (reproducible randomized tests).
+    pub fn seeded(seed: u64) -> Self {
+        Rng(seed | 1)
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;

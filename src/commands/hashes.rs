@@ -14,7 +14,7 @@ use crate::commands::listing::reply_scan_head;
 use crate::glob::glob_match;
 use crate::storage::hash::HashValue;
 use crate::storage::value::Collection;
-use crate::storage::{notify, Keyspace, Kind, WrongType};
+use crate::storage::{notify, KeyEvent, Keyspace, Kind, WrongType};
 use crate::util::{parse_f64, parse_i64};
 use bytes::Bytes;
 
@@ -78,6 +78,8 @@ fn hmset(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
+const HSET: KeyEvent = KeyEvent::new(notify::HASH, "hset");
+
 /// HSET / HMSET: stores the field/value pairs and returns how many fields are new; writes
 /// the error reply and returns `None` on error.
 fn set_pairs(ctx: &mut Ctx, args: &[Bytes]) -> Option<usize> {
@@ -90,16 +92,13 @@ fn set_pairs(ctx: &mut Ctx, args: &[Bytes]) -> Option<usize> {
     let ks = ctx.ks.get();
     let limits = ks.encoding;
     let key = &args[1];
-    let added = ks.with_collection(db, key, Kind::Hash, Some(new_hash), |c| {
+    let added = ks.with_collection(db, key, Kind::Hash, Some(new_hash), &[HSET], |c| {
         let h = hash_mut(c);
         // Every pair is written, even over an equal value: HSET always changes the key.
         (args[2..].chunks(2).filter(|pair| h.set(&pair[0], &pair[1], &limits)).count(), true)
     });
     match added {
-        Ok(added) => {
-            ks.notify(notify::HASH, "hset", db, key);
-            Some(added.unwrap_or(0))
-        }
+        Ok(added) => Some(added.unwrap_or(0)),
         Err(WrongType) => {
             ctx.out.error(errors::WRONGTYPE);
             None
@@ -112,20 +111,14 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) {
     let ks = ctx.ks.get();
     let limits = ks.encoding;
     let (key, field, value) = (&args[1], &args[2], &args[3]);
-    let set = ks.with_collection(db, key, Kind::Hash, Some(new_hash), |c| {
+    let set = ks.with_collection(db, key, Kind::Hash, Some(new_hash), &[HSET], |c| {
         let h = hash_mut(c);
         let set = !h.contains(field) && h.set(field, value, &limits);
         (set, set)
     });
     match set {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
-        Ok(set) => {
-            let set = set.unwrap_or(false);
-            if set {
-                ks.notify(notify::HASH, "hset", db, key);
-            }
-            ctx.out.int(set as i64);
-        }
+        Ok(set) => ctx.out.int(set.unwrap_or(false) as i64),
     }
 }
 
@@ -133,23 +126,14 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let ks = ctx.ks.get();
     let key = &args[1];
-    let outcome = ks.with_collection(db, key, Kind::Hash, None, |c| {
+    let outcome = ks.with_collection(db, key, Kind::Hash, None, &[KeyEvent::new(notify::HASH, "hdel")], |c| {
         let h = hash_mut(c);
         let deleted = args[2..].iter().filter(|f| h.remove(f)).count();
-        ((deleted, h.is_empty()), deleted > 0)
+        (deleted, deleted > 0)
     });
     match outcome {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
-        Ok(None) => ctx.out.int(0),
-        Ok(Some((deleted, emptied))) => {
-            if deleted > 0 {
-                ks.notify(notify::HASH, "hdel", db, key);
-                if emptied {
-                    ks.notify(notify::GENERIC, "del", db, key);
-                }
-            }
-            ctx.out.int(deleted as i64);
-        }
+        Ok(deleted) => ctx.out.int(deleted.unwrap_or(0) as i64),
     }
 }
 
@@ -161,7 +145,8 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) {
     let ks = ctx.ks.get();
     let limits = ks.encoding;
     let (key, field) = (&args[1], &args[2]);
-    let result = ks.with_collection(db, key, Kind::Hash, Some(new_hash), |c| {
+    let event = KeyEvent::new(notify::HASH, "hincrby");
+    let result = ks.with_collection(db, key, Kind::Hash, Some(new_hash), &[event], |c| {
         let h = hash_mut(c);
         let next = match h.get(field) {
             None => Ok(delta),
@@ -179,10 +164,7 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
         Ok(None) => unreachable!("with_collection creates the hash"),
         Ok(Some(Err(msg))) => ctx.out.error(msg),
-        Ok(Some(Ok(n))) => {
-            ks.notify(notify::HASH, "hincrby", db, key);
-            ctx.out.int(n);
-        }
+        Ok(Some(Ok(n))) => ctx.out.int(n),
     }
 }
 
@@ -197,7 +179,8 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
     let ks = ctx.ks.get();
     let limits = ks.encoding;
     let (key, field) = (&args[1], &args[2]);
-    let result = ks.with_collection(db, key, Kind::Hash, Some(new_hash), |c| {
+    let event = KeyEvent::new(notify::HASH, "hincrbyfloat");
+    let result = ks.with_collection(db, key, Kind::Hash, Some(new_hash), &[event], |c| {
         let h = hash_mut(c);
         let next = match h.get(field) {
             None => Ok(delta),
@@ -221,10 +204,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
         Ok(None) => unreachable!("with_collection creates the hash"),
         Ok(Some(Err(msg))) => ctx.out.error(msg),
-        Ok(Some(Ok(text))) => {
-            ks.notify(notify::HASH, "hincrbyfloat", db, key);
-            ctx.out.bulk(text.as_bytes());
-        }
+        Ok(Some(Ok(text))) => ctx.out.bulk(text.as_bytes()),
     }
 }
 

@@ -8,7 +8,7 @@ use super::table::key_access;
 use super::{errors, CommandSpec, Ctx};
 use crate::glob::glob_match;
 use crate::protocol::ReplyBuf;
-use crate::storage::{lookup, notify, Entry, Kind};
+use crate::storage::{events, lookup, notify, Entry, KeyEvent, Kind, Removal};
 use crate::{cmd, container, subcmd};
 use bytes::Bytes;
 
@@ -217,8 +217,7 @@ fn del(ctx: &mut Ctx, args: &[Bytes]) {
     let ks = ctx.ks.get();
     let mut n = 0;
     for key in &args[1..] {
-        if ks.delete(db, key) {
-            ks.notify(notify::GENERIC, "del", db, key);
+        if ks.remove(db, key, Removal::Deleted) {
             n += 1;
         }
     }
@@ -324,11 +323,10 @@ fn rename_generic(ctx: &mut Ctx, args: &[Bytes], nx: bool) {
             return ctx.out.int(0);
         }
         // Redis deletes the old destination without a `del` event.
-        ks.delete(db, dst);
+        ks.remove(db, dst, Removal::Overwritten);
     }
-    ks.relocate(db, src, db, dst);
-    ks.notify(notify::GENERIC, "rename_from", db, src);
-    ks.notify(notify::GENERIC, "rename_to", db, dst);
+    let (from, to) = (KeyEvent::new(notify::GENERIC, "rename_from"), KeyEvent::new(notify::GENERIC, "rename_to"));
+    ks.relocate(db, src, db, dst, from, to);
     if nx {
         ctx.out.int(1)
     } else {
@@ -381,10 +379,9 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) {
         if !replace {
             return ctx.out.int(0);
         }
-        ks.delete(to_db, dst);
+        ks.remove(to_db, dst, Removal::Overwritten);
     }
-    ks.insert(to_db, duplicate);
-    ks.notify(notify::GENERIC, "copy_to", to_db, dst);
+    ks.insert(to_db, duplicate, &[KeyEvent::new(notify::GENERIC, "copy_to")]);
     ctx.out.int(1);
 }
 
@@ -401,9 +398,8 @@ fn move_key(ctx: &mut Ctx, args: &[Bytes]) {
     if !ks.exists(db, key) || ks.exists(to_db, key) {
         return ctx.out.int(0);
     }
-    ks.relocate(db, key, to_db, key);
-    ks.notify(notify::GENERIC, "move_from", db, key);
-    ks.notify(notify::GENERIC, "move_to", to_db, key);
+    let (from, to) = (KeyEvent::new(notify::GENERIC, "move_from"), KeyEvent::new(notify::GENERIC, "move_to"));
+    ks.relocate(db, key, to_db, key, from, to);
     ctx.out.int(1);
 }
 
@@ -589,7 +585,8 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], name: &str, unit_ms: i64, absol
     }
     let key = &args[1][..];
     // One lookup: the current expiry decides, and a future time is set in the same visit.
-    let outcome = ks.modify(db, key, |e| {
+    let mut entry = ks.entry(db, key);
+    let outcome = entry.modify(&[events::EXPIRE], |e| {
         let current = e.expire_at;
         // No expiry counts as an infinite TTL for GT and LT.
         let refused = (nx && current != 0)
@@ -609,10 +606,9 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], name: &str, unit_ms: i64, absol
     match outcome {
         None | Some(Outcome::Refused) => return ctx.out.int(0),
         Some(Outcome::Past) => {
-            ks.delete(db, key);
-            ks.notify(notify::GENERIC, "del", db, key);
+            entry.remove(Removal::Deleted);
         }
-        Some(Outcome::Set) => ks.notify(notify::GENERIC, "expire", db, key),
+        Some(Outcome::Set) => {}
     }
     ctx.out.int(1);
 }
@@ -659,14 +655,11 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) {
     let ks = ctx.ks.get();
     // A key without a TTL is left as it is: no event, and its watchers' transactions go on.
     let had_expiry = ks
-        .modify(db, key, |e| {
+        .modify(db, key, &[events::PERSIST], |e| {
             let had_expiry = std::mem::replace(&mut e.expire_at, 0) != 0;
             (had_expiry, had_expiry)
         })
         .unwrap_or(false);
-    if had_expiry {
-        ks.notify(notify::GENERIC, "persist", db, key);
-    }
     ctx.out.int(had_expiry as i64);
 }
 

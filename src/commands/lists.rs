@@ -14,7 +14,7 @@ use crate::cmd;
 use crate::protocol::ReplyBuf;
 use crate::storage::list::{Element, ListValue};
 use crate::storage::value::Collection;
-use crate::storage::{notify, Keyspace, Kind, WrongType};
+use crate::storage::{notify, KeyEvent, Keyspace, Kind, WrongType};
 use bytes::Bytes;
 
 const W: u32 = WRITE | DENYOOM;
@@ -83,11 +83,12 @@ fn with_list<R>(
     db: usize,
     key: &[u8],
     create: bool,
+    events: &[KeyEvent],
     f: impl FnOnce(&mut ListValue) -> (R, bool),
 ) -> Result<Option<R>, WrongType> {
     let limits = ks.encoding;
     let make: Option<fn() -> Collection> = if create { Some(new_list) } else { None };
-    ks.with_collection(db, key, Kind::List, make, |c| {
+    ks.with_collection(db, key, Kind::List, make, events, |c| {
         let list = as_list_mut(c).expect("with_collection checked the kind");
         let r = f(list);
         list.update_encoding(&limits);
@@ -100,17 +101,18 @@ fn holds_other_kind(ks: &mut Keyspace, db: usize, key: &[u8]) -> bool {
     ks.get(db, key).is_some_and(|e| e.kind() != Kind::List)
 }
 
-fn side_event(front: bool, pop: bool) -> &'static str {
-    match (front, pop) {
+fn side_event(front: bool, pop: bool) -> KeyEvent {
+    let name = match (front, pop) {
         (true, true) => "lpop",
         (false, true) => "rpop",
         (true, false) => "lpush",
         (false, false) => "rpush",
-    }
+    };
+    KeyEvent::new(notify::LIST, name)
 }
 
-/// Pops up to `count` elements from one end; raises the pop event, and `del` if the list is
-/// gone. `Ok(None)` if the key does not exist.
+/// Pops up to `count` elements from one end, recorded as the pop event (and `del` if the
+/// list is gone). `Ok(None)` if the key does not exist.
 fn pop_elements(
     ks: &mut Keyspace,
     db: usize,
@@ -118,20 +120,11 @@ fn pop_elements(
     front: bool,
     count: usize,
 ) -> Result<Option<Vec<Element>>, WrongType> {
-    let popped = with_list(ks, db, key, false, |l| {
+    with_list(ks, db, key, false, &[side_event(front, true)], |l| {
         let n = count.min(l.len());
         let items: Vec<Element> = (0..n).filter_map(|_| l.pop(front)).collect();
-        ((items, l.is_empty()), n > 0)
-    })?;
-    Ok(popped.map(|(items, emptied)| {
-        if !items.is_empty() {
-            ks.notify(notify::LIST, side_event(front, true), db, key);
-        }
-        if emptied {
-            ks.notify(notify::GENERIC, "del", db, key);
-        }
-        items
-    }))
+        (items, n > 0)
+    })
 }
 
 /// Moves one element from an end of `src` to an end of `dst` and returns it; `Ok(None)` if
@@ -152,27 +145,29 @@ fn move_element(
     if holds_other_kind(ks, db, dst) {
         return Err(WrongType);
     }
-    let (element, emptied) = if src == dst {
-        // Rotation: popped and pushed in one change, so the key never disappears.
-        let moved = with_list(ks, db, src, false, |l| {
+    let (push, pop) = (side_event(to_front, false), side_event(from_front, true));
+    let element = if src == dst {
+        // Rotation: popped and pushed in one change, so the key never disappears; recorded
+        // as the push, then the pop, as Redis announces them.
+        with_list(ks, db, src, false, &[push, pop], |l| {
             let e = l.pop(from_front).expect("an existing list is not empty");
             l.push_owned(e.clone(), to_front);
             (e, true)
-        })?;
-        (moved.expect("checked above"), false)
-    } else {
-        let (e, emptied) = with_list(ks, db, src, false, |l| {
-            ((l.pop(from_front).expect("an existing list is not empty"), l.is_empty()), true)
         })?
-        .expect("checked above");
-        with_list(ks, db, dst, true, |l| (l.push_owned(e.clone(), to_front), true))?;
-        (e, emptied)
+        .expect("checked above")
+    } else {
+        // The element is pushed before it leaves the source, so the changes are recorded in
+        // Redis's order: the push, the pop, then `del` if the source is left empty.
+        let e = ks.with_collection(db, src, Kind::List, None, &[], |c| {
+            let l = as_list_mut(c).expect("with_collection checked the kind");
+            let at = if from_front { 0 } else { l.len() - 1 };
+            (Element::from(l.get(at).expect("an existing list is not empty")), false)
+        })?;
+        let e = e.expect("checked above");
+        with_list(ks, db, dst, true, &[push], |l| (l.push_owned(e.clone(), to_front), true))?;
+        with_list(ks, db, src, false, &[pop], |l| (l.pop(from_front), true))?;
+        e
     };
-    ks.notify(notify::LIST, side_event(to_front, false), db, dst);
-    ks.notify(notify::LIST, side_event(from_front, true), db, src);
-    if emptied {
-        ks.notify(notify::GENERIC, "del", db, src);
-    }
     Ok(Some(element))
 }
 
@@ -210,7 +205,7 @@ fn push(ctx: &mut Ctx, args: &[Bytes], front: bool, only_existing: bool) {
     let db = ctx.db();
     let ks = ctx.ks.get();
     let values = &args[2..];
-    let pushed = with_list(ks, db, &args[1], !only_existing, |l| {
+    let pushed = with_list(ks, db, &args[1], !only_existing, &[side_event(front, false)], |l| {
         for v in values {
             if front {
                 l.push_front(v);
@@ -223,10 +218,7 @@ fn push(ctx: &mut Ctx, args: &[Bytes], front: bool, only_existing: bool) {
     match pushed {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
         Ok(None) => ctx.out.int(0),
-        Ok(Some(len)) => {
-            ks.notify(notify::LIST, side_event(front, false), db, &args[1]);
-            ctx.out.int(len as i64);
-        }
+        Ok(Some(len)) => ctx.out.int(len as i64),
     }
 }
 
@@ -250,7 +242,7 @@ fn rpushx(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn pop(ctx: &mut Ctx, args: &[Bytes], front: bool) {
     if args.len() > 3 {
-        return ctx.out.error(&format!("ERR wrong number of arguments for '{}' command", side_event(front, true)));
+        return ctx.out.error(&format!("ERR wrong number of arguments for '{}' command", side_event(front, true).name));
     }
     let count = match args.get(2) {
         None => None,
@@ -511,7 +503,7 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let ks = ctx.ks.get();
     let value = &args[3];
-    let done = with_list(ks, db, &args[1], false, |l| {
+    let done = with_list(ks, db, &args[1], false, &[KeyEvent::new(notify::LIST, "lset")], |l| {
         let set = absolute_index(index, l.len()).is_some_and(|i| l.set(i, value));
         (set, set)
     });
@@ -519,10 +511,7 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
         Ok(None) => ctx.out.error(errors::NO_SUCH_KEY),
         Ok(Some(false)) => ctx.out.error("ERR index out of range"),
-        Ok(Some(true)) => {
-            ks.notify(notify::LIST, "lset", db, &args[1]);
-            ctx.out.ok();
-        }
+        Ok(Some(true)) => ctx.out.ok(),
     }
 }
 
@@ -539,7 +528,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let ks = ctx.ks.get();
     let (pivot, value) = (&args[3][..], &args[4][..]);
-    let inserted = with_list(ks, db, &args[1], false, |l| {
+    let inserted = with_list(ks, db, &args[1], false, &[KeyEvent::new(notify::LIST, "linsert")], |l| {
         let Some(at) = l.iter().position(|v| v == pivot) else {
             return (None, false);
         };
@@ -550,10 +539,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
         Ok(None) => ctx.out.int(0),
         Ok(Some(None)) => ctx.out.int(-1),
-        Ok(Some(Some(len))) => {
-            ks.notify(notify::LIST, "linsert", db, &args[1]);
-            ctx.out.int(len as i64);
-        }
+        Ok(Some(Some(len))) => ctx.out.int(len as i64),
     }
 }
 
@@ -567,22 +553,14 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) {
     let ks = ctx.ks.get();
     let value = &args[3][..];
     let limit = count.unsigned_abs().min(usize::MAX as u64) as usize;
-    let removed = with_list(ks, db, &args[1], false, |l| {
+    let removed = with_list(ks, db, &args[1], false, &[KeyEvent::new(notify::LIST, "lrem")], |l| {
         let n = l.remove_matching(value, limit, count < 0);
-        ((n, l.is_empty()), n > 0)
+        (n, n > 0)
     });
     match removed {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
         Ok(None) => ctx.out.int(0),
-        Ok(Some((n, emptied))) => {
-            if n > 0 {
-                ks.notify(notify::LIST, "lrem", db, &args[1]);
-            }
-            if emptied {
-                ks.notify(notify::GENERIC, "del", db, &args[1]);
-            }
-            ctx.out.int(n as i64);
-        }
+        Ok(Some(n)) => ctx.out.int(n as i64),
     }
 }
 
@@ -592,24 +570,17 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) {
     };
     let db = ctx.db();
     let ks = ctx.ks.get();
-    let trimmed = with_list(ks, db, &args[1], false, |l| {
+    let trimmed = with_list(ks, db, &args[1], false, &[KeyEvent::new(notify::LIST, "ltrim")], |l| {
         match clamp_range(start, end, l.len()) {
             Some((s, e)) => l.trim(s, e),
             None => l.trim(1, 0),
         }
         // Redis counts a trim as a change even when it removes nothing.
-        (l.is_empty(), true)
+        ((), true)
     });
     match trimmed {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
-        Ok(None) => ctx.out.ok(),
-        Ok(Some(emptied)) => {
-            ks.notify(notify::LIST, "ltrim", db, &args[1]);
-            if emptied {
-                ks.notify(notify::GENERIC, "del", db, &args[1]);
-            }
-            ctx.out.ok();
-        }
+        Ok(_) => ctx.out.ok(),
     }
 }
 

@@ -31,7 +31,7 @@ pub mod zsets;
 use crate::client::Client;
 use crate::protocol::ReplyBuf;
 use crate::server::Shared;
-use crate::storage::Keyspace;
+use crate::storage::{Keyspace, ResolvedKey};
 use crate::tenants::TenantId;
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
@@ -77,11 +77,26 @@ pub struct Ctx<'a> {
     pub out: &'a mut ReplyBuf,
     /// Set by EXEC while it runs queued commands (they then see one instant, as in Redis).
     pub in_exec: bool,
+    /// The running command's first key argument (its address and length) with the tenant and
+    /// hash admission resolved for it, so that the handler's entry handle does not resolve it
+    /// again (see [`Ctx::resolve`]).
+    first_key: Option<(usize, usize, ResolvedKey)>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(shared: &'a Shared, client: &'a mut Client, out: &'a mut ReplyBuf) -> Self {
-        Ctx { shared, ks: KeyspaceLock::new(&shared.keyspace), client, out, in_exec: false }
+        Ctx { shared, ks: KeyspaceLock::new(&shared.keyspace), client, out, in_exec: false, first_key: None }
+    }
+
+    /// The tenant and hash of `key`, for [`Keyspace::entry_resolved`]: those admission
+    /// computed when `key` is the running command's first key argument (the same bytes at
+    /// the same address), otherwise computed now.
+    #[inline]
+    pub fn resolve(&mut self, key: &[u8]) -> ResolvedKey {
+        match self.first_key {
+            Some((address, len, at)) if address == key.as_ptr() as usize && len == key.len() => at,
+            _ => self.ks.get().resolve_key(key),
+        }
     }
 
     /// The client's selected database.
@@ -179,12 +194,33 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
             count_errors(ctx);
         }
     }
-    if ctx.ks.is_held() {
+    // What eviction before a refused command changed.
+    drain_effects(ctx, false);
+}
+
+/// Drains the effect stream (see [`crate::storage::effect`]) after a command: blocked pops
+/// learn which keys became poppable and keyspace notifications are published, in the order
+/// the changes happened. With `serve` (not inside EXEC, which serves once it is done),
+/// clients blocked on those keys are then served, in their own order; their pops record
+/// effects of their own, drained in turn.
+fn drain_effects(ctx: &mut Ctx, serve: bool) {
+    if !ctx.ks.is_held() {
+        return;
+    }
+    loop {
         let ks = ctx.ks.get();
-        if ks.has_events() {
-            let events = ks.take_events();
-            crate::pubsub::publish_keyspace_events(ctx, events);
+        if ks.has_effects() {
+            let effects = ks.take_effects();
+            for e in effects.iter().filter(|e| e.change == crate::storage::Change::Poppable) {
+                ks.blocking.signal(e.db, &e.key);
+            }
+            crate::pubsub::publish_keyspace_events(ctx, &effects);
         }
+        let ks = ctx.ks.get();
+        if !serve || !ks.blocking.has_ready() {
+            return;
+        }
+        blocking::serve_ready(ks);
     }
 }
 
@@ -215,13 +251,13 @@ fn evict_before_command(ctx: &mut Ctx) {
 /// tenants it wrote to, blocked clients it served, statistics, latency, slowlog.
 fn run_admitted(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], admitted: Admitted) {
     let started = std::time::Instant::now();
-    let marks = admitted.guarded.then(|| (ctx.out.len(), ctx.ks.get().events_mark()));
+    let marks = admitted.guarded.then(|| (ctx.out.len(), ctx.ks.get().effects_mark()));
     (spec.run)(ctx, args);
-    if let Some((reply_mark, events_mark)) = marks {
+    if let Some((reply_mark, effects_mark)) = marks {
         let ks = ctx.ks.get();
         if let Some(tenant) = ks.undo_if_over_quota() {
-            // Refused as if before it ran: no reply of its own, no events, not counted as a call.
-            ks.drop_events_since(events_mark);
+            // Refused as if before it ran: no reply of its own, no effects, not counted as a call.
+            ks.drop_effects_since(effects_mark);
             let name = String::from_utf8_lossy(ks.tenants.name(tenant)).into_owned();
             ctx.out.buf.truncate(reply_mark);
             ctx.out.error(&crate::storage::evict::Refusal::TenantQuota(name).message());
@@ -238,9 +274,8 @@ fn run_admitted(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], admit
     }
     // Clients blocked on keys this command filled are served now, in their own order; inside
     // EXEC that waits until the whole transaction is done, as in Redis.
-    if !ctx.in_exec && ctx.ks.is_held() && ctx.ks.get().blocking.has_ready() {
-        blocking::serve_ready(ctx.ks.get());
-    }
+    let serve = !ctx.in_exec;
+    drain_effects(ctx, serve);
     let elapsed = started.elapsed();
     // Commands EXEC runs count their own errors, so EXEC fails only for its own error.
     let failed = count_errors(ctx);
@@ -271,12 +306,16 @@ fn observe(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], elapsed: s
 /// command ran.
 #[allow(clippy::result_unit_err)]
 fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Admitted, ()> {
+    ctx.first_key = None;
     let Some(first_key) = spec.first_key_position(args) else {
         return Ok(Admitted::default());
     };
     let db = ctx.client.db;
     let ks = ctx.ks.get();
-    let first = ks.tenants.resolve_argument(&args[first_key]);
+    let key = &args[first_key];
+    let at = ks.resolve_key(key);
+    let first = at.tenant;
+    ctx.first_key = Some((key.as_ptr() as usize, key.len(), at));
     ks.tenant_stats_mut(first).commands += 1;
     ctx.client.last_tenant = Some(first);
     if !ks.limits_active() || !spec.may_grow() {

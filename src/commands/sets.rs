@@ -16,7 +16,7 @@ use crate::glob::glob_match;
 use crate::protocol::ReplyBuf;
 use crate::storage::set::{Member, SetValue};
 use crate::storage::value::Collection;
-use crate::storage::{notify, EncodingLimits, Entry, Keyspace, Kind, WrongType};
+use crate::storage::{notify, EncodingLimits, Entry, KeyEvent, Keyspace, Kind, WrongType};
 use crate::util::parse_i64;
 use bytes::Bytes;
 
@@ -102,12 +102,15 @@ fn reply_set<'a>(out: &mut ReplyBuf, len: usize, members: impl IntoIterator<Item
 
 // ----- single-key commands -----
 
+const SADD: KeyEvent = KeyEvent::new(notify::SET, "sadd");
+const SREM: KeyEvent = KeyEvent::new(notify::SET, "srem");
+
 fn sadd(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let (key, members) = (&args[1], &args[2..]);
     let ks = ctx.ks.get();
     let limits = ks.encoding;
-    let added = ks.with_collection(db, key, Kind::Set, Some(new_set), |c| {
+    let added = ks.with_collection(db, key, Kind::Set, Some(new_set), &[SADD], |c| {
         let set = set_mut(c);
         set.prepare_for_adds(&members[0], members.len(), &limits);
         let added = members.iter().filter(|m| set.insert(m, &limits)).count();
@@ -115,13 +118,7 @@ fn sadd(ctx: &mut Ctx, args: &[Bytes]) {
     });
     match added {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
-        Ok(added) => {
-            let added = added.unwrap_or(0);
-            if added > 0 {
-                ks.notify(notify::SET, "sadd", db, key);
-            }
-            ctx.out.int(added as i64);
-        }
+        Ok(added) => ctx.out.int(added.unwrap_or(0) as i64),
     }
 }
 
@@ -129,23 +126,14 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let (key, members) = (&args[1], &args[2..]);
     let ks = ctx.ks.get();
-    let removed = ks.with_collection(db, key, Kind::Set, None, |c| {
+    let removed = ks.with_collection(db, key, Kind::Set, None, &[SREM], |c| {
         let set = set_mut(c);
         let n = members.iter().filter(|m| set.remove(m)).count();
-        ((n, set.is_empty()), n > 0)
+        (n, n > 0)
     });
     match removed {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
-        Ok(None) => ctx.out.int(0),
-        Ok(Some((n, emptied))) => {
-            if n > 0 {
-                ks.notify(notify::SET, "srem", db, key);
-                if emptied {
-                    ks.notify(notify::GENERIC, "del", db, key);
-                }
-            }
-            ctx.out.int(n as i64);
-        }
+        Ok(n) => ctx.out.int(n.unwrap_or(0) as i64),
     }
 }
 
@@ -207,26 +195,20 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) {
     let key = &args[1];
     let ks = ctx.ks.get();
     let rng = &mut ctx.client.rng;
-    let popped = ks.with_collection(db, key, Kind::Set, None, |c| {
+    let popped = ks.with_collection(db, key, Kind::Set, None, &[KeyEvent::new(notify::SET, "spop")], |c| {
         let set = set_mut(c);
         let popped = match count {
             None => vec![set.pop_random(rng)],
             Some(n) => set.pop_many(rng, n),
         };
         let changed = !popped.is_empty();
-        ((popped, set.is_empty()), changed)
+        (popped, changed)
     });
-    let (popped, emptied) = match popped {
+    let popped = match popped {
         Err(WrongType) => return ctx.out.error(errors::WRONGTYPE),
         Ok(None) => return if count.is_some() { ctx.out.set(0) } else { ctx.out.null() },
         Ok(Some(result)) => result,
     };
-    if !popped.is_empty() {
-        ks.notify(notify::SET, "spop", db, key);
-        if emptied {
-            ks.notify(notify::GENERIC, "del", db, key);
-        }
-    }
     if count.is_none() {
         return ctx.out.bulk(&popped[0]);
     }
@@ -302,21 +284,17 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) {
         let present = ks.get(db, src).and_then(as_set).is_some_and(|s| s.contains(member));
         return ctx.out.int(present as i64);
     }
-    let removed = ks.with_collection(db, src, Kind::Set, None, |c| {
+    let removed = ks.with_collection(db, src, Kind::Set, None, &[SREM], |c| {
         let set = set_mut(c);
         let removed = set.remove(member);
-        ((removed, set.is_empty()), removed)
+        (removed, removed)
     });
-    let Ok(Some((true, emptied))) = removed else {
+    let Ok(Some(true)) = removed else {
         return ctx.out.int(0);
     };
-    ks.notify(notify::SET, "srem", db, src);
-    if emptied {
-        ks.notify(notify::GENERIC, "del", db, src);
-    }
     // A member the destination already holds leaves it untouched: no event, and its watchers'
     // transactions go on, as in Redis.
-    let added = ks.with_collection(db, dst, Kind::Set, Some(new_set), |c| {
+    ks.with_collection(db, dst, Kind::Set, Some(new_set), &[SADD], |c| {
         let set = set_mut(c);
         if set.contains(member) {
             return (false, false);
@@ -324,10 +302,8 @@ fn smove(ctx: &mut Ctx, args: &[Bytes]) {
         set.prepare_for_adds(member, 1, &limits);
         let added = set.insert(member, &limits);
         (added, added)
-    });
-    if let Ok(Some(true)) = added {
-        ks.notify(notify::SET, "sadd", db, dst);
-    }
+    })
+    .expect("the destination's kind was checked");
     ctx.out.int(1);
 }
 
@@ -444,7 +420,7 @@ fn store_set_op(ctx: &mut Ctx, args: &[Bytes], op: SetOp) {
     };
     let len = result.len();
     let result = (len > 0).then(|| Collection::Set(Box::new(result)));
-    ks.store_result(db, dst, result, notify::SET, op.store_event());
+    ks.store_result(db, dst, result, KeyEvent::new(notify::SET, op.store_event()));
     ctx.out.int(len as i64);
 }
 

@@ -15,7 +15,7 @@ use super::{errors, CommandSpec, Ctx};
 use crate::cmd;
 use crate::storage::list::ListValue;
 use crate::storage::value::Collection;
-use crate::storage::{notify, Keyspace};
+use crate::storage::{notify, KeyEvent, Keyspace};
 use bytes::Bytes;
 use std::cmp::Ordering;
 
@@ -389,7 +389,7 @@ fn sort_generic(ctx: &mut Ctx, args: &[Bytes], readonly: bool) {
     list.update_encoding(&ks.encoding);
     // Inserting a list wakes the clients blocked on the destination.
     let result = (stored > 0).then(|| Collection::List(Box::new(list)));
-    ks.store_result(db, dst, result, notify::LIST, "sortstore");
+    ks.store_result(db, dst, result, KeyEvent::new(notify::LIST, "sortstore"));
     ctx.out.int(stored as i64);
 }
 

@@ -1,16 +1,18 @@
 //! String commands (Redis's `t_string.c`, plus SETBIT/GETBIT from `bitops.c`).
 //!
-//! Every write that creates or replaces a key ends in [`insert_string`] (reached through
-//! [`store`], which SET, TAG.SET and the other setters share, or through [`create`]), so quota
-//! checks have one place to sit; every in-place change of an existing value (APPEND, SETRANGE,
-//! INCR ...) goes through `Keyspace::modify`, which re-accounts the entry's memory.
+//! Every write that creates or replaces a key goes through [`store`] (which SET, TAG.SET and
+//! the other setters share) or [`create`]; every in-place change of an existing value (APPEND,
+//! SETRANGE, INCR ...) goes through `Keyspace::modify` or the entry handle's, which re-account
+//! the entry's memory. The engine call that writes records the change with its keyspace event
+//! (`set`, `append`, `incrby` ...), which the handler names. GET, SET and INCR work on one
+//! entry handle: one tenant resolution, one hash and one probe of the table per command.
 
 use super::args::is;
 use super::flags::*;
 use super::table::key_access;
 use super::{errors, CommandSpec, Ctx};
 use crate::cmd;
-use crate::storage::{notify, Entry};
+use crate::storage::{events, notify, Entry, KeyEvent, Removal};
 use crate::util::{parse_f64, parse_i64};
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
@@ -56,8 +58,9 @@ enum Found<T> {
 
 /// Writes the string value of `key`, or null; WRONGTYPE for collections.
 fn get(ctx: &mut Ctx, args: &[Bytes]) {
-    let db = ctx.db();
-    match ctx.ks.get().read(db, &args[1]) {
+    let key = &args[1];
+    let (db, at) = (ctx.db(), ctx.resolve(key));
+    match ctx.ks.get().entry_resolved(db, key, at).into_read(0) {
         None => ctx.out.null(),
         Some(e) if e.is_string() => ctx.out.bulk(e.str_value()),
         Some(_) => ctx.out.error(errors::WRONGTYPE),
@@ -244,21 +247,24 @@ pub struct Stored {
 }
 
 /// The write path of every command that creates or replaces a string key: applies the SET
-/// rules (NX/XX, KEEPTTL, expiry, GET) and emits `set`/`expire` notifications. Writes no reply;
-/// an `Err` carries the error text (WRONGTYPE when GET meets a collection).
+/// rules (NX/XX, KEEPTTL, expiry, GET) on one entry handle, and records the write as `set`
+/// (and `expire`). Writes no reply; an `Err` carries the error text (WRONGTYPE when GET meets
+/// a collection).
 pub fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &SetOptions) -> Result<Stored, &'static str> {
-    let db = ctx.db();
+    let (db, at) = (ctx.db(), ctx.resolve(key));
     let ks = ctx.ks.get();
+    let now = ks.now_ms;
+    let mut entry = ks.entry_resolved(db, key, at);
     let mut old = None;
     if o.get {
         // SET ... GET reads like GET does (hit/miss statistics), before NX/XX are looked at.
-        match ks.read(db, key) {
+        match entry.read(0) {
             Some(e) if !e.is_string() => return Err(errors::WRONGTYPE),
             Some(e) => old = Some(e.str_value().to_vec()),
             None => {}
         }
     }
-    let (exists, old_ttl) = match ks.get(db, key) {
+    let (exists, old_ttl) = match entry.get() {
         Some(e) => (true, e.expire_at),
         None => (false, 0),
     };
@@ -266,37 +272,31 @@ pub fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &SetOptions) -> Result<
         return Ok(Stored { written: false, old });
     }
     if let Some(at) = o.expire_at {
-        if at <= ks.now_ms {
+        if at <= now {
             // An expiry already in the past leaves no key, as EXPIRE in the past does.
-            if ks.delete(db, key) {
-                ks.notify(notify::GENERIC, "del", db, key);
-            }
+            entry.remove(Removal::Deleted);
             return Ok(Stored { written: true, old });
         }
     }
-    insert_string(ctx, key, value, if o.keep_ttl { old_ttl } else { o.expire_at.unwrap_or(0) });
-    let ks = ctx.ks.get();
-    ks.notify(notify::STRING, "set", db, key);
-    if o.expire_at.is_some() {
-        ks.notify(notify::GENERIC, "expire", db, key);
-    }
+    let mut value = Entry::string(key, value, 0);
+    value.expire_at = if o.keep_ttl { old_ttl } else { o.expire_at.unwrap_or(0) };
+    let written: &[KeyEvent] = if o.expire_at.is_some() { &[events::SET, events::EXPIRE] } else { &[events::SET] };
+    entry.upsert(value, written);
     Ok(Stored { written: true, old })
 }
 
-/// Stores a string entry under `key`, replacing any previous value (`expire_at` 0: no TTL).
-/// The one place string keys are created or replaced.
-fn insert_string(ctx: &mut Ctx, key: &[u8], value: &[u8], expire_at: u64) {
+/// Creates the missing `key` with `value` and no TTL (APPEND, SETRANGE, INCR ... on a missing
+/// key), recorded as `event` (the command's own, not `set`, as in Redis).
+fn create(ctx: &mut Ctx, key: &[u8], value: &[u8], event: KeyEvent) {
     let db = ctx.db();
-    let mut entry = Entry::string(key, value, 0);
-    entry.expire_at = expire_at;
-    ctx.ks.get().insert(db, entry);
+    ctx.ks.get().insert(db, Entry::string(key, value, 0), &[event]);
 }
 
-/// Creates the missing `key` with `value` and no TTL (APPEND, SETRANGE, INCR ... on a missing
-/// key). Unlike [`store`] it emits no `set` event: the caller emits its own, as Redis does.
-fn create(ctx: &mut Ctx, key: &[u8], value: &[u8]) {
-    insert_string(ctx, key, value, 0);
-}
+const APPEND: KeyEvent = KeyEvent::new(notify::STRING, "append");
+const SETRANGE: KeyEvent = KeyEvent::new(notify::STRING, "setrange");
+const INCRBY: KeyEvent = KeyEvent::new(notify::STRING, "incrby");
+const INCRBYFLOAT: KeyEvent = KeyEvent::new(notify::STRING, "incrbyfloat");
+const SETBIT: KeyEvent = KeyEvent::new(notify::STRING, "setbit");
 
 fn setnx(ctx: &mut Ctx, args: &[Bytes]) {
     let opts = SetOptions { nx: true, ..Default::default() };
@@ -388,8 +388,7 @@ fn getdel(ctx: &mut Ctx, args: &[Bytes]) {
         Some(e) if !e.is_string() => return ctx.out.error(errors::WRONGTYPE),
         Some(e) => ctx.out.bulk(e.str_value()),
     }
-    ks.delete(db, key);
-    ks.notify(notify::GENERIC, "del", db, key);
+    ks.remove(db, key, Removal::Deleted);
 }
 
 fn getex(ctx: &mut Ctx, args: &[Bytes]) {
@@ -416,25 +415,21 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) {
     }
     match expire_at {
         Some((unit, at)) if !unit.relative() && at <= ks.now_ms => {
-            ks.delete(db, key);
-            ks.notify(notify::GENERIC, "del", db, key);
+            ks.remove(db, key, Removal::Deleted);
         }
         Some((_, at)) => {
             // Setting a TTL counts as a change even when it is the same one, as in Redis.
-            ks.modify(db, key, |e| {
+            ks.modify(db, key, &[events::EXPIRE], |e| {
                 e.expire_at = at;
                 ((), true)
             });
-            ks.notify(notify::GENERIC, "expire", db, key);
         }
         None if raw.persist => {
-            let had_ttl = ks.modify(db, key, |e| {
+            // Only a TTL that was there is a change (and a `persist`).
+            ks.modify(db, key, &[events::PERSIST], |e| {
                 let had_ttl = std::mem::replace(&mut e.expire_at, 0) != 0;
-                (had_ttl, had_ttl)
+                ((), had_ttl)
             });
-            if had_ttl == Some(true) {
-                ks.notify(notify::GENERIC, "persist", db, key);
-            }
         }
         None => {}
     }
@@ -523,7 +518,7 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) {
     let len = match string_len_for_write(ctx, key) {
         Found::WrongType => return ctx.out.error(errors::WRONGTYPE),
         Found::Missing => {
-            create(ctx, key, tail);
+            create(ctx, key, tail, APPEND);
             tail.len()
         }
         Found::String(len) => {
@@ -531,11 +526,10 @@ fn append(ctx: &mut Ctx, args: &[Bytes]) {
                 return;
             }
             // Appending nothing still counts as a change, as in Redis.
-            ctx.ks.get().modify(db, key, |e| (e.edit_string(|v| v.extend_from_slice(tail)), true));
+            ctx.ks.get().modify(db, key, &[APPEND], |e| (e.edit_string(|v| v.extend_from_slice(tail)), true));
             len + tail.len()
         }
     };
-    ctx.ks.get().notify(notify::STRING, "append", db, key);
     ctx.out.int(len as i64);
 }
 
@@ -566,11 +560,11 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
         None => {
             let mut value = vec![0u8; end];
             value[offset..].copy_from_slice(patch);
-            create(ctx, key, &value);
+            create(ctx, key, &value, SETRANGE);
             end
         }
         Some(len) => {
-            ctx.ks.get().modify(db, key, |e| {
+            ctx.ks.get().modify(db, key, &[SETRANGE], |e| {
                 if end > len {
                     e.edit_string(|v| v.resize(end, 0));
                 }
@@ -580,7 +574,6 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) {
             len.max(end)
         }
     };
-    ctx.ks.get().notify(notify::STRING, "setrange", db, key);
     ctx.out.int(new_len as i64);
 }
 
@@ -607,10 +600,12 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) {
     }
 }
 
-/// Adds `delta` to the integer stored at `key` (0 if missing) and replies with the result.
+/// Adds `delta` to the integer stored at `key` (0 if missing) and replies with the result:
+/// the read and the write work on one entry handle.
 fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) {
-    let db = ctx.db();
-    let current = match ctx.ks.get().get(db, key) {
+    let (db, at) = (ctx.db(), ctx.resolve(key));
+    let mut entry = ctx.ks.get().entry_resolved(db, key, at);
+    let current = match entry.get() {
         None => None,
         Some(e) if !e.is_string() => return ctx.out.error(errors::WRONGTYPE),
         Some(e) => match parse_i64(e.str_value()) {
@@ -624,11 +619,10 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) {
     let mut digits = itoa::Buffer::new();
     let text = digits.format(result).as_bytes();
     if current.is_some() {
-        ctx.ks.get().modify(db, key, |e| (e.set_string(text), true));
+        entry.modify(&[INCRBY], |e| (e.set_string(text), true));
     } else {
-        create(ctx, key, text);
+        entry.upsert(Entry::string(key, text, 0), &[INCRBY]);
     }
-    ctx.ks.get().notify(notify::STRING, "incrby", db, key);
     ctx.out.int(result);
 }
 
@@ -652,11 +646,10 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) {
     }
     let text = format_float(result);
     if current.is_some() {
-        ctx.ks.get().modify(db, key, |e| (e.set_string(text.as_bytes()), true));
+        ctx.ks.get().modify(db, key, &[INCRBYFLOAT], |e| (e.set_string(text.as_bytes()), true));
     } else {
-        create(ctx, key, text.as_bytes());
+        create(ctx, key, text.as_bytes(), INCRBYFLOAT);
     }
-    ctx.ks.get().notify(notify::STRING, "incrbyfloat", db, key);
     ctx.out.bulk(text.as_bytes());
 }
 
@@ -707,12 +700,13 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) {
             if on {
                 value[byte] = mask;
             }
-            create(ctx, key, &value);
+            create(ctx, key, &value, SETBIT);
             false
         }
         Found::String(len) => {
             let grows = byte >= len;
-            let was_set = ctx.ks.get().modify(db, key, |e| {
+            // Only a bit that flips (or a string that grows) is a change and a `setbit`.
+            let was_set = ctx.ks.get().modify(db, key, &[SETBIT], |e| {
                 if grows {
                     e.edit_string(|v| v.resize(byte + 1, 0));
                 }
@@ -725,15 +719,9 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) {
                 }
                 (was_set, grows || was_set != on)
             });
-            let was_set = was_set.unwrap_or(false);
-            if !grows && was_set == on {
-                // Nothing changed: no event, as in Redis.
-                return ctx.out.int(was_set as i64);
-            }
-            was_set
+            was_set.unwrap_or(false)
         }
     };
-    ctx.ks.get().notify(notify::STRING, "setbit", db, key);
     ctx.out.int(was_set as i64);
 }
 
@@ -915,8 +903,42 @@ mod tests {
             let spec = COMMANDS.iter().find(|c| c.name.eq_ignore_ascii_case(words[0])).expect("a string command");
             (spec.run)(&mut ctx, &args);
         }
-        let events = ctx.ks.get().take_events();
-        events.iter().map(|e| format!("{} {}", e.name, String::from_utf8_lossy(&e.key))).collect()
+        let effects = ctx.ks.get().take_effects();
+        effects
+            .iter()
+            .filter_map(|e| e.event.map(|ev| format!("{} {}", ev.name, String::from_utf8_lossy(&e.key))))
+            .collect()
+    }
+
+    /// SET, GET and INCR, run by the dispatcher (admission included), walk the key's probe
+    /// sequence once each: the lookup and the write share one entry handle, and admission's
+    /// tenant and hash are handed to it.
+    #[test]
+    fn set_get_incr_probe_once() {
+        let config = crate::config::Config::load(None, &[]).expect("default config");
+        let shared = Shared::new(config).expect("server state");
+        let mut client = Client::new(ClientHandle::new(1, String::new(), String::new(), -1), true);
+        let mut out = ReplyBuf::new();
+        let mut ctx = Ctx::new(&shared, &mut client, &mut out);
+        let mut walks = |words: &[&str]| {
+            let args: Vec<Bytes> = words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect();
+            let before = crate::storage::table::probes::walked();
+            crate::commands::execute(&mut ctx, &args);
+            crate::storage::table::probes::walked() - before
+        };
+        // The tenant's first key finds no table to probe.
+        assert_eq!(walks(&["set", "acme:first", "v"]), 0);
+        for i in 0..50 {
+            let (key, counter) = (format!("acme:k{i}"), format!("acme:n{i}"));
+            assert_eq!(walks(&["set", &key, "v"]), 1, "SET of a new key");
+            assert_eq!(walks(&["set", &key, "w"]), 1, "SET over a key");
+            assert_eq!(walks(&["get", &key]), 1, "GET");
+            assert_eq!(walks(&["get", "acme:missing"]), 1, "GET of a missing key");
+            assert_eq!(walks(&["incr", &counter]), 1, "INCR of a new key");
+            assert_eq!(walks(&["incr", &counter]), 1, "INCR");
+        }
+        drop(ctx);
+        assert!(!String::from_utf8_lossy(&out.buf).contains("-ERR"));
     }
 
     #[test]

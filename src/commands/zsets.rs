@@ -16,7 +16,7 @@ use crate::protocol::ReplyBuf;
 use crate::storage::set::SetValue;
 use crate::storage::value::Collection;
 use crate::storage::zset::{Item, LexBound, LexRange, Member, ScoreRange, ZSetValue};
-use crate::storage::{notify, Entry, Keyspace, Kind, WrongType};
+use crate::storage::{notify, Entry, KeyEvent, Keyspace, Kind, WrongType};
 use crate::util::parse_i64;
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -105,31 +105,19 @@ fn read<'k>(ks: &'k mut Keyspace, out: &mut ReplyBuf, db: usize, key: &[u8]) -> 
     }
 }
 
-/// Runs a change on the sorted set at `key`; `Ok(None)` if the key is missing and `create` is
-/// false (with `create`, a new set is stored only if `f` leaves something in it). `f` returns
-/// its result and whether it changed the set (only a change is seen by WATCH). A set left
-/// empty is deleted by the keyspace and reported by the `bool`.
+/// Runs `f` on the sorted set at `key` (created if missing and `create`), recorded as the
+/// `ZSET`-class event `event` when `f` reports a change. `Ok(None)` if there is no such key.
+/// A set left empty is deleted by the keyspace (a `del` after `event`).
 fn change<R>(
     ks: &mut Keyspace,
     db: usize,
     key: &[u8],
     create: bool,
+    event: &'static str,
     f: impl FnOnce(&mut ZSetValue) -> (R, bool),
-) -> Result<Option<(R, bool)>, WrongType> {
+) -> Result<Option<R>, WrongType> {
     let make = if create { Some(new_zset as fn() -> Collection) } else { None };
-    ks.with_collection(db, key, Kind::ZSet, make, |c| {
-        let z = as_zset_mut(c);
-        let (r, changed) = f(z);
-        ((r, z.is_empty()), changed)
-    })
-}
-
-/// Raises `event` for a change of `key` and `del` if the change emptied (deleted) it.
-fn notify_change(ks: &mut Keyspace, db: usize, key: &[u8], event: &'static str, emptied: bool) {
-    ks.notify(notify::ZSET, event, db, key);
-    if emptied {
-        ks.notify(notify::GENERIC, "del", db, key);
-    }
+    ks.with_collection(db, key, Kind::ZSet, make, &[KeyEvent::new(notify::ZSET, event)], |c| f(as_zset_mut(c)))
 }
 
 /// Stores `items` at `dst` (replacing any value), or deletes `dst` when there are none, as
@@ -139,7 +127,7 @@ fn store(ctx: &mut Ctx, dst: &[u8], items: Vec<Item>, event: &'static str) {
     let ks = ctx.ks.get();
     let n = items.len();
     let result = (n > 0).then(|| Collection::ZSet(Box::new(ZSetValue::from_items(items, &ks.encoding))));
-    ks.store_result(db, dst, result, notify::ZSET, event);
+    ks.store_result(db, dst, result, KeyEvent::new(notify::ZSET, event));
     ctx.out.int(n as i64);
 }
 
@@ -310,7 +298,7 @@ fn add_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, elements: &[(f64, &[u8])]
     let ks = ctx.ks.get();
     let limits = ks.encoding;
     // XX never creates the key.
-    let result = change(ks, db, key, !f.xx, |z| {
+    let result = change(ks, db, key, !f.xx, if f.incr { "zincr" } else { "zadd" }, |z| {
         let mut o = AddOutcome::default();
         for &(score, member) in elements {
             let mut score = score;
@@ -351,13 +339,10 @@ fn add_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, elements: &[(f64, &[u8])]
     let outcome = match result {
         Err(WrongType) => return ctx.out.error(errors::WRONGTYPE),
         Ok(None) => AddOutcome::default(),
-        Ok(Some((o, _))) => o,
+        Ok(Some(o)) => o,
     };
     if outcome.nan {
         return ctx.out.error(NAN_SCORE);
-    }
-    if outcome.added + outcome.updated > 0 {
-        ks.notify(notify::ZSET, if f.incr { "zincr" } else { "zadd" }, db, key);
     }
     if f.incr {
         // Null when NX/XX/GT/LT skipped the element.
@@ -376,19 +361,13 @@ fn add_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, elements: &[(f64, &[u8])]
 fn zrem(ctx: &mut Ctx, args: &[Bytes]) {
     let db = ctx.db();
     let ks = ctx.ks.get();
-    let result = change(ks, db, &args[1], false, |z| {
+    let result = change(ks, db, &args[1], false, "zrem", |z| {
         let removed = args[2..].iter().filter(|m| z.remove(m).is_some()).count();
         (removed, removed > 0)
     });
     match result {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
-        Ok(None) => ctx.out.int(0),
-        Ok(Some((removed, emptied))) => {
-            if removed > 0 {
-                notify_change(ks, db, &args[1], "zrem", emptied);
-            }
-            ctx.out.int(removed as i64);
-        }
+        Ok(removed) => ctx.out.int(removed.unwrap_or(0) as i64),
     }
 }
 
@@ -686,7 +665,7 @@ fn zremrangebyrank(ctx: &mut Ctx, args: &[Bytes]) {
 fn remove_range(ctx: &mut Ctx, key: &[u8], spec: RangeSpec, event: &'static str) {
     let db = ctx.db();
     let ks = ctx.ks.get();
-    let result = change(ks, db, key, false, |z| {
+    let result = change(ks, db, key, false, event, |z| {
         let (lo, hi) = match &spec {
             RangeSpec::Rank(start, stop) => rank_span(*start, *stop, z.len()),
             RangeSpec::Score(r) => z.score_span(r),
@@ -697,13 +676,7 @@ fn remove_range(ctx: &mut Ctx, key: &[u8], spec: RangeSpec, event: &'static str)
     });
     match result {
         Err(WrongType) => ctx.out.error(errors::WRONGTYPE),
-        Ok(None) => ctx.out.int(0),
-        Ok(Some((removed, emptied))) => {
-            if removed > 0 {
-                notify_change(ks, db, key, event, emptied);
-            }
-            ctx.out.int(removed as i64);
-        }
+        Ok(removed) => ctx.out.int(removed.unwrap_or(0) as i64),
     }
 }
 
@@ -737,9 +710,9 @@ pub enum PopReply {
 }
 
 /// Removes up to `count` members from one end of the sorted set at `key`: `Ok(None)` if
-/// there is no such key. Raises the pop event (and `del` when the set is emptied).
+/// there is no such key. Recorded as the pop event (and `del` when the set is emptied).
 fn pop(ks: &mut Keyspace, db: usize, key: &[u8], side: PopSide, count: usize) -> Result<Option<Vec<Item>>, WrongType> {
-    let result = change(ks, db, key, false, |z| {
+    change(ks, db, key, false, side.event(), |z| {
         let len = z.len();
         let n = count.min(len);
         let mut items = match side {
@@ -751,11 +724,7 @@ fn pop(ks: &mut Keyspace, db: usize, key: &[u8], side: PopSide, count: usize) ->
         }
         let changed = !items.is_empty();
         (items, changed)
-    })?;
-    Ok(result.map(|(items, emptied)| {
-        notify_change(ks, db, key, side.event(), emptied);
-        items
-    }))
+    })
 }
 
 fn write_popped(out: &mut ReplyBuf, key: &[u8], items: &[Item], shape: PopReply) {

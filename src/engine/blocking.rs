@@ -5,9 +5,11 @@
 //! A client whose pop finds nothing registers a [`Waiter`] in the keyspace's [`Registry`]
 //! (so it is consistent under the keyspace lock) and its connection task then sleeps on its
 //! handle's wake-up, without the lock, until its deadline. A command that gives a watched key
-//! a list or a sorted set marks the key ready ([`Registry::signal`]); once that command (or the
-//! whole EXEC) is done, the dispatcher runs the pop of each waiter that wants that kind of
-//! value on its behalf (`commands::blocking::serve_ready`). The registry knows a waiter's
+//! a list or a sorted set records that the key became poppable in the keyspace's effect stream
+//! (`Change::Poppable`); draining it after the command, the dispatcher marks the key ready
+//! ([`Registry::signal`]), and once that command (or the whole EXEC) is done it runs the pop
+//! of each waiter that wants that kind of value on its behalf
+//! (`commands::blocking::serve_ready`). The registry knows a waiter's
 //! connection only through [`WaiterHandle`], so the engine needs nothing of the network side.
 
 use crate::engine::storage::{Keyspace, Kind};

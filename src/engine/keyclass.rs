@@ -42,7 +42,7 @@ impl KeyClasses {
     /// The class of `key`, interning a new class on first sight.
     #[inline]
     pub fn resolve(&mut self, key: &[u8]) -> ClassId {
-        match self.names.lookup_by_patterns(key) {
+        match self.names.lookup(key) {
             Some(id) => id,
             None => self.intern_class_of(key),
         }

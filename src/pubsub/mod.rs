@@ -14,7 +14,7 @@ use crate::commands::Ctx;
 use crate::glob::glob_match;
 use crate::protocol::ReplyBuf;
 use crate::server::Shared;
-use crate::storage::Event;
+use crate::storage::Effect;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -210,29 +210,34 @@ impl Delivery {
     }
 }
 
-/// Publishes keyspace events as `__keyspace@db__:key` / `__keyevent@db__:event`, per the
-/// `K`/`E` bits of `flags`. Events for the calling client itself follow its reply.
-pub fn publish_events(shared: &Shared, events: Vec<Event>, flags: u32, mut caller: Caller) {
+/// The keyspace-notification consumer of the effect stream: publishes the event of each
+/// effect whose class `flags` enables as `__keyspace@db__:key` / `__keyevent@db__:event`, per
+/// the `K`/`E` bits of `flags`. Events for the calling client itself follow its reply.
+pub fn publish_events(shared: &Shared, effects: &[Effect], flags: u32, mut caller: Caller) {
     use crate::storage::notify::{KEYEVENT, KEYSPACE};
-    for ev in events {
+    for effect in effects {
+        let Some(ev) = effect.event.filter(|ev| flags & ev.class != 0) else {
+            continue;
+        };
         if flags & KEYSPACE != 0 {
-            let mut chan = format!("__keyspace@{}__:", ev.db).into_bytes();
-            chan.extend_from_slice(&ev.key);
+            let mut chan = format!("__keyspace@{}__:", effect.db).into_bytes();
+            chan.extend_from_slice(&effect.key);
             let caller = caller.as_mut().map(|(c, out)| (&mut **c, &mut **out));
             publish(shared, &chan, ev.name.as_bytes(), false, caller);
         }
         if flags & KEYEVENT != 0 {
-            let chan = format!("__keyevent@{}__:{}", ev.db, ev.name).into_bytes();
+            let chan = format!("__keyevent@{}__:{}", effect.db, ev.name).into_bytes();
             let caller = caller.as_mut().map(|(c, out)| (&mut **c, &mut **out));
-            publish(shared, &chan, &ev.key, false, caller);
+            publish(shared, &chan, &effect.key, false, caller);
         }
     }
 }
 
-/// Publishes the events a command queued (called by the dispatcher with the lock held).
-pub fn publish_keyspace_events(ctx: &mut Ctx, events: Vec<Event>) {
+/// Publishes the events of the effects a command recorded (called by the dispatcher with the
+/// lock held).
+pub fn publish_keyspace_events(ctx: &mut Ctx, effects: &[Effect]) {
     let flags = ctx.ks.get().notify_flags;
-    publish_events(ctx.shared, events, flags, Some((&mut *ctx.client, &mut *ctx.out)));
+    publish_events(ctx.shared, effects, flags, Some((&mut *ctx.client, &mut *ctx.out)));
 }
 
 /// Drops every subscription of a client that is going away (or RESET).

@@ -369,8 +369,7 @@ impl Keyspace {
         for _round in 0..8 {
             match self.pick_victim(tenant) {
                 Pick::Victim { db, slot } => {
-                    let entry = self.table_remove_at(db, tenant, slot);
-                    self.discard(db, tenant, entry, why);
+                    self.remove_slot(db, tenant, slot, why);
                     return true;
                 }
                 Pick::NoKeys => return false,
@@ -569,7 +568,7 @@ mod tests {
         let mut ks = Keyspace::new(1, TenantRegistry::new(Vec::new(), b':'));
         ks.apply_setting("maxmemory-policy", "allkeys-lru");
         for i in 0..100 {
-            ks.insert(0, Entry::string(format!("old:{i}").as_bytes(), b"v", 0));
+            ks.insert(0, Entry::string(format!("old:{i}").as_bytes(), b"v", 0), &[]);
         }
         // A minute later the pool holds candidates idle for a minute.
         ks.now_ms += 60_000;
@@ -577,7 +576,7 @@ mod tests {
         // Newer than every other key, so the worst LRU candidate of them all.
         let mut volatile = Entry::string(b"ttl", b"v", 0);
         volatile.expire_at = ks.now_ms + 3_600_000;
-        ks.insert(0, volatile);
+        ks.insert(0, volatile, &[]);
         ks.apply_setting("maxmemory-policy", "volatile-lru");
         assert!(ks.evict_one(0, Removal::Evicted));
         assert!(ks.peek(0, b"ttl").is_none(), "the only key with a TTL is the victim");
@@ -603,10 +602,10 @@ mod tests {
             match rng.below(20) {
                 0..=11 => {
                     let value = vec![b'v'; rng.below(200) as usize];
-                    ks.insert(rng.below(2) as usize, Entry::string(key.as_bytes(), &value, 0));
+                    ks.insert(rng.below(2) as usize, Entry::string(key.as_bytes(), &value, 0), &[]);
                 }
                 12..=14 => {
-                    ks.delete(rng.below(2) as usize, key.as_bytes());
+                    ks.remove(rng.below(2) as usize, key.as_bytes(), Removal::Deleted);
                 }
                 15..=17 => {
                     if let Some(t) = ks.pressure_victim() {

@@ -1,10 +1,13 @@
 //! The keyspace: databases of per-tenant tables, lazy and active expiry, memory accounting,
-//! and the one path every removed key takes (so statistics, notifications and the tag index
-//! can never miss a deletion).
+//! the entry handle every keyed command works on ([`handle`]), the one path every removed key
+//! takes ([`Keyspace::remove_slot`], so statistics, notifications and the tag index can never
+//! miss a deletion) and the stream of effects every change is recorded in ([`effect`]).
 
 pub mod compact_bytes;
+pub mod effect;
 pub mod entry;
 pub mod evict;
+pub mod handle;
 pub mod hash;
 pub mod list;
 pub mod set;
@@ -14,11 +17,13 @@ pub mod value;
 pub mod watch;
 pub mod zset;
 
+pub use effect::{events, Change, Effect, KeyEvent};
 pub use entry::{Entry, Kind};
+pub use handle::{EntryHandle, ResolvedKey};
 pub use table::{hash_key, Table};
 
 use crate::keyclass::ClassId;
-use crate::tenants::{LimitOverrides, Limits, TenantId, TenantRegistry};
+use crate::tenants::{LimitOverrides, Limits, TenantId, TenantRegistry, DEFAULT_TENANT};
 use evict::{EvictionPool, Policy, PressureLeader};
 
 /// Notification classes of `notify-keyspace-events`.
@@ -108,14 +113,6 @@ pub mod lookup {
     pub const NONOTIFY: u8 = 1 << 2;
 }
 
-/// A keyspace event waiting to be published by the command layer.
-pub struct Event {
-    pub class: u32,
-    pub name: &'static str,
-    pub db: usize,
-    pub key: Vec<u8>,
-}
-
 /// Size thresholds under which collections keep a compact encoding (Redis's
 /// `*-max-listpack-*` / `set-max-intset-entries` directives).
 #[derive(Clone, Copy, Debug)]
@@ -156,16 +153,25 @@ pub struct TagLimits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WrongType;
 
-/// Why a key left the keyspace.
+/// Why a key left the keyspace (see [`Keyspace::remove_slot`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Removal {
+    /// Deleted by a command (DEL, GETDEL, an expiry set in the past ...): `del`.
     Deleted,
+    /// A collection lost its last element: `del`, after the command's own event.
+    Emptied,
+    /// Written over, or removed so that a command can write it anew (RENAME's and COPY's
+    /// destination, an undone write): no event.
     Overwritten,
     Expired,
     /// Evicted under global memory pressure.
     Evicted,
     /// Evicted to keep its tenant within the tenant's own quota.
     EvictedQuota,
+    /// Moved to another name or database (RENAME, MOVE); the command names the move.
+    Renamed,
+    /// Deleted by TAG.INVALIDATE: `del`, counted as invalidated.
+    Invalidated,
     Flushed,
 }
 
@@ -273,7 +279,10 @@ pub struct Keyspace {
     pub now_ms: u64,
     /// Classes enabled by `notify-keyspace-events`; 0 = off, and no event is queued.
     pub notify_flags: u32,
-    events: Vec<Event>,
+    /// Changes waiting for the dispatcher (see [`effect`]).
+    effects: effect::Stream,
+    /// Entries TAG.INVALIDATE removed, freed together off the command path.
+    garbage: Vec<Box<Entry>>,
     expire_cursor: ExpireCursor,
     /// Milliseconds the server started at; the LRU clock counts from it.
     started_ms: u64,
@@ -333,7 +342,8 @@ impl Keyspace {
             classes: None,
             now_ms: now,
             notify_flags: 0,
-            events: Vec::new(),
+            effects: effect::Stream::default(),
+            garbage: Vec::new(),
             expire_cursor: ExpireCursor::default(),
             started_ms: now,
             used: 0,
@@ -439,24 +449,10 @@ impl Keyspace {
         r
     }
 
-    fn table_remove(&mut self, db: usize, tenant: TenantId, key: &[u8], hash: u64) -> Option<Box<Entry>> {
-        let slot = self.dbs[db].table(tenant)?.locate(key, hash)?;
-        Some(self.table_remove_at(db, tenant, slot))
-    }
-
-    /// Removes the entry in `slot` of the tenant's table (one found by key, or sampled by
-    /// eviction).
-    fn table_remove_at(&mut self, db: usize, tenant: TenantId, slot: usize) -> Box<Entry> {
-        let entry = self.table_op(db, tenant, |t| t.remove_at(slot));
-        self.removed(db, &entry);
-        entry
-    }
-
-    /// What every removal from a table tells the watchers and the key classes.
-    fn removed(&mut self, db: usize, entry: &Entry) {
-        self.touch_watched(db, entry.key(), false);
-        if let Some(c) = self.classes.as_mut() {
-            c.removed(entry.class, entry.memory());
+    /// Removes `key` of `tenant`'s table in `db` as it is stored, expired or not.
+    fn remove_stored(&mut self, db: usize, tenant: TenantId, key: &[u8], why: Removal) {
+        if let Some(slot) = self.dbs[db].table(tenant).and_then(|t| t.locate(key, hash_key(key))) {
+            self.remove_slot(db, tenant, slot, why);
         }
     }
 
@@ -522,6 +518,7 @@ impl Keyspace {
             n += table.len();
             self.forget_classes_of(&table);
             drop_in_background(table);
+            self.record(db, tenant, b"", Change::Flushed(Some(tenant)), None);
         }
         n
     }
@@ -544,14 +541,7 @@ impl Keyspace {
     /// The live entry for `key`, expiring it first if its time has passed. No statistics.
     pub fn get(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {
         let tenant = self.tenants.lookup(key)?;
-        let hash = hash_key(key);
-        let table = self.dbs[db].table(tenant)?;
-        let slot = table.locate(key, hash)?;
-        if table.at(slot).is_expired(self.now_ms) {
-            self.expire_now(db, tenant, key, hash);
-            return None;
-        }
-        Some(self.dbs[db].tables[tenant as usize].at(slot))
+        self.entry_resolved(db, key, ResolvedKey { tenant, hash: hash_key(key) }).into_entry()
     }
 
     /// The live entry for `key` without expiring, counting or touching anything: for commands
@@ -569,156 +559,89 @@ impl Keyspace {
     }
 
     /// A client's read with Redis's lookup flags (see [`lookup`]): TTL, TYPE and EXISTS look
-    /// without touching the access clock, OBJECT also without notifying a miss.
+    /// without touching the access clock, OBJECT also without notifying a miss. Misses count
+    /// for the key's tenant even before it holds any key.
     pub fn read_with(&mut self, db: usize, key: &[u8], flags: u8) -> Option<&Entry> {
-        let lfu = self.policy.is_lfu();
-        let clock = self.lru_clock();
-        // Misses count for the key's tenant even before it holds any key.
-        let t = self.tenants.resolve(key);
-        let hash = hash_key(key);
-        let slot = self.dbs[db].tables.get(t as usize).and_then(|tb| tb.locate(key, hash));
-        // The slot of the live entry found, and that entry's class.
-        let found = match slot.map(|i| (i, self.dbs[db].tables[t as usize].at(i))) {
-            Some((_, e)) if e.is_expired(self.now_ms) => {
-                self.expire_now(db, t, key, hash);
-                None
-            }
-            Some((i, e)) => {
-                let class = e.class;
-                if flags & lookup::NOTOUCH == 0 {
-                    let access = if lfu { self.touched_access(Some(e.access)) } else { clock };
-                    self.dbs[db].tables[t as usize].at_mut(i).access = access;
-                }
-                Some((i, class))
-            }
-            None => None,
-        };
-        if flags & lookup::NOSTATS == 0 {
-            if found.is_some() {
-                self.stats.hits += 1;
-                self.tenant_stats_mut(t).hits += 1;
-            } else {
-                self.stats.misses += 1;
-                self.tenant_stats_mut(t).misses += 1;
-            }
-            if let Some(c) = self.classes.as_mut() {
-                // A found key carries its class; a missing one is classified by its name.
-                let class = found.map_or_else(|| c.resolve(key), |(_, class)| class);
-                c.count_read(class, found.is_some());
-            }
-        }
-        if let Some((i, _)) = found {
-            Some(self.dbs[db].tables[t as usize].at(i))
-        } else {
-            if flags & lookup::NONOTIFY == 0 {
-                self.notify(notify::KEY_MISS, "keymiss", db, key);
-            }
-            None
-        }
+        self.entry(db, key).into_read(flags)
     }
 
     pub fn exists(&mut self, db: usize, key: &[u8]) -> bool {
         self.get(db, key).is_some()
     }
 
-    /// Changes a live entry in place, re-accounting its memory and expiry. `f` returns its
-    /// result and whether it changed the entry: only a change is seen by the key's watchers
-    /// (Redis's `signalModifiedKey`), so a write that turns out to be a no-op leaves a WATCH
-    /// intact.
-    pub fn modify<R>(&mut self, db: usize, key: &[u8], f: impl FnOnce(&mut Entry) -> (R, bool)) -> Option<R> {
+    /// [`EntryHandle::modify`] of `key`: changes a live entry in place; a change (`f` says
+    /// whether it made one) is recorded as `events`.
+    pub fn modify<R>(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        events: &[KeyEvent],
+        f: impl FnOnce(&mut Entry) -> (R, bool),
+    ) -> Option<R> {
         let tenant = self.tenants.lookup(key)?;
-        let hash = hash_key(key);
-        let table = self.dbs[db].table(tenant)?;
-        let slot = table.locate(key, hash)?;
-        if table.at(slot).is_expired(self.now_ms) {
-            self.expire_now(db, tenant, key, hash);
-            return None;
-        }
-        let (r, changed, before, after, class) = self.table_op(db, tenant, |table| {
-            let entry = table.at_mut(slot);
-            let (before, was_volatile) = (entry.memory(), entry.expire_at != 0);
-            let (r, changed) = f(entry);
-            let (after, is_volatile, class) = (entry.memory(), entry.expire_at != 0, entry.class);
-            table.account_change(before, after, was_volatile, is_volatile);
-            (r, changed, before, after, class)
-        });
-        if changed {
-            self.touch_watched(db, key, true);
-        }
-        if let Some(c) = self.classes.as_mut() {
-            c.resized(class, before, after);
-        }
-        Some(r)
+        self.entry_resolved(db, key, ResolvedKey { tenant, hash: hash_key(key) }).modify(events, f)
     }
 
-    /// Runs `f` on the collection stored at `key`, which must be of `kind`: `Err(WrongType)`
-    /// if the key holds another kind, `Ok(None)` if it does not exist and `create` is `None`.
-    /// `f` returns its result and whether it changed the collection, as for
-    /// [`Keyspace::modify`]. With `create`, `f` fills a new collection for a missing key, which
-    /// is stored (and announced like any insert) only if `f` left something in it. A
-    /// collection left empty by `f` is deleted, as Redis does.
+    /// [`EntryHandle::with_collection`] of `key`.
     pub fn with_collection<R>(
         &mut self,
         db: usize,
         key: &[u8],
         kind: Kind,
         create: Option<fn() -> value::Collection>,
+        events: &[KeyEvent],
         f: impl FnOnce(&mut value::Collection) -> (R, bool),
     ) -> Result<Option<R>, WrongType> {
-        match self.get(db, key) {
-            Some(e) if e.kind() != kind => return Err(WrongType),
-            Some(_) => {}
-            None => {
-                let Some(make) = create else {
-                    return Ok(None);
-                };
-                let mut entry = Entry::new_collection(key, make(), 0);
-                let c = entry.collection_mut().expect("collection entry");
-                let (r, _) = f(c);
-                if !c.is_empty() {
-                    self.insert(db, entry);
-                }
-                return Ok(Some(r));
-            }
-        }
-        let (r, empty) = self
-            .modify(db, key, |e| {
-                let c = e.collection_mut().expect("collection entry");
-                let (r, changed) = f(c);
-                ((r, c.is_empty()), changed)
-            })
-            .expect("entry checked above");
-        if empty {
-            self.delete(db, key);
-        }
-        Ok(Some(r))
+        self.entry(db, key).with_collection(kind, create, events, f)
     }
 
     // ----- writes -----
 
-    /// Stores `entry` under its key, replacing (and discarding) any previous value.
-    /// Returns whether a live key was replaced; a key that did not live before raises the
-    /// `new` event, as Redis's `dbAdd` does.
-    pub fn insert(&mut self, db: usize, mut entry: Box<Entry>) -> bool {
-        entry.access = if self.policy.is_lfu() { self.touched_access(None) } else { self.lru_clock() };
-        self.put(db, entry)
+    /// The access clock a newly written entry starts with.
+    fn fresh_access(&mut self) -> u32 {
+        if self.policy.is_lfu() {
+            self.touched_access(None)
+        } else {
+            self.lru_clock()
+        }
+    }
+
+    /// Stores `entry` under its key, replacing (and removing as overwritten) any previous
+    /// value; records `new` for a key that did not live before (as Redis's `dbAdd`), then
+    /// `events`. Returns whether a live key was replaced.
+    pub fn insert(&mut self, db: usize, mut entry: Box<Entry>, events: &[KeyEvent]) -> bool {
+        entry.access = self.fresh_access();
+        self.put(db, entry, events)
     }
 
     /// [`Keyspace::insert`] that keeps the entry's access clock (RENAME and MOVE carry it).
-    fn put(&mut self, db: usize, entry: Box<Entry>) -> bool {
-        let tenant = self.tenants.resolve(entry.key());
-        let hash = hash_key(entry.key());
-        let new_event = self.notify_flags & notify::NEW != 0;
-        // The entry moves into the table: keep its name only if it is needed afterwards.
-        let key = if new_event || self.watching() { Some(entry.key().to_vec()) } else { None };
-        // A list or sorted set arriving under a key that clients block on (push, ZADD, the
-        // STORE forms, RENAME, COPY, MOVE ...), as Redis's `dbAdd` signals it.
-        if !self.blocking.is_empty() && crate::engine::blocking::is_poppable(entry.kind()) {
-            self.blocking.signal(db, entry.key());
-        }
+    fn put(&mut self, db: usize, entry: Box<Entry>, events: &[KeyEvent]) -> bool {
+        let at = self.resolve_key(entry.key());
+        let probed = self.probe_live(db, entry.key(), at);
+        self.put_probed(db, at, probed, entry, events)
+    }
+
+    /// Whether any consumer looks at the changes of live keys (the write paths skip copying
+    /// the key's name otherwise).
+    #[inline]
+    fn observed(&self) -> bool {
+        self.watching() || self.notify_flags != 0 || !self.blocking.is_empty() || self.subscribed_all()
+    }
+
+    /// The write every insert takes: puts `entry` where `probed` says its key is or goes.
+    pub(super) fn put_probed(
+        &mut self,
+        db: usize,
+        at: ResolvedKey,
+        probed: Result<usize, usize>,
+        entry: Box<Entry>,
+        events: &[KeyEvent],
+    ) -> bool {
+        let tenant = at.tenant;
+        let poppable = crate::engine::blocking::is_poppable(entry.kind());
         let (slot, old, grown) = self.table_op(db, tenant, |t| {
             let before = t.entry_memory();
-            let (slot, old) = t.insert(entry, hash);
+            let (slot, old) = t.insert_probed(entry, at.hash, probed);
             (slot, old, t.entry_memory() as i64 - before as i64)
         });
         // A replacing entry took over the class of the one it replaced (the same key); a new
@@ -734,116 +657,112 @@ impl Keyspace {
             };
             c.stored(class, grown, old.is_none());
         }
-        let replaced_live = match old {
-            Some(old) if old.is_expired(self.now_ms) => {
-                // Watchers see the stale key expire first, then the new one written.
-                self.touch_watched(db, old.key(), false);
-                self.discard(db, tenant, old, Removal::Expired);
-                false
+        let replaced = old.is_some();
+        if let Some(old) = old {
+            self.retire(db, tenant, old, Removal::Overwritten);
+        }
+        if self.observed() {
+            let key: Box<[u8]> = self.dbs[db].tables[tenant as usize].at(slot).key().into();
+            if !replaced {
+                self.record(db, tenant, &key, Change::Created, Some(events::NEW));
+            } else if events.is_empty() {
+                self.record(db, tenant, &key, Change::Written, None);
             }
-            Some(old) => {
-                self.discard(db, tenant, old, Removal::Overwritten);
-                true
+            for &event in events {
+                self.record(db, tenant, &key, Change::Written, Some(event));
             }
-            None => false,
-        };
-        if let Some(key) = key {
-            self.touch_watched(db, &key, true);
-            if new_event && !replaced_live {
-                self.notify(notify::NEW, "new", db, &key);
+            // A list or sorted set arriving under a key that clients block on (push, ZADD, the
+            // STORE forms, RENAME, COPY, MOVE ...), as Redis's `dbAdd` signals it.
+            if poppable {
+                self.record(db, tenant, &key, Change::Poppable, None);
             }
         }
-        replaced_live
+        replaced
     }
 
     /// Moves the live key `key` of `db` to `new_key` in `to_db` (RENAME, MOVE), with its
     /// value, expiry, access clock and tags; a key at the destination is replaced. The new
     /// name may belong to another tenant: the entry then moves to that tenant's table.
-    /// Returns false if `key` does not exist.
-    pub fn relocate(&mut self, db: usize, key: &[u8], to_db: usize, new_key: &[u8]) -> bool {
-        let Some(entry) = self.remove(db, key) else {
+    /// Records the source's removal as `from` after the destination's write, then `to`, in
+    /// Redis's order. Returns false if `key` does not exist.
+    pub fn relocate(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        to_db: usize,
+        new_key: &[u8],
+        from: KeyEvent,
+        to: KeyEvent,
+    ) -> bool {
+        let at = self.resolve_key(key);
+        let Ok(slot) = self.probe_live(db, key, at) else {
             return false;
         };
+        let entry = self.unlink(db, at.tenant, slot);
         let entry = if key == new_key { entry } else { entry.into_renamed(new_key) };
-        self.put(to_db, entry);
+        self.put(to_db, entry, &[]);
+        self.record(db, at.tenant, key, Change::Removed(Removal::Renamed), Some(from));
+        let to_tenant = self.tenants.resolve(new_key);
+        self.record(to_db, to_tenant, new_key, Change::Written, Some(to));
         true
     }
 
-    /// Deletes `key`; returns the removed entry if it was live.
-    pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Box<Entry>> {
-        let tenant = self.tenants.lookup(key)?;
-        let hash = hash_key(key);
-        let entry = self.table_remove(db, tenant, key, hash)?;
-        if entry.is_expired(self.now_ms) {
-            self.discard(db, tenant, entry, Removal::Expired);
-            return None;
-        }
-        Some(entry)
+    /// Removes the live key `key` for `why`; returns whether it existed (a key whose time had
+    /// passed is removed as expired, and did not exist).
+    pub fn remove(&mut self, db: usize, key: &[u8], why: Removal) -> bool {
+        let Some(tenant) = self.tenants.lookup(key) else {
+            return false;
+        };
+        self.entry_resolved(db, key, ResolvedKey { tenant, hash: hash_key(key) }).remove(why)
     }
 
     /// Stores the result of a STORE form (SORT, ZUNIONSTORE, SINTERSTORE ...) at `dst`,
-    /// replacing any value, and announces it as `event` of `class`. An empty result (`None`)
-    /// deletes `dst` instead, announced as `del`, as Redis's STORE variants do.
-    pub fn store_result(
-        &mut self,
-        db: usize,
-        dst: &[u8],
-        result: Option<value::Collection>,
-        class: u32,
-        event: &'static str,
-    ) {
+    /// replacing any value, recorded as `event`. An empty result (`None`) deletes `dst`
+    /// instead (a `del`), as Redis's STORE variants do.
+    pub fn store_result(&mut self, db: usize, dst: &[u8], result: Option<value::Collection>, event: KeyEvent) {
         match result {
             Some(collection) => {
-                self.insert(db, Entry::new_collection(dst, collection, 0));
-                self.notify(class, event, db, dst);
+                self.insert(db, Entry::new_collection(dst, collection, 0), &[event]);
             }
             None => {
-                if self.delete(db, dst) {
-                    self.notify(notify::GENERIC, "del", db, dst);
-                }
+                self.remove(db, dst, Removal::Deleted);
             }
         }
     }
 
-    /// Deletes `key` and drops its value; returns whether it existed.
-    pub fn delete(&mut self, db: usize, key: &[u8]) -> bool {
-        match self.remove(db, key) {
-            Some(e) => {
-                let tenant = self.tenants.lookup(key).unwrap_or_default();
-                self.discard(db, tenant, e, Removal::Deleted);
-                true
-            }
-            None => false,
+    /// The one removal path: takes the entry in `slot` out of the tenant's table and retires
+    /// it for `why` (accounting, key classes, tag index, watches, statistics, the effect and
+    /// the lazy free).
+    pub(super) fn remove_slot(&mut self, db: usize, tenant: TenantId, slot: usize, why: Removal) {
+        let entry = self.unlink(db, tenant, slot);
+        self.retire(db, tenant, entry, why);
+    }
+
+    /// Takes the entry in `slot` out of its table (memory, key counts, tag index and key
+    /// classes follow); the caller retires it or moves it on.
+    fn unlink(&mut self, db: usize, tenant: TenantId, slot: usize) -> Box<Entry> {
+        let entry = self.table_op(db, tenant, |t| t.remove_at(slot));
+        self.unclassify(&entry);
+        entry
+    }
+
+    /// Takes an entry that left its table out of the key class figures.
+    fn unclassify(&mut self, entry: &Entry) {
+        if let Some(c) = self.classes.as_mut() {
+            c.removed(entry.class, entry.memory());
         }
     }
 
-    fn expire_now(&mut self, db: usize, tenant: TenantId, key: &[u8], hash: u64) {
-        if let Some(e) = self.table_remove(db, tenant, key, hash) {
-            self.discard(db, tenant, e, Removal::Expired);
+    /// The last step of every removal: the effect (watches, statistics, the event of `why`),
+    /// then the drop, off the command path for large values.
+    fn retire(&mut self, db: usize, tenant: TenantId, entry: Box<Entry>, why: Removal) {
+        self.record(db, tenant, entry.key(), Change::Removed(why), why.event());
+        if why == Removal::Invalidated {
+            // TAG.INVALIDATE frees all its keys in one batch, off the command path.
+            self.garbage.push(entry);
+        } else {
+            drop_entry(entry);
         }
-    }
-
-    /// The single exit of every key: statistics, notifications, tag index, then the drop.
-    pub fn discard(&mut self, db: usize, tenant: TenantId, entry: Box<Entry>, why: Removal) {
-        match why {
-            Removal::Expired => {
-                self.stats.expired_keys += 1;
-                self.tenant_stats_mut(tenant).expired_keys += 1;
-                self.notify(notify::EXPIRED, "expired", db, entry.key());
-            }
-            Removal::Evicted | Removal::EvictedQuota => {
-                self.stats.evicted_keys += 1;
-                let stats = self.tenant_stats_mut(tenant);
-                if why == Removal::Evicted {
-                    stats.evicted_pressure += 1;
-                } else {
-                    stats.evicted_quota += 1;
-                }
-                self.notify(notify::EVICTED, "evicted", db, entry.key());
-            }
-            Removal::Deleted | Removal::Overwritten | Removal::Flushed => {}
-        }
-        drop_entry(entry);
     }
 
     /// Removes every key of database `db`; returns how many there were.
@@ -858,6 +777,9 @@ impl Keyspace {
             n += table.len();
             self.forget_classes_of(&table);
             drop_in_background(table);
+        }
+        if n > 0 {
+            self.record(db, DEFAULT_TENANT, b"", Change::Flushed(None), None);
         }
         n
     }
@@ -874,7 +796,8 @@ impl Keyspace {
         for db in [a, b] {
             for key in self.blocking.keys_in_db(db) {
                 if self.get(db, &key).is_some_and(|e| crate::engine::blocking::is_poppable(e.kind())) {
-                    self.blocking.signal(db, &key);
+                    let tenant = self.tenants.lookup(&key).unwrap_or_default();
+                    self.record(db, tenant, &key, Change::Poppable, None);
                 }
             }
         }
@@ -952,7 +875,7 @@ impl Keyspace {
                 return Some(e.key().to_vec());
             }
             let key = e.key().to_vec();
-            self.expire_now(db, tenant as TenantId, &key, hash_key(&key));
+            self.remove_stored(db, tenant as TenantId, &key, Removal::Expired);
         }
     }
 
@@ -1000,8 +923,8 @@ impl Keyspace {
             };
             for e in removed.drain(..) {
                 report.expired += 1;
-                self.removed(db, &e);
-                self.discard(db, tenant as TenantId, e, Removal::Expired);
+                self.unclassify(&e);
+                self.retire(db, tenant as TenantId, e, Removal::Expired);
             }
         }
         report
@@ -1096,7 +1019,7 @@ impl Keyspace {
         let changed = self.table_op(db, tenant, |t| change(t, hash));
         self.class_resized(db, tenant, key, hash, before);
         if changed.is_some_and(|n| n > 0) {
-            self.touch_watched(db, key, true);
+            self.record(db, tenant, key, Change::Written, None);
         }
         changed
     }
@@ -1126,7 +1049,7 @@ impl Keyspace {
         let expired: Vec<Box<[u8]>> =
             members.iter().filter(|k| table.get(k, hash_key(k)).is_some_and(|e| e.is_expired(now))).cloned().collect();
         for k in expired {
-            self.expire_now(db, tenant, &k, hash_key(&k));
+            self.remove_stored(db, tenant, &k, Removal::Expired);
         }
     }
 
@@ -1183,7 +1106,6 @@ impl Keyspace {
     /// returns the deleted keys. Values are freed off the command path.
     pub fn invalidate_tag(&mut self, db: usize, tag: &[u8]) -> usize {
         let mut deleted = 0;
-        let mut garbage = Vec::new();
         for tenant in self.tenants_with_tag(db, tag) {
             let keys: Vec<Box<[u8]>> = self.dbs[db].tables[tenant as usize]
                 .tag_index()
@@ -1191,42 +1113,23 @@ impl Keyspace {
                 .map(|m| m.iter().cloned().collect())
                 .unwrap_or_default();
             for key in keys {
-                let hash = hash_key(&key);
-                let Some(entry) = self.table_remove(db, tenant, &key, hash) else {
+                let table = &self.dbs[db].tables[tenant as usize];
+                let Some(slot) = table.locate(&key, hash_key(&key)) else {
                     continue;
                 };
-                if entry.is_expired(self.now_ms) {
-                    self.discard(db, tenant, entry, Removal::Expired);
-                    continue;
-                }
-                deleted += 1;
-                self.tenant_stats_mut(tenant).invalidated_keys += 1;
-                self.notify(notify::GENERIC, "del", db, &key);
-                garbage.push(entry);
+                let why = if table.at(slot).is_expired(self.now_ms) {
+                    Removal::Expired
+                } else {
+                    deleted += 1;
+                    Removal::Invalidated
+                };
+                self.remove_slot(db, tenant, slot, why);
             }
         }
-        if !garbage.is_empty() {
-            drop_in_background(garbage);
+        if !self.garbage.is_empty() {
+            drop_in_background(std::mem::take(&mut self.garbage));
         }
         deleted
-    }
-
-    // ----- notifications -----
-
-    /// Queues a keyspace notification if its class is enabled.
-    #[inline]
-    pub fn notify(&mut self, class: u32, name: &'static str, db: usize, key: &[u8]) {
-        if self.notify_flags & class != 0 && self.notify_flags & (notify::KEYSPACE | notify::KEYEVENT) != 0 {
-            self.events.push(Event { class, name, db, key: key.to_vec() });
-        }
-    }
-
-    pub fn take_events(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.events)
-    }
-
-    pub fn has_events(&self) -> bool {
-        !self.events.is_empty()
     }
 }
 
@@ -1304,13 +1207,13 @@ mod tests {
         let mut ks = keyspace();
         let empty = ks.used_memory();
         let now = ks.now_ms;
-        ks.insert(0, string("persistent", 0));
-        ks.insert(0, string("acme:far", now + 1_000_000));
+        ks.insert(0, string("persistent", 0), &[]);
+        ks.insert(0, string("acme:far", now + 1_000_000), &[]);
         let baseline = ks.used_memory();
         for i in 0..100_000 {
             // Two tenants and two databases, so the cycle has to walk all of them.
             let key = if i % 2 == 0 { format!("k:{i}") } else { format!("acme:{i}") };
-            ks.insert(i % 2, string(&key, now + 1000));
+            ks.insert(i % 2, string(&key, now + 1000), &[]);
         }
         assert_eq!(ks.db(0).len() + ks.db(1).len(), 100_002);
         assert!(ks.used_memory() > baseline + 100_000 * 48);
@@ -1336,12 +1239,12 @@ mod tests {
         let mut ks = keyspace();
         ks.notify_flags = notify::parse("KEA").unwrap() | notify::NEW;
         let now = ks.now_ms;
-        assert!(!ks.insert(0, string("a", now + 10)));
-        assert!(ks.insert(0, string("a", now + 10)), "a live key is replaced");
+        assert!(!ks.insert(0, string("a", now + 10), &[]));
+        assert!(ks.insert(0, string("a", now + 10), &[]), "a live key is replaced");
         ks.now_ms = now + 11;
         assert!(ks.read(0, b"a").is_none());
-        assert!(!ks.insert(0, string("a", 0)), "an expired key is not replaced, it expired");
-        let events: Vec<&str> = ks.take_events().iter().map(|e| e.name).collect();
+        assert!(!ks.insert(0, string("a", 0), &[]), "an expired key is not replaced, it expired");
+        let events: Vec<&str> = ks.take_effects().iter().filter_map(|e| e.event).map(|e| e.name).collect();
         assert_eq!(events, ["new", "expired", "new"]);
         assert_eq!(ks.stats.expired_keys, 1);
         assert_eq!(ks.stats.misses, 1);
@@ -1354,9 +1257,9 @@ mod tests {
         let mut e = string("acme:k", now + 5000);
         let tags: Vec<crate::tags::TagName> = vec![b"plan"[..].into(), b"org"[..].into()];
         e.set_tags(tags.clone());
-        ks.insert(0, e);
+        ks.insert(0, e, &[]);
         let before = ks.used_memory();
-        assert!(ks.relocate(0, b"acme:k", 3, b"globex:k"));
+        assert!(ks.relocate(0, b"acme:k", 3, b"globex:k", events::DEL, events::SET));
         assert!(!ks.exists(0, b"acme:k"));
         let moved = ks.get(3, b"globex:k").unwrap();
         assert_eq!(moved.expire_at, now + 5000);
@@ -1366,6 +1269,6 @@ mod tests {
         let globex = ks.tenants.id_of(b"globex").unwrap();
         assert_eq!(ks.db(3).tables()[globex as usize].len(), 1);
         assert!(ks.used_memory() >= before - 64);
-        assert!(!ks.relocate(0, b"acme:k", 1, b"x"));
+        assert!(!ks.relocate(0, b"acme:k", 1, b"x", events::DEL, events::SET));
     }
 }

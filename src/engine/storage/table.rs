@@ -235,9 +235,12 @@ impl Table {
 
     /// Walks `key`'s probe sequence: `Ok(slot)` where it lives, or `Err(slot)` for the empty
     /// slot that ends the walk, where it would be placed (`Err(usize::MAX)` in a table with no
-    /// slots). One walk serves both a lookup and an insert of a new key.
+    /// slots). One walk serves both a lookup and an insert of a new key (see
+    /// [`Table::insert_probed`]).
     #[inline]
-    fn probe(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
+    pub fn probe(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
+        #[cfg(test)]
+        probes::count();
         if self.slots.is_empty() {
             return Err(usize::MAX);
         }
@@ -278,11 +281,23 @@ impl Table {
 
     /// Inserts `entry`, returning its slot and the entry it replaced. A replacing entry takes
     /// over the replaced one's class: the same key is in the same class.
-    pub fn insert(&mut self, mut entry: Box<Entry>, hash: u64) -> (usize, Option<Box<Entry>>) {
+    pub fn insert(&mut self, entry: Box<Entry>, hash: u64) -> (usize, Option<Box<Entry>>) {
+        let probed = self.probe(entry.key(), hash);
+        self.insert_probed(entry, hash, probed)
+    }
+
+    /// [`Table::insert`] where `probed` is what [`Table::probe`] answered for the entry's key,
+    /// with no change to the table since: the key's probe sequence is not walked again.
+    pub fn insert_probed(
+        &mut self,
+        mut entry: Box<Entry>,
+        hash: u64,
+        probed: Result<usize, usize>,
+    ) -> (usize, Option<Box<Entry>>) {
         self.entry_memory += entry.memory();
         self.volatile += (entry.expire_at != 0) as usize;
         self.index_entry(&entry);
-        let empty = match self.probe(entry.key(), hash) {
+        let empty = match probed {
             Ok(i) => {
                 let slot = &mut self.slots[i];
                 entry.class = slot.as_ref().expect("occupied slot").class;
@@ -527,6 +542,22 @@ impl Table {
         } else {
             i
         }
+    }
+}
+
+/// Probe sequences walked by this thread, for tests that check a command walks one.
+#[cfg(test)]
+pub mod probes {
+    use std::cell::Cell;
+    thread_local!(static WALKED: Cell<u64> = const { Cell::new(0) });
+
+    pub(super) fn count() {
+        WALKED.with(|w| w.set(w.get() + 1));
+    }
+
+    /// Walks so far on this thread.
+    pub fn walked() -> u64 {
+        WALKED.with(Cell::get)
     }
 }
 

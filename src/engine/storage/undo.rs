@@ -65,7 +65,7 @@ impl Keyspace {
 
     /// After a write guarded by [`Keyspace::guard_write`]: if it took a guarded tenant over a
     /// limit, puts every key back as it was and returns that tenant (the caller drops the
-    /// write's events and replies with the refusal).
+    /// write's effects and replies with the refusal).
     pub fn undo_if_over_quota(&mut self) -> Option<TenantId> {
         let mut images = std::mem::take(&mut self.before_images);
         let over = self.over_refused_quota(&images);
@@ -130,15 +130,6 @@ impl Keyspace {
         images.tables.dedup_by_key(|&mut (db, t, _)| (db, t));
     }
 
-    /// A mark in the queue of keyspace events, to drop the events of an undone write.
-    pub fn events_mark(&self) -> usize {
-        self.events.len()
-    }
-
-    pub fn drop_events_since(&mut self, mark: usize) {
-        self.events.truncate(mark);
-    }
-
     /// The first guarded tenant the write took over a limit it did not pass before.
     fn over_refused_quota(&self, images: &BeforeImages) -> Option<TenantId> {
         images.guarded.iter().find_map(|&(t, memory_before, keys_before)| {
@@ -156,15 +147,12 @@ impl Keyspace {
     fn restore_before_images(&mut self, images: &mut BeforeImages, refused: TenantId) {
         for key in &images.names {
             let t = self.tenants.resolve(key);
-            let hash = hash_key(key);
             for db in 0..self.dbs.len() {
-                if let Some(now) = self.table_remove(db, t, key, hash) {
-                    super::drop_entry(now);
-                }
+                self.remove_stored(db, t, key, super::Removal::Overwritten);
             }
         }
         for (db, before) in images.entries.drain(..).rev() {
-            self.put(db, before);
+            self.put(db, before, &[]);
         }
         for &(db, t, capacity) in &images.tables {
             if self.dbs[db].table(t).is_some_and(|table| table.capacity() != capacity) {

@@ -1,8 +1,9 @@
 //! WATCH bookkeeping for optimistic transactions: which clients watch which (database, key),
 //! and which of them saw a watched key change since.
 //!
-//! The keyspace calls the touch hooks below from the paths every change takes (insert, remove,
-//! in-place change, expiry, eviction, flush, swap), so no command can change a watched key
+//! WATCH is a consumer of the effect stream: [`Keyspace::record`], through which every change
+//! of a key passes (insert, removal for any reason, in-place change), calls the touch hook
+//! below, and flushes and swaps call the database hook, so no command can change a watched key
 //! unnoticed. An in-place change touches only if its closure reports that it changed the value
 //! (Redis's `signalModifiedKey`): a write that turns out to be a no-op, such as SREM of an
 //! absent member, leaves the transactions watching the key alone. While nobody watches

@@ -20,45 +20,11 @@ pub struct TenantRegistry {
     patterns: Vec<KeyPattern>,
     separator: u8,
     names: NameIndex,
-    /// The key argument resolved last and its tenant: the quota check, the lookup and the
-    /// write of one command resolve the same key (the write from the entry's own copy of it),
-    /// and this answers the second and third time without matching patterns. A key's tenant
-    /// depends only on the patterns and on ids that are never taken back, so the memo stays
-    /// true until the patterns change.
-    recent: KeyMemo,
-}
-
-/// Keys up to this length are remembered by [`TenantRegistry::resolve_argument`].
-const MEMO_KEY_MAX: usize = 48;
-
-/// One remembered key (its bytes, copied) and its tenant; empty while `len` exceeds the buffer.
-struct KeyMemo {
-    len: usize,
-    bytes: [u8; MEMO_KEY_MAX],
-    id: TenantId,
-}
-
-impl KeyMemo {
-    const EMPTY: KeyMemo = KeyMemo { len: usize::MAX, bytes: [0; MEMO_KEY_MAX], id: DEFAULT_TENANT };
-
-    #[inline]
-    fn get(&self, key: &[u8]) -> Option<TenantId> {
-        (key.len() == self.len && crate::util::bytes_eq(key, &self.bytes[..self.len])).then_some(self.id)
-    }
-
-    #[inline]
-    fn set(&mut self, key: &[u8], id: TenantId) {
-        if let Some(buf) = self.bytes.get_mut(..key.len()) {
-            buf.copy_from_slice(key);
-            self.len = key.len();
-            self.id = id;
-        }
-    }
 }
 
 impl TenantRegistry {
     pub fn new(patterns: Vec<KeyPattern>, separator: u8) -> Self {
-        let mut r = TenantRegistry { patterns, separator, names: NameIndex::new(), recent: KeyMemo::EMPTY };
+        let mut r = TenantRegistry { patterns, separator, names: NameIndex::new() };
         r.intern(b"default");
         r
     }
@@ -73,7 +39,6 @@ impl TenantRegistry {
 
     /// Replaces the patterns (only allowed by callers while no keys exist).
     pub fn set_patterns(&mut self, patterns: Vec<KeyPattern>, separator: u8) {
-        self.recent = KeyMemo::EMPTY;
         self.patterns = patterns;
         self.separator = separator;
     }
@@ -91,19 +56,11 @@ impl TenantRegistry {
     }
 
     /// The id of `key`'s tenant if that tenant is known (has ever held a key or a limit).
-    /// Inlined into its few callers on the hot path: as a call it costs a third more.
+    /// Inlined into its few callers on the hot path: as a call it costs a third more. A
+    /// command resolves its key once, for its entry handle (see
+    /// [`crate::storage::Keyspace::entry`]).
     #[inline(always)]
     pub fn lookup(&self, key: &[u8]) -> Option<TenantId> {
-        if let Some(id) = self.recent.get(key) {
-            return Some(id);
-        }
-        self.lookup_by_patterns(key)
-    }
-
-    /// [`TenantRegistry::lookup`] without the memo, for a registry that never sets one (key
-    /// classes: each key is classified once per command).
-    #[inline(always)]
-    pub fn lookup_by_patterns(&self, key: &[u8]) -> Option<TenantId> {
         match self.captured_name(key) {
             Some(name) => self.id_of(name),
             None => Some(DEFAULT_TENANT),
@@ -127,18 +84,6 @@ impl TenantRegistry {
         self.intern(&name)
     }
 
-    /// [`TenantRegistry::resolve`] for the key argument of a command, remembered (see
-    /// `recent`) for the lookups and the write that follow.
-    #[inline]
-    pub fn resolve_argument(&mut self, key: &[u8]) -> TenantId {
-        if let Some(id) = self.recent.get(key) {
-            return id;
-        }
-        let id = self.lookup_by_patterns(key).unwrap_or_else(|| self.intern_owner(key));
-        self.recent.set(key, id);
-        id
-    }
-
     pub fn intern(&mut self, name: &[u8]) -> TenantId {
         self.names.intern(name)
     }
@@ -155,25 +100,5 @@ impl TenantRegistry {
 
     pub fn count(&self) -> usize {
         self.names.len()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The remembered key answers only for the same bytes, and patterns changing forget it.
-    #[test]
-    fn key_memo_follows_content() {
-        let pattern = KeyPattern::compile("{tenant}", b':', "{tenant}").unwrap();
-        let mut r = TenantRegistry::new(vec![pattern], b':');
-        let a = r.resolve_argument(b"acme:1");
-        let copy = b"acme:1".to_vec();
-        assert_eq!(r.lookup(&copy), Some(a));
-        let b = r.resolve(b"beta:1");
-        assert_ne!(a, b);
-        assert_eq!(r.lookup(b"beta:1"), Some(b));
-        r.set_patterns(Vec::new(), b':');
-        assert_eq!(r.lookup(&copy), Some(DEFAULT_TENANT));
     }
 }
