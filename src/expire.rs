@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 /// Slots examined per lock hold (tens of microseconds).
 const SLICE: usize = 1024;
+/// Old slots a resizing table migrates per cron tick besides what writes migrate (about a
+/// millisecond at most, as Redis's `incrementallyRehash`).
+const RESIZE_SLICE: usize = 16 * 1024;
 
 pub async fn active_expire_cycle(shared: Arc<Shared>) {
     loop {
@@ -20,6 +23,7 @@ pub async fn active_expire_cycle(shared: Arc<Shared>) {
         let period = Duration::from_millis(1000 / hz);
         tokio::time::sleep(period).await;
         let deadline = Instant::now() + period / 4;
+        shared.keyspace.lock().resize_step(RESIZE_SLICE);
         loop {
             let slice = {
                 let mut ks = shared.keyspace.lock();

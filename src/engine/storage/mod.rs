@@ -879,6 +879,21 @@ impl Keyspace {
         }
     }
 
+    /// Moves resizing tables on by up to `budget` old slots in all (the cron's share of the
+    /// migration, so a resize ends even when writes stop). Returns whether any still resizes.
+    pub fn resize_step(&mut self, budget: usize) -> bool {
+        let resizing: Vec<(usize, usize)> = (0..self.dbs.len())
+            .flat_map(|db| (0..self.dbs[db].tables.len()).map(move |t| (db, t)))
+            .filter(|&(db, t)| self.dbs[db].tables[t].is_resizing())
+            .collect();
+        let share = (budget / resizing.len().max(1)).max(64);
+        let mut any = false;
+        for (db, tenant) in resizing {
+            any |= self.table_op(db, tenant as TenantId, |t| t.migrate(share));
+        }
+        any
+    }
+
     /// One slice of the active expiry cycle: looks at up to `budget` slots of tables that hold
     /// keys with a TTL, from where the previous slice stopped, and removes the expired keys
     /// there. Tables without volatile keys are skipped at no cost.

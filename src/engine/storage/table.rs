@@ -1,21 +1,45 @@
 //! The hash table that holds one tenant's keys in one database.
 //!
-//! Open addressing with linear probing over a power-of-two array of slots, plus the low 31 bits
-//! of each key's hash beside its slot (0 = empty). Probing compares those bits before it
-//! touches an entry, and growing, shrinking, backward-shift deletion and SCAN find a key's home
-//! slot from them without reading (or hashing) the key again.
-//! Linear probing keeps every key in the unbroken run of occupied slots that starts at its home
-//! slot (`hash & mask`). That gives SCAN Redis's guarantee: the cursor walks home slots in
-//! reverse-binary order, and a key present for a whole iteration is returned at least once
-//! even when the table grows or shrinks in between. Eviction and RANDOMKEY sample random slots.
+//! Open addressing with linear probing over one array of 8-byte words. A word is the entry's
+//! pointer (48 bits) with two bytes of the key's hash beside it: how far the entry sits past its
+//! home slot (saturating at 255) and a fingerprint of low hash bits. A lookup compares those two
+//! bytes before it touches an entry, so it reads the entry of its own key and almost never
+//! another; deletion (backward shift), resizing and SCAN find an entry's home slot from the word
+//! alone.
+//!
+//! The home slot is `hash_prefix × homes / 2³²` (the top 32 bits of the hash scaled to the table),
+//! not `hash & mask`: any slot count works, so the table grows by a quarter at a time and stays
+//! between 64 % and 80 % full (8 bytes per slot are then 10 to 12.5 bytes per key), and homes
+//! keep the order of hash prefixes, which SCAN uses. The array ends in a short overflow area
+//! instead of wrapping around.
+//!
+//! Growing or shrinking a large table never stops the server: a new array is allocated and the
+//! old one is migrated into it a few runs of slots per write (and per cron tick), in slot order.
+//! While that goes on, a key whose home in the old array lies below the migration point is in
+//! the new array and every other key is in the old one, so each lookup still probes one array.
+//!
+//! SCAN's cursor is a hash prefix: a step visits the keys whose home slot is the cursor's, in
+//! both arrays while migrating, and returns the first prefix of the next home. A key present for
+//! the whole iteration is returned at least once however the table is resized in between.
+//! Eviction and RANDOMKEY sample random slot positions.
 
 use super::entry::Entry;
 use crate::tags::{TagIndex, TagName};
 use std::hash::BuildHasher;
 
-const MIN_CAPACITY: usize = 8;
-/// Bytes per slot: the entry pointer and the stored hash bits.
-const SLOT_BYTES: usize = 12;
+/// Smallest array a table with keys holds.
+const MIN_SLOTS: usize = 8;
+/// Arrays up to this many slots (old and new together) are resized in one go: a few
+/// microseconds, less than migrating them a little per write would cost in bookkeeping.
+const RESIZE_AT_ONCE: usize = 8192;
+/// Old slots migrated per write while a table resizes. A grown array holds 1.25 times the
+/// slots: the old one is gone long before writes could fill the new one.
+const MIGRATE_PER_WRITE: usize = 16;
+/// Bits of a word that hold the entry's address (x86_64 and aarch64 user space fit in 48).
+const PTR_BITS: u32 = 48;
+const PTR_MASK: u64 = (1 << PTR_BITS) - 1;
+/// Largest distance from its home a word records exactly; farther entries read their key.
+const MAX_DISP: usize = 255;
 
 /// The process-wide key hasher (seeded randomly at start, against hash flooding).
 pub fn hasher() -> &'static foldhash::quality::RandomState {
@@ -26,13 +50,6 @@ pub fn hasher() -> &'static foldhash::quality::RandomState {
 #[inline]
 pub fn hash_key(key: &[u8]) -> u64 {
     hasher().hash_one(key)
-}
-
-/// What the table keeps of a hash: its low 31 bits (the home slot of any table up to 2^31
-/// slots), with the top bit set so that 0 means "empty".
-#[inline]
-fn ctrl_of(hash: u64) -> u32 {
-    0x8000_0000 | hash as u32
 }
 
 /// Asks the CPU to start loading the cache lines that hold `value` (its first and last byte:
@@ -64,8 +81,8 @@ pub(crate) fn prefetch_address(address: usize) {
 #[derive(Default)]
 #[repr(align(64))]
 pub struct Table {
-    ctrl: Box<[u32]>,
-    slots: Box<[Option<Box<Entry>>]>,
+    /// The array keys are inserted into (the new one while a resize migrates).
+    slots: Slots,
     len: usize,
     /// Keys that carry an expiry.
     volatile: usize,
@@ -73,6 +90,23 @@ pub struct Table {
     entry_memory: usize,
     /// Tag → keys, for the keys of this table that carry tags.
     tags: Option<Box<TagIndex>>,
+    /// The array being migrated into `slots`, while a resize is under way.
+    resize: Option<Box<Resize>>,
+}
+
+const _: () = assert!(std::mem::size_of::<Table>() == 64);
+
+/// An array a resize migrates from: its slots below `moved` are already empty.
+struct Resize {
+    old: Slots,
+    moved: usize,
+}
+
+/// Which array a key lives in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    New,
+    Old,
 }
 
 impl Table {
@@ -100,7 +134,7 @@ impl Table {
 
     /// Heap bytes of entries, slot arrays and the tag index.
     pub fn memory(&self) -> usize {
-        self.entry_memory + self.slots.len() * SLOT_BYTES + self.tags.as_ref().map_or(0, |t| t.memory())
+        self.entry_memory + self.capacity() * 8 + self.tags.as_ref().map_or(0, |t| t.memory())
     }
 
     pub fn tag_index(&self) -> Option<&TagIndex> {
@@ -121,7 +155,7 @@ impl Table {
         if old.tags().is_empty() {
             return;
         }
-        let keep: Vec<TagName> = self.slots[i].as_ref().map(|e| e.tags().to_vec()).unwrap_or_default();
+        let keep: Vec<TagName> = self.entry_at(i).map(|e| e.tags().to_vec()).unwrap_or_default();
         if let Some(index) = self.tags.as_mut() {
             for t in old.tags() {
                 if !keep.iter().any(|k| k == t) {
@@ -192,25 +226,79 @@ impl Table {
         edit: impl FnOnce(&mut Vec<TagName>, &mut Option<Box<TagIndex>>, &[u8]) -> usize,
     ) -> Option<usize> {
         let i = self.find(key, hash)?;
-        let entry = self.slots[i].as_deref_mut().expect("occupied");
+        let (side, at) = self.split(i);
+        let mut index = self.tags.take();
+        let entry = self.array_mut(side).entry_mut(at).expect("occupied slot");
         let before = entry.memory();
         let mut tags: Vec<TagName> = entry.tags().to_vec();
-        let n = edit(&mut tags, &mut self.tags, entry.key());
+        let n = edit(&mut tags, &mut index, entry.key());
         entry.set_tags(tags);
-        self.entry_memory = self.entry_memory + entry.memory() - before;
+        let after = entry.memory();
+        self.tags = index;
+        self.entry_memory = self.entry_memory + after - before;
         if self.tags.as_ref().is_some_and(|t| t.is_empty()) {
             self.tags = None;
         }
         Some(n)
     }
 
+    /// Slot positions: those of the new array, then (while resizing) those of the old one.
     pub fn capacity(&self) -> usize {
-        self.slots.len()
+        self.slots.len() + self.resize.as_ref().map_or(0, |r| r.old.len())
+    }
+
+    /// Whether a resize is migrating keys between arrays.
+    pub fn is_resizing(&self) -> bool {
+        self.resize.is_some()
+    }
+
+    /// The array and index of position `pos`.
+    #[inline]
+    fn split(&self, pos: usize) -> (Side, usize) {
+        let n = self.slots.len();
+        if pos < n {
+            (Side::New, pos)
+        } else {
+            (Side::Old, pos - n)
+        }
     }
 
     #[inline]
-    fn mask(&self) -> usize {
-        self.slots.len().wrapping_sub(1)
+    fn array(&self, side: Side) -> &Slots {
+        match (side, &self.resize) {
+            (Side::Old, Some(r)) => &r.old,
+            _ => &self.slots,
+        }
+    }
+
+    #[inline]
+    fn array_mut(&mut self, side: Side) -> &mut Slots {
+        match (side, &mut self.resize) {
+            (Side::Old, Some(r)) => &mut r.old,
+            _ => &mut self.slots,
+        }
+    }
+
+    #[inline]
+    fn position(&self, side: Side, i: usize) -> usize {
+        match side {
+            Side::New => i,
+            Side::Old => self.slots.len() + i,
+        }
+    }
+
+    /// The array that holds (or would hold) a key with this hash.
+    #[inline]
+    fn side_of(&self, hash: u64) -> Side {
+        match &self.resize {
+            Some(r) if r.old.home(hash) >= r.moved => Side::Old,
+            _ => Side::New,
+        }
+    }
+
+    fn entry_at(&self, pos: usize) -> Option<&Entry> {
+        let (side, i) = self.split(pos);
+        self.array(side).entry(i)
     }
 
     /// The slot holding `key`, for a caller that then reads or changes it with [`Table::at`]
@@ -219,58 +307,45 @@ impl Table {
         self.find(key, hash)
     }
 
-    /// The entry in slot `i` (a slot [`Table::locate`] returned).
-    pub fn at(&self, i: usize) -> &Entry {
-        self.slots[i].as_deref().expect("occupied slot")
+    /// The entry in slot `pos` (a slot [`Table::locate`] returned).
+    pub fn at(&self, pos: usize) -> &Entry {
+        self.entry_at(pos).expect("occupied slot")
     }
 
-    /// Mutable access to slot `i`; callers that change the entry's size must re-account it.
-    pub fn at_mut(&mut self, i: usize) -> &mut Entry {
-        self.slots[i].as_deref_mut().expect("occupied slot")
+    /// Mutable access to slot `pos`; callers that change the entry's size must re-account it.
+    pub fn at_mut(&mut self, pos: usize) -> &mut Entry {
+        let (side, i) = self.split(pos);
+        self.array_mut(side).entry_mut(i).expect("occupied slot")
     }
 
     fn find(&self, key: &[u8], hash: u64) -> Option<usize> {
         self.probe(key, hash).ok()
     }
 
-    /// Walks `key`'s probe sequence: `Ok(slot)` where it lives, or `Err(slot)` for the empty
-    /// slot that ends the walk, where it would be placed (`Err(usize::MAX)` in a table with no
-    /// slots). One walk serves both a lookup and an insert of a new key (see
-    /// [`Table::insert_probed`]).
+    /// Walks `key`'s probe sequence in the array that holds it: `Ok(slot)` where it lives, or
+    /// `Err(slot)` for the empty slot that ends the walk, where it would be placed
+    /// (`Err(usize::MAX)` in a table with no slots, or when the walk ran off the array's end).
+    /// One walk serves both a lookup and an insert of a new key (see [`Table::insert_probed`]).
     #[inline]
     pub fn probe(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
         #[cfg(test)]
         probes::count();
-        if self.slots.is_empty() {
-            return Err(usize::MAX);
-        }
-        let mask = self.mask();
-        let tag = ctrl_of(hash);
-        let mut i = hash as usize & mask;
-        loop {
-            let c = self.ctrl[i];
-            if c == 0 {
-                return Err(i);
-            }
-            if c == tag {
-                if let Some(e) = &self.slots[i] {
-                    if crate::util::bytes_eq(e.key(), key) {
-                        return Ok(i);
-                    }
-                }
-            }
-            i = (i + 1) & mask;
+        let side = self.side_of(hash);
+        match self.array(side).probe(key, hash) {
+            Ok(i) => Ok(self.position(side, i)),
+            Err(usize::MAX) => Err(usize::MAX),
+            Err(i) => Err(self.position(side, i)),
         }
     }
 
     pub fn get(&self, key: &[u8], hash: u64) -> Option<&Entry> {
-        self.find(key, hash).and_then(|i| self.slots[i].as_deref())
+        self.find(key, hash).map(|pos| self.at(pos))
     }
 
-    /// Mutable access; callers that change the entry's size must call [`Table::resize_entry`].
+    /// Mutable access; callers that change the entry's size must call [`Table::account_change`].
     pub fn get_mut(&mut self, key: &[u8], hash: u64) -> Option<&mut Entry> {
-        let i = self.find(key, hash)?;
-        self.slots[i].as_deref_mut()
+        let pos = self.find(key, hash)?;
+        Some(self.at_mut(pos))
     }
 
     /// Re-accounts an entry after an in-place change of its size or expiry.
@@ -298,103 +373,173 @@ impl Table {
         self.volatile += (entry.expire_at != 0) as usize;
         self.index_entry(&entry);
         let empty = match probed {
-            Ok(i) => {
-                let slot = &mut self.slots[i];
-                entry.class = slot.as_ref().expect("occupied slot").class;
-                let old = slot.replace(entry).expect("occupied slot");
+            Ok(pos) => {
+                let (side, i) = self.split(pos);
+                entry.class = self.at(pos).class;
+                let ptr = into_raw(entry);
+                // SAFETY: the slot held a pointer from `into_raw` and now holds another.
+                let old = unsafe { Box::from_raw(self.array_mut(side).replace(i, ptr)) };
                 self.entry_memory -= old.memory();
                 self.volatile -= (old.expire_at != 0) as usize;
-                self.unindex_old(&old, i);
-                return (i, Some(old));
+                self.unindex_old(&old, pos);
+                return (pos, Some(old));
             }
             Err(empty) => empty,
         };
         self.len += 1;
-        if self.len * 4 > self.slots.len() * 3 {
-            self.rebuild((self.slots.len() * 2).max(MIN_CAPACITY));
-            (self.place(entry, hash), None)
-        } else {
-            // The walk that found no such key ended at the slot the key goes to.
-            self.ctrl[empty] = ctrl_of(hash);
-            self.slots[empty] = Some(entry);
-            (empty, None)
+        let ptr = into_raw(entry);
+        if empty == usize::MAX {
+            // No slots yet, or the key's run reaches the end of its array: rebuild larger.
+            let len = grow_len(self.capacity());
+            self.rebuild(len);
+            while self.slots.place(ptr, hash).is_none() {
+                self.rebuild(grow_len(self.slots.len()));
+            }
+            return (self.locate_ptr(ptr, hash), None);
         }
+        let (side, i) = self.split(empty);
+        self.array_mut(side).put(i, ptr, hash);
+        let moved = if self.resize.is_some() {
+            self.migrate(MIGRATE_PER_WRITE);
+            // Migration only ever empties old slots, so only an entry put there may move.
+            side == Side::Old
+        } else if self.len * 5 > self.slots.homes() * 4 {
+            self.start_resize(grow_len(self.slots.len()));
+            true
+        } else {
+            false
+        };
+        let pos = if moved { self.locate_ptr(ptr, hash) } else { empty };
+        (pos, None)
     }
 
-    /// Puts `entry` in the first free slot of its probe sequence, which it returns.
-    fn place(&mut self, entry: Box<Entry>, hash: u64) -> usize {
-        let mask = self.mask();
-        let mut i = hash as usize & mask;
-        while self.ctrl[i] != 0 {
-            i = (i + 1) & mask;
-        }
-        self.ctrl[i] = ctrl_of(hash);
-        self.slots[i] = Some(entry);
-        i
+    /// Where the entry at address `ptr` (with key hash `hash`) is now.
+    fn locate_ptr(&self, ptr: *mut Entry, hash: u64) -> usize {
+        let side = self.side_of(hash);
+        let i = self.array(side).find_ptr(ptr, hash).expect("the entry is in the array its hash routes to");
+        self.position(side, i)
     }
 
     pub fn remove(&mut self, key: &[u8], hash: u64) -> Option<Box<Entry>> {
-        let i = self.find(key, hash)?;
-        Some(self.remove_at(i))
+        let pos = self.find(key, hash)?;
+        Some(self.remove_at(pos))
     }
 
-    /// Removes the entry in slot `i` (one [`Table::locate`] returned or [`Table::holds_at`]
-    /// confirmed), shifting later members of the run back so that no key is separated from
-    /// its home slot by an empty one.
-    pub fn remove_at(&mut self, mut i: usize) -> Box<Entry> {
-        let mask = self.mask();
-        let removed = self.slots[i].take().expect("occupied slot");
-        self.ctrl[i] = 0;
-        let mut j = i;
-        loop {
-            j = (j + 1) & mask;
-            if self.ctrl[j] == 0 {
-                break;
-            }
-            let home = self.ctrl[j] as usize & mask;
-            // The entry at j may move to i if i lies cyclically within [home, j).
-            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(i) & mask) {
-                self.slots[i] = self.slots[j].take();
-                self.ctrl[i] = self.ctrl[j];
-                self.ctrl[j] = 0;
-                i = j;
-            }
-        }
+    /// Removes the entry in slot `pos` (one [`Table::locate`] returned or [`Table::holds_at`]
+    /// confirmed), shifting later members of its run back so that no key is separated from its
+    /// home slot by an empty one.
+    pub fn remove_at(&mut self, pos: usize) -> Box<Entry> {
+        let (side, i) = self.split(pos);
+        let ptr = self.array_mut(side).remove(i);
+        // SAFETY: the word held a pointer from `into_raw`, and the array no longer holds it.
+        let removed = unsafe { Box::from_raw(ptr) };
         self.len -= 1;
         self.entry_memory -= removed.memory();
         self.volatile -= (removed.expire_at != 0) as usize;
         self.unindex_entry(&removed);
         if self.len == 0 {
             // An empty table holds no memory at all (a tenant's last key is gone).
-            self.slots = Box::default();
-            self.ctrl = Box::default();
-        } else if self.len * 10 < self.slots.len() && self.slots.len() > MIN_CAPACITY {
-            self.rebuild((self.len * 2).next_power_of_two().max(MIN_CAPACITY));
+            self.slots = Slots::default();
+            self.resize = None;
+        } else if self.resize.is_some() {
+            self.migrate(MIGRATE_PER_WRITE);
+        } else if self.len * 5 < self.slots.homes() && self.slots.len() > MIN_SLOTS {
+            self.start_resize((self.len * 2).max(MIN_SLOTS));
         }
         removed
     }
 
-    /// Gives the table `capacity` slots again (an undone write made it grow or shrink), if
-    /// its keys fit in them at the usual load.
+    /// Gives the table `capacity` slot positions again (an undone write made it grow, shrink or
+    /// start or end a resize), in one array, if its keys fit in it at the usual load. The slot
+    /// arrays then take the memory they took before the write.
     pub fn restore_capacity(&mut self, capacity: usize) {
-        if self.slots.len() == capacity || self.len * 4 > capacity * 3 {
+        if self.capacity() == capacity || self.len * 5 > homes_of(capacity) * 4 {
             return;
         }
         if capacity == 0 {
-            self.slots = Box::default();
-            self.ctrl = Box::default();
+            self.slots = Slots::default();
+            self.resize = None;
         } else {
             self.rebuild(capacity);
         }
     }
 
-    fn rebuild(&mut self, capacity: usize) {
-        let old = std::mem::replace(&mut self.slots, (0..capacity).map(|_| None).collect());
-        let old_ctrl = std::mem::replace(&mut self.ctrl, vec![0; capacity].into_boxed_slice());
-        for (e, &c) in old.into_vec().into_iter().zip(old_ctrl.iter()) {
-            if let Some(e) = e {
-                self.place(e, c as u64);
+    /// Starts moving the keys into a new array of `len` slots; small tables move at once.
+    fn start_resize(&mut self, len: usize) {
+        if self.resize.is_some() {
+            self.migrate(usize::MAX);
+        }
+        let old = std::mem::replace(&mut self.slots, Slots::with_len(len));
+        if old.len() == 0 {
+            return;
+        }
+        let small = old.len() + len <= RESIZE_AT_ONCE;
+        self.resize = Some(Box::new(Resize { old, moved: 0 }));
+        if small {
+            self.migrate(usize::MAX);
+        }
+    }
+
+    /// Migrates whole runs of the old array, from the migration point on, until at least
+    /// `budget` old slots are behind it (or all are, which ends the resize). Returns whether
+    /// the table is still resizing.
+    pub fn migrate(&mut self, budget: usize) -> bool {
+        let Some(mut resize) = self.resize.take() else { return false };
+        let mut done = 0;
+        let mut failed = false;
+        let old = &mut resize.old;
+        while done < budget && resize.moved < old.len() {
+            let start = resize.moved;
+            let mut end = start;
+            while end < old.len() && old.words[end] != 0 {
+                prefetch_address((old.words[end] & PTR_MASK) as usize);
+                end += 1;
             }
+            for k in start..end {
+                let ptr = ptr_of(old.words[k]);
+                // SAFETY: an occupied word points to a live entry the table owns.
+                let hash = hash_key(unsafe { &*ptr }.key());
+                if self.slots.place(ptr, hash).is_none() {
+                    failed = true;
+                    break;
+                }
+                old.words[k] = 0;
+            }
+            if failed {
+                resize.moved = start;
+                break;
+            }
+            resize.moved = end.max(start + 1);
+            done += end - start + 1;
+        }
+        let finished = resize.moved >= resize.old.len();
+        if failed {
+            // The new array ran out of room at its end (a long run there): rebuild larger.
+            self.resize = Some(resize);
+            self.rebuild(grow_len(self.capacity()));
+            return false;
+        }
+        if !finished {
+            self.resize = Some(resize);
+        }
+        !finished
+    }
+
+    /// Puts every key in one new array of `len` slots (or more, if a run would pass its end).
+    fn rebuild(&mut self, mut len: usize) {
+        let mut words: Vec<u64> = Vec::with_capacity(self.len);
+        words.extend(self.slots.words.iter().copied().filter(|&w| w != 0));
+        if let Some(r) = self.resize.take() {
+            words.extend(r.old.words.iter().copied().filter(|&w| w != 0));
+        }
+        loop {
+            let mut slots = Slots::with_len(len.max(MIN_SLOTS));
+            // SAFETY: occupied words point to live entries the table owns.
+            if words.iter().all(|&w| slots.place(ptr_of(w), hash_key(unsafe { &*ptr_of(w) }.key())).is_some()) {
+                self.slots = slots;
+                return;
+            }
+            len = grow_len(len);
         }
     }
 
@@ -404,91 +549,94 @@ impl Table {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.slots.iter().filter_map(|s| s.as_deref())
+        let old = self.resize.as_ref().map(|r| &r.old);
+        self.slots.iter().chain(old.into_iter().flat_map(Slots::iter))
     }
 
     /// Sets every entry's class (when key classes are installed or change patterns).
     pub fn classify(&mut self, mut class_of: impl FnMut(&Entry) -> crate::keyclass::ClassId) {
-        for e in self.slots.iter_mut().filter_map(|s| s.as_deref_mut()) {
-            e.class = class_of(e);
+        for pos in 0..self.capacity() {
+            let (side, i) = self.split(pos);
+            if let Some(e) = self.array_mut(side).entry_mut(i) {
+                e.class = class_of(e);
+            }
         }
     }
 
-    /// Visits the keys whose home slot is `cursor`'s, then returns the next cursor (0 = done).
-    /// Cursors are reverse-binary over home slots, as in Redis's `dictScan`.
+    /// Visits the keys whose hash prefix lies between `cursor` and the first prefix of the
+    /// next home slot, then returns that prefix as the next cursor (0 = done). While resizing,
+    /// the old array's keys of those prefixes are visited too. Each key is visited in the step
+    /// that covers its prefix, wherever it lives then: none is missed and none is returned
+    /// twice, however the table is resized between steps.
     pub fn scan_step(&self, cursor: u64, mut visit: impl FnMut(&Entry)) -> u64 {
-        if self.slots.is_empty() {
+        if self.slots.len() == 0 || cursor > u32::MAX as u64 {
             return 0;
         }
-        let mask = self.mask() as u64;
-        let home = (cursor & mask) as usize;
-        let mut i = home;
-        while self.ctrl[i] != 0 {
-            if self.ctrl[i] as usize & mask as usize == home {
-                visit(self.slots[i].as_deref().expect("occupied"));
-            }
-            i = (i + 1) & mask as usize;
+        let homes = self.slots.homes() as u64;
+        let home = (cursor * homes) >> 32;
+        let next = ((home + 1) << 32).div_ceil(homes);
+        self.slots.visit_prefixes(cursor, next, 0, &mut visit);
+        if let Some(r) = &self.resize {
+            r.old.visit_prefixes(cursor, next, r.moved, &mut visit);
         }
-        // Increment the reversed cursor over the mask's bits.
-        let mut v = cursor | !mask;
-        v = v.reverse_bits();
-        v = v.wrapping_add(1);
-        v.reverse_bits()
+        if next > u32::MAX as u64 {
+            0
+        } else {
+            next
+        }
     }
 
     /// The occupied slots at or after `start` (wrapping, one turn at most) with their entries.
     pub fn occupied_from(&self, start: usize) -> impl Iterator<Item = (usize, &Entry)> {
-        let mask = self.mask();
-        (0..self.slots.len())
-            .map(move |k| start.wrapping_add(k) & mask)
-            .filter_map(move |i| self.slots[i].as_deref().map(|e| (i, e)))
+        let n = self.capacity();
+        (0..n).map(move |k| (start % n.max(1) + k) % n).filter_map(move |pos| self.entry_at(pos).map(|e| (pos, e)))
     }
 
     /// Walks at most `max_steps` slots from `start` (wrapping, at most one turn) and offers
     /// each occupied one to `take` until it has accepted `wanted` of them. Eviction samples
     /// this way, as Redis's `dictGetSomeKeys` does: neighbouring slots hold unrelated keys,
-    /// and reading them costs one or two cache lines of the slot arrays instead of one miss
+    /// and reading them costs one or two cache lines of the slot array instead of one miss
     /// per sample.
     pub fn sample(&self, start: usize, wanted: usize, max_steps: usize, mut take: impl FnMut(usize, &Entry) -> bool) {
-        if self.len == 0 || wanted == 0 {
+        let n = self.capacity();
+        if self.len == 0 || wanted == 0 || n == 0 {
             return;
         }
         const BATCH: usize = 16;
-        let mask = self.mask();
-        let mut i = start & mask;
-        let mut steps = max_steps.min(self.slots.len());
+        let mut pos = start % n;
+        let mut steps = max_steps.min(n);
         let mut taken = 0;
         while taken < wanted && steps > 0 {
             // Find a batch of occupied slots and start loading their entries before reading
             // any of them: the entries are scattered over the heap, and their cache misses
             // then overlap instead of following one another.
             let mut batch = [0usize; BATCH];
-            let mut n = 0;
-            while n < BATCH.min(wanted - taken) && steps > 0 {
-                // Only the slot array is read here: the hash bits are not needed.
-                if let Some(e) = self.slots[i].as_deref() {
-                    batch[n] = i;
-                    n += 1;
-                    prefetch(e);
+            let mut found = 0;
+            while found < BATCH.min(wanted - taken) && steps > 0 {
+                let (side, i) = self.split(pos);
+                let w = self.array(side).words[i];
+                if w != 0 {
+                    batch[found] = pos;
+                    found += 1;
+                    prefetch_address((w & PTR_MASK) as usize);
                 }
-                i = (i + 1) & mask;
+                pos = if pos + 1 == n { 0 } else { pos + 1 };
                 steps -= 1;
             }
-            for &slot in &batch[..n] {
-                if take(slot, self.slots[slot].as_deref().expect("occupied slot")) {
+            for &slot in &batch[..found] {
+                if take(slot, self.at(slot)) {
                     taken += 1;
                 }
             }
         }
     }
 
-    /// Starts loading the slots from `start` on, for a [`Table::sample`] to come, and their
-    /// hash bits, which removing one of those entries reads.
+    /// Starts loading the slots from `start` on, for a [`Table::sample`] to come.
     pub fn prefetch_slots(&self, start: usize) {
-        let i = start & self.mask();
-        if let (Some(slot), Some(ctrl)) = (self.slots.get(i), self.ctrl.get(i)) {
-            prefetch(slot);
-            prefetch(ctrl);
+        let n = self.capacity();
+        if n > 0 {
+            let (side, i) = self.split(start % n);
+            prefetch(&self.array(side).words[i]);
         }
     }
 
@@ -499,14 +647,16 @@ impl Table {
         }
     }
 
-    /// Whether slot `i` still holds the entry that lived at address `entry` when it was
+    /// Whether slot `pos` still holds the entry that lived at address `entry` when it was
     /// sampled (entries are boxed, so an entry keeps its address while it lives).
-    pub fn holds_at(&self, i: usize, entry: usize) -> bool {
-        self.slots.get(i).and_then(|s| s.as_deref()).is_some_and(|e| std::ptr::from_ref(e) as usize == entry)
+    pub fn holds_at(&self, pos: usize, entry: usize) -> bool {
+        pos < self.capacity() && self.entry_at(pos).is_some_and(|e| std::ptr::from_ref(e) as usize == entry)
     }
 
-    /// Visits occupied slots from `start` for at most `budget` slots; `f` returns whether to
-    /// remove the entry. Returns the slot to continue from (wrapping to 0 at the end).
+    /// Visits occupied slots from `start` for at most `budget` slots; `remove` says whether to
+    /// remove the entry. Returns the slot to continue from (0 once the end is reached). A
+    /// resize that starts or ends under the sweep may make it skip or revisit keys; the next
+    /// pass sees them.
     pub fn sweep(
         &mut self,
         start: usize,
@@ -514,34 +664,230 @@ impl Table {
         mut remove: impl FnMut(&Entry) -> bool,
         mut removed: impl FnMut(Box<Entry>),
     ) -> usize {
-        let cap = self.slots.len();
-        if cap == 0 {
-            return 0;
-        }
-        let mut i = start.min(cap);
-        let end = (start + budget).min(cap);
-        while i < end && i < self.slots.len() {
-            let hit = match self.slots[i].as_deref() {
-                Some(e) => remove(e),
-                None => false,
-            };
+        let mut pos = start;
+        let mut looked = 0;
+        while looked < budget && pos < self.capacity() {
+            let hit = self.entry_at(pos).is_some_and(&mut remove);
+            looked += 1;
             if hit {
-                let before = self.slots.len();
-                removed(self.remove_at(i));
-                if self.slots.len() != before {
-                    // The table shrank; restart the sweep on the new layout.
-                    return 0;
-                }
-                // A later entry may have shifted into slot i: look at it again.
+                removed(self.remove_at(pos));
+                // A later entry may have shifted into this slot: look at it again.
                 continue;
+            }
+            pos += 1;
+        }
+        if pos >= self.capacity() {
+            0
+        } else {
+            pos
+        }
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        let old = self.resize.take().map(|r| r.old);
+        for slots in [Some(std::mem::take(&mut self.slots)), old].into_iter().flatten() {
+            for &w in slots.words.iter().filter(|&&w| w != 0) {
+                // SAFETY: occupied words own the entries they point to, and each is freed once.
+                drop(unsafe { Box::from_raw(ptr_of(w)) });
+            }
+        }
+    }
+}
+
+/// The slot count a table of `len` slots grows to: doubling while small, a quarter beyond.
+fn grow_len(len: usize) -> usize {
+    if len < RESIZE_AT_ONCE {
+        (len * 2).max(MIN_SLOTS)
+    } else {
+        len + len / 4
+    }
+}
+
+/// Home slots of an array of `len` slots: the rest is the overflow area at its end.
+#[inline]
+fn homes_of(len: usize) -> usize {
+    len - len / 64
+}
+
+#[inline]
+fn into_raw(entry: Box<Entry>) -> *mut Entry {
+    let ptr = Box::into_raw(entry);
+    assert!((ptr as u64) >> PTR_BITS == 0, "entry addresses fit in {PTR_BITS} bits");
+    ptr
+}
+
+#[inline]
+fn ptr_of(word: u64) -> *mut Entry {
+    (word & PTR_MASK) as *mut Entry
+}
+
+/// The word's two hash bytes: fingerprint above, distance from home below.
+#[inline]
+fn tag_of(word: u64) -> u64 {
+    word >> PTR_BITS
+}
+
+#[inline]
+fn tag(hash: u64, disp: usize) -> u64 {
+    ((hash & 0xff) << 8) | disp.min(MAX_DISP) as u64
+}
+
+/// One array of slots: words of `pointer | disp << 48 | fingerprint << 56`, 0 when empty. It
+/// does not own the entries (the table frees them).
+#[derive(Default)]
+struct Slots {
+    words: Box<[u64]>,
+    homes: usize,
+}
+
+impl Slots {
+    fn with_len(len: usize) -> Slots {
+        // Zeroed memory comes straight from the allocator: a large array costs no pass.
+        Slots { words: vec![0u64; len].into_boxed_slice(), homes: homes_of(len) }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    #[inline]
+    fn homes(&self) -> usize {
+        self.homes
+    }
+
+    #[inline]
+    fn home_of_prefix(&self, prefix: u64) -> usize {
+        ((prefix * self.homes as u64) >> 32) as usize
+    }
+
+    #[inline]
+    fn home(&self, hash: u64) -> usize {
+        self.home_of_prefix(hash >> 32)
+    }
+
+    /// The home slot of the entry in occupied slot `i`.
+    #[inline]
+    fn home_at(&self, i: usize) -> usize {
+        let disp = (tag_of(self.words[i]) & 0xff) as usize;
+        if disp < MAX_DISP {
+            i - disp
+        } else {
+            // SAFETY: an occupied word points to a live entry the table owns.
+            self.home(hash_key(unsafe { &*ptr_of(self.words[i]) }.key()))
+        }
+    }
+
+    #[inline]
+    fn entry(&self, i: usize) -> Option<&Entry> {
+        let w = *self.words.get(i)?;
+        // SAFETY: an occupied word points to a live entry the table owns; the borrow of the
+        // array keeps it from being freed or replaced meanwhile.
+        (w != 0).then(|| unsafe { &*ptr_of(w) })
+    }
+
+    #[inline]
+    fn entry_mut(&mut self, i: usize) -> Option<&mut Entry> {
+        let w = *self.words.get(i)?;
+        // SAFETY: as in `entry`; the mutable borrow of the array makes this access unique.
+        (w != 0).then(|| unsafe { &mut *ptr_of(w) })
+    }
+
+    /// Puts `ptr` in occupied slot `i` (an entry for the same key), returning the old pointer.
+    #[inline]
+    fn replace(&mut self, i: usize, ptr: *mut Entry) -> *mut Entry {
+        let w = self.words[i];
+        assert!(w != 0, "occupied slot");
+        self.words[i] = (w & !PTR_MASK) | ptr as u64;
+        ptr_of(w)
+    }
+
+    fn probe(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
+        if self.words.is_empty() {
+            return Err(usize::MAX);
+        }
+        let home = self.home(hash);
+        let mut i = home;
+        while let Some(&w) = self.words.get(i) {
+            if w == 0 {
+                return Err(i);
+            }
+            if tag_of(w) == tag(hash, i - home) {
+                // SAFETY: an occupied word points to a live entry the table owns.
+                if crate::util::bytes_eq(unsafe { &*ptr_of(w) }.key(), key) {
+                    return Ok(i);
+                }
             }
             i += 1;
         }
-        if i >= self.slots.len() {
-            0
-        } else {
-            i
+        Err(usize::MAX)
+    }
+
+    /// Writes the entry into empty slot `i` (where its probe ended).
+    #[inline]
+    fn put(&mut self, i: usize, ptr: *mut Entry, hash: u64) {
+        let home = self.home(hash);
+        debug_assert!(self.words[i] == 0 && i >= home);
+        self.words[i] = ptr as u64 | tag(hash, i - home) << PTR_BITS;
+    }
+
+    /// Puts the entry in the first free slot from its home; `None` if the run reaches the end.
+    fn place(&mut self, ptr: *mut Entry, hash: u64) -> Option<usize> {
+        let home = self.home(hash);
+        let i = home + self.words.get(home..)?.iter().position(|&w| w == 0)?;
+        self.put(i, ptr, hash);
+        Some(i)
+    }
+
+    fn find_ptr(&self, ptr: *mut Entry, hash: u64) -> Option<usize> {
+        let home = self.home(hash);
+        self.words.get(home..)?.iter().position(|&w| w != 0 && ptr_of(w) == ptr).map(|k| home + k)
+    }
+
+    /// Empties occupied slot `i` and shifts later members of its run back (each to the hole if
+    /// its home is at or before it), returning the removed entry's pointer.
+    fn remove(&mut self, mut i: usize) -> *mut Entry {
+        let ptr = ptr_of(self.words[i]);
+        self.words[i] = 0;
+        let mut j = i + 1;
+        while j < self.words.len() && self.words[j] != 0 {
+            let home = self.home_at(j);
+            if home <= i {
+                let w = self.words[j];
+                let fingerprint = tag_of(w) >> 8;
+                self.words[i] = (w & PTR_MASK) | (fingerprint << 8 | (i - home).min(MAX_DISP) as u64) << PTR_BITS;
+                self.words[j] = 0;
+                i = j;
+            }
+            j += 1;
         }
+        ptr
+    }
+
+    /// Visits the entries whose hash prefix lies in `from..to`, looking at home slots from
+    /// `floor` on. Entries of the two boundary homes, which may hold prefixes outside the
+    /// range, have their key hashed again to tell.
+    fn visit_prefixes(&self, from: u64, to: u64, floor: usize, visit: &mut impl FnMut(&Entry)) {
+        let (first, last) = (self.home_of_prefix(from), self.home_of_prefix(to - 1));
+        let mut i = first.max(floor);
+        while i < self.words.len() && (i <= last || self.words[i] != 0) {
+            if let Some(e) = self.entry(i) {
+                let home = self.home_at(i);
+                let inside = (first..=last).contains(&home)
+                    && ((first < home && home < last) || (from..to).contains(&(hash_key(e.key()) >> 32)));
+                if inside {
+                    visit(e);
+                }
+            }
+            i += 1;
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Entry> {
+        // SAFETY: occupied words point to live entries the table owns.
+        self.words.iter().filter(|&&w| w != 0).map(|&w| unsafe { &*ptr_of(w) })
     }
 }
 
@@ -568,6 +914,17 @@ mod tests {
 
     fn key(i: usize) -> Vec<u8> {
         format!("key:{i}").into_bytes()
+    }
+
+    /// A generator for a randomized test: seeded from `TABLE_SEED` if set, else from the
+    /// clock, and the seed is printed (cargo shows it when the test fails).
+    fn seeded_rng(test: &str) -> crate::util::Rng {
+        let seed = std::env::var("TABLE_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| crate::util::Rng::new().next_u64());
+        eprintln!("{test}: TABLE_SEED={seed}");
+        crate::util::Rng::seeded(seed)
     }
 
     #[test]
@@ -601,64 +958,126 @@ mod tests {
             t.remove(&k, hash_key(&k));
         }
         assert_eq!(t.len(), 0);
-        assert_eq!(t.memory(), t.capacity() * SLOT_BYTES);
+        assert_eq!(t.memory(), 0, "an emptied table frees its arrays");
     }
 
-    /// Checks every structural invariant: counters, control bytes, and that no key is
-    /// separated from its home slot by an empty slot (what lookups and SCAN rely on).
+    /// Checks every structural invariant: counters, the hash bytes of every word, that no key
+    /// is separated from its home slot by an empty slot, that every key is in the array its
+    /// hash routes to, and that a resize's migrated slots are empty.
     fn check_invariants(t: &Table) {
-        let mask = t.mask();
         let (mut len, mut volatile, mut memory) = (0, 0, 0);
-        for (i, slot) in t.slots.iter().enumerate() {
-            let Some(e) = slot else {
-                assert_eq!(t.ctrl[i], 0, "empty slot {i} has a control byte");
-                continue;
-            };
-            let hash = hash_key(e.key());
-            assert_eq!(t.ctrl[i], ctrl_of(hash), "control byte of slot {i}");
-            let mut j = hash as usize & mask;
-            while j != i {
-                assert!(t.slots[j].is_some(), "empty slot {j} between home and slot {i}");
-                j = (j + 1) & mask;
+        let mut arrays = vec![(Side::New, &t.slots, 0)];
+        if let Some(r) = &t.resize {
+            arrays.push((Side::Old, &r.old, r.moved));
+            assert!(r.old.words[..r.moved.min(r.old.len())].iter().all(|&w| w == 0), "migrated slots are empty");
+        }
+        for (side, slots, _) in arrays {
+            assert_eq!(slots.homes, homes_of(slots.len()));
+            for (i, &w) in slots.words.iter().enumerate() {
+                let Some(e) = slots.entry(i) else { continue };
+                let hash = hash_key(e.key());
+                let home = slots.home(hash);
+                assert!(home <= i, "slot {i} lies before its home {home}");
+                assert_eq!(tag_of(w), tag(hash, i - home), "hash bytes of slot {i}");
+                assert_eq!(slots.home_at(i), home);
+                assert!(slots.words[home..i].iter().all(|&w| w != 0), "empty slot between home {home} and slot {i}");
+                assert!(t.side_of(hash) == side, "key in the array its hash routes to");
+                assert!(t.get(e.key(), hash).is_some());
+                len += 1;
+                volatile += (e.expire_at != 0) as usize;
+                memory += e.memory();
             }
-            assert!(t.get(e.key(), hash).is_some());
-            len += 1;
-            volatile += (e.expire_at != 0) as usize;
-            memory += e.memory();
         }
         assert_eq!(t.len(), len);
         assert_eq!(t.volatile(), volatile);
-        assert_eq!(t.memory(), memory + t.capacity() * SLOT_BYTES);
-        assert!(t.len() * 4 <= t.capacity() * 3 || t.capacity() == 0);
+        assert_eq!(t.memory(), memory + t.capacity() * 8);
+        if !t.is_resizing() && t.capacity() > 0 {
+            assert!(t.len() * 5 <= t.slots.homes() * 4, "load within bounds");
+        }
     }
 
     #[test]
     fn random_operations_keep_invariants() {
+        let mut rng = seeded_rng("random_operations_keep_invariants");
         let mut t = Table::new();
-        let mut rng = crate::util::Rng::new();
         let mut live = HashSet::new();
-        for round in 0..20_000 {
-            // Phases of growth and of decline, so the table both grows and shrinks.
-            let growing = (round / 2500) % 2 == 0;
-            let i = rng.below(3000) as usize;
+        let mut resized_incrementally = false;
+        for round in 0..200_000 {
+            // Phases of growth and of decline, so the table both grows and shrinks, past the
+            // size where resizes migrate a little per write.
+            let growing = (round / 40_000) % 2 == 0;
+            let i = rng.below(30_000) as usize;
             let k = key(i);
-            if rng.below(100) < if growing { 75 } else { 20 } {
+            if rng.below(100) < if growing { 80 } else { 15 } {
                 let mut e = Entry::string(&k, b"value", 0);
                 e.expire_at = (i % 3) as u64;
-                let replaced = t.insert(e, hash_key(&k)).1.is_some();
-                assert_eq!(replaced, !live.insert(i));
+                let (slot, old) = t.insert(e, hash_key(&k));
+                assert_eq!(old.is_some(), !live.insert(i));
+                assert_eq!(t.at(slot).key(), k, "insert returns the key's slot");
             } else {
                 assert_eq!(t.remove(&k, hash_key(&k)).is_some(), live.remove(&i));
             }
-            if round % 500 == 0 {
+            resized_incrementally |= t.is_resizing();
+            if round % 5000 == 0 {
                 check_invariants(&t);
             }
         }
         check_invariants(&t);
-        for i in 0..3000 {
+        assert!(resized_incrementally, "the test reached incremental resizes");
+        for i in 0..30_000 {
             let k = key(i);
             assert_eq!(t.get(&k, hash_key(&k)).is_some(), live.contains(&i), "key {i}");
         }
+    }
+
+    #[test]
+    fn resize_migrates_a_little_per_write_and_in_steps() {
+        let mut t = Table::new();
+        let mut i = 0;
+        while !t.is_resizing() {
+            let k = key(i);
+            t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
+            i += 1;
+        }
+        check_invariants(&t);
+        // Cron steps finish it without writes.
+        let mut steps = 0;
+        while t.migrate(1000) {
+            steps += 1;
+            assert!(steps < 1000);
+        }
+        assert!(steps > 1, "a large table migrates over several steps");
+        check_invariants(&t);
+        for j in 0..i {
+            let k = key(j);
+            assert!(t.get(&k, hash_key(&k)).is_some(), "key {j}");
+        }
+    }
+
+    #[test]
+    fn restore_capacity_gives_back_the_memory() {
+        let mut rng = seeded_rng("restore_capacity_gives_back_the_memory");
+        let mut t = Table::new();
+        let n = 5000 + rng.below(20_000) as usize;
+        for i in 0..n {
+            let k = key(i);
+            t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
+        }
+        // Writes until the slot arrays change, then the write is undone.
+        let (capacity, memory) = (t.capacity(), t.memory());
+        let mut extra = n;
+        while t.capacity() == capacity {
+            let k = key(extra);
+            t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
+            extra += 1;
+        }
+        for j in n..extra {
+            let k = key(j);
+            t.remove(&k, hash_key(&k));
+        }
+        t.restore_capacity(capacity);
+        assert_eq!((t.capacity(), t.memory()), (capacity, memory));
+        check_invariants(&t);
     }
 
     #[test]
@@ -683,7 +1102,8 @@ mod tests {
         check_invariants(&t);
         assert_eq!(removed, 9500);
         assert_eq!(t.len(), 500);
-        assert!(t.capacity() < 16384, "the table shrank ({})", t.capacity());
+        while t.migrate(usize::MAX) {}
+        assert!(t.capacity() < 4096, "the table shrank ({})", t.capacity());
         for i in (0..10_000).step_by(20) {
             let k = key(i);
             assert!(t.get(&k, hash_key(&k)).is_some(), "kept key {i}");
@@ -711,6 +1131,7 @@ mod tests {
 
     #[test]
     fn scan_survives_growth_and_shrink() {
+        let mut rng = seeded_rng("scan_survives_growth_and_shrink");
         let mut t = Table::new();
         for i in 0..500 {
             let k = key(i);
@@ -719,30 +1140,62 @@ mod tests {
         let mut seen = HashSet::new();
         let mut cursor = 0;
         let mut step = 0;
+        let (grow_at, shrink_at) = (1 + rng.below(100), 200 + rng.below(2000));
         loop {
             cursor = t.scan_step(cursor, |e| {
                 seen.insert(e.key().to_vec());
             });
             step += 1;
-            // Grow in the middle of the scan, then shrink: keys 0..500 stay throughout.
-            if step == 50 {
-                for i in 500..5000 {
-                    let k = key(i);
+            // Grow in the middle of the scan, then shrink, writing a little per step so that
+            // resizes are under way between steps: keys 0..500 stay throughout.
+            if (grow_at..grow_at + 400).contains(&step) {
+                for i in 0..100 {
+                    let k = key(500 + (step - grow_at) as usize * 100 + i);
                     t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
                 }
             }
-            if step == 300 {
-                for i in 500..5000 {
-                    let k = key(i);
+            if (shrink_at..shrink_at + 400).contains(&step) {
+                for i in 0..100 {
+                    let k = key(500 + (step - shrink_at) as usize * 100 + i);
                     t.remove(&k, hash_key(&k));
                 }
             }
             if cursor == 0 {
                 break;
             }
+            assert!(step < 10_000_000);
         }
         for i in 0..500 {
             assert!(seen.contains(&key(i)), "missed key {i}");
+        }
+    }
+
+    #[test]
+    fn a_full_scan_visits_every_key_once_when_nothing_changes() {
+        let mut t = Table::new();
+        for i in 0..20_000 {
+            let k = key(i);
+            t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
+        }
+        for resizing in [false, true] {
+            if resizing {
+                let mut i = 20_000;
+                while !t.is_resizing() {
+                    let k = key(i);
+                    t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
+                    i += 1;
+                }
+            }
+            let mut seen = Vec::new();
+            let mut cursor = 0;
+            loop {
+                cursor = t.scan_step(cursor, |e| seen.push(e.key().to_vec()));
+                if cursor == 0 {
+                    break;
+                }
+            }
+            let distinct: HashSet<_> = seen.iter().collect();
+            assert_eq!((seen.len(), distinct.len()), (t.len(), t.len()), "resizing: {resizing}");
         }
     }
 }
