@@ -443,8 +443,11 @@ impl Table {
             self.resize = None;
         } else if self.resize.is_some() {
             self.migrate(MIGRATE_PER_WRITE);
-        } else if self.len * 5 < self.slots.homes() && self.slots.len() > MIN_SLOTS {
-            self.start_resize((self.len * 2).max(MIN_SLOTS));
+        } else if self.len * 5 < self.slots.homes()
+            && self.slots.len() > MIN_SLOTS
+            && (self.len < 256 || self.len % 256 == 0)
+        {
+            self.shrink();
         }
         removed
     }
@@ -461,6 +464,28 @@ impl Table {
             self.resize = None;
         } else {
             self.rebuild(capacity);
+        }
+    }
+
+    /// Starts a shrink to about twice the slots the keys need, unless keys crowd part of the
+    /// array. Homes follow hash prefixes, so keys removed in slot order (the expiry sweep,
+    /// SCAN with DEL) leave the rest dense in one range, which a smaller array would
+    /// overfill: the target keeps the densest sampled block of slots under 70 % full.
+    fn shrink(&mut self) {
+        const BLOCK: usize = 128;
+        const BLOCKS: usize = 64;
+        let words = &self.slots.words;
+        let mut densest = 0;
+        if words.len() > BLOCK * BLOCKS {
+            for b in 0..BLOCKS {
+                let start = b * (words.len() - BLOCK) / (BLOCKS - 1);
+                densest = densest.max(words[start..start + BLOCK].iter().filter(|&&w| w != 0).count());
+            }
+        }
+        let crowded = densest * 10 * self.slots.homes() / (BLOCK * 7);
+        let homes = (self.len * 2).max(crowded).max(MIN_SLOTS);
+        if homes * 5 < self.slots.homes() * 4 {
+            self.start_resize(slots_for(homes));
         }
     }
 
@@ -515,8 +540,9 @@ impl Table {
         let finished = resize.moved >= resize.old.len();
         if failed {
             // The new array ran out of room at its end (a long run there): rebuild larger.
+            let len = grow_len(self.slots.len()).max(resize.old.len());
             self.resize = Some(resize);
-            self.rebuild(grow_len(self.capacity()));
+            self.rebuild(len);
             return false;
         }
         if !finished {
@@ -667,6 +693,14 @@ impl Table {
         let mut pos = start;
         let mut looked = 0;
         while looked < budget && pos < self.capacity() {
+            if let Some(r) = &self.resize {
+                // The old array's migrated slots are empty.
+                let old_start = self.slots.len();
+                if pos >= old_start && pos - old_start < r.moved {
+                    pos = old_start + r.moved;
+                    continue;
+                }
+            }
             let hit = self.entry_at(pos).is_some_and(&mut remove);
             looked += 1;
             if hit {
@@ -705,10 +739,20 @@ fn grow_len(len: usize) -> usize {
     }
 }
 
-/// Home slots of an array of `len` slots: the rest is the overflow area at its end.
+/// Home slots of an array of `len` slots: the rest is the overflow area at its end, where
+/// runs that start near the end continue (a sixty-fourth, and a little more in small arrays).
 #[inline]
 fn homes_of(len: usize) -> usize {
-    len - len / 64
+    len - len / 64 - (len / 4).min(16)
+}
+
+/// The smallest array length with at least `homes` home slots.
+fn slots_for(homes: usize) -> usize {
+    let mut len = homes + homes / 63 + 16;
+    while len > MIN_SLOTS && homes_of(len - 1) >= homes {
+        len -= 1;
+    }
+    len
 }
 
 #[inline]
@@ -1197,5 +1241,32 @@ mod tests {
             let distinct: HashSet<_> = seen.iter().collect();
             assert_eq!((seen.len(), distinct.len()), (t.len(), t.len()), "resizing: {resizing}");
         }
+    }
+
+    /// An expiry sweep removes keys in slot order, which is hash-prefix order: the keys
+    /// left crowd the top of the array. Shrinks must not overfill that range (the table would
+    /// then rebuild larger, in one go, under the sweep).
+    #[test]
+    fn sweeping_removals_shrink_without_growing() {
+        let mut t = Table::new();
+        for i in 0..100_000 {
+            let k = key(i);
+            let mut e = Entry::string(&k, b"v", 0);
+            e.expire_at = 1;
+            t.insert(e, hash_key(&k));
+        }
+        let start = t.capacity();
+        let mut next = 0;
+        for round in 0..100_000 {
+            next = t.sweep(next, 1024, |e| e.expire_at == 1, drop);
+            assert!(t.slots.len() <= start, "round {round}: {} slots, from {start}", t.slots.len());
+            if round % 20 == 0 {
+                check_invariants(&t);
+            }
+            if t.is_empty() {
+                break;
+            }
+        }
+        assert!(t.is_empty());
     }
 }
