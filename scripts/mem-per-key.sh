@@ -8,13 +8,17 @@
 # Each case starts a fresh server on loopback, reads VmRSS from /proc/PID/status, loads the
 # keys with `redis-cli --pipe`, checks DBSIZE, reads VmRSS again and prints the growth divided
 # by the number of keys. Uses target/release/tenantcache and Debian's redis-server (installed
-# with apt-get if missing). Environment: TC_BIN, TC_PORT (16400), REDIS_PORT (16401), KEYS.
+# with apt-get if missing), and a Valkey server when VALKEY_BIN names one (built from source;
+# its rows say "skipped" otherwise). Environment: TC_BIN, TC_PORT (16400), REDIS_PORT (16401),
+# VALKEY_BIN, VALKEY_PORT (16402), KEYS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TC_BIN=${TC_BIN:-target/release/tenantcache}
 TC_PORT=${TC_PORT:-16400}
 REDIS_PORT=${REDIS_PORT:-16401}
+VALKEY_PORT=${VALKEY_PORT:-16402}
+VALKEY_BIN=${VALKEY_BIN:-}
 KEYS=${KEYS:-1000000}
 VALUE_SIZE=32
 
@@ -68,6 +72,12 @@ failures=0
 for ttl in none ttl; do
     measure redis "$REDIS_PORT" "$ttl" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
         --save '' --appendonly no --daemonize no || failures=$((failures + 1))
+    if [ -n "$VALKEY_BIN" ] && [ -x "$VALKEY_BIN" ]; then
+        measure valkey "$VALKEY_PORT" "$ttl" "$VALKEY_BIN" --port "$VALKEY_PORT" --bind 127.0.0.1 \
+            --save '' --appendonly no --daemonize no || failures=$((failures + 1))
+    else
+        printf '%-12s %-5s skipped (set VALKEY_BIN to a valkey-server)\n' valkey "$ttl"
+    fi
     measure tenantcache "$TC_PORT" "$ttl" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 \
         --loglevel warning || failures=$((failures + 1))
 done
