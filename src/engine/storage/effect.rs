@@ -242,7 +242,7 @@ mod tests {
         ks.take_effects();
         ks.now_ms = now + 11;
         assert!(ks.get(0, b"lazy").is_none());
-        while ks.db(1).len() > 0 {
+        while !ks.db(1).is_empty() {
             ks.expire_slice(64);
         }
         assert_eq!(drained(&mut ks), ["Removed(Expired) lazy@0 expired", "Removed(Expired) active@1 expired"]);

@@ -281,7 +281,9 @@ pub struct Keyspace {
     pub notify_flags: u32,
     /// Changes waiting for the dispatcher (see [`effect`]).
     effects: effect::Stream,
-    /// Entries TAG.INVALIDATE removed, freed together off the command path.
+    /// Entries TAG.INVALIDATE removed, freed together off the command path. They stay in the
+    /// boxes the table held: unboxing would free each box on the command path.
+    #[allow(clippy::vec_box)]
     garbage: Vec<Box<Entry>>,
     expire_cursor: ExpireCursor,
     /// Milliseconds the server started at; the LRU clock counts from it.

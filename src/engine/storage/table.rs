@@ -445,7 +445,7 @@ impl Table {
             self.migrate(MIGRATE_PER_WRITE);
         } else if self.len * 5 < self.slots.homes()
             && self.slots.len() > MIN_SLOTS
-            && (self.len < 256 || self.len % 256 == 0)
+            && (self.len < 256 || self.len.is_multiple_of(256))
         {
             self.shrink();
         }
