@@ -882,18 +882,20 @@ impl Keyspace {
     }
 
     /// Moves resizing tables on by up to `budget` old slots in all (the cron's share of the
-    /// migration, so a resize ends even when writes stop). Returns whether any still resizes.
-    pub fn resize_step(&mut self, budget: usize) -> bool {
-        let resizing: Vec<(usize, usize)> = (0..self.dbs.len())
-            .flat_map(|db| (0..self.dbs[db].tables.len()).map(move |t| (db, t)))
-            .filter(|&(db, t)| self.dbs[db].tables[t].is_resizing())
-            .collect();
-        let share = (budget / resizing.len().max(1)).max(64);
-        let mut any = false;
-        for (db, tenant) in resizing {
-            any |= self.table_op(db, tenant as TenantId, |t| t.migrate(share));
+    /// migration, so a resize ends even when writes stop).
+    pub fn resize_step(&mut self, budget: usize) {
+        let resizing = self.dbs.iter().flat_map(|db| &db.tables).filter(|t| t.is_resizing()).count();
+        if resizing == 0 {
+            return;
         }
-        any
+        let share = (budget / resizing).max(64);
+        for db in 0..self.dbs.len() {
+            for tenant in 0..self.dbs[db].tables.len() {
+                if self.dbs[db].tables[tenant].is_resizing() {
+                    self.table_op(db, tenant as TenantId, |t| t.migrate(share));
+                }
+            }
+        }
     }
 
     /// One slice of the active expiry cycle: looks at up to `budget` slots of tables that hold

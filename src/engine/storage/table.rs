@@ -18,9 +18,10 @@
 //! While that goes on, a key whose home in the old array lies below the migration point is in
 //! the new array and every other key is in the old one, so each lookup still probes one array.
 //!
-//! SCAN's cursor is a hash prefix: a step visits the keys whose home slot is the cursor's, in
-//! both arrays while migrating, and returns the first prefix of the next home. A key present for
-//! the whole iteration is returned at least once however the table is resized in between.
+//! SCAN's cursor is a hash prefix: a step visits the keys whose hash prefix lies between the
+//! cursor and the first prefix of the next home slot, in both arrays while migrating, and
+//! returns that prefix. The ranges of successive steps join up, so a key present for the whole
+//! iteration is returned exactly once however the table is resized in between.
 //! Eviction and RANDOMKEY sample random slot positions.
 
 use super::entry::Entry;
@@ -53,7 +54,7 @@ pub fn hash_key(key: &[u8]) -> u64 {
 }
 
 /// Asks the CPU to start loading the cache lines that hold `value` (its first and last byte:
-/// a 40-byte entry in a 48-byte block straddles two lines half of the time).
+/// a value that is not aligned to its size may straddle two lines).
 #[inline]
 fn prefetch<T>(value: &T) {
     let first = std::ptr::from_ref(value) as usize;
@@ -389,9 +390,9 @@ impl Table {
         self.len += 1;
         let ptr = into_raw(entry);
         if empty == usize::MAX {
-            // No slots yet, or the key's run reaches the end of its array: rebuild larger.
-            let len = grow_len(self.capacity());
-            self.rebuild(len);
+            // No slots yet, or the key's run reaches the end of its array: rebuild larger than
+            // the array keys are inserted into.
+            self.rebuild(grow_len(self.slots.len()));
             while self.slots.place(ptr, hash).is_none() {
                 self.rebuild(grow_len(self.slots.len()));
             }
@@ -510,45 +511,36 @@ impl Table {
     /// the table is still resizing.
     pub fn migrate(&mut self, budget: usize) -> bool {
         let Some(mut resize) = self.resize.take() else { return false };
-        let mut done = 0;
-        let mut failed = false;
         let old = &mut resize.old;
-        while done < budget && resize.moved < old.len() {
+        let target = resize.moved.saturating_add(budget).min(old.len());
+        while resize.moved < target {
+            // The run from the migration point up to the next empty slot, which it then passes.
             let start = resize.moved;
-            let mut end = start;
-            while end < old.len() && old.words[end] != 0 {
-                prefetch_address((old.words[end] & PTR_MASK) as usize);
-                end += 1;
+            let end = start + old.words[start..].iter().position(|&w| w == 0).unwrap_or(old.len() - start);
+            for &w in &old.words[start..end] {
+                prefetch_address((w & PTR_MASK) as usize);
             }
             for k in start..end {
                 let ptr = ptr_of(old.words[k]);
                 // SAFETY: an occupied word points to a live entry the table owns.
                 let hash = hash_key(unsafe { &*ptr }.key());
                 if self.slots.place(ptr, hash).is_none() {
-                    failed = true;
-                    break;
+                    // The new array ran out of room at its end (a long run there, which only
+                    // small arrays meet): put every key into one larger array at once.
+                    let len = grow_len(self.slots.len()).max(old.len());
+                    self.resize = Some(resize);
+                    self.rebuild(len);
+                    return false;
                 }
                 old.words[k] = 0;
             }
-            if failed {
-                resize.moved = start;
-                break;
-            }
-            resize.moved = end.max(start + 1);
-            done += end - start + 1;
+            resize.moved = (end + 1).min(old.len());
         }
-        let finished = resize.moved >= resize.old.len();
-        if failed {
-            // The new array ran out of room at its end (a long run there): rebuild larger.
-            let len = grow_len(self.slots.len()).max(resize.old.len());
-            self.resize = Some(resize);
-            self.rebuild(len);
-            return false;
-        }
-        if !finished {
+        let resizing = resize.moved < resize.old.len();
+        if resizing {
             self.resize = Some(resize);
         }
-        !finished
+        resizing
     }
 
     /// Puts every key in one new array of `len` slots (or more, if a run would pass its end).
@@ -962,6 +954,24 @@ mod tests {
         format!("key:{i}").into_bytes()
     }
 
+    /// Inserts `key(i)` with value "v" for each `i` in `range`.
+    fn fill(t: &mut Table, range: std::ops::Range<usize>) {
+        for i in range {
+            let k = key(i);
+            t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
+        }
+    }
+
+    /// Inserts keys from `key(next)` on until a resize is under way; returns the first index
+    /// not inserted.
+    fn fill_until_resizing(t: &mut Table, mut next: usize) -> usize {
+        while !t.is_resizing() {
+            fill(t, next..next + 1);
+            next += 1;
+        }
+        next
+    }
+
     /// A generator for a randomized test: seeded from `TABLE_SEED` if set, else from the
     /// clock, and the seed is printed (cargo shows it when the test fails).
     fn seeded_rng(test: &str) -> crate::util::Rng {
@@ -1079,12 +1089,7 @@ mod tests {
     #[test]
     fn resize_migrates_a_little_per_write_and_in_steps() {
         let mut t = Table::new();
-        let mut i = 0;
-        while !t.is_resizing() {
-            let k = key(i);
-            t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
-            i += 1;
-        }
+        let i = fill_until_resizing(&mut t, 0);
         check_invariants(&t);
         // Cron steps finish it without writes.
         let mut steps = 0;
@@ -1105,10 +1110,7 @@ mod tests {
         let mut rng = seeded_rng("restore_capacity_gives_back_the_memory");
         let mut t = Table::new();
         let n = 5000 + rng.below(20_000) as usize;
-        for i in 0..n {
-            let k = key(i);
-            t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
-        }
+        fill(&mut t, 0..n);
         // Writes until the slot arrays change, then the write is undone.
         let (capacity, memory) = (t.capacity(), t.memory());
         let mut extra = n;
@@ -1159,10 +1161,7 @@ mod tests {
     #[test]
     fn emptied_table_frees_its_arrays() {
         let mut t = Table::new();
-        for i in 0..50_000 {
-            let k = key(i);
-            t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
-        }
+        fill(&mut t, 0..50_000);
         let mut next = 0;
         for _ in 0..100_000 {
             next = t.sweep(next, 1000, |_| true, drop);
@@ -1179,10 +1178,7 @@ mod tests {
     fn scan_survives_growth_and_shrink() {
         let mut rng = seeded_rng("scan_survives_growth_and_shrink");
         let mut t = Table::new();
-        for i in 0..500 {
-            let k = key(i);
-            t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
-        }
+        fill(&mut t, 0..500);
         let mut seen = HashSet::new();
         let mut cursor = 0;
         let mut step = 0;
@@ -1195,10 +1191,8 @@ mod tests {
             // Grow in the middle of the scan, then shrink, writing a little per step so that
             // resizes are under way between steps: keys 0..500 stay throughout.
             if (grow_at..grow_at + 400).contains(&step) {
-                for i in 0..100 {
-                    let k = key(500 + (step - grow_at) as usize * 100 + i);
-                    t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
-                }
+                let first = 500 + (step - grow_at) as usize * 100;
+                fill(&mut t, first..first + 100);
             }
             if (shrink_at..shrink_at + 400).contains(&step) {
                 for i in 0..100 {
@@ -1219,18 +1213,10 @@ mod tests {
     #[test]
     fn a_full_scan_visits_every_key_once_when_nothing_changes() {
         let mut t = Table::new();
-        for i in 0..20_000 {
-            let k = key(i);
-            t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
-        }
+        fill(&mut t, 0..20_000);
         for resizing in [false, true] {
             if resizing {
-                let mut i = 20_000;
-                while !t.is_resizing() {
-                    let k = key(i);
-                    t.insert(Entry::string(&k, b"v", 0), hash_key(&k));
-                    i += 1;
-                }
+                fill_until_resizing(&mut t, 20_000);
             }
             let mut seen = Vec::new();
             let mut cursor = 0;
