@@ -283,7 +283,7 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("cluster-replica-validity-factor", "10", Kind::Int(0, i32::MAX as i64)),
     inert("cluster-require-full-coverage", "yes", Kind::Bool),
     inert("crash-memcheck-enabled", "yes", Kind::Bool),
-    inert_fixed("disable-thp", "yes", Kind::Bool),
+    d("disable-thp", "yes", Kind::Bool, false),
     inert("dynamic-hz", "yes", Kind::Bool),
     inert("ignore-warnings", "", Kind::Text),
     inert_fixed("io-threads-do-reads", "no", Kind::Bool),

@@ -78,6 +78,9 @@ fn main() {
     for warning in invocation.warnings.iter().chain(config.warnings().iter()) {
         tracing::warn!("WARNING: {warning}");
     }
+    if config.get_bool("disable-thp") {
+        disable_transparent_huge_pages();
+    }
     let threads = config.get_u64("io-threads").max(1) as usize;
     let runtime = if threads == 1 {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
@@ -90,4 +93,15 @@ fn main() {
         std::process::exit(1);
     }
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+}
+
+/// Turns transparent huge pages off for this process, as Redis does with `disable-thp yes`:
+/// the first write to a huge page makes the kernel clear all 2 MiB of it while the server
+/// waits, milliseconds at a time, as the heap grows.
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integer arguments and touches no memory of ours.
+    if unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) } != 0 {
+        tracing::warn!("WARNING: could not disable transparent huge pages: {}", std::io::Error::last_os_error());
+    }
 }

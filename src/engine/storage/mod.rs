@@ -15,6 +15,7 @@ pub mod table;
 pub mod undo;
 pub mod value;
 pub mod watch;
+pub mod words;
 pub mod zset;
 
 pub use effect::{events, Change, Effect, KeyEvent};

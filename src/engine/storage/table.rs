@@ -25,6 +25,7 @@
 //! Eviction and RANDOMKEY sample random slot positions.
 
 use super::entry::Entry;
+use super::words::Words;
 use crate::tags::{TagIndex, TagName};
 use std::hash::BuildHasher;
 
@@ -776,14 +777,13 @@ fn tag(hash: u64, disp: usize) -> u64 {
 /// does not own the entries (the table frees them).
 #[derive(Default)]
 struct Slots {
-    words: Box<[u64]>,
+    words: Words,
     homes: usize,
 }
 
 impl Slots {
     fn with_len(len: usize) -> Slots {
-        // Zeroed memory comes straight from the allocator: a large array costs no pass.
-        Slots { words: vec![0u64; len].into_boxed_slice(), homes: homes_of(len) }
+        Slots { words: Words::zeroed(len), homes: homes_of(len) }
     }
 
     #[inline]
