@@ -459,7 +459,7 @@ fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn object_freq(ctx: &mut Ctx, args: &[Bytes]) {
     let (lfu, _) = policy(ctx);
-    let Some(access) = object_entry(ctx, &args[2]).map(|e| e.access) else {
+    let Some(access) = object_entry(ctx, &args[2]).map(|e| e.access()) else {
         return ctx.out.null();
     };
     if !lfu {
@@ -473,7 +473,7 @@ fn object_freq(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn object_idletime(ctx: &mut Ctx, args: &[Bytes]) {
     let (lfu, _) = policy(ctx);
-    let Some(access) = object_entry(ctx, &args[2]).map(|e| e.access) else {
+    let Some(access) = object_entry(ctx, &args[2]).map(|e| e.access()) else {
         return ctx.out.null();
     };
     if lfu {
@@ -587,7 +587,7 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], name: &str, unit_ms: i64, absol
     // One lookup: the current expiry decides, and a future time is set in the same visit.
     let mut entry = ks.entry(db, key);
     let outcome = entry.modify(&[events::EXPIRE], |e| {
-        let current = e.expire_at;
+        let current = e.expire_at();
         // No expiry counts as an infinite TTL for GT and LT.
         let refused = (nx && current != 0)
             || (xx && current == 0)
@@ -599,7 +599,7 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], name: &str, unit_ms: i64, absol
             (Outcome::Past, false)
         } else {
             // Setting a TTL counts as a change even when it is the same one, as in Redis.
-            e.expire_at = when as u64;
+            e.set_expire_at(when as u64);
             (Outcome::Set, true)
         }
     });
@@ -636,9 +636,9 @@ fn ttl_generic(ctx: &mut Ctx, args: &[Bytes], millis: bool, absolute: bool) {
     let now = ks.now_ms as i64;
     let reply = match ks.read_with(db, &args[1], lookup::NOTOUCH) {
         None => -2,
-        Some(e) if e.expire_at == 0 => -1,
+        Some(e) if e.expire_at() == 0 => -1,
         Some(e) => {
-            let ms = if absolute { e.expire_at as i64 } else { (e.expire_at as i64 - now).max(0) };
+            let ms = if absolute { e.expire_at() as i64 } else { (e.expire_at() as i64 - now).max(0) };
             if millis {
                 ms
             } else {
@@ -656,7 +656,7 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) {
     // A key without a TTL is left as it is: no event, and its watchers' transactions go on.
     let had_expiry = ks
         .modify(db, key, &[events::PERSIST], |e| {
-            let had_expiry = std::mem::replace(&mut e.expire_at, 0) != 0;
+            let had_expiry = e.take_expiry();
             (had_expiry, had_expiry)
         })
         .unwrap_or(false);

@@ -265,7 +265,7 @@ pub fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &SetOptions) -> Result<
         }
     }
     let (exists, old_ttl) = match entry.get() {
-        Some(e) => (true, e.expire_at),
+        Some(e) => (true, e.expire_at()),
         None => (false, 0),
     };
     if (o.nx && exists) || (o.xx && !exists) {
@@ -279,7 +279,7 @@ pub fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &SetOptions) -> Result<
         }
     }
     let mut value = Entry::string(key, value, 0);
-    value.expire_at = if o.keep_ttl { old_ttl } else { o.expire_at.unwrap_or(0) };
+    value.set_expire_at(if o.keep_ttl { old_ttl } else { o.expire_at.unwrap_or(0) });
     let written: &[KeyEvent] = if o.expire_at.is_some() { &[events::SET, events::EXPIRE] } else { &[events::SET] };
     entry.upsert(value, written);
     Ok(Stored { written: true, old })
@@ -420,14 +420,14 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) {
         Some((_, at)) => {
             // Setting a TTL counts as a change even when it is the same one, as in Redis.
             ks.modify(db, key, &[events::EXPIRE], |e| {
-                e.expire_at = at;
+                e.set_expire_at(at);
                 ((), true)
             });
         }
         None if raw.persist => {
             // Only a TTL that was there is a change (and a `persist`).
             ks.modify(db, key, &[events::PERSIST], |e| {
-                let had_ttl = std::mem::replace(&mut e.expire_at, 0) != 0;
+                let had_ttl = e.take_expiry();
                 ((), had_ttl)
             });
         }

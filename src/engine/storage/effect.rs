@@ -209,7 +209,7 @@ mod tests {
 
     fn set(ks: &mut Keyspace, db: usize, key: &str, expire_at: u64) {
         let mut value = Entry::string(key.as_bytes(), b"v", 0);
-        value.expire_at = expire_at;
+        value.set_expire_at(expire_at);
         ks.entry(db, key.as_bytes()).upsert(value, &[events::SET]);
     }
 

@@ -407,14 +407,14 @@ impl Keyspace {
         let pool = &mut self.evict_pool.candidates;
         let mut chosen = None;
         table.sample(point.start, samples, max_steps, |slot, e| {
-            if volatile_only && e.expire_at == 0 {
+            if volatile_only && e.expire_at() == 0 {
                 return false;
             }
             if random_policy {
                 chosen.get_or_insert((db, slot));
                 return true;
             }
-            let entry = std::ptr::from_ref(e) as usize;
+            let entry = std::ptr::from_ref(e).cast::<u8>() as usize;
             offer(pool, Candidate { score: eviction_score(policy, e, now_ms, decay), db, slot, entry });
             true
         });
@@ -521,9 +521,9 @@ fn weight(volatile_only: bool, table: &super::Table) -> usize {
 /// would rank them below every later sample, so that each tick of the clock flooded the pool.
 fn eviction_score(policy: Policy, e: &Entry, now_ms: u64, decay_time: u64) -> u64 {
     match policy {
-        Policy::AllKeysLfu | Policy::VolatileLfu => 255 - lfu::decayed(e.access, now_ms, decay_time) as u64,
-        Policy::VolatileTtl => u64::MAX - e.expire_at,
-        _ => (u32::MAX - e.access) as u64,
+        Policy::AllKeysLfu | Policy::VolatileLfu => 255 - lfu::decayed(e.access(), now_ms, decay_time) as u64,
+        Policy::VolatileTtl => u64::MAX - e.expire_at(),
+        _ => (u32::MAX - e.access()) as u64,
     }
 }
 
@@ -575,7 +575,7 @@ mod tests {
         assert!(ks.evict_one(0, Removal::Evicted));
         // Newer than every other key, so the worst LRU candidate of them all.
         let mut volatile = Entry::string(b"ttl", b"v", 0);
-        volatile.expire_at = ks.now_ms + 3_600_000;
+        volatile.set_expire_at(ks.now_ms + 3_600_000);
         ks.insert(0, volatile, &[]);
         ks.apply_setting("maxmemory-policy", "volatile-lru");
         assert!(ks.evict_one(0, Removal::Evicted));

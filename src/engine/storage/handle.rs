@@ -107,11 +107,11 @@ impl<'k, 'a> EntryHandle<'k, 'a> {
         let class = match self.probed {
             Ok(slot) => {
                 if flags & lookup::NOTOUCH == 0 {
-                    let previous = ks.dbs[db].tables[t as usize].at(slot).access;
+                    let previous = ks.dbs[db].tables[t as usize].at(slot).access();
                     let access = if ks.policy.is_lfu() { ks.touched_access(Some(previous)) } else { ks.lru_clock() };
-                    ks.dbs[db].tables[t as usize].at_mut(slot).access = access;
+                    ks.dbs[db].tables[t as usize].at_mut(slot).set_access(access);
                 }
-                Some(ks.dbs[db].tables[t as usize].at(slot).class)
+                Some(ks.dbs[db].tables[t as usize].at(slot).class())
             }
             Err(_) => None,
         };
@@ -140,14 +140,15 @@ impl<'k, 'a> EntryHandle<'k, 'a> {
     /// result and whether it changed the entry: only a change is recorded (as `events`, in
     /// order) and seen by the key's watchers (Redis's `signalModifiedKey`), so a write that
     /// turns out to be a no-op leaves a WATCH intact. `None` if the key does not exist.
-    pub fn modify<R>(&mut self, events: &[KeyEvent], f: impl FnOnce(&mut Entry) -> (R, bool)) -> Option<R> {
+    pub fn modify<R>(&mut self, events: &[KeyEvent], f: impl FnOnce(&mut Box<Entry>) -> (R, bool)) -> Option<R> {
         let slot = self.probed.ok()?;
         let (db, t) = (self.db, self.at.tenant);
         let (r, changed, before, after, class) = self.ks.table_op(db, t, |table| {
-            let entry = table.at_mut(slot);
-            let (before, was_volatile) = (entry.memory(), entry.expire_at != 0);
-            let (r, changed) = f(entry);
-            let (after, is_volatile, class) = (entry.memory(), entry.expire_at != 0, entry.class);
+            let mut entry = table.at_box_mut(slot);
+            let (before, was_volatile) = (entry.memory(), entry.expire_at() != 0);
+            let (r, changed) = f(&mut entry);
+            let (after, is_volatile, class) = (entry.memory(), entry.expire_at() != 0, entry.class());
+            drop(entry);
             table.account_change(before, after, was_volatile, is_volatile);
             (r, changed, before, after, class)
         });
@@ -170,7 +171,7 @@ impl<'k, 'a> EntryHandle<'k, 'a> {
     /// Returns whether a live key was written over.
     pub fn upsert(self, mut entry: Box<Entry>, events: &[KeyEvent]) -> bool {
         debug_assert_eq!(entry.key(), self.key);
-        entry.access = self.ks.fresh_access();
+        entry.set_access(self.ks.fresh_access());
         self.ks.put_probed(self.db, self.at, self.probed, entry, events)
     }
 
@@ -323,7 +324,7 @@ mod tests {
                     let value = rng.below(1000).to_string().into_bytes();
                     let expire_at = if rng.below(3) == 0 { now + 1 + rng.below(40) } else { 0 };
                     let mut entry = Entry::string(&key, &value, 0);
-                    entry.expire_at = expire_at;
+                    entry.set_expire_at(expire_at);
                     let replaced = e.upsert(entry, &[]);
                     assert_eq!(replaced, live.is_some(), "{ctx}: upsert");
                     model.insert(slot, (value, expire_at));
@@ -346,7 +347,7 @@ mod tests {
                     model.remove(&slot);
                 }
                 _ => {
-                    let read = e.read(0).map(|entry| (entry.str_value().to_vec(), entry.expire_at));
+                    let read = e.read(0).map(|entry| (entry.str_value().to_vec(), entry.expire_at()));
                     assert_eq!(read, live, "{ctx}: read");
                 }
             }

@@ -387,7 +387,7 @@ impl Keyspace {
 
     /// Milliseconds since `entry` was last accessed (LRU policies).
     pub fn idle_millis(&self, entry: &Entry) -> u64 {
-        self.lru_clock().saturating_sub(entry.access) as u64 * LRU_TICK_MS
+        self.lru_clock().saturating_sub(entry.access()) as u64 * LRU_TICK_MS
     }
 
     /// Seconds since `entry` was last accessed.
@@ -579,7 +579,7 @@ impl Keyspace {
         db: usize,
         key: &[u8],
         events: &[KeyEvent],
-        f: impl FnOnce(&mut Entry) -> (R, bool),
+        f: impl FnOnce(&mut Box<Entry>) -> (R, bool),
     ) -> Option<R> {
         let tenant = self.tenants.lookup(key)?;
         self.entry_resolved(db, key, ResolvedKey { tenant, hash: hash_key(key) }).modify(events, f)
@@ -613,7 +613,7 @@ impl Keyspace {
     /// value; records `new` for a key that did not live before (as Redis's `dbAdd`), then
     /// `events`. Returns whether a live key was replaced.
     pub fn insert(&mut self, db: usize, mut entry: Box<Entry>, events: &[KeyEvent]) -> bool {
-        entry.access = self.fresh_access();
+        entry.set_access(self.fresh_access());
         self.put(db, entry, events)
     }
 
@@ -637,28 +637,24 @@ impl Keyspace {
         db: usize,
         at: ResolvedKey,
         probed: Result<usize, usize>,
-        entry: Box<Entry>,
+        mut entry: Box<Entry>,
         events: &[KeyEvent],
     ) -> bool {
         let tenant = at.tenant;
+        // A new key is classified by its name before it is stored (the class takes room in
+        // the entry); a replacing entry takes over the class of the one it replaces.
+        if let (Err(_), Some(c)) = (probed, self.classes.as_mut()) {
+            entry.set_class(c.resolve(entry.key()));
+        }
         let poppable = crate::engine::blocking::is_poppable(entry.kind());
         let (slot, old, grown) = self.table_op(db, tenant, |t| {
             let before = t.entry_memory();
             let (slot, old) = t.insert_probed(entry, at.hash, probed);
             (slot, old, t.entry_memory() as i64 - before as i64)
         });
-        // A replacing entry took over the class of the one it replaced (the same key); a new
-        // key is classified by its name. The class's memory changes by what the table's did.
+        // The class's memory changes by what the table's did.
         if let Some(c) = self.classes.as_mut() {
-            let class = match &old {
-                Some(old) => old.class,
-                None => {
-                    let stored = self.dbs[db].tables[tenant as usize].at_mut(slot);
-                    stored.class = c.resolve(stored.key());
-                    stored.class
-                }
-            };
-            c.stored(class, grown, old.is_none());
+            c.stored(self.dbs[db].tables[tenant as usize].at(slot).class(), grown, old.is_none());
         }
         let replaced = old.is_some();
         if let Some(old) = old {
@@ -752,7 +748,7 @@ impl Keyspace {
     /// Takes an entry that left its table out of the key class figures.
     fn unclassify(&mut self, entry: &Entry) {
         if let Some(c) = self.classes.as_mut() {
-            c.removed(entry.class, entry.memory());
+            c.removed(entry.class(), entry.memory());
         }
     }
 
@@ -928,7 +924,7 @@ impl Keyspace {
                     slot,
                     step,
                     |e| {
-                        volatile += (e.expire_at != 0) as usize;
+                        volatile += (e.expire_at() != 0) as usize;
                         e.is_expired(now)
                     },
                     |e| removed.push(e),
@@ -976,23 +972,30 @@ impl Keyspace {
     /// Installs key classes (or removes them with `None`) and counts the keys and memory of
     /// every entry already stored, so the class figures are exact from the start.
     pub fn set_key_classes(&mut self, classes: Option<crate::keyclass::KeyClasses>) {
-        self.classes = classes;
-        if let Some(c) = self.classes.as_mut() {
-            for table in self.dbs.iter_mut().flat_map(|d| d.tables.iter_mut()) {
-                table.classify(|e| {
-                    let id = c.resolve(e.key());
-                    c.added(id, e.memory());
-                    id
+        let Some(mut c) = classes else {
+            self.classes = None;
+            return;
+        };
+        for db in 0..self.dbs.len() {
+            for tenant in 0..self.dbs[db].tables.len() {
+                // A class id takes room in the entry: the tenant's memory changes with it.
+                self.table_op(db, tenant as TenantId, |table| {
+                    table.classify(|e| {
+                        let id = c.resolve(e.key());
+                        e.set_class(id);
+                        c.added(id, e.memory());
+                    })
                 });
             }
         }
+        self.classes = Some(c);
     }
 
     /// Takes the entries of a table that left the keyspace whole out of the class figures.
     fn forget_classes_of(&mut self, table: &Table) {
         if let Some(c) = self.classes.as_mut() {
             for e in table.iter() {
-                c.removed(e.class, e.memory());
+                c.removed(e.class(), e.memory());
             }
         }
     }
@@ -1000,7 +1003,7 @@ impl Keyspace {
     /// Memory and class of the entry under `key` (when key classes are on).
     fn class_memory_of(&self, db: usize, tenant: TenantId, key: &[u8], hash: u64) -> Option<(usize, ClassId)> {
         self.classes.as_ref()?;
-        self.dbs[db].table(tenant)?.get(key, hash).map(|e| (e.memory(), e.class))
+        self.dbs[db].table(tenant)?.get(key, hash).map(|e| (e.memory(), e.class()))
     }
 
     /// Re-accounts the class memory of an entry that changed from `before` bytes.
@@ -1216,7 +1219,7 @@ mod tests {
 
     fn string(key: &str, expire_at: u64) -> Box<Entry> {
         let mut e = Entry::string(key.as_bytes(), b"value", 0);
-        e.expire_at = expire_at;
+        e.set_expire_at(expire_at);
         e
     }
 
@@ -1282,7 +1285,7 @@ mod tests {
         assert!(ks.relocate(0, b"acme:k", 3, b"globex:k", events::DEL, events::SET));
         assert!(!ks.exists(0, b"acme:k"));
         let moved = ks.get(3, b"globex:k").unwrap();
-        assert_eq!(moved.expire_at, now + 5000);
+        assert_eq!(moved.expire_at(), now + 5000);
         assert_eq!(moved.tags(), &tags[..]);
         assert_eq!(ks.volatile(0), 0);
         assert_eq!(ks.volatile(3), 1);

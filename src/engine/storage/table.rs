@@ -57,10 +57,10 @@ pub fn hash_key(key: &[u8]) -> u64 {
 /// Asks the CPU to start loading the cache lines that hold `value` (its first and last byte:
 /// a value that is not aligned to its size may straddle two lines).
 #[inline]
-fn prefetch<T>(value: &T) {
-    let first = std::ptr::from_ref(value) as usize;
+fn prefetch<T: ?Sized>(value: &T) {
+    let first = std::ptr::from_ref(value).cast::<u8>() as usize;
     prefetch_address(first);
-    prefetch_address(first + std::mem::size_of::<T>().saturating_sub(1));
+    prefetch_address(first + std::mem::size_of_val(value).saturating_sub(1));
 }
 
 /// Starts loading the cache line at `address` (also of an entry known by its address only,
@@ -230,12 +230,13 @@ impl Table {
         let i = self.find(key, hash)?;
         let (side, at) = self.split(i);
         let mut index = self.tags.take();
-        let entry = self.array_mut(side).entry_mut(at).expect("occupied slot");
+        let mut entry = self.array_mut(side).entry_box(at);
         let before = entry.memory();
         let mut tags: Vec<TagName> = entry.tags().to_vec();
         let n = edit(&mut tags, &mut index, entry.key());
         entry.set_tags(tags);
         let after = entry.memory();
+        drop(entry);
         self.tags = index;
         self.entry_memory = self.entry_memory + after - before;
         if self.tags.as_ref().is_some_and(|t| t.is_empty()) {
@@ -320,6 +321,13 @@ impl Table {
         self.array_mut(side).entry_mut(i).expect("occupied slot")
     }
 
+    /// The entry in slot `pos` as its box, for changes that reallocate it (a string of
+    /// another length, tags, a class); callers re-account its size.
+    pub fn at_box_mut(&mut self, pos: usize) -> EntryBox<'_> {
+        let (side, i) = self.split(pos);
+        self.array_mut(side).entry_box(i)
+    }
+
     fn find(&self, key: &[u8], hash: u64) -> Option<usize> {
         self.probe(key, hash).ok()
     }
@@ -371,18 +379,20 @@ impl Table {
         hash: u64,
         probed: Result<usize, usize>,
     ) -> (usize, Option<Box<Entry>>) {
+        if let Ok(pos) = probed {
+            entry.set_class(self.at(pos).class());
+        }
         self.entry_memory += entry.memory();
-        self.volatile += (entry.expire_at != 0) as usize;
+        self.volatile += (entry.expire_at() != 0) as usize;
         self.index_entry(&entry);
         let empty = match probed {
             Ok(pos) => {
                 let (side, i) = self.split(pos);
-                entry.class = self.at(pos).class;
                 let ptr = into_raw(entry);
                 // SAFETY: the slot held a pointer from `into_raw` and now holds another.
-                let old = unsafe { Box::from_raw(self.array_mut(side).replace(i, ptr)) };
+                let old = unsafe { from_raw(self.array_mut(side).replace(i, ptr)) };
                 self.entry_memory -= old.memory();
-                self.volatile -= (old.expire_at != 0) as usize;
+                self.volatile -= (old.expire_at() != 0) as usize;
                 self.unindex_old(&old, pos);
                 return (pos, Some(old));
             }
@@ -416,7 +426,7 @@ impl Table {
     }
 
     /// Where the entry at address `ptr` (with key hash `hash`) is now.
-    fn locate_ptr(&self, ptr: *mut Entry, hash: u64) -> usize {
+    fn locate_ptr(&self, ptr: *mut u8, hash: u64) -> usize {
         let side = self.side_of(hash);
         let i = self.array(side).find_ptr(ptr, hash).expect("the entry is in the array its hash routes to");
         self.position(side, i)
@@ -434,10 +444,10 @@ impl Table {
         let (side, i) = self.split(pos);
         let ptr = self.array_mut(side).remove(i);
         // SAFETY: the word held a pointer from `into_raw`, and the array no longer holds it.
-        let removed = unsafe { Box::from_raw(ptr) };
+        let removed = unsafe { from_raw(ptr) };
         self.len -= 1;
         self.entry_memory -= removed.memory();
-        self.volatile -= (removed.expire_at != 0) as usize;
+        self.volatile -= (removed.expire_at() != 0) as usize;
         self.unindex_entry(&removed);
         if self.len == 0 {
             // An empty table holds no memory at all (a tenant's last key is gone).
@@ -524,7 +534,7 @@ impl Table {
             for k in start..end {
                 let ptr = ptr_of(old.words[k]);
                 // SAFETY: an occupied word points to a live entry the table owns.
-                let hash = hash_key(unsafe { &*ptr }.key());
+                let hash = hash_key(unsafe { &*Entry::from_thin(ptr) }.key());
                 if self.slots.place(ptr, hash).is_none() {
                     // The new array ran out of room at its end (a long run there, which only
                     // small arrays meet): put every key into one larger array at once.
@@ -554,7 +564,7 @@ impl Table {
         loop {
             let mut slots = Slots::with_len(len.max(MIN_SLOTS));
             // SAFETY: occupied words point to live entries the table owns.
-            if words.iter().all(|&w| slots.place(ptr_of(w), hash_key(unsafe { &*ptr_of(w) }.key())).is_some()) {
+            if words.iter().all(|&w| slots.place(ptr_of(w), hash_key(unsafe { entry_of(w) }.key())).is_some()) {
                 self.slots = slots;
                 return;
             }
@@ -572,12 +582,18 @@ impl Table {
         self.slots.iter().chain(old.into_iter().flat_map(Slots::iter))
     }
 
-    /// Sets every entry's class (when key classes are installed or change patterns).
-    pub fn classify(&mut self, mut class_of: impl FnMut(&Entry) -> crate::keyclass::ClassId) {
+    /// Lets `classify` set every entry's class (when key classes are installed or change
+    /// patterns), accounting the entries' new sizes.
+    pub fn classify(&mut self, mut classify: impl FnMut(&mut Box<Entry>)) {
         for pos in 0..self.capacity() {
             let (side, i) = self.split(pos);
-            if let Some(e) = self.array_mut(side).entry_mut(i) {
-                e.class = class_of(e);
+            if self.array(side).words[i] != 0 {
+                let mut e = self.array_mut(side).entry_box(i);
+                let before = e.memory();
+                classify(&mut e);
+                let after = e.memory();
+                drop(e);
+                self.entry_memory = self.entry_memory + after - before;
             }
         }
     }
@@ -669,7 +685,8 @@ impl Table {
     /// Whether slot `pos` still holds the entry that lived at address `entry` when it was
     /// sampled (entries are boxed, so an entry keeps its address while it lives).
     pub fn holds_at(&self, pos: usize, entry: usize) -> bool {
-        pos < self.capacity() && self.entry_at(pos).is_some_and(|e| std::ptr::from_ref(e) as usize == entry)
+        pos < self.capacity()
+            && self.entry_at(pos).is_some_and(|e| std::ptr::from_ref(e).cast::<u8>() as usize == entry)
     }
 
     /// Visits slots from `start` for at most `budget` occupied ones (or sixteen times as many empty
@@ -719,7 +736,7 @@ impl Drop for Table {
         for slots in [Some(std::mem::take(&mut self.slots)), old].into_iter().flatten() {
             for &w in slots.words.iter().filter(|&&w| w != 0) {
                 // SAFETY: occupied words own the entries they point to, and each is freed once.
-                drop(unsafe { Box::from_raw(ptr_of(w)) });
+                drop(unsafe { from_raw(ptr_of(w)) });
             }
         }
     }
@@ -751,15 +768,83 @@ fn slots_for(homes: usize) -> usize {
 }
 
 #[inline]
-fn into_raw(entry: Box<Entry>) -> *mut Entry {
-    let ptr = Box::into_raw(entry);
+fn into_raw(entry: Box<Entry>) -> *mut u8 {
+    let ptr = Entry::into_thin(entry);
     assert!((ptr as u64) >> PTR_BITS == 0, "entry addresses fit in {PTR_BITS} bits");
     ptr
 }
 
+/// The entry box a word's address came from.
+///
+/// # Safety
+/// `ptr` must come from [`into_raw`], and no word may hold it any more.
 #[inline]
-fn ptr_of(word: u64) -> *mut Entry {
-    (word & PTR_MASK) as *mut Entry
+unsafe fn from_raw(ptr: *mut u8) -> Box<Entry> {
+    // SAFETY: as the caller vouches.
+    unsafe { Box::from_raw(Entry::from_thin(ptr)) }
+}
+
+/// The entry address in a word.
+#[inline]
+fn ptr_of(word: u64) -> *mut u8 {
+    (word & PTR_MASK) as *mut u8
+}
+
+/// The entry an occupied word points to.
+///
+/// # Safety
+/// `word` must be an occupied word of a live table, which keeps the entry alive (and
+/// unchanged) for `'a`.
+#[inline]
+unsafe fn entry_of<'a>(word: u64) -> &'a Entry {
+    // SAFETY: as the caller vouches.
+    unsafe { &*Entry::from_thin(ptr_of(word)) }
+}
+
+/// [`entry_of`] for a change: the caller also vouches that the access is unique.
+#[inline]
+unsafe fn entry_of_mut<'a>(word: u64) -> &'a mut Entry {
+    // SAFETY: as the caller vouches.
+    unsafe { &mut *Entry::from_thin(ptr_of(word)) }
+}
+
+/// An entry lent out of its slot as the box that owns it, for a change that may reallocate
+/// it; the slot gets the (possibly new) address back when the loan ends.
+pub struct EntryBox<'a> {
+    word: &'a mut u64,
+    entry: std::mem::ManuallyDrop<Box<Entry>>,
+}
+
+impl<'a> EntryBox<'a> {
+    fn lend(word: &'a mut u64) -> EntryBox<'a> {
+        assert!(*word != 0, "occupied slot");
+        // SAFETY: the word owns the entry; while the loan holds the word mutably borrowed,
+        // the box is the only way to the entry, and `drop` hands ownership back.
+        let entry = std::mem::ManuallyDrop::new(unsafe { from_raw(ptr_of(*word)) });
+        EntryBox { word, entry }
+    }
+}
+
+impl std::ops::Deref for EntryBox<'_> {
+    type Target = Box<Entry>;
+
+    fn deref(&self) -> &Box<Entry> {
+        &self.entry
+    }
+}
+
+impl std::ops::DerefMut for EntryBox<'_> {
+    fn deref_mut(&mut self) -> &mut Box<Entry> {
+        &mut self.entry
+    }
+}
+
+impl Drop for EntryBox<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the box is taken once, here, and the loan ends with it.
+        let entry = unsafe { std::mem::ManuallyDrop::take(&mut self.entry) };
+        *self.word = (*self.word & !PTR_MASK) | into_raw(entry) as u64;
+    }
 }
 
 /// The word's two hash bytes: fingerprint above, distance from home below.
@@ -814,7 +899,7 @@ impl Slots {
             i - disp
         } else {
             // SAFETY: an occupied word points to a live entry the table owns.
-            self.home(hash_key(unsafe { &*ptr_of(self.words[i]) }.key()))
+            self.home(hash_key(unsafe { entry_of(self.words[i]) }.key()))
         }
     }
 
@@ -823,19 +908,25 @@ impl Slots {
         let w = *self.words.get(i)?;
         // SAFETY: an occupied word points to a live entry the table owns; the borrow of the
         // array keeps it from being freed or replaced meanwhile.
-        (w != 0).then(|| unsafe { &*ptr_of(w) })
+        (w != 0).then(|| unsafe { entry_of(w) })
     }
 
     #[inline]
     fn entry_mut(&mut self, i: usize) -> Option<&mut Entry> {
         let w = *self.words.get(i)?;
         // SAFETY: as in `entry`; the mutable borrow of the array makes this access unique.
-        (w != 0).then(|| unsafe { &mut *ptr_of(w) })
+        (w != 0).then(|| unsafe { entry_of_mut(w) })
+    }
+
+    /// Lends out the entry of occupied slot `i` as its box.
+    #[inline]
+    fn entry_box(&mut self, i: usize) -> EntryBox<'_> {
+        EntryBox::lend(&mut self.words[i])
     }
 
     /// Puts `ptr` in occupied slot `i` (an entry for the same key), returning the old pointer.
     #[inline]
-    fn replace(&mut self, i: usize, ptr: *mut Entry) -> *mut Entry {
+    fn replace(&mut self, i: usize, ptr: *mut u8) -> *mut u8 {
         let w = self.words[i];
         assert!(w != 0, "occupied slot");
         self.words[i] = (w & !PTR_MASK) | ptr as u64;
@@ -854,7 +945,7 @@ impl Slots {
             }
             if tag_of(w) == tag(hash, i - home) {
                 // SAFETY: an occupied word points to a live entry the table owns.
-                if crate::util::bytes_eq(unsafe { &*ptr_of(w) }.key(), key) {
+                if crate::util::bytes_eq(unsafe { entry_of(w) }.key(), key) {
                     return Ok(i);
                 }
             }
@@ -865,28 +956,28 @@ impl Slots {
 
     /// Writes the entry into empty slot `i` (where its probe ended).
     #[inline]
-    fn put(&mut self, i: usize, ptr: *mut Entry, hash: u64) {
+    fn put(&mut self, i: usize, ptr: *mut u8, hash: u64) {
         let home = self.home(hash);
         debug_assert!(self.words[i] == 0 && i >= home);
         self.words[i] = ptr as u64 | tag(hash, i - home) << PTR_BITS;
     }
 
     /// Puts the entry in the first free slot from its home; `None` if the run reaches the end.
-    fn place(&mut self, ptr: *mut Entry, hash: u64) -> Option<usize> {
+    fn place(&mut self, ptr: *mut u8, hash: u64) -> Option<usize> {
         let home = self.home(hash);
         let i = home + self.words.get(home..)?.iter().position(|&w| w == 0)?;
         self.put(i, ptr, hash);
         Some(i)
     }
 
-    fn find_ptr(&self, ptr: *mut Entry, hash: u64) -> Option<usize> {
+    fn find_ptr(&self, ptr: *mut u8, hash: u64) -> Option<usize> {
         let home = self.home(hash);
         self.words.get(home..)?.iter().position(|&w| w != 0 && ptr_of(w) == ptr).map(|k| home + k)
     }
 
     /// Empties occupied slot `i` and shifts later members of its run back (each to the hole if
     /// its home is at or before it), returning the removed entry's pointer.
-    fn remove(&mut self, mut i: usize) -> *mut Entry {
+    fn remove(&mut self, mut i: usize) -> *mut u8 {
         let ptr = ptr_of(self.words[i]);
         self.words[i] = 0;
         let mut j = i + 1;
@@ -925,7 +1016,7 @@ impl Slots {
 
     fn iter(&self) -> impl Iterator<Item = &Entry> {
         // SAFETY: occupied words point to live entries the table owns.
-        self.words.iter().filter(|&&w| w != 0).map(|&w| unsafe { &*ptr_of(w) })
+        self.words.iter().filter(|&&w| w != 0).map(|&w| unsafe { entry_of(w) })
     }
 }
 
@@ -989,7 +1080,7 @@ mod tests {
         for i in 0..1000 {
             let k = key(i);
             let mut e = Entry::string(&k, b"v", 0);
-            e.class = i as u32;
+            e.set_class(i as u32);
             let (slot, old) = t.insert(e, hash_key(&k));
             assert!(old.is_none());
             assert_eq!(t.at(slot).key(), k, "insert returns the slot of the key, also when it grows");
@@ -999,8 +1090,8 @@ mod tests {
         let k = key(7);
         let slot = t.locate(&k, hash_key(&k)).unwrap();
         let (again, old) = t.insert(Entry::string(&k, b"w", 0), hash_key(&k));
-        assert_eq!((again, old.map(|e| e.class)), (slot, Some(7)));
-        assert_eq!((t.at(slot).str_value(), t.at(slot).class), (&b"w"[..], 7));
+        assert_eq!((again, old.map(|e| e.class())), (slot, Some(7)));
+        assert_eq!((t.at(slot).str_value(), t.at(slot).class()), (&b"w"[..], 7));
         for i in (0..1000).step_by(2) {
             let k = key(i);
             assert!(t.remove(&k, hash_key(&k)).is_some());
@@ -1040,7 +1131,7 @@ mod tests {
                 assert!(t.side_of(hash) == side, "key in the array its hash routes to");
                 assert!(t.get(e.key(), hash).is_some());
                 len += 1;
-                volatile += (e.expire_at != 0) as usize;
+                volatile += (e.expire_at() != 0) as usize;
                 memory += e.memory();
             }
         }
@@ -1066,7 +1157,7 @@ mod tests {
             let k = key(i);
             if rng.below(100) < if growing { 80 } else { 15 } {
                 let mut e = Entry::string(&k, b"value", 0);
-                e.expire_at = (i % 3) as u64;
+                e.set_expire_at((i % 3) as u64);
                 let (slot, old) = t.insert(e, hash_key(&k));
                 assert_eq!(old.is_some(), !live.insert(i));
                 assert_eq!(t.at(slot).key(), k, "insert returns the key's slot");
@@ -1134,7 +1225,7 @@ mod tests {
         for i in 0..10_000 {
             let k = key(i);
             let mut e = Entry::string(&k, b"v", 0);
-            e.expire_at = if i % 20 == 0 { 0 } else { 1 };
+            e.set_expire_at(if i % 20 == 0 { 0 } else { 1 });
             t.insert(e, hash_key(&k));
         }
         let mut removed = 0;
@@ -1142,7 +1233,7 @@ mod tests {
         // Small slices, as the active expiry cycle takes them; removals shift entries back
         // into the slot just looked at and shrink the table under the sweep.
         for _ in 0..100_000 {
-            next = t.sweep(next, 100, |e| e.expire_at == 1, |_| removed += 1);
+            next = t.sweep(next, 100, |e| e.expire_at() == 1, |_| removed += 1);
             if t.volatile() == 0 {
                 break;
             }
@@ -1240,13 +1331,13 @@ mod tests {
         for i in 0..100_000 {
             let k = key(i);
             let mut e = Entry::string(&k, b"v", 0);
-            e.expire_at = 1;
+            e.set_expire_at(1);
             t.insert(e, hash_key(&k));
         }
         let start = t.capacity();
         let mut next = 0;
         for round in 0..100_000 {
-            next = t.sweep(next, 1024, |e| e.expire_at == 1, drop);
+            next = t.sweep(next, 1024, |e| e.expire_at() == 1, drop);
             assert!(t.slots.len() <= start, "round {round}: {} slots, from {start}", t.slots.len());
             if round % 20 == 0 {
                 check_invariants(&t);

@@ -110,19 +110,20 @@ impl Keyspace {
                 // or less spare capacity than the original). A key named twice is copied
                 // twice; the undo puts the images back last first, so the original wins.
                 let (original, before, after) = self.table_op(db, t, |table| {
-                    let entry = table.at_mut(slot);
+                    let mut entry = table.at_box_mut(slot);
                     let mut copy = entry.renamed(key);
-                    copy.class = entry.class;
+                    copy.set_class(entry.class());
                     let (before, after) = (entry.memory(), copy.memory());
-                    let volatile = entry.expire_at != 0;
-                    let original = std::mem::replace(entry, *copy);
+                    let volatile = entry.expire_at() != 0;
+                    let original = std::mem::replace(&mut *entry, copy);
+                    drop(entry);
                     table.account_change(before, after, volatile, volatile);
                     (original, before, after)
                 });
                 if let Some(c) = self.classes.as_mut() {
-                    c.resized(original.class, before, after);
+                    c.resized(original.class(), before, after);
                 }
-                images.entries.push((db, Box::new(original)));
+                images.entries.push((db, original));
             }
         }
         // Copies do not change slot capacities: any record of a table will do.
