@@ -93,7 +93,7 @@ fn samples() -> Vec<(RdbKey, u8)> {
         ),
         (
             "hash:many-fields",
-            RdbValue::Hash((0..129).map(|i| (format!("f{i}").into_bytes(), i.to_string().into_bytes())).collect()),
+            RdbValue::Hash((0..513).map(|i| (format!("f{i}").into_bytes(), i.to_string().into_bytes())).collect()),
             types::HASH,
         ),
         ("hash:long-value", RdbValue::Hash(vec![(s("f"), long(65, b'v'))]), types::HASH),

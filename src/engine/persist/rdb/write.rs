@@ -35,7 +35,7 @@ pub struct RdbWriteOptions {
 impl Default for RdbWriteOptions {
     fn default() -> Self {
         RdbWriteOptions {
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
