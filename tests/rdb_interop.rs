@@ -116,9 +116,12 @@ fn b(text: &str) -> Vec<u8> {
     text.as_bytes().to_vec()
 }
 
+/// A key and the encoding Redis must report for it.
+type Sample = (RdbKey, Option<&'static str>);
+
 /// Every type and encoding the writer produces, with the encoding Redis must report after
 /// loading it (None for strings, whose in-memory encoding is Redis's own choice).
-fn every_encoding(expire_base_ms: u64) -> Vec<(RdbKey, Option<&'static str>)> {
+fn every_encoding(expire_base_ms: u64) -> Vec<Sample> {
     let many = |n: usize, f: &dyn Fn(usize) -> String| -> Vec<Vec<u8>> { (0..n).map(|i| f(i).into_bytes()).collect() };
     let entries: Vec<(&str, RdbValue, Option<&str>)> = vec![
         ("s:text", RdbValue::String(b("hello")), None),
@@ -300,7 +303,7 @@ fn redis_server_and_check_rdb_load_what_the_writer_writes() {
 }
 
 /// Fills a server through commands with every type, small and large encodings and TTLs.
-fn fill(server: &RedisServer, keys: &[(RdbKey, Option<&str>)]) {
+fn fill(server: &RedisServer, keys: &[Sample]) {
     for (key, _) in keys {
         let mut con = server.conn(key.db);
         let k = &key.key;
@@ -368,8 +371,7 @@ fn the_reader_loads_what_redis_server_saves() {
     let expire_base = now_ms() + 3_600_000;
     let keys = every_encoding(expire_base);
     fill(&server, &keys);
-    let expected: BTreeMap<(u32, Vec<u8>), &(RdbKey, Option<&str>)> =
-        keys.iter().map(|e| ((e.0.db, e.0.key.clone()), e)).collect();
+    let expected: BTreeMap<(u32, Vec<u8>), &Sample> = keys.iter().map(|e| ((e.0.db, e.0.key.clone()), e)).collect();
 
     // Once under LRU (IDLE recorded), once under LFU (FREQ recorded).
     for policy in ["allkeys-lru", "allkeys-lfu"] {
