@@ -6,6 +6,7 @@
 
 pub mod blocking;
 pub mod keyclass;
+pub mod persist;
 pub mod storage;
 pub mod tags;
 pub mod tenants;
