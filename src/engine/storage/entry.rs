@@ -458,6 +458,16 @@ impl Entry {
         Entry::rebuild(self, Some(value), class, extra);
     }
 
+    /// Writes `value` over the string value if this is a string of that length without
+    /// tags or anything else out of line; returns whether it did.
+    pub fn overwrite_plain_string(&mut self, value: &[u8]) -> bool {
+        let fits = self.flags() & HAS_EXTRA == 0 && self.str_value().len() == value.len();
+        if fits {
+            self.str_value_mut().copy_from_slice(value);
+        }
+        fits
+    }
+
     /// Edits the string value through a `Vec` (APPEND, SETRANGE).
     pub fn edit_string(self: &mut Box<Self>, edit: impl FnOnce(&mut Vec<u8>)) {
         let mut value = self.str_value().to_vec();
@@ -497,6 +507,10 @@ impl Entry {
 
     /// Bytes this entry occupies on the heap, by allocator size class.
     pub fn memory(&self) -> usize {
+        let block = alloc_size((HEADER + self.data_len as usize + 7) & !7);
+        if self.flags() & HAS_EXTRA == 0 {
+            return block;
+        }
         let extra = self.extra().map_or(0, |x| {
             alloc_size(std::mem::size_of::<Extra>())
                 + match x {
@@ -509,7 +523,7 @@ impl Entry {
                     }
                 }
         });
-        alloc_size(std::mem::size_of_val(self)) + extra
+        block + extra
     }
 
     /// Whether the expiry has passed. As in Redis, a key is still alive during the very

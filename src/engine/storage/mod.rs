@@ -19,7 +19,7 @@ pub mod words;
 pub mod zset;
 
 pub use effect::{events, Change, Effect, KeyEvent};
-pub use entry::{Entry, Kind};
+pub use entry::{Entry, ExpireAt, Kind};
 pub use handle::{EntryHandle, ResolvedKey};
 pub use table::{hash_key, Table};
 
@@ -660,6 +660,55 @@ impl Keyspace {
         if let Some(old) = old {
             self.retire(db, tenant, old, Removal::Overwritten);
         }
+        self.record_store(db, tenant, slot, replaced, poppable, events);
+        replaced
+    }
+
+    /// SET of a string over a string key of the same length without tags: the value, expiry
+    /// and access clock are written into the entry, with no allocation and no free, and the
+    /// effects are those of [`Keyspace::put_probed`] replacing it. Returns false (and changes
+    /// nothing) when the entry in `slot` is not such a key.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn overwrite_in_place(
+        &mut self,
+        db: usize,
+        tenant: TenantId,
+        slot: usize,
+        key: &[u8],
+        value: &[u8],
+        expire_at: ExpireAt,
+        events: &[KeyEvent],
+    ) -> bool {
+        let access = self.fresh_access();
+        let table = &mut self.dbs[db].tables[tenant as usize];
+        let entry = table.at_mut(slot);
+        let was_volatile = entry.expire_at() != 0;
+        if !entry.overwrite_plain_string(value) {
+            return false;
+        }
+        entry.set_expire_at(expire_at);
+        entry.set_access(access);
+        let (memory, class) = (entry.memory(), entry.class());
+        table.account_change(memory, memory, was_volatile, expire_at != 0);
+        if let Some(c) = self.classes.as_mut() {
+            c.stored(class, 0, false);
+        }
+        self.record(db, tenant, key, Change::Removed(Removal::Overwritten), Removal::Overwritten.event());
+        self.record_store(db, tenant, slot, true, false, events);
+        true
+    }
+
+    /// The effects of a store into `slot`: `new` for a created key, then `events` (or a plain
+    /// change), and a poppable value's arrival.
+    fn record_store(
+        &mut self,
+        db: usize,
+        tenant: TenantId,
+        slot: usize,
+        replaced: bool,
+        poppable: bool,
+        events: &[KeyEvent],
+    ) {
         if self.observed() {
             let key: Box<[u8]> = self.dbs[db].tables[tenant as usize].at(slot).key().into();
             if !replaced {
@@ -676,7 +725,6 @@ impl Keyspace {
                 self.record(db, tenant, &key, Change::Poppable, None);
             }
         }
-        replaced
     }
 
     /// Moves the live key `key` of `db` to `new_key` in `to_db` (RENAME, MOVE), with its
