@@ -627,15 +627,8 @@ mod tests {
         assert_eq!((e.class(), e.memory()), (0, plain));
     }
 
-    /// A generator for a randomized test: seeded from `ENTRY_SEED` if set, else from the
-    /// clock, and the seed is printed (cargo shows it when the test fails).
     fn seeded_rng(test: &str) -> crate::util::Rng {
-        let seed = std::env::var("ENTRY_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| crate::util::Rng::new().next_u64());
-        eprintln!("{test}: ENTRY_SEED={seed}");
-        crate::util::Rng::seeded(seed)
+        crate::util::Rng::for_test(test, "ENTRY_SEED")
     }
 
     /// What an entry should hold, to check it against.

@@ -1063,15 +1063,8 @@ mod tests {
         next
     }
 
-    /// A generator for a randomized test: seeded from `TABLE_SEED` if set, else from the
-    /// clock, and the seed is printed (cargo shows it when the test fails).
     fn seeded_rng(test: &str) -> crate::util::Rng {
-        let seed = std::env::var("TABLE_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| crate::util::Rng::new().next_u64());
-        eprintln!("{test}: TABLE_SEED={seed}");
-        crate::util::Rng::seeded(seed)
+        crate::util::Rng::for_test(test, "TABLE_SEED")
     }
 
     #[test]
