@@ -96,7 +96,12 @@ impl Extra {
             (Some(c), None) => Extra::Collection(c),
             (collection, Some(tags)) => Extra::Tagged { tags, collection: collection.map(Box::new) },
         };
-        Some(NonNull::from(Box::leak(Box::new(extra))))
+        Some(extra.into_owned())
+    }
+
+    /// Boxes the extra part for an entry to own through its address.
+    fn into_owned(self) -> NonNull<Extra> {
+        NonNull::from(Box::leak(Box::new(self)))
     }
 
     fn into_collection(self) -> Option<Collection> {
@@ -233,18 +238,23 @@ impl Entry {
         }
     }
 
+    /// Where the extra pointer is (when [`HAS_EXTRA`] is set), or the key when it is not.
+    #[inline]
+    fn extra_offset(&self) -> usize {
+        let (at, _) = self.after_key_len();
+        if self.flags() & HAS_CLASS != 0 {
+            at + 4
+        } else {
+            at
+        }
+    }
+
     /// Where the key starts, and its length.
     #[inline]
     fn key_span(&self) -> (usize, usize) {
-        let (mut at, len) = self.after_key_len();
-        let flags = self.flags();
-        if flags & HAS_CLASS != 0 {
-            at += 4;
-        }
-        if flags & HAS_EXTRA != 0 {
-            at += 8;
-        }
-        (at, len)
+        let (_, len) = self.after_key_len();
+        let at = self.extra_offset();
+        (if self.flags() & HAS_EXTRA != 0 { at + 8 } else { at }, len)
     }
 
     #[inline]
@@ -252,23 +262,16 @@ impl Entry {
         if self.flags() & HAS_EXTRA == 0 {
             return None;
         }
-        let (mut at, _) = self.after_key_len();
-        if self.flags() & HAS_CLASS != 0 {
-            at += 4;
-        }
-        // SAFETY: the flag says 8 bytes at `at` hold the address of the entry's `Extra`,
+        // SAFETY: the flag says 8 bytes at the offset hold the address of the entry's `Extra`,
         // written there as a pointer by `assemble` (or `set_extra_in_place`).
-        let p = unsafe { self.data.as_ptr().add(at).cast::<*mut Extra>().read_unaligned() };
+        let p = unsafe { self.data.as_ptr().add(self.extra_offset()).cast::<*mut Extra>().read_unaligned() };
         NonNull::new(p)
     }
 
     /// Replaces the extra pointer of an entry that has one (same size, no reallocation).
     fn set_extra_in_place(&mut self, extra: NonNull<Extra>) {
         debug_assert!(self.flags() & HAS_EXTRA != 0);
-        let (mut at, _) = self.after_key_len();
-        if self.flags() & HAS_CLASS != 0 {
-            at += 4;
-        }
+        let at = self.extra_offset();
         // SAFETY: as in `extra_ptr`; `&mut self` makes the write unique.
         unsafe { self.data.as_mut_ptr().add(at).cast::<*mut Extra>().write_unaligned(extra.as_ptr()) };
     }
@@ -478,14 +481,22 @@ impl Entry {
     /// A copy of this entry under another name (COPY): value, expiry, access and tags; the
     /// copy has no class (the keyspace classifies it by its name).
     pub fn renamed(&self, new_key: &[u8]) -> Box<Entry> {
-        let extra = self.extra().map(|x| NonNull::from(Box::leak(Box::new(x.clone()))));
+        self.copy_as(new_key, 0)
+    }
+
+    /// An exact copy, class included (the before-image of a write that may be undone).
+    pub fn duplicate(&self) -> Box<Entry> {
+        self.copy_as(self.key(), self.class())
+    }
+
+    fn copy_as(&self, key: &[u8], class: ClassId) -> Box<Entry> {
         Entry::assemble(Parts {
-            key: new_key,
+            key,
             value: self.str_value(),
             access: self.access,
             expire_at: self.expire_at,
-            class: 0,
-            extra,
+            class,
+            extra: self.extra().map(|x| x.clone().into_owned()),
         })
     }
 

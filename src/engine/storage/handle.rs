@@ -175,11 +175,28 @@ impl<'k, 'a> EntryHandle<'k, 'a> {
         self.ks.put_probed(self.db, self.at, self.probed, entry, events)
     }
 
-    /// [`EntryHandle::upsert`] of a string value with this expiry (SET): a string of the same
-    /// length over a plain string key is written in place.
+    /// [`EntryHandle::upsert`] of a string value with this expiry (SET). A string of the same
+    /// length over a plain string key (no tags) is written into the entry, with no allocation
+    /// and no free, and records what a replacement records.
     pub fn upsert_string(self, value: &[u8], expire_at: ExpireAt, events: &[KeyEvent]) -> bool {
+        let (db, t) = (self.db, self.at.tenant);
         if let Ok(slot) = self.probed {
-            if self.ks.overwrite_in_place(self.db, self.at.tenant, slot, self.key, value, expire_at, events) {
+            let entry = self.ks.dbs[db].tables[t as usize].at_mut(slot);
+            let was_volatile = entry.expire_at() != 0;
+            if entry.overwrite_plain_string(value) {
+                let access = self.ks.fresh_access();
+                let table = &mut self.ks.dbs[db].tables[t as usize];
+                let entry = table.at_mut(slot);
+                entry.set_expire_at(expire_at);
+                entry.set_access(access);
+                let (memory, class) = (entry.memory(), entry.class());
+                table.account_change(memory, memory, was_volatile, expire_at != 0);
+                if let Some(c) = self.ks.classes.as_mut() {
+                    c.stored(class, 0, false);
+                }
+                let why = Removal::Overwritten;
+                self.ks.record(db, t, self.key, Change::Removed(why), why.event());
+                self.ks.record_store(db, t, slot, true, false, events);
                 return true;
             }
         }

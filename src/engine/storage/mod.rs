@@ -664,43 +664,9 @@ impl Keyspace {
         replaced
     }
 
-    /// SET of a string over a string key of the same length without tags: the value, expiry
-    /// and access clock are written into the entry, with no allocation and no free, and the
-    /// effects are those of [`Keyspace::put_probed`] replacing it. Returns false (and changes
-    /// nothing) when the entry in `slot` is not such a key.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn overwrite_in_place(
-        &mut self,
-        db: usize,
-        tenant: TenantId,
-        slot: usize,
-        key: &[u8],
-        value: &[u8],
-        expire_at: ExpireAt,
-        events: &[KeyEvent],
-    ) -> bool {
-        let access = self.fresh_access();
-        let table = &mut self.dbs[db].tables[tenant as usize];
-        let entry = table.at_mut(slot);
-        let was_volatile = entry.expire_at() != 0;
-        if !entry.overwrite_plain_string(value) {
-            return false;
-        }
-        entry.set_expire_at(expire_at);
-        entry.set_access(access);
-        let (memory, class) = (entry.memory(), entry.class());
-        table.account_change(memory, memory, was_volatile, expire_at != 0);
-        if let Some(c) = self.classes.as_mut() {
-            c.stored(class, 0, false);
-        }
-        self.record(db, tenant, key, Change::Removed(Removal::Overwritten), Removal::Overwritten.event());
-        self.record_store(db, tenant, slot, true, false, events);
-        true
-    }
-
     /// The effects of a store into `slot`: `new` for a created key, then `events` (or a plain
     /// change), and a poppable value's arrival.
-    fn record_store(
+    pub(super) fn record_store(
         &mut self,
         db: usize,
         tenant: TenantId,
