@@ -9,7 +9,8 @@
 # PUBLISH, LPUSH, RPOP, SADD, HSET, ZADD and LRANGE_100 (ROWS overrides the list), 50 clients,
 # 64-byte values, 100,000 random keys, pipeline 1 and 16.
 # For each row it prints both servers' requests per second and their ratio, and the server
-# CPU time per request (utime+stime from /proc/PID/stat around the row) and that ratio.
+# CPU time per request (the run time the scheduler charged to every thread of the server, from
+# /proc/PID/task/*/schedstat in nanoseconds, around the row) and that ratio.
 #
 # --pinned (default): each server on CPU 0 (taskset), redis-benchmark on CPU 1, so both
 #   servers get one core (tenantcache then runs one worker thread, like Redis's one thread).
@@ -41,7 +42,6 @@ CLIENTS=50
 VALUE_SIZE=64
 KEYSPACE=100000
 PAYLOAD=$(printf 'p%.0s' $(seq "$VALUE_SIZE"))
-CLK_TCK=$(getconf CLK_TCK)
 
 SCRIPT_NAME=bench-vs-redis
 # shellcheck source=lib/servers.sh
@@ -69,9 +69,10 @@ REDIS_PID=$SERVER_PID
 start_server "$TC_PORT" "${SERVER_PREFIX[@]}" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --loglevel warning
 TC_PID=$SERVER_PID
 
-cpu_ticks() { # utime + stime of a process (all threads), in clock ticks
-    # Fields after the ")" that closes the command name: utime and stime are the 12th and 13th.
-    sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+cpu_ns() { # CPU time of a process (all its threads), in nanoseconds
+    # The first field of schedstat is the time on CPU; /proc/PID/stat's utime and stime count
+    # whole clock ticks (10 ms), too coarse for rows that take a second.
+    cat /proc/"$1"/task/*/schedstat | awk '{ sum += $1 } END { printf "%.0f\n", sum }'
 }
 
 # run_row NAME PIPELINE PORT PID: prints "RPS CPU_US_PER_REQUEST" or "FAILED reason".
@@ -87,7 +88,7 @@ run_row() {
         echo "FAILED server-exited"
         return
     fi
-    before=$(cpu_ticks "$pid")
+    before=$(cpu_ns "$pid")
     set +e
     out=$(timeout "$ROW_TIMEOUT" "${CLIENT_PREFIX[@]}" redis-benchmark -h 127.0.0.1 -p "$port" \
         -c "$CLIENTS" -n "$n" -P "$pipeline" -d "$VALUE_SIZE" -r "$KEYSPACE" --csv "${args[@]}" 2>&1 </dev/null)
@@ -97,7 +98,7 @@ run_row() {
         echo "FAILED server-exited"
         return
     fi
-    after=$(cpu_ticks "$pid")
+    after=$(cpu_ns "$pid")
     err=$(printf '%s\n' "$out" | tr '\r' '\n' | grep -iE 'error|ERR ' | head -n 1 || true)
     rps=$(printf '%s\n' "$out" | grep '^"' | grep -v '^"test"' | tail -n 1 | cut -d, -f2 | tr -d '"' || true)
     if [ "$status" -eq 124 ]; then
@@ -107,8 +108,8 @@ run_row() {
     elif [ "$status" -ne 0 ] || [ -z "$rps" ]; then
         echo "FAILED exit-status-$status"
     else
-        awk -v r="$rps" -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$n" \
-            'BEGIN { printf "%.0f %.3f\n", r, t / hz * 1e6 / n }'
+        awk -v r="$rps" -v t=$((after - before)) -v n="$n" \
+            'BEGIN { printf "%.0f %.3f\n", r, t / 1e3 / n }'
     fi
 }
 
@@ -117,7 +118,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0) printf "%.2f", b / a; 
 echo "tenantcache: $("$TC_BIN" --version)   redis: $(redis-server --version | cut -d' ' -f3)"
 echo "mode: $MODE$([ "$MODE" = pinned ] && echo ' (servers on CPU 0, redis-benchmark on CPU 1)')," \
     "$CLIENTS clients, -d $VALUE_SIZE, -r $KEYSPACE, -n $N_P1 at P1 / $N_P16 at P16," \
-    "CPU from /proc/PID/stat at $CLK_TCK ticks/s"
+    "CPU from /proc/PID/task/*/schedstat"
 printf '%-8s %3s %12s %12s %8s %13s %13s %9s\n' \
     test P redis_rps tc_rps tc/redis redis_us/req tc_us/req cpu_tc/r
 failures=0
