@@ -1,12 +1,11 @@
 //! `tenantcache [config-file | -] [--directive value ...]`, like `redis-server`; Dragonfly's
 //! flags (`--logtostderr`, `--cache_mode=true`, ...) work too (see `cmdline`).
 
-use mimalloc::MiMalloc;
 use tenantcache::cmdline::{self, Request};
 use tenantcache::logging;
 
 #[global_allocator]
-static GLOBAL: MiMalloc = MiMalloc;
+static GLOBAL: tenantcache::base::alloc::Mimalloc = tenantcache::base::alloc::Mimalloc;
 
 const USAGE: &str = "Usage: tenantcache [/path/to/tenantcache.conf] [--port 6379] [--<directive> value ...]
        tenantcache - (read the configuration from standard input)
