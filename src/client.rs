@@ -490,9 +490,10 @@ impl Pause {
         self.resumed.notify_waiters();
     }
 
-    /// The end of the running pause and whether it holds back only writes.
-    pub fn active(&self, now_ms: u64) -> Option<(u64, bool)> {
+    /// The end of the running pause and whether it holds back only writes. Asked before
+    /// every command: the clock is read only while a pause is set.
+    pub fn active(&self) -> Option<(u64, bool)> {
         let until = self.until_ms.load(Ordering::Relaxed);
-        (until > now_ms).then(|| (until, self.writes_only.load(Ordering::Relaxed)))
+        (until != 0 && until > crate::storage::now_ms()).then(|| (until, self.writes_only.load(Ordering::Relaxed)))
     }
 }

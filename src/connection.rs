@@ -210,7 +210,7 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
         if client.paused_command.is_some() {
             // Created before the check, so an UNPAUSE in between is not missed.
             let resumed = shared.pause.resumed.notified();
-            if let Some((until, _)) = shared.pause.active(crate::storage::now_ms()) {
+            if let Some((until, _)) = shared.pause.active() {
                 let left = Duration::from_millis(until.saturating_sub(crate::storage::now_ms()));
                 tokio::select! {
                     _ = tokio::time::sleep(left) => {}
@@ -432,7 +432,7 @@ fn encoded_len(args: &[Bytes]) -> usize {
 /// during a pause of WRITE, commands that write or publish (and EXEC of a transaction that
 /// queued one), as Redis's "may replicate" rule does. Queueing inside MULTI is not held.
 fn held_by_pause(shared: &Shared, client: &Client, args: &[Bytes]) -> bool {
-    let Some((_, writes_only)) = shared.pause.active(crate::storage::now_ms()) else {
+    let Some((_, writes_only)) = shared.pause.active() else {
         return false;
     };
     if !writes_only {
@@ -467,10 +467,16 @@ fn process_input(
     client.input_waiting = false;
     out.stop_at = limit.hard as usize;
     let mut ctx = Ctx::new(shared, client, out);
+    // Requests left of those whose keys were last prefetched.
+    let mut prefetched = 0usize;
     loop {
         let next = match ctx.client.paused_command.take() {
             Some(held) => Ok(Some(held)),
             None => {
+                if prefetched == 0 && parser.is_between_commands() {
+                    prefetched = prefetch_keys(&mut ctx, rbuf);
+                }
+                prefetched = prefetched.saturating_sub(1);
                 // Taken per command: an AUTH earlier in the same batch lifts the limits.
                 let limits = RequestLimits {
                     max_bulk_len,
@@ -555,6 +561,26 @@ fn process_input(
     } else {
         Input::Served
     }
+}
+
+/// Requests whose keys [`Keyspace::prefetch`](crate::storage::Keyspace::prefetch) loads
+/// together: a pipeline of this many waits for memory about once per key, not twice.
+const PREFETCH_WINDOW: usize = 16;
+
+/// Prefetches the keys of the next pipelined requests waiting in `rbuf`; returns how many
+/// requests it looked at (0 or 1: nothing to overlap, nothing done).
+fn prefetch_keys(ctx: &mut Ctx, rbuf: &BytesMut) -> usize {
+    let mut keys: [&[u8]; PREFETCH_WINDOW] = [&[]; PREFETCH_WINDOW];
+    let mut found = 0;
+    let seen = crate::protocol::peek_second_args(rbuf, PREFETCH_WINDOW, |key| {
+        keys[found] = key;
+        found += 1;
+    });
+    if seen > 1 && found > 1 {
+        let db = ctx.db();
+        ctx.ks.get().prefetch(db, &keys[..found]);
+    }
+    seen
 }
 
 /// Whether the client's pending output (unwritten replies, this batch's included, and

@@ -150,6 +150,11 @@ impl RequestParser {
         self.args_bytes
     }
 
+    /// Whether the parser stands between commands: `buf` then starts with a new request.
+    pub fn is_between_commands(&self) -> bool {
+        self.pending == 0 && self.inline_scanned == 0
+    }
+
     /// Takes one inline command line from `buf`; `Ok(None)` until its newline arrives.
     fn parse_inline(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
         let from = self.inline_scanned.min(buf.len());
@@ -176,6 +181,21 @@ impl RequestParser {
 /// Takes one `*<count>\r\n` or `$<len>\r\n` line from `buf` and returns its number
 /// (`Some(None)` if it is not one). Parsed in place: no slice of the buffer is made for it.
 fn take_length_line(buf: &mut BytesMut, too_big: &str) -> Result<Option<Option<i64>>, ProtocolError> {
+    // The common line, a few digits and CR, read in one pass without a search call; anything
+    // else (a sign, no digits, 19 or more of them, a line not yet complete) takes the general
+    // path below, which answers the same for these.
+    let mut n: i64 = 0;
+    for (i, &b) in buf.iter().enumerate().skip(1).take(19) {
+        if b.is_ascii_digit() && i <= 18 {
+            n = n * 10 + (b - b'0') as i64;
+            continue;
+        }
+        if b == b'\r' && i > 1 && i + 1 < buf.len() {
+            buf.advance(i + 2);
+            return Ok(Some(Some(n)));
+        }
+        break;
+    }
     match memchr(b'\r', buf) {
         Some(pos) if pos + 1 < buf.len() => {
             let n = parse_int(&buf[1..pos]);
@@ -186,6 +206,56 @@ fn take_length_line(buf: &mut BytesMut, too_big: &str) -> Result<Option<Option<i
         None if buf.len() > INLINE_MAX => Err(ProtocolError(too_big.into())),
         None => Ok(None),
     }
+}
+
+/// Calls `each` with the second argument of each of the first `max` complete multibulk
+/// requests at the start of `buf`, without consuming anything; returns how many it saw. The
+/// second argument is the key of nearly every keyed command, which is all a prefetch needs:
+/// a wrong guess costs one useless cache-line load. Stops at anything it does not expect
+/// (inline commands, an incomplete request), leaving the real parser to judge it.
+pub fn peek_second_args<'b>(buf: &'b [u8], max: usize, mut each: impl FnMut(&'b [u8])) -> usize {
+    let mut at = 0;
+    let mut seen = 0;
+    while seen < max {
+        let Some((count, after)) = peek_header(buf, at, b'*') else {
+            break;
+        };
+        at = after;
+        for i in 0..count {
+            let Some((len, after)) = peek_header(buf, at, b'$') else {
+                return seen;
+            };
+            let end = after + len;
+            if end + 2 > buf.len() {
+                return seen;
+            }
+            if i == 1 {
+                each(&buf[after..end]);
+            }
+            at = end + 2;
+        }
+        seen += 1;
+    }
+    seen
+}
+
+/// A `<marker><digits>\r\n` line at `at`: its number and where the next line starts.
+#[inline]
+fn peek_header(buf: &[u8], at: usize, marker: u8) -> Option<(usize, usize)> {
+    if buf.get(at) != Some(&marker) {
+        return None;
+    }
+    let mut n = 0usize;
+    let mut i = at + 1;
+    // Lengths of up to 9 digits: a longer one is a big bulk, not worth peeking past.
+    while let Some(&d) = buf.get(i).filter(|d| d.is_ascii_digit()) {
+        if i - at > 9 {
+            return None;
+        }
+        n = n * 10 + (d - b'0') as usize;
+        i += 1;
+    }
+    (i > at + 1 && buf.get(i) == Some(&b'\r') && buf.get(i + 1) == Some(&b'\n')).then_some((n, i + 2))
 }
 
 /// Parses a RESP length: an optional minus sign and decimal digits, nothing else.
@@ -429,5 +499,58 @@ mod tests {
         }
         buf.extend_from_slice(b"\r\n");
         assert_eq!(p.next(&mut buf, &RequestLimits::new(1 << 20)).unwrap().unwrap().len(), 100);
+    }
+
+    #[test]
+    fn peek_second_args_sees_complete_requests_only() {
+        let input = b"*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$2\r\nk";
+        let mut keys = Vec::new();
+        let seen = peek_second_args(input, 16, |k| keys.push(k.to_vec()));
+        // The GET at the end is incomplete: not counted, its key not offered.
+        assert_eq!(seen, 3);
+        assert_eq!(keys, vec![b"k1".to_vec(), b"k2".to_vec()]);
+        // At most `max` requests.
+        let mut n = 0;
+        assert_eq!(peek_second_args(input, 1, |_| n += 1), 1);
+        assert_eq!(n, 1);
+        // Inline commands and malformed headers stop the peek; the parser judges them.
+        assert_eq!(peek_second_args(b"PING\r\n", 16, |_| panic!("no key")), 0);
+        assert_eq!(peek_second_args(b"*2\r\n$x\r\n", 16, |_| panic!("no key")), 0);
+        assert_eq!(peek_second_args(b"*2\r\n$9999999999\r\n", 16, |_| panic!("no key")), 0);
+        // Whatever the peek saw, the parser reads the same commands.
+        assert_eq!(parse_all(&input[..input.len() - 1]).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn length_lines_read_as_the_general_path_reads_them() {
+        let general = |line: &[u8]| -> (Option<Option<i64>>, usize) {
+            match memchr(b'\r', line) {
+                Some(pos) if pos + 1 < line.len() => (Some(parse_int(&line[1..pos])), pos + 2),
+                _ => (None, 0),
+            }
+        };
+        let cases: [&[u8]; 14] = [
+            b"*3\r\n",
+            b"$0\r\n",
+            b"$64\r\nrest",
+            b"*-1\r\n",
+            b"$\r\n",
+            b"$12a\r\n",
+            b"$123456789012345678\r\n",
+            b"$1234567890123456789\r\n",
+            b"$99999999999999999999999\r\n",
+            b"*3\r",
+            b"*3",
+            b"$+5\r\n",
+            b"$5\rX",
+            b"$007\r\n",
+        ];
+        for line in cases {
+            let mut buf = BytesMut::from(line);
+            let got = take_length_line(&mut buf, "too big").unwrap();
+            let (want, consumed) = general(line);
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(line));
+            assert_eq!(line.len() - buf.len(), consumed, "{:?}", String::from_utf8_lossy(line));
+        }
     }
 }

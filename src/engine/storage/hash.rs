@@ -13,12 +13,15 @@
 //! `memory()` is O(1): the packed buffer's length, or the table's capacity-derived overhead
 //! plus a running total of its field and value allocations.
 
+use super::compact_bytes::CompactBytes;
 use super::entry::alloc_size;
 use super::EncodingLimits;
 use indexmap::IndexMap;
 use std::ops::Range;
 
-type Map = IndexMap<Box<[u8]>, Box<[u8]>, foldhash::fast::RandomState>;
+/// Fields are [`CompactBytes`]: a lookup compares a short field in the pair vector itself,
+/// without a third cache miss for the field's own allocation.
+type Map = IndexMap<CompactBytes, Box<[u8]>, foldhash::fast::RandomState>;
 
 /// A hash value: field → value, both binary strings.
 #[derive(Clone, Default)]
@@ -199,7 +202,7 @@ pub struct Iter<'a>(IterRepr<'a>);
 
 enum IterRepr<'a> {
     Packed { buf: &'a [u8], pos: usize },
-    Table(indexmap::map::Iter<'a, Box<[u8]>, Box<[u8]>>),
+    Table(indexmap::map::Iter<'a, CompactBytes, Box<[u8]>>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -431,20 +434,26 @@ struct Table {
     item_bytes: usize,
 }
 
-/// One slot of the pair vector: the cached hash, the field and the value boxes.
-const PAIR_SLOT: usize = std::mem::size_of::<usize>() + 2 * std::mem::size_of::<Box<[u8]>>();
+/// One slot of the pair vector: the cached hash, the field and the value box.
+const PAIR_SLOT: usize =
+    std::mem::size_of::<usize>() + std::mem::size_of::<CompactBytes>() + std::mem::size_of::<Box<[u8]>>();
 
 impl Table {
     fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
         match self.map.get_mut(field) {
+            // A value of the same length is written over: no allocation, no free.
+            Some(v) if v.len() == value.len() => {
+                v.copy_from_slice(value);
+                false
+            }
             Some(v) => {
                 self.item_bytes = self.item_bytes - alloc_size(v.len()) + alloc_size(value.len());
                 *v = value.into();
                 false
             }
             None => {
-                self.item_bytes += alloc_size(field.len()) + alloc_size(value.len());
-                self.map.insert(field.into(), value.into());
+                self.item_bytes += CompactBytes::heap_size(field.len()) + alloc_size(value.len());
+                self.map.insert(CompactBytes::new(field), value.into());
                 true
             }
         }
@@ -454,7 +463,7 @@ impl Table {
         let Some((f, v)) = self.map.swap_remove_entry(field) else {
             return false;
         };
-        self.item_bytes -= alloc_size(f.len()) + alloc_size(v.len());
+        self.item_bytes -= CompactBytes::heap_size(f.len()) + alloc_size(v.len());
         // Give memory back once the table is mostly empty, as Redis's dict shrinks.
         let (len, capacity) = (self.map.len(), self.map.capacity());
         if capacity > 64 && len * 8 < capacity {

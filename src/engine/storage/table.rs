@@ -348,6 +348,20 @@ impl Table {
         }
     }
 
+    /// First half of a batch prefetch: starts loading the slot word where a probe for `hash`
+    /// begins. A pipeline's keys are prefetched together, so their misses overlap.
+    #[inline]
+    pub fn prefetch_home(&self, hash: u64) {
+        self.array(self.side_of(hash)).prefetch_home(hash);
+    }
+
+    /// Second half, once the words have arrived: starts loading the entry that the first
+    /// word whose fingerprint matches `hash` points to.
+    #[inline]
+    pub fn prefetch_entry(&self, hash: u64) {
+        self.array(self.side_of(hash)).prefetch_entry(hash);
+    }
+
     pub fn get(&self, key: &[u8], hash: u64) -> Option<&Entry> {
         self.find(key, hash).map(|pos| self.at(pos))
     }
@@ -924,6 +938,32 @@ impl Slots {
         assert!(w != 0, "occupied slot");
         self.words[i] = (w & !PTR_MASK) | ptr as u64;
         ptr_of(w)
+    }
+
+    #[inline]
+    fn prefetch_home(&self, hash: u64) {
+        if let Some(w) = self.words.get(self.home(hash)) {
+            prefetch_address(w as *const u64 as usize);
+        }
+    }
+
+    /// Looks at the first few words of the run only: a key further from home is rare, and
+    /// the probe finds it anyway.
+    #[inline]
+    fn prefetch_entry(&self, hash: u64) {
+        let home = self.home(hash);
+        for (disp, &w) in self.words.iter().skip(home).take(4).enumerate() {
+            if w == 0 {
+                return;
+            }
+            if tag_of(w) == tag(hash, disp) {
+                // Two lines: a 16-byte key with a 64-byte value already reaches into the second.
+                let address = (w & PTR_MASK) as usize;
+                prefetch_address(address);
+                prefetch_address(address + 64);
+                return;
+            }
+        }
     }
 
     fn probe(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
