@@ -151,3 +151,28 @@ fn large_pipelines_keep_order() {
     let (reply, _) = exchange(&server, &request);
     assert_eq!(reply, expected);
 }
+
+#[test]
+fn pipelined_commands_each_run_as_named() {
+    // A subcommand named like a command (CONFIG SET, then SET), repeated commands in mixed
+    // case, pipelined keys that are and are not there, a first key used twice: every command
+    // runs as its own name says, whatever the one before it was.
+    let server = Server::start(&[]);
+    let pipeline = b"*2\r\n$3\r\nSET\r\n$1\r\na\r\n\
+*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$16\r\nmaxmemory-policy\r\n$11\r\nallkeys-lru\r\n\
+*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n\
+*3\r\n$3\r\nset\r\n$1\r\nb\r\n$1\r\n2\r\n\
+*2\r\n$3\r\nGeT\r\n$1\r\na\r\n\
+*2\r\n$3\r\nGET\r\n$7\r\nmissing\r\n\
+*3\r\n$6\r\nRENAME\r\n$1\r\nb\r\n$1\r\nb\r\n\
+*2\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n\
+*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$16\r\nmaxmemory-policy\r\n\
+*2\r\n$4\r\nINCR\r\n$1\r\nb\r\n";
+    let (out, closed) = exchange(&server, pipeline);
+    assert!(!closed, "{out}");
+    assert_eq!(
+        out,
+        "-ERR wrong number of arguments for 'set' command\r\n+OK\r\n+OK\r\n+OK\r\n$1\r\n1\r\n$-1\r\n+OK\r\n\
+-ERR wrong number of arguments for 'config|get' command\r\n*2\r\n$16\r\nmaxmemory-policy\r\n$11\r\nallkeys-lru\r\n:3\r\n"
+    );
+}

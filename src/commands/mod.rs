@@ -77,15 +77,11 @@ pub struct Ctx<'a> {
     pub out: &'a mut ReplyBuf,
     /// Set by EXEC while it runs queued commands (they then see one instant, as in Redis).
     pub in_exec: bool,
-    /// The running command's first key argument (its address and length) with the tenant and
-    /// hash admission resolved for it, so that the handler's entry handle does not resolve it
-    /// again (see [`Ctx::resolve`]).
-    first_key: Option<(usize, usize, ResolvedKey)>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(shared: &'a Shared, client: &'a mut Client, out: &'a mut ReplyBuf) -> Self {
-        Ctx { shared, ks: KeyspaceLock::new(&shared.keyspace), client, out, in_exec: false, first_key: None }
+        Ctx { shared, ks: KeyspaceLock::new(&shared.keyspace), client, out, in_exec: false }
     }
 
     /// The tenant and hash of `key`, for [`Keyspace::entry_resolved`]: those admission
@@ -93,10 +89,7 @@ impl<'a> Ctx<'a> {
     /// the same address), otherwise computed now.
     #[inline]
     pub fn resolve(&mut self, key: &[u8]) -> ResolvedKey {
-        match self.first_key {
-            Some((address, len, at)) if address == key.as_ptr() as usize && len == key.len() => at,
-            _ => self.ks.get().resolve_key(key),
-        }
+        self.ks.get().resolve_key(key)
     }
 
     /// The client's selected database.
@@ -135,7 +128,12 @@ fn count_errors(ctx: &mut Ctx) -> bool {
 }
 
 fn check_and_run(ctx: &mut Ctx, args: &[Bytes]) {
-    let Some(spec) = table::lookup_command(args) else {
+    // A pipelining client repeats its command: the one it ran last is checked first (a
+    // top-level command without subcommands, so that its name alone decides).
+    let repeated = ctx.client.last_command.filter(|last| {
+        last.parent.is_empty() && last.subcommands.is_empty() && args[0].eq_ignore_ascii_case(last.name.as_bytes())
+    });
+    let Some(spec) = repeated.or_else(|| table::lookup_command(args)) else {
         return unknown_command(ctx, args);
     };
     ctx.client.last_command = Some(spec);
@@ -193,6 +191,9 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
         Err(()) => {
             count_errors(ctx);
         }
+    }
+    if ctx.ks.is_held() {
+        ctx.ks.get().forget_first_key();
     }
     // What eviction before a refused command changed.
     drain_effects(ctx, false);
@@ -306,16 +307,14 @@ fn observe(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], elapsed: s
 /// command ran.
 #[allow(clippy::result_unit_err)]
 fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Admitted, ()> {
-    ctx.first_key = None;
     let Some(first_key) = spec.first_key_position(args) else {
         return Ok(Admitted::default());
     };
     let db = ctx.client.db;
     let ks = ctx.ks.get();
     let key = &args[first_key];
-    let at = ks.resolve_key(key);
+    let at = ks.remember_first_key(key);
     let first = at.tenant;
-    ctx.first_key = Some((key.as_ptr() as usize, key.len(), at));
     ks.tenant_stats_mut(first).commands += 1;
     ctx.client.last_tenant = Some(first);
     if !ks.limits_active() || !spec.may_grow() {

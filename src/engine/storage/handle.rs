@@ -32,7 +32,25 @@ impl Keyspace {
     /// The tenant (interned on first sight) and hash of `key`.
     #[inline]
     pub fn resolve_key(&mut self, key: &[u8]) -> ResolvedKey {
-        ResolvedKey { tenant: self.tenants.resolve(key), hash: hash_key(key) }
+        match self.first_key {
+            Some((address, len, at)) if address == key.as_ptr() as usize && len == key.len() => at,
+            _ => ResolvedKey { tenant: self.tenants.resolve(key), hash: hash_key(key) },
+        }
+    }
+
+    /// Resolves the running command's first key and remembers it until
+    /// [`Keyspace::forget_first_key`], for the handler's own lookups of the same bytes.
+    pub fn remember_first_key(&mut self, key: &[u8]) -> ResolvedKey {
+        let at = ResolvedKey { tenant: self.tenants.resolve(key), hash: hash_key(key) };
+        self.first_key = Some((key.as_ptr() as usize, key.len(), at));
+        at
+    }
+
+    /// Ends what [`Keyspace::remember_first_key`] began: once the command is over, other
+    /// bytes may come to live at the same address.
+    #[inline]
+    pub fn forget_first_key(&mut self) {
+        self.first_key = None;
     }
 
     /// Starts loading, for each key, the slot word and then the entry a probe for it will

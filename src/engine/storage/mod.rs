@@ -278,6 +278,11 @@ pub struct Keyspace {
     pub classes: Option<crate::keyclass::KeyClasses>,
     /// Milliseconds since the epoch, set before each command so it sees one instant.
     pub now_ms: u64,
+    /// The running command's first key (its address and length) with the tenant and hash
+    /// admission resolved for it, so that the handler's entry handle does not resolve it
+    /// again (see [`Keyspace::resolve_key`]). Set by admission, cleared when the command
+    /// ends: the key's bytes stay alive and unchanged while it runs.
+    first_key: Option<(usize, usize, ResolvedKey)>,
     /// Classes enabled by `notify-keyspace-events`; 0 = off, and no event is queued.
     pub notify_flags: u32,
     /// Changes waiting for the dispatcher (see [`effect`]).
@@ -344,6 +349,7 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             classes: None,
             now_ms: now,
+            first_key: None,
             notify_flags: 0,
             effects: effect::Stream::default(),
             garbage: Vec::new(),
