@@ -1,6 +1,7 @@
 //! The base layer: helpers with no dependency on any other part of the crate (number
 //! parsing, byte comparison, random numbers, glob matching, the log format).
 
+pub mod cron;
 pub mod glob;
 pub mod logging;
 pub mod util;

@@ -469,10 +469,22 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             &[
                 "LOG <message>",
                 "    Write <message> to the server log.",
+                "RELOAD",
+                "    Save the RDB on disk and reload it back to memory.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
             ],
         ),
+        "reload" if args.len() == 2 => {
+            let ks = ctx.ks.get();
+            match crate::persistence::debug_reload(ctx.shared, ks) {
+                Ok(()) => ctx.out.ok(),
+                Err(e) => {
+                    tracing::warn!("DEBUG RELOAD: {e}");
+                    ctx.out.error("ERR Error trying to load the RDB dump, check server logs.");
+                }
+            }
+        }
         "log" if args.len() == 3 => {
             tracing::warn!("DEBUG LOG: {}", text(&args[2]));
             ctx.out.ok();
@@ -491,7 +503,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.out.error(&format!("ERR wrong number of arguments for 'debug|{sub}' command"));
         }
         _ => ctx.out.error(&format!(
-            "ERR DEBUG {} is not supported by this server (supported: LOG, SLEEP, HELP)",
+            "ERR DEBUG {} is not supported by this server (supported: LOG, RELOAD, SLEEP, HELP)",
             text(&args[1]).to_ascii_uppercase()
         )),
     }

@@ -156,6 +156,7 @@ impl<'k, 'a> EntryHandle<'k, 'a> {
             c.resized(class, before, after);
         }
         if changed {
+            self.ks.dirty += 1;
             if events.is_empty() {
                 self.ks.record(db, t, self.key, Change::Written, None);
             }

@@ -319,6 +319,10 @@ pub struct Keyspace {
     /// subscriptions), kept by the connections; it counts towards `used_memory` and
     /// `maxmemory`, as in Redis, but towards no tenant.
     pub client_memory: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Changes made since the server started (Redis's `server.dirty`): each stored key, change
+    /// in place, deletion and flushed key counts one; expiry and eviction do not, as in Redis.
+    /// Snapshots compare it with its value at their start (save points, INFO persistence).
+    pub dirty: u64,
 }
 
 /// Memory the server uses before any key is stored (code, runtime, buffers). INFO's
@@ -368,6 +372,7 @@ impl Keyspace {
             watches: watch::Watches::default(),
             before_images: undo::BeforeImages::default(),
             client_memory: Default::default(),
+            dirty: 0,
         }
     }
 
@@ -519,6 +524,7 @@ impl Keyspace {
             self.touch_watched_db(db, None, Some(tenant));
             let table = self.table_op(db, tenant, Table::take_all);
             n += table.len();
+            self.dirty += table.len() as u64;
             self.forget_classes_of(&table);
             drop_in_background(table);
             self.record(db, tenant, b"", Change::Flushed(Some(tenant)), None);
@@ -641,6 +647,7 @@ impl Keyspace {
         events: &[KeyEvent],
     ) -> bool {
         let tenant = at.tenant;
+        self.dirty += 1;
         // A new key is classified by its name before it is stored (the class takes room in
         // the entry); a replacing entry takes over the class of the one it replaces.
         if let (Err(_), Some(c)) = (probed, self.classes.as_mut()) {
@@ -755,6 +762,9 @@ impl Keyspace {
     /// The last step of every removal: the effect (watches, statistics, the event of `why`),
     /// then the drop, off the command path for large values.
     fn retire(&mut self, db: usize, tenant: TenantId, entry: Box<Entry>, why: Removal) {
+        if matches!(why, Removal::Deleted | Removal::Invalidated) {
+            self.dirty += 1;
+        }
         self.record(db, tenant, entry.key(), Change::Removed(why), why.event());
         if why == Removal::Invalidated {
             // TAG.INVALIDATE frees all its keys in one batch, off the command path.
@@ -777,6 +787,7 @@ impl Keyspace {
             self.forget_classes_of(&table);
             drop_in_background(table);
         }
+        self.dirty += n as u64;
         if n > 0 {
             self.record(db, DEFAULT_TENANT, b"", Change::Flushed(None), None);
         }
@@ -791,6 +802,7 @@ impl Keyspace {
         self.touch_watched_db(a, Some(b), None);
         self.touch_watched_db(b, Some(a), None);
         self.dbs.swap(a, b);
+        self.dirty += 1;
         // Clients blocked in either database may now find their list or sorted set.
         for db in [a, b] {
             for key in self.blocking.keys_in_db(db) {
@@ -1042,6 +1054,7 @@ impl Keyspace {
         let changed = self.table_op(db, tenant, |t| change(t, hash));
         self.class_resized(db, tenant, key, hash, before);
         if changed.is_some_and(|n| n > 0) {
+            self.dirty += 1;
             self.record(db, tenant, key, Change::Written, None);
         }
         changed
