@@ -58,6 +58,9 @@ struct State {
     cron: Option<(String, CronSchedule, Option<u64>)>,
     /// The save of a SHUTDOWN command is done (SIGTERM then does not save again).
     shutdown_handled: bool,
+    /// How long the last fork took, and how many forks there were (INFO stats).
+    latest_fork_usec: u64,
+    total_forks: u64,
 }
 
 /// A background save in progress.
@@ -150,6 +153,12 @@ impl Persistence {
         self.state.lock().last_save_unix
     }
 
+    /// (`latest_fork_usec`, `total_forks`) for INFO stats.
+    pub fn fork_stats(&self) -> (u64, u64) {
+        let st = self.state.lock();
+        (st.latest_fork_usec, st.total_forks)
+    }
+
     pub fn bgsave_in_progress(&self) -> bool {
         self.state.lock().child.is_some()
     }
@@ -200,6 +209,7 @@ pub fn bgsave(shared: &Shared, ks: &Keyspace) -> Result<libc::pid_t, String> {
     let (dir, target) = snapshot_path(shared);
     let options = save_options(shared);
     st.last_bgsave_try_unix = unix_now();
+    let fork_started = Instant::now();
     // SAFETY: fork in a threaded process: the child runs only async-signal-safe calls,
     // the allocator (which stays usable in the forking thread) and file system calls on its
     // own copy of memory, and leaves with `_exit` (see the module doc).
@@ -213,6 +223,9 @@ pub fn bgsave(shared: &Shared, ks: &Keyspace) -> Result<libc::pid_t, String> {
     if pid == 0 {
         child_main(ks, &dir, &target, &options);
     }
+    let fork_usec = fork_started.elapsed().as_micros() as u64;
+    st.latest_fork_usec = fork_usec;
+    st.total_forks += 1;
     st.child = Some(Child {
         pid,
         started: Instant::now(),
@@ -225,7 +238,7 @@ pub fn bgsave(shared: &Shared, ks: &Keyspace) -> Result<libc::pid_t, String> {
     });
     st.scheduled = false;
     drop(st);
-    tracing::info!("Background saving started by pid {pid}");
+    tracing::info!("Background saving started by pid {pid} (fork took {} us)", fork_usec);
     Ok(pid)
 }
 

@@ -213,7 +213,7 @@ fn bgsave_runs_in_a_child_and_moves_lastsave() {
     let pid: i32 = loop {
         let line = log.recv_timeout(Duration::from_secs(5)).expect("log line naming the child");
         if let Some((_, pid)) = line.split_once("Background saving started by pid ") {
-            break pid.trim().parse().unwrap();
+            break pid.split_whitespace().next().unwrap().parse().unwrap();
         }
     };
     // SAFETY: signals a child of the server this test started.

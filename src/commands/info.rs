@@ -299,8 +299,9 @@ fn stats(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
     field!(out, "pubsub_channels", channels);
     field!(out, "pubsub_patterns", patterns);
     field!(out, "pubsubshard_channels", shard_channels);
-    field!(out, "latest_fork_usec", 0);
-    field!(out, "total_forks", 0);
+    let (latest_fork_usec, total_forks) = shared.persistence.fork_stats();
+    field!(out, "latest_fork_usec", latest_fork_usec);
+    field!(out, "total_forks", total_forks);
     field!(out, "migrate_cached_sockets", 0);
     field!(out, "slave_expires_tracked_keys", 0);
     field!(out, "tracking_total_keys", 0);
