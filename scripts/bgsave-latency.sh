@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Latency while BGSAVE writes a large keyspace: loads KEYS string keys, then a second client
 # sends PING and GET alternately, one at a time, and records every round trip, first with the
-# server idle, then while a BGSAVE child serializes the keyspace, then during a BGSAVE while a
-# pipelined writer overwrites keys (so pages are copied on write). A BGSAVE that stopped
+# server idle, then while a BGSAVE child serializes the keyspace, then under a pipelined writer
+# that overwrites keys, without and then with a BGSAVE (so pages are copied on write). A BGSAVE that stopped
 # serving would show as the maximum; the fork itself shows there too (it copies the page
 # tables while the keyspace is held).
 #
@@ -114,6 +114,11 @@ measure() { # measure NAME PORT COMMAND...
     redis-benchmark -p "$port" -t set -r "$KEYS" -n 100000000 -P 16 -c 2 -d "$VALUE_SIZE" -q >/dev/null 2>&1 &
     writer=$!
     sleep 1
+    # The writer alone first: what the probe sees under that load without a save.
+    start_probe "$port"
+    sleep "$IDLE_SECONDS"
+    stop_probe
+    row "$name" writes "$SUMMARY" - - - "$rss"
     start_probe "$port"
     bgsave_phase "$port"
     stop_probe

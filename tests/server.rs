@@ -337,7 +337,7 @@ fn debug_offers_only_what_it_supports() {
     let started = std::time::Instant::now();
     assert_ok(&mut con, &["DEBUG", "SLEEP", "0.2"]);
     assert!(started.elapsed() >= std::time::Duration::from_millis(200));
-    assert!(err(&mut con, &["DEBUG", "RELOAD"]).starts_with("ERR DEBUG RELOAD is not supported"));
+    assert!(err(&mut con, &["DEBUG", "JMAP"]).starts_with("ERR DEBUG JMAP is not supported"));
 }
 
 #[test]
