@@ -210,28 +210,6 @@ fn fetch_value(con: &mut redis::Connection, key: &[u8]) -> RdbValue {
     }
 }
 
-/// Collections in a canonical order: Redis and the file each keep their own.
-fn normalized(value: &RdbValue) -> RdbValue {
-    match value {
-        RdbValue::Set(m) => {
-            let mut m = m.clone();
-            m.sort();
-            RdbValue::Set(m)
-        }
-        RdbValue::ZSet(p) => {
-            let mut p = p.clone();
-            p.sort_by(|a, b| a.0.cmp(&b.0));
-            RdbValue::ZSet(p)
-        }
-        RdbValue::Hash(p) => {
-            let mut p = p.clone();
-            p.sort();
-            RdbValue::Hash(p)
-        }
-        other => other.clone(),
-    }
-}
-
 #[test]
 fn redis_server_and_check_rdb_load_what_the_writer_writes() {
     if !redis_binaries_present() {
@@ -292,7 +270,7 @@ fn redis_server_and_check_rdb_load_what_the_writer_writes() {
                 let got: String = redis::cmd("OBJECT").arg("ENCODING").arg(&key.key).query(&mut con).unwrap();
                 assert_eq!(&got, encoding, "{label}: encoding");
             }
-            assert_eq!(normalized(&fetch_value(&mut con, &key.key)), normalized(&key.value), "{label}");
+            assert_eq!(fetch_value(&mut con, &key.key).canonical(), key.value.canonical(), "{label}");
         }
         for db in [0u32, 2] {
             let expected = keys.iter().filter(|(k, _)| k.db == db).count();
@@ -396,7 +374,7 @@ fn the_reader_loads_what_redis_server_saves() {
             let label = format!("{policy}: {}", String::from_utf8_lossy(&key.key));
             let (want, encoding) =
                 expected.get(&(key.db, key.key.clone())).unwrap_or_else(|| panic!("{label}: not written"));
-            assert_eq!(normalized(&key.value), normalized(&want.value), "{label}");
+            assert_eq!(key.value.canonical(), want.value.canonical(), "{label}");
             assert_eq!(key.expire_at_ms, want.expire_at_ms, "{label}: expiry");
             assert_eq!(reader.last_type(), Some(rdb_type_for(&want.value, *encoding)), "{label}: type");
             if policy == "allkeys-lru" {

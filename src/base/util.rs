@@ -122,6 +122,15 @@ impl Rng {
         Rng(seed | 1)
     }
 
+    /// A generator for a randomized test: seeded from the environment variable `var` if set,
+    /// else from the clock, and the seed is printed (cargo shows it when the test fails).
+    #[cfg(test)]
+    pub fn for_test(test: &str, var: &str) -> Self {
+        let seed = std::env::var(var).ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| Rng::new().next_u64());
+        eprintln!("{test}: {var}={seed}");
+        Rng::seeded(seed)
+    }
+
     /// A generator that repeats the sequence of `seed` (reproducible randomized tests).
     pub fn seeded(seed: u64) -> Self {
         Rng(seed | 1)

@@ -278,10 +278,9 @@ pub fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &SetOptions) -> Result<
             return Ok(Stored { written: true, old });
         }
     }
-    let mut value = Entry::string(key, value, 0);
-    value.set_expire_at(if o.keep_ttl { old_ttl } else { o.expire_at.unwrap_or(0) });
+    let expire_at = if o.keep_ttl { old_ttl } else { o.expire_at.unwrap_or(0) };
     let written: &[KeyEvent] = if o.expire_at.is_some() { &[events::SET, events::EXPIRE] } else { &[events::SET] };
-    entry.upsert(value, written);
+    entry.upsert_string(value, expire_at, written);
     Ok(Stored { written: true, old })
 }
 

@@ -96,7 +96,12 @@ impl Extra {
             (Some(c), None) => Extra::Collection(c),
             (collection, Some(tags)) => Extra::Tagged { tags, collection: collection.map(Box::new) },
         };
-        Some(NonNull::from(Box::leak(Box::new(extra))))
+        Some(extra.into_owned())
+    }
+
+    /// Boxes the extra part for an entry to own through its address.
+    fn into_owned(self) -> NonNull<Extra> {
+        NonNull::from(Box::leak(Box::new(self)))
     }
 
     fn into_collection(self) -> Option<Collection> {
@@ -233,18 +238,23 @@ impl Entry {
         }
     }
 
+    /// Where the extra pointer is (when [`HAS_EXTRA`] is set), or the key when it is not.
+    #[inline]
+    fn extra_offset(&self) -> usize {
+        let (at, _) = self.after_key_len();
+        if self.flags() & HAS_CLASS != 0 {
+            at + 4
+        } else {
+            at
+        }
+    }
+
     /// Where the key starts, and its length.
     #[inline]
     fn key_span(&self) -> (usize, usize) {
-        let (mut at, len) = self.after_key_len();
-        let flags = self.flags();
-        if flags & HAS_CLASS != 0 {
-            at += 4;
-        }
-        if flags & HAS_EXTRA != 0 {
-            at += 8;
-        }
-        (at, len)
+        let (_, len) = self.after_key_len();
+        let at = self.extra_offset();
+        (if self.flags() & HAS_EXTRA != 0 { at + 8 } else { at }, len)
     }
 
     #[inline]
@@ -252,23 +262,16 @@ impl Entry {
         if self.flags() & HAS_EXTRA == 0 {
             return None;
         }
-        let (mut at, _) = self.after_key_len();
-        if self.flags() & HAS_CLASS != 0 {
-            at += 4;
-        }
-        // SAFETY: the flag says 8 bytes at `at` hold the address of the entry's `Extra`,
+        // SAFETY: the flag says 8 bytes at the offset hold the address of the entry's `Extra`,
         // written there as a pointer by `assemble` (or `set_extra_in_place`).
-        let p = unsafe { self.data.as_ptr().add(at).cast::<*mut Extra>().read_unaligned() };
+        let p = unsafe { self.data.as_ptr().add(self.extra_offset()).cast::<*mut Extra>().read_unaligned() };
         NonNull::new(p)
     }
 
     /// Replaces the extra pointer of an entry that has one (same size, no reallocation).
     fn set_extra_in_place(&mut self, extra: NonNull<Extra>) {
         debug_assert!(self.flags() & HAS_EXTRA != 0);
-        let (mut at, _) = self.after_key_len();
-        if self.flags() & HAS_CLASS != 0 {
-            at += 4;
-        }
+        let at = self.extra_offset();
         // SAFETY: as in `extra_ptr`; `&mut self` makes the write unique.
         unsafe { self.data.as_mut_ptr().add(at).cast::<*mut Extra>().write_unaligned(extra.as_ptr()) };
     }
@@ -458,6 +461,16 @@ impl Entry {
         Entry::rebuild(self, Some(value), class, extra);
     }
 
+    /// Writes `value` over the string value if this is a string of that length without
+    /// tags or anything else out of line; returns whether it did.
+    pub fn overwrite_plain_string(&mut self, value: &[u8]) -> bool {
+        let fits = self.flags() & HAS_EXTRA == 0 && self.str_value().len() == value.len();
+        if fits {
+            self.str_value_mut().copy_from_slice(value);
+        }
+        fits
+    }
+
     /// Edits the string value through a `Vec` (APPEND, SETRANGE).
     pub fn edit_string(self: &mut Box<Self>, edit: impl FnOnce(&mut Vec<u8>)) {
         let mut value = self.str_value().to_vec();
@@ -468,14 +481,22 @@ impl Entry {
     /// A copy of this entry under another name (COPY): value, expiry, access and tags; the
     /// copy has no class (the keyspace classifies it by its name).
     pub fn renamed(&self, new_key: &[u8]) -> Box<Entry> {
-        let extra = self.extra().map(|x| NonNull::from(Box::leak(Box::new(x.clone()))));
+        self.copy_as(new_key, 0)
+    }
+
+    /// An exact copy, class included (the before-image of a write that may be undone).
+    pub fn duplicate(&self) -> Box<Entry> {
+        self.copy_as(self.key(), self.class())
+    }
+
+    fn copy_as(&self, key: &[u8], class: ClassId) -> Box<Entry> {
         Entry::assemble(Parts {
-            key: new_key,
+            key,
             value: self.str_value(),
             access: self.access,
             expire_at: self.expire_at,
-            class: 0,
-            extra,
+            class,
+            extra: self.extra().map(|x| x.clone().into_owned()),
         })
     }
 
@@ -497,6 +518,10 @@ impl Entry {
 
     /// Bytes this entry occupies on the heap, by allocator size class.
     pub fn memory(&self) -> usize {
+        let block = alloc_size((HEADER + self.data_len as usize + 7) & !7);
+        if self.flags() & HAS_EXTRA == 0 {
+            return block;
+        }
         let extra = self.extra().map_or(0, |x| {
             alloc_size(std::mem::size_of::<Extra>())
                 + match x {
@@ -509,7 +534,7 @@ impl Entry {
                     }
                 }
         });
-        alloc_size(std::mem::size_of_val(self)) + extra
+        block + extra
     }
 
     /// Whether the expiry has passed. As in Redis, a key is still alive during the very
@@ -613,15 +638,8 @@ mod tests {
         assert_eq!((e.class(), e.memory()), (0, plain));
     }
 
-    /// A generator for a randomized test: seeded from `ENTRY_SEED` if set, else from the
-    /// clock, and the seed is printed (cargo shows it when the test fails).
     fn seeded_rng(test: &str) -> crate::util::Rng {
-        let seed = std::env::var("ENTRY_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| crate::util::Rng::new().next_u64());
-        eprintln!("{test}: ENTRY_SEED={seed}");
-        crate::util::Rng::seeded(seed)
+        crate::util::Rng::for_test(test, "ENTRY_SEED")
     }
 
     /// What an entry should hold, to check it against.

@@ -8,7 +8,7 @@
 //! in the effect stream (see [`super::effect`]) by the handle method that makes it.
 
 use super::effect::{events, Change, KeyEvent};
-use super::{hash_key, lookup, value, Entry, Keyspace, Kind, Removal, WrongType};
+use super::{hash_key, lookup, value, Entry, ExpireAt, Keyspace, Kind, Removal, WrongType};
 use crate::tenants::TenantId;
 
 /// A key's tenant and hash, computed once per command.
@@ -176,6 +176,36 @@ impl<'k, 'a> EntryHandle<'k, 'a> {
         self.ks.put_probed(self.db, self.at, self.probed, entry, events)
     }
 
+    /// [`EntryHandle::upsert`] of a string value with this expiry (SET). A string of the same
+    /// length over a plain string key (no tags) is written into the entry, with no allocation
+    /// and no free, and records what a replacement records.
+    pub fn upsert_string(self, value: &[u8], expire_at: ExpireAt, events: &[KeyEvent]) -> bool {
+        let (db, t) = (self.db, self.at.tenant);
+        if let Ok(slot) = self.probed {
+            let entry = self.ks.dbs[db].tables[t as usize].at_mut(slot);
+            let was_volatile = entry.expire_at() != 0;
+            if entry.overwrite_plain_string(value) {
+                let access = self.ks.fresh_access();
+                let table = &mut self.ks.dbs[db].tables[t as usize];
+                let entry = table.at_mut(slot);
+                entry.set_expire_at(expire_at);
+                entry.set_access(access);
+                let (memory, class) = (entry.memory(), entry.class());
+                table.account_change(memory, memory, was_volatile, expire_at != 0);
+                if let Some(c) = self.ks.classes.as_mut() {
+                    c.stored(class, 0, false);
+                }
+                let why = Removal::Overwritten;
+                self.ks.record(db, t, self.key, Change::Removed(why), why.event());
+                self.ks.record_store(db, t, slot, true, false, events);
+                return true;
+            }
+        }
+        let mut entry = Entry::string(self.key, value, 0);
+        entry.set_expire_at(expire_at);
+        self.upsert(entry, events)
+    }
+
     /// Removes the live key for `why`; returns whether it existed.
     pub fn remove(self, why: Removal) -> bool {
         match self.probed {
@@ -247,6 +277,30 @@ mod tests {
         let before = probes::walked();
         f();
         probes::walked() - before
+    }
+
+    /// SET over a plain string of the same length writes into the entry (its address stays);
+    /// other lengths, or a tagged key, get a new entry. Either way the effects are those of a
+    /// replacement, and the expiry and volatile count follow.
+    #[test]
+    fn same_length_string_is_overwritten_in_place() {
+        let mut ks = keyspace();
+        ks.subscribe_all(true);
+        ks.entry(0, b"acme:k").upsert_string(b"aaaa", 0, &[]);
+        let address = |ks: &mut Keyspace| std::ptr::from_ref(ks.entry(0, b"acme:k").get().unwrap()).cast::<u8>();
+        let before = address(&mut ks);
+        ks.take_effects();
+        assert!(ks.entry(0, b"acme:k").upsert_string(b"bbbb", 5_000_000_000_000, &[]));
+        assert_eq!(address(&mut ks), before, "written in place");
+        let changes: Vec<Change> = ks.take_effects().iter().map(|e| e.change).collect();
+        assert_eq!(changes, [Change::Removed(Removal::Overwritten), Change::Written]);
+        let e = ks.entry(0, b"acme:k");
+        let t = e.tenant();
+        assert_eq!((e.get().unwrap().str_value(), e.get().unwrap().expire_at()), (&b"bbbb"[..], 5_000_000_000_000));
+        assert_eq!(ks.dbs[0].tables[t as usize].volatile(), 1);
+        ks.entry(0, b"acme:k").upsert_string(b"longer", 0, &[]);
+        assert_eq!(ks.get(0, b"acme:k").unwrap().str_value(), b"longer");
+        assert_eq!(ks.dbs[0].tables[t as usize].volatile(), 0);
     }
 
     /// A lookup and a write of the same key, through one handle, walk its probe sequence once,

@@ -19,7 +19,7 @@ pub mod words;
 pub mod zset;
 
 pub use effect::{events, Change, Effect, KeyEvent};
-pub use entry::{Entry, Kind};
+pub use entry::{Entry, ExpireAt, Kind};
 pub use handle::{EntryHandle, ResolvedKey};
 pub use table::{hash_key, Table};
 
@@ -667,6 +667,21 @@ impl Keyspace {
         if let Some(old) = old {
             self.retire(db, tenant, old, Removal::Overwritten);
         }
+        self.record_store(db, tenant, slot, replaced, poppable, events);
+        replaced
+    }
+
+    /// The effects of a store into `slot`: `new` for a created key, then `events` (or a plain
+    /// change), and a poppable value's arrival.
+    pub(super) fn record_store(
+        &mut self,
+        db: usize,
+        tenant: TenantId,
+        slot: usize,
+        replaced: bool,
+        poppable: bool,
+        events: &[KeyEvent],
+    ) {
         if self.observed() {
             let key: Box<[u8]> = self.dbs[db].tables[tenant as usize].at(slot).key().into();
             if !replaced {
@@ -683,7 +698,6 @@ impl Keyspace {
                 self.record(db, tenant, &key, Change::Poppable, None);
             }
         }
-        replaced
     }
 
     /// Moves the live key `key` of `db` to `new_key` in `to_db` (RENAME, MOVE), with its

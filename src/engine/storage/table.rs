@@ -352,12 +352,6 @@ impl Table {
         self.find(key, hash).map(|pos| self.at(pos))
     }
 
-    /// Mutable access; callers that change the entry's size must call [`Table::account_change`].
-    pub fn get_mut(&mut self, key: &[u8], hash: u64) -> Option<&mut Entry> {
-        let pos = self.find(key, hash)?;
-        Some(self.at_mut(pos))
-    }
-
     /// Re-accounts an entry after an in-place change of its size or expiry.
     pub fn account_change(&mut self, old_memory: usize, new_memory: usize, was_volatile: bool, is_volatile: bool) {
         self.entry_memory = self.entry_memory + new_memory - old_memory;
@@ -532,10 +526,9 @@ impl Table {
                 prefetch_address((w & PTR_MASK) as usize);
             }
             for k in start..end {
-                let ptr = ptr_of(old.words[k]);
                 // SAFETY: an occupied word points to a live entry the table owns.
-                let hash = hash_key(unsafe { &*Entry::from_thin(ptr) }.key());
-                if self.slots.place(ptr, hash).is_none() {
+                let hash = hash_key(unsafe { entry_of(old.words[k]) }.key());
+                if self.slots.place(ptr_of(old.words[k]), hash).is_none() {
                     // The new array ran out of room at its end (a long run there, which only
                     // small arrays meet): put every key into one larger array at once.
                     let len = grow_len(self.slots.len()).max(old.len());
@@ -1063,15 +1056,8 @@ mod tests {
         next
     }
 
-    /// A generator for a randomized test: seeded from `TABLE_SEED` if set, else from the
-    /// clock, and the seed is printed (cargo shows it when the test fails).
     fn seeded_rng(test: &str) -> crate::util::Rng {
-        let seed = std::env::var("TABLE_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| crate::util::Rng::new().next_u64());
-        eprintln!("{test}: TABLE_SEED={seed}");
-        crate::util::Rng::seeded(seed)
+        crate::util::Rng::for_test(test, "TABLE_SEED")
     }
 
     #[test]

@@ -111,8 +111,7 @@ impl Keyspace {
                 // twice; the undo puts the images back last first, so the original wins.
                 let (original, before, after) = self.table_op(db, t, |table| {
                     let mut entry = table.at_box_mut(slot);
-                    let mut copy = entry.renamed(key);
-                    copy.set_class(entry.class());
+                    let copy = entry.duplicate();
                     let (before, after) = (entry.memory(), copy.memory());
                     let volatile = entry.expire_at() != 0;
                     let original = std::mem::replace(&mut *entry, copy);

@@ -183,19 +183,31 @@ pub fn decode(lp: &[u8]) -> Result<Vec<Entry<'_>>, String> {
     Ok(entries)
 }
 
+/// The `n`-byte little-endian integer after the header byte of `b` (listpack and ziplist
+/// integers and lengths).
+pub(super) fn le_after_header(b: &[u8], n: usize) -> Option<u64> {
+    let bytes = b.get(1..1 + n)?;
+    Some(bytes.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
+}
+
+/// The low `bits` bits of `v` as a signed integer.
+pub(super) fn sign_extend(v: u64, bits: u32) -> i64 {
+    ((v << (64 - bits)) as i64) >> (64 - bits)
+}
+
+/// The string entry of `len` bytes after a `header`-byte encoding in `b`, and the bytes both
+/// take.
+pub(super) fn str_entry(b: &[u8], header: usize, len: usize) -> Option<(Entry<'_>, usize)> {
+    let s = b.get(header..header.checked_add(len)?)?;
+    Some((Entry::Str(s), header + len))
+}
+
 /// Decodes the entry at the start of `b` (which ends before the terminator): the entry and the
 /// size of its encoding and data.
 fn decode_entry(b: &[u8]) -> Option<(Entry<'_>, usize)> {
     let first = *b.first()?;
-    let le = |n: usize| -> Option<u64> {
-        let bytes = b.get(1..1 + n)?;
-        Some(bytes.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
-    };
-    let sign_extend = |v: u64, bits: u32| -> i64 { ((v << (64 - bits)) as i64) >> (64 - bits) };
-    let string = |header: usize, len: usize| -> Option<(Entry<'_>, usize)> {
-        let s = b.get(header..header.checked_add(len)?)?;
-        Some((Entry::Str(s), header + len))
-    };
+    let le = |n: usize| le_after_header(b, n);
+    let string = |header: usize, len: usize| str_entry(b, header, len);
     match first {
         0x00..=0x7f => Some((Entry::Int(i64::from(first)), 1)),
         0x80..=0xbf => string(1, usize::from(first & 0x3f)),

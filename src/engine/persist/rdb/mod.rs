@@ -99,6 +99,32 @@ pub enum RdbValue {
     Hash(Vec<(Vec<u8>, Vec<u8>)>),
 }
 
+impl RdbValue {
+    /// The value with set members, hash fields and sorted-set members in byte order: two
+    /// values are the same data exactly when their canonical forms are equal (intsets,
+    /// listpacks and a server's own tables each keep their own order).
+    pub fn canonical(&self) -> RdbValue {
+        match self {
+            RdbValue::Set(m) => {
+                let mut m = m.clone();
+                m.sort();
+                RdbValue::Set(m)
+            }
+            RdbValue::ZSet(p) => {
+                let mut p = p.clone();
+                p.sort_by(|a, b| a.0.cmp(&b.0));
+                RdbValue::ZSet(p)
+            }
+            RdbValue::Hash(p) => {
+                let mut p = p.clone();
+                p.sort();
+                RdbValue::Hash(p)
+            }
+            other => other.clone(),
+        }
+    }
+}
+
 /// One key of a snapshot, with what Redis keeps beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RdbKey {

@@ -11,29 +11,6 @@ fn strings(items: &[&str]) -> Vec<Vec<u8>> {
     items.iter().map(|t| s(t)).collect()
 }
 
-/// The value with its collections in a canonical order, for comparing what went in with what
-/// came out (intsets and listpack sorted sets come back in their own order).
-fn normalized(value: &RdbValue) -> RdbValue {
-    match value {
-        RdbValue::Set(m) => {
-            let mut m = m.clone();
-            m.sort();
-            RdbValue::Set(m)
-        }
-        RdbValue::ZSet(p) => {
-            let mut p = p.clone();
-            p.sort_by(|a, b| a.0.cmp(&b.0));
-            RdbValue::ZSet(p)
-        }
-        RdbValue::Hash(p) => {
-            let mut p = p.clone();
-            p.sort();
-            RdbValue::Hash(p)
-        }
-        other => other.clone(),
-    }
-}
-
 /// (key, value, type byte the writer must choose) for every encoding the writer produces.
 fn samples() -> Vec<(RdbKey, u8)> {
     let long = |n: usize, c: u8| vec![c; n];
@@ -156,7 +133,7 @@ fn assert_round_trip(options: RdbWriteOptions) {
         let name = String::from_utf8_lossy(&want.key);
         assert_eq!(got_type, want_type, "type of {name}");
         assert_eq!(value_type(&want.value, &options), *want_type, "chosen type of {name}");
-        assert_eq!(normalized(&got.value), normalized(&want.value), "value of {name}");
+        assert_eq!(got.value.canonical(), want.value.canonical(), "value of {name}");
         assert_eq!(
             (got.db, &got.key, got.expire_at_ms, got.lru_idle_secs, got.lfu_freq),
             (want.db, &want.key, want.expire_at_ms, want.lru_idle_secs, want.lfu_freq),
@@ -379,33 +356,13 @@ fn rejects_empty_and_duplicate_collections() {
     assert!(read_rdb(bytes.as_slice()).unwrap_err().to_string().contains("Duplicate"));
 }
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// Truncates and flips bytes of valid files. With the checksum in place every damaged file
 /// must be refused; with it zeroed the parser itself meets the damage and must not panic.
 /// `RDB_FUZZ_SEED` reproduces a run, `RDB_FUZZ_ROUNDS` lengthens it.
 #[test]
 fn damaged_files_are_refused_without_panicking() {
-    let seed = std::env::var("RDB_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) | 1
-    });
     let rounds: usize = std::env::var("RDB_FUZZ_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
-    println!("corruption run: RDB_FUZZ_SEED={seed} RDB_FUZZ_ROUNDS={rounds}");
-    let mut rng = Rng(seed);
+    let mut rng = crate::util::Rng::for_test(&format!("corruption run of {rounds} rounds"), "RDB_FUZZ_SEED");
     let mut small = samples();
     // Keep the files small so that each round is quick and damage often lands in structure.
     small.retain(|(k, _)| {
@@ -428,10 +385,10 @@ fn damaged_files_are_refused_without_panicking() {
         let mut damaged = original.clone();
         let truncate = rng.below(3) == 0;
         if truncate {
-            damaged.truncate(rng.below(original.len()));
+            damaged.truncate(rng.below(original.len() as u64) as usize);
         } else {
             for _ in 0..1 + rng.below(4) {
-                let at = rng.below(damaged.len());
+                let at = rng.below(damaged.len() as u64) as usize;
                 damaged[at] ^= 1 + rng.below(255) as u8;
             }
         }
@@ -443,9 +400,9 @@ fn damaged_files_are_refused_without_panicking() {
             // The damage made it an older version, one without a checksum: nothing to catch it.
             continue;
         }
-        assert!(result.is_err(), "round {round} (seed {seed}): damaged file was accepted");
+        assert!(result.is_err(), "round {round}: damaged file was accepted");
         let err = result.unwrap_err();
-        assert!(err.offset <= damaged.len() as u64, "round {round} (seed {seed}): offset {} past the end", err.offset);
+        assert!(err.offset <= damaged.len() as u64, "round {round}: offset {} past the end", err.offset);
         if !truncate {
             // Without the checksum the damage must be met by the parser alone.
             let n = damaged.len();

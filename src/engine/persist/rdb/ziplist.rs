@@ -5,7 +5,7 @@
 //! 65535 when not known), entries, 0xFF. Each entry is the previous entry's size (one byte
 //! below 254, else 0xFE and u32 LE), an encoding, and the data.
 
-use super::listpack::Entry;
+use super::listpack::{le_after_header, sign_extend, str_entry, Entry};
 
 const HEADER_SIZE: usize = 10;
 const END: u8 = 0xff;
@@ -64,15 +64,8 @@ pub fn decode(zl: &[u8]) -> Result<Vec<Entry<'_>>, String> {
 /// Decodes encoding and data at the start of `b`: the entry and the bytes they take.
 fn decode_body(b: &[u8]) -> Option<(Entry<'_>, usize)> {
     let first = *b.first()?;
-    let le = |n: usize| -> Option<u64> {
-        let bytes = b.get(1..1 + n)?;
-        Some(bytes.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
-    };
-    let sign_extend = |v: u64, bits: u32| -> i64 { ((v << (64 - bits)) as i64) >> (64 - bits) };
-    let string = |header: usize, len: usize| -> Option<(Entry<'_>, usize)> {
-        let s = b.get(header..header.checked_add(len)?)?;
-        Some((Entry::Str(s), header + len))
-    };
+    let le = |n: usize| le_after_header(b, n);
+    let string = |header: usize, len: usize| str_entry(b, header, len);
     match first >> 6 {
         0 => return string(1, usize::from(first & 0x3f)),
         1 => return string(2, (usize::from(first & 0x3f) << 8) | usize::from(*b.get(1)?)),
