@@ -290,8 +290,10 @@ mod tests {
         let address = |ks: &mut Keyspace| std::ptr::from_ref(ks.entry(0, b"acme:k").get().unwrap()).cast::<u8>();
         let before = address(&mut ks);
         ks.take_effects();
+        let dirty = ks.dirty;
         assert!(ks.entry(0, b"acme:k").upsert_string(b"bbbb", 5_000_000_000_000, &[]));
         assert_eq!(address(&mut ks), before, "written in place");
+        assert_eq!(ks.dirty, dirty + 1, "a write in place is a change for snapshots");
         let changes: Vec<Change> = ks.take_effects().iter().map(|e| e.change).collect();
         assert_eq!(changes, [Change::Removed(Removal::Overwritten), Change::Written]);
         let e = ks.entry(0, b"acme:k");

@@ -647,7 +647,6 @@ impl Keyspace {
         events: &[KeyEvent],
     ) -> bool {
         let tenant = at.tenant;
-        self.dirty += 1;
         // A new key is classified by its name before it is stored (the class takes room in
         // the entry); a replacing entry takes over the class of the one it replaces.
         if let (Err(_), Some(c)) = (probed, self.classes.as_mut()) {
@@ -671,8 +670,9 @@ impl Keyspace {
         replaced
     }
 
-    /// The effects of a store into `slot`: `new` for a created key, then `events` (or a plain
-    /// change), and a poppable value's arrival.
+    /// The effects of a store into `slot`: one change for snapshots, `new` for a created key,
+    /// then `events` (or a plain change), and a poppable value's arrival. Every store ends
+    /// here, whether it put a new entry or wrote over one in place.
     pub(super) fn record_store(
         &mut self,
         db: usize,
@@ -682,6 +682,7 @@ impl Keyspace {
         poppable: bool,
         events: &[KeyEvent],
     ) {
+        self.dirty += 1;
         if self.observed() {
             let key: Box<[u8]> = self.dbs[db].tables[tenant as usize].at(slot).key().into();
             if !replaced {
