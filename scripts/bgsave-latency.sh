@@ -139,7 +139,7 @@ for server in $SERVERS; do
     case $server in
     tenantcache)
         mkdir -p "$WORK/tc"
-        measure tenantcache "$TC_PORT" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --loglevel warning \
+        measure tenantcache "$TC_PORT" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --save '' --loglevel warning \
             --dir "$WORK/tc" --metrics-port 0
         ;;
     redis)

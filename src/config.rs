@@ -188,9 +188,10 @@ pub static DIRECTIVES: &[Directive] = &[
     d("set-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
     d("zset-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
     d("zset-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
-    // RDB snapshots: save points (`seconds changes` pairs; "" = none), Dragonfly's cron
-    // schedule, where the file lives, compression, and what a bad file at startup does.
-    d("save", "", Kind::Special, true),
+    // RDB snapshots: save points (`seconds changes` pairs; "" = none; Redis 7.0's default,
+    // so the data outlives a restart as with Redis), Dragonfly's cron schedule, where the
+    // file lives, compression, and what a bad file at startup does.
+    d("save", "3600 1 300 100 60 10000", Kind::Special, true),
     d("snapshot-cron", "", Kind::Special, true),
     d("dir", "./", Kind::Text, true),
     d("dbfilename", "dump.rdb", Kind::Special, true),

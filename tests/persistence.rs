@@ -298,23 +298,54 @@ fn shutdown_saves_with_save_points_and_nosave_does_not() {
     wait_for(5, "the server to exit", || exited(server.pid()));
     drop(server);
 
-    // Without save points SHUTDOWN does not save; SHUTDOWN SAVE does.
-    let server = start_in(&dir, &[]);
+    // Without save points (`save ""`) SHUTDOWN does not save; SHUTDOWN SAVE does.
+    let server = start_in(&dir, &["--save", ""]);
     let mut con = server.conn();
     assert_eq!(ok::<String>(&mut con, &["GET", "k"]), "v2");
     assert_ok(&mut con, &["SET", "k", "v3"]);
     assert!(run(&mut con, &["SHUTDOWN"]).is_err());
     wait_for(5, "the server to exit", || exited(server.pid()));
     drop(server);
-    let server = start_in(&dir, &[]);
+    let server = start_in(&dir, &["--save", ""]);
     let mut con = server.conn();
     assert_eq!(ok::<String>(&mut con, &["GET", "k"]), "v2");
     assert_ok(&mut con, &["SET", "k", "v4"]);
     assert!(run(&mut con, &["SHUTDOWN", "SAVE"]).is_err());
     wait_for(5, "the server to exit", || exited(server.pid()));
     drop(server);
-    let server = start_in(&dir, &[]);
+    let server = start_in(&dir, &["--save", ""]);
     assert_eq!(ok::<String>(&mut server.conn(), &["GET", "k"]), "v4");
+}
+
+#[test]
+fn by_default_the_data_survives_a_restart_as_with_redis() {
+    let dir = TempDir::new("defaults");
+    let server = start_in(&dir, &[]);
+    let mut con = server.conn();
+    assert_eq!(config_get(&mut con, "save"), "3600 1 300 100 60 10000", "Redis 7.0's save points");
+    assert_eq!(config_get(&mut con, "dbfilename"), "dump.rdb");
+    assert_ok(&mut con, &["SET", "k", "kept"]);
+    assert!(run(&mut con, &["SHUTDOWN"]).is_err());
+    wait_for(5, "the server to exit", || exited(server.pid()));
+    assert!(dir.dump().exists(), "SHUTDOWN saves with the default save points");
+    drop(server);
+    let server = start_in(&dir, &[]);
+    assert_eq!(ok::<String>(&mut server.conn(), &["GET", "k"]), "kept");
+}
+
+#[test]
+fn the_default_dir_is_the_working_directory() {
+    // The test helper starts servers in a scratch working directory; with no `--dir` (a
+    // config file leaves it to the file, and this one names none), `./` is that directory.
+    let conf = TempDir::new("cwd-conf");
+    let file = conf.0.join("plain.conf");
+    std::fs::write(&file, "hz 10\n").unwrap();
+    let server = Server::start_with_config(file.to_str().unwrap(), &[]);
+    let mut con = server.conn();
+    assert_eq!(config_get(&mut con, "dir"), "./");
+    assert_ok(&mut con, &["SET", "k", "v"]);
+    assert_ok(&mut con, &["SAVE"]);
+    assert!(server.scratch().join("dump.rdb").exists());
 }
 
 #[test]
@@ -352,8 +383,13 @@ fn sigterm_saves_when_save_points_are_configured() {
     let mut con = server.conn();
     assert_eq!(ok::<String>(&mut con, &["GET", "k"]), "by sigterm");
     assert_eq!(ok::<Vec<String>>(&mut con, &["LRANGE", "l", "0", "-1"]), ["a", "b"]);
+    drop(con);
+    drop(server);
     // Without save points SIGTERM writes nothing new.
+    let server = start_in(&dir, &["--save", ""]);
+    let mut con = server.conn();
     assert_ok(&mut con, &["SET", "k", "changed"]);
+    // SAFETY: as above.
     unsafe { libc::kill(server.pid() as i32, libc::SIGTERM) };
     wait_for(5, "the server to exit", || exited(server.pid()));
     drop(server);
