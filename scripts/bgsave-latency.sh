@@ -10,8 +10,8 @@
 #
 # Per phase it prints the requests the probe measured, their p50, p99, p99.9 and maximum in
 # microseconds, the save's wall time, the fork's (INFO latest_fork_usec) and the child's
-# copy-on-write memory (peak of INFO current_cow_size, the child's Private_Dirty from
-# /proc/<pid>/smaps_rollup), beside the server's RSS. Keys are loaded with redis-cli --pipe
+# copy-on-write memory (peak of INFO current_cow_size, the child's Private_Dirty, which the
+# child reads from its /proc/self/smaps_rollup and reports), beside the server's RSS. Keys are loaded with redis-cli --pipe
 # (`SET key:<12-digit N> <VALUE_SIZE bytes>`, the names redis-benchmark -r uses, so the
 # writer overwrites existing keys); the writer is `redis-benchmark -t set -r KEYS -P 16 -c 2
 # -d VALUE_SIZE` over the same key names; the probe is examples/latency_probe.rs, built here.

@@ -10,8 +10,12 @@
 //! The fork happens in the thread holding the keyspace lock, so the child's copy is
 //! consistent; the child then touches only its copy of the keyspace, the allocator and file
 //! system calls (no runtime, no other lock, no logger), and leaves with `_exit`. The parent
-//! reaps it from [`cron`] (`waitpid` with `WNOHANG`), records the outcome, and samples the
-//! child's copy-on-write memory (its `Private_Dirty` in `/proc/<pid>/smaps_rollup`).
+//! reaps it from [`cron`] (`waitpid` with `WNOHANG`) and records the outcome.
+//!
+//! The child's copy-on-write memory (its `Private_Dirty`) is measured by the child itself and
+//! sent through a pipe, as Redis's child info pipe does: reading `/proc/<pid>/smaps_rollup`
+//! walks every page of the process (20 ms and more at 2M keys here), so the serving thread
+//! never reads it; it only drains the pipe. The child keeps that walk to about 1% of its time.
 //!
 //! Lock order: the keyspace, then this module's state; never the other way round.
 
@@ -70,8 +74,11 @@ struct Child {
     /// The keyspace's change counter at the fork.
     dirty_at_start: u64,
     temp_path: PathBuf,
+    /// The read end of the pipe the child reports its copy-on-write memory on (non-blocking).
+    reports: std::fs::File,
     cow_bytes: u64,
     cow_peak: u64,
+    /// When the last report arrived.
     cow_sampled: Option<Instant>,
     keys_total: u64,
 }
@@ -209,6 +216,7 @@ pub fn bgsave(shared: &Shared, ks: &Keyspace) -> Result<libc::pid_t, String> {
     let (dir, target) = snapshot_path(shared);
     let options = save_options(shared);
     st.last_bgsave_try_unix = unix_now();
+    let (reports, report_to) = report_pipe().map_err(|e| format!("Can't save in background: pipe: {e}"))?;
     let fork_started = Instant::now();
     // SAFETY: fork in a threaded process: the child runs only async-signal-safe calls,
     // the allocator (which stays usable in the forking thread) and file system calls on its
@@ -221,8 +229,9 @@ pub fn bgsave(shared: &Shared, ks: &Keyspace) -> Result<libc::pid_t, String> {
         return Err(format!("Can't save in background: fork: {e}"));
     }
     if pid == 0 {
-        child_main(ks, &dir, &target, &options);
+        child_main(ks, &dir, &target, &options, report_to);
     }
+    drop(report_to);
     let fork_usec = fork_started.elapsed().as_micros() as u64;
     st.latest_fork_usec = fork_usec;
     st.total_forks += 1;
@@ -231,6 +240,7 @@ pub fn bgsave(shared: &Shared, ks: &Keyspace) -> Result<libc::pid_t, String> {
         started: Instant::now(),
         dirty_at_start: ks.dirty,
         temp_path: temp_path(&dir, pid as u32),
+        reports,
         cow_bytes: 0,
         cow_peak: 0,
         cow_sampled: None,
@@ -242,24 +252,105 @@ pub fn bgsave(shared: &Shared, ks: &Keyspace) -> Result<libc::pid_t, String> {
     Ok(pid)
 }
 
-/// The child of a background save: writes the snapshot and exits (0 on success).
-fn child_main(ks: &Keyspace, dir: &Path, target: &Path, options: &SaveOptions) -> ! {
+/// A pipe for the child's reports: (read end, write end), both non-blocking and closed on exec.
+/// A report the parent has no room for is dropped, never waited for.
+fn report_pipe() -> std::io::Result<(std::fs::File, std::os::fd::OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: `pipe2` fills the two descriptors, which are then owned here.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and nothing else owns them.
+    Ok(unsafe { (std::fs::File::from_raw_fd(fds[0]), std::os::fd::OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// One report of the child: its copy-on-write memory in bytes, little-endian (8 bytes, below
+/// `PIPE_BUF`, so each write arrives whole).
+fn send_report(fd: libc::c_int, cow_bytes: u64) {
+    let bytes = cow_bytes.to_le_bytes();
+    // SAFETY: writes a buffer we own to the pipe's write end.
+    unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+}
+
+/// `Private_Dirty` of this process in bytes, from `/proc/self/smaps_rollup` (the pages it
+/// wrote since the fork: its copy-on-write memory).
+fn own_private_dirty() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Private_Dirty:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The child's output, which measures and reports the child's copy-on-write memory now and
+/// then as the snapshot is written: at most once a second, and no more often than a hundred
+/// times what the last measurement took (Redis's `CHILD_COW_DUTY_CYCLE`).
+struct Reporting<W> {
+    out: W,
+    fd: libc::c_int,
+    writes: u32,
+    next_at: Instant,
+}
+
+impl<W> Reporting<W> {
+    fn new(out: W, fd: libc::c_int) -> Reporting<W> {
+        Reporting { out, fd, writes: 0, next_at: Instant::now() + std::time::Duration::from_secs(1) }
+    }
+
+    fn report(&mut self) {
+        let started = Instant::now();
+        if let Some(bytes) = own_private_dirty() {
+            send_report(self.fd, bytes);
+        }
+        let cost = started.elapsed();
+        self.next_at = Instant::now() + (cost * 100).max(std::time::Duration::from_secs(1));
+    }
+}
+
+impl<W: Write> Write for Reporting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The clock is read every 4096 writes (most writes are a few bytes).
+        self.writes = self.writes.wrapping_add(1);
+        if self.writes.is_multiple_of(4096) && Instant::now() >= self.next_at {
+            self.report();
+        }
+        self.out.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// The child of a background save: writes the snapshot, reports its copy-on-write memory on
+/// `reports` along the way and at the end, and exits (0 on success).
+fn child_main(ks: &Keyspace, dir: &Path, target: &Path, options: &SaveOptions, reports: std::os::fd::OwnedFd) -> ! {
+    use std::os::fd::IntoRawFd;
+    let fd = reports.into_raw_fd();
     // SAFETY: plain system calls on the child's own process.
     unsafe {
         // Die with the server; default signal handling (the runtime's handlers are not ours).
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         libc::signal(libc::SIGTERM, libc::SIG_DFL);
         libc::signal(libc::SIGINT, libc::SIG_DFL);
-        // Drop the inherited sockets and files: a listening socket or a client connection
-        // the server closes must not stay open here.
-        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
-            for fd in 3..4096 {
-                libc::close(fd);
+        // Drop the inherited sockets and files but the report pipe: a listening socket or a
+        // client connection the server closes must not stay open here.
+        let keep = fd as u32;
+        let below = keep == 3 || libc::syscall(libc::SYS_close_range, 3u32, keep - 1, 0u32) == 0;
+        let above = libc::syscall(libc::SYS_close_range, keep + 1, u32::MAX, 0u32) == 0;
+        if !(below && above) {
+            for other in (3..4096).filter(|&other| other != fd) {
+                libc::close(other);
             }
         }
     }
     let temp = temp_path(dir, std::process::id());
-    let code = match write_atomically(dir, target, &temp, |out| snapshot::write_snapshot(ks, out, options)) {
+    let written =
+        write_atomically(dir, target, &temp, |out| snapshot::write_snapshot(ks, Reporting::new(out, fd), options));
+    if let Some(bytes) = own_private_dirty() {
+        send_report(fd, bytes);
+    }
+    let code = match written {
         Ok(_) => 0,
         Err(e) => {
             let line = format!("{}:C Background save failed: {e}\n", std::process::id());
@@ -286,16 +377,33 @@ pub fn kill_bgsave(shared: &Shared) {
     tracing::warn!("Background saving terminated (pid {})", child.pid);
 }
 
-/// `Private_Dirty` of a process in bytes, from `/proc/<pid>/smaps_rollup`.
-fn private_dirty(pid: libc::pid_t) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let line = text.lines().find(|l| l.starts_with("Private_Dirty:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+impl Child {
+    /// Takes in the reports the child sent since the last call (a non-blocking read).
+    fn drain_reports(&mut self) {
+        use std::io::Read;
+        let mut buf = [0u8; 8 * 64];
+        let mut pending = 0;
+        // Bounded: the pipe holds what the child wrote at most once a second.
+        for _ in 0..64 {
+            match self.reports.read(&mut buf[pending..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => pending += n,
+            }
+            let whole = pending - pending % 8;
+            for report in buf[..whole].chunks_exact(8) {
+                let bytes = u64::from_le_bytes(report.try_into().expect("8 bytes"));
+                self.cow_bytes = bytes;
+                self.cow_peak = self.cow_peak.max(bytes);
+                self.cow_sampled = Some(Instant::now());
+            }
+            buf.copy_within(whole..pending, 0);
+            pending -= whole;
+        }
+    }
 }
 
-/// The persistence part of the server cron (ten times a second): reaps a finished child,
-/// samples the running one's copy-on-write memory, and starts a background save when a save
+/// The persistence part of the server cron (ten times a second): takes in the child's
+/// copy-on-write reports, reaps a finished child, and starts a background save when a save
 /// point, the cron schedule or a scheduled BGSAVE asks for one.
 pub fn cron(shared: &Shared) {
     reap_child(shared);
@@ -344,21 +452,15 @@ pub fn cron(shared: &Shared) {
     drop(ks);
 }
 
-/// Reaps the background save's child if it has finished, else samples its memory.
+/// Takes in the background save's reports and reaps its child if it has finished.
 fn reap_child(shared: &Shared) {
     let mut st = shared.persistence.state.lock();
     let Some(child) = st.child.as_mut() else { return };
     let mut status = 0;
     // SAFETY: polls our own child without blocking.
     let done = unsafe { libc::waitpid(child.pid, &mut status, libc::WNOHANG) };
+    child.drain_reports();
     if done == 0 {
-        if child.cow_sampled.is_none_or(|t| t.elapsed().as_millis() >= 200) {
-            if let Some(bytes) = private_dirty(child.pid) {
-                child.cow_bytes = bytes;
-                child.cow_peak = child.cow_peak.max(bytes);
-            }
-            child.cow_sampled = Some(Instant::now());
-        }
         return;
     }
     let child = st.child.take().expect("checked above");

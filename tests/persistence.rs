@@ -232,6 +232,10 @@ fn bgsave_runs_in_a_child_and_moves_lastsave() {
     // The write made during the save is a change the snapshot does not hold.
     assert_eq!(info_text(&mut con, "rdb_changes_since_last_save"), "1");
     assert_eq!(info_text(&mut con, "rdb_saves"), "1");
+    // The child reports its copy-on-write memory through a pipe, at the end at least (its
+    // own output buffer is memory it wrote after the fork).
+    let cow: u64 = info_text(&mut con, "rdb_last_cow_size").parse().unwrap();
+    assert!(cow >= 64 << 10, "rdb_last_cow_size {cow}");
     // Inside a transaction BGSAVE is scheduled and the cron runs it.
     let mut raw = Raw::connect(&server);
     assert_eq!(raw.call(&["MULTI"]), "+OK");
