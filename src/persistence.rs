@@ -208,7 +208,7 @@ fn save_now(shared: &Shared, ks: &Keyspace) -> Result<u64, String> {
 
 /// BGSAVE: forks a child that writes the snapshot; returns at once. `ks` must be the
 /// keyspace under its lock, held by the calling thread.
-pub fn bgsave(shared: &Shared, ks: &Keyspace) -> Result<libc::pid_t, String> {
+pub fn bgsave(shared: &Shared, ks: &mut Keyspace) -> Result<libc::pid_t, String> {
     let mut st = shared.persistence.state.lock();
     if st.child.is_some() {
         return Err("Background save already in progress".into());
@@ -232,6 +232,7 @@ pub fn bgsave(shared: &Shared, ks: &Keyspace) -> Result<libc::pid_t, String> {
         child_main(ks, &dir, &target, &options, report_to);
     }
     drop(report_to);
+    ks.snapshot_child = true;
     let fork_usec = fork_started.elapsed().as_micros() as u64;
     st.latest_fork_usec = fork_usec;
     st.total_forks += 1;
@@ -412,6 +413,7 @@ pub fn cron(shared: &Shared) {
     let cron_text = shared.config.read().get("snapshot-cron").to_string();
     let mut ks = shared.keyspace.lock();
     let mut st = shared.persistence.state.lock();
+    ks.snapshot_child = st.child.is_some();
     if st.child.is_some() || st.shutdown_handled {
         return;
     }
@@ -447,7 +449,7 @@ pub fn cron(shared: &Shared) {
     if let Some(reason) = reason {
         tracing::info!("{reason}");
         ks.now_ms = crate::storage::now_ms();
-        let _ = bgsave(shared, &ks);
+        let _ = bgsave(shared, &mut ks);
     }
     drop(ks);
 }

@@ -323,6 +323,10 @@ pub struct Keyspace {
     /// in place, deletion and flushed key counts one; expiry and eviction do not, as in Redis.
     /// Snapshots compare it with its value at their start (save points, INFO persistence).
     pub dirty: u64,
+    /// A forked snapshot child shares the keyspace's pages with this process: while it runs,
+    /// reads leave the access clocks alone, as Redis does while it has a child (each touched
+    /// entry would cost a copied page and the child's memory).
+    pub snapshot_child: bool,
 }
 
 /// Memory the server uses before any key is stored (code, runtime, buffers). INFO's
@@ -373,6 +377,7 @@ impl Keyspace {
             before_images: undo::BeforeImages::default(),
             client_memory: Default::default(),
             dirty: 0,
+            snapshot_child: false,
         }
     }
 
