@@ -48,6 +48,8 @@ pub struct Settings {
     pub requirepass: RwLock<Option<String>>,
     pub protected_mode: AtomicBool,
     pub hz: AtomicU64,
+    /// Whether the active expire cycle runs (`DEBUG SET-ACTIVE-EXPIRE`, for tests as in Redis).
+    pub active_expire: AtomicBool,
     /// `primary-port-http-enabled`: the main port answers an HTTP request line (metrics).
     pub primary_port_http: AtomicBool,
     /// `maxmemory`, and `maxmemory-clients` resolved to bytes (a percentage is of
@@ -158,6 +160,7 @@ impl Shared {
                 requirepass: RwLock::new(None),
                 protected_mode: AtomicBool::new(true),
                 hz: AtomicU64::new(10),
+                active_expire: AtomicBool::new(true),
                 primary_port_http: AtomicBool::new(true),
                 maxmemory: AtomicU64::new(0),
                 maxmemory_clients: AtomicU64::new(0),

@@ -17,7 +17,9 @@
 
 use std::io::{self, Read, Write};
 
-use super::rdb::{RdbError, RdbItem, RdbKey, RdbReader, RdbValue, RdbWriteOptions, RdbWriter, StandardAux};
+use super::rdb::{
+    PayloadError, RdbError, RdbItem, RdbKey, RdbReader, RdbValue, RdbWriteOptions, RdbWriter, StandardAux,
+};
 use crate::storage::evict::{lfu, Policy};
 use crate::storage::hash::HashValue;
 use crate::storage::list::ListValue;
@@ -57,18 +59,7 @@ pub struct LoadStats {
 /// Writes every live key of `ks` to `out` as an RDB file; returns how many keys it wrote.
 /// Nothing of `ks` changes, so a forked child may run it on its copy of the keyspace.
 pub fn write_snapshot<W: Write>(ks: &Keyspace, out: W, options: &SaveOptions) -> io::Result<u64> {
-    let e = &ks.encoding;
-    let write_options = RdbWriteOptions {
-        hash_max_listpack_entries: e.hash_max_listpack_entries,
-        hash_max_listpack_value: e.hash_max_listpack_value,
-        zset_max_listpack_entries: e.zset_max_listpack_entries,
-        zset_max_listpack_value: e.zset_max_listpack_value,
-        set_max_intset_entries: e.set_max_intset_entries,
-        list_max_listpack_size: e.list_max_listpack_size,
-        compress: options.compress,
-        ..RdbWriteOptions::default()
-    };
-    let mut w = RdbWriter::new(out, write_options)?;
+    let mut w = RdbWriter::new(out, write_options(ks, options.compress))?;
     w.write_standard_aux(&StandardAux::now(&options.redis_ver, ks.used_memory() as u64))?;
     let tenants = encode_tenants(ks);
     if tenants.len() > 2 {
@@ -103,6 +94,46 @@ pub fn write_snapshot<W: Write>(ks: &Keyspace, out: W, options: &SaveOptions) ->
     }
     w.finish()?;
     Ok(written)
+}
+
+/// The encodings the keyspace's thresholds call for (as Redis writes values by their
+/// in-memory encoding), and whether long strings are compressed.
+pub fn write_options(ks: &Keyspace, compress: bool) -> RdbWriteOptions {
+    let e = &ks.encoding;
+    RdbWriteOptions {
+        hash_max_listpack_entries: e.hash_max_listpack_entries,
+        hash_max_listpack_value: e.hash_max_listpack_value,
+        zset_max_listpack_entries: e.zset_max_listpack_entries,
+        zset_max_listpack_value: e.zset_max_listpack_value,
+        set_max_intset_entries: e.set_max_intset_entries,
+        list_max_listpack_size: e.list_max_listpack_size,
+        compress,
+        ..RdbWriteOptions::default()
+    }
+}
+
+/// DUMP: the entry's value as a Redis DUMP payload (the expiry, access data and tags are not
+/// part of one, as in Redis).
+pub fn dump_entry(entry: &Entry, options: RdbWriteOptions) -> io::Result<Vec<u8>> {
+    super::rdb::dump_payload(&value_of(entry), options)
+}
+
+/// RESTORE: the entry a DUMP payload makes under `key`, with no expiry.
+pub fn restored_entry(ks: &Keyspace, key: &[u8], payload: &[u8]) -> Result<Box<Entry>, PayloadError> {
+    Ok(match super::rdb::read_payload(payload)? {
+        RdbValue::String(s) => Entry::string(key, &s, 0),
+        value => Entry::new_collection(key, collection_of(value, &ks.encoding), 0),
+    })
+}
+
+/// The access clock of a stored key from a snapshot's or a RESTORE's idle time (seconds) or
+/// LFU counter: the one the current policy keeps, as Redis's `objectSetLRUOrLFU`.
+pub fn access_of(ks: &Keyspace, lru_idle_secs: Option<u64>, lfu_freq: Option<u8>) -> Option<u32> {
+    if ks.policy.is_lfu() {
+        lfu_freq.map(|f| lfu::pack(lfu::minutes(ks.now_ms), u32::from(f)))
+    } else {
+        lru_idle_secs.map(|idle| ks.lru_clock().saturating_sub(idle.min(u64::from(u32::MAX)) as u32))
+    }
 }
 
 /// The codec's model of an entry's value.
@@ -180,13 +211,7 @@ fn store_key(ks: &mut Keyspace, key: RdbKey, tags: Option<Vec<Vec<u8>>>) {
     };
     entry.set_expire_at(key.expire_at_ms.unwrap_or(0));
     ks.insert(db, entry, &[]);
-    // As Redis's `objectSetLRUOrLFU`: the statistic the current policy keeps, if the file has it.
-    let access = if ks.policy.is_lfu() {
-        key.lfu_freq.map(|f| lfu::pack(lfu::minutes(ks.now_ms), u32::from(f)))
-    } else {
-        key.lru_idle_secs.map(|idle| ks.lru_clock().saturating_sub(idle.min(u64::from(u32::MAX)) as u32))
-    };
-    if let Some(access) = access {
+    if let Some(access) = access_of(ks, key.lru_idle_secs, key.lfu_freq) {
         ks.modify(db, &key.key, &[], |e| {
             e.set_access(access);
             ((), false)

@@ -338,6 +338,10 @@ pub const BASELINE_MEMORY: usize = 1 << 20;
 /// `LRU_CLOCK_RESOLUTION`, so that approximated LRU ranks keys as coarsely as Redis does and
 /// single-tenant eviction keeps the hit ratio Redis keeps.
 const LRU_TICK_MS: u64 = 1000;
+/// Where the LRU clock starts: 2^24 ticks (194 days, the range of Redis's 24-bit clock), so
+/// that an idle time that long can be given right after the start (RESTORE IDLETIME, the idle
+/// times of a snapshot being loaded).
+const LRU_CLOCK_START: u64 = 1 << 24;
 
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -389,10 +393,9 @@ impl Keyspace {
         &self.dbs[db]
     }
 
-    /// The LRU clock: tenths of a second since start (finer than Redis's one second, so
-    /// that sampling can tell apart keys touched within the same second).
+    /// The LRU clock: seconds since start (`LRU_TICK_MS`), from `LRU_CLOCK_START`.
     pub fn lru_clock(&self) -> u32 {
-        ((self.now_ms.saturating_sub(self.started_ms)) / LRU_TICK_MS) as u32
+        (LRU_CLOCK_START + self.now_ms.saturating_sub(self.started_ms) / LRU_TICK_MS) as u32
     }
 
     /// Milliseconds since `entry` was last accessed (LRU policies).
