@@ -99,7 +99,7 @@ need_package redis-benchmark redis-tools
 start() { # PORT BINARY FLAGS...: starts tenantcache on CPU 0; its PID in SERVER_PID
     local port=$1 bin=$2
     shift 2
-    start_server "$port" taskset -c 0 "$bin" --port "$port" --bind 127.0.0.1 --loglevel warning --metrics-port 0 "$@"
+    start_server "$port" taskset -c 0 "$bin" --port "$port" --bind 127.0.0.1 --save '' --loglevel warning --metrics-port 0 "$@"
 }
 if [ "$SWAP" = 1 ]; then
     # B's flags in the first server started (on the first port), A's in the second.

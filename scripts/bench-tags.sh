@@ -13,7 +13,7 @@ need_package redis-server redis-server
 cargo build --release --quiet --bin tenantcache --example tag_bench
 PORT_TC=${PORT_TC:-26479}
 PORT_RS=${PORT_RS:-26480}
-start_server "$PORT_TC" target/release/tenantcache --port "$PORT_TC" --bind 127.0.0.1 --loglevel warning
+start_server "$PORT_TC" target/release/tenantcache --port "$PORT_TC" --bind 127.0.0.1 --save '' --loglevel warning
 start_server "$PORT_RS" redis-server --port "$PORT_RS" --bind 127.0.0.1 --save '' --appendonly no --loglevel warning
 native=$(target/release/examples/tag_bench --port "$PORT_TC" --mode native)
 client=$(target/release/examples/tag_bench --port "$PORT_RS" --mode clientside)

@@ -31,7 +31,7 @@ RESERVE=${RESERVE:-32mb}
 
 # One server at a time: each run starts one, and stop_servers ends it before the next.
 start_tc() { # policy
-    start_server "$PORT_TC" "$TC" --port "$PORT_TC" --bind 127.0.0.1 --loglevel warning --maxmemory "$MAXMEM" \
+    start_server "$PORT_TC" "$TC" --port "$PORT_TC" --bind 127.0.0.1 --save '' --loglevel warning --maxmemory "$MAXMEM" \
         --maxmemory-policy "$1"
 }
 start_rs() { # policy

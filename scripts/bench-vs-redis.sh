@@ -66,7 +66,7 @@ fi
 start_server "$REDIS_PORT" "${SERVER_PREFIX[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
     --save '' --appendonly no --daemonize no
 REDIS_PID=$SERVER_PID
-start_server "$TC_PORT" "${SERVER_PREFIX[@]}" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --loglevel warning
+start_server "$TC_PORT" "${SERVER_PREFIX[@]}" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --save '' --loglevel warning
 TC_PID=$SERVER_PID
 
 cpu_ns() { # CPU time of a process (all its threads), in nanoseconds

@@ -68,7 +68,7 @@ for server in $SERVERS; do
             --save '' --appendonly no --daemonize no
         ;;
     tenantcache)
-        measure tenantcache "$TC_PORT" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --loglevel warning
+        measure tenantcache "$TC_PORT" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --save '' --loglevel warning
         ;;
     *) die "unknown server '$server' (redis, tenantcache)" ;;
     esac

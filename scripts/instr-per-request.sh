@@ -94,7 +94,7 @@ counts() { # BINARY REQUESTS FLAGS... -> "instructions D1-misses" the server had
     local bin=$1 n=$2 pid log
     shift 2
     start_server "$PORT" valgrind --tool=cachegrind --cache-sim=yes --cachegrind-out-file=/dev/null "$bin" \
-        --port "$PORT" --bind 127.0.0.1 --loglevel warning "$@"
+        --port "$PORT" --bind 127.0.0.1 --save '' --loglevel warning "$@"
     pid=$SERVER_PID
     log=/tmp/$SCRIPT_NAME-$PORT.log
     if [ ${#WARMUP[@]} -gt 0 ]; then

@@ -73,6 +73,6 @@ printf '%-12s %-9s %10s %10s %14s %12s %14s\n' server encoding rss_MB+ used_MB+ 
 failures=0
 measure redis "$REDIS_PORT" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
     --save '' --appendonly no --daemonize no || failures=$((failures + 1))
-measure tenantcache "$TC_PORT" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 \
+measure tenantcache "$TC_PORT" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --save '' \
     --loglevel warning || failures=$((failures + 1))
 [ "$failures" -eq 0 ] || exit 1

@@ -78,7 +78,7 @@ for ttl in none ttl; do
     else
         printf '%-12s %-5s skipped (set VALKEY_BIN to a valkey-server)\n' valkey "$ttl"
     fi
-    measure tenantcache "$TC_PORT" "$ttl" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 \
+    measure tenantcache "$TC_PORT" "$ttl" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --save '' \
         --loglevel warning || failures=$((failures + 1))
 done
 [ "$failures" -eq 0 ] || exit 1

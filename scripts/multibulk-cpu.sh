@@ -66,7 +66,7 @@ for n in $ARGS; do
     for command in ECHO RPUSH; do
         row redis "$REDIS_PORT" "$command" "$n" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
             --save '' --appendonly no --daemonize no
-        row tenantcache "$TC_PORT" "$command" "$n" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 \
+        row tenantcache "$TC_PORT" "$command" "$n" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --save '' \
             --metrics-port 0 --loglevel warning
     done
 done

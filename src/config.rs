@@ -188,13 +188,19 @@ pub static DIRECTIVES: &[Directive] = &[
     d("set-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
     d("zset-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
     d("zset-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
-    // Accepted so that existing redis.conf files and tools work; no effect (no persistence,
-    // replication or scripting here).
-    inert("save", "", Kind::Text),
+    // RDB snapshots: save points (`seconds changes` pairs; "" = none; Redis 7.0's default,
+    // so the data outlives a restart as with Redis), Dragonfly's cron schedule, where the
+    // file lives, compression, and what a bad file at startup does.
+    d("save", "3600 1 300 100 60 10000", Kind::Special, true),
+    d("snapshot-cron", "", Kind::Special, true),
+    d("dir", "./", Kind::Text, true),
+    d("dbfilename", "dump.rdb", Kind::Special, true),
+    d("rdbcompression", "yes", Kind::Bool, true),
+    d("rdb-on-load-error", "refuse", Kind::Enum(&["refuse", "start-empty"]), true),
+    // Accepted so that existing redis.conf files and tools work; no effect (no append-only
+    // file, replication or scripting here).
     inert("appendonly", "no", Kind::Bool),
     inert("appendfsync", "everysec", Kind::Enum(&["always", "everysec", "no"])),
-    inert("dir", "/data", Kind::Text),
-    inert("dbfilename", "dump.rdb", Kind::Text),
     inert_fixed("daemonize", "no", Kind::Bool),
     d("protected-mode", "yes", Kind::Bool, true),
     inert_fixed("supervised", "no", Kind::Text),
@@ -234,7 +240,6 @@ pub static DIRECTIVES: &[Directive] = &[
     d("always-show-logo", "no", Kind::Bool, false),
     inert("crash-log-enabled", "yes", Kind::Bool),
     inert("sanitize-dump-payload", "no", Kind::Text),
-    inert("rdbcompression", "yes", Kind::Bool),
     inert("rdbchecksum", "yes", Kind::Bool),
     inert("stop-writes-on-bgsave-error", "yes", Kind::Bool),
     inert("aof-use-rdb-preamble", "yes", Kind::Bool),
@@ -831,6 +836,28 @@ fn check_special(name: &str, value: &str) -> Result<String, String> {
                 [no, one] if no.eq_ignore_ascii_case("no") && one.eq_ignore_ascii_case("one") => Ok(String::new()),
                 [host, port] => Ok(format!("{host} {port}")),
                 _ => Err("wrong number of arguments".into()),
+            }
+        }
+        "save" => {
+            let words: Vec<&str> = value.split_whitespace().collect();
+            let valid = words.len().is_multiple_of(2) && words.iter().all(|w| w.parse::<u32>().is_ok());
+            if !valid {
+                return Err("Invalid save parameters".into());
+            }
+            Ok(words.join(" "))
+        }
+        "snapshot-cron" => {
+            let text = value.split_whitespace().collect::<Vec<_>>().join(" ");
+            if !text.is_empty() {
+                crate::base::cron::CronSchedule::parse(&text)?;
+            }
+            Ok(text)
+        }
+        "dbfilename" => {
+            if value.is_empty() || value.contains('/') {
+                Err("dbfilename can't be a path, just a filename".into())
+            } else {
+                Ok(value.to_string())
             }
         }
         "tenant-key-separator" => {

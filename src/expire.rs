@@ -24,6 +24,9 @@ pub async fn active_expire_cycle(shared: Arc<Shared>) {
         tokio::time::sleep(period).await;
         let deadline = Instant::now() + period / 4;
         shared.keyspace.lock().resize_step(RESIZE_SLICE);
+        if !shared.settings.active_expire.load(Ordering::Relaxed) {
+            continue;
+        }
         loop {
             let slice = {
                 let mut ks = shared.keyspace.lock();

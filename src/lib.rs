@@ -15,6 +15,7 @@ pub mod engine;
 pub mod expire;
 pub mod latency;
 pub mod metrics;
+pub mod persistence;
 pub mod protocol;
 pub mod pubsub;
 pub mod server;

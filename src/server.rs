@@ -48,6 +48,8 @@ pub struct Settings {
     pub requirepass: RwLock<Option<String>>,
     pub protected_mode: AtomicBool,
     pub hz: AtomicU64,
+    /// Whether the active expire cycle runs (`DEBUG SET-ACTIVE-EXPIRE`, for tests as in Redis).
+    pub active_expire: AtomicBool,
     /// `primary-port-http-enabled`: the main port answers an HTTP request line (metrics).
     pub primary_port_http: AtomicBool,
     /// `maxmemory`, and `maxmemory-clients` resolved to bytes (a percentage is of
@@ -121,6 +123,8 @@ pub struct Shared {
     /// `client-output-buffer-limit` (INFO `client_output_buffer_limit_disconnections`).
     pub evicted_clients: AtomicU64,
     pub output_limit_disconnections: AtomicU64,
+    /// Snapshots: the background save, save points, LASTSAVE, INFO persistence.
+    pub persistence: crate::persistence::Persistence,
 }
 
 /// Compiles `tenant-key-pattern` and `tenant-key-separator` from the configuration.
@@ -141,6 +145,7 @@ impl Shared {
         let keyspace = Keyspace::new(databases, TenantRegistry::new(patterns, sep));
         let client_memory = keyspace.client_memory.clone();
         let config_file = config.file.clone();
+        let started_unix = crate::storage::now_ms() / 1000;
         let shared = Arc::new(Shared {
             keyspace: Mutex::new(keyspace),
             settings: Settings {
@@ -155,6 +160,7 @@ impl Shared {
                 requirepass: RwLock::new(None),
                 protected_mode: AtomicBool::new(true),
                 hz: AtomicU64::new(10),
+                active_expire: AtomicBool::new(true),
                 primary_port_http: AtomicBool::new(true),
                 maxmemory: AtomicU64::new(0),
                 maxmemory_clients: AtomicU64::new(0),
@@ -181,12 +187,13 @@ impl Shared {
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|_| std::env::args().next().unwrap_or_default()),
             run_id: random_hex_id(),
-            started_unix: crate::storage::now_ms() / 1000,
+            started_unix,
             memory_peak: AtomicU64::new(0),
             monitors: Default::default(),
             client_memory,
             evicted_clients: AtomicU64::new(0),
             output_limit_disconnections: AtomicU64::new(0),
+            persistence: crate::persistence::Persistence::new(started_unix),
         });
         let names: Vec<&str> = crate::config::DIRECTIVES.iter().map(|d| d.name).collect();
         for name in names {
@@ -572,6 +579,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     // Bound before the ready line, so a scrape right after it finds the endpoint.
     crate::metrics::http::start(&shared);
     tracing::info!("Server initialized");
+    crate::persistence::load_at_start(&shared)?;
     // Written at every loglevel: scripts and test harnesses wait for this line (Redis 7.2
     // words it "Ready to accept connections tcp"; the port follows, as it may have been 0).
     crate::logging::always(tracing::Level::INFO, &format!("Ready to accept connections tcp port {actual_port}"));
@@ -582,13 +590,33 @@ pub async fn run(config: Config) -> Result<(), String> {
     tokio::spawn(crate::expire::active_expire_cycle(shared.clone()));
     tokio::spawn(ops_sampler(shared.clone()));
     tokio::spawn(clients_cron(shared.clone()));
+    tokio::spawn(persistence_cron(shared.clone()));
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot install SIGTERM handler: {e}"))?;
-    tokio::select! {
-        _ = sigterm.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
-        _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
-        _ = shared.shutdown.notified() => {}
+    // A signal saves first when save points are configured, as in Redis; if that save fails
+    // the server stays up (SHUTDOWN NOSAVE still ends it). SHUTDOWN saved in its handler.
+    loop {
+        let signalled = tokio::select! {
+            _ = sigterm.recv() => {
+                tracing::warn!("Received SIGTERM scheduling shutdown...");
+                true
+            }
+            _ = tokio::signal::ctrl_c() => {
+                tracing::warn!("Received SIGINT scheduling shutdown...");
+                true
+            }
+            _ = shared.shutdown.notified() => false,
+        };
+        if signalled && !crate::persistence::shutdown_handled(&shared) {
+            let save = crate::persistence::save_points_configured(&shared);
+            let ks = shared.keyspace.lock();
+            if crate::persistence::shutdown_save(&shared, &ks, save).is_err() {
+                tracing::warn!("Error trying to save the DB, can't exit.");
+                continue;
+            }
+        }
+        break;
     }
     shared.shutting_down.store(true, Ordering::SeqCst);
     let clients: Vec<_> = shared.clients.lock().values().cloned().collect();
@@ -678,6 +706,19 @@ async fn clients_cron(shared: Arc<Shared>) {
                 c.wake.notify_one();
             }
         }
+    }
+}
+
+/// Ten times a second: reaps a finished background save and starts one when a save point or
+/// the snapshot cron schedule calls for it (see [`crate::persistence::cron`]).
+async fn persistence_cron(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        if shared.shutting_down.load(Ordering::Relaxed) {
+            return;
+        }
+        crate::persistence::cron(&shared);
     }
 }
 

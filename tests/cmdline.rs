@@ -81,16 +81,17 @@ fn flags_without_effect_warn_once_each() {
     ]))
     .start();
     let log = server.log();
-    for flag in
-        ["--num_shards", "--keys_output_limit", "--conn_io_threads", "--pipeline_squash", "--snapshot_cron", "--tls "]
-    {
+    for flag in ["--num_shards", "--keys_output_limit", "--conn_io_threads", "--pipeline_squash", "--tls "] {
         assert_eq!(warnings_naming(&log, flag), 1, "{flag}: {log:#?}");
     }
+    // Snapshots on a schedule are implemented: no warning, the directive takes the value.
+    assert_eq!(warnings_naming(&log, "--snapshot_cron"), 0, "{log:#?}");
     assert_eq!(warnings_naming(&log, "'repl-timeout'"), 1, "{log:#?}");
     assert!(log.iter().any(|l| l.contains("--num_shards") && l.contains("no effect")), "{log:#?}");
     // Accepted redis.conf directives keep the value given, for CONFIG GET.
     let mut con = server.conn();
     assert_eq!(config_get(&mut con, "repl-timeout"), "40");
+    assert_eq!(config_get(&mut con, "snapshot-cron"), "*/30 * * * *");
 }
 
 #[test]

@@ -95,7 +95,8 @@ fn protected_configs_need_enable_protected_configs() {
             format!("ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config")
         );
     }
-    assert_eq!(config_get(&mut con, "dir"), "/data");
+    // Unchanged: the scratch directory the test helper gives every server.
+    assert_eq!(config_get(&mut con, "dir"), server.scratch().to_str().unwrap());
     assert_eq!(config_get(&mut con, "dbfilename"), "dump.rdb");
     // Refused as a whole: the other pair did not change either.
     assert!(
@@ -135,7 +136,10 @@ fn debug_sleep_out_of_range_is_an_error_and_the_client_stays() {
 
 #[test]
 fn no_debug_input_closes_the_connection() {
-    let server = Server::start(&["--enable-debug-command", "yes", "--maxclients", "2"]);
+    // DEBUG RELOAD writes a snapshot: into a scratch directory, not the working directory.
+    let dir = std::env::temp_dir().join(format!("tenantcache-debug-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = Server::start(&["--enable-debug-command", "yes", "--maxclients", "2", "--dir", dir.to_str().unwrap()]);
     let mut con = server.conn();
     let hostile: &[&[&str]] = &[
         &["DEBUG", "SLEEP", "18446744073709551616"],
@@ -155,4 +159,6 @@ fn no_debug_input_closes_the_connection() {
     // The connection kept its one slot: a second client still fits under maxclients 2.
     let mut other = server.conn();
     let _: String = ok(&mut other, &["PING"]);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,6 +2,7 @@
 //! parsing, byte comparison, random numbers, glob matching, the log format).
 
 pub mod alloc;
+pub mod cron;
 pub mod glob;
 pub mod logging;
 pub mod util;

@@ -308,6 +308,11 @@ fn translate(option: RawOption, out: &mut Vec<(String, Vec<String>)>, warned: &m
             set("bind", "* -::*".into());
             return Ok(());
         }
+        "dbfilename" if option.with_equals && !value.contains('.') => {
+            // Dragonfly names the file without its extension and adds `.rdb`.
+            set("dbfilename", format!("{value}.rdb"));
+            return Ok(());
+        }
         "maxmemory" if option.with_equals => {
             // `--maxmemory=2G` is Dragonfly's syntax, and Dragonfly's units are binary.
             let bytes = dragonfly_bytes(&value).ok_or_else(|| format!("--maxmemory: '{value}' is not a size"))?;

@@ -81,7 +81,7 @@ pub fn render(ctx: &mut Ctx, sections: &[&str]) -> String {
             "server" => server(ctx.shared, &mut out),
             "clients" => clients(ctx.shared, ctx.ks.get(), &mut out),
             "memory" => memory(ctx.shared, ctx.ks.get(), &mut out),
-            "persistence" => persistence(ctx.shared, &mut out),
+            "persistence" => persistence(ctx.shared, ctx.ks.get(), &mut out),
             "stats" => stats(ctx.shared, ctx.ks.get(), &mut out),
             "replication" => replication(ctx.shared, &mut out),
             "cpu" => cpu(&mut out),
@@ -254,25 +254,9 @@ fn memory(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
     field!(out, "lazyfreed_objects", 0);
 }
 
-fn persistence(shared: &Shared, out: &mut String) {
+fn persistence(shared: &Shared, ks: &Keyspace, out: &mut String) {
     out.push_str("# Persistence\r\n");
-    field!(out, "loading", 0);
-    field!(out, "async_loading", 0);
-    field!(out, "current_cow_peak", 0);
-    field!(out, "current_cow_size", 0);
-    field!(out, "current_cow_size_age", 0);
-    field!(out, "current_fork_perc", "0.00");
-    field!(out, "current_save_keys_processed", 0);
-    field!(out, "current_save_keys_total", 0);
-    field!(out, "rdb_bgsave_in_progress", 0);
-    field!(out, "rdb_last_save_time", shared.started_unix);
-    field!(out, "rdb_last_bgsave_status", "ok");
-    field!(out, "rdb_last_bgsave_time_sec", -1);
-    field!(out, "rdb_current_bgsave_time_sec", -1);
-    field!(out, "rdb_saves", 0);
-    field!(out, "rdb_last_cow_size", 0);
-    field!(out, "rdb_last_load_keys_expired", 0);
-    field!(out, "rdb_last_load_keys_loaded", 0);
+    crate::persistence::info(shared, ks, out);
     field!(out, "aof_enabled", 0);
     field!(out, "aof_rewrite_in_progress", 0);
     field!(out, "aof_rewrite_scheduled", 0);
@@ -315,8 +299,9 @@ fn stats(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
     field!(out, "pubsub_channels", channels);
     field!(out, "pubsub_patterns", patterns);
     field!(out, "pubsubshard_channels", shard_channels);
-    field!(out, "latest_fork_usec", 0);
-    field!(out, "total_forks", 0);
+    let (latest_fork_usec, total_forks) = shared.persistence.fork_stats();
+    field!(out, "latest_fork_usec", latest_fork_usec);
+    field!(out, "total_forks", total_forks);
     field!(out, "migrate_cached_sockets", 0);
     field!(out, "slave_expires_tracked_keys", 0);
     field!(out, "tracking_total_keys", 0);

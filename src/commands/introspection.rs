@@ -469,10 +469,33 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             &[
                 "LOG <message>",
                 "    Write <message> to the server log.",
+                "OBJECT <key>",
+                "    Show low level info about the key and associated value.",
+                "RELOAD",
+                "    Save the RDB on disk and reload it back to memory.",
+                "SET-ACTIVE-EXPIRE <0|1>",
+                "    Setting it to 0 disables expiring keys in background when they are not accessed.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
             ],
         ),
+        "reload" if args.len() == 2 => {
+            let ks = ctx.ks.get();
+            match crate::persistence::debug_reload(ctx.shared, ks) {
+                Ok(()) => ctx.out.ok(),
+                Err(e) => {
+                    tracing::warn!("DEBUG RELOAD: {e}");
+                    ctx.out.error("ERR Error trying to load the RDB dump, check server logs.");
+                }
+            }
+        }
+        "set-active-expire" if args.len() == 3 => {
+            // As Redis's `atoi`: anything but a non-zero number turns it off.
+            let on = crate::util::parse_i64(&args[2]).is_some_and(|n| n != 0);
+            ctx.shared.settings.active_expire.store(on, std::sync::atomic::Ordering::Relaxed);
+            ctx.out.ok();
+        }
+        "object" if args.len() == 3 => debug_object(ctx, &args[2]),
         "log" if args.len() == 3 => {
             tracing::warn!("DEBUG LOG: {}", text(&args[2]));
             ctx.out.ok();
@@ -491,10 +514,31 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.out.error(&format!("ERR wrong number of arguments for 'debug|{sub}' command"));
         }
         _ => ctx.out.error(&format!(
-            "ERR DEBUG {} is not supported by this server (supported: LOG, SLEEP, HELP)",
+            "ERR DEBUG {} is not supported by this server (supported: LOG, OBJECT, RELOAD, SET-ACTIVE-EXPIRE, SLEEP, HELP)",
             text(&args[1]).to_ascii_uppercase()
         )),
     }
+}
+
+/// DEBUG OBJECT key: Redis's line about the value (address, encoding, serialized length, LRU
+/// clock and idle seconds), without touching the key.
+fn debug_object(ctx: &mut Ctx, key: &[u8]) {
+    let db = ctx.db();
+    let compress = ctx.shared.config.read().get_bool("rdbcompression");
+    let ks = ctx.ks.get();
+    let options = crate::engine::persist::snapshot::write_options(ks, compress);
+    let Some(entry) = ks.read_with(db, key, crate::storage::lookup::NOTOUCH | crate::storage::lookup::NONOTIFY) else {
+        return ctx.out.error("ERR no such key");
+    };
+    let (address, encoding, access) =
+        (std::ptr::from_ref(entry) as *const u8 as usize, super::keys::encoding_of(entry), entry.access());
+    // The value's serialized length: its DUMP payload without the type byte and the footer.
+    let length = crate::engine::persist::snapshot::dump_entry(entry, options).map_or(0, |p| p.len().saturating_sub(11));
+    let idle = ctx.ks.get().idle_seconds_since(access);
+    ctx.out.simple(&format!(
+        "Value at:{address:#x} refcount:1 encoding:{encoding} serializedlength:{length} lru:{} lru_seconds_idle:{idle}",
+        access & 0x00ff_ffff
+    ));
 }
 
 /// The pause of `DEBUG SLEEP seconds`: a decimal number of seconds whose microseconds fit

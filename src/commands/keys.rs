@@ -6,6 +6,8 @@ use super::args::{self, is};
 use super::flags::*;
 use super::table::key_access;
 use super::{errors, CommandSpec, Ctx};
+use crate::engine::persist::rdb::PayloadError;
+use crate::engine::persist::snapshot;
 use crate::glob::glob_match;
 use crate::protocol::ReplyBuf;
 use crate::storage::{events, lookup, notify, Entry, KeyEvent, Kind, Removal};
@@ -67,6 +69,28 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("copy", -3, WRITE | DENYOOM, (1, 2, 1), "generic", "6.2.0", "Copies the value of a key to a new key.", copy)
         .key_access(&[key_access::READ, key_access::OVERWRITE]),
     cmd!("move", 3, WRITE | FAST, (1, 1, 1), "generic", "1.0.0", "Moves a key to another database.", move_key),
+    cmd!(
+        "dump",
+        2,
+        READONLY,
+        (1, 1, 1),
+        "generic",
+        "2.6.0",
+        "Returns a serialized representation of the value stored at a key.",
+        dump
+    )
+    .key_access(&[key_access::READ]),
+    cmd!(
+        "restore",
+        -4,
+        WRITE | DENYOOM,
+        (1, 1, 1),
+        "generic",
+        "2.6.0",
+        "Creates a key from the serialized representation of a value.",
+        restore
+    )
+    .key_access(&[key_access::OVERWRITE]),
     cmd!(
         "touch",
         -2,
@@ -385,6 +409,94 @@ fn copy(ctx: &mut Ctx, args: &[Bytes]) {
     ctx.out.int(1);
 }
 
+/// DUMP key: the value in Redis's DUMP format (RDB serialization, RDB version, CRC-64), or nil.
+fn dump(ctx: &mut Ctx, args: &[Bytes]) {
+    let db = ctx.db();
+    let compress = ctx.shared.config.read().get_bool("rdbcompression");
+    let ks = ctx.ks.get();
+    let options = snapshot::write_options(ks, compress);
+    match ks.read(db, &args[1]).map(|e| snapshot::dump_entry(e, options)) {
+        None => ctx.out.null(),
+        Some(Ok(payload)) => ctx.out.bulk(&payload),
+        Some(Err(e)) => ctx.out.error(&format!("ERR {e}")),
+    }
+}
+
+/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency], checked in
+/// Redis's order: options, an existing key (`BUSYKEY` without REPLACE), the TTL, the payload's
+/// footer, then its value. A TTL already past stores nothing (and REPLACE still deletes).
+fn restore(ctx: &mut Ctx, args: &[Bytes]) {
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq): (Option<i64>, Option<i64>) = (None, None);
+    let mut i = 4;
+    while i < args.len() {
+        let has_value = i + 1 < args.len();
+        if is(&args[i], "replace") {
+            replace = true;
+        } else if is(&args[i], "absttl") {
+            absttl = true;
+        } else if is(&args[i], "idletime") && has_value && freq.is_none() {
+            let Some(n) = args::int(ctx, &args[i + 1]) else { return };
+            if n < 0 {
+                return ctx.out.error("ERR Invalid IDLETIME value, must be >= 0");
+            }
+            idle = Some(n);
+            i += 1;
+        } else if is(&args[i], "freq") && has_value && idle.is_none() {
+            let Some(n) = args::int(ctx, &args[i + 1]) else { return };
+            if !(0..=255).contains(&n) {
+                return ctx.out.error("ERR Invalid FREQ value, must be >= 0 and <= 255");
+            }
+            freq = Some(n);
+            i += 1;
+        } else {
+            return ctx.out.error(errors::SYNTAX);
+        }
+        i += 1;
+    }
+    let db = ctx.db();
+    let key = &args[1][..];
+    let ks = ctx.ks.get();
+    if !replace && ks.exists(db, key) {
+        return ctx.out.error("BUSYKEY Target key name already exists.");
+    }
+    let Some(ttl) = args::int(ctx, &args[2]) else { return };
+    if ttl < 0 {
+        return ctx.out.error("ERR Invalid TTL value, must be >= 0");
+    }
+    let ks = ctx.ks.get();
+    let mut entry = match snapshot::restored_entry(ks, key, &args[3]) {
+        Ok(entry) => entry,
+        Err(PayloadError::VersionOrChecksum) => return ctx.out.error("ERR DUMP payload version or checksum are wrong"),
+        Err(PayloadError::BadFormat(_)) => return ctx.out.error("ERR Bad data format"),
+    };
+    let expire_at = match ttl {
+        0 => 0,
+        t if absttl => t as u64,
+        t => ks.now_ms.saturating_add(t as u64),
+    };
+    if expire_at != 0 && expire_at <= ks.now_ms {
+        // Already expired: nothing is stored, and REPLACE deletes the key, as in Redis.
+        if replace {
+            ks.remove(db, key, Removal::Deleted);
+        }
+        return ctx.out.ok();
+    }
+    if replace {
+        ks.remove(db, key, Removal::Overwritten);
+    }
+    entry.set_expire_at(expire_at);
+    ks.insert(db, entry, &[KeyEvent::new(notify::GENERIC, "restore")]);
+    let access = snapshot::access_of(ks, idle.map(|n| n as u64), freq.map(|n| n as u8));
+    if let Some(access) = access {
+        ks.modify(db, key, &[], |e| {
+            e.set_access(access);
+            ((), false)
+        });
+    }
+    ctx.out.ok();
+}
+
 fn move_key(ctx: &mut Ctx, args: &[Bytes]) {
     let Some(to_db) = db_index(ctx, &args[2]) else {
         return;
@@ -446,11 +558,16 @@ fn object_entry<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a Entry> {
     ctx.ks.get().read_with(db, key, lookup::NOTOUCH | lookup::NONOTIFY)
 }
 
-fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) {
-    let encoding = object_entry(ctx, &args[2]).map(|e| match e.collection() {
+/// The encoding OBJECT ENCODING names for an entry's value.
+pub(super) fn encoding_of(e: &Entry) -> &'static str {
+    match e.collection() {
         None => string_encoding(e.str_value()),
         Some(c) => c.encoding(),
-    });
+    }
+}
+
+fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) {
+    let encoding = object_entry(ctx, &args[2]).map(encoding_of);
     match encoding {
         Some(enc) => ctx.out.bulk(enc.as_bytes()),
         None => ctx.out.null(),

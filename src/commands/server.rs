@@ -51,7 +51,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "server",
         "1.0.0",
         "Synchronously saves the database(s) to disk.",
-        no_persistence
+        save
     ),
     cmd!(
         "bgsave",
@@ -61,7 +61,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "server",
         "1.0.0",
         "Asynchronously saves the database(s) to disk.",
-        no_persistence
+        bgsave
     ),
     cmd!(
         "bgrewriteaof",
@@ -85,8 +85,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// The reply of commands that would write the dataset to disk.
-const NO_PERSISTENCE: &str = "ERR persistence is not supported by this server";
+/// The reply of BGREWRITEAOF: there is no append-only file yet.
+const NO_AOF: &str = "ERR the append-only file is not supported by this server";
 
 static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
     subcmd!(
@@ -283,7 +283,9 @@ fn flushdb(ctx: &mut Ctx, args: &[Bytes]) {
 
 fn flushall(ctx: &mut Ctx, args: &[Bytes]) {
     if flush_option(ctx, args) {
-        ctx.ks.get().flush_all();
+        let ks = ctx.ks.get();
+        ks.flush_all();
+        crate::persistence::after_flushall(ctx.shared, ks);
         ctx.out.ok();
     }
 }
@@ -311,16 +313,51 @@ fn time(ctx: &mut Ctx, _args: &[Bytes]) {
 }
 
 fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) {
-    // Nothing is ever saved; like Redis before its first save, report the start time.
-    ctx.out.int(ctx.shared.started_unix as i64);
+    // The start time until the first save, as in Redis.
+    ctx.out.int(ctx.shared.persistence.last_save() as i64);
 }
 
 fn no_persistence(ctx: &mut Ctx, _args: &[Bytes]) {
-    ctx.out.error(NO_PERSISTENCE);
+    ctx.out.error(NO_AOF);
 }
 
-/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. There is no save to wait for, so NOW and
-/// FORCE change nothing; SAVE fails (nothing can be saved) unless FORCE is given.
+/// SAVE: writes the snapshot in the foreground.
+fn save(ctx: &mut Ctx, _args: &[Bytes]) {
+    let ks = ctx.ks.get();
+    match crate::persistence::save(ctx.shared, ks) {
+        Ok(_) => ctx.out.ok(),
+        Err(e) if e.starts_with("Background") => ctx.out.error(&format!("ERR {e}")),
+        Err(_) => ctx.out.error("ERR"),
+    }
+}
+
+/// BGSAVE [SCHEDULE]: forks a child that writes the snapshot. Inside EXEC the save is
+/// scheduled for the cron, as Redis does.
+fn bgsave(ctx: &mut Ctx, args: &[Bytes]) {
+    let schedule = match args.len() {
+        1 => false,
+        2 if is(&args[1], "SCHEDULE") => true,
+        _ => return ctx.out.error(errors::SYNTAX),
+    };
+    let shared = ctx.shared;
+    if shared.persistence.bgsave_in_progress() {
+        return ctx.out.error("ERR Background save already in progress");
+    }
+    if ctx.in_exec {
+        crate::persistence::schedule_bgsave(shared);
+        return ctx.out.simple("Background saving scheduled");
+    }
+    // The only kind of child here is a background save, so SCHEDULE starts at once too.
+    let _ = schedule;
+    match crate::persistence::bgsave(shared, ctx.ks.get()) {
+        Ok(_) => ctx.out.simple("Background saving started"),
+        Err(e) => ctx.out.error(&format!("ERR {e}")),
+    }
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. Saves when SAVE is given or save points are
+/// configured (not with NOSAVE); a failed save keeps the server up unless FORCE is given.
+/// There are no replicas to wait for, so NOW changes nothing.
 fn shutdown(ctx: &mut Ctx, args: &[Bytes]) {
     let (mut save, mut nosave, mut force, mut abort, mut now) = (false, false, false, false, false);
     for arg in &args[1..] {
@@ -344,11 +381,15 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) {
     if abort {
         return ctx.out.error("ERR No shutdown in progress.");
     }
-    if save && !force {
-        tracing::warn!("SHUTDOWN SAVE refused: {}", &NO_PERSISTENCE[4..]);
-        return ctx.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
-    }
+    let _ = now;
     tracing::warn!("User requested shutdown...");
+    let save = save || (!nosave && crate::persistence::save_points_configured(ctx.shared));
+    if let Err(e) = crate::persistence::shutdown_save(ctx.shared, ctx.ks.get(), save) {
+        if !force {
+            tracing::warn!("Error trying to save the DB, can't exit: {e}");
+            return ctx.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
+        }
+    }
     // Like Redis, a successful SHUTDOWN replies nothing: the connection just closes.
     ctx.client.close_after_reply = true;
     ctx.shared.request_shutdown();

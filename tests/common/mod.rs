@@ -8,6 +8,34 @@ use std::process::{Child, Command, Stdio};
 pub struct Server {
     pub port: u16,
     child: Child,
+    /// The server's own scratch directory: its working directory and its `dir`, so the
+    /// snapshots of the default save points (or a SHUTDOWN) never land in the repository.
+    scratch: ScratchDir,
+}
+
+/// A directory of its own under the system's temporary directory, removed when dropped.
+pub struct ScratchDir(pub std::path::PathBuf);
+
+impl ScratchDir {
+    /// A new, empty directory named after `purpose`, this test process and a counter.
+    pub fn new(purpose: &str) -> ScratchDir {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("tenantcache-{purpose}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create a scratch directory");
+        ScratchDir(path)
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 temporary directory")
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl Server {
@@ -28,9 +56,15 @@ impl Server {
     }
 
     fn spawn(config_file: Option<&str>, args: &[&str], log: Option<std::sync::mpsc::Sender<String>>) -> Server {
+        let scratch = ScratchDir::new("server");
+        // The test's own `--dir`, coming later, wins; a config file's `dir` is left to the file
+        // (a relative one resolves in the scratch directory, the working directory).
+        let dir: &[&str] = if config_file.is_none() { &["--dir", scratch.path()] } else { &[] };
         let mut child = Command::new(env!("CARGO_BIN_EXE_tenantcache"))
+            .current_dir(&scratch.0)
             .args(config_file)
             .args(["--port", "0", "--bind", "127.0.0.1", "--loglevel", "warning"])
+            .args(dir)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -53,7 +87,13 @@ impl Server {
                 }
             }
         });
-        Server { port, child }
+        Server { port, child, scratch }
+    }
+
+    /// The server's scratch directory (its working directory, and its `dir` unless the test
+    /// or a config file names one).
+    pub fn scratch(&self) -> &std::path::Path {
+        &self.scratch.0
     }
 
     pub fn url(&self) -> String {

@@ -1,6 +1,7 @@
 //! Starts the server binary with an exact command line (no flags added), environment and
 //! standard input, and collects its log from standard output or standard error: for the
-//! tests of command lines, config files and the startup log.
+//! tests of command lines, config files and the startup log. Each server runs in a scratch
+//! working directory of its own, so the default `dir ./` keeps snapshots out of the repository.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -21,6 +22,28 @@ pub struct Launched {
     pub child: Child,
     pub port: u16,
     lines: Arc<Mutex<Vec<String>>>,
+    /// The server's working directory, removed after the server is stopped.
+    pub scratch: Scratch,
+}
+
+/// A working directory of its own under the system's temporary directory, removed when dropped.
+pub struct Scratch(pub std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("tenantcache-launch-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create a scratch directory");
+        Scratch(path)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// How to start the binary.
@@ -56,9 +79,11 @@ impl Launch {
         self
     }
 
-    fn spawn(&self) -> Child {
+    fn spawn(&self) -> (Child, Scratch) {
+        let scratch = Scratch::new();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tenantcache"));
-        cmd.args(&self.args)
+        cmd.current_dir(&scratch.0)
+            .args(&self.args)
             .envs(self.env.iter().cloned())
             .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
@@ -68,19 +93,19 @@ impl Launch {
             let mut input = child.stdin.take().expect("stdin");
             input.write_all(text.as_bytes()).expect("write stdin");
         }
-        child
+        (child, scratch)
     }
 
     /// Runs a server that must fail to start; returns its exit code, stdout and stderr.
     pub fn fails(&self) -> (Option<i32>, String, String) {
-        let child = self.spawn();
+        let (child, _scratch) = self.spawn();
         let out = child.wait_with_output().expect("wait");
         (out.status.code(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
     }
 
     /// Starts a server and waits (up to 10 s) for its ready line; panics with the log if it exits.
     pub fn start(&self) -> Launched {
-        let mut child = self.spawn();
+        let (mut child, scratch) = self.spawn();
         let (log, other) = match self.log_on {
             LogOn::Stdout => (pipe_lines(child.stdout.take().unwrap()), pipe_lines(child.stderr.take().unwrap())),
             LogOn::Stderr => (pipe_lines(child.stderr.take().unwrap()), pipe_lines(child.stdout.take().unwrap())),
@@ -110,7 +135,7 @@ impl Launch {
             }
         });
         std::thread::spawn(move || for _ in other {});
-        Launched { child, port, lines }
+        Launched { child, port, lines, scratch }
     }
 }
 

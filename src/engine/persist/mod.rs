@@ -1,7 +1,9 @@
 //! Persistence: the on-disk formats the keyspace can be saved to and loaded from.
 //!
-//! For now this holds the Redis RDB codec ([`rdb`]), a self-contained encoder and decoder
-//! over a neutral model of keys and values. Nothing here touches the live keyspace yet:
-//! taking a snapshot of the tables and loading one into them are separate steps.
+//! [`rdb`] is the Redis RDB codec, a self-contained encoder and decoder over a neutral model
+//! of keys and values; [`snapshot`] converts between that model and the live keyspace (with
+//! tags and tenant limits in aux fields Redis skips). Files, forks and schedules are the
+//! server's business (`crate::persistence`).
 
 pub mod rdb;
+pub mod snapshot;

@@ -154,10 +154,13 @@ impl<'k, 'a> EntryHandle<'k, 'a> {
         let (db, t) = (self.db, self.at.tenant);
         let class = match self.probed {
             Ok(slot) => {
-                if flags & lookup::NOTOUCH == 0 {
+                if flags & lookup::NOTOUCH == 0 && !ks.snapshot_child {
                     let previous = ks.dbs[db].tables[t as usize].at(slot).access();
                     let access = if ks.policy.is_lfu() { ks.touched_access(Some(previous)) } else { ks.lru_clock() };
-                    ks.dbs[db].tables[t as usize].at_mut(slot).set_access(access);
+                    // An unchanged clock is not written: the page stays clean (and shared).
+                    if access != previous {
+                        ks.dbs[db].tables[t as usize].at_mut(slot).set_access(access);
+                    }
                 }
                 Some(ks.dbs[db].tables[t as usize].at(slot).class())
             }
@@ -204,6 +207,7 @@ impl<'k, 'a> EntryHandle<'k, 'a> {
             c.resized(class, before, after);
         }
         if changed {
+            self.ks.dirty += 1;
             if events.is_empty() {
                 self.ks.record(db, t, self.key, Change::Written, None);
             }
@@ -326,6 +330,23 @@ mod tests {
         probes::walked() - before
     }
 
+    /// While a snapshot child shares the pages, a read leaves the entry's access clock as it
+    /// is; afterwards reads move it again.
+    #[test]
+    fn reads_do_not_touch_entries_while_a_snapshot_child_runs() {
+        let mut ks = keyspace();
+        ks.entry(0, b"acme:k").upsert_string(b"v", 0, &[]);
+        let access = |ks: &mut Keyspace| ks.entry(0, b"acme:k").get().unwrap().access();
+        let stored = access(&mut ks);
+        ks.now_ms += 5_000;
+        ks.snapshot_child = true;
+        assert!(ks.entry(0, b"acme:k").read(0).is_some());
+        assert_eq!(access(&mut ks), stored);
+        ks.snapshot_child = false;
+        assert!(ks.entry(0, b"acme:k").read(0).is_some());
+        assert_eq!(access(&mut ks), stored + 5, "five LRU ticks later");
+    }
+
     /// SET over a plain string of the same length writes into the entry (its address stays);
     /// other lengths, or a tagged key, get a new entry. Either way the effects are those of a
     /// replacement, and the expiry and volatile count follow.
@@ -337,8 +358,10 @@ mod tests {
         let address = |ks: &mut Keyspace| std::ptr::from_ref(ks.entry(0, b"acme:k").get().unwrap()).cast::<u8>();
         let before = address(&mut ks);
         ks.take_effects();
+        let dirty = ks.dirty;
         assert!(ks.entry(0, b"acme:k").upsert_string(b"bbbb", 5_000_000_000_000, &[]));
         assert_eq!(address(&mut ks), before, "written in place");
+        assert_eq!(ks.dirty, dirty + 1, "a write in place is a change for snapshots");
         let changes: Vec<Change> = ks.take_effects().iter().map(|e| e.change).collect();
         assert_eq!(changes, [Change::Removed(Removal::Overwritten), Change::Written]);
         let e = ks.entry(0, b"acme:k");

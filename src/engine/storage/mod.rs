@@ -324,6 +324,14 @@ pub struct Keyspace {
     /// subscriptions), kept by the connections; it counts towards `used_memory` and
     /// `maxmemory`, as in Redis, but towards no tenant.
     pub client_memory: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Changes made since the server started (Redis's `server.dirty`): each stored key, change
+    /// in place, deletion and flushed key counts one; expiry and eviction do not, as in Redis.
+    /// Snapshots compare it with its value at their start (save points, INFO persistence).
+    pub dirty: u64,
+    /// A forked snapshot child shares the keyspace's pages with this process: while it runs,
+    /// reads leave the access clocks alone, as Redis does while it has a child (each touched
+    /// entry would cost a copied page and the child's memory).
+    pub snapshot_child: bool,
 }
 
 /// Memory the server uses before any key is stored (code, runtime, buffers). INFO's
@@ -335,6 +343,10 @@ pub const BASELINE_MEMORY: usize = 1 << 20;
 /// `LRU_CLOCK_RESOLUTION`, so that approximated LRU ranks keys as coarsely as Redis does and
 /// single-tenant eviction keeps the hit ratio Redis keeps.
 const LRU_TICK_MS: u64 = 1000;
+/// Where the LRU clock starts: 2^24 ticks (194 days, the range of Redis's 24-bit clock), so
+/// that an idle time that long can be given right after the start (RESTORE IDLETIME, the idle
+/// times of a snapshot being loaded).
+const LRU_CLOCK_START: u64 = 1 << 24;
 
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -374,6 +386,8 @@ impl Keyspace {
             watches: watch::Watches::default(),
             before_images: undo::BeforeImages::default(),
             client_memory: Default::default(),
+            dirty: 0,
+            snapshot_child: false,
         }
     }
 
@@ -385,10 +399,9 @@ impl Keyspace {
         &self.dbs[db]
     }
 
-    /// The LRU clock: tenths of a second since start (finer than Redis's one second, so
-    /// that sampling can tell apart keys touched within the same second).
+    /// The LRU clock: seconds since start (`LRU_TICK_MS`), from `LRU_CLOCK_START`.
     pub fn lru_clock(&self) -> u32 {
-        ((self.now_ms.saturating_sub(self.started_ms)) / LRU_TICK_MS) as u32
+        (LRU_CLOCK_START + self.now_ms.saturating_sub(self.started_ms) / LRU_TICK_MS) as u32
     }
 
     /// Milliseconds since `entry` was last accessed (LRU policies).
@@ -525,6 +538,7 @@ impl Keyspace {
             self.touch_watched_db(db, None, Some(tenant));
             let table = self.table_op(db, tenant, Table::take_all);
             n += table.len();
+            self.dirty += table.len() as u64;
             self.forget_classes_of(&table);
             drop_in_background(table);
             self.record(db, tenant, b"", Change::Flushed(Some(tenant)), None);
@@ -670,8 +684,9 @@ impl Keyspace {
         replaced
     }
 
-    /// The effects of a store into `slot`: `new` for a created key, then `events` (or a plain
-    /// change), and a poppable value's arrival.
+    /// The effects of a store into `slot`: one change for snapshots, `new` for a created key,
+    /// then `events` (or a plain change), and a poppable value's arrival. Every store ends
+    /// here, whether it put a new entry or wrote over one in place.
     pub(super) fn record_store(
         &mut self,
         db: usize,
@@ -681,6 +696,7 @@ impl Keyspace {
         poppable: bool,
         events: &[KeyEvent],
     ) {
+        self.dirty += 1;
         if self.observed() {
             let key: Box<[u8]> = self.dbs[db].tables[tenant as usize].at(slot).key().into();
             if !replaced {
@@ -775,6 +791,9 @@ impl Keyspace {
     /// The last step of every removal: the effect (watches, statistics, the event of `why`),
     /// then the drop, off the command path for large values.
     fn retire(&mut self, db: usize, tenant: TenantId, entry: Box<Entry>, why: Removal) {
+        if matches!(why, Removal::Deleted | Removal::Invalidated) {
+            self.dirty += 1;
+        }
         self.record(db, tenant, entry.key(), Change::Removed(why), why.event());
         if why == Removal::Invalidated {
             // TAG.INVALIDATE frees all its keys in one batch, off the command path.
@@ -797,6 +816,7 @@ impl Keyspace {
             self.forget_classes_of(&table);
             drop_in_background(table);
         }
+        self.dirty += n as u64;
         if n > 0 {
             self.record(db, DEFAULT_TENANT, b"", Change::Flushed(None), None);
         }
@@ -811,6 +831,7 @@ impl Keyspace {
         self.touch_watched_db(a, Some(b), None);
         self.touch_watched_db(b, Some(a), None);
         self.dbs.swap(a, b);
+        self.dirty += 1;
         // Clients blocked in either database may now find their list or sorted set.
         for db in [a, b] {
             for key in self.blocking.keys_in_db(db) {
@@ -1062,6 +1083,7 @@ impl Keyspace {
         let changed = self.table_op(db, tenant, |t| change(t, hash));
         self.class_resized(db, tenant, key, hash, before);
         if changed.is_some_and(|n| n > 0) {
+            self.dirty += 1;
             self.record(db, tenant, key, Change::Written, None);
         }
         changed

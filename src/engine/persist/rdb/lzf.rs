@@ -71,11 +71,14 @@ pub fn decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, LzfError
 /// Compresses `input`; `None` when the result would be longer than `max_len` bytes.
 pub fn compress(input: &[u8], max_len: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(max_len.min(input.len()));
-    // Position + 1 of the last occurrence of each 3-byte hash (0: none yet).
-    let mut last_seen = vec![0usize; 1 << HASH_BITS];
+    // Position + 1 of the last occurrence of each 3-byte hash (0: none yet). Sized by the
+    // input (twice its length, at most 2^HASH_BITS slots): a snapshot compresses millions of
+    // short strings, and zeroing a full table for each costs more than compressing it.
+    let bits = (usize::BITS - input.len().leading_zeros() + 1).clamp(4, HASH_BITS);
+    let mut last_seen = vec![0usize; 1 << bits];
     let hash = |p: usize| -> usize {
         let v = (u32::from(input[p]) << 16) | (u32::from(input[p + 1]) << 8) | u32::from(input[p + 2]);
-        (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
+        (v.wrapping_mul(2_654_435_761) >> (32 - bits)) as usize
     };
     let mut literal_start = 0;
     let mut i = 0;

@@ -8,6 +8,8 @@
 //!   same thresholds ([`RdbWriteOptions`]): integer-encoded strings, optional LZF compression,
 //!   lists as quicklist (v2) of listpack nodes, sets as intset or plain, hashes and sorted sets
 //!   as listpack when small, else plain hash and `ZSET_2` (binary doubles).
+//! * [`dump_payload`] and [`read_payload`]: one value in the format of Redis's `DUMP` and
+//!   `RESTORE` (the value as a snapshot holds it, the RDB version and a CRC-64).
 //! * [`RdbReader`] loads every type and encoding Redis 7.0 writes, and the older ones it still
 //!   loads: ziplist-encoded lists, hashes and sorted sets, quicklist (v1) of ziplists, intsets,
 //!   `ZSET` with doubles as text, second-resolution expiry; and Redis 7.2's set listpack
@@ -35,8 +37,8 @@ use std::fmt;
 use std::io;
 
 pub use crc64::crc64;
-pub use read::{read_rdb, RdbFile, RdbItem, RdbReader};
-pub use write::{value_type, write_rdb, RdbWriteOptions, RdbWriter, StandardAux};
+pub use read::{read_payload, read_rdb, PayloadError, RdbFile, RdbItem, RdbReader};
+pub use write::{dump_payload, value_type, write_rdb, RdbWriteOptions, RdbWriter, StandardAux};
 
 /// The RDB version this codec writes: what Redis 7.0 writes.
 pub const RDB_VERSION: u32 = 10;

@@ -33,6 +33,35 @@ pub enum RdbItem {
     Key(RdbKey),
 }
 
+/// Why a DUMP payload cannot be restored: the two failures Redis's RESTORE tells apart.
+#[derive(Debug)]
+pub enum PayloadError {
+    /// Too short, an RDB version this reader does not know, or a checksum that does not match
+    /// (`DUMP payload version or checksum are wrong`).
+    VersionOrChecksum,
+    /// The footer is right but the value cannot be read (`Bad data format`).
+    BadFormat(RdbError),
+}
+
+/// The value of a DUMP payload (see [`super::dump_payload`]). As Redis's
+/// `verifyDumpPayload`, the footer is checked first: the version (up to the newest this
+/// reader knows, so Redis 7.2's payloads restore too) and the CRC-64 of everything before the
+/// checksum. Bytes after the value, before the footer, are ignored, as Redis ignores them.
+pub fn read_payload(payload: &[u8]) -> Result<RdbValue, PayloadError> {
+    let Some(body_len) = payload.len().checked_sub(10) else {
+        return Err(PayloadError::VersionOrChecksum);
+    };
+    let version = u32::from(u16::from_le_bytes([payload[body_len], payload[body_len + 1]]));
+    let stored = u64::from_le_bytes(payload[body_len + 2..].try_into().expect("8 bytes"));
+    if version > RDB_MAX_READ_VERSION || crc64(0, &payload[..body_len + 2]) != stored {
+        return Err(PayloadError::VersionOrChecksum);
+    }
+    let mut reader =
+        RdbReader { input: &payload[..body_len], offset: 0, crc: 0, version, db: 0, finished: false, last_type: None };
+    let value_type = reader.u8().map_err(PayloadError::BadFormat)?;
+    reader.value(value_type, 0).map_err(PayloadError::BadFormat)
+}
+
 /// A length, or the marker of a specially encoded string.
 enum Length {
     Plain(u64),

@@ -411,3 +411,30 @@ fn damaged_files_are_refused_without_panicking() {
         }
     }
 }
+
+/// DUMP payloads: every sample value comes back from its payload (as the file round trip
+/// gives it back); the footer is the RDB version and the CRC-64 of what precedes it, and a
+/// payload with a wrong version or checksum, or too short, is told apart from one whose
+/// value cannot be read.
+#[test]
+fn dump_payloads_round_trip_and_check_their_footer() {
+    for (key, _) in samples() {
+        let payload = dump_payload(&key.value, RdbWriteOptions::default()).unwrap();
+        let body = payload.len() - 10;
+        assert_eq!(&payload[body..body + 2], &(RDB_VERSION as u16).to_le_bytes());
+        assert_eq!(&payload[body + 2..], &crc64(0, &payload[..body + 2]).to_le_bytes());
+        let back = read_payload(&payload).unwrap();
+        assert_eq!(back.canonical(), key.value.canonical(), "{:?}", String::from_utf8_lossy(&key.key));
+        let mut flipped = payload.clone();
+        flipped[0] ^= 1;
+        assert!(matches!(read_payload(&flipped), Err(PayloadError::VersionOrChecksum)));
+        assert!(matches!(read_payload(&payload[..payload.len() - 1]), Err(PayloadError::VersionOrChecksum)));
+    }
+    assert!(matches!(read_payload(b"too short"), Err(PayloadError::VersionOrChecksum)));
+    // A sound footer over a string that claims more bytes than there are.
+    let mut bad = vec![types::STRING, 5, b'a'];
+    bad.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64(0, &bad);
+    bad.extend_from_slice(&crc.to_le_bytes());
+    assert!(matches!(read_payload(&bad), Err(PayloadError::BadFormat(_))));
+}

@@ -323,6 +323,22 @@ impl<W: Write> RdbWriter<W> {
     }
 }
 
+/// A DUMP payload of `value`, as Redis's DUMP writes one: the type byte and the value as a
+/// snapshot holds it, the RDB version (2 bytes), then the CRC-64 of all that (8 bytes), both
+/// little-endian. Values a snapshot refuses are refused alike.
+pub fn dump_payload(value: &RdbValue, options: RdbWriteOptions) -> io::Result<Vec<u8>> {
+    check_value(value)?;
+    let mut w = RdbWriter { out: Sink { inner: Vec::new(), crc: 0 }, options, current_db: None };
+    let value_type = value_type(value, &w.options);
+    w.out.put(&[value_type])?;
+    w.write_value(value_type, value)?;
+    w.out.put(&(RDB_VERSION as u16).to_le_bytes())?;
+    let crc = w.out.crc;
+    let mut payload = w.out.inner;
+    payload.extend_from_slice(&crc.to_le_bytes());
+    Ok(payload)
+}
+
 /// The RDB type byte the writer gives `value` under `options`: the encoding Redis 7.0 would
 /// have chosen for it in memory, and so writes.
 pub fn value_type(value: &RdbValue, options: &RdbWriteOptions) -> u8 {
