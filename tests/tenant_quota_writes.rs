@@ -286,6 +286,9 @@ impl Rng {
 const Q_KEYS: &[&str] = &["q:a", "q:b", "q:c", "q:s", "q:l", "q:set", "q:z", "q:h"];
 const P_KEYS: &[&str] = &["p:str", "p:set", "p:z", "p:l", "p:h"];
 
+/// An argument that stands for the DUMP payload of the key named after it (RESTORE's).
+const DUMP_OF: &str = "<dump-of>";
+
 /// Random arguments for write command `name`: keys mostly of `q`, sources often of `p`,
 /// values from one byte to tens of kilobytes, offsets up to megabytes away.
 fn generate(name: &str, r: &mut Rng) -> Vec<String> {
@@ -362,6 +365,14 @@ fn generate(name: &str, r: &mut Rng) -> Vec<String> {
         "tag.add" | "tag.rem" => vec![k, r.pick(&["t1", "t2", "t3"]).into(), value(r)],
         "tag.set" => vec![k, value(r), "TAGS".into(), "t1".into(), value(r)],
         "tag.invalidate" => vec![r.pick(&["t1", "t2", "t3"]).into()],
+        // The payload is binary: the loop puts a DUMP of the source key in its place.
+        "restore" => {
+            let mut a = vec![k, "0".into(), format!("{DUMP_OF}{}", r.pick(P_KEYS))];
+            if r.below(2) == 0 {
+                a.push("REPLACE".into());
+            }
+            a
+        }
         other => panic!("no argument generator for write command '{other}': add one"),
     }
 }
@@ -408,7 +419,12 @@ fn randomized_writes_never_take_a_reject_tenant_over_its_quota() {
             fill_sources(&mut con);
         }
         let mut cmd_words = vec![w(name)];
-        cmd_words.extend(generate(name, &mut r).into_iter().map(|a| a.into_bytes()));
+        for a in generate(name, &mut r) {
+            match a.strip_prefix(DUMP_OF) {
+                Some(source) => cmd_words.push(redis::cmd("DUMP").arg(source).query(&mut con).unwrap()),
+                None => cmd_words.push(a.into_bytes()),
+            }
+        }
         let touched: Vec<String> = cmd_words[1..]
             .iter()
             .map(|a| String::from_utf8_lossy(a).into_owned())
