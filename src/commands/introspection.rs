@@ -467,6 +467,10 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             ctx,
             "DEBUG",
             &[
+                "DIGEST",
+                "    Output a hex signature representing the current DB content.",
+                "DIGEST-VALUE <key> [<key> ...]",
+                "    Output a hex signature of the values of all the specified keys.",
                 "LOG <message>",
                 "    Write <message> to the server log.",
                 "OBJECT <key>",
@@ -496,6 +500,25 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.out.ok();
         }
         "object" if args.len() == 3 => debug_object(ctx, &args[2]),
+        "digest" if args.len() == 2 => {
+            let digest = crate::engine::persist::digest::keyspace_digest(ctx.ks.get());
+            ctx.out.simple(&crate::engine::persist::digest::hex(&digest));
+        }
+        "digest-value" => {
+            let db = ctx.db();
+            let ks = ctx.ks.get();
+            let digests: Vec<String> = args[2..]
+                .iter()
+                .map(|key| {
+                    let digest = ks.get(db, key).map_or([0; 20], crate::engine::persist::digest::value_digest);
+                    crate::engine::persist::digest::hex(&digest)
+                })
+                .collect();
+            ctx.out.array(digests.len());
+            for d in &digests {
+                ctx.out.simple(d);
+            }
+        }
         "log" if args.len() == 3 => {
             tracing::warn!("DEBUG LOG: {}", text(&args[2]));
             ctx.out.ok();
@@ -514,7 +537,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.out.error(&format!("ERR wrong number of arguments for 'debug|{sub}' command"));
         }
         _ => ctx.out.error(&format!(
-            "ERR DEBUG {} is not supported by this server (supported: LOG, OBJECT, RELOAD, SET-ACTIVE-EXPIRE, SLEEP, HELP)",
+            "ERR DEBUG {} is not supported by this server (supported: DIGEST, DIGEST-VALUE, LOG, OBJECT, RELOAD, SET-ACTIVE-EXPIRE, SLEEP, HELP)",
             text(&args[1]).to_ascii_uppercase()
         )),
     }

@@ -137,7 +137,7 @@ pub fn access_of(ks: &Keyspace, lru_idle_secs: Option<u64>, lfu_freq: Option<u8>
 }
 
 /// The codec's model of an entry's value.
-fn value_of(entry: &Entry) -> RdbValue {
+pub(super) fn value_of(entry: &Entry) -> RdbValue {
     match entry.collection() {
         None => RdbValue::String(entry.str_value().to_vec()),
         Some(Collection::List(l)) => RdbValue::List(l.iter().map(<[u8]>::to_vec).collect()),

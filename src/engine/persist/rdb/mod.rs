@@ -12,13 +12,12 @@
 //!   `RESTORE` (the value as a snapshot holds it, the RDB version and a CRC-64).
 //! * [`RdbReader`] loads every type and encoding Redis 7.0 writes, and the older ones it still
 //!   loads: ziplist-encoded lists, hashes and sorted sets, quicklist (v1) of ziplists, intsets,
-//!   `ZSET` with doubles as text, second-resolution expiry; and Redis 7.2's set listpack
-//!   (RDB version 11). Every error carries the byte offset where it was found; no input makes it
+//!   Redis 2.x's zipmap-encoded hashes, `ZSET` with doubles as text, second-resolution expiry;
+//!   and Redis 7.2's set listpack (RDB version 11). Every error carries the byte offset where it was found; no input makes it
 //!   panic, and claimed lengths never allocate more than the input can back.
 //!
 //! Deliberately not covered: streams, module values and module aux data, function libraries
-//! (all rejected as `Unsupported type N at offset X`), the zipmap hash encoding of Redis 2.x,
-//! Redis 7.4's hashes with field expiry, and replication aux fields beyond reading them as
+//! (all rejected as `Unsupported type N at offset X`), Redis 7.4's hashes with field expiry, and replication aux fields beyond reading them as
 //! plain aux pairs. The reader hands back keys whose expiry is already past; dropping them is
 //! the loader's choice, as it is Redis's.
 
@@ -29,6 +28,7 @@ mod lzf;
 mod read;
 mod write;
 mod ziplist;
+mod zipmap;
 
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::io::{self, Read};
 
 use super::listpack::{self, Entry};
-use super::{crc64, intset, lzf, opcodes, parse_score, types, ziplist};
+use super::{crc64, intset, lzf, opcodes, parse_score, types, ziplist, zipmap};
 use super::{AuxField, RdbError, RdbErrorKind, RdbKey, RdbValue, RDB_MAX_READ_VERSION};
 use super::{QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN};
 
@@ -301,7 +301,10 @@ impl<R: Read> RdbReader<R> {
                 }
             }
             types::HASH_ZIPMAP => {
-                Err(RdbError::unsupported(at, format!("Unsupported type {value_type} (zipmap-encoded hash)")))
+                let blob_at = self.offset;
+                let blob = self.string()?;
+                let pairs = zipmap::decode(&blob).map_err(|e| RdbError::corrupt(blob_at, e))?;
+                hash_value(pairs.into_iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect(), at)
             }
             types::MODULE | types::MODULE_2 => {
                 Err(RdbError::unsupported(at, format!("Unsupported type {value_type} (module value)")))
