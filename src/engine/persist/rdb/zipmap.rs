@@ -8,8 +8,11 @@
 const BIG_LEN: u8 = 254;
 const END: u8 = 0xff;
 
+/// A field and its value, borrowed from the zipmap.
+pub type Pair<'a> = (&'a [u8], &'a [u8]);
+
 /// Decodes and validates a whole zipmap into its field-value pairs, in order.
-pub fn decode(zm: &[u8]) -> Result<Vec<(&[u8], &[u8])>, String> {
+pub fn decode(zm: &[u8]) -> Result<Vec<Pair<'_>>, String> {
     let Some(&count) = zm.first() else {
         return Err("zipmap of 0 bytes".into());
     };
