@@ -328,25 +328,15 @@ pub fn rewrite(ks: &Keyspace, db: usize, name: &str, args: &[Bytes], reply: &[u8
     let del = |k: Bytes| vec![vec![Bytes::from_static(b"DEL"), k]];
     let is = |a: &Bytes, w: &str| a.eq_ignore_ascii_case(w.as_bytes());
     match name {
-        "set" if args.len() > 3 => {
+        // The expiry option is replaced where it stands (TAG.SET's tag list follows it).
+        "set" | "tag.set" if args.len() > 3 => {
             let Some(at) = expire_at(&args[1]).filter(|&at| at > 0) else { return vec![args.to_vec()] };
-            let mut out: Vec<Bytes> = args[..3].to_vec();
-            let mut i = 3;
-            let mut had_expiry = false;
-            while i < args.len() {
-                if ["ex", "px", "exat", "pxat"].iter().any(|w| is(&args[i], w)) && i + 1 < args.len() {
-                    had_expiry = true;
-                    i += 2;
-                    continue;
-                }
-                out.push(args[i].clone());
-                i += 1;
+            let mut out = args.to_vec();
+            let option = (3..args.len() - 1).find(|&i| ["ex", "px", "exat", "pxat"].iter().any(|w| is(&args[i], w)));
+            if let Some(i) = option {
+                out[i] = Bytes::from_static(b"PXAT");
+                out[i + 1] = Bytes::from(at.to_string());
             }
-            if !had_expiry {
-                return vec![args.to_vec()];
-            }
-            out.push(Bytes::from_static(b"PXAT"));
-            out.push(Bytes::from(at.to_string()));
             vec![out]
         }
         "setex" | "psetex" => match expire_at(&args[1]).filter(|&at| at > 0) {
