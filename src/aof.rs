@@ -79,6 +79,33 @@ struct State {
     base_size: u64,
     /// The last write or fsync failed.
     write_failed: bool,
+    /// Bytes in the incremental files before the current one.
+    older_incr_size: u64,
+    /// The directory, the file name prefix (`appendfilename`) and the manifest in force.
+    dir: PathBuf,
+    prefix: String,
+    manifest: Manifest,
+    /// The running rewrite, and what the last ones did.
+    rewrite: Option<Rewrite>,
+    /// A BGREWRITEAOF asked for while a background save ran.
+    scheduled: bool,
+    last_rewrite_secs: Option<u64>,
+    last_rewrite_failed: bool,
+    rewrites: u64,
+    consecutive_failures: u64,
+    /// The log's size when the last rewrite finished (or at start): auto rewrite measures
+    /// growth from it, as Redis's `aof_rewrite_base_size`.
+    rewrite_base_size: u64,
+}
+
+/// A rewrite in progress: its child writes the new base into `temp`.
+struct Rewrite {
+    pid: libc::pid_t,
+    started: std::time::Instant,
+    temp: PathBuf,
+    /// The sequence number the new base takes, and the first incremental file that follows it.
+    base_seq: u64,
+    first_incr_seq: u64,
 }
 
 /// One file the manifest names.
@@ -491,7 +518,23 @@ pub fn start(shared: &Arc<Shared>) -> Result<(), String> {
     aof.set_fsync(Fsync::parse(shared.config.read().get("appendfsync")));
     let mut ks = shared.keyspace.lock();
     let mut st = aof.state.lock();
-    *st = State { file: Some(Arc::new(file)), incr_size, base_size, ..State::default() };
+    let older_incr_size = manifest
+        .incrs()
+        .filter(|f| f.name != incr)
+        .filter_map(|f| std::fs::metadata(dir.join(&f.name)).ok())
+        .map(|m| m.len())
+        .sum();
+    *st = State {
+        file: Some(Arc::new(file)),
+        incr_size,
+        base_size,
+        older_incr_size,
+        rewrite_base_size: base_size + older_incr_size + incr_size,
+        dir,
+        prefix,
+        manifest,
+        ..State::default()
+    };
     drop(st);
     ks.subscribe_all(true);
     aof.enabled.store(true, Ordering::Relaxed);
@@ -710,25 +753,221 @@ pub fn info(shared: &Shared, out: &mut String) {
         out.push_str(&format!("{name}:{value}\r\n"));
     };
     field("aof_enabled", &u8::from(enabled));
-    field("aof_rewrite_in_progress", &0);
-    field("aof_rewrite_scheduled", &0);
-    field("aof_last_rewrite_time_sec", &-1);
-    field("aof_current_rewrite_time_sec", &-1);
-    field("aof_last_bgrewrite_status", &"ok");
-    field("aof_rewrites", &0);
-    field("aof_rewrites_consecutive_failures", &0);
+    field("aof_rewrite_in_progress", &u8::from(st.rewrite.is_some()));
+    field("aof_rewrite_scheduled", &u8::from(st.scheduled));
+    field("aof_last_rewrite_time_sec", &st.last_rewrite_secs.map_or(-1, |s| s as i64));
+    field("aof_current_rewrite_time_sec", &st.rewrite.as_ref().map_or(-1, |r| r.started.elapsed().as_secs() as i64));
+    field("aof_last_bgrewrite_status", &if st.last_rewrite_failed { "err" } else { "ok" });
+    field("aof_rewrites", &st.rewrites);
+    field("aof_rewrites_consecutive_failures", &st.consecutive_failures);
     field("aof_last_write_status", &if st.write_failed { "err" } else { "ok" });
     field("aof_last_cow_size", &0);
     field("module_fork_in_progress", &0);
     field("module_fork_last_cow_size", &0);
     if enabled {
-        field("aof_current_size", &(st.base_size + st.incr_size + st.buf.len() as u64));
+        field("aof_current_size", &(st.base_size + st.older_incr_size + st.incr_size + st.buf.len() as u64));
         field("aof_base_size", &st.base_size);
         field("aof_pending_rewrite", &0);
         field("aof_buffer_length", &st.buf.len());
         field("aof_pending_bio_fsync", &0);
         field("aof_delayed_fsync", &0);
     }
+}
+
+/// BGREWRITEAOF: starts a rewrite (see [`start_rewrite`]), or schedules it while a
+/// background save runs; returns the status reply. `ks` is the keyspace under its lock.
+pub fn bgrewriteaof(shared: &Shared, ks: &Keyspace) -> Result<&'static str, String> {
+    if !shared.aof.enabled() {
+        return Err("ERR Background append only file rewriting needs appendonly yes at startup".into());
+    }
+    let mut st = shared.aof.state.lock();
+    if st.rewrite.is_some() {
+        return Err("ERR Background append only file rewriting already in progress".into());
+    }
+    if shared.persistence.bgsave_in_progress() {
+        st.scheduled = true;
+        return Ok("Background append only file rewriting scheduled");
+    }
+    start_rewrite(shared, ks, &mut st)?;
+    Ok("Background append only file rewriting started")
+}
+
+/// Starts a rewrite, as Redis 7.0: the current incremental file is written out and fsynced,
+/// a new one is opened at once (and named in the manifest) for the writes from now on, and a
+/// forked child writes the dataset as it is now as the new base (RDB). [`cron`] swaps the
+/// manifest when the child is done.
+fn start_rewrite(shared: &Shared, ks: &Keyspace, st: &mut State) -> Result<(), String> {
+    let fail = |e: std::io::Error| {
+        tracing::warn!("Can't rewrite the append only file: {e}");
+        format!("ERR Can't rewrite the append only file: {e}")
+    };
+    if let Some(file) = st.write_out() {
+        file.sync_data().map_err(fail)?;
+    }
+    let max_seq = |kind: char| st.manifest.files.iter().filter(|f| f.kind == kind).map(|f| f.seq).max().unwrap_or(0);
+    let (base_seq, incr_seq) = (max_seq('b') + 1, max_seq('i') + 1);
+    let name = format!("{}.{incr_seq}.incr.aof", st.prefix);
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(st.dir.join(&name)).map_err(fail)?;
+    let mut manifest = st.manifest.clone();
+    manifest.files.push(ManifestFile { name: name.clone(), seq: incr_seq, kind: 'i' });
+    write_manifest(&st.dir, &st.prefix, &manifest).map_err(fail)?;
+    st.manifest = manifest;
+    st.older_incr_size += st.incr_size;
+    st.incr_size = 0;
+    st.file = Some(Arc::new(file));
+    // The new file starts without a database selected.
+    st.db = None;
+    tracing::info!("Creating AOF incr file {name} on background rewrite");
+    let options = crate::engine::persist::snapshot::SaveOptions {
+        redis_ver: crate::REDIS_VERSION.to_string(),
+        compress: shared.config.read().get_bool("rdbcompression"),
+    };
+    let dir = st.dir.clone();
+    // SAFETY: fork in a threaded process, as BGSAVE does (see crate::persistence): the child
+    // only reads its copy of the keyspace, allocates and writes one file, and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        st.last_rewrite_failed = true;
+        return Err(fail(std::io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        rewrite_child(ks, &dir, &options);
+    }
+    st.rewrite = Some(Rewrite {
+        pid,
+        started: std::time::Instant::now(),
+        temp: rewrite_temp(&dir, pid as u32),
+        base_seq,
+        first_incr_seq: incr_seq,
+    });
+    st.scheduled = false;
+    tracing::info!("Background append only file rewriting started by pid {pid}");
+    Ok(())
+}
+
+fn rewrite_temp(dir: &Path, pid: u32) -> PathBuf {
+    dir.join(format!("temp-rewriteaof-bg-{pid}.aof"))
+}
+
+/// The rewrite child: writes the base into its temporary file, fsyncs it and exits (0 on
+/// success).
+fn rewrite_child(ks: &Keyspace, dir: &Path, options: &crate::engine::persist::snapshot::SaveOptions) -> ! {
+    // SAFETY: plain system calls on the child's own process.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        libc::signal(libc::SIGTERM, libc::SIG_DFL);
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+        // No inherited socket or file stays open here: the child opens what it writes.
+        if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) != 0 {
+            for fd in 3..4096 {
+                libc::close(fd);
+            }
+        }
+    }
+    let temp = rewrite_temp(dir, std::process::id());
+    let written = (|| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, File::create(&temp)?);
+        crate::engine::persist::snapshot::write_snapshot(ks, &mut out, options)?;
+        out.flush()?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    })();
+    let code = match written {
+        Ok(()) => 0,
+        Err(e) => {
+            let line = format!("{}:C Background AOF rewrite failed: {e}\n", std::process::id());
+            // SAFETY: writing a buffer we own to standard error.
+            unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+            1
+        }
+    };
+    // SAFETY: ends the child without running the parent's destructors or atexit handlers.
+    unsafe { libc::_exit(code) }
+}
+
+/// Ten times a second: reaps a finished rewrite (and swaps the manifest), starts a scheduled
+/// one once no background save runs, and starts one when the log grew past
+/// `auto-aof-rewrite-percentage` of its size after the last rewrite (and past
+/// `auto-aof-rewrite-min-size`).
+pub fn cron(shared: &Shared) {
+    if !shared.aof.enabled() {
+        return;
+    }
+    let ks = shared.keyspace.lock();
+    let mut st = shared.aof.state.lock();
+    if st.rewrite.is_some() {
+        reap_rewrite(&mut st);
+        return;
+    }
+    if shared.persistence.bgsave_in_progress() {
+        return;
+    }
+    let size = st.base_size + st.older_incr_size + st.incr_size + st.buf.len() as u64;
+    let (percentage, min_size) = {
+        let config = shared.config.read();
+        (config.get_u64("auto-aof-rewrite-percentage"), config.get_u64("auto-aof-rewrite-min-size"))
+    };
+    let base = st.rewrite_base_size.max(1);
+    let grown = percentage > 0 && size >= min_size && size.saturating_sub(base) * 100 / base >= percentage;
+    if st.scheduled || grown {
+        if grown {
+            tracing::info!("Starting automatic rewriting of AOF on {}% growth", size.saturating_sub(base) * 100 / base);
+        }
+        let _ = start_rewrite(shared, &ks, &mut st);
+    }
+}
+
+/// Reaps the rewrite child if it finished. On success the new base takes its name, the
+/// manifest names it and the incremental files opened since the fork (written atomically),
+/// and the old base and incremental files are deleted. On failure the old manifest, which
+/// still names every file written, stays in force.
+fn reap_rewrite(st: &mut State) {
+    let Some(rewrite) = st.rewrite.as_ref() else { return };
+    let mut status = 0;
+    // SAFETY: waits for our own child without blocking.
+    let done = unsafe { libc::waitpid(rewrite.pid, &mut status, libc::WNOHANG) };
+    if done == 0 {
+        return;
+    }
+    let rewrite = st.rewrite.take().expect("checked above");
+    let exited_ok = done == rewrite.pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let swapped = exited_ok.then(|| swap_base(st, &rewrite)).unwrap_or(Err("the child failed".into()));
+    match swapped {
+        Ok(()) => {
+            st.last_rewrite_failed = false;
+            st.consecutive_failures = 0;
+            st.rewrites += 1;
+            st.last_rewrite_secs = Some(rewrite.started.elapsed().as_secs());
+            st.rewrite_base_size = st.base_size + st.older_incr_size + st.incr_size;
+            tracing::info!("Background AOF rewrite finished successfully");
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&rewrite.temp);
+            st.last_rewrite_failed = true;
+            st.consecutive_failures += 1;
+            tracing::warn!("Background AOF rewrite failed: {e}");
+        }
+    }
+}
+
+fn swap_base(st: &mut State, rewrite: &Rewrite) -> Result<(), String> {
+    let base = format!("{}.{}.base.rdb", st.prefix, rewrite.base_seq);
+    std::fs::rename(&rewrite.temp, st.dir.join(&base)).map_err(|e| e.to_string())?;
+    let mut manifest = Manifest { files: vec![ManifestFile { name: base.clone(), seq: rewrite.base_seq, kind: 'b' }] };
+    manifest.files.extend(st.manifest.incrs().filter(|f| f.seq >= rewrite.first_incr_seq).cloned());
+    write_manifest(&st.dir, &st.prefix, &manifest).map_err(|e| e.to_string())?;
+    let old = std::mem::replace(&mut st.manifest, manifest);
+    for f in old.files.iter().filter(|f| !st.manifest.files.contains(f)) {
+        let _ = std::fs::remove_file(st.dir.join(&f.name));
+    }
+    st.base_size = std::fs::metadata(st.dir.join(&base)).map_or(0, |m| m.len());
+    st.older_incr_size = st
+        .manifest
+        .incrs()
+        .filter(|f| f.seq != st.manifest.incrs().map(|f| f.seq).max().unwrap_or(0))
+        .filter_map(|f| std::fs::metadata(st.dir.join(&f.name)).ok())
+        .map(|m| m.len())
+        .sum();
+    Ok(())
 }
 
 #[cfg(test)]

@@ -732,6 +732,7 @@ async fn persistence_cron(shared: Arc<Shared>) {
             return;
         }
         crate::persistence::cron(&shared);
+        crate::aof::cron(&shared);
     }
 }
 

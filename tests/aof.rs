@@ -353,3 +353,76 @@ fn sigkill_under_load_loses_at_most_a_second_with_everysec() {
     // SIGKILL leaves what was written to the OS; only a machine crash loses the last second.
     assert!(counter >= acked - per_second, "{counter} < {acked} - {per_second}");
 }
+
+fn manifest(dir: &ScratchDir) -> String {
+    std::fs::read_to_string(aof_dir(dir).join("appendonly.aof.manifest")).unwrap()
+}
+
+/// Polls `f` every 20 ms for up to `secs` seconds.
+fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn bgrewriteaof_writes_a_new_base_and_swaps_the_manifest() {
+    let dir = ScratchDir::new("aof-bgrewrite");
+    let server = start_aof(&dir, &["--appendfsync", "always"]);
+    let mut con = server.conn();
+    for i in 0..100 {
+        let _: i64 = ok(&mut con, &["INCR", &format!("k{}", i % 10)]);
+    }
+    assert_ok(&mut con, &["SET", "ttl", "v", "EX", "1000"]);
+    let status: String = ok(&mut con, &["BGREWRITEAOF"]);
+    assert_eq!(status, "Background append only file rewriting started");
+    // Writes during the rewrite go to the new incremental file.
+    let _: i64 = ok(&mut con, &["INCR", "after"]);
+    wait_for(20, "the rewrite", || {
+        let info: String = ok(&mut con, &["INFO", "persistence"]);
+        info_field(&info, "aof_rewrite_in_progress").as_deref() == Some("0")
+            && info_field(&info, "aof_rewrites").as_deref() == Some("1")
+    });
+    let info: String = ok(&mut con, &["INFO", "persistence"]);
+    assert_eq!(info_field(&info, "aof_last_bgrewrite_status").as_deref(), Some("ok"));
+    assert_eq!(
+        manifest(&dir),
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    );
+    let mut files: Vec<String> = std::fs::read_dir(aof_dir(&dir))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["appendonly.aof.2.base.rdb", "appendonly.aof.2.incr.aof", "appendonly.aof.manifest"]);
+    let _: i64 = ok(&mut con, &["INCR", "after"]);
+    drop(con);
+    kill9(&server);
+    drop(server);
+    let server = start_aof(&dir, &[]);
+    let mut con = server.conn();
+    assert_eq!(ok::<i64>(&mut con, &["GET", "k3"]), 10);
+    assert_eq!(ok::<i64>(&mut con, &["GET", "after"]), 2);
+    assert!(ok::<i64>(&mut con, &["PTTL", "ttl"]) > 0);
+}
+
+#[test]
+fn the_log_is_rewritten_when_it_grows_past_the_auto_rewrite_threshold() {
+    let dir = ScratchDir::new("aof-auto");
+    let server = start_aof(&dir, &["--auto-aof-rewrite-min-size", "4096", "--auto-aof-rewrite-percentage", "100"]);
+    let mut con = server.conn();
+    let value = "x".repeat(100);
+    for i in 0..100 {
+        assert_ok(&mut con, &["SET", "k", &format!("{value}{i}")]);
+    }
+    wait_for(20, "an automatic rewrite", || {
+        let info: String = ok(&mut con, &["INFO", "persistence"]);
+        info_field(&info, "aof_rewrites").as_deref() == Some("1")
+    });
+    assert!(manifest(&dir).contains("appendonly.aof.2.base.rdb"));
+}
