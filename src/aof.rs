@@ -61,6 +61,9 @@ impl Fsync {
 pub struct Aof {
     /// Whether writes are logged (`appendonly yes`, once the file is open).
     enabled: AtomicBool,
+    /// The server has loaded its data and serves: `appendonly` set from now on is a
+    /// run-time change (before, the startup path decides).
+    serving: AtomicBool,
     fsync: AtomicU8,
     state: Mutex<State>,
 }
@@ -89,6 +92,9 @@ struct State {
     rewrite: Option<Rewrite>,
     /// A BGREWRITEAOF asked for while a background save ran.
     scheduled: bool,
+    /// Turned on at run time: the manifest on disk is not ours until the first rewrite
+    /// wrote a base.
+    awaiting_base: bool,
     last_rewrite_secs: Option<u64>,
     last_rewrite_failed: bool,
     rewrites: u64,
@@ -255,6 +261,14 @@ impl Aof {
     #[inline]
     pub fn enabled(&self) -> bool {
         self.enabled.load(Ordering::Relaxed)
+    }
+
+    pub fn set_serving(&self) {
+        self.serving.store(true, Ordering::Relaxed);
+    }
+
+    pub fn serving(&self) -> bool {
+        self.serving.load(Ordering::Relaxed)
     }
 
     pub fn set_fsync(&self, policy: Fsync) {
@@ -538,13 +552,56 @@ pub fn start(shared: &Arc<Shared>) -> Result<(), String> {
     drop(st);
     ks.subscribe_all(true);
     aof.enabled.store(true, Ordering::Relaxed);
-    drop(ks);
-    let shared = shared.clone();
-    std::thread::Builder::new()
-        .name("aof-fsync".into())
-        .spawn(move || fsync_loop(&shared))
-        .map_err(|e| format!("Can't start the AOF fsync thread: {e}"))?;
     Ok(())
+}
+
+/// `CONFIG SET appendonly yes`: as Redis, logging starts at once into a new incremental file
+/// and a rewrite writes the base; the manifest on disk changes only when that rewrite is
+/// done (files of an earlier log in the directory are then deleted). `ks` is the keyspace
+/// under its lock.
+pub fn enable_at_runtime(shared: &Shared, ks: &mut Keyspace) -> Result<(), String> {
+    let aof = &shared.aof;
+    if aof.enabled() {
+        return Ok(());
+    }
+    let (dir, prefix) = aof_dir(shared);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("Can't create the AOF directory {}: {e}", dir.display()))?;
+    // What the directory held is history once the new base is written.
+    let mut old = read_manifest(&dir, &prefix).ok().flatten().unwrap_or_default();
+    for f in &mut old.files {
+        f.kind = 'h';
+    }
+    aof.set_fsync(Fsync::parse(shared.config.read().get("appendfsync")));
+    let mut st = aof.state.lock();
+    *st = State { dir, prefix, manifest: old, awaiting_base: true, ..State::default() };
+    start_rewrite(shared, ks, &mut st)?;
+    drop(st);
+    ks.subscribe_all(true);
+    aof.enabled.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
+/// `CONFIG SET appendonly no`: what is buffered is written and fsynced, a running rewrite
+/// is stopped, and nothing is logged from now on.
+pub fn disable_at_runtime(shared: &Shared, ks: &mut Keyspace) {
+    let aof = &shared.aof;
+    if !aof.enabled() {
+        return;
+    }
+    aof.flush(true);
+    aof.enabled.store(false, Ordering::Relaxed);
+    ks.subscribe_all(false);
+    let mut st = aof.state.lock();
+    if let Some(rewrite) = st.rewrite.take() {
+        // SAFETY: signals and reaps our own child.
+        unsafe {
+            libc::kill(rewrite.pid, libc::SIGKILL);
+            libc::waitpid(rewrite.pid, std::ptr::null_mut(), 0);
+        }
+        let _ = std::fs::remove_file(&rewrite.temp);
+    }
+    st.file = None;
+    st.buf.clear();
 }
 
 /// `appendfsync everysec`: writes and fsyncs once a second, off the serving threads.
@@ -804,13 +861,16 @@ fn start_rewrite(shared: &Shared, ks: &Keyspace, st: &mut State) -> Result<(), S
     if let Some(file) = st.write_out() {
         file.sync_data().map_err(fail)?;
     }
-    let max_seq = |kind: char| st.manifest.files.iter().filter(|f| f.kind == kind).map(|f| f.seq).max().unwrap_or(0);
-    let (base_seq, incr_seq) = (max_seq('b') + 1, max_seq('i') + 1);
+    // Past every file named, history included, so no new name is an old file's.
+    let next_seq = st.manifest.files.iter().map(|f| f.seq).max().unwrap_or(0) + 1;
+    let (base_seq, incr_seq) = (next_seq, next_seq);
     let name = format!("{}.{incr_seq}.incr.aof", st.prefix);
     let file = std::fs::OpenOptions::new().create(true).append(true).open(st.dir.join(&name)).map_err(fail)?;
     let mut manifest = st.manifest.clone();
     manifest.files.push(ManifestFile { name: name.clone(), seq: incr_seq, kind: 'i' });
-    write_manifest(&st.dir, &st.prefix, &manifest).map_err(fail)?;
+    if !st.awaiting_base {
+        write_manifest(&st.dir, &st.prefix, &manifest).map_err(fail)?;
+    }
     st.manifest = manifest;
     st.older_incr_size += st.incr_size;
     st.incr_size = 0;
@@ -887,11 +947,18 @@ fn rewrite_child(ks: &Keyspace, dir: &Path, options: &crate::engine::persist::sn
 /// Ten times a second: reaps a finished rewrite (and swaps the manifest), starts a scheduled
 /// one once no background save runs, and starts one when the log grew past
 /// `auto-aof-rewrite-percentage` of its size after the last rewrite (and past
-/// `auto-aof-rewrite-min-size`).
-pub fn cron(shared: &Shared) {
+/// `auto-aof-rewrite-min-size`). Starts the fsync thread the first time the log is on.
+pub fn cron(shared: &Arc<Shared>) {
     if !shared.aof.enabled() {
         return;
     }
+    static FSYNC_THREAD: std::sync::Once = std::sync::Once::new();
+    FSYNC_THREAD.call_once(|| {
+        let shared = shared.clone();
+        if let Err(e) = std::thread::Builder::new().name("aof-fsync".into()).spawn(move || fsync_loop(&shared)) {
+            tracing::warn!("Can't start the AOF fsync thread: {e}");
+        }
+    });
     let ks = shared.keyspace.lock();
     let mut st = shared.aof.state.lock();
     if st.rewrite.is_some() {
@@ -944,6 +1011,8 @@ fn reap_rewrite(st: &mut State) {
             let _ = std::fs::remove_file(&rewrite.temp);
             st.last_rewrite_failed = true;
             st.consecutive_failures += 1;
+            // Without a base there is no log on disk yet: try again.
+            st.scheduled |= st.awaiting_base;
             tracing::warn!("Background AOF rewrite failed: {e}");
         }
     }
@@ -955,6 +1024,7 @@ fn swap_base(st: &mut State, rewrite: &Rewrite) -> Result<(), String> {
     let mut manifest = Manifest { files: vec![ManifestFile { name: base.clone(), seq: rewrite.base_seq, kind: 'b' }] };
     manifest.files.extend(st.manifest.incrs().filter(|f| f.seq >= rewrite.first_incr_seq).cloned());
     write_manifest(&st.dir, &st.prefix, &manifest).map_err(|e| e.to_string())?;
+    st.awaiting_base = false;
     let old = std::mem::replace(&mut st.manifest, manifest);
     for f in old.files.iter().filter(|f| !st.manifest.files.contains(f)) {
         let _ = std::fs::remove_file(st.dir.join(&f.name));

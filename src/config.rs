@@ -197,9 +197,8 @@ pub static DIRECTIVES: &[Directive] = &[
     d("dbfilename", "dump.rdb", Kind::Special, true),
     d("rdbcompression", "yes", Kind::Bool, true),
     d("rdb-on-load-error", "refuse", Kind::Enum(&["refuse", "start-empty"]), true),
-    // The append-only file: read at startup (turning it on at run time needs a rewrite of
-    // the base, which this server does not do yet); the fsync policy changes at run time.
-    d("appendonly", "no", Kind::Bool, false),
+    // The append-only file (see crate::aof); turned on at run time it starts with a rewrite.
+    d("appendonly", "no", Kind::Bool, true),
     d("appendfsync", "everysec", Kind::Enum(&["always", "everysec", "no"]), true),
     // Accepted so that existing redis.conf files and tools work; no effect (no replication
     // or scripting here).

@@ -264,6 +264,14 @@ impl Shared {
             }
             "loglevel" => crate::logging::set_level(config.get(name)),
             "appendfsync" => self.aof.set_fsync(crate::aof::Fsync::parse(config.get(name))),
+            "appendonly" if self.aof.serving() => {
+                let mut ks = self.keyspace.lock();
+                if config.get_bool(name) {
+                    crate::aof::enable_at_runtime(self, &mut ks)?;
+                } else {
+                    crate::aof::disable_at_runtime(self, &mut ks);
+                }
+            }
             "maxmemory-clients" => {
                 self.resolve_maxmemory_clients(&config);
                 // Like Redis, a lower limit takes effect at once.
@@ -593,6 +601,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     } else {
         crate::persistence::load_at_start(&shared)?;
     }
+    shared.aof.set_serving();
     // Written at every loglevel: scripts and test harnesses wait for this line (Redis 7.2
     // words it "Ready to accept connections tcp"; the port follows, as it may have been 0).
     crate::logging::always(tracing::Level::INFO, &format!("Ready to accept connections tcp port {actual_port}"));

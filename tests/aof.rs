@@ -426,3 +426,32 @@ fn the_log_is_rewritten_when_it_grows_past_the_auto_rewrite_threshold() {
     });
     assert!(manifest(&dir).contains("appendonly.aof.2.base.rdb"));
 }
+
+#[test]
+fn config_set_appendonly_yes_starts_with_a_rewrite() {
+    let dir = ScratchDir::new("aof-config-set");
+    let server = Server::start(&["--dir", dir.path(), "--save", "", "--appendfsync", "always"]);
+    let mut con = server.conn();
+    assert_ok(&mut con, &["SET", "before", "1"]);
+    assert!(!aof_dir(&dir).exists());
+    assert_ok(&mut con, &["CONFIG", "SET", "appendonly", "yes"]);
+    assert_ok(&mut con, &["SET", "after", "2"]);
+    wait_for(20, "the first rewrite", || {
+        let info: String = ok(&mut con, &["INFO", "persistence"]);
+        info_field(&info, "aof_rewrites").as_deref() == Some("1")
+    });
+    assert_eq!(
+        manifest(&dir),
+        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+    assert_ok(&mut con, &["CONFIG", "SET", "appendonly", "no"]);
+    assert_ok(&mut con, &["SET", "unlogged", "3"]);
+    drop(con);
+    kill9(&server);
+    drop(server);
+    let server = start_aof(&dir, &[]);
+    let mut con = server.conn();
+    assert_eq!(ok::<i64>(&mut con, &["GET", "before"]), 1);
+    assert_eq!(ok::<i64>(&mut con, &["GET", "after"]), 2);
+    assert_eq!(ok::<i64>(&mut con, &["EXISTS", "unlogged"]), 0);
+}
