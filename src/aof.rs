@@ -139,7 +139,7 @@ impl Manifest {
                 continue;
             }
             let words: Vec<&str> = line.split_whitespace().collect();
-            if words.len() % 2 != 0 {
+            if !words.len().is_multiple_of(2) {
                 return Err(format!("Invalid AOF manifest file format at line {}", n + 1));
             }
             let (mut name, mut seq, mut kind) = (None, None, None);
@@ -997,7 +997,7 @@ fn reap_rewrite(st: &mut State) {
     }
     let rewrite = st.rewrite.take().expect("checked above");
     let exited_ok = done == rewrite.pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    let swapped = exited_ok.then(|| swap_base(st, &rewrite)).unwrap_or(Err("the child failed".into()));
+    let swapped = if exited_ok { swap_base(st, &rewrite) } else { Err("the child failed".into()) };
     match swapped {
         Ok(()) => {
             st.last_rewrite_failed = false;

@@ -213,7 +213,7 @@ fn drain_effects(ctx: &mut Ctx, serve: bool, mut logged: Option<crate::aof::Pend
         return;
     }
     let aof = ctx.shared.aof.enabled();
-    let mut served: Vec<(usize, Vec<Bytes>, Vec<u8>)> = Vec::new();
+    let mut served: Vec<blocking::ServedPop> = Vec::new();
     loop {
         let ks = ctx.ks.get();
         if ks.has_effects() {

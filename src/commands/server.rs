@@ -85,8 +85,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// The reply of BGREWRITEAOF: there is no append-only file yet.
-
 static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
     subcmd!(
         "config",
