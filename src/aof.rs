@@ -208,10 +208,12 @@ fn write_manifest(dir: &Path, prefix: &str, manifest: &Manifest) -> std::io::Res
 }
 
 /// Appends one command in RESP.
-fn encode(buf: &mut Vec<u8>, args: &[&[u8]]) {
-    buf.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+fn encode<A: AsRef<[u8]>>(buf: &mut Vec<u8>, args: &[A]) {
+    // Writes into a Vec cannot fail.
+    let _ = write!(buf, "*{}\r\n", args.len());
     for a in args {
-        buf.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        let a = a.as_ref();
+        let _ = write!(buf, "${}\r\n", a.len());
         buf.extend_from_slice(a);
         buf.extend_from_slice(b"\r\n");
     }
@@ -220,13 +222,13 @@ fn encode(buf: &mut Vec<u8>, args: &[&[u8]]) {
 impl State {
     /// Appends a command run in `db`: SELECT first when the log is in another database,
     /// MULTI first when it is the first of a transaction.
-    fn emit(&mut self, db: usize, args: &[&[u8]]) {
+    fn emit<A: AsRef<[u8]>>(&mut self, db: usize, args: &[A]) {
         if self.db != Some(db) {
-            encode(&mut self.buf, &[b"SELECT", db.to_string().as_bytes()]);
+            encode::<&[u8]>(&mut self.buf, &[b"SELECT", db.to_string().as_bytes()]);
             self.db = Some(db);
         }
         if self.exec == Some(false) {
-            encode(&mut self.buf, &[b"MULTI"]);
+            encode::<&[u8]>(&mut self.buf, &[b"MULTI"]);
             self.exec = Some(true);
         }
         encode(&mut self.buf, args);
@@ -314,7 +316,7 @@ pub fn log_removals(shared: &Shared, effects: &[Effect]) {
     let Some(first) = removed.next() else { return };
     let mut st = shared.aof.state.lock();
     for e in std::iter::once(first).chain(removed) {
-        st.emit(e.db, &[b"DEL", &e.key]);
+        st.emit::<&[u8]>(e.db, &[b"DEL", &e.key]);
     }
 }
 
@@ -326,10 +328,26 @@ pub fn log_command(shared: &Shared, ks: &Keyspace, db: usize, pending: &Pending,
     {
         return;
     }
+    if !may_rewrite(pending.spec.name, pending.args) {
+        // Most writes replay as sent.
+        return shared.aof.state.lock().emit(db, pending.args);
+    }
     let mut st = shared.aof.state.lock();
     for cmd in rewrite(ks, db, pending.spec.name, pending.args, reply) {
-        let refs: Vec<&[u8]> = cmd.iter().map(|a| a.as_ref()).collect();
-        st.emit(db, &refs);
+        st.emit(db, &cmd);
+    }
+}
+
+/// Whether [`rewrite`] may log the command in another form (SET without options, the most
+/// common write, never).
+fn may_rewrite(name: &str, args: &[Bytes]) -> bool {
+    match name {
+        "set" | "tag.set" => args.len() > 3,
+        "setex" | "psetex" | "expire" | "pexpire" | "expireat" | "pexpireat" | "getex" | "incrbyfloat" | "spop"
+        | "restore" | "blpop" | "brpop" | "bzpopmin" | "bzpopmax" | "blmpop" | "bzmpop" | "blmove" | "brpoplpush" => {
+            true
+        }
+        _ => false,
     }
 }
 
@@ -339,8 +357,7 @@ pub fn log_served_pop(shared: &Shared, ks: &Keyspace, db: usize, args: &[Bytes],
     let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
     let mut st = shared.aof.state.lock();
     for cmd in rewrite(ks, db, &name, args, reply) {
-        let refs: Vec<&[u8]> = cmd.iter().map(|a| a.as_ref()).collect();
-        st.emit(db, &refs);
+        st.emit(db, &cmd);
     }
 }
 
@@ -353,7 +370,7 @@ pub fn begin_exec(shared: &Shared) {
 pub fn end_exec(shared: &Shared) {
     let mut st = shared.aof.state.lock();
     if st.exec.take() == Some(true) {
-        encode(&mut st.buf, &[b"EXEC"]);
+        encode::<&[u8]>(&mut st.buf, &[b"EXEC"]);
     }
 }
 
@@ -550,7 +567,7 @@ pub fn start(shared: &Arc<Shared>) -> Result<(), String> {
         ..State::default()
     };
     drop(st);
-    ks.subscribe_all(true);
+    ks.subscribe_expiry_and_eviction(true);
     aof.enabled.store(true, Ordering::Relaxed);
     Ok(())
 }
@@ -576,7 +593,7 @@ pub fn enable_at_runtime(shared: &Shared, ks: &mut Keyspace) -> Result<(), Strin
     *st = State { dir, prefix, manifest: old, awaiting_base: true, ..State::default() };
     start_rewrite(shared, ks, &mut st)?;
     drop(st);
-    ks.subscribe_all(true);
+    ks.subscribe_expiry_and_eviction(true);
     aof.enabled.store(true, Ordering::Relaxed);
     Ok(())
 }
@@ -590,7 +607,7 @@ pub fn disable_at_runtime(shared: &Shared, ks: &mut Keyspace) {
     }
     aof.flush(true);
     aof.enabled.store(false, Ordering::Relaxed);
-    ks.subscribe_all(false);
+    ks.subscribe_expiry_and_eviction(false);
     let mut st = aof.state.lock();
     if let Some(rewrite) = st.rewrite.take() {
         // SAFETY: signals and reaps our own child.
