@@ -209,14 +209,31 @@ fn write_manifest(dir: &Path, prefix: &str, manifest: &Manifest) -> std::io::Res
 
 /// Appends one command in RESP.
 fn encode<A: AsRef<[u8]>>(buf: &mut Vec<u8>, args: &[A]) {
-    // Writes into a Vec cannot fail.
-    let _ = write!(buf, "*{}\r\n", args.len());
+    header(buf, b'*', args.len());
     for a in args {
         let a = a.as_ref();
-        let _ = write!(buf, "${}\r\n", a.len());
+        header(buf, b'$', a.len());
         buf.extend_from_slice(a);
         buf.extend_from_slice(b"\r\n");
     }
+}
+
+/// `*<n>\r\n` or `$<n>\r\n`, without the formatting machinery (it runs for every argument).
+#[inline]
+fn header(buf: &mut Vec<u8>, kind: u8, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.push(kind);
+    buf.extend_from_slice(&digits[at..]);
+    buf.extend_from_slice(b"\r\n");
 }
 
 impl State {
@@ -1079,6 +1096,16 @@ mod tests {
         assert_eq!(parse_command(data, next), Ok(None));
         assert_eq!(parse_command(b"+OK\r\n", 0), Err(()));
         assert_eq!(parse_command(b"*1\r\n$2\r\nabcd\r\n", 0), Err(()));
+    }
+
+    #[test]
+    fn commands_are_encoded_in_resp() {
+        let mut buf = Vec::new();
+        encode(&mut buf, &[&b"SET"[..], b"k", &[b'v'; 10]]);
+        assert_eq!(buf, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\nvvvvvvvvvv\r\n");
+        let mut empty = Vec::new();
+        encode(&mut empty, &[&b""[..]]);
+        assert_eq!(empty, b"*1\r\n$0\r\n\r\n");
     }
 
     #[test]
