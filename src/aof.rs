@@ -23,6 +23,11 @@
 //! `appendfsync always` it is fsynced there too. With `everysec` a background thread writes
 //! and fsyncs once a second, never the serving threads; with `no` the OS decides.
 //!
+//! A rewrite (BGREWRITEAOF, the `auto-aof-rewrite-*` thresholds, `CONFIG SET appendonly
+//! yes`) opens the next incremental file at once, and a forked child writes the dataset as
+//! the new base (RDB, with the snapshot code); when it is done the manifest is swapped
+//! atomically (temporary file, rename, fsync of the directory) and the old files deleted.
+//!
 //! While `appendonly` is `no` nothing here runs: the dispatcher reads one relaxed flag.
 //!
 //! Lock order: the keyspace, then this module's state.
