@@ -7,6 +7,8 @@
 #   scripts/bench-ab.sh quotas     # 100 tenants (A) vs 100 tenants with key and memory quotas (B)
 #   scripts/bench-ab.sh metrics    # metrics, key classes, latency tracking all off (A) vs on (B)
 #   scripts/bench-ab.sh eviction   # SET of fresh keys: no limit (A) vs maxmemory 24mb (B)
+#   scripts/bench-ab.sh aof        # appendonly no (A) vs appendonly yes, appendfsync AOF_FSYNC
+#                                  # (everysec by default) in a temporary directory (B)
 #   scripts/bench-ab.sh baseline   # no flags on either side: compares two builds (TC_BIN_B)
 #   scripts/bench-ab.sh refusing-quotas  # 100 tenants with quotas under noeviction, so writes
 #                                  # over a quota are refused, on both sides (two builds)
@@ -71,6 +73,13 @@ case "$PRESET" in
         ROWS=$'SET\t-t set -r 100000000 -d 64'
         DESCRIBE="A: no memory limit; B: maxmemory 24mb allkeys-lru (nearly every write evicts a key)"
         ;;
+    aof)
+        AOF_DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-ab-aof.XXXXXX")
+        FLAGS_A=()
+        FLAGS_B=(--appendonly yes --appendfsync "${AOF_FSYNC:-everysec}" --dir "$AOF_DIR")
+        ROWS=$'SET\t-t set -r 100000 -d 64\nGET\t-t get -r 100000 -d 64\nINCR\t-t incr -r 100000'
+        DESCRIBE="A: appendonly no; B: appendonly yes, appendfsync ${AOF_FSYNC:-everysec}"
+        ;;
     baseline)
         FLAGS_A=()
         FLAGS_B=()
@@ -92,6 +101,8 @@ esac
 SCRIPT_NAME=bench-ab
 # shellcheck source=lib/servers.sh
 . scripts/lib/servers.sh
+# The aof preset's log directory goes once the servers are stopped.
+[ -z "${AOF_DIR:-}" ] || trap 'stop_servers; rm -rf "$AOF_DIR"' EXIT
 need_package redis-cli redis-tools
 need_package redis-benchmark redis-tools
 [ -x "$TC_BIN" ] || cargo build --release --quiet --bin tenantcache

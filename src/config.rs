@@ -197,10 +197,11 @@ pub static DIRECTIVES: &[Directive] = &[
     d("dbfilename", "dump.rdb", Kind::Special, true),
     d("rdbcompression", "yes", Kind::Bool, true),
     d("rdb-on-load-error", "refuse", Kind::Enum(&["refuse", "start-empty"]), true),
-    // Accepted so that existing redis.conf files and tools work; no effect (no append-only
-    // file, replication or scripting here).
-    inert("appendonly", "no", Kind::Bool),
-    inert("appendfsync", "everysec", Kind::Enum(&["always", "everysec", "no"])),
+    // The append-only file (see crate::aof); turned on at run time it starts with a rewrite.
+    d("appendonly", "no", Kind::Bool, true),
+    d("appendfsync", "everysec", Kind::Enum(&["always", "everysec", "no"]), true),
+    // Accepted so that existing redis.conf files and tools work; no effect (no replication
+    // or scripting here).
     inert_fixed("daemonize", "no", Kind::Bool),
     d("protected-mode", "yes", Kind::Bool, true),
     inert_fixed("supervised", "no", Kind::Text),
@@ -243,8 +244,8 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("rdbchecksum", "yes", Kind::Bool),
     inert("stop-writes-on-bgsave-error", "yes", Kind::Bool),
     inert("aof-use-rdb-preamble", "yes", Kind::Bool),
-    inert_fixed("appendfilename", "appendonly.aof", Kind::Text),
-    inert_fixed("appenddirname", "appendonlydir", Kind::Text),
+    d("appendfilename", "appendonly.aof", Kind::Text, false),
+    d("appenddirname", "appendonlydir", Kind::Text, false),
     inert("jemalloc-bg-thread", "yes", Kind::Bool),
     inert("hll-sparse-max-bytes", "3000", Kind::Memory),
     inert("active-defrag-cycle-min", "1", Kind::Int(1, 99)),
@@ -262,11 +263,11 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("active-defrag-max-scan-fields", "1000", Kind::Int(1, i64::MAX)),
     inert("active-defrag-threshold-lower", "10", Kind::Int(0, 1000)),
     inert("active-defrag-threshold-upper", "100", Kind::Int(0, 1000)),
-    inert("aof-load-truncated", "yes", Kind::Bool),
+    d("aof-load-truncated", "yes", Kind::Bool, true),
     inert("aof-rewrite-incremental-fsync", "yes", Kind::Bool),
     inert("aof-timestamp-enabled", "no", Kind::Bool),
-    inert("auto-aof-rewrite-min-size", "67108864", Kind::Memory),
-    inert("auto-aof-rewrite-percentage", "100", Kind::Int(0, i32::MAX as i64)),
+    d("auto-aof-rewrite-min-size", "67108864", Kind::Memory, true),
+    d("auto-aof-rewrite-percentage", "100", Kind::Int(0, i32::MAX as i64), true),
     inert("bind-source-addr", "", Kind::Text),
     inert("cluster-allow-pubsubshard-when-down", "yes", Kind::Bool),
     inert("cluster-allow-reads-when-down", "no", Kind::Bool),

@@ -545,6 +545,9 @@ fn process_input(
         }
     }
     drop(ctx);
+    // The batch's writes reach the AOF (and with `appendfsync always` the disk) before its
+    // replies are sent.
+    crate::aof::after_batch(shared);
     // Keep a full read chunk available (and reported as qbuf-free) between batches, except
     // while a big bulk is arriving: the parser reserved room for all of it, and growing the
     // buffer past that would double it.

@@ -33,6 +33,9 @@ pub async fn active_expire_cycle(shared: Arc<Shared>) {
                 ks.now_ms = crate::storage::now_ms();
                 let slice = ks.expire_slice(SLICE);
                 let effects = ks.take_effects();
+                if shared.aof.enabled() {
+                    crate::aof::log_removals(&shared, &effects);
+                }
                 let flags = ks.notify_flags;
                 drop(ks);
                 crate::pubsub::publish_events(&shared, &effects, flags, None);

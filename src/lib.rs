@@ -5,6 +5,7 @@
 //! lowest): network (`server`, `connection`, `client`, `protocol`, `pubsub`, `metrics`,
 //! `cmdline`, `config`, `expire`, `latency`) → [`commands`] → [`engine`] → [`base`].
 
+pub mod aof;
 pub mod base;
 pub mod client;
 pub mod cmdline;

@@ -170,6 +170,11 @@ impl Persistence {
         self.state.lock().child.is_some()
     }
 
+    /// The AOF was loaded at start: what it loaded is not a change to save again.
+    pub fn loaded_aof(&self, ks: &Keyspace) {
+        self.state.lock().dirty_at_last_save = ks.dirty;
+    }
+
     /// Changes since the last successful save.
     pub fn changes_since_save(&self, ks: &Keyspace) -> u64 {
         ks.dirty.saturating_sub(self.state.lock().dirty_at_last_save)
@@ -502,6 +507,7 @@ pub fn schedule_bgsave(shared: &Shared) {
 /// says so. A failed save is returned; the caller decides whether to stay up.
 pub fn shutdown_save(shared: &Shared, ks: &Keyspace, save: bool) -> Result<(), String> {
     kill_bgsave(shared);
+    crate::aof::flush_all(shared);
     if save {
         tracing::warn!("Saving the final RDB snapshot before exiting.");
         save_now(shared, ks)?;

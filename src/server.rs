@@ -125,6 +125,8 @@ pub struct Shared {
     pub output_limit_disconnections: AtomicU64,
     /// Snapshots: the background save, save points, LASTSAVE, INFO persistence.
     pub persistence: crate::persistence::Persistence,
+    /// The append-only file (`appendonly yes`).
+    pub aof: crate::aof::Aof,
 }
 
 /// Compiles `tenant-key-pattern` and `tenant-key-separator` from the configuration.
@@ -194,6 +196,7 @@ impl Shared {
             evicted_clients: AtomicU64::new(0),
             output_limit_disconnections: AtomicU64::new(0),
             persistence: crate::persistence::Persistence::new(started_unix),
+            aof: crate::aof::Aof::default(),
         });
         let names: Vec<&str> = crate::config::DIRECTIVES.iter().map(|d| d.name).collect();
         for name in names {
@@ -260,6 +263,15 @@ impl Shared {
                 crate::latency::configure(name, config.get(name))
             }
             "loglevel" => crate::logging::set_level(config.get(name)),
+            "appendfsync" => self.aof.set_fsync(crate::aof::Fsync::parse(config.get(name))),
+            "appendonly" if self.aof.serving() => {
+                let mut ks = self.keyspace.lock();
+                if config.get_bool(name) {
+                    crate::aof::enable_at_runtime(self, &mut ks)?;
+                } else {
+                    crate::aof::disable_at_runtime(self, &mut ks);
+                }
+            }
             "maxmemory-clients" => {
                 self.resolve_maxmemory_clients(&config);
                 // Like Redis, a lower limit takes effect at once.
@@ -276,6 +288,9 @@ impl Shared {
                     // Like Redis, a lower limit takes effect at once, not at the next write.
                     ks.evict_to_maxmemory();
                     let (effects, flags) = (ks.take_effects(), ks.notify_flags);
+                    if self.aof.enabled() {
+                        crate::aof::log_removals(self, &effects);
+                    }
                     drop(ks);
                     crate::pubsub::publish_events(self, &effects, flags, None);
                 }
@@ -579,7 +594,14 @@ pub async fn run(config: Config) -> Result<(), String> {
     // Bound before the ready line, so a scrape right after it finds the endpoint.
     crate::metrics::http::start(&shared);
     tracing::info!("Server initialized");
-    crate::persistence::load_at_start(&shared)?;
+    // With appendonly yes the AOF decides what is loaded, as in Redis.
+    if crate::aof::configured(&shared) {
+        crate::aof::load_at_start(&shared)?;
+        crate::aof::start(&shared)?;
+    } else {
+        crate::persistence::load_at_start(&shared)?;
+    }
+    shared.aof.set_serving();
     // Written at every loglevel: scripts and test harnesses wait for this line (Redis 7.2
     // words it "Ready to accept connections tcp"; the port follows, as it may have been 0).
     crate::logging::always(tracing::Level::INFO, &format!("Ready to accept connections tcp port {actual_port}"));
@@ -719,6 +741,7 @@ async fn persistence_cron(shared: Arc<Shared>) {
             return;
         }
         crate::persistence::cron(&shared);
+        crate::aof::cron(&shared);
     }
 }
 

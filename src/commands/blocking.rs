@@ -51,11 +51,16 @@ pub fn unblock_with(registry: &mut Registry, id: u64, reply: impl FnOnce(&mut Re
     true
 }
 
+/// A pop served to a blocked client: (db, the waiter's command, its reply).
+pub type ServedPop = (usize, Vec<Bytes>, Vec<u8>);
+
 /// Serves the clients waiting on keys that became ready: for each key in the order it became
 /// ready, the waiters that pop the kind of value the key holds, in arrival order, as long as
 /// the key still holds such a value (clients waiting for another kind stay blocked, as in
 /// Redis). Pops may fill other watched keys (BLMOVE), which are served in the same pass.
-pub fn serve_ready(ks: &mut Keyspace) {
+/// Each pop served is added to `served` when given (the AOF logs it): (db, the waiter's
+/// command, its reply).
+pub fn serve_ready(ks: &mut Keyspace, mut served: Option<&mut Vec<ServedPop>>) {
     while let Some((db, key)) = ks.blocking.take_ready() {
         while let Some((kind, id)) = next_to_serve(ks, db, &key) {
             let waiter = ks.blocking.remove(id).expect("queued waiters are registered");
@@ -68,6 +73,9 @@ pub fn serve_ready(ks: &mut Keyspace) {
                     super::zsets::serve_blocked(ks, waiter.db, &waiter.args, &key, &mut out);
                 }
                 _ => super::lists::serve_blocked(ks, waiter.db, &waiter.args, &key, &mut out),
+            }
+            if let Some(served) = served.as_deref_mut() {
+                served.push((waiter.db, waiter.args.to_vec(), out.buf.to_vec()));
             }
             waiter.handle.deliver(&out.buf);
         }

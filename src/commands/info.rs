@@ -257,18 +257,7 @@ fn memory(shared: &Shared, ks: &mut Keyspace, out: &mut String) {
 fn persistence(shared: &Shared, ks: &Keyspace, out: &mut String) {
     out.push_str("# Persistence\r\n");
     crate::persistence::info(shared, ks, out);
-    field!(out, "aof_enabled", 0);
-    field!(out, "aof_rewrite_in_progress", 0);
-    field!(out, "aof_rewrite_scheduled", 0);
-    field!(out, "aof_last_rewrite_time_sec", -1);
-    field!(out, "aof_current_rewrite_time_sec", -1);
-    field!(out, "aof_last_bgrewrite_status", "ok");
-    field!(out, "aof_rewrites", 0);
-    field!(out, "aof_rewrites_consecutive_failures", 0);
-    field!(out, "aof_last_write_status", "ok");
-    field!(out, "aof_last_cow_size", 0);
-    field!(out, "module_fork_in_progress", 0);
-    field!(out, "module_fork_last_cow_size", 0);
+    crate::aof::info(shared, out);
 }
 
 fn stats(shared: &Shared, ks: &mut Keyspace, out: &mut String) {

@@ -196,7 +196,7 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
         ctx.ks.get().forget_first_key();
     }
     // What eviction before a refused command changed.
-    drain_effects(ctx, false);
+    drain_effects(ctx, false, None);
 }
 
 /// Drains the effect stream (see [`crate::storage::effect`]) after a command: blocked pops
@@ -204,24 +204,40 @@ pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
 /// the changes happened. With `serve` (not inside EXEC, which serves once it is done),
 /// clients blocked on those keys are then served, in their own order; their pops record
 /// effects of their own, drained in turn.
-fn drain_effects(ctx: &mut Ctx, serve: bool) {
+///
+/// With the AOF on, `logged` is the command that just ran: keys its lookups expired (or
+/// eviction removed) are logged as DEL, then the command itself, then the pops it served
+/// (see [`crate::aof`]).
+fn drain_effects(ctx: &mut Ctx, serve: bool, mut logged: Option<crate::aof::Pending>) {
     if !ctx.ks.is_held() {
         return;
     }
+    let aof = ctx.shared.aof.enabled();
+    let mut served: Vec<blocking::ServedPop> = Vec::new();
     loop {
         let ks = ctx.ks.get();
         if ks.has_effects() {
             let effects = ks.take_effects();
+            if aof {
+                crate::aof::log_removals(ctx.shared, &effects);
+            }
             for e in effects.iter().filter(|e| e.change == crate::storage::Change::Poppable) {
                 ks.blocking.signal(e.db, &e.key);
             }
             crate::pubsub::publish_keyspace_events(ctx, &effects);
         }
+        if let Some(pending) = logged.take() {
+            let reply = ctx.out.buf.get(pending.reply_mark..).unwrap_or_default();
+            crate::aof::log_command(ctx.shared, ctx.ks.get(), ctx.client.db, &pending, reply);
+        }
+        for (db, args, reply) in served.drain(..) {
+            crate::aof::log_served_pop(ctx.shared, ctx.ks.get(), db, &args, &reply);
+        }
         let ks = ctx.ks.get();
         if !serve || !ks.blocking.has_ready() {
             return;
         }
-        blocking::serve_ready(ks);
+        blocking::serve_ready(ks, aof.then_some(&mut served));
     }
 }
 
@@ -253,6 +269,12 @@ fn evict_before_command(ctx: &mut Ctx) {
 fn run_admitted(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], admitted: Admitted) {
     let started = std::time::Instant::now();
     let marks = admitted.guarded.then(|| (ctx.out.len(), ctx.ks.get().effects_mark()));
+    let logged = ctx.shared.aof.enabled().then(|| crate::aof::Pending {
+        spec,
+        args,
+        dirty_before: ctx.ks.get().dirty,
+        reply_mark: ctx.out.len(),
+    });
     (spec.run)(ctx, args);
     if let Some((reply_mark, effects_mark)) = marks {
         let ks = ctx.ks.get();
@@ -276,7 +298,7 @@ fn run_admitted(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], admit
     // Clients blocked on keys this command filled are served now, in their own order; inside
     // EXEC that waits until the whole transaction is done, as in Redis.
     let serve = !ctx.in_exec;
-    drain_effects(ctx, serve);
+    drain_effects(ctx, serve, logged);
     let elapsed = started.elapsed();
     // Commands EXEC runs count their own errors, so EXEC fails only for its own error.
     let failed = count_errors(ctx);

@@ -71,7 +71,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "server",
         "1.0.0",
         "Asynchronously rewrites the append-only file to disk.",
-        no_persistence
+        bgrewriteaof
     ),
     cmd!(
         "shutdown",
@@ -84,9 +84,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         shutdown
     ),
 ];
-
-/// The reply of BGREWRITEAOF: there is no append-only file yet.
-const NO_AOF: &str = "ERR the append-only file is not supported by this server";
 
 static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
     subcmd!(
@@ -317,8 +314,13 @@ fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) {
     ctx.out.int(ctx.shared.persistence.last_save() as i64);
 }
 
-fn no_persistence(ctx: &mut Ctx, _args: &[Bytes]) {
-    ctx.out.error(NO_AOF);
+/// BGREWRITEAOF: a forked child writes the new base of the append-only file.
+fn bgrewriteaof(ctx: &mut Ctx, _args: &[Bytes]) {
+    let ks = ctx.ks.get();
+    match crate::aof::bgrewriteaof(ctx.shared, ks) {
+        Ok(status) => ctx.out.simple(status),
+        Err(e) => ctx.out.error(&e),
+    }
 }
 
 /// SAVE: writes the snapshot in the foreground.

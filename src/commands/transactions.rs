@@ -125,8 +125,15 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) {
     }
     ctx.out.array(queued.len());
     ctx.in_exec = true;
+    let logged = ctx.shared.aof.enabled();
+    if logged {
+        crate::aof::begin_exec(ctx.shared);
+    }
     for (spec, args) in &queued {
         super::run(ctx, spec, args);
+    }
+    if logged {
+        crate::aof::end_exec(ctx.shared);
     }
     ctx.in_exec = false;
 }

@@ -14,7 +14,9 @@
 //!   active expiry cycle);
 //! * after the command, from the queue the dispatcher (and the expiry cycle, eviction on
 //!   `CONFIG SET maxmemory`) drains with [`Keyspace::take_effects`]: keyspace notifications and
-//!   blocked pops. AOF, replication and client tracking subscribe here too: an effect is queued
+//!   blocked pops; the AOF takes removals by expiry and eviction from here
+//!   ([`Keyspace::subscribe_expiry_and_eviction`]). Replication and client tracking would
+//!   subscribe here too: an effect is queued
 //!   whenever any queued consumer wants it, so while none does (no notification class enabled,
 //!   nobody blocked) recording costs a branch and allocates nothing.
 //!
@@ -83,6 +85,9 @@ pub struct Stream {
     queued: Vec<Effect>,
     /// A consumer wants every effect, with or without an event (see [`Keyspace::subscribe_all`]).
     all: bool,
+    /// A consumer wants keys removed by expiry and eviction (see
+    /// [`Keyspace::subscribe_expiry_and_eviction`]).
+    expiry_and_eviction: bool,
 }
 
 impl Keyspace {
@@ -112,6 +117,11 @@ impl Keyspace {
         }
         match change {
             Change::Poppable => !self.blocking.is_empty(),
+            Change::Removed(Removal::Expired | Removal::Evicted | Removal::EvictedQuota)
+                if self.effects.expiry_and_eviction =>
+            {
+                true
+            }
             _ => event.is_some_and(|e| {
                 self.notify_flags & e.class != 0 && self.notify_flags & (notify::KEYSPACE | notify::KEYEVENT) != 0
             }),
@@ -142,6 +152,12 @@ impl Keyspace {
     /// pops want), for a consumer that follows every change, such as a log of writes.
     pub fn subscribe_all(&mut self, all: bool) {
         self.effects.all = all;
+    }
+
+    /// Queues the removals by expiry and eviction from now on, for a log of writes that
+    /// records them (the changes commands make it takes from the commands).
+    pub fn subscribe_expiry_and_eviction(&mut self, on: bool) {
+        self.effects.expiry_and_eviction = on;
     }
 
     /// Whether every effect is queued.
