@@ -166,29 +166,11 @@ fn a_served_blocking_pop_is_logged_as_the_pop() {
     assert_eq!(ok::<i64>(&mut server.conn(), &["EXISTS", "q"]), 0);
 }
 
-/// Runs the server expecting it to refuse to start; returns its output.
-fn failed_start(dir: &ScratchDir, extra: &[&str]) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tenantcache"))
-        .args(["--port", "0", "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", dir.path()])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the server started with a bad file");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(!status.success());
-    let output = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+/// [`failed_start`] with the AOF on in `dir`.
+fn aof_failed_start(dir: &ScratchDir, extra: &[&str]) -> String {
+    let mut args = vec!["--save", "", "--appendonly", "yes", "--dir", dir.path()];
+    args.extend_from_slice(extra);
+    failed_start(&args)
 }
 
 fn append(path: &Path, bytes: &[u8]) {
@@ -208,7 +190,7 @@ fn a_torn_last_command_is_cut_off_or_refuses_the_start() {
     let good_len = std::fs::metadata(incr_file(&dir)).unwrap().len();
     append(&incr_file(&dir), b"*2\r\n$4\r\nINCR\r\n$1\r\nn");
 
-    let output = failed_start(&dir, &["--aof-load-truncated", "no"]);
+    let output = aof_failed_start(&dir, &["--aof-load-truncated", "no"]);
     assert!(output.contains("appendonly.aof.1.incr.aof"), "{output}");
     assert!(output.contains(&format!("offset {good_len}")), "{output}");
 
@@ -227,7 +209,7 @@ fn a_corrupt_file_refuses_the_start_naming_file_and_offset() {
     drop(server);
     let good_len = std::fs::metadata(incr_file(&dir)).unwrap().len();
     append(&incr_file(&dir), b"garbage\r\n*1\r\n$4\r\nPING\r\n");
-    let output = failed_start(&dir, &[]);
+    let output = aof_failed_start(&dir, &[]);
     assert!(output.contains("Bad file format"), "{output}");
     assert!(output.contains("appendonly.aof.1.incr.aof"), "{output}");
     assert!(output.contains(&format!("offset {good_len}")), "{output}");

@@ -287,36 +287,28 @@ fn config_get(con: &mut redis::Connection, name: &str) -> String {
 #[test]
 fn shutdown_saves_with_save_points_and_nosave_does_not() {
     let dir = TempDir::new("shutdown");
-    let server = start_in(&dir, &["--save", "3600 1"]);
-    let mut con = server.conn();
-    assert_ok(&mut con, &["SET", "k", "v1"]);
-    assert!(run(&mut con, &["SHUTDOWN", "NOSAVE"]).is_err(), "the connection closes");
-    wait_for(5, "the server to exit", || exited(server.pid()));
-    assert!(!dir.dump().exists(), "NOSAVE writes nothing");
-    drop(server);
-
-    let server = start_in(&dir, &["--save", "3600 1"]);
-    let mut con = server.conn();
-    assert_ok(&mut con, &["SET", "k", "v2"]);
-    assert!(run(&mut con, &["SHUTDOWN"]).is_err());
-    wait_for(5, "the server to exit", || exited(server.pid()));
-    drop(server);
-
-    // Without save points (`save ""`) SHUTDOWN does not save; SHUTDOWN SAVE does.
-    let server = start_in(&dir, &["--save", ""]);
-    let mut con = server.conn();
-    assert_eq!(ok::<String>(&mut con, &["GET", "k"]), "v2");
-    assert_ok(&mut con, &["SET", "k", "v3"]);
-    assert!(run(&mut con, &["SHUTDOWN"]).is_err());
-    wait_for(5, "the server to exit", || exited(server.pid()));
-    drop(server);
-    let server = start_in(&dir, &["--save", ""]);
-    let mut con = server.conn();
-    assert_eq!(ok::<String>(&mut con, &["GET", "k"]), "v2");
-    assert_ok(&mut con, &["SET", "k", "v4"]);
-    assert!(run(&mut con, &["SHUTDOWN", "SAVE"]).is_err());
-    wait_for(5, "the server to exit", || exited(server.pid()));
-    drop(server);
+    // Each step: save points, the value a restart finds (None: no file yet), the value then
+    // written, and how the server is ended.
+    let steps: [(&str, Option<&str>, &str, &[&str]); 4] = [
+        ("3600 1", None, "v1", &["SHUTDOWN", "NOSAVE"]),
+        ("3600 1", None, "v2", &["SHUTDOWN"]),
+        // Without save points (`save ""`) SHUTDOWN does not save; SHUTDOWN SAVE does.
+        ("", Some("v2"), "v3", &["SHUTDOWN"]),
+        ("", Some("v2"), "v4", &["SHUTDOWN", "SAVE"]),
+    ];
+    for (save, found, written, shutdown) in steps {
+        let server = start_in(&dir, &["--save", save]);
+        let mut con = server.conn();
+        if let Some(found) = found {
+            assert_eq!(ok::<String>(&mut con, &["GET", "k"]), found, "before writing {written}");
+        }
+        assert_ok(&mut con, &["SET", "k", written]);
+        assert!(run(&mut con, shutdown).is_err(), "the connection closes");
+        wait_for(5, "the server to exit", || exited(server.pid()));
+        if written == "v1" {
+            assert!(!dir.dump().exists(), "NOSAVE writes nothing");
+        }
+    }
     let server = start_in(&dir, &["--save", ""]);
     assert_eq!(ok::<String>(&mut server.conn(), &["GET", "k"]), "v4");
 }
@@ -527,31 +519,6 @@ fn redis_server_loads_our_snapshot_and_we_load_its() {
     assert_eq!(ok::<i64>(&mut con, &["TAG.COUNT", "plan"]), 0, "redis-server drops what it does not know");
 }
 
-/// Runs the server expecting it to refuse to start; returns its output.
-fn failed_start(dir: &TempDir, extra: &[&str]) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tenantcache"))
-        .args(["--port", "0", "--bind", "127.0.0.1", "--dir", dir.path()])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the server started with a bad file");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(!status.success());
-    let output = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
-}
-
 #[test]
 fn a_bad_file_stops_the_start_with_its_name_and_offset() {
     let dir = TempDir::new("corrupt");
@@ -566,7 +533,7 @@ fn a_bad_file_stops_the_start_with_its_name_and_offset() {
 
     // Truncated.
     std::fs::write(dir.dump(), &good[..good.len() / 2]).unwrap();
-    let out = failed_start(&dir, &[]);
+    let out = failed_start(&["--dir", dir.path()]);
     assert!(out.contains(&path) && out.contains("at offset"), "{out}");
     assert!(out.contains("Unexpected end of file"), "{out}");
     // A flipped byte: the checksum catches it, if nothing before it does.
@@ -574,11 +541,11 @@ fn a_bad_file_stops_the_start_with_its_name_and_offset() {
     let at = flipped.len() - 12;
     flipped[at] ^= 0x55;
     std::fs::write(dir.dump(), &flipped).unwrap();
-    let out = failed_start(&dir, &[]);
+    let out = failed_start(&["--dir", dir.path()]);
     assert!(out.contains(&path) && out.contains("at offset"), "{out}");
     // Not an RDB file at all.
     std::fs::write(dir.dump(), b"this is not a snapshot\n").unwrap();
-    let out = failed_start(&dir, &[]);
+    let out = failed_start(&["--dir", dir.path()]);
     assert!(out.contains("Wrong signature") && out.contains("at offset 0"), "{out}");
     assert!(out.contains("rdb-on-load-error"), "the message says how to start anyway: {out}");
 

@@ -38,6 +38,33 @@ impl Drop for ScratchDir {
     }
 }
 
+/// Runs the server with `args` expecting it to refuse to start (a bad file, a bad
+/// directive); returns what it printed. Fails the test if it is still up after 10 seconds.
+pub fn failed_start(args: &[&str]) -> String {
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tenantcache"))
+        .args(["--port", "0", "--bind", "127.0.0.1"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server started with {args:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
 impl Server {
     /// Starts the server with extra `--directive value` arguments.
     pub fn start(args: &[&str]) -> Server {
