@@ -340,18 +340,6 @@ fn manifest(dir: &ScratchDir) -> String {
     std::fs::read_to_string(aof_dir(dir).join("appendonly.aof.manifest")).unwrap()
 }
 
-/// Polls `f` every 20 ms for up to `secs` seconds.
-fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[test]
 fn bgrewriteaof_writes_a_new_base_and_swaps_the_manifest() {
     let dir = ScratchDir::new("aof-bgrewrite");

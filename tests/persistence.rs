@@ -9,7 +9,7 @@ use common::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const REDIS_SERVER: &str = "/usr/bin/redis-server";
 /// Ports for redis-server instances started here.
@@ -45,18 +45,6 @@ fn start_in(dir: &TempDir, extra: &[&str]) -> Server {
     let mut args = vec!["--dir", dir.path()];
     args.extend_from_slice(extra);
     Server::start(&args)
-}
-
-/// Polls `f` every 20 ms for up to `secs` seconds.
-fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// Whether process `pid` has exited (gone, or a zombie waiting to be reaped).

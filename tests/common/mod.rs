@@ -38,6 +38,20 @@ impl Drop for ScratchDir {
     }
 }
 
+/// Polls `f` every 20 ms for up to `secs` seconds; fails the test naming `what` if it
+/// never holds.
+pub fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
 /// Runs the server with `args` expecting it to refuse to start (a bad file, a bad
 /// directive); returns what it printed. Fails the test if it is still up after 10 seconds.
 pub fn failed_start(args: &[&str]) -> String {
