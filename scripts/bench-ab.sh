@@ -10,6 +10,7 @@
 #   scripts/bench-ab.sh aof        # appendonly no (A) vs appendonly yes, appendfsync AOF_FSYNC
 #                                  # (everysec by default) in a temporary directory (B)
 #   scripts/bench-ab.sh baseline   # no flags on either side: compares two builds (TC_BIN_B)
+#   scripts/bench-ab.sh collections  # the same for LPUSH, SADD, HSET, ZADD (one big collection each)
 #   scripts/bench-ab.sh refusing-quotas  # 100 tenants with quotas under noeviction, so writes
 #                                  # over a quota are refused, on both sides (two builds)
 #
@@ -86,6 +87,14 @@ case "$PRESET" in
         ROWS=$STANDARD_ROWS
         DESCRIBE="A: $TC_BIN; B: $TC_BIN_B; both without flags"
         ;;
+    collections)
+        # One big collection per row, as redis-benchmark's own -t rows: its member table,
+        # not the key table, is what each write looks up.
+        FLAGS_A=()
+        FLAGS_B=()
+        ROWS=$'LPUSH\t-t lpush -r 100000 -d 64\nSADD\t-t sadd -r 100000\nHSET\t-t hset -r 100000 -d 64\nZADD\t-t zadd -r 100000'
+        DESCRIBE="A: $TC_BIN; B: $TC_BIN_B; both without flags, collection rows"
+        ;;
     refusing-quotas)
         FLAGS_A=(--tenant-key-pattern '{tenant}' --tenant-default-maxkeys 1000000000 --tenant-default-maxmemory 1gb)
         FLAGS_B=("${FLAGS_A[@]}")
@@ -93,7 +102,7 @@ case "$PRESET" in
         DESCRIBE="A: $TC_BIN; B: $TC_BIN_B; both: 100 tenants with quotas, noeviction (over-quota writes are refused)"
         ;;
     *)
-        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
 esac
