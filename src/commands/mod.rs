@@ -226,12 +226,15 @@ fn drain_effects(ctx: &mut Ctx, serve: bool, mut logged: Option<crate::aof::Pend
             }
             crate::pubsub::publish_keyspace_events(ctx, &effects);
         }
-        if let Some(pending) = logged.take() {
-            let reply = ctx.out.buf.get(pending.reply_mark..).unwrap_or_default();
-            crate::aof::log_command(ctx.shared, ctx.ks.get(), ctx.client.db, &pending, reply);
-        }
-        for (db, args, reply) in served.drain(..) {
-            crate::aof::log_served_pop(ctx.shared, ctx.ks.get(), db, &args, &reply);
+        // Skipped whole with the AOF off: this runs after every command.
+        if aof {
+            if let Some(pending) = logged.take() {
+                let reply = ctx.out.buf.get(pending.reply_mark..).unwrap_or_default();
+                crate::aof::log_command(ctx.shared, ctx.ks.get(), ctx.client.db, &pending, reply);
+            }
+            for (db, args, reply) in served.drain(..) {
+                crate::aof::log_served_pop(ctx.shared, ctx.ks.get(), db, &args, &reply);
+            }
         }
         let ks = ctx.ks.get();
         if !serve || !ks.blocking.has_ready() {
