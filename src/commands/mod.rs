@@ -31,7 +31,7 @@ pub mod zsets;
 use crate::client::Client;
 use crate::protocol::ReplyBuf;
 use crate::server::Shared;
-use crate::storage::{Keyspace, ResolvedKey};
+use crate::storage::Keyspace;
 use crate::tenants::TenantId;
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
@@ -82,14 +82,6 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     pub fn new(shared: &'a Shared, client: &'a mut Client, out: &'a mut ReplyBuf) -> Self {
         Ctx { shared, ks: KeyspaceLock::new(&shared.keyspace), client, out, in_exec: false }
-    }
-
-    /// The tenant and hash of `key`, for [`Keyspace::entry_resolved`]: those admission
-    /// computed when `key` is the running command's first key argument (the same bytes at
-    /// the same address), otherwise computed now.
-    #[inline]
-    pub fn resolve(&mut self, key: &[u8]) -> ResolvedKey {
-        self.ks.get().resolve_key(key)
     }
 
     /// The client's selected database.

@@ -59,8 +59,8 @@ enum Found<T> {
 /// Writes the string value of `key`, or null; WRONGTYPE for collections.
 fn get(ctx: &mut Ctx, args: &[Bytes]) {
     let key = &args[1];
-    let (db, at) = (ctx.db(), ctx.resolve(key));
-    match ctx.ks.get().entry_resolved(db, key, at).into_read(0) {
+    let db = ctx.db();
+    match ctx.ks.get().entry(db, key).into_read(0) {
         None => ctx.out.null(),
         Some(e) if e.is_string() => ctx.out.bulk(e.str_value()),
         Some(_) => ctx.out.error(errors::WRONGTYPE),
@@ -251,10 +251,10 @@ pub struct Stored {
 /// (and `expire`). Writes no reply; an `Err` carries the error text (WRONGTYPE when GET meets
 /// a collection).
 pub fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &SetOptions) -> Result<Stored, &'static str> {
-    let (db, at) = (ctx.db(), ctx.resolve(key));
+    let db = ctx.db();
     let ks = ctx.ks.get();
     let now = ks.now_ms;
-    let mut entry = ks.entry_resolved(db, key, at);
+    let mut entry = ks.entry(db, key);
     let mut old = None;
     if o.get {
         // SET ... GET reads like GET does (hit/miss statistics), before NX/XX are looked at.
@@ -602,8 +602,8 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) {
 /// Adds `delta` to the integer stored at `key` (0 if missing) and replies with the result:
 /// the read and the write work on one entry handle.
 fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) {
-    let (db, at) = (ctx.db(), ctx.resolve(key));
-    let mut entry = ctx.ks.get().entry_resolved(db, key, at);
+    let db = ctx.db();
+    let mut entry = ctx.ks.get().entry(db, key);
     let current = match entry.get() {
         None => None,
         Some(e) if !e.is_string() => return ctx.out.error(errors::WRONGTYPE),

@@ -41,7 +41,8 @@ impl Keyspace {
     /// Resolves the running command's first key and remembers it until
     /// [`Keyspace::forget_first_key`], for the handler's own lookups of the same bytes.
     pub fn remember_first_key(&mut self, key: &[u8]) -> ResolvedKey {
-        let at = ResolvedKey { tenant: self.tenants.resolve(key), hash: hash_key(key) };
+        self.first_key = None;
+        let at = self.resolve_key(key);
         self.first_key = Some((key.as_ptr() as usize, key.len(), at));
         at
     }
@@ -62,24 +63,19 @@ impl Keyspace {
         let Some(database) = self.dbs.get(db) else {
             return;
         };
-        let mut found = [(0u64, TenantId::default()); MAX];
+        let mut found: [(u64, Option<&super::table::Table>); MAX] = [(0, None); MAX];
         let mut n = 0;
         for key in keys.iter().take(MAX) {
             // A tenant seen for the first time has no table yet (and a prefetch interns none).
-            if let Some(tenant) = self.tenants.lookup(key) {
-                found[n] = (hash_key(key), tenant);
+            if let Some(table) = self.tenants.lookup(key).and_then(|t| database.table(t)) {
+                let hash = hash_key(key);
+                table.prefetch_home(hash);
+                found[n] = (hash, Some(table));
                 n += 1;
             }
         }
-        for &(hash, tenant) in &found[..n] {
-            if let Some(table) = database.table(tenant) {
-                table.prefetch_home(hash);
-            }
-        }
-        for &(hash, tenant) in &found[..n] {
-            if let Some(table) = database.table(tenant) {
-                table.prefetch_entry(hash);
-            }
+        for &(hash, table) in &found[..n] {
+            table.expect("found holds tables").prefetch_entry(hash);
         }
     }
 
