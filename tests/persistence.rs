@@ -556,3 +556,30 @@ fn dragonfly_flags_name_the_file_and_the_schedule() {
     assert_ok(&mut con, &["SAVE"]);
     assert!(dir.0.join("snap.rdb").exists());
 }
+
+#[test]
+fn large_list_elements_are_saved_as_plain_nodes_redis_loads() {
+    let dir = TempDir::new("plain-nodes");
+    let server = start_in(&dir, &["--enable-debug-command", "yes"]);
+    let mut con = server.conn();
+    let msg = "ERR argument must be a memory value bigger than 1 and smaller than 4gb";
+    assert_eq!(err(&mut con, &["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "5gb"]), msg);
+    assert_eq!(err(&mut con, &["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "lots"]), msg);
+    assert_ok(&mut con, &["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "0"]);
+    assert_ok(&mut con, &["DEBUG", "QUICKLIST-PACKED-THRESHOLD", "5b"]);
+    // Short elements share packed nodes; from 5 bytes on each is a node of its own.
+    assert_eq!(ok::<i64>(&mut con, &["RPUSH", "mixed", "a", "bb", "xxxxx", "9", "yyyyyyyyyy", "cc"]), 6);
+    assert_eq!(ok::<i64>(&mut con, &["RPUSH", "plain-only", "xxxxxxxxxx", "zzzzzzzzzz"]), 2);
+    let before = contents(&mut con);
+    assert_ok(&mut con, &["DEBUG", "RELOAD"]);
+    assert_eq!(contents(&mut con), before);
+    assert_ok(&mut con, &["SAVE"]);
+    drop(con);
+    drop(server);
+    if !Path::new(REDIS_SERVER).exists() {
+        println!("skipped the redis-server half: {REDIS_SERVER} is not installed");
+        return;
+    }
+    let redis = RedisServer::start(REDIS_PORTS[1], &dir);
+    assert_eq!(contents(&mut redis.conn()), before, "redis-server reads the plain nodes");
+}

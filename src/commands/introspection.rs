@@ -475,6 +475,9 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
                 "    Write <message> to the server log.",
                 "OBJECT <key>",
                 "    Show low level info about the key and associated value.",
+                "QUICKLIST-PACKED-THRESHOLD <size>",
+                "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+                "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
                 "RELOAD",
                 "    Save the RDB on disk and reload it back to memory.",
                 "SET-ACTIVE-EXPIRE <0|1>",
@@ -498,6 +501,17 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             let on = crate::util::parse_i64(&args[2]).is_some_and(|n| n != 0);
             ctx.shared.settings.active_expire.store(on, std::sync::atomic::Ordering::Relaxed);
             ctx.out.ok();
+        }
+        "quicklist-packed-threshold" if args.len() == 3 => {
+            // As Redis: 0 restores the default; a size near 4 GiB or more is refused.
+            match crate::util::parse_memory(&text(&args[2])) {
+                Some(size) if size <= (1 << 32) - (1 << 20) => {
+                    let size = if size == 0 { crate::storage::DEFAULT_LIST_PACKED_THRESHOLD } else { size as usize };
+                    ctx.ks.get().encoding.list_packed_threshold = size;
+                    ctx.out.ok();
+                }
+                _ => ctx.out.error("ERR argument must be a memory value bigger than 1 and smaller than 4gb"),
+            }
         }
         "object" if args.len() == 3 => debug_object(ctx, &args[2]),
         "digest" if args.len() == 2 => {
@@ -537,7 +551,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.out.error(&format!("ERR wrong number of arguments for 'debug|{sub}' command"));
         }
         _ => ctx.out.error(&format!(
-            "ERR DEBUG {} is not supported by this server (supported: DIGEST, DIGEST-VALUE, LOG, OBJECT, RELOAD, SET-ACTIVE-EXPIRE, SLEEP, HELP)",
+            "ERR DEBUG {} is not supported by this server (supported: DIGEST, DIGEST-VALUE, LOG, OBJECT, QUICKLIST-PACKED-THRESHOLD, RELOAD, SET-ACTIVE-EXPIRE, SLEEP, HELP)",
             text(&args[1]).to_ascii_uppercase()
         )),
     }

@@ -107,6 +107,7 @@ pub fn write_options(ks: &Keyspace, compress: bool) -> RdbWriteOptions {
         zset_max_listpack_value: e.zset_max_listpack_value,
         set_max_intset_entries: e.set_max_intset_entries,
         list_max_listpack_size: e.list_max_listpack_size,
+        list_plain_node_threshold: e.list_packed_threshold,
         compress,
         ..RdbWriteOptions::default()
     }

@@ -126,7 +126,13 @@ pub struct EncodingLimits {
     pub set_max_listpack_value: usize,
     pub zset_max_listpack_entries: usize,
     pub zset_max_listpack_value: usize,
+    /// List elements this long or longer get a quicklist node of their own ("plain") in a
+    /// snapshot, as Redis stores them (`DEBUG QUICKLIST-PACKED-THRESHOLD`; 1 GiB by default).
+    pub list_packed_threshold: usize,
 }
+
+/// Redis's `packed_threshold`: elements of 1 GiB or more are plain quicklist nodes.
+pub const DEFAULT_LIST_PACKED_THRESHOLD: usize = 1 << 30;
 
 impl Default for EncodingLimits {
     fn default() -> Self {
@@ -139,6 +145,7 @@ impl Default for EncodingLimits {
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            list_packed_threshold: DEFAULT_LIST_PACKED_THRESHOLD,
         }
     }
 }
