@@ -6,53 +6,6 @@ mod common;
 
 use common::*;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-const REDIS_SERVER: &str = "/usr/bin/redis-server";
-/// The port of the redis-server started here.
-const REDIS_PORT: u16 = 17140;
-
-/// A redis-server on 127.0.0.1 with no persistence, killed by its PID when dropped.
-struct RedisServer {
-    child: Child,
-    _dir: ScratchDir,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let dir = ScratchDir::new("dump-redis");
-        let child = Command::new(REDIS_SERVER)
-            .args(["--port", &REDIS_PORT.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--dir", dir.path()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        let server = RedisServer { child, _dir: dir };
-        for _ in 0..200 {
-            if let Ok(mut con) = server.client().get_connection() {
-                if redis::cmd("PING").query::<String>(&mut con).is_ok() {
-                    return server;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server on port {REDIS_PORT} never answered");
-    }
-
-    fn client(&self) -> redis::Client {
-        redis::Client::open(format!("redis://127.0.0.1:{REDIS_PORT}/")).unwrap()
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn dump(con: &mut redis::Connection, key: &str) -> Option<Vec<u8>> {
     redis::cmd("DUMP").arg(key).query(con).unwrap()
@@ -135,11 +88,10 @@ fn fill(con: &mut redis::Connection) -> Vec<&'static str> {
 
 #[test]
 fn payloads_move_both_ways_between_redis_server_and_tenantcache() {
-    if !Path::new(REDIS_SERVER).exists() {
-        println!("skipped: {REDIS_SERVER} is not installed");
+    if !redis_server_present() {
         return;
     }
-    let redis = RedisServer::start();
+    let redis = RedisServer::start(&[]);
     let mut rs = redis.client().get_connection().unwrap();
     let tc_server = Server::start(&[]);
     let mut tc = tc_server.conn();

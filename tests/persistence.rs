@@ -7,13 +7,8 @@ mod common;
 
 use common::*;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::time::Duration;
-
-const REDIS_SERVER: &str = "/usr/bin/redis-server";
-/// Ports for redis-server instances started here.
-const REDIS_PORTS: [u16; 2] = [17160, 17161];
 
 /// A scratch directory, removed when dropped.
 struct TempDir(PathBuf);
@@ -428,54 +423,9 @@ fn debug_digest_follows_the_data_not_its_encoding() {
     assert_eq!(values[2], zeros);
 }
 
-/// A redis-server on 127.0.0.1 in `dir`, killed by its PID when dropped.
-struct RedisServer {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start(port: u16, dir: &TempDir) -> RedisServer {
-        let child = Command::new(REDIS_SERVER)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--dir", dir.path(), "--dbfilename", "dump.rdb", "--logfile"])
-            .arg(dir.0.join("redis.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        let mut server = RedisServer { child, port };
-        let url = format!("redis://127.0.0.1:{port}/");
-        wait_for(10, "redis-server to answer", || {
-            assert!(server.child.try_wait().unwrap().is_none(), "redis-server exited: {:?}", {
-                std::fs::read_to_string(dir.0.join("redis.log"))
-            });
-            redis::Client::open(url.as_str())
-                .unwrap()
-                .get_connection()
-                .ok()
-                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c).ok())
-                .is_some()
-        });
-        server
-    }
-
-    fn conn(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap().get_connection().unwrap()
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn redis_server_loads_our_snapshot_and_we_load_its() {
-    if !Path::new(REDIS_SERVER).exists() {
-        println!("skipped: {REDIS_SERVER} is not installed");
+    if !redis_server_present() {
         return;
     }
     // Ours to Redis.
@@ -488,7 +438,7 @@ fn redis_server_loads_our_snapshot_and_we_load_its() {
     assert_ok(&mut con, &["SAVE"]);
     drop(con);
     drop(server);
-    let redis = RedisServer::start(REDIS_PORTS[0], &ours);
+    let redis = RedisServer::start_in(&ours.0, &[]);
     let mut rcon = redis.conn();
     assert_eq!(contents(&mut rcon), written, "redis-server reads every key, value and TTL");
 
@@ -576,10 +526,9 @@ fn large_list_elements_are_saved_as_plain_nodes_redis_loads() {
     assert_ok(&mut con, &["SAVE"]);
     drop(con);
     drop(server);
-    if !Path::new(REDIS_SERVER).exists() {
-        println!("skipped the redis-server half: {REDIS_SERVER} is not installed");
+    if !redis_server_present() {
         return;
     }
-    let redis = RedisServer::start(REDIS_PORTS[1], &dir);
+    let redis = RedisServer::start_in(&dir.0, &[]);
     assert_eq!(contents(&mut redis.conn()), before, "redis-server reads the plain nodes");
 }

@@ -3,16 +3,18 @@
 //! reader must load exactly what redis-server saves. Skipped, with a message, where the Redis
 //! binaries are not installed.
 
+mod common;
+
+use common::{RedisServer, REDIS_SERVER};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tenantcache::engine::persist::rdb::{
     read_rdb, types, write_rdb, RdbItem, RdbKey, RdbReader, RdbValue, RdbWriteOptions, StandardAux,
 };
 
-const REDIS_SERVER: &str = "/usr/bin/redis-server";
 const REDIS_CHECK_RDB: &str = "/usr/bin/redis-check-rdb";
 
 fn redis_binaries_present() -> bool {
@@ -42,73 +44,6 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A redis-server on 127.0.0.1, killed by its PID when dropped.
-struct RedisServer {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl RedisServer {
-    fn start(port: u16, dir: &Path, dbfilename: &str, extra: &[&str]) -> RedisServer {
-        let log = dir.join("redis.log");
-        let child = Command::new(REDIS_SERVER)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir)
-            .args(["--dbfilename", dbfilename, "--logfile"])
-            .arg(&log)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        let mut server = RedisServer { child, port, log };
-        server.wait_ready();
-        server
-    }
-
-    /// Up to ten seconds for the server to answer PING (loading included).
-    fn wait_ready(&mut self) {
-        for _ in 0..200 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "redis-server exited ({status}); log:\n{}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-            }
-            if let Ok(mut con) = self.client().get_connection() {
-                if redis::cmd("PING").query::<String>(&mut con).is_ok() {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "redis-server on port {} never answered; log:\n{}",
-            self.port,
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        );
-    }
-
-    fn client(&self) -> redis::Client {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap()
-    }
-
-    fn conn(&self, db: u32) -> redis::Connection {
-        let mut con = self.client().get_connection().unwrap();
-        redis::cmd("SELECT").arg(db).query::<()>(&mut con).unwrap();
-        con
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -229,7 +164,7 @@ fn redis_server_and_check_rdb_load_what_the_writer_writes() {
             &["--maxmemory-policy", "allkeys-lfu"],
         ),
     ];
-    for (port, (name, options, server_args)) in (17100u16..).zip(variants) {
+    for (name, options, server_args) in variants {
         let dir = TempDir::new(&format!("write-{name}"));
         let expire_base = now_ms() + 3_600_000;
         let mut keys = every_encoding(expire_base);
@@ -250,10 +185,10 @@ fn redis_server_and_check_rdb_load_what_the_writer_writes() {
 
         let mut args = vec!["--sanitize-dump-payload", "yes"];
         args.extend_from_slice(server_args);
-        let server = RedisServer::start(port, &dir.0, "dump.rdb", &args);
+        let server = RedisServer::start_in(&dir.0, &args);
         let lfu = name == "packed";
         for (key, encoding) in &keys {
-            let mut con = server.conn(key.db);
+            let mut con = server.conn_db(key.db);
             let label = format!("{name}: {}", String::from_utf8_lossy(&key.key));
             // Access statistics first: reading the value touches them.
             if let (Some(secs), false) = (key.lru_idle_secs, lfu) {
@@ -274,7 +209,7 @@ fn redis_server_and_check_rdb_load_what_the_writer_writes() {
         }
         for db in [0u32, 2] {
             let expected = keys.iter().filter(|(k, _)| k.db == db).count();
-            let size: usize = redis::cmd("DBSIZE").query(&mut server.conn(db)).unwrap();
+            let size: usize = redis::cmd("DBSIZE").query(&mut server.conn_db(db)).unwrap();
             assert_eq!(size, expected, "{name}: keys in db {db}");
         }
     }
@@ -283,7 +218,7 @@ fn redis_server_and_check_rdb_load_what_the_writer_writes() {
 /// Fills a server through commands with every type, small and large encodings and TTLs.
 fn fill(server: &RedisServer, keys: &[Sample]) {
     for (key, _) in keys {
-        let mut con = server.conn(key.db);
+        let mut con = server.conn_db(key.db);
         let k = &key.key;
         match &key.value {
             RdbValue::String(v) => redis::cmd("SET").arg(k).arg(v).query::<()>(&mut con).unwrap(),
@@ -345,7 +280,7 @@ fn the_reader_loads_what_redis_server_saves() {
         return;
     }
     let dir = TempDir::new("read");
-    let server = RedisServer::start(17102, &dir.0, "dump.rdb", &["--maxmemory-policy", "allkeys-lru"]);
+    let server = RedisServer::start_in(&dir.0, &["--maxmemory-policy", "allkeys-lru"]);
     let expire_base = now_ms() + 3_600_000;
     let keys = every_encoding(expire_base);
     fill(&server, &keys);
@@ -353,7 +288,7 @@ fn the_reader_loads_what_redis_server_saves() {
 
     // Once under LRU (IDLE recorded), once under LFU (FREQ recorded).
     for policy in ["allkeys-lru", "allkeys-lfu"] {
-        let mut con = server.conn(0);
+        let mut con = server.conn_db(0);
         redis::cmd("CONFIG").arg("SET").arg("maxmemory-policy").arg(policy).query::<()>(&mut con).unwrap();
         redis::cmd("SAVE").query::<()>(&mut con).unwrap();
         let bytes = std::fs::read(dir.0.join("dump.rdb")).unwrap();

@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::Rng;
 use redis::{Connection, Value};
 use std::collections::{BTreeSet, HashMap};
 
@@ -154,6 +155,10 @@ fn writes_that_grow_a_value_are_refused_at_a_reject_tenant() {
         (words(&["SETRANGE", "q:s", "8000000", "x"]), &["q:s"]),
         (words(&["SETBIT", "q:bits", "80000000", "1"]), &["q:bits"]),
         (words(&["SETBIT", "q:s", "80000000", "1"]), &["q:s"]),
+        (words(&["BITFIELD", "q:bits", "SET", "u8", "#10000000", "255"]), &["q:bits"]),
+        (words(&["BITFIELD", "q:s", "INCRBY", "i5", "#20000000", "3"]), &["q:s"]),
+        (words(&["BITOP", "OR", "q:c", "p:str", "q:s"]), &["q:c", "p:str", "q:s"]),
+        (words(&["BITOP", "NOT", "q:s", "p:str"]), &["q:s", "p:str"]),
         (words(&["APPEND", "q:near", &chunk]), &["q:near"]),
         (words(&["COPY", "p:str", "q:c"]), &["p:str", "q:c"]),
         (words(&["COPY", "p:set", "q:s", "REPLACE"]), &["p:set", "q:s"]),
@@ -262,26 +267,6 @@ fn an_evict_tenant_makes_room_from_its_own_keys() {
 
 // ----- randomized: every write command -----
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
 /// Keys of the reject tenant `q`, and of the unlimited source tenant `p`.
 const Q_KEYS: &[&str] = &["q:a", "q:b", "q:c", "q:s", "q:l", "q:set", "q:z", "q:h"];
 const P_KEYS: &[&str] = &["p:str", "p:set", "p:z", "p:l", "p:h"];
@@ -313,6 +298,11 @@ fn generate(name: &str, r: &mut Rng) -> Vec<String> {
         "mset" | "msetnx" => vec![k, value(r), q(r), value(r)],
         "setrange" => vec![k, offset(r), value(r)],
         "setbit" => vec![k, (r.below(3) * 40_000_000 + r.below(100)).to_string(), "1".into()],
+        "bitfield" => {
+            let field = format!("#{}", r.below(3) * 4_000_000 + r.below(100));
+            vec![k, r.pick(&["SET", "INCRBY"]).into(), r.pick(&["u8", "i64", "i3"]).into(), field, num(r)]
+        }
+        "bitop" => vec![r.pick(&["AND", "OR", "XOR"]).into(), k, k2, any(r)],
         "incr" | "decr" | "getdel" | "persist" | "lpop" | "rpop" | "spop" | "zpopmin" | "zpopmax" | "del"
         | "unlink" => vec![k],
         "incrby" | "decrby" => vec![k, num(r)],
@@ -393,9 +383,7 @@ fn write_commands(con: &mut Connection) -> Vec<String> {
 
 #[test]
 fn randomized_writes_never_take_a_reject_tenant_over_its_quota() {
-    let seed: u64 = std::env::var("TENANT_QUOTA_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-    });
+    let seed = common::seed_from_env("TENANT_QUOTA_SEED");
     let rounds: usize = std::env::var("TENANT_QUOTA_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3000);
     println!("randomized tenant quota test: TENANT_QUOTA_SEED={seed} TENANT_QUOTA_ROUNDS={rounds}");
     let mut r = Rng(seed);

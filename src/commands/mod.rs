@@ -6,6 +6,7 @@
 //! a `COMMANDS` table that [`table`] joins into one index.
 
 pub mod args;
+pub mod bitmaps;
 pub mod blocking;
 pub mod client;
 pub mod connection;

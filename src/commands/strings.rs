@@ -1,4 +1,4 @@
-//! String commands (Redis's `t_string.c`, plus SETBIT/GETBIT from `bitops.c`).
+//! String commands (Redis's `t_string.c`; the bit commands are in [`super::bitmaps`]).
 //!
 //! Every write that creates or replaces a key goes through [`store`] (which SET, TAG.SET and
 //! the other setters share) or [`create`]; every in-place change of an existing value (APPEND,
@@ -42,8 +42,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("decrby", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", decrby),
     cmd!("incrbyfloat", 3, WRITE | DENYOOM | FAST, (1, 1, 1), "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrbyfloat),
     cmd!("lcs", -3, READONLY, (1, 2, 1), "string", "7.0.0", "Finds the longest common substring.", lcs),
-    cmd!("setbit", 4, WRITE | DENYOOM, (1, 1, 1), "bitmap", "2.2.0", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", setbit),
-    cmd!("getbit", 3, READONLY | FAST, (1, 1, 1), "bitmap", "2.2.0", "Returns a bit value by offset.", getbit),
 ];
 
 const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
@@ -295,7 +293,6 @@ const APPEND: KeyEvent = KeyEvent::new(notify::STRING, "append");
 const SETRANGE: KeyEvent = KeyEvent::new(notify::STRING, "setrange");
 const INCRBY: KeyEvent = KeyEvent::new(notify::STRING, "incrby");
 const INCRBYFLOAT: KeyEvent = KeyEvent::new(notify::STRING, "incrbyfloat");
-const SETBIT: KeyEvent = KeyEvent::new(notify::STRING, "setbit");
 
 fn setnx(ctx: &mut Ctx, args: &[Bytes]) {
     let opts = SetOptions { nx: true, ..Default::default() };
@@ -662,81 +659,6 @@ pub(crate) fn format_float(v: f64) -> String {
     }
 }
 
-// ----- bits -----
-
-/// Parses a bit offset as Redis's `getBitOffsetFromArgument`: 0 up to the largest bit of a
-/// string of proto-max-bulk-len bytes.
-fn bit_offset(ctx: &mut Ctx, arg: &[u8]) -> Option<u64> {
-    match parse_i64(arg) {
-        Some(n) if n >= 0 && ((n as u64) >> 3) < max_string_len(ctx) => Some(n as u64),
-        _ => {
-            ctx.out.error("ERR bit offset is not an integer or out of range");
-            None
-        }
-    }
-}
-
-/// The byte index of bit `offset` and the mask selecting it (bit 0 is the most significant).
-fn bit_position(offset: u64) -> (usize, u8) {
-    ((offset >> 3) as usize, 1 << (7 - (offset & 7)))
-}
-
-fn setbit(ctx: &mut Ctx, args: &[Bytes]) {
-    let key = &args[1];
-    let Some(offset) = bit_offset(ctx, &args[2]) else {
-        return;
-    };
-    let on = match parse_i64(&args[3]) {
-        Some(v @ (0 | 1)) => v == 1,
-        _ => return ctx.out.error("ERR bit is not an integer or out of range"),
-    };
-    let (byte, mask) = bit_position(offset);
-    let db = ctx.db();
-    let was_set = match string_len_for_write(ctx, key) {
-        Found::WrongType => return ctx.out.error(errors::WRONGTYPE),
-        Found::Missing => {
-            let mut value = vec![0u8; byte + 1];
-            if on {
-                value[byte] = mask;
-            }
-            create(ctx, key, &value, SETBIT);
-            false
-        }
-        Found::String(len) => {
-            let grows = byte >= len;
-            // Only a bit that flips (or a string that grows) is a change and a `setbit`.
-            let was_set = ctx.ks.get().modify(db, key, &[SETBIT], |e| {
-                if grows {
-                    e.edit_string(|v| v.resize(byte + 1, 0));
-                }
-                let b = &mut e.str_value_mut()[byte];
-                let was_set = *b & mask != 0;
-                if on {
-                    *b |= mask;
-                } else {
-                    *b &= !mask;
-                }
-                (was_set, grows || was_set != on)
-            });
-            was_set.unwrap_or(false)
-        }
-    };
-    ctx.out.int(was_set as i64);
-}
-
-fn getbit(ctx: &mut Ctx, args: &[Bytes]) {
-    let Some(offset) = bit_offset(ctx, &args[2]) else {
-        return;
-    };
-    let (byte, mask) = bit_position(offset);
-    let db = ctx.db();
-    match ctx.ks.get().read(db, &args[1]) {
-        None => ctx.out.int(0),
-        Some(e) if !e.is_string() => ctx.out.error(errors::WRONGTYPE),
-        Some(e) => ctx.out.int(e.str_value().get(byte).is_some_and(|b| b & mask != 0) as i64),
-    }
-}
-
 // ----- LCS -----
 
 /// One matching stretch found by LCS IDX: byte ranges (inclusive) in the first and second
@@ -899,7 +821,11 @@ mod tests {
         let mut ctx = Ctx::new(&shared, &mut client, &mut out);
         for words in commands {
             let args: Vec<Bytes> = words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect();
-            let spec = COMMANDS.iter().find(|c| c.name.eq_ignore_ascii_case(words[0])).expect("a string command");
+            let spec = COMMANDS
+                .iter()
+                .chain(super::super::bitmaps::COMMANDS)
+                .find(|c| c.name.eq_ignore_ascii_case(words[0]))
+                .expect("a string or bit command");
             (spec.run)(&mut ctx, &args);
         }
         let effects = ctx.ks.get().take_effects();

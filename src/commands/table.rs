@@ -321,6 +321,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         super::server::COMMANDS,
         super::keys::COMMANDS,
         super::strings::COMMANDS,
+        super::bitmaps::COMMANDS,
         super::sets::COMMANDS,
         super::sort::COMMANDS,
         super::hashes::COMMANDS,

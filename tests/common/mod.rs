@@ -447,3 +447,116 @@ impl Raw {
         quiet
     }
 }
+
+/// Debian's redis-server, for tests that check a file or a reply against the real thing.
+pub const REDIS_SERVER: &str = "/usr/bin/redis-server";
+
+/// Whether [`REDIS_SERVER`] is installed; prints why a test is skipped when it is not.
+pub fn redis_server_present() -> bool {
+    let present = std::path::Path::new(REDIS_SERVER).exists();
+    if !present {
+        println!("skipped: {REDIS_SERVER} is not installed");
+    }
+    present
+}
+
+/// A redis-server on 127.0.0.1 and a free port, without save points or AOF, killed by its
+/// PID when dropped.
+pub struct RedisServer {
+    child: Child,
+    pub port: u16,
+    log: std::path::PathBuf,
+    _scratch: Option<ScratchDir>,
+}
+
+impl RedisServer {
+    /// A redis-server in a scratch directory of its own.
+    pub fn start(extra: &[&str]) -> RedisServer {
+        let scratch = ScratchDir::new("redis-server");
+        let dir = scratch.0.clone();
+        let mut server = RedisServer::start_in(&dir, extra);
+        server._scratch = Some(scratch);
+        server
+    }
+
+    /// A redis-server whose `dir` is `dir` (its dump file `dump.rdb` unless `extra` names
+    /// another), logging to `dir/redis.log`.
+    pub fn start_in(dir: &std::path::Path, extra: &[&str]) -> RedisServer {
+        // A port the system just handed out and took back: free unless another process
+        // takes it in the next milliseconds.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = dir.join("redis.log");
+        let child = Command::new(REDIS_SERVER)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir)
+            .arg("--logfile")
+            .arg(&log)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let mut server = RedisServer { child, port, log, _scratch: None };
+        let client = server.client();
+        wait_for(10, "redis-server to answer PING", || {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!(
+                    "redis-server exited ({status}); log:\n{}",
+                    std::fs::read_to_string(&server.log).unwrap_or_default()
+                );
+            }
+            client.get_connection().is_ok_and(|mut c| redis::cmd("PING").query::<String>(&mut c).is_ok())
+        });
+        server
+    }
+
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap()
+    }
+
+    pub fn conn(&self) -> redis::Connection {
+        self.client().get_connection().unwrap()
+    }
+
+    /// A connection with database `db` selected.
+    pub fn conn_db(&self, db: u32) -> redis::Connection {
+        let mut con = self.conn();
+        redis::cmd("SELECT").arg(db).exec(&mut con).unwrap();
+        con
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A small seeded generator (xorshift64*) for randomized tests that print their seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+/// The seed in environment variable `var`, or one from the clock (never zero).
+pub fn seed_from_env(var: &str) -> u64 {
+    std::env::var(var).ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+    })
+}

@@ -109,7 +109,6 @@ pub fn write_options(ks: &Keyspace, compress: bool) -> RdbWriteOptions {
         list_max_listpack_size: e.list_max_listpack_size,
         list_plain_node_threshold: e.list_packed_threshold,
         compress,
-        ..RdbWriteOptions::default()
     }
 }
 
