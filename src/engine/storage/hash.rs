@@ -13,7 +13,7 @@
 //! `memory()` is O(1): the packed buffer's length, or the table's capacity-derived overhead
 //! plus a running total of its field and value allocations.
 
-use super::compact_bytes::CompactBytes;
+use super::compact_bytes::{self, CompactBytes};
 use super::entry::alloc_size;
 use super::EncodingLimits;
 use indexmap::IndexMap;
@@ -440,6 +440,28 @@ const PAIR_SLOT: usize =
 
 impl Table {
     fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
+        // A field stored inline costs nothing to build, so one entry lookup serves both an
+        // overwrite and an insert; a longer field is looked up first, sparing an allocation.
+        if field.len() <= compact_bytes::INLINE {
+            return match self.map.entry(CompactBytes::new(field)) {
+                indexmap::map::Entry::Occupied(mut o) => {
+                    let v = o.get_mut();
+                    if v.len() == value.len() {
+                        v.copy_from_slice(value);
+                    } else {
+                        self.item_bytes = self.item_bytes - alloc_size(v.len()) + alloc_size(value.len());
+                        *v = value.into();
+                    }
+                    false
+                }
+                indexmap::map::Entry::Vacant(slot) => {
+                    // An inline field holds no heap bytes of its own.
+                    self.item_bytes += alloc_size(value.len());
+                    slot.insert(value.into());
+                    true
+                }
+            };
+        }
         match self.map.get_mut(field) {
             // A value of the same length is written over: no allocation, no free.
             Some(v) if v.len() == value.len() => {

@@ -11,7 +11,7 @@
 //! As in Redis a set only moves to a bigger encoding. `memory()` is O(1): the members' own
 //! allocations are counted as they come and go, the containers' from their capacities.
 
-use super::compact_bytes::CompactBytes;
+use super::compact_bytes::{self, CompactBytes};
 use super::entry::alloc_size;
 use super::EncodingLimits;
 use crate::util::{parse_i64, Rng};
@@ -167,6 +167,16 @@ impl SetValue {
                 self.convert_to_packed();
             } else {
                 self.convert_to_table(len + 1);
+            }
+        } else if let Repr::Table(t) = &mut self.repr {
+            // A member stored inline costs nothing to build, so one insert both looks it up
+            // and adds it; a longer one is looked up first, sparing an allocation when present.
+            if member.len() <= compact_bytes::INLINE {
+                // Inline members hold no heap bytes of their own: `member_bytes` stays.
+                return t.insert(CompactBytes::new(member));
+            }
+            if t.contains(member) {
+                return false;
             }
         } else if self.contains(member) {
             return false;
