@@ -780,6 +780,7 @@ fn replay(shared: &Shared, path: &Path, data: &[u8], may_truncate: bool) -> Resu
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let handle = crate::client::ClientHandle::new(0, "aof".into(), String::new(), -1);
     let mut client = crate::client::Client::new(handle, true);
+    client.loading = true;
     let mut out = crate::protocol::ReplyBuf::new();
     let mut at = 0;
     // Where the open MULTI started: a transaction cut off by the end is not applied.

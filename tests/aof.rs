@@ -425,3 +425,46 @@ fn config_set_appendonly_yes_starts_with_a_rewrite() {
     assert_eq!(ok::<i64>(&mut con, &["GET", "after"]), 2);
     assert_eq!(ok::<i64>(&mut con, &["EXISTS", "unlogged"]), 0);
 }
+
+#[test]
+fn replay_loads_every_key_whatever_the_quota_and_maxmemory() {
+    let dir = ScratchDir::new("aof-no-admission");
+    let server = start_aof(&dir, &["--appendfsync", "always"]);
+    let mut con = server.conn();
+    let value = "v".repeat(1000);
+    for i in 0..100 {
+        assert_ok(&mut con, &["SET", &format!("acme:b{i}"), &value]);
+    }
+    let _: String = ok(&mut con, &["BGREWRITEAOF"]);
+    wait_for(20, "the rewrite", || info_int(&mut con, "persistence", "aof_rewrites") == 1);
+    // The incremental file after the new base: plain writes and a transaction.
+    for i in 0..100 {
+        assert_ok(&mut con, &["SET", &format!("acme:i{i}"), &value]);
+    }
+    let _: () = ok(&mut con, &["MULTI"]);
+    let _: () = ok(&mut con, &["SET", "acme:m1", &value]);
+    let _: () = ok(&mut con, &["SET", "acme:m2", &value]);
+    let _: Vec<String> = ok(&mut con, &["EXEC"]);
+    drop(con);
+    kill9(&server);
+    drop(server);
+
+    let limited = [
+        "--tenant-default-maxmemory",
+        "16kb",
+        "--tenant-default-maxkeys",
+        "10",
+        "--maxmemory",
+        "64kb",
+        "--maxmemory-policy",
+        "noeviction",
+    ];
+    let server = start_aof(&dir, &limited);
+    let mut con = server.conn();
+    assert_eq!(ok::<i64>(&mut con, &["DBSIZE"]), 202);
+    assert_eq!(ok::<String>(&mut con, &["GET", "acme:b99"]), value);
+    assert_eq!(ok::<String>(&mut con, &["GET", "acme:i99"]), value);
+    assert_eq!(ok::<String>(&mut con, &["GET", "acme:m2"]), value);
+    // Served from now on, the limits hold.
+    assert!(err(&mut con, &["SET", "acme:new", &value]).contains("OOM"));
+}
