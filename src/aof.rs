@@ -775,12 +775,19 @@ fn parse_command(data: &[u8], mut at: usize) -> Result<Option<(Vec<Bytes>, usize
     Ok(Some((args, at)))
 }
 
-/// Replays the commands of one log file through the dispatcher, as a client of its own.
+/// Replays the commands of one log file through the dispatcher, as a client of its own, with
+/// the keyspace's limits set aside meanwhile.
 fn replay(shared: &Shared, path: &Path, data: &[u8], may_truncate: bool) -> Result<(), String> {
+    shared.keyspace.lock().set_loading(true);
+    let replayed = replay_commands(shared, path, data, may_truncate);
+    shared.keyspace.lock().set_loading(false);
+    replayed
+}
+
+fn replay_commands(shared: &Shared, path: &Path, data: &[u8], may_truncate: bool) -> Result<(), String> {
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let handle = crate::client::ClientHandle::new(0, "aof".into(), String::new(), -1);
     let mut client = crate::client::Client::new(handle, true);
-    client.loading = true;
     let mut out = crate::protocol::ReplyBuf::new();
     let mut at = 0;
     // Where the open MULTI started: a transaction cut off by the end is not applied.

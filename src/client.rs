@@ -321,9 +321,6 @@ pub struct Client {
     /// CLIENT NO-EVICT and NO-TOUCH switches.
     pub no_evict: bool,
     pub no_touch: bool,
-    /// The client replays a log at load (the AOF): its commands bypass admission, no quota
-    /// or `maxmemory` refuses or evicts for them, as Redis loads whatever the log holds.
-    pub loading: bool,
     /// A command held back by CLIENT PAUSE; it runs, before anything read after it, once
     /// the pause ends.
     pub paused_command: Option<Vec<Bytes>>,
@@ -373,7 +370,6 @@ impl Client {
             reply_skip: false,
             pending_pushes: BytesMut::new(),
             no_evict: false,
-            loading: false,
             no_touch: false,
             paused_command: None,
             query_buffer: 0,

@@ -9,7 +9,7 @@
 
 use super::args::is;
 use super::flags::*;
-use super::strings::{self, SetOptions};
+use super::strings::{self, max_string_len, string_len_for_write, Found, SetOptions};
 use super::table::key_access;
 use super::{errors, CommandSpec, Ctx};
 use crate::cmd;
@@ -17,7 +17,6 @@ use crate::protocol::ReplyBuf;
 use crate::storage::{notify, Entry, KeyEvent, Keyspace, Removal};
 use crate::util::parse_i64;
 use bytes::Bytes;
-use std::sync::atomic::Ordering;
 
 // One line per command keeps the table readable as a table.
 #[rustfmt::skip]
@@ -33,10 +32,6 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 const SETBIT: KeyEvent = KeyEvent::new(notify::STRING, "setbit");
 const BIT_OFFSET_ERROR: &str = "ERR bit offset is not an integer or out of range";
-
-fn max_string_len(ctx: &Ctx) -> u64 {
-    ctx.shared.settings.proto_max_bulk_len.load(Ordering::Relaxed) as u64
-}
 
 /// Parses a bit offset as Redis's `getBitOffsetFromArgument`: 0 up to the last bit of a
 /// string of proto-max-bulk-len bytes. With `width` (BITFIELD), `#n` means bit `n * width`.
@@ -73,20 +68,6 @@ fn read_bits<'a>(ks: &'a mut Keyspace, out: &mut ReplyBuf, db: usize, key: &[u8]
     }
 }
 
-/// Whether `key` holds a string (or nothing), for a write; sends WRONGTYPE otherwise.
-/// `Some(None)` is a missing key, `Some(Some(len))` a string of `len` bytes.
-fn string_len_for_write(ctx: &mut Ctx, key: &[u8]) -> Option<Option<usize>> {
-    let db = ctx.db();
-    match ctx.ks.get().get(db, key) {
-        None => Some(None),
-        Some(e) if e.is_string() => Some(Some(e.str_value().len())),
-        Some(_) => {
-            ctx.out.error(errors::WRONGTYPE);
-            None
-        }
-    }
-}
-
 // ----- SETBIT, GETBIT -----
 
 /// The byte index of bit `offset` and the mask selecting it (bit 0 is the most significant).
@@ -106,16 +87,16 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) {
     let (byte, mask) = bit_position(offset);
     let db = ctx.db();
     let was_set = match string_len_for_write(ctx, key) {
-        None => return,
-        Some(None) => {
+        Found::WrongType => return ctx.out.error(errors::WRONGTYPE),
+        Found::Missing => {
             let mut value = vec![0u8; byte + 1];
             if on {
                 value[byte] = mask;
             }
-            ctx.ks.get().insert(db, Entry::string(key, &value, 0), &[SETBIT]);
+            strings::create(ctx, key, &value, SETBIT);
             false
         }
-        Some(Some(len)) => {
+        Found::String(len) => {
             let grows = byte >= len;
             // Only a bit that flips (or a string that grows) is a change and a `setbit`.
             let was_set = ctx.ks.get().modify(db, key, &[SETBIT], |e| {
@@ -638,8 +619,8 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) {
     let needed = (highest_bit >> 3) as usize + 1;
     let db = ctx.db();
     let replies = match string_len_for_write(ctx, key) {
-        None => return,
-        Some(None) => {
+        Found::WrongType => return ctx.out.error(errors::WRONGTYPE),
+        Found::Missing => {
             let mut value = vec![0u8; needed];
             let (replies, changed) = run_fields(&mut value, &fields);
             // The key is created even when every write failed, as in Redis, but only a
@@ -648,7 +629,7 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[Bytes], read_only: bool) {
             ctx.ks.get().insert(db, Entry::string(key, &value, 0), events);
             replies
         }
-        Some(Some(len)) => {
+        Found::String(len) => {
             let grows = needed > len;
             let replies = ctx.ks.get().modify(db, key, &[SETBIT], |e| {
                 if grows {

@@ -176,7 +176,7 @@ fn reject(ctx: &mut Ctx, spec: Option<&'static CommandSpec>, msg: &str) {
 /// batch of pipelined commands (and of one EXEC) see the same millisecond.
 pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     count_errors(ctx);
-    if !ctx.in_exec && !ctx.client.loading {
+    if !ctx.in_exec {
         evict_before_command(ctx);
     }
     match admit(ctx, spec, args) {
@@ -255,7 +255,7 @@ fn evict_before_command(ctx: &mut Ctx) {
         return;
     }
     let ks = ctx.ks.get();
-    if ks.server_memory() as u64 > ks.maxmemory {
+    if ks.limits_active() && ks.server_memory() as u64 > ks.maxmemory {
         ks.evict_to_maxmemory();
     }
 }
@@ -335,7 +335,7 @@ fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Ad
     let first = at.tenant;
     ks.tenant_stats_mut(first).commands += 1;
     ctx.client.last_tenant = Some(first);
-    if ctx.client.loading || !ks.limits_active() || !spec.may_grow() {
+    if !ks.limits_active() || !spec.may_grow() {
         return Ok(Admitted::default());
     }
     // The client's buffer is reused: no allocation per write.
@@ -431,7 +431,7 @@ fn make_room_for(ks: &mut Keyspace, demand: &WriteDemand) -> Result<(), String> 
 fn admit_transaction(ctx: &mut Ctx, queued: &[(&'static CommandSpec, Vec<Bytes>)]) -> Result<(), String> {
     let db = ctx.client.db;
     let ks = ctx.ks.get();
-    if ctx.client.loading || !ks.limits_active() {
+    if !ks.limits_active() {
         return Ok(());
     }
     let mut demand = Vec::new();

@@ -48,7 +48,7 @@ const STRING_TOO_LONG: &str = "ERR string exceeds maximum allowed size (proto-ma
 
 /// What a string lookup found: nothing, a string (copied only when the caller needs it), or a
 /// value of another type.
-enum Found<T> {
+pub(super) enum Found<T> {
     Missing,
     String(T),
     WrongType,
@@ -284,7 +284,7 @@ pub fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &SetOptions) -> Result<
 
 /// Creates the missing `key` with `value` and no TTL (APPEND, SETRANGE, INCR ... on a missing
 /// key), recorded as `event` (the command's own, not `set`, as in Redis).
-fn create(ctx: &mut Ctx, key: &[u8], value: &[u8], event: KeyEvent) {
+pub(super) fn create(ctx: &mut Ctx, key: &[u8], value: &[u8], event: KeyEvent) {
     let db = ctx.db();
     ctx.ks.get().insert(db, Entry::string(key, value, 0), &[event]);
 }
@@ -483,7 +483,7 @@ fn byte_range(len: usize, start: i64, end: i64) -> Option<(usize, usize)> {
 
 // ----- in-place changes -----
 
-fn max_string_len(ctx: &Ctx) -> u64 {
+pub(super) fn max_string_len(ctx: &Ctx) -> u64 {
     ctx.shared.settings.proto_max_bulk_len.load(Ordering::Relaxed) as u64
 }
 
@@ -499,7 +499,7 @@ fn check_string_length(ctx: &mut Ctx, size: u64, extra: u64) -> bool {
 }
 
 /// The length of `key`'s string value, without statistics (the lookup of a write command).
-fn string_len_for_write(ctx: &mut Ctx, key: &[u8]) -> Found<usize> {
+pub(super) fn string_len_for_write(ctx: &mut Ctx, key: &[u8]) -> Found<usize> {
     let db = ctx.db();
     match ctx.ks.get().get(db, key) {
         None => Found::Missing,

@@ -47,7 +47,7 @@ pub fn queue(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
 /// what the policy allows (Redis's `performEvictions` before queueing).
 fn queue_admission(ctx: &mut Ctx, spec: &CommandSpec, args: &[Bytes]) -> Result<(), String> {
     let ks = ctx.ks.get();
-    if ctx.client.loading || !ks.limits_active() {
+    if !ks.limits_active() {
         return Ok(());
     }
     let key = spec.first_key_position(args).map(|pos| &args[pos]);

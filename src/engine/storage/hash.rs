@@ -442,27 +442,20 @@ impl Table {
     fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
         // A field stored inline costs nothing to build, so one entry lookup serves both an
         // overwrite and an insert; a longer field is looked up first, sparing an allocation.
-        if field.len() <= compact_bytes::INLINE {
-            return match self.map.entry(CompactBytes::new(field)) {
-                indexmap::map::Entry::Occupied(mut o) => {
-                    let v = o.get_mut();
-                    if v.len() == value.len() {
-                        v.copy_from_slice(value);
-                    } else {
-                        self.item_bytes = self.item_bytes - alloc_size(v.len()) + alloc_size(value.len());
-                        *v = value.into();
-                    }
-                    false
-                }
+        let present = if field.len() <= compact_bytes::INLINE {
+            match self.map.entry(CompactBytes::new(field)) {
+                indexmap::map::Entry::Occupied(o) => Some(o.into_mut()),
                 indexmap::map::Entry::Vacant(slot) => {
                     // An inline field holds no heap bytes of its own.
                     self.item_bytes += alloc_size(value.len());
                     slot.insert(value.into());
-                    true
+                    return true;
                 }
-            };
-        }
-        match self.map.get_mut(field) {
+            }
+        } else {
+            self.map.get_mut(field)
+        };
+        match present {
             // A value of the same length is written over: no allocation, no free.
             Some(v) if v.len() == value.len() => {
                 v.copy_from_slice(value);

@@ -318,6 +318,8 @@ pub struct Keyspace {
     tenant_limits: Vec<LimitOverrides>,
     /// Whether any limit exists, so that writes skip quota checks entirely when none does.
     limits_active: bool,
+    /// A log is being replayed at start (the AOF): no limit applies to its commands.
+    loading: bool,
     evict_pool: EvictionPool,
     pressure: PressureLeader,
     rng: crate::util::Rng,
@@ -386,6 +388,7 @@ impl Keyspace {
             tag_limits: TagLimits { max_per_key: 64, max_len: 256 },
             tenant_limits: Vec::new(),
             limits_active: false,
+            loading: false,
             evict_pool: EvictionPool::default(),
             pressure: PressureLeader::default(),
             rng: crate::util::Rng::new(),
@@ -525,14 +528,22 @@ impl Keyspace {
     pub fn refresh_limits_active(&mut self) {
         let d = &self.default_limits;
         self.pressure.forget(d.reserve > 0 || self.tenant_limits.iter().any(|o| o.reserve.unwrap_or(0) > 0));
-        self.limits_active = self.maxmemory > 0
+        let any_limit = self.maxmemory > 0
             || d.maxmemory > 0
             || d.maxkeys > 0
             || self.tenant_limits.iter().any(|o| o.maxmemory.unwrap_or(0) > 0 || o.maxkeys.unwrap_or(0) > 0);
+        self.limits_active = any_limit && !self.loading;
     }
 
     pub fn limits_active(&self) -> bool {
         self.limits_active
+    }
+
+    /// While a log is replayed at start, no quota or `maxmemory` refuses or evicts for its
+    /// commands, as Redis loads whatever the log holds: limits read as inactive.
+    pub fn set_loading(&mut self, loading: bool) {
+        self.loading = loading;
+        self.refresh_limits_active();
     }
 
     /// Deletes every key of `tenant` in every database; returns how many there were.
