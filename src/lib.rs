@@ -22,7 +22,7 @@ pub mod pubsub;
 pub mod server;
 
 // The engine's and the base's modules keep their short paths (`crate::storage::Keyspace`).
-pub use base::{glob, logging, util};
+pub use base::{geohash, glob, logging, util};
 pub use engine::{keyclass, storage, tags, tenants};
 
 /// This server's version.

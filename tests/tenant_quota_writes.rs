@@ -287,6 +287,7 @@ fn generate(name: &str, r: &mut Rng) -> Vec<String> {
     let num = |r: &mut Rng| (r.below(2000) as i64 - 1000).to_string();
     let offset = |r: &mut Rng| [0usize, 10, 5000, 200_000, 8_000_000][r.below(5)].to_string();
     let side = |r: &mut Rng| r.pick(&["LEFT", "RIGHT"]).to_string();
+    let store = |r: &mut Rng| r.pick(&["STORE", "STOREDIST"]).to_string();
     let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let (k, k2) = (q(r), any(r));
     match name {
@@ -344,6 +345,18 @@ fn generate(name: &str, r: &mut Rng) -> Vec<String> {
         "smove" => vec![k2, k, value(r)],
         "sdiffstore" | "sinterstore" | "sunionstore" => vec![k, k2, any(r)],
         "zadd" => vec![k, num(r), value(r)],
+        "geoadd" => vec![k, "13.361389".into(), "38.115556".into(), value(r)],
+        // p:z's small scores all decode to points near (-180, -85).
+        "georadius" => vec![k2, "-180".into(), "-85".into(), "500".into(), "km".into(), store(r), k],
+        "georadiusbymember" => vec![k2, value(r), "500".into(), "km".into(), store(r), k],
+        "geosearchstore" => {
+            let mut a = vec![k, k2];
+            a.extend(v(&["FROMLONLAT", "-180", "-85", "BYRADIUS", "500", "km"]));
+            if r.below(2) == 0 {
+                a.push("STOREDIST".into());
+            }
+            a
+        }
         "zincrby" => vec![k, "1".into(), value(r)],
         "zdiffstore" | "zinterstore" | "zunionstore" => vec![k, "2".into(), k2, any(r)],
         "zrangestore" => vec![k, k2, "0".into(), "-1".into()],

@@ -1,8 +1,9 @@
 //! The base layer: helpers with no dependency on any other part of the crate (number
-//! parsing, byte comparison, random numbers, glob matching, the log format).
+//! parsing, byte comparison, random numbers, glob matching, the log format, geohash math).
 
 pub mod alloc;
 pub mod cron;
+pub mod geohash;
 pub mod glob;
 pub mod logging;
 pub mod util;

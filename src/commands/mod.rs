@@ -10,6 +10,7 @@ pub mod bitmaps;
 pub mod blocking;
 pub mod client;
 pub mod connection;
+pub mod geo;
 pub mod hashes;
 pub mod info;
 pub mod introspection;

@@ -331,6 +331,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         super::tenants::COMMANDS,
         super::tags::COMMANDS,
         super::zsets::COMMANDS,
+        super::geo::COMMANDS,
         super::latency::COMMANDS,
         super::keyclass::COMMANDS,
     ];

@@ -94,7 +94,12 @@ fn zset_in(entry: &Entry) -> Result<&ZSetValue, WrongType> {
 }
 
 /// A client's read of `key`: `Ok(None)` if missing, `Err` (WRONGTYPE written) for another kind.
-fn read<'k>(ks: &'k mut Keyspace, out: &mut ReplyBuf, db: usize, key: &[u8]) -> Result<Option<&'k ZSetValue>, ()> {
+pub(super) fn read<'k>(
+    ks: &'k mut Keyspace,
+    out: &mut ReplyBuf,
+    db: usize,
+    key: &[u8],
+) -> Result<Option<&'k ZSetValue>, ()> {
     match ks.read(db, key).map(zset_in) {
         None => Ok(None),
         Some(Ok(z)) => Ok(Some(z)),
@@ -122,7 +127,7 @@ fn change<R>(
 
 /// Stores `items` at `dst` (replacing any value), or deletes `dst` when there are none, as
 /// the STORE variants do; replies with the stored count.
-fn store(ctx: &mut Ctx, dst: &[u8], items: Vec<Item>, event: &'static str) {
+pub(super) fn store(ctx: &mut Ctx, dst: &[u8], items: Vec<Item>, event: &'static str) {
     let db = ctx.db();
     let ks = ctx.ks.get();
     let n = items.len();
@@ -135,7 +140,7 @@ fn store(ctx: &mut Ctx, dst: &[u8], items: Vec<Item>, event: &'static str) {
 
 /// A score as Redis's `strtod`-based parser reads it: `inf`/`-inf` are fine, NaN and
 /// overflowing exponents are not.
-fn parse_score(arg: &[u8]) -> Option<f64> {
+pub(super) fn parse_score(arg: &[u8]) -> Option<f64> {
     let v = crate::util::parse_f64(arg)?;
     if v.is_infinite() && !arg.to_ascii_lowercase().windows(3).any(|w| w == b"inf") {
         return None;
@@ -225,13 +230,13 @@ fn reply_items<'a>(out: &mut ReplyBuf, items: impl ExactSizeIterator<Item = &'a 
 // ----- ZADD / ZINCRBY -----
 
 #[derive(Default, Clone, Copy)]
-struct AddFlags {
-    nx: bool,
-    xx: bool,
-    gt: bool,
-    lt: bool,
-    ch: bool,
-    incr: bool,
+pub(super) struct AddFlags {
+    pub nx: bool,
+    pub xx: bool,
+    pub gt: bool,
+    pub lt: bool,
+    pub ch: bool,
+    pub incr: bool,
 }
 
 /// What one ZADD did.
@@ -293,7 +298,8 @@ fn zincrby(ctx: &mut Ctx, args: &[Bytes]) {
     add_generic(ctx, &args[1], f, &[(by, &args[3][..])]);
 }
 
-fn add_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, elements: &[(f64, &[u8])]) {
+/// Redis's `zaddGenericCommand` once the arguments are parsed; GEOADD adds through it too.
+pub(super) fn add_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, elements: &[(f64, &[u8])]) {
     let db = ctx.db();
     let ks = ctx.ks.get();
     let limits = ks.encoding;

@@ -380,7 +380,12 @@ pub struct Raw {
 
 impl Raw {
     pub fn connect(server: &Server) -> Raw {
-        let s = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+        Raw::connect_port(server.port)
+    }
+
+    /// A connection to any server on 127.0.0.1 (a [`RedisServer`] too).
+    pub fn connect_port(port: u16) -> Raw {
+        let s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         Raw { reader: std::io::BufReader::new(s.try_clone().unwrap()), writer: s }
     }
