@@ -6,7 +6,7 @@
 # Starts target/release/tenantcache and Debian's redis-server (installed with apt-get if
 # missing) on loopback, then runs the same redis-benchmark matrix against both, alternating
 # servers row by row so that background load hits both alike: SET, GET, INCR, MSET (10 keys),
-# PUBLISH, LPUSH, RPOP, SADD, HSET, ZADD and LRANGE_100 (ROWS overrides the list), 50 clients,
+# PUBLISH, LPUSH, RPOP, SADD, HSET, ZADD, GEOADD and LRANGE_100 (ROWS overrides the list), 50 clients,
 # 64-byte values, 100,000 random keys, pipeline 1 and 16.
 # For each row it prints both servers' requests per second and their ratio, and the server
 # CPU time per request (the run time the scheduler charged to every thread of the server, from
@@ -82,6 +82,9 @@ run_row() {
     [ "$pipeline" -eq 1 ] || n=$N_P16
     case "$name" in
         PUBLISH) args=(publish "channel:__rand_int__" "$PAYLOAD") ;;
+        # Like ZADD's row: random members into one key, at positions that vary in the
+        # decimals (__rand_int__ is twelve digits).
+        GEOADD) args=(geoadd geo:key "13.__rand_int__" "38.__rand_int__" "member:__rand_int__") ;;
         *) args=(-t "${name,,}") ;;
     esac
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -124,7 +127,7 @@ printf '%-8s %3s %12s %12s %8s %13s %13s %9s\n' \
 failures=0
 for pipeline in 1 16; do
     # SET first: it fills the keys that GET then reads.
-    for name in ${ROWS:-SET GET INCR MSET PUBLISH LPUSH RPOP SADD HSET ZADD LRANGE_100}; do
+    for name in ${ROWS:-SET GET INCR MSET PUBLISH LPUSH RPOP SADD HSET ZADD GEOADD LRANGE_100}; do
         read -r redis_rps redis_cpu < <(run_row "$name" "$pipeline" "$REDIS_PORT" "$REDIS_PID")
         read -r tc_rps tc_cpu < <(run_row "$name" "$pipeline" "$TC_PORT" "$TC_PID")
         if [ "$redis_rps" = FAILED ] || [ "$tc_rps" = FAILED ]; then

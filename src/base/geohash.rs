@@ -209,38 +209,33 @@ pub fn standard_geohash(xy: [f64; 2]) -> [u8; 11] {
     out
 }
 
-fn move_x(hash: &mut HashBits, d: i8) {
+/// Moves a box one cell along one axis (`d` = ±1), wrapping around: `axis` masks that axis's
+/// bits (odd bits: longitude, even bits: latitude), the others stay.
+fn move_along(hash: &mut HashBits, d: i8, axis: u64) {
     if d == 0 {
         return;
     }
-    let mut x = hash.bits & 0xaaaaaaaaaaaaaaaa;
-    let y = hash.bits & 0x5555555555555555;
-    let zz = 0x5555555555555555u64 >> (64 - hash.step as u32 * 2);
+    let shift = 64 - hash.step as u32 * 2;
+    let mut moving = hash.bits & axis;
+    let fixed = hash.bits & !axis;
+    // The other axis's bits set, so a carry runs through them.
+    let zz = !axis >> shift;
     if d > 0 {
-        x = x.wrapping_add(zz + 1);
+        moving = moving.wrapping_add(zz + 1);
     } else {
-        x |= zz;
-        x = x.wrapping_sub(zz + 1);
+        moving |= zz;
+        moving = moving.wrapping_sub(zz + 1);
     }
-    x &= 0xaaaaaaaaaaaaaaaau64 >> (64 - hash.step as u32 * 2);
-    hash.bits = x | y;
+    moving &= axis >> shift;
+    hash.bits = moving | fixed;
+}
+
+fn move_x(hash: &mut HashBits, d: i8) {
+    move_along(hash, d, 0xaaaaaaaaaaaaaaaa);
 }
 
 fn move_y(hash: &mut HashBits, d: i8) {
-    if d == 0 {
-        return;
-    }
-    let x = hash.bits & 0xaaaaaaaaaaaaaaaa;
-    let mut y = hash.bits & 0x5555555555555555;
-    let zz = 0xaaaaaaaaaaaaaaaau64 >> (64 - hash.step as u32 * 2);
-    if d > 0 {
-        y = y.wrapping_add(zz + 1);
-    } else {
-        y |= zz;
-        y = y.wrapping_sub(zz + 1);
-    }
-    y &= 0x5555555555555555u64 >> (64 - hash.step as u32 * 2);
-    hash.bits = x | y;
+    move_along(hash, d, 0x5555555555555555);
 }
 
 /// The eight boxes around a geohash box, at its precision.

@@ -222,34 +222,32 @@ fn geodist(ctx: &mut Ctx, args: &[Bytes]) {
 }
 
 fn geohash(ctx: &mut Ctx, args: &[Bytes]) {
-    let db = ctx.db();
-    let Ok(z) = zsets::read(ctx.ks.get(), ctx.out, db, &args[1]) else {
-        return;
-    };
-    ctx.out.array(args.len() - 2);
-    for m in &args[2..] {
-        match z.and_then(|z| member_position(z, m)) {
-            Some(xy) => ctx.out.bulk(&geohash::standard_geohash(xy)),
-            None => ctx.out.null(),
-        }
-    }
+    reply_positions(ctx, args, |out, xy| match xy {
+        Some(xy) => out.bulk(&geohash::standard_geohash(xy)),
+        None => out.null(),
+    });
 }
 
 fn geopos(ctx: &mut Ctx, args: &[Bytes]) {
+    reply_positions(ctx, args, |out, xy| match xy {
+        Some([lon, lat]) => {
+            out.array(2);
+            reply_coordinate(out, lon);
+            reply_coordinate(out, lat);
+        }
+        None => out.null_array(),
+    });
+}
+
+/// `CMD key member ...`: one reply a member, from its position (`None` if missing).
+fn reply_positions(ctx: &mut Ctx, args: &[Bytes], reply: impl Fn(&mut ReplyBuf, Option<[f64; 2]>)) {
     let db = ctx.db();
     let Ok(z) = zsets::read(ctx.ks.get(), ctx.out, db, &args[1]) else {
         return;
     };
     ctx.out.array(args.len() - 2);
     for m in &args[2..] {
-        match z.and_then(|z| member_position(z, m)) {
-            Some([lon, lat]) => {
-                ctx.out.array(2);
-                reply_coordinate(ctx.out, lon);
-                reply_coordinate(ctx.out, lat);
-            }
-            None => ctx.out.null_array(),
-        }
+        reply(ctx.out, z.and_then(|z| member_position(z, m)));
     }
 }
 
