@@ -11,6 +11,7 @@ pub mod blocking;
 pub mod client;
 pub mod connection;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod info;
 pub mod introspection;
 pub mod keyclass;

@@ -322,6 +322,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         super::keys::COMMANDS,
         super::strings::COMMANDS,
         super::bitmaps::COMMANDS,
+        super::hyperloglog::COMMANDS,
         super::sets::COMMANDS,
         super::sort::COMMANDS,
         super::hashes::COMMANDS,
