@@ -6,7 +6,8 @@
 # Starts target/release/tenantcache and Debian's redis-server (installed with apt-get if
 # missing) on loopback, then runs the same redis-benchmark matrix against both, alternating
 # servers row by row so that background load hits both alike: SET, GET, INCR, MSET (10 keys),
-# PUBLISH, LPUSH, RPOP, SADD, HSET, ZADD and LRANGE_100 (ROWS overrides the list), 50 clients,
+# PUBLISH, LPUSH, RPOP, SADD, HSET, ZADD, LRANGE_100 and PFADD (random elements into one
+# HyperLogLog, dense after the first thousands) (ROWS overrides the list), 50 clients,
 # 64-byte values, 100,000 random keys, pipeline 1 and 16.
 # For each row it prints both servers' requests per second and their ratio, and the server
 # CPU time per request (the run time the scheduler charged to every thread of the server, from
@@ -27,7 +28,7 @@ for arg in "$@"; do
     case "$arg" in
         --pinned) MODE=pinned ;;
         --unpinned) MODE=unpinned ;;
-        -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option '$arg' (use --pinned or --unpinned)" >&2; exit 2 ;;
     esac
 done
@@ -82,6 +83,7 @@ run_row() {
     [ "$pipeline" -eq 1 ] || n=$N_P16
     case "$name" in
         PUBLISH) args=(publish "channel:__rand_int__" "$PAYLOAD") ;;
+        PFADD) args=(pfadd hll "element:__rand_int__") ;;
         *) args=(-t "${name,,}") ;;
     esac
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -124,7 +126,7 @@ printf '%-8s %3s %12s %12s %8s %13s %13s %9s\n' \
 failures=0
 for pipeline in 1 16; do
     # SET first: it fills the keys that GET then reads.
-    for name in ${ROWS:-SET GET INCR MSET PUBLISH LPUSH RPOP SADD HSET ZADD LRANGE_100}; do
+    for name in ${ROWS:-SET GET INCR MSET PUBLISH LPUSH RPOP SADD HSET ZADD LRANGE_100 PFADD}; do
         read -r redis_rps redis_cpu < <(run_row "$name" "$pipeline" "$REDIS_PORT" "$REDIS_PID")
         read -r tc_rps tc_cpu < <(run_row "$name" "$pipeline" "$TC_PORT" "$TC_PID")
         if [ "$redis_rps" = FAILED ] || [ "$tc_rps" = FAILED ]; then
