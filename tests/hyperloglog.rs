@@ -4,7 +4,8 @@
 //! across promotion (the redis-server half is skipped, with a message, where it is not
 //! installed; rerun a failure with the printed `HLL_SEED`); DUMP payloads move both ways;
 //! corrupt values, other strings and other types get Redis's errors; events and WATCH are
-//! Redis's.
+//! Redis's; the append-only file gives back the same bytes (PFCOUNT's stored cardinality
+//! included).
 
 mod common;
 
@@ -337,4 +338,31 @@ fn writes_raise_redis_s_events_and_touch_watches() {
     assert_ok(&mut con, &["MULTI"]);
     let _: Value = redis::cmd("GET").arg("w").query(&mut con).unwrap();
     assert_ne!(ok::<Value>(&mut con, &["EXEC"]), Value::Nil, "a cached count and a no-op add change nothing");
+}
+
+#[test]
+fn the_append_only_file_gives_back_the_same_bytes() {
+    let dir = ScratchDir::new("hll-aof");
+    let args = ["--dir", dir.path(), "--save", "", "--appendonly", "yes", "--appendfsync", "always"];
+    let mut before = Vec::new();
+    {
+        let server = Server::start(&args);
+        let mut con = server.conn();
+        let mut cmd = redis::cmd("PFADD");
+        cmd.arg("big").arg((0..5000).map(|i| format!("e{i}")).collect::<Vec<_>>());
+        let _: i64 = cmd.query(&mut con).unwrap();
+        assert_eq!(ok::<i64>(&mut con, &["PFADD", "small", "a", "b"]), 1);
+        assert_ok(&mut con, &["PFMERGE", "merged", "big", "small"]);
+        // The cardinality PFCOUNT stores in the value is logged too.
+        let _: i64 = ok(&mut con, &["PFCOUNT", "big"]);
+        let _: i64 = ok(&mut con, &["PFCOUNT", "small", "big"]);
+        assert_eq!(ok::<i64>(&mut con, &["PFDEBUG", "TODENSE", "small"]), 1);
+        for key in ["big", "small", "merged"] {
+            before.push(get(&mut con, key));
+        }
+    }
+    let server = Server::start(&args);
+    let mut con = server.conn();
+    let after: Vec<_> = ["big", "small", "merged"].iter().map(|k| get(&mut con, k)).collect();
+    assert_eq!(after, before);
 }
