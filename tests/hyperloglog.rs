@@ -232,7 +232,11 @@ fn dump_payloads_move_both_ways_and_count_alike() {
     let _: () = redis::cmd("SET").arg("from-get").arg(raw).query(&mut tc).unwrap();
     let (a, b): (i64, i64) = (ok(&mut rs, &["PFCOUNT", "r-large"]), ok(&mut tc, &["PFCOUNT", "from-get"]));
     assert_eq!(a, b);
-    assert_eq!(ok::<String>(&mut tc, &["OBJECT", "ENCODING", "r-large-copy"]), "raw");
+    for key in ["r-large-copy", "t-small"] {
+        assert_eq!(ok::<String>(&mut tc, &["OBJECT", "ENCODING", key]), "raw", "{key}");
+    }
+    let _: i64 = ok(&mut rs, &["PFADD", "tiny", "a"]);
+    assert_eq!(ok::<String>(&mut rs, &["OBJECT", "ENCODING", "tiny"]), "raw", "as redis-server has it");
     assert_eq!(ok::<String>(&mut tc, &["TYPE", "r-large-copy"]), "string");
 }
 
