@@ -2,7 +2,8 @@
 //! binary: a seeded random mix run on tenantcache and on Debian's redis-server must get the
 //! same reply to every command and leave the same bytes in every key — sparse, dense and
 //! across promotion (the redis-server half is skipped, with a message, where it is not
-//! installed; rerun a failure with the printed `HLL_SEED`); DUMP payloads move both ways;
+//! installed; rerun a failure with the printed `HLL_SEED`); DUMP payloads and RDB snapshots
+//! move both ways;
 //! corrupt values, other strings and other types get Redis's errors; events and WATCH are
 //! Redis's; the append-only file gives back the same bytes (PFCOUNT's stored cardinality
 //! included).
@@ -369,4 +370,43 @@ fn the_append_only_file_gives_back_the_same_bytes() {
     let mut con = server.conn();
     let after: Vec<_> = ["big", "small", "merged"].iter().map(|k| get(&mut con, k)).collect();
     assert_eq!(after, before);
+}
+
+#[test]
+fn snapshots_carry_hyperloglogs_to_and_from_redis_server() {
+    if !redis_server_present() {
+        return;
+    }
+    let fill = |con: &mut Connection| -> Vec<(i64, Option<Vec<u8>>)> {
+        let mut cmd = redis::cmd("PFADD");
+        cmd.arg("dense").arg((0..4000).map(|i| format!("d{i}")).collect::<Vec<_>>());
+        let _: i64 = cmd.query(con).unwrap();
+        let _: i64 = ok(con, &["PFADD", "sparse", "a", "b", "c"]);
+        ["dense", "sparse"].iter().map(|k| (ok(con, &["PFCOUNT", k]), get(con, k))).collect()
+    };
+    let read = |con: &mut Connection| -> Vec<(i64, Option<Vec<u8>>)> {
+        ["dense", "sparse"].iter().map(|k| (ok(con, &["PFCOUNT", k]), get(con, k))).collect()
+    };
+
+    let ours_dir = ScratchDir::new("hll-rdb-ours");
+    let written = {
+        let server = Server::start(&["--dir", ours_dir.path(), "--save", ""]);
+        let mut con = server.conn();
+        let written = fill(&mut con);
+        assert_ok(&mut con, &["SAVE"]);
+        written
+    };
+    let redis = RedisServer::start_in(&ours_dir.0, &[]);
+    assert_eq!(read(&mut redis.conn()), written, "redis-server loads our snapshot");
+
+    let theirs_dir = ScratchDir::new("hll-rdb-theirs");
+    let written = {
+        let redis = RedisServer::start_in(&theirs_dir.0, &[]);
+        let mut con = redis.conn();
+        let written = fill(&mut con);
+        assert_ok(&mut con, &["SAVE"]);
+        written
+    };
+    let server = Server::start(&["--dir", theirs_dir.path(), "--save", ""]);
+    assert_eq!(read(&mut server.conn()), written, "we load redis-server's snapshot");
 }
