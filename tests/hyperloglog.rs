@@ -3,10 +3,9 @@
 //! same reply to every command and leave the same bytes in every key — sparse, dense and
 //! across promotion (the redis-server half is skipped, with a message, where it is not
 //! installed; rerun a failure with the printed `HLL_SEED`); DUMP payloads and RDB snapshots
-//! move both ways;
-//! corrupt values, other strings and other types get Redis's errors; events and WATCH are
-//! Redis's; the append-only file gives back the same bytes (PFCOUNT's stored cardinality
-//! included).
+//! move both ways; corrupt values, other strings and other types get Redis's errors; events
+//! and WATCH are Redis's; the append-only file gives back the same bytes (PFCOUNT's stored
+//! cardinality included).
 
 mod common;
 
