@@ -409,3 +409,17 @@ fn snapshots_carry_hyperloglogs_to_and_from_redis_server() {
     let server = Server::start(&["--dir", theirs_dir.path(), "--save", ""]);
     assert_eq!(read(&mut server.conn()), written, "we load redis-server's snapshot");
 }
+
+#[test]
+fn client_pause_write_holds_pfcount_as_redis_does() {
+    let server = Server::start(&[]);
+    let (mut admin, mut con) = (server.conn(), server.conn());
+    assert_eq!(ok::<i64>(&mut con, &["PFADD", "h", "a"]), 1);
+    assert_ok(&mut admin, &["CLIENT", "PAUSE", "400", "WRITE"]);
+    let started = std::time::Instant::now();
+    let _: Option<Vec<u8>> = redis::cmd("GET").arg("h").query(&mut con).unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_millis(300), "a read goes on");
+    // PFCOUNT may store its cache, so Redis treats it as a write that may replicate.
+    assert_eq!(ok::<i64>(&mut con, &["PFCOUNT", "h"]), 1);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(350), "PFCOUNT waits for the pause");
+}

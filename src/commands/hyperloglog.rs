@@ -27,7 +27,7 @@ const READ_INSERT: &[&str] = &["RW", "ACCESS", "INSERT"];
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
     cmd!("pfadd", -2, WRITE | DENYOOM | FAST, (1, 1, 1), "hyperloglog", "2.8.9", "Adds the specified elements to the specified HyperLogLog.", pfadd).key_access(&[key_access::INSERT]),
-    cmd!("pfcount", -2, READONLY, (1, -1, 1), "hyperloglog", "2.8.9", "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).", pfcount).key_access(&[READ_WRITE_BACK]),
+    cmd!("pfcount", -2, READONLY | MAY_REPLICATE, (1, -1, 1), "hyperloglog", "2.8.9", "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).", pfcount).key_access(&[READ_WRITE_BACK]),
     cmd!("pfmerge", -2, WRITE | DENYOOM, (1, -1, 1), "hyperloglog", "2.8.9", "Merge N different HyperLogLogs into a single one.", pfmerge).key_access(&[READ_INSERT, key_access::READ]),
     cmd!("pfselftest", 1, ADMIN, (0, 0, 0), "hyperloglog", "2.8.9", "An internal command for testing HyperLogLog values", pfselftest),
     cmd!("pfdebug", 3, WRITE | DENYOOM | ADMIN, (2, 2, 1), "hyperloglog", "2.8.9", "Internal commands for debugging HyperLogLog values", pfdebug).key_access(&[READ_WRITE_BACK]),
