@@ -5,7 +5,7 @@
 //! installed; rerun a failure with the printed `HLL_SEED`); DUMP payloads and RDB snapshots
 //! move both ways; corrupt values, other strings and other types get Redis's errors; events
 //! and WATCH are Redis's; the append-only file gives back the same bytes (PFCOUNT's stored
-//! cardinality included).
+//! cardinality included); CLIENT PAUSE WRITE holds PFCOUNT.
 
 mod common;
 
