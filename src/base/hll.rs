@@ -93,6 +93,14 @@ pub fn new_sparse() -> Vec<u8> {
     v
 }
 
+/// A copy of a value to edit with [`add`] or [`raise`]: with room for the bytes a sparse
+/// edit works in, so that no edit reallocates.
+pub fn editable(value: &[u8]) -> Vec<u8> {
+    let mut copy = Vec::with_capacity(value.len() + 2 * EDIT_ROOM);
+    copy.extend_from_slice(value);
+    copy
+}
+
 // ----- the header's cached cardinality -----
 
 /// The cached cardinality, if the cache is valid.

@@ -81,7 +81,7 @@ fn pfadd(ctx: &mut Ctx, args: &[Bytes]) {
                 Ok(added)
             }
             Encoding::Sparse => {
-                let mut value = e.str_value().to_vec();
+                let mut value = hll::editable(e.str_value());
                 let mut added = Ok(false);
                 for element in elements {
                     match hll::add(&mut value, element, max_bytes) {
@@ -188,7 +188,7 @@ fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) {
         return ctx.out.ok();
     }
     let stored = ctx.ks.get().modify(db, dest, &[PFADD], |e| {
-        let mut value = e.str_value().to_vec();
+        let mut value = hll::editable(e.str_value());
         let ok = merged(&mut value);
         if ok {
             e.set_string(&value);
