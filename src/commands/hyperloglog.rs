@@ -54,7 +54,9 @@ fn checked(entry: &Entry) -> Result<Encoding, &'static str> {
 fn pfadd(ctx: &mut Ctx, args: &[Bytes]) {
     let (key, elements) = (&args[1], &args[2..]);
     let (db, max_bytes) = (ctx.db(), sparse_max_bytes(ctx));
-    let encoding = match ctx.ks.get().get(db, key) {
+    // The lookup and the write share one entry handle.
+    let mut entry = ctx.ks.get().entry(db, key);
+    let encoding = match entry.get() {
         None => None,
         Some(e) => match checked(e) {
             Ok(encoding) => Some(encoding),
@@ -70,10 +72,10 @@ fn pfadd(ctx: &mut Ctx, args: &[Bytes]) {
             }
         }
         hll::invalidate_cache(&mut value);
-        strings::create(ctx, key, &value, PFADD);
+        entry.upsert(Entry::string(key, &value, 0), &[PFADD]);
         return ctx.out.int(1);
     };
-    let outcome = ctx.ks.get().modify(db, key, &[PFADD], |e| {
+    let outcome = entry.modify(&[PFADD], |e| {
         let added = match encoding {
             Encoding::Dense => {
                 let value = e.str_value_mut();
