@@ -6,8 +6,10 @@
 # Starts target/release/tenantcache and Debian's redis-server (installed with apt-get if
 # missing) on loopback, then runs the same redis-benchmark matrix against both, alternating
 # servers row by row so that background load hits both alike: SET, GET, INCR, MSET (10 keys),
-# PUBLISH, LPUSH, RPOP, SADD, HSET, ZADD, GEOADD and LRANGE_100 (ROWS overrides the list), 50 clients,
-# 64-byte values, 100,000 random keys, pipeline 1 and 16.
+# PUBLISH, LPUSH, RPOP, SADD, HSET, ZADD, GEOADD, LRANGE_100, PFADD (random elements into one
+# HyperLogLog, dense after the first thousands) and PFADD_KEYS (into 100,000 random, sparse
+# HyperLogLogs) (ROWS overrides the list), 50 clients, 64-byte values, 100,000 random keys,
+# pipeline 1 and 16.
 # For each row it prints both servers' requests per second and their ratio, and the server
 # CPU time per request (the run time the scheduler charged to every thread of the server, from
 # /proc/PID/task/*/schedstat in nanoseconds, around the row) and that ratio.
@@ -27,7 +29,7 @@ for arg in "$@"; do
     case "$arg" in
         --pinned) MODE=pinned ;;
         --unpinned) MODE=unpinned ;;
-        -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option '$arg' (use --pinned or --unpinned)" >&2; exit 2 ;;
     esac
 done
@@ -85,6 +87,8 @@ run_row() {
         # Like ZADD's row: random members into one key, at positions that vary in the
         # decimals (__rand_int__ is twelve digits).
         GEOADD) args=(geoadd geo:key "13.__rand_int__" "38.__rand_int__" "member:__rand_int__") ;;
+        PFADD) args=(pfadd hll "element:__rand_int__") ;;
+        PFADD_KEYS) args=(pfadd "hll:__rand_int__" "element:__rand_int__") ;;
         *) args=(-t "${name,,}") ;;
     esac
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -122,22 +126,22 @@ echo "tenantcache: $("$TC_BIN" --version)   redis: $(redis-server --version | cu
 echo "mode: $MODE$([ "$MODE" = pinned ] && echo ' (servers on CPU 0, redis-benchmark on CPU 1)')," \
     "$CLIENTS clients, -d $VALUE_SIZE, -r $KEYSPACE, -n $N_P1 at P1 / $N_P16 at P16," \
     "CPU from /proc/PID/task/*/schedstat"
-printf '%-8s %3s %12s %12s %8s %13s %13s %9s\n' \
+printf '%-10s %3s %12s %12s %8s %13s %13s %9s\n' \
     test P redis_rps tc_rps tc/redis redis_us/req tc_us/req cpu_tc/r
 failures=0
 for pipeline in 1 16; do
     # SET first: it fills the keys that GET then reads.
-    for name in ${ROWS:-SET GET INCR MSET PUBLISH LPUSH RPOP SADD HSET ZADD GEOADD LRANGE_100}; do
+    for name in ${ROWS:-SET GET INCR MSET PUBLISH LPUSH RPOP SADD HSET ZADD GEOADD LRANGE_100 PFADD PFADD_KEYS}; do
         read -r redis_rps redis_cpu < <(run_row "$name" "$pipeline" "$REDIS_PORT" "$REDIS_PID")
         read -r tc_rps tc_cpu < <(run_row "$name" "$pipeline" "$TC_PORT" "$TC_PID")
         if [ "$redis_rps" = FAILED ] || [ "$tc_rps" = FAILED ]; then
             failures=$((failures + 1))
-            printf '%-8s %3s  redis: %s  tenantcache: %s\n' "$name" "$pipeline" \
+            printf '%-10s %3s  redis: %s  tenantcache: %s\n' "$name" "$pipeline" \
                 "$([ "$redis_rps" = FAILED ] && echo "FAILED ($redis_cpu)" || echo "$redis_rps rps")" \
                 "$([ "$tc_rps" = FAILED ] && echo "FAILED ($tc_cpu)" || echo "$tc_rps rps")"
             continue
         fi
-        printf '%-8s %3s %12s %12s %8s %13s %13s %9s\n' "$name" "$pipeline" "$redis_rps" "$tc_rps" \
+        printf '%-10s %3s %12s %12s %8s %13s %13s %9s\n' "$name" "$pipeline" "$redis_rps" "$tc_rps" \
             "$(ratio "$redis_rps" "$tc_rps")" "$redis_cpu" "$tc_cpu" "$(ratio "$redis_cpu" "$tc_cpu")"
     done
 done

@@ -344,10 +344,10 @@ pub fn log_removals(shared: &Shared, effects: &[Effect]) {
 
 /// Logs a command that ran in `db`, if it changed the keyspace.
 pub fn log_command(shared: &Shared, ks: &Keyspace, db: usize, pending: &Pending, reply: &[u8]) {
-    if ks.dirty == pending.dirty_before
-        || pending.spec.flags & commands::flags::WRITE == 0
-        || pending.spec.name == "exec"
-    {
+    // PFCOUNT is a read that may store the cardinality it computed in the value, which
+    // Redis propagates so that a reload gives the same bytes.
+    let writes = pending.spec.flags & (commands::flags::WRITE | commands::flags::MAY_REPLICATE) != 0;
+    if ks.dirty == pending.dirty_before || !writes || pending.spec.name == "exec" {
         return;
     }
     if !may_rewrite(pending.spec.name, pending.args) {

@@ -132,6 +132,8 @@ pub static DIRECTIVES: &[Directive] = &[
     d("loglevel", "notice", Kind::Enum(LOGLEVELS), true),
     // A key and its string value share one buffer with a 32-bit length.
     d("proto-max-bulk-len", "536870912", Kind::MemoryAtMost(MAX_BULK_LEN), true),
+    // Size at which a sparse HyperLogLog becomes dense (header included), as in Redis.
+    d("hll-sparse-max-bytes", "3000", Kind::Memory, true),
     d("client-query-buffer-limit", "1073741824", Kind::Memory, true),
     d("client-output-backpressure-limit", "67108864", Kind::Memory, true),
     d(
@@ -247,7 +249,6 @@ pub static DIRECTIVES: &[Directive] = &[
     d("appendfilename", "appendonly.aof", Kind::Text, false),
     d("appenddirname", "appendonlydir", Kind::Text, false),
     inert("jemalloc-bg-thread", "yes", Kind::Bool),
-    inert("hll-sparse-max-bytes", "3000", Kind::Memory),
     inert("active-defrag-cycle-min", "1", Kind::Int(1, 99)),
     inert("active-defrag-cycle-max", "25", Kind::Int(1, 99)),
     inert("list-max-ziplist-entries", "128", Kind::Int(0, i64::MAX)),

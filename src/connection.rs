@@ -429,8 +429,8 @@ fn encoded_len(args: &[Bytes]) -> usize {
 }
 
 /// Whether CLIENT PAUSE holds this command back: every command during a pause of ALL;
-/// during a pause of WRITE, commands that write or publish (and EXEC of a transaction that
-/// queued one), as Redis's "may replicate" rule does. Queueing inside MULTI is not held.
+/// during a pause of WRITE, commands that write or may replicate (and EXEC of a transaction
+/// that queued one), as Redis's rule is. Queueing inside MULTI is not held.
 fn held_by_pause(shared: &Shared, client: &Client, args: &[Bytes]) -> bool {
     let Some((_, writes_only)) = shared.pause.active() else {
         return false;
@@ -441,7 +441,7 @@ fn held_by_pause(shared: &Shared, client: &Client, args: &[Bytes]) -> bool {
     let Some(spec) = table::lookup_command(args) else {
         return false;
     };
-    let writes = |spec: &CommandSpec| spec.flags & flags::WRITE != 0 || matches!(spec.name, "publish" | "spublish");
+    let writes = |spec: &CommandSpec| spec.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0;
     match &client.multi {
         Some(queued) => spec.name == "exec" && queued.iter().any(|(s, _)| writes(s)),
         None => writes(spec),

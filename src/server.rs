@@ -56,6 +56,8 @@ pub struct Settings {
     /// `maxmemory`; 0 = no client eviction).
     pub maxmemory: AtomicU64,
     pub maxmemory_clients: AtomicU64,
+    /// `hll-sparse-max-bytes`: the size past which a sparse HyperLogLog is made dense.
+    pub hll_sparse_max_bytes: AtomicUsize,
 }
 
 /// `client-output-buffer-limit` per class (normal, replica, pubsub): read by every client
@@ -166,6 +168,7 @@ impl Shared {
                 primary_port_http: AtomicBool::new(true),
                 maxmemory: AtomicU64::new(0),
                 maxmemory_clients: AtomicU64::new(0),
+                hll_sparse_max_bytes: AtomicUsize::new(3000),
             },
             config: RwLock::new(config),
             pubsub: Mutex::new(PubSub::default()),
@@ -225,6 +228,9 @@ impl Shared {
             "maxclients" => s.maxclients.store(config.get_u64(name) as usize, Ordering::Relaxed),
             "timeout" => s.timeout_secs.store(config.get_u64(name), Ordering::Relaxed),
             "hz" => s.hz.store(config.get_u64(name), Ordering::Relaxed),
+            "hll-sparse-max-bytes" => {
+                s.hll_sparse_max_bytes.store(config.get_u64(name).min(usize::MAX as u64) as usize, Ordering::Relaxed)
+            }
             "primary-port-http-enabled" => s.primary_port_http.store(config.get_bool(name), Ordering::Relaxed),
             "slowlog-log-slower-than" => s.slowlog_slower_than.store(config.get_i64(name), Ordering::Relaxed),
             "slowlog-max-len" => {

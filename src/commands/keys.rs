@@ -532,11 +532,12 @@ fn int_encoded(value: &[u8]) -> Option<i64> {
     crate::util::parse_i64(value)
 }
 
-/// The encoding Redis would report for a string of this content.
+/// The encoding Redis would report for a string of this content. A HyperLogLog is raw
+/// however short: Redis creates it raw and every PF command makes it raw again.
 fn string_encoding(value: &[u8]) -> &'static str {
     if int_encoded(value).is_some() {
         "int"
-    } else if value.len() <= EMBSTR_LIMIT {
+    } else if value.len() <= EMBSTR_LIMIT && crate::base::hll::encoding(value).is_none() {
         "embstr"
     } else {
         "raw"
@@ -793,5 +794,6 @@ mod tests {
         assert_eq!(string_encoding(b""), "embstr");
         assert_eq!(string_encoding(&[b'a'; 44]), "embstr");
         assert_eq!(string_encoding(&[b'a'; 45]), "raw");
+        assert_eq!(string_encoding(&crate::base::hll::new_sparse()), "raw");
     }
 }

@@ -71,7 +71,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!(
         "publish",
         3,
-        PUBSUB | LOADING | STALE | FAST,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
         (0, 0, 0),
         "pubsub",
         "2.0.0",
@@ -81,7 +81,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!(
         "spublish",
         3,
-        PUBSUB | LOADING | STALE | FAST,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE,
         (1, 1, 1),
         "pubsub",
         "7.0.0",

@@ -36,6 +36,10 @@ pub mod flags {
     /// Runs only as its `enable-*-command` directive allows (DEBUG, MODULE). Not listed by
     /// COMMAND INFO, as Redis hides it.
     pub const PROTECTED: u32 = 1 << 17;
+    /// A command that is not a write yet reaches replicas and the AOF (Redis's
+    /// `may-replicate`: PUBLISH, SPUBLISH, PFCOUNT storing its cache): held by CLIENT PAUSE
+    /// WRITE, logged when it changed the keyspace. Not listed by COMMAND INFO, as in Redis.
+    pub const MAY_REPLICATE: u32 = 1 << 18;
 
     /// Flag names as COMMAND INFO prints them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -322,6 +326,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         super::keys::COMMANDS,
         super::strings::COMMANDS,
         super::bitmaps::COMMANDS,
+        super::hyperloglog::COMMANDS,
         super::sets::COMMANDS,
         super::sort::COMMANDS,
         super::hashes::COMMANDS,
