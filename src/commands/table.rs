@@ -36,6 +36,9 @@ pub mod flags {
     /// Runs only as its `enable-*-command` directive allows (DEBUG, MODULE). Not listed by
     /// COMMAND INFO, as Redis hides it.
     pub const PROTECTED: u32 = 1 << 17;
+    /// Runs a script (EVAL, FCALL ...): the commands the script runs are logged to the AOF,
+    /// not the script itself.
+    pub const RUNS_SCRIPT: u32 = 1 << 18;
 
     /// Flag names as COMMAND INFO prints them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -141,6 +144,11 @@ pub mod finders {
     /// no key at all.
     pub fn script_keys(args: &[Bytes]) -> Vec<KeyRef> {
         counted_keys(args, 2, key_access::UPDATE, true)
+    }
+
+    /// The same for EVAL_RO, EVALSHA_RO, FCALL_RO, which only read their keys.
+    pub fn script_read_keys(args: &[Bytes]) -> Vec<KeyRef> {
+        counted_keys(args, 2, key_access::READ, true)
     }
 }
 
@@ -333,6 +341,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         super::zsets::COMMANDS,
         super::latency::COMMANDS,
         super::keyclass::COMMANDS,
+        super::scripting::COMMANDS,
     ];
     FAMILIES
 }
