@@ -548,7 +548,7 @@ pub fn start(shared: &Arc<Shared>) -> Result<(), String> {
     let mut changed = false;
     if manifest.base().is_none() && manifest.incrs().next().is_none() {
         // A fresh directory: the base is the dataset as it is now (empty, unless loaded).
-        let ks = shared.keyspace.lock();
+        let ks = shared.lock_keyspace();
         let name = format!("{prefix}.1.base.rdb");
         write_base(shared, &ks, &dir.join(&name)).map_err(fail)?;
         manifest.files.push(ManifestFile { name, seq: 1, kind: 'b' });
@@ -569,7 +569,7 @@ pub fn start(shared: &Arc<Shared>) -> Result<(), String> {
     let base_size = manifest.base().and_then(|b| std::fs::metadata(dir.join(&b.name)).ok()).map_or(0, |m| m.len());
     let aof = &shared.aof;
     aof.set_fsync(Fsync::parse(shared.config.read().get("appendfsync")));
-    let mut ks = shared.keyspace.lock();
+    let mut ks = shared.lock_keyspace();
     let mut st = aof.state.lock();
     let older_incr_size = manifest
         .incrs()
@@ -664,10 +664,7 @@ pub fn flush_all(shared: &Shared) {
 }
 
 fn write_base(shared: &Shared, ks: &Keyspace, path: &Path) -> std::io::Result<()> {
-    let options = crate::engine::persist::snapshot::SaveOptions {
-        redis_ver: crate::REDIS_VERSION.to_string(),
-        compress: shared.config.read().get_bool("rdbcompression"),
-    };
+    let options = crate::persistence::save_options(shared);
     let mut out = std::io::BufWriter::new(File::create(path)?);
     crate::engine::persist::snapshot::write_snapshot(ks, &mut out, &options)?;
     out.flush()?;
@@ -703,9 +700,14 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
         let path = dir.join(&base.name);
         let data = std::fs::read(&path).map_err(|e| format!("Can't open the AOF base {}: {e}", path.display()))?;
         if data.starts_with(b"REDIS") {
-            let mut ks = shared.keyspace.lock();
+            let mut ks = shared.lock_keyspace();
             ks.now_ms = crate::storage::now_ms();
             let stats = crate::engine::persist::snapshot::load_snapshot(&mut ks, &data[..])
+                .map_err(|e| format!("Bad RDB base file {}: {e}", path.display()))?;
+            drop(ks);
+            shared
+                .scripting
+                .restore_saved_libraries(&stats.functions)
                 .map_err(|e| format!("Bad RDB base file {}: {e}", path.display()))?;
             keys_loaded = stats.keys_loaded;
         } else {
@@ -726,7 +728,7 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
         replay(shared, &path, &data, last && truncated_ok)?;
         tracing::info!("DB loaded from incr file {}: {:.3} seconds", incr.name, started.elapsed().as_secs_f64());
     }
-    let mut ks = shared.keyspace.lock();
+    let mut ks = shared.lock_keyspace();
     // Loading is not a change to save again.
     shared.persistence.loaded_aof(&ks);
     ks.now_ms = crate::storage::now_ms();
@@ -778,9 +780,9 @@ fn parse_command(data: &[u8], mut at: usize) -> Result<Option<(Vec<Bytes>, usize
 /// Replays the commands of one log file through the dispatcher, as a client of its own, with
 /// the keyspace's limits set aside meanwhile.
 fn replay(shared: &Shared, path: &Path, data: &[u8], may_truncate: bool) -> Result<(), String> {
-    shared.keyspace.lock().set_loading(true);
+    shared.lock_keyspace().set_loading(true);
     let replayed = replay_commands(shared, path, data, may_truncate);
-    shared.keyspace.lock().set_loading(false);
+    shared.lock_keyspace().set_loading(false);
     replayed
 }
 
@@ -925,10 +927,7 @@ fn start_rewrite(shared: &Shared, ks: &Keyspace, st: &mut State) -> Result<(), S
     // The new file starts without a database selected.
     st.db = None;
     tracing::info!("Creating AOF incr file {name} on background rewrite");
-    let options = crate::engine::persist::snapshot::SaveOptions {
-        redis_ver: crate::REDIS_VERSION.to_string(),
-        compress: shared.config.read().get_bool("rdbcompression"),
-    };
+    let options = crate::persistence::save_options(shared);
     let dir = st.dir.clone();
     // SAFETY: fork in a threaded process, as BGSAVE does (see crate::persistence): the child
     // only reads its copy of the keyspace, allocates and writes one file, and leaves with _exit.
@@ -1006,7 +1005,7 @@ pub fn cron(shared: &Arc<Shared>) {
             tracing::warn!("Can't start the AOF fsync thread: {e}");
         }
     });
-    let ks = shared.keyspace.lock();
+    let ks = shared.lock_keyspace();
     let mut st = shared.aof.state.lock();
     if st.rewrite.is_some() {
         reap_rewrite(&mut st);

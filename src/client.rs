@@ -283,6 +283,15 @@ pub struct BatchStats {
 }
 
 impl BatchStats {
+    /// Adds another batch's counters for `spec` (a script's commands count for its caller).
+    pub fn add(&mut self, spec: &'static CommandSpec, stat: &CommandStat) {
+        let e = self.entry(spec);
+        e.calls += stat.calls;
+        e.usec += stat.usec;
+        e.failed_calls += stat.failed_calls;
+        e.rejected_calls += stat.rejected_calls;
+    }
+
     fn entry(&mut self, spec: &'static CommandSpec) -> &mut CommandStat {
         let i = match self.entries.iter().position(|(s, _)| std::ptr::eq(*s, spec)) {
             Some(i) => i,

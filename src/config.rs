@@ -60,6 +60,7 @@ const fn inert_hidden(name: &'static str, default: &'static str, kind: Kind) -> 
 /// Old names Redis still accepts, and the directive each stands for.
 const ALIASES: &[(&str, &str)] = &[
     ("slave-lazy-flush", "replica-lazy-flush"),
+    ("lua-time-limit", "busy-reply-threshold"),
     ("slaveof", "replicaof"),
     // Redis 7 keeps the pre-listpack names as aliases of one setting.
     ("zset-max-ziplist-entries", "zset-max-listpack-entries"),
@@ -210,8 +211,8 @@ pub static DIRECTIVES: &[Directive] = &[
     inert_fixed("pidfile", "", Kind::Text),
     // Empty = standard output; "/dev/stderr" = standard error; else a file appended to.
     d("logfile", "", Kind::Text, false),
-    inert("lua-time-limit", "5000", Kind::Int(0, i64::MAX)),
-    inert("busy-reply-threshold", "5000", Kind::Int(0, i64::MAX)),
+    // How long a script runs before other clients get -BUSY and SCRIPT KILL may stop it.
+    d("busy-reply-threshold", "5000", Kind::Int(0, i64::MAX), true),
     inert("activerehashing", "yes", Kind::Bool),
     inert("active-expire-effort", "1", Kind::Int(1, 10)),
     inert("activedefrag", "no", Kind::Bool),

@@ -23,13 +23,13 @@ pub async fn active_expire_cycle(shared: Arc<Shared>) {
         let period = Duration::from_millis(1000 / hz);
         tokio::time::sleep(period).await;
         let deadline = Instant::now() + period / 4;
-        shared.keyspace.lock().resize_step(RESIZE_SLICE);
+        shared.lock_keyspace().resize_step(RESIZE_SLICE);
         if !shared.settings.active_expire.load(Ordering::Relaxed) {
             continue;
         }
         loop {
             let slice = {
-                let mut ks = shared.keyspace.lock();
+                let mut ks = shared.lock_keyspace();
                 ks.now_ms = crate::storage::now_ms();
                 let slice = ks.expire_slice(SLICE);
                 let effects = ks.take_effects();

@@ -3,7 +3,8 @@
 //!
 //! Layers, each importing only from the ones below it (`tests/layering.rs` checks the two
 //! lowest): network (`server`, `connection`, `client`, `protocol`, `pubsub`, `metrics`,
-//! `cmdline`, `config`, `expire`, `latency`) → [`commands`] → [`engine`] → [`base`].
+//! `cmdline`, `config`, `expire`, `latency`) → [`commands`] (with [`scripting`], which runs
+//! commands from Lua) → [`engine`] → [`base`].
 
 pub mod aof;
 pub mod base;
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod persistence;
 pub mod protocol;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 
 // The engine's and the base's modules keep their short paths (`crate::storage::Keyspace`).

@@ -81,12 +81,14 @@ fn main() {
         disable_transparent_huge_pages();
     }
     let threads = config.get_u64("io-threads").max(1) as usize;
-    let runtime = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
-    }
-    .expect("tokio runtime");
+    // The multi-threaded scheduler even for one thread: a script running past
+    // busy-reply-threshold hands its worker to another thread so that other clients get
+    // -BUSY and SCRIPT KILL is heard (see tenantcache::scripting).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     if let Err(e) = runtime.block_on(tenantcache::server::run(config)) {
         tracing::warn!("{e}");
         std::process::exit(1);

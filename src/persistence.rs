@@ -98,10 +98,12 @@ pub fn snapshot_path(shared: &Shared) -> (PathBuf, PathBuf) {
     (dir, file)
 }
 
-fn save_options(shared: &Shared) -> SaveOptions {
+/// How snapshots (and the AOF's RDB base) are written.
+pub fn save_options(shared: &Shared) -> SaveOptions {
     SaveOptions {
         redis_ver: crate::REDIS_VERSION.to_string(),
         compress: shared.config.read().get_bool("rdbcompression"),
+        functions: shared.scripting.library_codes(),
     }
 }
 
@@ -416,7 +418,7 @@ pub fn cron(shared: &Shared) {
     let now = unix_now();
     let points = save_points(shared);
     let cron_text = shared.config.read().get("snapshot-cron").to_string();
-    let mut ks = shared.keyspace.lock();
+    let mut ks = shared.lock_keyspace();
     let mut st = shared.persistence.state.lock();
     ks.snapshot_child = st.child.is_some();
     if st.child.is_some() || st.shutdown_handled {
@@ -530,7 +532,7 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(format!("Fatal error loading the DB from {}: {e}. Exiting.", path.display())),
     };
-    let mut ks = shared.keyspace.lock();
+    let mut ks = shared.lock_keyspace();
     match load_into(shared, &mut ks, file, &path) {
         Ok(()) => Ok(()),
         Err(e) => {
@@ -555,6 +557,10 @@ fn load_into(shared: &Shared, ks: &mut Keyspace, file: std::fs::File, path: &Pat
     let result = snapshot::load_snapshot(ks, std::io::BufReader::with_capacity(1 << 16, file));
     shared.persistence.loading.store(false, Ordering::Relaxed);
     let stats = result.map_err(|e| format!("Bad RDB file {}: {e}", path.display()))?;
+    shared
+        .scripting
+        .restore_saved_libraries(&stats.functions)
+        .map_err(|e| format!("Bad RDB file {}: {e}", path.display()))?;
     // Loading is not a change to save again.
     let dirty = ks.dirty;
     let mut st = shared.persistence.state.lock();

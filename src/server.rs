@@ -129,6 +129,8 @@ pub struct Shared {
     pub persistence: crate::persistence::Persistence,
     /// The append-only file (`appendonly yes`).
     pub aof: crate::aof::Aof,
+    /// EVAL and FUNCTION: the Lua state and the running script.
+    pub scripting: crate::scripting::Scripting,
 }
 
 /// Compiles `tenant-key-pattern` and `tenant-key-separator` from the configuration.
@@ -143,6 +145,15 @@ pub fn tenant_patterns(config: &Config) -> Result<(Vec<KeyPattern>, u8), String>
 }
 
 impl Shared {
+    /// The keyspace, for work outside a command (cycles, disconnects, CONFIG SET): while a
+    /// script holds it, the wait does not hold up the runtime (see `crate::scripting`).
+    pub fn lock_keyspace(&self) -> parking_lot::MutexGuard<'_, crate::storage::Keyspace> {
+        match self.keyspace.try_lock() {
+            Some(g) => g,
+            None => crate::scripting::lock_during_script(&self.keyspace),
+        }
+    }
+
     pub fn new(config: Config) -> Result<Arc<Shared>, String> {
         let (patterns, sep) = tenant_patterns(&config)?;
         let databases = config.get_u64("databases") as usize;
@@ -200,6 +211,7 @@ impl Shared {
             output_limit_disconnections: AtomicU64::new(0),
             persistence: crate::persistence::Persistence::new(started_unix),
             aof: crate::aof::Aof::default(),
+            scripting: crate::scripting::Scripting::default(),
         });
         let names: Vec<&str> = crate::config::DIRECTIVES.iter().map(|d| d.name).collect();
         for name in names {
@@ -231,6 +243,7 @@ impl Shared {
             "hll-sparse-max-bytes" => {
                 s.hll_sparse_max_bytes.store(config.get_u64(name).min(usize::MAX as u64) as usize, Ordering::Relaxed)
             }
+            "busy-reply-threshold" => self.scripting.run.threshold_ms.store(config.get_u64(name), Ordering::Relaxed),
             "primary-port-http-enabled" => s.primary_port_http.store(config.get_bool(name), Ordering::Relaxed),
             "slowlog-log-slower-than" => s.slowlog_slower_than.store(config.get_i64(name), Ordering::Relaxed),
             "slowlog-max-len" => {
@@ -250,11 +263,11 @@ impl Shared {
             }
             "protected-mode" => s.protected_mode.store(config.get_bool(name), Ordering::Relaxed),
             "notify-keyspace-events" => {
-                self.keyspace.lock().notify_flags = crate::storage::notify::parse(config.get(name)).unwrap_or(0);
+                self.lock_keyspace().notify_flags = crate::storage::notify::parse(config.get(name)).unwrap_or(0);
             }
             "tenant-key-pattern" | "tenant-key-separator" => {
                 let (patterns, sep) = tenant_patterns(&config)?;
-                let mut ks = self.keyspace.lock();
+                let mut ks = self.lock_keyspace();
                 ks.tenants.set_patterns(patterns, sep);
                 // Key classes share the separator.
                 let classes = crate::keyclass::KeyClasses::compile(config.get("stats-key-pattern"), sep)?;
@@ -263,7 +276,7 @@ impl Shared {
             "stats-key-pattern" => {
                 let (_, sep) = tenant_patterns(&config)?;
                 let classes = crate::keyclass::KeyClasses::compile(config.get(name), sep)?;
-                self.keyspace.lock().set_key_classes(classes);
+                self.lock_keyspace().set_key_classes(classes);
             }
             "latency-tracking" | "latency-tracking-info-percentiles" | "latency-monitor-threshold" => {
                 crate::latency::configure(name, config.get(name))
@@ -271,7 +284,7 @@ impl Shared {
             "loglevel" => crate::logging::set_level(config.get(name)),
             "appendfsync" => self.aof.set_fsync(crate::aof::Fsync::parse(config.get(name))),
             "appendonly" if self.aof.serving() => {
-                let mut ks = self.keyspace.lock();
+                let mut ks = self.lock_keyspace();
                 if config.get_bool(name) {
                     crate::aof::enable_at_runtime(self, &mut ks)?;
                 } else {
@@ -284,7 +297,7 @@ impl Shared {
                 self.evict_clients();
             }
             _ => {
-                let mut ks = self.keyspace.lock();
+                let mut ks = self.lock_keyspace();
                 ks.apply_setting(name, config.get(name));
                 if name == "maxmemory" {
                     s.maxmemory.store(config.get_u64(name), Ordering::Relaxed);
@@ -638,7 +651,7 @@ pub async fn run(config: Config) -> Result<(), String> {
         };
         if signalled && !crate::persistence::shutdown_handled(&shared) {
             let save = crate::persistence::save_points_configured(&shared);
-            let ks = shared.keyspace.lock();
+            let ks = shared.lock_keyspace();
             if crate::persistence::shutdown_save(&shared, &ks, save).is_err() {
                 tracing::warn!("Error trying to save the DB, can't exit.");
                 continue;
@@ -766,7 +779,7 @@ async fn ops_sampler(shared: Arc<Shared>) {
         }
         let avg = samples.iter().sum::<u64>() / samples.len() as u64;
         shared.ops_per_sec.store(avg, Ordering::Relaxed);
-        let used = crate::commands::info::used_memory(&shared.keyspace.lock());
+        let used = crate::commands::info::used_memory(&shared.lock_keyspace());
         shared.note_memory(used);
     }
 }

@@ -303,7 +303,7 @@ fn the_reader_loads_what_redis_server_saves() {
                     aux.insert(String::from_utf8(name).unwrap(), String::from_utf8(value).unwrap());
                     continue;
                 }
-                RdbItem::ResizeDb { .. } => continue,
+                RdbItem::ResizeDb { .. } | RdbItem::Function(_) => continue,
                 RdbItem::Key(key) => key,
             };
             let label = format!("{policy}: {}", String::from_utf8_lossy(&key.key));

@@ -102,10 +102,10 @@ pub fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<Duration>> {
     Some((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
 }
 
-/// Whether the caller may block: inside EXEC a blocking command answers at once instead, as
-/// Redis's "deny blocking" clients do.
+/// Whether the caller may block: inside EXEC or a script a blocking command answers at once
+/// instead, as Redis's "deny blocking" clients do.
 pub fn may_block(ctx: &Ctx) -> bool {
-    !ctx.in_exec
+    !ctx.in_exec && !ctx.in_script
 }
 
 /// Registers the caller as waiting on `keys` for a value of `kind`; its reply comes later,
@@ -131,7 +131,7 @@ pub fn finish_wait(shared: &Shared, client: &mut Client, out: &mut ReplyBuf) -> 
     let Some(blocked) = client.blocked else {
         return true;
     };
-    let mut ks = shared.keyspace.lock();
+    let mut ks = shared.lock_keyspace();
     if ks.blocking.is_blocked(client.id) {
         if blocked.deadline.is_none_or(|d| Instant::now() < d) {
             return false;
@@ -147,6 +147,6 @@ pub fn finish_wait(shared: &Shared, client: &mut Client, out: &mut ReplyBuf) -> 
 /// Drops a closing client's registration, if any.
 pub fn forget(shared: &Shared, client: &Client) {
     if client.blocked.is_some() {
-        shared.keyspace.lock().blocking.remove(client.id);
+        shared.lock_keyspace().blocking.remove(client.id);
     }
 }

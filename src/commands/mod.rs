@@ -21,6 +21,7 @@ pub mod latency;
 pub mod listing;
 pub mod lists;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -56,7 +57,10 @@ impl<'a> KeyspaceLock<'a> {
     pub fn get(&mut self) -> &mut Keyspace {
         let mutex = self.mutex;
         self.guard.get_or_insert_with(|| {
-            let mut g = mutex.lock();
+            let mut g = match mutex.try_lock() {
+                Some(g) => g,
+                None => crate::scripting::lock_during_script(mutex),
+            };
             g.now_ms = crate::storage::now_ms();
             g
         })
@@ -73,18 +77,20 @@ impl<'a> KeyspaceLock<'a> {
 }
 
 /// What a handler works with: the server, the keyspace, the calling client and its replies.
-pub struct Ctx<'a> {
-    pub shared: &'a Shared,
-    pub ks: KeyspaceLock<'a>,
+pub struct Ctx<'a, 'k> {
+    pub shared: &'k Shared,
+    pub ks: KeyspaceLock<'k>,
     pub client: &'a mut Client,
     pub out: &'a mut ReplyBuf,
     /// Set by EXEC while it runs queued commands (they then see one instant, as in Redis).
     pub in_exec: bool,
+    /// Set for the commands a script runs (`redis.call`).
+    pub in_script: bool,
 }
 
-impl<'a> Ctx<'a> {
-    pub fn new(shared: &'a Shared, client: &'a mut Client, out: &'a mut ReplyBuf) -> Self {
-        Ctx { shared, ks: KeyspaceLock::new(&shared.keyspace), client, out, in_exec: false }
+impl<'a, 'k> Ctx<'a, 'k> {
+    pub fn new(shared: &'k Shared, client: &'a mut Client, out: &'a mut ReplyBuf) -> Self {
+        Ctx { shared, ks: KeyspaceLock::new(&shared.keyspace), client, out, in_exec: false, in_script: false }
     }
 
     /// The client's selected database.
@@ -119,7 +125,9 @@ fn count_errors(ctx: &mut Ctx) -> bool {
     if n > 0 {
         ctx.shared.record_errors(code.unwrap_or("ERR"), n);
     }
-    n > 0
+    // An error a script passed on was counted where it arose, but the script failed too.
+    let passed_on = ctx.out.take_passed_on_errors();
+    n > 0 || passed_on > 0
 }
 
 fn check_and_run(ctx: &mut Ctx, args: &[Bytes]) {
@@ -151,6 +159,11 @@ fn check_and_run(ctx: &mut Ctx, args: &[Bytes]) {
         );
         return reject(ctx, Some(spec), &msg);
     }
+    // While a script runs past busy-reply-threshold, only the commands Redis allows then.
+    if ctx.shared.scripting.run.timed_out() && spec.flags & flags::ALLOW_BUSY == 0 {
+        let busy = ctx.shared.scripting.run.busy_error();
+        return reject(ctx, Some(spec), busy);
+    }
     if ctx.client.multi.is_some() && spec.flags & flags::NO_MULTI_QUEUE == 0 {
         return transactions::queue(ctx, spec, args);
     }
@@ -178,7 +191,9 @@ fn reject(ctx: &mut Ctx, spec: Option<&'static CommandSpec>, msg: &str) {
 /// batch of pipelined commands (and of one EXEC) see the same millisecond.
 pub fn run(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) {
     count_errors(ctx);
-    if !ctx.in_exec {
+    // A script's commands were admitted with it; while a script runs, the commands others may
+    // run then (SCRIPT KILL ...) leave the keyspace alone.
+    if !ctx.in_exec && !ctx.in_script && !ctx.shared.scripting.run.running() {
         evict_before_command(ctx);
     }
     match admit(ctx, spec, args) {
@@ -262,12 +277,22 @@ fn evict_before_command(ctx: &mut Ctx) {
     }
 }
 
+/// Whether memory is over `maxmemory` (after the eviction before the command).
+pub fn over_maxmemory(ctx: &mut Ctx) -> bool {
+    if ctx.shared.settings.maxmemory.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        return false;
+    }
+    let ks = ctx.ks.get();
+    ks.limits_active() && ks.server_memory() as u64 > ks.maxmemory
+}
+
 /// Runs the handler of an admitted command, then what follows every command: limits of the
 /// tenants it wrote to, blocked clients it served, statistics, latency, slowlog.
 fn run_admitted(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], admitted: Admitted) {
     let started = std::time::Instant::now();
     let marks = admitted.guarded.then(|| (ctx.out.len(), ctx.ks.get().effects_mark()));
-    let logged = ctx.shared.aof.enabled().then(|| crate::aof::Pending {
+    // A script is logged as the commands it ran (see crate::scripting).
+    let logged = (ctx.shared.aof.enabled() && spec.flags & flags::RUNS_SCRIPT == 0).then(|| crate::aof::Pending {
         spec,
         args,
         dirty_before: ctx.ks.get().dirty,
@@ -294,8 +319,8 @@ fn run_admitted(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], admit
         }
     }
     // Clients blocked on keys this command filled are served now, in their own order; inside
-    // EXEC that waits until the whole transaction is done, as in Redis.
-    let serve = !ctx.in_exec;
+    // EXEC or a script that waits until the whole transaction or script is done, as in Redis.
+    let serve = !ctx.in_exec && !ctx.in_script;
     drain_effects(ctx, serve, logged);
     let elapsed = started.elapsed();
     // Commands EXEC runs count their own errors, so EXEC fails only for its own error.
@@ -328,6 +353,13 @@ fn observe(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], elapsed: s
 #[allow(clippy::result_unit_err)]
 fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Admitted, ()> {
     let Some(first_key) = spec.first_key_position(args) else {
+        // A keyless command that may grow memory (FUNCTION LOAD ...) is refused over
+        // `maxmemory` as any other, as Redis refuses every `denyoom` command then.
+        if spec.flags & flags::DENYOOM != 0 && !ctx.in_exec && !ctx.in_script && over_maxmemory(ctx) {
+            ctx.out.error(&crate::storage::evict::Refusal::MaxMemory.message());
+            ctx.client.failed_command(spec, true);
+            return Err(());
+        }
         return Ok(Admitted::default());
     };
     let db = ctx.client.db;
@@ -347,10 +379,16 @@ fn admit(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes]) -> Result<Ad
     merge_demand(demand);
     // Inside EXEC the whole transaction was admitted before its first command ran.
     if !ctx.in_exec {
-        if let Err(refusal) = make_room_for(ks, demand) {
-            ctx.out.error(&refusal);
-            ctx.client.failed_command(spec, true);
-            return Err(());
+        match make_room_for(ks, demand) {
+            // A script met `maxmemory` before its first write or not at all (see
+            // crate::scripting); a tenant's quota holds for it as for any client.
+            Err(crate::storage::evict::Refusal::MaxMemory) if ctx.in_script => {}
+            Err(refusal) => {
+                ctx.out.error(&refusal.message());
+                ctx.client.failed_command(spec, true);
+                return Err(());
+            }
+            Ok(()) => {}
         }
     }
     // The estimate cannot know how much a write grows a value (SETRANGE far out, a STORE
@@ -419,10 +457,10 @@ fn merge_demand(demand: &mut WriteDemand) {
     });
 }
 
-/// Makes room for `demand` under the tenant rules, or returns the refusal's error text.
-fn make_room_for(ks: &mut Keyspace, demand: &WriteDemand) -> Result<(), String> {
+/// Makes room for `demand` under the tenant rules, or returns the refusal.
+fn make_room_for(ks: &mut Keyspace, demand: &WriteDemand) -> Result<(), crate::storage::evict::Refusal> {
     for &(t, bytes, new_keys) in demand {
-        ks.make_room(t, bytes, new_keys).map_err(|refusal| refusal.message())?;
+        ks.make_room(t, bytes, new_keys)?;
     }
     Ok(())
 }
@@ -441,7 +479,7 @@ fn admit_transaction(ctx: &mut Ctx, queued: &[(&'static CommandSpec, Vec<Bytes>)
         add_write_demand(ks, db, spec, args, &mut demand);
     }
     merge_demand(&mut demand);
-    make_room_for(ks, &demand)
+    make_room_for(ks, &demand).map_err(|refusal| refusal.message())
 }
 
 /// Bytes a new key costs beyond its key and value (entry header, allocation rounding, slot).

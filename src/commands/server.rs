@@ -383,6 +383,16 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) {
     if abort {
         return ctx.out.error("ERR No shutdown in progress.");
     }
+    // A script that cannot be killed holds the keyspace: SHUTDOWN NOSAVE ends the process
+    // without it, as in Redis; anything else would wait for the script.
+    if ctx.shared.scripting.run.timed_out() {
+        if !nosave {
+            return ctx.out.error(ctx.shared.scripting.run.busy_error());
+        }
+        tracing::warn!("User requested shutdown...");
+        tracing::warn!("Redis is now ready to exit, bye bye...");
+        std::process::exit(0);
+    }
     let _ = now;
     tracing::warn!("User requested shutdown...");
     let save = save || (!nosave && crate::persistence::save_points_configured(ctx.shared));

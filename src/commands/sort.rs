@@ -123,12 +123,22 @@ struct Options<'a> {
     desc: bool,
     alpha: bool,
     store: Option<&'a [u8]>,
+    /// Run by a script, which must see the same result wherever it runs.
+    for_script: bool,
 }
 
 /// Parses the options as Redis does (the last of repeated options wins); writes the error and
 /// returns `None` on a bad LIMIT or an unknown or incomplete option.
 fn parse_options<'a>(ctx: &mut Ctx, args: &'a [Bytes], readonly: bool) -> Option<Options<'a>> {
-    let mut o = Options { by: None, gets: Vec::new(), limit: (0, -1), desc: false, alpha: false, store: None };
+    let mut o = Options {
+        by: None,
+        gets: Vec::new(),
+        limit: (0, -1),
+        desc: false,
+        alpha: false,
+        store: None,
+        for_script: ctx.in_script,
+    };
     let mut j = 2;
     while j < args.len() {
         let (a, left) = (&args[j], args.len() - j - 1);
@@ -247,8 +257,9 @@ fn load(ks: &mut Keyspace, db: usize, key: &[u8], o: &Options) -> Result<Loaded,
             _ => return Err(()),
         },
     };
-    // A set has no order of its own, so a stored result is sorted to be reproducible.
-    if dont_sort && o.store.is_some() && matches!(collection, Some(Collection::Set(_))) {
+    // A set has no order of its own, so a stored result (or one a script sees) is sorted to
+    // be reproducible, as in Redis.
+    if dont_sort && (o.store.is_some() || o.for_script) && matches!(collection, Some(Collection::Set(_))) {
         dont_sort = false;
         alpha = true;
         by = false;

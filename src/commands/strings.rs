@@ -815,7 +815,7 @@ mod tests {
     fn events_of(commands: &[&[&str]]) -> Vec<String> {
         let config = crate::config::Config::load(None, &[]).expect("default config");
         let shared = Shared::new(config).expect("server state");
-        shared.keyspace.lock().notify_flags = notify::parse("KEAm").expect("flags");
+        shared.lock_keyspace().notify_flags = notify::parse("KEAm").expect("flags");
         let mut client = Client::new(ClientHandle::new(1, String::new(), String::new(), -1), true);
         let mut out = ReplyBuf::new();
         let mut ctx = Ctx::new(&shared, &mut client, &mut out);

@@ -40,6 +40,9 @@ pub mod flags {
     /// `may-replicate`: PUBLISH, SPUBLISH, PFCOUNT storing its cache): held by CLIENT PAUSE
     /// WRITE, logged when it changed the keyspace. Not listed by COMMAND INFO, as in Redis.
     pub const MAY_REPLICATE: u32 = 1 << 18;
+    /// Runs a script (EVAL, FCALL ...): the commands the script runs are logged to the AOF,
+    /// not the script itself.
+    pub const RUNS_SCRIPT: u32 = 1 << 19;
 
     /// Flag names as COMMAND INFO prints them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -145,6 +148,11 @@ pub mod finders {
     /// no key at all.
     pub fn script_keys(args: &[Bytes]) -> Vec<KeyRef> {
         counted_keys(args, 2, key_access::UPDATE, true)
+    }
+
+    /// The same for EVAL_RO, EVALSHA_RO, FCALL_RO, which only read their keys.
+    pub fn script_read_keys(args: &[Bytes]) -> Vec<KeyRef> {
+        counted_keys(args, 2, key_access::READ, true)
     }
 }
 
@@ -339,6 +347,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         super::geo::COMMANDS,
         super::latency::COMMANDS,
         super::keyclass::COMMANDS,
+        super::scripting::COMMANDS,
     ];
     FAMILIES
 }

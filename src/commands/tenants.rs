@@ -189,7 +189,7 @@ pub fn apply_config_line(shared: &Shared, line: &[String]) -> Result<(), String>
     if name.is_empty() || name == "default" {
         return Err(format!("invalid tenant name '{name}' (the default tenant takes tenant-default-* directives)"));
     }
-    let mut ks = shared.keyspace.lock();
+    let mut ks = shared.lock_keyspace();
     let overrides =
         parse_options(options, LimitOverrides::default()).map_err(|e| e.trim_start_matches("ERR ").to_string())?;
     let id = ks.tenants.intern(name.as_bytes());

@@ -83,7 +83,7 @@ pub fn unwatch_all(ctx: &mut Ctx) {
 pub fn forget_client(shared: &crate::server::Shared, client: &mut crate::client::Client) {
     if !client.watched.is_empty() {
         let keys = std::mem::take(&mut client.watched);
-        shared.keyspace.lock().unwatch_all(client.id, &keys);
+        shared.lock_keyspace().unwatch_all(client.id, &keys);
     }
 }
 

@@ -95,7 +95,7 @@ struct KeyspaceFigures {
 }
 
 fn keyspace_figures(shared: &Shared) -> KeyspaceFigures {
-    let ks = shared.keyspace.lock();
+    let ks = shared.lock_keyspace();
     let dbs = (0..ks.databases())
         .map(|db| (db, ks.db(db).len() as u64, ks.volatile(db) as u64))
         .filter(|d| d.1 > 0)

@@ -13,6 +13,8 @@ pub struct ReplyBuf {
     last_error_code: Option<String>,
     /// Errors written since the dispatcher last took them into the statistics.
     uncounted_errors: u64,
+    /// Errors passed on from where they were counted already (see `error_uncounted`).
+    passed_on_errors: u64,
     /// The client's hard output buffer limit (0 = none): past it the client is closed
     /// without its replies, so a reply that loops on a client-given count stops early.
     pub stop_at: usize,
@@ -33,6 +35,7 @@ impl ReplyBuf {
             errors: 0,
             last_error_code: None,
             uncounted_errors: 0,
+            passed_on_errors: 0,
             stop_at: 0,
         }
     }
@@ -75,6 +78,23 @@ impl ReplyBuf {
         self.uncounted_errors += 1;
         let code = msg.split(' ').next().unwrap_or("ERR");
         self.last_error_code = Some(code.to_string());
+    }
+
+    /// An error reply that the statistics already counted where it arose (a script's
+    /// command failed and the script passed its error on).
+    /// The command still failed (its `failed_calls` count).
+    pub fn error_uncounted(&mut self, msg: &str) {
+        self.buf.extend_from_slice(b"-");
+        for &b in msg.as_bytes() {
+            self.buf.extend_from_slice(&[if b == b'\r' || b == b'\n' { b' ' } else { b }]);
+        }
+        self.buf.extend_from_slice(b"\r\n");
+        self.passed_on_errors += 1;
+    }
+
+    /// Errors written by [`ReplyBuf::error_uncounted`] since the last call.
+    pub fn take_passed_on_errors(&mut self) -> u64 {
+        std::mem::take(&mut self.passed_on_errors)
     }
 
     /// Error replies written so far (a handler failed if this changed while it ran).

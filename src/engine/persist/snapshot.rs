@@ -43,6 +43,8 @@ pub struct SaveOptions {
     pub redis_ver: String,
     /// LZF-compress long strings (`rdbcompression`).
     pub compress: bool,
+    /// The function libraries' code, saved with the data as Redis saves it.
+    pub functions: Vec<bytes::Bytes>,
 }
 
 /// What [`load_snapshot`] did.
@@ -54,6 +56,8 @@ pub struct LoadStats {
     pub keys_expired: u64,
     /// The file's RDB version.
     pub version: u32,
+    /// The function libraries' code the file holds, for the server to load.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Writes every live key of `ks` to `out` as an RDB file; returns how many keys it wrote.
@@ -64,6 +68,9 @@ pub fn write_snapshot<W: Write>(ks: &Keyspace, out: W, options: &SaveOptions) ->
     let tenants = encode_tenants(ks);
     if tenants.len() > 2 {
         w.write_aux(AUX_TENANTS, &tenants)?;
+    }
+    for code in &options.functions {
+        w.write_function(code)?;
     }
     let lru = matches!(ks.policy, Policy::AllKeysLru | Policy::VolatileLru);
     let lfu = ks.policy.is_lfu();
@@ -168,6 +175,7 @@ pub fn load_snapshot<R: Read>(ks: &mut Keyspace, input: R) -> Result<LoadStats, 
                 pending_tags = Some(decode_tags(&value).map_err(|what| bad_aux(at, AUX_TAGS, what))?);
             }
             RdbItem::Aux(..) | RdbItem::ResizeDb { .. } => {}
+            RdbItem::Function(code) => stats.functions.push(code),
             RdbItem::Key(key) => {
                 let tags = pending_tags.take();
                 if key.db as usize >= ks.databases() {
@@ -421,7 +429,7 @@ mod tests {
     }
 
     fn options() -> SaveOptions {
-        SaveOptions { redis_ver: "7.0.15".into(), compress: true }
+        SaveOptions { redis_ver: "7.0.15".into(), compress: true, functions: Vec::new() }
     }
 
     fn fill(ks: &mut Keyspace) {

@@ -593,6 +593,13 @@ impl Keyspace {
         (!entry.is_expired(self.now_ms)).then_some(entry)
     }
 
+    /// The entry for `key` even if its time has passed, leaving it in place (DEBUG OBJECT, as
+    /// Redis's reads the dictionary directly).
+    pub fn peek_stored(&self, db: usize, key: &[u8]) -> Option<&Entry> {
+        let tenant = self.tenants.lookup(key)?;
+        self.dbs[db].table(tenant)?.get(key, hash_key(key))
+    }
+
     /// Like [`Keyspace::get`] for a read by a client: counts a hit or miss, updates the
     /// access clock and reports a miss as a `keymiss` event.
     pub fn read(&mut self, db: usize, key: &[u8]) -> Option<&Entry> {

@@ -37,8 +37,8 @@ use std::fmt;
 use std::io;
 
 pub use crc64::crc64;
-pub use read::{read_payload, read_rdb, PayloadError, RdbFile, RdbItem, RdbReader};
-pub use write::{dump_payload, value_type, write_rdb, RdbWriteOptions, RdbWriter, StandardAux};
+pub use read::{read_functions_payload, read_payload, read_rdb, PayloadError, RdbFile, RdbItem, RdbReader};
+pub use write::{dump_functions, dump_payload, value_type, write_rdb, RdbWriteOptions, RdbWriter, StandardAux};
 
 /// The RDB version this codec writes: what Redis 7.0 writes.
 pub const RDB_VERSION: u32 = 10;

@@ -31,6 +31,8 @@ pub enum RdbItem {
     ResizeDb { db: u32, keys: u64, expires: u64 },
     /// A key with its value and metadata.
     Key(RdbKey),
+    /// A function library's code (FUNCTION LOAD's argument).
+    Function(Vec<u8>),
 }
 
 /// Why a DUMP payload cannot be restored: the two failures Redis's RESTORE tells apart.
@@ -60,6 +62,31 @@ pub fn read_payload(payload: &[u8]) -> Result<RdbValue, PayloadError> {
         RdbReader { input: &payload[..body_len], offset: 0, crc: 0, version, db: 0, finished: false, last_type: None };
     let value_type = reader.u8().map_err(PayloadError::BadFormat)?;
     reader.value(value_type, 0).map_err(PayloadError::BadFormat)
+}
+
+/// The libraries' code in a FUNCTION DUMP payload (see [`super::dump_functions`]), after the
+/// same footer check as [`read_payload`].
+pub fn read_functions_payload(payload: &[u8]) -> Result<Vec<Vec<u8>>, PayloadError> {
+    let Some(body_len) = payload.len().checked_sub(10) else {
+        return Err(PayloadError::VersionOrChecksum);
+    };
+    let version = u32::from(u16::from_le_bytes([payload[body_len], payload[body_len + 1]]));
+    let stored = u64::from_le_bytes(payload[body_len + 2..].try_into().expect("8 bytes"));
+    if version > RDB_MAX_READ_VERSION || crc64(0, &payload[..body_len + 2]) != stored {
+        return Err(PayloadError::VersionOrChecksum);
+    }
+    let mut reader =
+        RdbReader { input: &payload[..body_len], offset: 0, crc: 0, version, db: 0, finished: false, last_type: None };
+    let mut codes = Vec::new();
+    while (reader.offset as usize) < body_len {
+        let at = reader.offset;
+        let op = reader.u8().map_err(PayloadError::BadFormat)?;
+        if op != super::opcodes::FUNCTION2 {
+            return Err(PayloadError::BadFormat(RdbError::unsupported(at, "given type is not a function".to_string())));
+        }
+        codes.push(reader.string().map_err(PayloadError::BadFormat)?);
+    }
+    Ok(codes)
 }
 
 /// A length, or the marker of a specially encoded string.
@@ -166,7 +193,8 @@ impl<R: Read> RdbReader<R> {
                 opcodes::MODULE_AUX => {
                     return Err(RdbError::unsupported(at, format!("Unsupported type {op} (module aux data)")))
                 }
-                opcodes::FUNCTION | opcodes::FUNCTION2 => {
+                opcodes::FUNCTION2 => return Ok(Some(RdbItem::Function(self.string()?))),
+                opcodes::FUNCTION => {
                     return Err(RdbError::unsupported(at, format!("Unsupported type {op} (function library)")))
                 }
                 value_type => {
@@ -524,17 +552,20 @@ pub struct RdbFile {
     pub version: u32,
     pub aux: Vec<AuxField>,
     pub keys: Vec<RdbKey>,
+    /// Function libraries' code.
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Reads a whole file into memory (size hints are dropped).
 pub fn read_rdb<R: Read>(input: R) -> Result<RdbFile, RdbError> {
     let mut reader = RdbReader::new(input)?;
-    let mut file = RdbFile { version: reader.version(), aux: Vec::new(), keys: Vec::new() };
+    let mut file = RdbFile { version: reader.version(), aux: Vec::new(), keys: Vec::new(), functions: Vec::new() };
     while let Some(item) = reader.next_item()? {
         match item {
             RdbItem::Aux(name, value) => file.aux.push((name, value)),
             RdbItem::ResizeDb { .. } => {}
             RdbItem::Key(key) => file.keys.push(key),
+            RdbItem::Function(code) => file.functions.push(code),
         }
     }
     Ok(file)

@@ -125,6 +125,12 @@ impl<W: Write> RdbWriter<W> {
         self.write_string(value)
     }
 
+    /// A function library (its code), as Redis 7 writes one after the aux fields.
+    pub fn write_function(&mut self, code: &[u8]) -> io::Result<()> {
+        self.out.put(&[opcodes::FUNCTION2])?;
+        self.write_string(code)
+    }
+
     /// The aux fields Redis 7.0 writes, in its order.
     pub fn write_standard_aux(&mut self, aux: &StandardAux) -> io::Result<()> {
         self.write_aux(b"redis-ver", aux.redis_ver.as_bytes())?;
@@ -332,6 +338,22 @@ pub fn dump_payload(value: &RdbValue, options: RdbWriteOptions) -> io::Result<Ve
     let value_type = value_type(value, &w.options);
     w.out.put(&[value_type])?;
     w.write_value(value_type, value)?;
+    w.out.put(&(RDB_VERSION as u16).to_le_bytes())?;
+    let crc = w.out.crc;
+    let mut payload = w.out.inner;
+    payload.extend_from_slice(&crc.to_le_bytes());
+    Ok(payload)
+}
+
+/// A FUNCTION DUMP payload, as Redis writes one: a FUNCTION2 record (the library's code) per
+/// library, then the RDB version and the CRC-64, as in a DUMP payload.
+pub fn dump_functions(codes: &[&[u8]]) -> io::Result<Vec<u8>> {
+    let mut w =
+        RdbWriter { out: Sink { inner: Vec::new(), crc: 0 }, options: RdbWriteOptions::default(), current_db: None };
+    for code in codes {
+        w.out.put(&[super::opcodes::FUNCTION2])?;
+        w.write_string(code)?;
+    }
     w.out.put(&(RDB_VERSION as u16).to_le_bytes())?;
     let crc = w.out.crc;
     let mut payload = w.out.inner;
