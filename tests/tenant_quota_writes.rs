@@ -346,6 +346,9 @@ fn generate(name: &str, r: &mut Rng) -> Vec<String> {
         "sdiffstore" | "sinterstore" | "sunionstore" => vec![k, k2, any(r)],
         "zadd" => vec![k, num(r), value(r)],
         "geoadd" => vec![k, "13.361389".into(), "38.115556".into(), value(r)],
+        "pfadd" => vec![k, value(r), value(r), value(r)],
+        "pfmerge" => vec![k, r.pick(P_KEYS).into()],
+        "pfdebug" => vec!["TODENSE".into(), k],
         // p:z's small scores all decode to points near (-180, -85).
         "georadius" => vec![k2, "-180".into(), "-85".into(), "500".into(), "km".into(), store(r), k],
         "georadiusbymember" => vec![k2, value(r), "500".into(), "km".into(), store(r), k],
