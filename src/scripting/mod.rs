@@ -577,7 +577,7 @@ pub fn eval(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, read_only_command: bool
     run_function(ctx, vm, function, &inv, args);
     vm.runs += 1;
     // The figures INFO shows change with a new script, and the Lua memory now and then.
-    if compiled || vm.runs % PUBLISH_PERIOD == 0 {
+    if compiled || vm.runs.is_multiple_of(PUBLISH_PERIOD) {
         scripting.publish(vm);
     }
 }
@@ -602,7 +602,7 @@ pub fn fcall(ctx: &mut Ctx, args: &[Bytes], read_only_command: bool) {
     let inv = Invocation { name: &name, eval: false, flags, read_only_command, keys, args: argv };
     run_function(ctx, vm, function, &inv, args);
     vm.runs += 1;
-    if vm.runs % PUBLISH_PERIOD == 0 {
+    if vm.runs.is_multiple_of(PUBLISH_PERIOD) {
         scripting.publish(vm);
     }
 }
@@ -721,7 +721,7 @@ fn run_function(ctx: &mut Ctx, vm: &Vm, function: mlua::Function, inv: &Invocati
     run.stop();
     let mut call = call.into_inner();
     // Every few runs, as Redis does, a step of garbage collection rather than a full cycle.
-    if vm.runs % PUBLISH_PERIOD == 0 {
+    if vm.runs.is_multiple_of(PUBLISH_PERIOD) {
         let _ = vm.lua.gc_step_kbytes(PUBLISH_PERIOD as i32);
     }
     ctx.ks = std::mem::replace(&mut call.ks, KeyspaceLock::new(&shared.keyspace));
