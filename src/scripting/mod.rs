@@ -586,6 +586,10 @@ pub fn eval(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, read_only_command: bool
 /// steps, as Redis's LUA_GC_CYCLE_PERIOD).
 const PUBLISH_PERIOD: u64 = 50;
 
+/// Size of that garbage collection step: enough that the garbage of 50 small runs is gone by
+/// the next one, so the state stays near its live size.
+const GC_STEP_KB: i32 = 200;
+
 /// FCALL and FCALL_RO.
 pub fn fcall(ctx: &mut Ctx, args: &[Bytes], read_only_command: bool) {
     let Some((keys, argv)) = split_keys(ctx, args, "ERR Bad number of keys provided") else {
@@ -722,7 +726,7 @@ fn run_function(ctx: &mut Ctx, vm: &Vm, function: mlua::Function, inv: &Invocati
     let mut call = call.into_inner();
     // Every few runs, as Redis does, a step of garbage collection rather than a full cycle.
     if vm.runs.is_multiple_of(PUBLISH_PERIOD) {
-        let _ = vm.lua.gc_step_kbytes(PUBLISH_PERIOD as i32);
+        let _ = vm.lua.gc_step_kbytes(GC_STEP_KB);
     }
     ctx.ks = std::mem::replace(&mut call.ks, KeyspaceLock::new(&shared.keyspace));
     for (spec, stat) in call.client.batch.entries.drain(..) {
