@@ -18,15 +18,21 @@ local dispatch_of = api
 -- place is the user's line that called redis.call, error, or read a missing global.
 local here = dbg.getinfo(1, 'S').source
 
-local function error_handler(err)
-    -- redis.call raised the error table it left here (a Rust function raises a userdata).
+-- The error table redis.call left in `api.pending_error` when it raised (a Rust function can
+-- raise only a userdata), in place of that userdata.
+local function take_pending(err)
     if type(err) == 'userdata' then
         local pending = rawget(api, 'pending_error')
         if pending then
             rawset(api, 'pending_error', nil)
-            err = pending
+            return pending
         end
     end
+    return err
+end
+
+local function error_handler(err)
+    err = take_pending(err)
     local level, info = 2, nil
     while true do
         info = dbg.getinfo(level, 'nSl')
@@ -171,14 +177,9 @@ local function redis_pcall(f, ...)
     local r = pack(raw_pcall(f, ...))
     if not r[1] then
         local e = r[2]
+        e = take_pending(e)
         if type(e) == 'userdata' then
-            local pending = rawget(api, 'pending_error')
-            if pending then
-                rawset(api, 'pending_error', nil)
-                e = pending
-            else
-                e = tostring(e):gsub('^runtime error: ', '')
-            end
+            e = tostring(e):gsub('^runtime error: ', '')
         end
         if type(e) == 'table' and type(rawget(e, 'err')) == 'string' then
             e = e.err

@@ -45,11 +45,9 @@ pub enum PayloadError {
     BadFormat(RdbError),
 }
 
-/// The value of a DUMP payload (see [`super::dump_payload`]). As Redis's
-/// `verifyDumpPayload`, the footer is checked first: the version (up to the newest this
-/// reader knows, so Redis 7.2's payloads restore too) and the CRC-64 of everything before the
-/// checksum. Bytes after the value, before the footer, are ignored, as Redis ignores them.
-pub fn read_payload(payload: &[u8]) -> Result<RdbValue, PayloadError> {
+/// A reader over the body of a DUMP or FUNCTION DUMP payload whose footer checks out (the
+/// RDB version, then the CRC-64 of all before the checksum), and the body's length.
+fn payload_reader(payload: &[u8]) -> Result<(RdbReader<&[u8]>, usize), PayloadError> {
     let Some(body_len) = payload.len().checked_sub(10) else {
         return Err(PayloadError::VersionOrChecksum);
     };
@@ -58,8 +56,17 @@ pub fn read_payload(payload: &[u8]) -> Result<RdbValue, PayloadError> {
     if version > RDB_MAX_READ_VERSION || crc64(0, &payload[..body_len + 2]) != stored {
         return Err(PayloadError::VersionOrChecksum);
     }
-    let mut reader =
+    let reader =
         RdbReader { input: &payload[..body_len], offset: 0, crc: 0, version, db: 0, finished: false, last_type: None };
+    Ok((reader, body_len))
+}
+
+/// The value of a DUMP payload (see [`super::dump_payload`]). As Redis's
+/// `verifyDumpPayload`, the footer is checked first: the version (up to the newest this
+/// reader knows, so Redis 7.2's payloads restore too) and the CRC-64 of everything before the
+/// checksum. Bytes after the value, before the footer, are ignored, as Redis ignores them.
+pub fn read_payload(payload: &[u8]) -> Result<RdbValue, PayloadError> {
+    let (mut reader, _) = payload_reader(payload)?;
     let value_type = reader.u8().map_err(PayloadError::BadFormat)?;
     reader.value(value_type, 0).map_err(PayloadError::BadFormat)
 }
@@ -67,16 +74,7 @@ pub fn read_payload(payload: &[u8]) -> Result<RdbValue, PayloadError> {
 /// The libraries' code in a FUNCTION DUMP payload (see [`super::dump_functions`]), after the
 /// same footer check as [`read_payload`].
 pub fn read_functions_payload(payload: &[u8]) -> Result<Vec<Vec<u8>>, PayloadError> {
-    let Some(body_len) = payload.len().checked_sub(10) else {
-        return Err(PayloadError::VersionOrChecksum);
-    };
-    let version = u32::from(u16::from_le_bytes([payload[body_len], payload[body_len + 1]]));
-    let stored = u64::from_le_bytes(payload[body_len + 2..].try_into().expect("8 bytes"));
-    if version > RDB_MAX_READ_VERSION || crc64(0, &payload[..body_len + 2]) != stored {
-        return Err(PayloadError::VersionOrChecksum);
-    }
-    let mut reader =
-        RdbReader { input: &payload[..body_len], offset: 0, crc: 0, version, db: 0, finished: false, last_type: None };
+    let (mut reader, body_len) = payload_reader(payload)?;
     let mut codes = Vec::new();
     while (reader.offset as usize) < body_len {
         let at = reader.offset;
