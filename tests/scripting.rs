@@ -226,10 +226,15 @@ fn a_script_is_logged_to_the_aof_as_the_commands_it_ran() {
         let _: () = redis::cmd("SADD").arg("s").arg("only").query(&mut con).unwrap();
         let popped: String = ok(&mut con, &["EVAL", script, "3", "a", "n", "s"]);
         assert_eq!(popped, "only");
+        // redis.set_repl(REPL_NONE) keeps the commands after it out of the AOF.
+        let quiet = "redis.set_repl(redis.REPL_NONE) redis.call('set', KEYS[1], 'h') \
+                     redis.set_repl(redis.REPL_ALL) return redis.call('set', KEYS[2], 's')";
+        assert_ok(&mut con, &["EVAL", quiet, "2", "hidden", "shown"]);
         let text =
             String::from_utf8_lossy(&std::fs::read(dir.0.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap())
                 .into_owned();
         assert!(!text.to_ascii_lowercase().contains("eval"), "the script itself is not logged: {text}");
+        assert!(text.contains("shown") && !text.contains("hidden"), "set_repl decides what is logged: {text}");
         let multi = text.find("MULTI").expect("wrapped in MULTI");
         let exec = text.rfind("EXEC").expect("and EXEC");
         // The popped last member is logged as the key's deletion.
@@ -249,6 +254,24 @@ fn a_script_is_logged_to_the_aof_as_the_commands_it_ran() {
     assert_eq!(n, 5);
     let exists: i64 = ok(&mut con, &["EXISTS", "s"]);
     assert_eq!(exists, 0);
+    let hidden: i64 = ok(&mut con, &["EXISTS", "hidden"]);
+    let shown: i64 = ok(&mut con, &["EXISTS", "shown"]);
+    assert_eq!((hidden, shown), (0, 1), "what set_repl kept out of the AOF is not replayed");
+}
+
+#[test]
+fn monitor_shows_the_script_then_its_commands_from_lua() {
+    let server = Server::start(&[]);
+    let mut monitor = Raw::connect(&server);
+    monitor.send(&["MONITOR"]);
+    assert_eq!(monitor.read(), "+OK");
+    let mut con = server.conn();
+    assert_ok(&mut con, &["EVAL", "return redis.call('set', KEYS[1], 'v')", "1", "mk"]);
+    // The client's own CLIENT SETINFO lines come first.
+    let first = (0..10).map(|_| monitor.read()).find(|l| l.contains("\"EVAL\"")).expect("EVAL shown");
+    let second = monitor.read();
+    assert!(first.contains("\"EVAL\"") && !first.contains("[0 lua]"), "{first}");
+    assert!(second.contains("[0 lua] \"set\" \"mk\" \"v\""), "{second}");
 }
 
 #[test]

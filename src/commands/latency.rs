@@ -301,9 +301,9 @@ pub fn feed_monitors(ctx: &Ctx, spec: &CommandSpec, args: &[Bytes]) {
         return;
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let mut line =
-        format!("+{}.{:06} [{} {}]", now.as_secs(), now.subsec_micros(), ctx.client.db, ctx.client.handle.addr)
-            .into_bytes();
+    // A script's commands come from `lua`, as Redis names its script client.
+    let source = if ctx.in_script { "lua" } else { ctx.client.handle.addr.as_str() };
+    let mut line = format!("+{}.{:06} [{} {}]", now.as_secs(), now.subsec_micros(), ctx.client.db, source).into_bytes();
     let redact_from = match spec.name {
         "auth" => 1,
         "hello" => args.iter().position(|a| a.eq_ignore_ascii_case(b"auth")).map_or(args.len(), |p| p + 1),

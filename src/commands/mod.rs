@@ -86,11 +86,22 @@ pub struct Ctx<'a, 'k> {
     pub in_exec: bool,
     /// Set for the commands a script runs (`redis.call`).
     pub in_script: bool,
+    /// Whether the command is logged to the AOF (a script turns it off with
+    /// `redis.set_repl(redis.REPL_NONE)`).
+    pub propagate: bool,
 }
 
 impl<'a, 'k> Ctx<'a, 'k> {
     pub fn new(shared: &'k Shared, client: &'a mut Client, out: &'a mut ReplyBuf) -> Self {
-        Ctx { shared, ks: KeyspaceLock::new(&shared.keyspace), client, out, in_exec: false, in_script: false }
+        Ctx {
+            shared,
+            ks: KeyspaceLock::new(&shared.keyspace),
+            client,
+            out,
+            in_exec: false,
+            in_script: false,
+            propagate: true,
+        }
     }
 
     /// The client's selected database.
@@ -292,7 +303,12 @@ fn run_admitted(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], admit
     let started = std::time::Instant::now();
     let marks = admitted.guarded.then(|| (ctx.out.len(), ctx.ks.get().effects_mark()));
     // A script is logged as the commands it ran (see crate::scripting).
-    let logged = (ctx.shared.aof.enabled() && spec.flags & flags::RUNS_SCRIPT == 0).then(|| crate::aof::Pending {
+    let runs_script = spec.flags & flags::RUNS_SCRIPT != 0;
+    // A script is shown to MONITOR before the commands it runs, as Redis shows it.
+    if runs_script && ctx.shared.monitors.active() {
+        latency::feed_monitors(ctx, spec, args);
+    }
+    let logged = (ctx.shared.aof.enabled() && !runs_script && ctx.propagate).then(|| crate::aof::Pending {
         spec,
         args,
         dirty_before: ctx.ks.get().dirty,
@@ -341,7 +357,7 @@ fn observe(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], elapsed: s
         let event = if spec.flags & flags::FAST != 0 { "fast-command" } else { "command" };
         crate::latency::add_sample_if_needed(event, elapsed.as_millis() as u64);
     }
-    if ctx.shared.monitors.active() {
+    if ctx.shared.monitors.active() && spec.flags & flags::RUNS_SCRIPT == 0 {
         latency::feed_monitors(ctx, spec, args);
     }
 }

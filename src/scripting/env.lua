@@ -140,6 +140,7 @@ function redis.set_repl(...)
     if flags ~= 0 and flags ~= 1 and flags ~= 2 and flags ~= 3 then
         error(error_table('Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.'))
     end
+    dispatch_of.set_repl(flags)
 end
 
 function redis.acl_check_cmd(...)

@@ -665,6 +665,7 @@ fn run_function(ctx: &mut Ctx, vm: &Vm, function: mlua::Function, inv: &Invocati
         pre_oom,
         wrote: false,
         run: run.clone(),
+        propagate: true,
     };
     call.client.db = ctx.client.db;
     call.client.resp = 2;
@@ -691,10 +692,15 @@ fn run_function(ctx: &mut Ctx, vm: &Vm, function: mlua::Function, inv: &Invocati
             call.borrow_mut().client.resp = resp as u8;
             Ok(())
         })?;
+        let set_repl = scope.create_function(|_, flags: i64| {
+            call.borrow_mut().propagate = flags & 1 != 0;
+            Ok(())
+        })?;
         let acl_check = scope.create_function(|lua, args: MultiValue| acl_check(lua, args))?;
         api.raw_set("dispatch", dispatch)?;
         api.raw_set("setresp", setresp)?;
         api.raw_set("acl_check", acl_check)?;
+        api.raw_set("set_repl", set_repl)?;
         let result = if inv.eval {
             let set_args: mlua::Function = lua.registry_value(&vm.set_args)?;
             set_args.call::<_, ()>((string_array(lua, inv.keys)?, string_array(lua, inv.args)?))?;
@@ -876,6 +882,8 @@ struct ScriptCall<'k> {
     pre_oom: bool,
     wrote: bool,
     run: Arc<RunState>,
+    /// redis.set_repl: whether the script's commands reach the AOF.
+    propagate: bool,
 }
 
 impl<'k> ScriptCall<'k> {
@@ -904,6 +912,7 @@ impl<'k> ScriptCall<'k> {
                 out: &mut self.out,
                 in_exec: false,
                 in_script: true,
+                propagate: self.propagate,
             };
             commands::run(&mut ctx, spec, &argv);
             self.ks = ctx.ks;
