@@ -144,7 +144,7 @@ function redis.set_repl(...)
 end
 
 function redis.acl_check_cmd(...)
-    local allowed, failed = dispatch_of.acl_check(...)
+    local allowed, failed = api.acl_check(...)
     if failed then
         error(allowed)
     end

@@ -267,15 +267,15 @@ fn error_text(err: &Table) -> (String, Option<(String, i64)>, bool) {
         (Some(s), Some(l)) => Some((String::from_utf8_lossy(s.as_bytes()).into_owned(), l)),
         _ => None,
     };
-    let counted = err.raw_get::<_, Option<bool>>("ignore_error_stats_update").ok().flatten().unwrap_or(false);
-    (msg, place, counted)
+    let counted_already = err.raw_get::<_, Option<bool>>("ignore_error_stats_update").ok().flatten().unwrap_or(false);
+    (msg, place, counted_already)
 }
 
 impl Scripting {
     /// Runs `f` on the Lua state, creating it on first use.
     fn with_vm<R>(&self, f: impl FnOnce(&mut Vm) -> R) -> R {
         let mut guard = self.vm.lock();
-        let vm = guard.get_or_insert_with(|| Vm::new(self.run.clone()).expect("the Lua state starts"));
+        let vm = guard.get_or_insert_with(|| Vm::new().expect("the Lua state starts"));
         let r = f(vm);
         self.publish(vm);
         r
@@ -349,7 +349,7 @@ impl Scripting {
 }
 
 impl Vm {
-    fn new(run: Arc<RunState>) -> mlua::Result<Vm> {
+    fn new() -> mlua::Result<Vm> {
         // The debug library is needed by the error handler; env.lua removes it from the globals.
         let lua = unsafe {
             Lua::unsafe_new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG, LuaOptions::new())
@@ -388,6 +388,7 @@ impl Vm {
         lua.set_named_registry_value(API_REGISTRY_NAME, api.clone())?;
         api.set("call", lua.create_function(|lua, args: MultiValue| redis_call(lua, true, args))?)?;
         api.set("pcall", lua.create_function(|lua, args: MultiValue| redis_call(lua, false, args))?)?;
+        api.set("acl_check", lua.create_function(|lua, args: MultiValue| acl_check(lua, args))?)?;
         let no_dispatch = lua.create_function(|lua, _: Value| {
             Ok((convert::error_table(lua, "ERR redis.call/pcall can only be called inside a script invocation")?, true))
         })?;
@@ -403,7 +404,6 @@ impl Vm {
             set_loading: lua.create_registry_value(exports.get::<_, mlua::Function>("set_loading")?)?,
             run: lua.create_registry_value(run_fn.clone())?,
         };
-        let _ = run;
         let keys = (
             lua.create_registry_value(api)?,
             lua.create_registry_value(env)?,
@@ -554,7 +554,7 @@ pub fn eval(ctx: &mut Ctx, args: &[Bytes], by_sha: bool, read_only_command: bool
     ctx.ks.get();
     let scripting = &ctx.shared.scripting;
     let mut guard = scripting.vm.lock();
-    let vm = guard.get_or_insert_with(|| Vm::new(scripting.run.clone()).expect("the Lua state starts"));
+    let vm = guard.get_or_insert_with(|| Vm::new().expect("the Lua state starts"));
     let scripts_before = vm.scripts.len();
     let (sha, flags) = if by_sha {
         let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
@@ -598,7 +598,7 @@ pub fn fcall(ctx: &mut Ctx, args: &[Bytes], read_only_command: bool) {
     ctx.ks.get();
     let scripting = &ctx.shared.scripting;
     let mut guard = scripting.vm.lock();
-    let vm = guard.get_or_insert_with(|| Vm::new(scripting.run.clone()).expect("the Lua state starts"));
+    let vm = guard.get_or_insert_with(|| Vm::new().expect("the Lua state starts"));
     let name = String::from_utf8_lossy(&args[1]).into_owned();
     let Some((function, flags)) = vm.libraries.function(&vm.lua, &name) else {
         return ctx.out.error("ERR Function not found");
@@ -696,10 +696,8 @@ fn run_function(ctx: &mut Ctx, vm: &Vm, function: mlua::Function, inv: &Invocati
             call.borrow_mut().propagate = flags & 1 != 0;
             Ok(())
         })?;
-        let acl_check = scope.create_function(|lua, args: MultiValue| acl_check(lua, args))?;
         api.raw_set("dispatch", dispatch)?;
         api.raw_set("setresp", setresp)?;
-        api.raw_set("acl_check", acl_check)?;
         api.raw_set("set_repl", set_repl)?;
         let result = if inv.eval {
             let set_args: mlua::Function = lua.registry_value(&vm.set_args)?;
@@ -727,7 +725,6 @@ fn run_function(ctx: &mut Ctx, vm: &Vm, function: mlua::Function, inv: &Invocati
     if aof {
         crate::aof::end_exec(shared);
     }
-    let killed = run.killed.load(Ordering::Relaxed);
     run.stop();
     let mut call = call.into_inner();
     // Every few runs, as Redis does, a step of garbage collection rather than a full cycle.
@@ -741,7 +738,6 @@ fn run_function(ctx: &mut Ctx, vm: &Vm, function: mlua::Function, inv: &Invocati
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err((text, counted))) => {
-            let text = if killed { "ERR Script killed by user with SCRIPT KILL...".to_string() } else { text };
             if counted {
                 ctx.out.error(&text);
             } else {
@@ -918,8 +914,8 @@ impl<'k> ScriptCall<'k> {
             self.ks = ctx.ks;
         }
         let reply = convert::reply_to_lua(lua, &self.out.buf)?;
-        let failed = raise
-            && matches!(&reply, Value::Table(t) if t.raw_get::<_, Value>("err").map(|v| matches!(v, Value::String(_))).unwrap_or(false) && self.out.buf.first() == Some(&b'-'));
+        // The reply is one RESP value: an error reply is what redis.call raises.
+        let failed = raise && self.out.buf.first() == Some(&b'-');
         Ok((reply, failed))
     }
 
