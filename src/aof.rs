@@ -32,7 +32,8 @@
 //!
 //! Lock order: the keyspace, then this module's state.
 
-use crate::commands::{self, Ctx};
+use crate::commands::{self, Ctx, KeyspaceLock};
+use crate::engine::persist::snapshot::SaveOptions;
 use crate::server::Shared;
 use crate::storage::{Change, Effect, Keyspace, Removal};
 use bytes::Bytes;
@@ -40,7 +41,7 @@ use parking_lot::Mutex;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::Arc;
 
 /// `appendfsync`.
@@ -61,6 +62,11 @@ impl Fsync {
     }
 }
 
+/// `aof-timestamp-enabled`: a `#TS:<unix seconds>` annotation goes before the first command
+/// of each second, as Redis writes them (`redis-check-aof --truncate-to-timestamp` cuts a log
+/// there). Process-wide, as the directive is.
+pub static TIMESTAMPS: AtomicBool = AtomicBool::new(false);
+
 /// The append-only file of the server.
 #[derive(Default)]
 pub struct Aof {
@@ -70,6 +76,14 @@ pub struct Aof {
     /// run-time change (before, the startup path decides).
     serving: AtomicBool,
     fsync: AtomicU8,
+    /// The `errno` of the last failed write (0: the last write succeeded), and of the last
+    /// failed fsync (0: the last fsync succeeded). Either refuses writes with MISCONF (see
+    /// [`crate::persistence::disk_error`]); read without the lock before every write.
+    write_errno: AtomicI32,
+    fsync_errno: AtomicI32,
+    /// DEBUG AOF-FLUSH-SLEEP: microseconds to wait before each write of the buffer (tests
+    /// look at the file meanwhile).
+    pub flush_sleep_us: std::sync::atomic::AtomicU64,
     state: Mutex<State>,
 }
 
@@ -82,11 +96,13 @@ struct State {
     db: Option<usize>,
     /// Inside EXEC: whether the MULTI of the transaction was written.
     exec: Option<bool>,
+    /// The second the last `#TS` annotation named (0: none yet in this file).
+    last_timestamp: u64,
+    /// Bytes were written to the file since its last fsync.
+    unsynced: bool,
     /// Bytes in the current incremental file and in the base.
     incr_size: u64,
     base_size: u64,
-    /// The last write or fsync failed.
-    write_failed: bool,
     /// Bytes in the incremental files before the current one.
     older_incr_size: u64,
     /// The directory, the file name prefix (`appendfilename`) and the manifest in force.
@@ -107,6 +123,42 @@ struct State {
     /// The log's size when the last rewrite finished (or at start): auto rewrite measures
     /// growth from it, as Redis's `aof_rewrite_base_size`.
     rewrite_base_size: u64,
+    /// After repeated failures automatic rewrites wait: the current delay, and until when
+    /// (Unix seconds; 0: not waiting).
+    limit_delay_minutes: u64,
+    limited_until: u64,
+}
+
+/// Consecutive failed rewrites after which automatic ones are spaced out, and the longest
+/// wait between them, as in Redis.
+const REWRITE_LIMIT_THRESHOLD: u64 = 3;
+const REWRITE_LIMIT_MAX_MINUTES: u64 = 60;
+
+impl State {
+    /// Whether an automatic rewrite must wait (Redis's `aofRewriteLimited`): after three
+    /// failures in a row the next one waits a minute, then two, four ... up to an hour.
+    fn rewrite_limited(&mut self) -> bool {
+        if self.consecutive_failures < REWRITE_LIMIT_THRESHOLD {
+            self.limit_delay_minutes = 0;
+            self.limited_until = 0;
+            return false;
+        }
+        let now = crate::storage::now_ms() / 1000;
+        if self.limited_until != 0 {
+            if now < self.limited_until {
+                return true;
+            }
+            self.limited_until = 0;
+            return false;
+        }
+        self.limit_delay_minutes = (self.limit_delay_minutes * 2).clamp(1, REWRITE_LIMIT_MAX_MINUTES);
+        self.limited_until = now + self.limit_delay_minutes * 60;
+        tracing::warn!(
+            "Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} minutes",
+            self.limit_delay_minutes
+        );
+        true
+    }
 }
 
 /// A rewrite in progress: its child writes the new base into `temp`.
@@ -114,9 +166,17 @@ struct Rewrite {
     pid: libc::pid_t,
     started: std::time::Instant,
     temp: PathBuf,
-    /// The sequence number the new base takes, and the first incremental file that follows it.
+    /// The sequence number the new base takes, and the first incremental file that follows it
+    /// (0: none, the log is off).
     base_seq: u64,
     first_incr_seq: u64,
+    /// What the log could not write before the fork was dropped: the new base holds it, and
+    /// if this rewrite fails another one must.
+    dropped_unwritten: bool,
+    /// The first rewrite of a log turned on at run time: writes meanwhile go to a temporary
+    /// incremental file, named in the manifest only once the base is there.
+    temp_incr: bool,
+    format: BaseFormat,
 }
 
 /// One file the manifest names.
@@ -132,50 +192,96 @@ pub struct ManifestFile {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Manifest {
     pub files: Vec<ManifestFile>,
+    /// The sequence numbers the last base and the last incremental file took, counted apart
+    /// as Redis counts them: a failed rewrite leaves an incremental file behind, not a base.
+    pub base_seq: u64,
+    pub incr_seq: u64,
 }
 
 impl Manifest {
-    /// Parses a manifest as Redis 7.0 writes it; `#` lines are comments.
+    /// Parses a manifest with Redis 7.0's checks (`aofLoadManifestFromFile`), so that a file
+    /// loads in both servers or in neither: lines end in a newline and are shorter than 1024
+    /// bytes, `#` starts a comment, every other line holds at least `file`, `seq` (not 0) and
+    /// `type` (`b`, `h` or `i`) in pairs, file names are not paths, one base at most, and the
+    /// incremental files' sequence numbers increase.
     pub fn parse(text: &str) -> Result<Manifest, String> {
-        let mut files = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
+        const MAX_LINE: usize = 1024;
+        if text.is_empty() {
+            return Err("Found an empty AOF manifest".into());
+        }
+        let mut files: Vec<ManifestFile> = Vec::new();
+        let mut last_incr_seq = 0;
+        for (n, raw) in text.split_inclusive('\n').enumerate() {
+            let bad = |what: &str| {
+                let line = raw.trim_matches([' ', '\t', '\r', '\n']);
+                format!(
+                    "*** FATAL AOF MANIFEST FILE ERROR *** Reading the manifest file, at line {}: '{line}': {what}",
+                    n + 1
+                )
+            };
+            if raw.starts_with('#') {
                 continue;
             }
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if !words.len().is_multiple_of(2) {
-                return Err(format!("Invalid AOF manifest file format at line {}", n + 1));
+            if !raw.ends_with('\n') || raw.len() > MAX_LINE {
+                return Err(bad("The AOF manifest file contains too long line"));
             }
-            let (mut name, mut seq, mut kind) = (None, None, None);
+            let line = raw.trim_matches([' ', '\t', '\r', '\n']);
+            let words = crate::protocol::split_inline_args(line.as_bytes())
+                .filter(|w| w.len() >= 6 && w.len().is_multiple_of(2))
+                .ok_or_else(|| bad("Invalid AOF manifest file format"))?;
+            let (mut name, mut seq, mut kind) = (None, 0, None);
             for pair in words.chunks_exact(2) {
-                match pair[0] {
-                    "file" => name = Some(pair[1].trim_matches('"').to_string()),
-                    "seq" => seq = pair[1].parse::<u64>().ok(),
-                    "type" => kind = pair[1].chars().next().filter(|c| matches!(c, 'b' | 'h' | 'i')),
-                    _ => {}
+                let value = &pair[1];
+                if pair[0].eq_ignore_ascii_case(b"file") {
+                    if value.contains(&b'/') || value.contains(&b'\\') {
+                        return Err(bad("File can't be a path, just a filename"));
+                    }
+                    name = Some(String::from_utf8_lossy(value).into_owned());
+                } else if pair[0].eq_ignore_ascii_case(b"seq") {
+                    seq = leading_number(value);
+                } else if pair[0].eq_ignore_ascii_case(b"type") {
+                    kind = value.first().copied();
                 }
             }
-            match (name, seq, kind) {
-                (Some(name), Some(seq), Some(kind)) => files.push(ManifestFile { name, seq, kind }),
-                _ => return Err(format!("Invalid AOF manifest file format at line {}", n + 1)),
-            }
+            let (Some(name), true, Some(kind)) = (name, seq != 0, kind) else {
+                return Err(bad("Invalid AOF manifest file format"));
+            };
+            let kind = match kind {
+                b'b' if files.iter().any(|f| f.kind == 'b') => {
+                    return Err(bad("Found duplicate base file information"))
+                }
+                b'b' => 'b',
+                b'h' => 'h',
+                b'i' if seq <= last_incr_seq => return Err(bad("Found a non-monotonic sequence number")),
+                b'i' => {
+                    last_incr_seq = seq;
+                    'i'
+                }
+                _ => return Err(bad("Unknown AOF file type")),
+            };
+            files.push(ManifestFile { name, seq, kind });
         }
-        if files.iter().filter(|f| f.kind == 'b').count() > 1 {
-            return Err("Found duplicate base file information in the AOF manifest".into());
-        }
-        Ok(Manifest { files })
+        let base_seq = files.iter().find(|f| f.kind == 'b').map_or(0, |f| f.seq);
+        Ok(Manifest { files, base_seq, incr_seq: last_incr_seq })
     }
 
-    /// The manifest's text, base first, then history, then the incremental files in order.
+    /// The manifest's text as Redis writes it: base first, then history, then the
+    /// incremental files in order; names that need it quoted as `sdscatrepr` quotes.
     pub fn render(&self) -> String {
-        let mut out = String::new();
+        let mut out = Vec::new();
         for kind in ['b', 'h', 'i'] {
             for f in self.files.iter().filter(|f| f.kind == kind) {
-                out.push_str(&format!("file {} seq {} type {}\n", f.name, f.seq, f.kind));
+                out.extend_from_slice(b"file ");
+                let plain = f.name.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+                if plain && !f.name.is_empty() {
+                    out.extend_from_slice(f.name.as_bytes());
+                } else {
+                    crate::util::push_repr(&mut out, f.name.as_bytes());
+                }
+                out.extend_from_slice(format!(" seq {} type {}\n", f.seq, f.kind).as_bytes());
             }
         }
-        out
+        String::from_utf8_lossy(&out).into_owned()
     }
 
     pub fn base(&self) -> Option<&ManifestFile> {
@@ -185,6 +291,25 @@ impl Manifest {
     pub fn incrs(&self) -> impl Iterator<Item = &ManifestFile> {
         self.files.iter().filter(|f| f.kind == 'i')
     }
+
+    /// Names the next incremental file.
+    fn add_incr(&mut self, prefix: &str) -> String {
+        self.incr_seq += 1;
+        let name = format!("{prefix}.{}.incr.aof", self.incr_seq);
+        self.files.push(ManifestFile { name: name.clone(), seq: self.incr_seq, kind: 'i' });
+        name
+    }
+
+    /// The base and incremental files, in load order.
+    fn to_load(&self) -> impl Iterator<Item = &ManifestFile> {
+        self.base().into_iter().chain(self.incrs())
+    }
+}
+
+/// The number a manifest's `seq` starts with, as C's `atoll` reads it (0 when none).
+fn leading_number(value: &[u8]) -> u64 {
+    let digits = value.iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&value[..digits]).ok().and_then(|d| d.parse().ok()).unwrap_or(0)
 }
 
 /// (`dir/appenddirname`, `appendfilename`).
@@ -245,6 +370,18 @@ impl State {
     /// Appends a command run in `db`: SELECT first when the log is in another database,
     /// MULTI first when it is the first of a transaction.
     fn emit<A: AsRef<[u8]>>(&mut self, db: usize, args: &[A]) {
+        // The log is being turned on and its first rewrite waits for a background save: there
+        // is no file yet, and that rewrite's base will hold this change.
+        if self.file.is_none() {
+            return;
+        }
+        if TIMESTAMPS.load(Ordering::Relaxed) {
+            let now = crate::storage::now_ms() / 1000;
+            if now > self.last_timestamp {
+                self.buf.extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+                self.last_timestamp = now;
+            }
+        }
         if self.db != Some(db) {
             encode::<&[u8]>(&mut self.buf, &[b"SELECT", db.to_string().as_bytes()]);
             self.db = Some(db);
@@ -256,27 +393,48 @@ impl State {
         encode(&mut self.buf, args);
     }
 
-    /// Writes the buffer to the file; returns the file to fsync.
-    fn write_out(&mut self) -> Option<Arc<File>> {
-        let file = self.file.clone()?;
-        if !self.buf.is_empty() {
-            match (&*file).write_all(&self.buf) {
-                Ok(()) => {
-                    self.incr_size += self.buf.len() as u64;
-                    self.write_failed = false;
-                }
-                Err(e) => {
-                    if !self.write_failed {
-                        tracing::warn!("Error writing to the AOF file: {e}");
-                    }
-                    self.write_failed = true;
-                    // Kept, to be written on the next try, as Redis keeps its buffer.
-                    return None;
-                }
-            }
-            self.buf.clear();
+    /// Writes the buffer to the file; with `will_sync`, returns the file if it has bytes to
+    /// fsync (the caller fsyncs them). Or returns the `errno` of a failed
+    /// write. On failure the buffer is kept, to be written on the next try (as Redis keeps
+    /// its buffer), and a partial write is cut off the file again so that the log never ends
+    /// in half a command; `errno` is recorded in `aof` until a write succeeds.
+    fn write_out(&mut self, aof: &Aof, will_sync: bool) -> Result<Option<Arc<File>>, i32> {
+        let Some(file) = self.file.clone() else { return Ok(None) };
+        let sleep_us = aof.flush_sleep_us.load(Ordering::Relaxed);
+        if sleep_us > 0 && !self.buf.is_empty() {
+            std::thread::sleep(std::time::Duration::from_micros(sleep_us));
         }
-        Some(file)
+        let mut written = 0;
+        let failure = loop {
+            if written == self.buf.len() {
+                break None;
+            }
+            match (&*file).write(&self.buf[written..]) {
+                Ok(0) => break Some(libc::ENOSPC),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Some(e.raw_os_error().unwrap_or(libc::EIO)),
+            }
+        };
+        let Some(errno) = failure else {
+            self.incr_size += written as u64;
+            self.buf.clear();
+            if aof.write_errno.swap(0, Ordering::Relaxed) != 0 {
+                tracing::warn!("AOF write error looks solved, Redis can write again.");
+            }
+            let unsynced = self.unsynced || written > 0;
+            self.unsynced = unsynced && !will_sync;
+            return Ok((unsynced && will_sync).then_some(file));
+        };
+        if written > 0 && file.set_len(self.incr_size).is_err() {
+            // The part written stays in the file: it is logged, not to be written again.
+            self.incr_size += written as u64;
+            self.buf.drain(..written);
+        }
+        if aof.write_errno.swap(errno, Ordering::Relaxed) == 0 {
+            tracing::warn!("Error writing to the AOF file: {}", crate::base::util::strerror(errno));
+        }
+        Err(errno)
     }
 }
 
@@ -307,14 +465,49 @@ impl Aof {
         }
     }
 
+    /// The `errno` that refuses writes: the last write or the last fsync of the log failed.
+    #[inline]
+    pub fn write_error(&self) -> Option<i32> {
+        if !self.enabled() {
+            return None;
+        }
+        match self.write_errno.load(Ordering::Relaxed) {
+            0 => Some(self.fsync_errno.load(Ordering::Relaxed)).filter(|&e| e != 0),
+            errno => Some(errno),
+        }
+    }
+
     /// Writes what is buffered, and fsyncs it when `sync` (outside the lock: a later writer
     /// need not wait for this fsync).
+    ///
+    /// With `appendfsync always` a failed write ends the server, as in Redis: the replies of
+    /// the batch are not sent yet, but its changes cannot be taken back, and every
+    /// acknowledged write must be on disk.
     fn flush(&self, sync: bool) {
-        let file = self.state.lock().write_out();
-        if let (true, Some(file)) = (sync, file) {
-            if let Err(e) = file.sync_data() {
-                tracing::warn!("Error fsyncing the AOF file: {e}");
-                self.state.lock().write_failed = true;
+        let file = match self.state.lock().write_out(self, sync) {
+            Ok(file) => file,
+            Err(_) if self.fsync_policy() == Fsync::Always => {
+                tracing::error!("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
+                std::process::exit(1);
+            }
+            Err(_) => return,
+        };
+        let Some(file) = file else { return };
+        match file.sync_data() {
+            Ok(()) => self.fsync_errno.store(0, Ordering::Relaxed),
+            Err(e) if self.fsync_policy() == Fsync::Always => {
+                tracing::error!(
+                    "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {}. Exiting...",
+                    crate::base::util::strerror(e.raw_os_error().unwrap_or(libc::EIO))
+                );
+                std::process::exit(1);
+            }
+            Err(e) => {
+                self.state.lock().unsynced = true;
+                let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                if self.fsync_errno.swap(errno, Ordering::Relaxed) == 0 {
+                    tracing::warn!("Error fsyncing the AOF file: {e}");
+                }
             }
         }
     }
@@ -347,7 +540,9 @@ pub fn log_command(shared: &Shared, ks: &Keyspace, db: usize, pending: &Pending,
     // PFCOUNT is a read that may store the cardinality it computed in the value, which
     // Redis propagates so that a reload gives the same bytes.
     let writes = pending.spec.flags & (commands::flags::WRITE | commands::flags::MAY_REPLICATE) != 0;
-    if ks.dirty == pending.dirty_before || !writes || pending.spec.name == "exec" {
+    // FLUSHDB and FLUSHALL are logged even over empty databases, as Redis forces them.
+    let changed = ks.dirty != pending.dirty_before || matches!(pending.spec.name, "flushdb" | "flushall");
+    if !changed || !writes || pending.spec.name == "exec" {
         return;
     }
     if !may_rewrite(pending.spec.name, pending.args) {
@@ -545,18 +740,29 @@ pub fn start(shared: &Arc<Shared>) -> Result<(), String> {
     let fail = |e: std::io::Error| format!("Can't open the append-only file in {}: {e}", dir.display());
     std::fs::create_dir_all(&dir).map_err(fail)?;
     let mut manifest = read_manifest(&dir, &prefix)?.unwrap_or_default();
+    // History a finished rewrite did not get to delete (Redis's aofDelHistoryFiles).
     let mut changed = false;
+    manifest.files.retain(|f| {
+        if f.kind != 'h' {
+            return true;
+        }
+        tracing::info!("Removing the history file {} in the background", f.name);
+        let _ = std::fs::remove_file(dir.join(&f.name));
+        changed = true;
+        false
+    });
     if manifest.base().is_none() && manifest.incrs().next().is_none() {
         // A fresh directory: the base is the dataset as it is now (empty, unless loaded).
         let ks = shared.lock_keyspace();
-        let name = format!("{prefix}.1.base.rdb");
-        write_base(shared, &ks, &dir.join(&name)).map_err(fail)?;
-        manifest.files.push(ManifestFile { name, seq: 1, kind: 'b' });
+        manifest.base_seq += 1;
+        let format = BaseFormat::configured(shared);
+        let (name, seq) = (format.name(&prefix, manifest.base_seq), manifest.base_seq);
+        format.write(&ks, &dir.join(&name), &crate::persistence::save_options(shared)).map_err(fail)?;
+        manifest.files.push(ManifestFile { name, seq, kind: 'b' });
         changed = true;
     }
     if manifest.incrs().next().is_none() {
-        let seq = manifest.files.iter().map(|f| f.seq).max().unwrap_or(0).max(1);
-        manifest.files.push(ManifestFile { name: format!("{prefix}.{seq}.incr.aof"), seq, kind: 'i' });
+        manifest.add_incr(&prefix);
         changed = true;
     }
     let incr = manifest.incrs().last().expect("an incremental file").name.clone();
@@ -612,8 +818,15 @@ pub fn enable_at_runtime(shared: &Shared, ks: &mut Keyspace) -> Result<(), Strin
     }
     aof.set_fsync(Fsync::parse(shared.config.read().get("appendfsync")));
     let mut st = aof.state.lock();
+    // A BGREWRITEAOF of the log off is superseded by the rewrite that starts the log.
+    kill_rewrite(&mut st);
     *st = State { dir, prefix, manifest: old, awaiting_base: true, ..State::default() };
-    start_rewrite(shared, ks, &mut st)?;
+    if shared.persistence.bgsave_in_progress() {
+        // As Redis: the rewrite waits for the save; nothing is logged meanwhile.
+        st.scheduled = true;
+    } else {
+        start_rewrite(shared, ks, &mut st)?;
+    }
     drop(st);
     ks.subscribe_expiry_and_eviction(true);
     aof.enabled.store(true, Ordering::Relaxed);
@@ -631,6 +844,35 @@ pub fn disable_at_runtime(shared: &Shared, ks: &mut Keyspace) {
     aof.enabled.store(false, Ordering::Relaxed);
     ks.subscribe_expiry_and_eviction(false);
     let mut st = aof.state.lock();
+    kill_rewrite(&mut st);
+    st.file = None;
+    st.buf.clear();
+    aof.write_errno.store(0, Ordering::Relaxed);
+    aof.fsync_errno.store(0, Ordering::Relaxed);
+}
+
+/// `CONFIG SET aof-disable-auto-gc no`: the history files kept meanwhile are deleted.
+pub fn delete_history(shared: &Shared) {
+    let mut st = shared.aof.state.lock();
+    if !st.manifest.files.iter().any(|f| f.kind == 'h') {
+        return;
+    }
+    let st = &mut *st;
+    st.manifest.files.retain(|f| {
+        if f.kind != 'h' {
+            return true;
+        }
+        tracing::info!("Removing the history file {} in the background", f.name);
+        let _ = std::fs::remove_file(st.dir.join(&f.name));
+        false
+    });
+    if let Err(e) = write_manifest(&st.dir, &st.prefix, &st.manifest) {
+        tracing::warn!("Can't write the AOF manifest: {e}");
+    }
+}
+
+/// Stops a running rewrite and removes its temporary file.
+fn kill_rewrite(st: &mut State) {
     if let Some(rewrite) = st.rewrite.take() {
         // SAFETY: signals and reaps our own child.
         unsafe {
@@ -639,8 +881,6 @@ pub fn disable_at_runtime(shared: &Shared, ks: &mut Keyspace) {
         }
         let _ = std::fs::remove_file(&rewrite.temp);
     }
-    st.file = None;
-    st.buf.clear();
 }
 
 /// `appendfsync everysec`: writes and fsyncs once a second, off the serving threads.
@@ -663,12 +903,41 @@ pub fn flush_all(shared: &Shared) {
     }
 }
 
-fn write_base(shared: &Shared, ks: &Keyspace, path: &Path) -> std::io::Result<()> {
-    let options = crate::persistence::save_options(shared);
-    let mut out = std::io::BufWriter::new(File::create(path)?);
-    crate::engine::persist::snapshot::write_snapshot(ks, &mut out, &options)?;
-    out.flush()?;
-    out.into_inner().map_err(|e| e.into_error())?.sync_all()
+/// How a base is written: an RDB snapshot (`aof-use-rdb-preamble yes`, the default) or
+/// the commands that rebuild the dataset.
+#[derive(Clone, Copy)]
+enum BaseFormat {
+    Rdb,
+    Commands,
+}
+
+impl BaseFormat {
+    fn configured(shared: &Shared) -> BaseFormat {
+        if shared.config.read().get_bool("aof-use-rdb-preamble") {
+            BaseFormat::Rdb
+        } else {
+            BaseFormat::Commands
+        }
+    }
+
+    /// The base's file name, as Redis names it.
+    fn name(self, prefix: &str, seq: u64) -> String {
+        match self {
+            BaseFormat::Rdb => format!("{prefix}.{seq}.base.rdb"),
+            BaseFormat::Commands => format!("{prefix}.{seq}.base.aof"),
+        }
+    }
+
+    /// Writes the dataset into `path` and fsyncs it.
+    fn write(self, ks: &Keyspace, path: &Path, options: &SaveOptions) -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, File::create(path)?);
+        match self {
+            BaseFormat::Rdb => crate::engine::persist::snapshot::write_snapshot(ks, &mut out, options)?,
+            BaseFormat::Commands => crate::engine::persist::commands_form::write_commands(ks, &mut out, options)?,
+        };
+        out.flush()?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    }
 }
 
 fn read_manifest(dir: &Path, prefix: &str) -> Result<Option<Manifest>, String> {
@@ -686,58 +955,158 @@ pub fn configured(shared: &Shared) -> bool {
     shared.config.read().get_bool("appendonly")
 }
 
-/// Loads the AOF directory at startup: the base (RDB, or commands), then each incremental
-/// file replayed through the command path. A torn last command of the last file is cut off
-/// with `aof-load-truncated yes`; anything else wrong refuses the start, naming the file
-/// and the offset.
+/// Loads the AOF directory at startup, as Redis 7.0 does: temporary files a killed rewrite
+/// left are removed, a Redis 6 single-file AOF (`dir/appendonly.aof`) is moved into the
+/// directory as its base, then the files the manifest names are loaded (see [`load_files`]).
 pub fn load_at_start(shared: &Shared) -> Result<(), String> {
     let (dir, prefix) = aof_dir(shared);
-    let Some(manifest) = read_manifest(&dir, &prefix)? else { return Ok(()) };
+    remove_leftovers(&dir, &prefix);
+    let mut manifest = read_manifest(&dir, &prefix)?.unwrap_or_default();
+    upgrade_single_file(&dir, &prefix, &mut manifest)?;
+    let mut ks = KeyspaceLock::new(&shared.keyspace);
+    load_files(shared, &mut ks, &dir, &manifest)
+}
+
+/// Removes what a rewrite killed with the server leaves behind: its child's temporary base
+/// (`temp-rewriteaof-bg-<pid>.aof`, in the directory, or in `dir` from Redis) and the
+/// temporary manifest.
+fn remove_leftovers(dir: &Path, prefix: &str) {
+    let temp_manifest = format!("temp-{}", manifest_name(prefix));
+    for folder in [Some(dir), dir.parent()].into_iter().flatten() {
+        let Ok(entries) = std::fs::read_dir(folder) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let leftover = (name.starts_with("temp-rewriteaof-") && name.ends_with(".aof"))
+                || (folder == dir && name == temp_manifest);
+            if leftover && std::fs::remove_file(entry.path()).is_ok() {
+                tracing::info!("Removed the leftover temporary AOF file {name}");
+            }
+        }
+    }
+}
+
+/// Redis 7.0's upgrade of a Redis 6 single-file AOF (`aofUpgradePrepare`): when
+/// `dir/<appendfilename>` exists and the directory has no log of its own (no directory, no
+/// manifest, or only the manifest an interrupted upgrade wrote), the manifest names that file
+/// as the base (seq 1) and the file is moved into the directory. Each step can be cut short
+/// by a crash and is taken again at the next start.
+fn upgrade_single_file(dir: &Path, prefix: &str, manifest: &mut Manifest) -> Result<(), String> {
+    let Some(server_dir) = dir.parent() else { return Ok(()) };
+    let old = server_dir.join(prefix);
+    if !old.is_file() {
+        return Ok(());
+    }
+    let interrupted = manifest.incrs().next().is_none()
+        && manifest.base().is_some_and(|b| b.name == prefix)
+        && !dir.join(prefix).exists();
+    let nothing = manifest.base().is_none() && manifest.incrs().next().is_none();
+    if dir.is_dir() && !nothing && !interrupted {
+        return Ok(());
+    }
+    let fail = |e: std::io::Error| format!("Can't upgrade the old-style AOF file {}: {e}", old.display());
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    manifest.files.retain(|f| f.kind != 'b');
+    manifest.files.push(ManifestFile { name: prefix.to_string(), seq: 1, kind: 'b' });
+    manifest.base_seq = 1;
+    write_manifest(dir, prefix, manifest).map_err(fail)?;
+    std::fs::rename(&old, dir.join(prefix)).map_err(fail)?;
+    tracing::info!(
+        "Successfully migrated an old-style AOF file ({prefix}) into the AOF directory ({}).",
+        dir.file_name().map_or_else(String::new, |d| d.to_string_lossy().into_owned())
+    );
+    Ok(())
+}
+
+/// Loads the base and then each incremental file the manifest names, as Redis's
+/// `loadAppendOnlyFiles`: a file the manifest names that is missing refuses the start; a
+/// file in RDB format (a base, or a Redis 6 AOF with its RDB preamble) is loaded as a
+/// snapshot and the commands after it replayed; a torn last command is cut off only in the
+/// last file and with `aof-load-truncated yes`; anything else wrong refuses the start, naming
+/// the file and the offset. `ks` stays locked throughout: nothing else runs meanwhile.
+fn load_files<'k>(
+    shared: &'k Shared,
+    ks: &mut KeyspaceLock<'k>,
+    dir: &Path,
+    manifest: &Manifest,
+) -> Result<(), String> {
+    let files: Vec<&ManifestFile> = manifest.to_load().collect();
+    let mut total = 0;
+    for f in &files {
+        let size = std::fs::metadata(dir.join(&f.name)).map_err(|e| {
+            let e = crate::util::strerror(e.raw_os_error().unwrap_or(libc::ENOENT));
+            format!("Unable to obtain the AOF file {} length. stat: {e}", f.name)
+        })?;
+        total += size.len();
+    }
+    if total == 0 {
+        return Ok(());
+    }
+    shared.persistence.loading.store(true, Ordering::Relaxed);
+    let loaded = load_nonempty_files(shared, ks, dir, &files);
+    shared.persistence.loading.store(false, Ordering::Relaxed);
+    loaded
+}
+
+fn load_nonempty_files<'k>(
+    shared: &'k Shared,
+    ks: &mut KeyspaceLock<'k>,
+    dir: &Path,
+    files: &[&ManifestFile],
+) -> Result<(), String> {
     let started = std::time::Instant::now();
     let truncated_ok = shared.config.read().get_bool("aof-load-truncated");
-    let mut keys_loaded = 0;
-    if let Some(base) = manifest.base() {
-        let path = dir.join(&base.name);
-        let data = std::fs::read(&path).map_err(|e| format!("Can't open the AOF base {}: {e}", path.display()))?;
+    let mut from_base = 0;
+    for (n, f) in files.iter().enumerate() {
+        let path = dir.join(&f.name);
+        let data = std::fs::read(&path)
+            .map_err(|e| format!("Fatal error: can't open the append log file {} for reading: {e}", f.name))?;
+        let mut commands_at = 0;
         if data.starts_with(b"REDIS") {
-            let mut ks = shared.lock_keyspace();
-            ks.now_ms = crate::storage::now_ms();
-            let stats = crate::engine::persist::snapshot::load_snapshot(&mut ks, &data[..])
-                .map_err(|e| format!("Bad RDB base file {}: {e}", path.display()))?;
-            drop(ks);
+            let keyspace = ks.get();
+            keyspace.now_ms = crate::storage::now_ms();
+            let stats = crate::engine::persist::snapshot::load_snapshot(keyspace, &data[..])
+                .map_err(|e| format!("Error reading the RDB part of the AOF file {}: {e}", path.display()))?;
             shared
                 .scripting
                 .restore_saved_libraries(&stats.functions)
-                .map_err(|e| format!("Bad RDB base file {}: {e}", path.display()))?;
-            keys_loaded = stats.keys_loaded;
-        } else {
-            replay(shared, &path, &data, false)?;
+                .map_err(|e| format!("Error reading the RDB part of the AOF file {}: {e}", path.display()))?;
+            from_base += stats.keys_loaded;
+            commands_at = stats.bytes as usize;
         }
-        tracing::info!("DB loaded from base file {}: {:.3} seconds", base.name, started.elapsed().as_secs_f64());
+        let last = n + 1 == files.len();
+        replay(ks, shared, &path, &data, commands_at, last && truncated_ok)?;
+        let kind = if f.kind == 'b' { "base" } else { "incr" };
+        tracing::info!("DB loaded from {kind} file {}: {:.3} seconds", f.name, started.elapsed().as_secs_f64());
     }
-    let incrs: Vec<&ManifestFile> = manifest.incrs().collect();
-    for (n, incr) in incrs.iter().enumerate() {
-        let path = dir.join(&incr.name);
-        let data = match std::fs::read(&path) {
-            Ok(d) => d,
-            // Redis 7.0 creates the last incremental file lazily: a missing one is empty.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(format!("Can't open the AOF file {}: {e}", path.display())),
-        };
-        let last = n + 1 == incrs.len();
-        replay(shared, &path, &data, last && truncated_ok)?;
-        tracing::info!("DB loaded from incr file {}: {:.3} seconds", incr.name, started.elapsed().as_secs_f64());
-    }
-    let mut ks = shared.lock_keyspace();
+    let keyspace = ks.get();
     // Loading is not a change to save again.
-    shared.persistence.loaded_aof(&ks);
-    ks.now_ms = crate::storage::now_ms();
+    shared.persistence.loaded_aof(keyspace);
+    keyspace.now_ms = crate::storage::now_ms();
     tracing::info!(
-        "DB loaded from append only file: {:.3} seconds ({} keys, {keys_loaded} from the base)",
+        "DB loaded from append only file: {:.3} seconds ({} keys, {from_base} from RDB)",
         started.elapsed().as_secs_f64(),
-        ks.total_keys()
+        keyspace.total_keys()
     );
     Ok(())
+}
+
+/// DEBUG LOADAOF: writes out the log, empties the keyspace and loads the directory back, all
+/// under one hold of the keyspace (nothing else runs meanwhile, as in Redis). What is
+/// replayed is not logged again.
+pub fn debug_loadaof(shared: &Shared) -> Result<(), String> {
+    let aof = &shared.aof;
+    let enabled = aof.enabled();
+    if enabled {
+        aof.flush(true);
+    }
+    let (dir, prefix) = aof_dir(shared);
+    let mut ks = KeyspaceLock::new(&shared.keyspace);
+    ks.get().flush_all();
+    let manifest = read_manifest(&dir, &prefix)?.unwrap_or_default();
+    aof.enabled.store(false, Ordering::Relaxed);
+    let loaded = load_files(shared, &mut ks, &dir, &manifest);
+    aof.enabled.store(enabled, Ordering::Relaxed);
+    loaded
 }
 
 /// One command parsed from a log: `Ok(None)` when the data ends inside it.
@@ -777,33 +1146,60 @@ fn parse_command(data: &[u8], mut at: usize) -> Result<Option<(Vec<Bytes>, usize
     Ok(Some((args, at)))
 }
 
-/// Replays the commands of one log file through the dispatcher, as a client of its own, with
-/// the keyspace's limits set aside meanwhile.
-fn replay(shared: &Shared, path: &Path, data: &[u8], may_truncate: bool) -> Result<(), String> {
-    shared.lock_keyspace().set_loading(true);
-    let replayed = replay_commands(shared, path, data, may_truncate);
-    shared.lock_keyspace().set_loading(false);
+/// Replays the commands of one log file from `at` through the dispatcher, as a client of its
+/// own, with the keyspace's limits set aside meanwhile.
+fn replay<'k>(
+    ks: &mut KeyspaceLock<'k>,
+    shared: &'k Shared,
+    path: &Path,
+    data: &[u8],
+    at: usize,
+    may_truncate: bool,
+) -> Result<(), String> {
+    ks.get().set_loading(true);
+    let replayed = replay_commands(ks, shared, path, data, at, may_truncate);
+    ks.get().set_loading(false);
     replayed
 }
 
-fn replay_commands(shared: &Shared, path: &Path, data: &[u8], may_truncate: bool) -> Result<(), String> {
+fn replay_commands<'k>(
+    ks: &mut KeyspaceLock<'k>,
+    shared: &'k Shared,
+    path: &Path,
+    data: &[u8],
+    mut at: usize,
+    may_truncate: bool,
+) -> Result<(), String> {
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let handle = crate::client::ClientHandle::new(0, "aof".into(), String::new(), -1);
     let mut client = crate::client::Client::new(handle, true);
     let mut out = crate::protocol::ReplyBuf::new();
-    let mut at = 0;
     // Where the open MULTI started: a transaction cut off by the end is not applied.
     let mut multi_at = None;
     while at < data.len() {
+        // Annotations (`#TS:...`, Redis's aof-timestamp-enabled) are skipped, as Redis does.
+        if data[at] == b'#' {
+            at = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |eol| at + eol + 1);
+            continue;
+        }
         match parse_command(data, at) {
             Ok(Some((args, next))) => {
+                if commands::table::lookup_command(&args).is_none() {
+                    return Err(format!(
+                        "Unknown command '{}' reading the append only file {name}",
+                        String::from_utf8_lossy(&args[0])
+                    ));
+                }
                 if args[0].eq_ignore_ascii_case(b"multi") {
                     multi_at = Some(at);
                 } else if args[0].eq_ignore_ascii_case(b"exec") {
                     multi_at = None;
                 }
                 let mut ctx = Ctx::new(shared, &mut client, &mut out);
+                // The same hold of the keyspace for every command.
+                ctx.ks = std::mem::replace(ks, KeyspaceLock::new(&shared.keyspace));
                 commands::execute(&mut ctx, &args);
+                *ks = std::mem::replace(&mut ctx.ks, KeyspaceLock::new(&shared.keyspace));
                 drop(ctx);
                 out.buf.clear();
                 at = next;
@@ -866,7 +1262,9 @@ pub fn info(shared: &Shared, out: &mut String) {
     field("aof_last_bgrewrite_status", &if st.last_rewrite_failed { "err" } else { "ok" });
     field("aof_rewrites", &st.rewrites);
     field("aof_rewrites_consecutive_failures", &st.consecutive_failures);
-    field("aof_last_write_status", &if st.write_failed { "err" } else { "ok" });
+    let write_ok =
+        shared.aof.write_errno.load(Ordering::Relaxed) == 0 && shared.aof.fsync_errno.load(Ordering::Relaxed) == 0;
+    field("aof_last_write_status", &if write_ok { "ok" } else { "err" });
     field("aof_last_cow_size", &0);
     field("module_fork_in_progress", &0);
     field("module_fork_last_cow_size", &0);
@@ -882,11 +1280,24 @@ pub fn info(shared: &Shared, out: &mut String) {
 
 /// BGREWRITEAOF: starts a rewrite (see [`start_rewrite`]), or schedules it while a
 /// background save runs; returns the status reply. `ks` is the keyspace under its lock.
+///
+/// With `appendonly no` it writes a new base of the dataset into the AOF directory, and the
+/// manifest then names only that base (as Redis 7.0): a later `appendonly yes` at startup
+/// loads it.
 pub fn bgrewriteaof(shared: &Shared, ks: &Keyspace) -> Result<&'static str, String> {
-    if !shared.aof.enabled() {
-        return Err("ERR Background append only file rewriting needs appendonly yes at startup".into());
-    }
     let mut st = shared.aof.state.lock();
+    if !shared.aof.enabled() && st.rewrite.is_none() {
+        let (dir, prefix) = aof_dir(shared);
+        let manifest = read_manifest(&dir, &prefix).map_err(|e| format!("ERR {e}"))?.unwrap_or_default();
+        let kept = State {
+            last_rewrite_secs: st.last_rewrite_secs,
+            last_rewrite_failed: st.last_rewrite_failed,
+            rewrites: st.rewrites,
+            consecutive_failures: st.consecutive_failures,
+            ..State::default()
+        };
+        *st = State { dir, prefix, manifest, ..kept };
+    }
     if st.rewrite.is_some() {
         return Err("ERR Background append only file rewriting already in progress".into());
     }
@@ -901,54 +1312,94 @@ pub fn bgrewriteaof(shared: &Shared, ks: &Keyspace) -> Result<&'static str, Stri
 /// Starts a rewrite, as Redis 7.0: the current incremental file is written out and fsynced,
 /// a new one is opened at once (and named in the manifest) for the writes from now on, and a
 /// forked child writes the dataset as it is now as the new base (RDB). [`cron`] swaps the
-/// manifest when the child is done.
+/// manifest when the child is done. With the log off only the base is written.
 fn start_rewrite(shared: &Shared, ks: &Keyspace, st: &mut State) -> Result<(), String> {
-    let fail = |e: std::io::Error| {
-        tracing::warn!("Can't rewrite the append only file: {e}");
-        format!("ERR Can't rewrite the append only file: {e}")
-    };
-    if let Some(file) = st.write_out() {
-        file.sync_data().map_err(fail)?;
-    }
-    // Past every file named, history included, so no new name is an old file's.
-    let next_seq = st.manifest.files.iter().map(|f| f.seq).max().unwrap_or(0) + 1;
-    let (base_seq, incr_seq) = (next_seq, next_seq);
-    let name = format!("{}.{incr_seq}.incr.aof", st.prefix);
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(st.dir.join(&name)).map_err(fail)?;
-    let mut manifest = st.manifest.clone();
-    manifest.files.push(ManifestFile { name: name.clone(), seq: incr_seq, kind: 'i' });
-    if !st.awaiting_base {
-        write_manifest(&st.dir, &st.prefix, &manifest).map_err(fail)?;
-    }
-    st.manifest = manifest;
-    st.older_incr_size += st.incr_size;
-    st.incr_size = 0;
-    st.file = Some(Arc::new(file));
-    // The new file starts without a database selected.
-    st.db = None;
-    tracing::info!("Creating AOF incr file {name} on background rewrite");
+    std::fs::create_dir_all(&st.dir).map_err(rewrite_failed)?;
+    // The log is on, or being turned on (its first rewrite): writes go on in the next file.
+    let logging = shared.aof.enabled() || st.awaiting_base;
+    let unwritten = if logging { switch_incr_file(&shared.aof, st)? } else { false };
     let options = crate::persistence::save_options(shared);
+    let format = BaseFormat::configured(shared);
     let dir = st.dir.clone();
+    let fork_started = std::time::Instant::now();
     // SAFETY: fork in a threaded process, as BGSAVE does (see crate::persistence): the child
     // only reads its copy of the keyspace, allocates and writes one file, and leaves with _exit.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         st.last_rewrite_failed = true;
-        return Err(fail(std::io::Error::last_os_error()));
+        return Err(rewrite_failed(std::io::Error::last_os_error()));
     }
     if pid == 0 {
-        rewrite_child(ks, &dir, &options);
+        rewrite_child(ks, &dir, format, &options);
+    }
+    shared.persistence.record_fork(fork_started.elapsed());
+    // What could not be written (MISCONF) is in the dataset the child writes: it is dropped
+    // rather than written into the new incremental file too, which would apply it twice at
+    // the next load.
+    if unwritten {
+        st.buf.clear();
+        shared.aof.write_errno.store(0, Ordering::Relaxed);
+        tracing::warn!("AOF reopen, just ignore the last error.");
     }
     st.rewrite = Some(Rewrite {
         pid,
         started: std::time::Instant::now(),
         temp: rewrite_temp(&dir, pid as u32),
-        base_seq,
-        first_incr_seq: incr_seq,
+        base_seq: st.manifest.base_seq + 1,
+        first_incr_seq: if logging { st.manifest.incr_seq } else { 0 },
+        dropped_unwritten: unwritten,
+        temp_incr: st.awaiting_base,
+        format,
     });
     st.scheduled = false;
     tracing::info!("Background append only file rewriting started by pid {pid}");
     Ok(())
+}
+
+fn rewrite_failed(e: std::io::Error) -> String {
+    tracing::warn!("Can't rewrite the append only file: {e}");
+    format!("ERR Can't rewrite the append only file: {e}")
+}
+
+/// Writes out and fsyncs the current incremental file and opens the next, named in the
+/// manifest at once. Returns whether the buffer could not be written (it stays, for the
+/// caller to drop once the new base holds it).
+fn switch_incr_file(aof: &Aof, st: &mut State) -> Result<bool, String> {
+    let unwritten = match st.write_out(aof, true) {
+        Ok(Some(file)) => {
+            file.sync_data().map_err(rewrite_failed)?;
+            false
+        }
+        Ok(None) => false,
+        Err(_) => true,
+    };
+    let name = if st.awaiting_base {
+        // Started fresh: what a failed first rewrite left there is in the next one's base.
+        let name = temp_incr_name(&st.prefix);
+        File::create(st.dir.join(&name)).map_err(rewrite_failed)?;
+        name
+    } else {
+        let mut manifest = st.manifest.clone();
+        let name = manifest.add_incr(&st.prefix);
+        std::fs::OpenOptions::new().create(true).append(true).open(st.dir.join(&name)).map_err(rewrite_failed)?;
+        write_manifest(&st.dir, &st.prefix, &manifest).map_err(rewrite_failed)?;
+        st.manifest = manifest;
+        name
+    };
+    let file = std::fs::OpenOptions::new().append(true).open(st.dir.join(&name)).map_err(rewrite_failed)?;
+    st.older_incr_size += st.incr_size;
+    st.incr_size = 0;
+    st.file = Some(Arc::new(file));
+    // The new file starts without a database selected, and with its own first annotation.
+    st.db = None;
+    st.last_timestamp = 0;
+    tracing::info!("Creating AOF incr file {name} on background rewrite");
+    Ok(unwritten)
+}
+
+/// The temporary incremental file of a log turned on at run time (Redis's name).
+fn temp_incr_name(prefix: &str) -> String {
+    format!("temp-{prefix}.incr")
 }
 
 fn rewrite_temp(dir: &Path, pid: u32) -> PathBuf {
@@ -957,7 +1408,7 @@ fn rewrite_temp(dir: &Path, pid: u32) -> PathBuf {
 
 /// The rewrite child: writes the base into its temporary file, fsyncs it and exits (0 on
 /// success).
-fn rewrite_child(ks: &Keyspace, dir: &Path, options: &crate::engine::persist::snapshot::SaveOptions) -> ! {
+fn rewrite_child(ks: &Keyspace, dir: &Path, format: BaseFormat, options: &SaveOptions) -> ! {
     // SAFETY: plain system calls on the child's own process.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -971,13 +1422,7 @@ fn rewrite_child(ks: &Keyspace, dir: &Path, options: &crate::engine::persist::sn
         }
     }
     let temp = rewrite_temp(dir, std::process::id());
-    let written = (|| {
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, File::create(&temp)?);
-        crate::engine::persist::snapshot::write_snapshot(ks, &mut out, options)?;
-        out.flush()?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()
-    })();
-    let code = match written {
+    let code = match format.write(ks, &temp, options) {
         Ok(()) => 0,
         Err(e) => {
             let line = format!("{}:C Background AOF rewrite failed: {e}\n", std::process::id());
@@ -996,6 +1441,12 @@ fn rewrite_child(ks: &Keyspace, dir: &Path, options: &crate::engine::persist::sn
 /// `auto-aof-rewrite-min-size`). Starts the fsync thread the first time the log is on.
 pub fn cron(shared: &Arc<Shared>) {
     if !shared.aof.enabled() {
+        // A BGREWRITEAOF with the log off: only its child to reap.
+        let keep_history = shared.config.read().get_bool("aof-disable-auto-gc");
+        let mut st = shared.aof.state.lock();
+        if st.rewrite.is_some() {
+            reap_rewrite(&mut st, keep_history);
+        }
         return;
     }
     static FSYNC_THREAD: std::sync::Once = std::sync::Once::new();
@@ -1005,10 +1456,16 @@ pub fn cron(shared: &Arc<Shared>) {
             tracing::warn!("Can't start the AOF fsync thread: {e}");
         }
     });
+    // A failed write is tried again here whatever `appendfsync` says (with `no`, nothing
+    // else would while writes are refused), so that writes resume once the disk has room.
+    if shared.aof.write_errno.load(Ordering::Relaxed) != 0 {
+        shared.aof.flush(false);
+    }
+    let keep_history = shared.config.read().get_bool("aof-disable-auto-gc");
     let ks = shared.lock_keyspace();
     let mut st = shared.aof.state.lock();
     if st.rewrite.is_some() {
-        reap_rewrite(&mut st);
+        reap_rewrite(&mut st, keep_history);
         return;
     }
     if shared.persistence.bgsave_in_progress() {
@@ -1020,7 +1477,11 @@ pub fn cron(shared: &Arc<Shared>) {
         (config.get_u64("auto-aof-rewrite-percentage"), config.get_u64("auto-aof-rewrite-min-size"))
     };
     let base = st.rewrite_base_size.max(1);
-    let grown = percentage > 0 && size >= min_size && size.saturating_sub(base) * 100 / base >= percentage;
+    let grown = percentage > 0
+        && size >= min_size
+        && size.saturating_sub(base) * 100 / base >= percentage
+        && !st.scheduled
+        && !st.rewrite_limited();
     if st.scheduled || grown {
         if grown {
             tracing::info!("Starting automatic rewriting of AOF on {}% growth", size.saturating_sub(base) * 100 / base);
@@ -1033,7 +1494,7 @@ pub fn cron(shared: &Arc<Shared>) {
 /// manifest names it and the incremental files opened since the fork (written atomically),
 /// and the old base and incremental files are deleted. On failure the old manifest, which
 /// still names every file written, stays in force.
-fn reap_rewrite(st: &mut State) {
+fn reap_rewrite(st: &mut State, keep_history: bool) {
     let Some(rewrite) = st.rewrite.as_ref() else { return };
     let mut status = 0;
     // SAFETY: waits for our own child without blocking.
@@ -1043,7 +1504,7 @@ fn reap_rewrite(st: &mut State) {
     }
     let rewrite = st.rewrite.take().expect("checked above");
     let exited_ok = done == rewrite.pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    let swapped = if exited_ok { swap_base(st, &rewrite) } else { Err("the child failed".into()) };
+    let swapped = if exited_ok { swap_base(st, &rewrite, keep_history) } else { Err("the child failed".into()) };
     match swapped {
         Ok(()) => {
             st.last_rewrite_failed = false;
@@ -1055,25 +1516,67 @@ fn reap_rewrite(st: &mut State) {
         }
         Err(e) => {
             let _ = std::fs::remove_file(&rewrite.temp);
+            if rewrite.temp_incr {
+                // The next rewrite's base will hold these writes; it opens a new temporary file.
+                let name = temp_incr_name(&st.prefix);
+                tracing::info!("Removing the temp incr aof file {name} in the background");
+                let _ = std::fs::remove_file(st.dir.join(&name));
+                st.file = None;
+                st.buf.clear();
+            }
             st.last_rewrite_failed = true;
             st.consecutive_failures += 1;
-            // Without a base there is no log on disk yet: try again.
-            st.scheduled |= st.awaiting_base;
+            // Without a base there is no log on disk yet, or the log lacks what could not be
+            // written before the fork: try again.
+            st.scheduled |= st.awaiting_base || rewrite.dropped_unwritten;
             tracing::warn!("Background AOF rewrite failed: {e}");
         }
     }
 }
 
-fn swap_base(st: &mut State, rewrite: &Rewrite) -> Result<(), String> {
-    let base = format!("{}.{}.base.rdb", st.prefix, rewrite.base_seq);
+/// Names the rewrite's base in the manifest, with the incremental files opened since its
+/// fork; the files it replaces become history, deleted at once unless `keep_history`
+/// (`aof-disable-auto-gc yes`).
+fn swap_base(st: &mut State, rewrite: &Rewrite, keep_history: bool) -> Result<(), String> {
+    let base = rewrite.format.name(&st.prefix, rewrite.base_seq);
     std::fs::rename(&rewrite.temp, st.dir.join(&base)).map_err(|e| e.to_string())?;
-    let mut manifest = Manifest { files: vec![ManifestFile { name: base.clone(), seq: rewrite.base_seq, kind: 'b' }] };
-    manifest.files.extend(st.manifest.incrs().filter(|f| f.seq >= rewrite.first_incr_seq).cloned());
+    let mut manifest = Manifest {
+        files: vec![ManifestFile { name: base.clone(), seq: rewrite.base_seq, kind: 'b' }],
+        base_seq: rewrite.base_seq,
+        incr_seq: st.manifest.incr_seq,
+    };
+    if rewrite.temp_incr {
+        // The writes since the log was turned on: the first incremental file.
+        let mut named = st.manifest.clone();
+        let name = named.add_incr(&st.prefix);
+        std::fs::rename(st.dir.join(temp_incr_name(&st.prefix)), st.dir.join(&name)).map_err(|e| e.to_string())?;
+        manifest.incr_seq = named.incr_seq;
+        manifest.files.push(ManifestFile { name, seq: named.incr_seq, kind: 'i' });
+    }
+    let old = &st.manifest;
+    let (kept, replaced): (Vec<&ManifestFile>, Vec<&ManifestFile>) =
+        old.incrs().partition(|f| !rewrite.temp_incr && f.seq >= rewrite.first_incr_seq && rewrite.first_incr_seq > 0);
+    // Newest first, in Redis's order: the replaced incremental files, the old base, then
+    // what was history already.
+    let history: Vec<ManifestFile> = replaced
+        .into_iter()
+        .chain(old.base())
+        .chain(old.files.iter().filter(|f| f.kind == 'h'))
+        .map(|f| ManifestFile { kind: 'h', ..f.clone() })
+        .collect();
+    let kept: Vec<ManifestFile> = kept.into_iter().cloned().collect();
+    if keep_history {
+        manifest.files.extend(history.iter().cloned());
+    }
+    manifest.files.extend(kept);
     write_manifest(&st.dir, &st.prefix, &manifest).map_err(|e| e.to_string())?;
     st.awaiting_base = false;
-    let old = std::mem::replace(&mut st.manifest, manifest);
-    for f in old.files.iter().filter(|f| !st.manifest.files.contains(f)) {
-        let _ = std::fs::remove_file(st.dir.join(&f.name));
+    st.manifest = manifest;
+    if !keep_history {
+        for f in history {
+            tracing::info!("Removing the history file {} in the background", f.name);
+            let _ = std::fs::remove_file(st.dir.join(&f.name));
+        }
     }
     st.base_size = std::fs::metadata(st.dir.join(&base)).map_or(0, |m| m.len());
     st.older_incr_size = st

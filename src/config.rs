@@ -235,6 +235,25 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("tracking-table-max-keys", "1000000", Kind::Int(0, i64::MAX)),
     inert("maxmemory-eviction-tenacity", "10", Kind::Int(0, 100)),
     inert_hidden("key-load-delay", "0", Kind::Int(i32::MIN as i64, i32::MAX as i64)),
+    // Keeps the files a rewrite replaced (history) until set back to `no`, as in Redis.
+    Directive {
+        name: "aof-disable-auto-gc",
+        default: "no",
+        kind: Kind::Bool,
+        runtime: true,
+        inert: false,
+        hidden: true,
+    },
+    // A testing knob, as in Redis: microseconds a snapshot or AOF rewrite child waits after
+    // each key, so that tests can watch a save in progress.
+    Directive {
+        name: "rdb-key-save-delay",
+        default: "0",
+        kind: Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        runtime: true,
+        inert: false,
+        hidden: true,
+    },
     // Replication is not supported: a primary given at startup is accepted with a warning
     // and never contacted (the server stays a primary); REPLICAOF is refused.
     inert_fixed("replicaof", "", Kind::Special),
@@ -246,7 +265,7 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("sanitize-dump-payload", "no", Kind::Text),
     inert("rdbchecksum", "yes", Kind::Bool),
     inert("stop-writes-on-bgsave-error", "yes", Kind::Bool),
-    inert("aof-use-rdb-preamble", "yes", Kind::Bool),
+    d("aof-use-rdb-preamble", "yes", Kind::Bool, true),
     d("appendfilename", "appendonly.aof", Kind::Text, false),
     d("appenddirname", "appendonlydir", Kind::Text, false),
     inert("jemalloc-bg-thread", "yes", Kind::Bool),
@@ -267,7 +286,7 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("active-defrag-threshold-upper", "100", Kind::Int(0, 1000)),
     d("aof-load-truncated", "yes", Kind::Bool, true),
     inert("aof-rewrite-incremental-fsync", "yes", Kind::Bool),
-    inert("aof-timestamp-enabled", "no", Kind::Bool),
+    d("aof-timestamp-enabled", "no", Kind::Bool, true),
     d("auto-aof-rewrite-min-size", "67108864", Kind::Memory, true),
     d("auto-aof-rewrite-percentage", "100", Kind::Int(0, i32::MAX as i64), true),
     inert("bind-source-addr", "", Kind::Text),

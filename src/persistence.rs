@@ -39,6 +39,9 @@ pub struct Persistence {
     state: Mutex<State>,
     /// Whether a snapshot is being loaded (INFO `loading`).
     pub loading: AtomicBool,
+    /// The last background save failed: a copy of the state's flag that the dispatcher reads
+    /// before every write without the lock (see [`disk_error`]).
+    bgsave_failing: AtomicBool,
 }
 
 #[derive(Default)]
@@ -104,6 +107,8 @@ pub fn save_options(shared: &Shared) -> SaveOptions {
         redis_ver: crate::REDIS_VERSION.to_string(),
         compress: shared.config.read().get_bool("rdbcompression"),
         functions: shared.scripting.library_codes(),
+        key_delay_us: shared.config.read().get_i64("rdb-key-save-delay").max(0) as u64,
+        timestamp: shared.config.read().get_bool("aof-timestamp-enabled"),
     }
 }
 
@@ -157,6 +162,18 @@ impl Persistence {
         p
     }
 
+    fn set_bgsave_failed(&self, st: &mut State, failed: bool) {
+        st.last_bgsave_failed = failed;
+        self.bgsave_failing.store(failed, Ordering::Relaxed);
+    }
+
+    /// Counts a fork of the server (a background save or an AOF rewrite) for INFO stats.
+    pub fn record_fork(&self, took: std::time::Duration) {
+        let mut st = self.state.lock();
+        st.latest_fork_usec = took.as_micros() as u64;
+        st.total_forks += 1;
+    }
+
     /// LASTSAVE.
     pub fn last_save(&self) -> u64 {
         self.state.lock().last_save_unix
@@ -183,6 +200,61 @@ impl Persistence {
     }
 }
 
+/// Why write commands are refused with `MISCONF`, as Redis's `writeCommandsDeniedByDiskError`:
+/// data acknowledged now could not be persisted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskError {
+    /// The last background save failed, with `stop-writes-on-bgsave-error yes` and save points.
+    Rdb,
+    /// Writing or fsyncing the AOF failed, with this `errno`.
+    Aof(i32),
+}
+
+impl DiskError {
+    /// The refusal of a write command (and of PING).
+    pub fn message(self) -> String {
+        match self {
+            DiskError::Rdb => {
+                "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to \
+                              disk. Commands that may modify the data set are disabled, because this instance is \
+                              configured to report errors during writes if RDB snapshotting fails \
+                              (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the \
+                              RDB error."
+                    .into()
+            }
+            DiskError::Aof(errno) => {
+                format!("MISCONF Errors writing to the AOF file: {}", crate::base::util::strerror(errno))
+            }
+        }
+    }
+
+    /// The refusal of a script that may write (one without the `no-writes` flag).
+    pub fn script_message(self) -> String {
+        const BLOCKED: &str = "but it's currently unable to persist to disk. Writable scripts are blocked. Use \
+                               'no-writes' flag for read only scripts.";
+        match self {
+            DiskError::Rdb => format!("MISCONF Redis is configured to save RDB snapshots, {BLOCKED}"),
+            DiskError::Aof(errno) => format!(
+                "MISCONF Redis is configured to persist data to AOF, {BLOCKED} AOF error: {}",
+                crate::base::util::strerror(errno)
+            ),
+        }
+    }
+}
+
+/// Whether writes are refused now, and why (see [`DiskError`]). Two relaxed loads while all
+/// is well: the dispatcher asks before every write.
+#[inline]
+pub fn disk_error(shared: &Shared) -> Option<DiskError> {
+    if shared.persistence.bgsave_failing.load(Ordering::Relaxed)
+        && shared.config.read().get_bool("stop-writes-on-bgsave-error")
+        && save_points_configured(shared)
+    {
+        return Some(DiskError::Rdb);
+    }
+    shared.aof.write_error().map(DiskError::Aof)
+}
+
 /// SAVE: writes the snapshot from this thread, holding the keyspace (no client is served
 /// meanwhile, as in Redis). Refused while a background save runs.
 pub fn save(shared: &Shared, ks: &Keyspace) -> Result<u64, String> {
@@ -205,6 +277,8 @@ fn save_now(shared: &Shared, ks: &Keyspace) -> Result<u64, String> {
             st.last_save_unix = unix_now();
             st.dirty_at_last_save = ks.dirty;
             st.saves += 1;
+            // As Redis: a good save clears a failed background save's MISCONF.
+            shared.persistence.set_bgsave_failed(&mut st, false);
             drop(st);
             tracing::info!("DB saved on disk ({keys} keys, {} ms)", started.elapsed().as_millis());
         }
@@ -231,7 +305,7 @@ pub fn bgsave(shared: &Shared, ks: &mut Keyspace) -> Result<libc::pid_t, String>
     let pid = unsafe { libc::fork() };
     if pid < 0 {
         let e = std::io::Error::last_os_error();
-        st.last_bgsave_failed = true;
+        shared.persistence.set_bgsave_failed(&mut st, true);
         tracing::warn!("Can't save in background: fork: {e}");
         return Err(format!("Can't save in background: fork: {e}"));
     }
@@ -478,7 +552,7 @@ fn reap_child(shared: &Shared) {
     st.last_cow_bytes = child.cow_peak;
     let ok = done == child.pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
     if ok {
-        st.last_bgsave_failed = false;
+        shared.persistence.set_bgsave_failed(&mut st, false);
         st.last_save_unix = unix_now();
         st.dirty_at_last_save = child.dirty_at_start;
         st.saves += 1;
@@ -489,7 +563,7 @@ fn reap_child(shared: &Shared) {
             child.cow_peak >> 20
         );
     } else {
-        st.last_bgsave_failed = true;
+        shared.persistence.set_bgsave_failed(&mut st, true);
         drop(st);
         let _ = std::fs::remove_file(&child.temp_path);
         if libc::WIFSIGNALED(status) {

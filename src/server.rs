@@ -283,6 +283,8 @@ impl Shared {
             }
             "loglevel" => crate::logging::set_level(config.get(name)),
             "appendfsync" => self.aof.set_fsync(crate::aof::Fsync::parse(config.get(name))),
+            "aof-disable-auto-gc" if !config.get_bool(name) => crate::aof::delete_history(self),
+            "aof-timestamp-enabled" => crate::aof::TIMESTAMPS.store(config.get_bool(name), Ordering::Relaxed),
             "appendonly" if self.aof.serving() => {
                 let mut ks = self.lock_keyspace();
                 if config.get_bool(name) {
@@ -621,6 +623,12 @@ pub async fn run(config: Config) -> Result<(), String> {
         crate::persistence::load_at_start(&shared)?;
     }
     shared.aof.set_serving();
+    // Before the ready line: a SIGTERM from then on saves and exits as configured, never
+    // ends the process by the default action.
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot install SIGTERM handler: {e}"))?;
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| format!("cannot install SIGINT handler: {e}"))?;
     // Written at every loglevel: scripts and test harnesses wait for this line (Redis 7.2
     // words it "Ready to accept connections tcp"; the port follows, as it may have been 0).
     crate::logging::always(tracing::Level::INFO, &format!("Ready to accept connections tcp port {actual_port}"));
@@ -633,8 +641,6 @@ pub async fn run(config: Config) -> Result<(), String> {
     tokio::spawn(clients_cron(shared.clone()));
     tokio::spawn(persistence_cron(shared.clone()));
 
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| format!("cannot install SIGTERM handler: {e}"))?;
     // A signal saves first when save points are configured, as in Redis; if that save fails
     // the server stays up (SHUTDOWN NOSAVE still ends it). SHUTDOWN saved in its handler.
     loop {
@@ -643,7 +649,7 @@ pub async fn run(config: Config) -> Result<(), String> {
                 tracing::warn!("Received SIGTERM scheduling shutdown...");
                 true
             }
-            _ = tokio::signal::ctrl_c() => {
+            _ = sigint.recv() => {
                 tracing::warn!("Received SIGINT scheduling shutdown...");
                 true
             }

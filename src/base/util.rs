@@ -187,6 +187,34 @@ pub fn lowercase<'b>(name: &[u8], buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
     Some(&buf[..name.len()])
 }
 
+/// The C library's text for an `errno` value, as Redis prints it (`strerror`).
+pub fn strerror(errno: i32) -> String {
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    // The standard library appends " (os error N)".
+    match text.rsplit_once(" (os error") {
+        Some((message, _)) => message.to_string(),
+        None => text,
+    }
+}
+
+/// Appends `s` quoted and escaped as Redis's `sdscatrepr` does.
+pub fn push_repr(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for &b in s {
+        match b {
+            b'\\' | b'"' => out.extend_from_slice(&[b'\\', b]),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            7 => out.extend_from_slice(b"\\a"),
+            8 => out.extend_from_slice(b"\\b"),
+            0x20..=0x7e => out.push(b),
+            _ => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+        }
+    }
+    out.push(b'"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -158,10 +158,14 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             ctx,
             "DEBUG",
             &[
+                "AOF-FLUSH-SLEEP <microsec>",
+                "    Server will sleep before flushing the AOF, this is used for testing.",
                 "DIGEST",
                 "    Output a hex signature representing the current DB content.",
                 "DIGEST-VALUE <key> [<key> ...]",
                 "    Output a hex signature of the values of all the specified keys.",
+                "LOADAOF",
+                "    Flush the AOF buffers on disk and reload the AOF in memory.",
                 "LOG <message>",
                 "    Write <message> to the server log.",
                 "OBJECT <key>",
@@ -190,6 +194,23 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
                 Err(e) => {
                     tracing::warn!("DEBUG RELOAD: {e}");
                     ctx.out.error("ERR Error trying to load the RDB dump, check server logs.");
+                }
+            }
+        }
+        "aof-flush-sleep" if args.len() == 3 => {
+            let us = crate::util::parse_i64(&args[2]).unwrap_or(0).max(0) as u64;
+            ctx.shared.aof.flush_sleep_us.store(us, std::sync::atomic::Ordering::Relaxed);
+            ctx.out.ok();
+        }
+        "loadaof" if args.len() == 2 => {
+            // The load takes the keyspace for itself, under one hold.
+            ctx.ks.release();
+            match crate::aof::debug_loadaof(ctx.shared) {
+                Ok(()) => ctx.out.ok(),
+                Err(e) => {
+                    // As Redis: the dataset is gone and what is on disk cannot be read.
+                    tracing::error!("DEBUG LOADAOF: {e}");
+                    std::process::exit(1);
                 }
             }
         }
@@ -254,7 +275,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.out.error(&format!("ERR wrong number of arguments for 'debug|{sub}' command"));
         }
         _ => ctx.out.error(&format!(
-            "ERR DEBUG {} is not supported by this server (supported: DIGEST, DIGEST-VALUE, LOG, OBJECT, PROTOCOL, QUICKLIST-PACKED-THRESHOLD, RELOAD, SET-ACTIVE-EXPIRE, SET-DISABLE-DENY-SCRIPTS, SLEEP, HELP)",
+            "ERR DEBUG {} is not supported by this server (supported: AOF-FLUSH-SLEEP, DIGEST, DIGEST-VALUE, LOADAOF, LOG, OBJECT, PROTOCOL, QUICKLIST-PACKED-THRESHOLD, RELOAD, SET-ACTIVE-EXPIRE, SET-DISABLE-DENY-SCRIPTS, SLEEP, HELP)",
             text(&args[1]).to_ascii_uppercase()
         )),
     }

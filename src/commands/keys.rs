@@ -690,6 +690,9 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], name: &str, unit_ms: i64, absol
     let db = ctx.db();
     let ks = ctx.ks.get();
     let now = ks.now_ms as i64;
+    // A log being loaded keeps a past time as the key's expiry, as Redis does: later commands
+    // of the log still find the key, and it expires once the server serves.
+    let deletes_past = !ks.is_loading();
     if !absolute {
         when = match when.checked_add(now) {
             Some(at) => at,
@@ -713,11 +716,11 @@ fn expire_generic(ctx: &mut Ctx, args: &[Bytes], name: &str, unit_ms: i64, absol
             || (lt && current != 0 && when >= current as i64);
         if refused {
             (Outcome::Refused, false)
-        } else if when <= now {
+        } else if when <= now && deletes_past {
             (Outcome::Past, false)
         } else {
             // Setting a TTL counts as a change even when it is the same one, as in Redis.
-            e.set_expire_at(when as u64);
+            e.set_expire_at(when.max(1) as u64);
             (Outcome::Set, true)
         }
     });

@@ -314,7 +314,7 @@ pub fn feed_monitors(ctx: &Ctx, spec: &CommandSpec, args: &[Bytes]) {
         if i >= redact_from && i < redact_from + 2 {
             line.extend_from_slice(b"\"(redacted)\"");
         } else {
-            quote(&mut line, arg);
+            crate::util::push_repr(&mut line, arg);
         }
     }
     line.extend_from_slice(b"\r\n");
@@ -324,22 +324,4 @@ pub fn feed_monitors(ctx: &Ctx, spec: &CommandSpec, args: &[Bytes]) {
     let mut clients = monitors.clients.lock();
     clients.retain(|c| c.push(&line, limit, now_ms));
     monitors.count.store(clients.len(), Ordering::Relaxed);
-}
-
-/// Appends `s` quoted and escaped as Redis's `sdscatrepr` does.
-fn quote(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'"');
-    for &b in s {
-        match b {
-            b'\\' | b'"' => out.extend_from_slice(&[b'\\', b]),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            7 => out.extend_from_slice(b"\\a"),
-            8 => out.extend_from_slice(b"\\b"),
-            0x20..=0x7e => out.push(b),
-            _ => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
-        }
-    }
-    out.push(b'"');
 }

@@ -120,6 +120,7 @@ pub mod errors {
     pub const NO_SUCH_KEY: &str = "ERR no such key";
     pub const DB_INDEX: &str = "ERR DB index is out of range";
     pub const NOAUTH: &str = "NOAUTH Authentication required.";
+    pub const LOADING: &str = "LOADING Redis is loading the dataset in memory";
 }
 
 /// Runs one command: checks, then the handler, then statistics and keyspace events.
@@ -172,13 +173,29 @@ fn check_and_run(ctx: &mut Ctx, args: &[Bytes]) {
     }
     // While a script runs past busy-reply-threshold, only the commands Redis allows then.
     if ctx.shared.scripting.run.timed_out() && spec.flags & flags::ALLOW_BUSY == 0 {
+        // A slow script in a log being loaded: the server is loading, as Redis says then.
+        if ctx.shared.persistence.loading.load(std::sync::atomic::Ordering::Relaxed) {
+            return reject(ctx, Some(spec), errors::LOADING);
+        }
         let busy = ctx.shared.scripting.run.busy_error();
         return reject(ctx, Some(spec), busy);
+    }
+    // As Redis, while the last background save or AOF write failed, writes are refused
+    // rather than acknowledged and lost; PING too, so that health checks see it.
+    if let Some(e) = crate::persistence::disk_error(ctx.shared) {
+        if spec.flags & flags::WRITE != 0 || spec.name == "ping" || (spec.name == "exec" && queued_writes(ctx)) {
+            return reject(ctx, Some(spec), &e.message());
+        }
     }
     if ctx.client.multi.is_some() && spec.flags & flags::NO_MULTI_QUEUE == 0 {
         return transactions::queue(ctx, spec, args);
     }
     run(ctx, spec, args);
+}
+
+/// Whether the open transaction queued a write.
+fn queued_writes(ctx: &Ctx) -> bool {
+    ctx.client.multi.as_ref().is_some_and(|queued| queued.iter().any(|(spec, _)| spec.flags & flags::WRITE != 0))
 }
 
 /// Refuses a command before it runs, as Redis's `rejectCommand`: inside MULTI the transaction

@@ -634,6 +634,11 @@ fn refuse_before_run(ctx: &mut Ctx, inv: &Invocation) -> Option<String> {
     if inv.flags.compat {
         return None;
     }
+    if !inv.flags.no_writes {
+        if let Some(e) = crate::persistence::disk_error(ctx.shared) {
+            return Some(e.script_message());
+        }
+    }
     if !inv.flags.no_writes && inv.read_only_command {
         return Some("ERR Can not execute a script with write flag using *_ro command.".into());
     }
@@ -935,6 +940,12 @@ impl<'k> ScriptCall<'k> {
         let writes = spec.flags & (flags::WRITE | flags::MAY_REPLICATE) != 0;
         if self.read_only && writes {
             return Err("ERR Write commands are not allowed from read-only scripts.".into());
+        }
+        // Before the script's first write only: after it, failing would leave half a script.
+        if spec.flags & flags::WRITE != 0 && !self.wrote {
+            if let Some(e) = crate::persistence::disk_error(self.shared) {
+                return Err(e.message());
+            }
         }
         if !self.allow_oom && !self.wrote && self.pre_oom && spec.flags & flags::DENYOOM != 0 {
             return Err("OOM command not allowed when used memory > 'maxmemory'.".into());

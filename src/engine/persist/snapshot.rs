@@ -45,6 +45,10 @@ pub struct SaveOptions {
     pub compress: bool,
     /// The function libraries' code, saved with the data as Redis saves it.
     pub functions: Vec<bytes::Bytes>,
+    /// `rdb-key-save-delay`: microseconds to wait after each key (tests watch a slow save).
+    pub key_delay_us: u64,
+    /// `aof-timestamp-enabled`: a base in command form starts with a `#TS` annotation.
+    pub timestamp: bool,
 }
 
 /// What [`load_snapshot`] did.
@@ -58,6 +62,9 @@ pub struct LoadStats {
     pub version: u32,
     /// The function libraries' code the file holds, for the server to load.
     pub functions: Vec<Vec<u8>>,
+    /// The bytes of the input the snapshot took, checksum included: what follows is not RDB
+    /// (in a Redis 6 AOF, the commands after its RDB preamble).
+    pub bytes: u64,
 }
 
 /// Writes every live key of `ks` to `out` as an RDB file; returns how many keys it wrote.
@@ -97,6 +104,9 @@ pub fn write_snapshot<W: Write>(ks: &Keyspace, out: W, options: &SaveOptions) ->
             }
             w.write_key(&key)?;
             written += 1;
+            if options.key_delay_us > 0 {
+                std::thread::sleep(std::time::Duration::from_micros(options.key_delay_us));
+            }
         }
     }
     w.finish()?;
@@ -197,6 +207,7 @@ pub fn load_snapshot<R: Read>(ks: &mut Keyspace, input: R) -> Result<LoadStats, 
             }
         }
     }
+    stats.bytes = reader.offset();
     Ok(stats)
 }
 
@@ -429,7 +440,13 @@ mod tests {
     }
 
     fn options() -> SaveOptions {
-        SaveOptions { redis_ver: "7.0.15".into(), compress: true, functions: Vec::new() }
+        SaveOptions {
+            redis_ver: "7.0.15".into(),
+            compress: true,
+            functions: Vec::new(),
+            key_delay_us: 0,
+            timestamp: false,
+        }
     }
 
     fn fill(ks: &mut Keyspace) {

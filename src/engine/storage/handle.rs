@@ -101,7 +101,9 @@ impl Keyspace {
             return Err(usize::MAX);
         };
         match table.probe(key, at.hash) {
-            Ok(slot) if table.at(slot).is_expired(self.now_ms) => {
+            // While a log loads, keys do not expire (a command after a past PEXPIREAT finds
+            // the key, as in Redis); they do once the server serves.
+            Ok(slot) if table.at(slot).is_expired(self.now_ms) && !self.loading => {
                 self.remove_slot(db, at.tenant, slot, Removal::Expired);
                 // The removal shifted the run (or shrank the table): walk again.
                 self.dbs[db].table(at.tenant).map_or(Err(usize::MAX), |t| t.probe(key, at.hash))

@@ -539,6 +539,11 @@ impl Keyspace {
         self.limits_active
     }
 
+    /// Whether a log is being replayed (see [`Keyspace::set_loading`]).
+    pub fn is_loading(&self) -> bool {
+        self.loading
+    }
+
     /// While a log is replayed at start, no quota or `maxmemory` refuses or evicts for its
     /// commands, as Redis loads whatever the log holds: limits read as inactive.
     pub fn set_loading(&mut self, loading: bool) {

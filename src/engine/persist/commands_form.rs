@@ -1,0 +1,125 @@
+//! The dataset as the commands that rebuild it: the AOF base with `aof-use-rdb-preamble no`,
+//! written as Redis's `rewriteAppendOnlyFileRio` writes it.
+//!
+//! Function libraries first (`FUNCTION LOAD`), then tenant limits set at run time
+//! (`TENANT SETLIMIT`), then per database a `SELECT` and per key the command that creates its
+//! value (`SET`, `RPUSH`, `SADD`, `ZADD`, `HMSET`; collections in commands of at most 64
+//! items, as Redis splits them), its tags (`TAG.ADD`) and its expiry (`PEXPIREAT`). Loading
+//! replays them through the dispatcher like any incremental file.
+
+use super::rdb::RdbValue;
+use super::snapshot::{value_of, SaveOptions};
+use crate::storage::Keyspace;
+use crate::tenants::OnLimit;
+use std::io::{self, Write};
+
+/// Items per command for collections, as Redis's `AOF_REWRITE_ITEMS_PER_CMD`.
+const ITEMS_PER_COMMAND: usize = 64;
+
+/// Writes every live key of `ks` to `out` as commands; returns how many keys it wrote.
+/// Nothing of `ks` changes, so a forked child may run it on its copy of the keyspace.
+pub fn write_commands<W: Write>(ks: &Keyspace, mut out: W, options: &SaveOptions) -> io::Result<u64> {
+    if options.timestamp {
+        write!(out, "#TS:{}\r\n", ks.now_ms / 1000)?;
+    }
+    for code in &options.functions {
+        command::<_, &[u8]>(&mut out, &[b"FUNCTION", b"LOAD", code])?;
+    }
+    for id in 0..ks.tenants.count() as u32 {
+        let limits = ks.limit_overrides(id);
+        if limits.is_empty() {
+            continue;
+        }
+        let mut args: Vec<Vec<u8>> = vec![b"TENANT".to_vec(), b"SETLIMIT".to_vec(), ks.tenants.name(id).to_vec()];
+        for (name, value) in [("maxmemory", limits.maxmemory), ("maxkeys", limits.maxkeys), ("reserve", limits.reserve)]
+        {
+            if let Some(n) = value {
+                args.extend([name.as_bytes().to_vec(), n.to_string().into_bytes()]);
+            }
+        }
+        if let Some(on) = limits.onlimit {
+            let on: &[u8] = if on == OnLimit::Reject { b"reject" } else { b"evict" };
+            args.extend([b"onlimit".to_vec(), on.to_vec()]);
+        }
+        command(&mut out, &args)?;
+    }
+    let mut written = 0;
+    for db in 0..ks.databases() {
+        if ks.db(db).is_empty() {
+            continue;
+        }
+        command(&mut out, &[b"SELECT", db.to_string().as_bytes()])?;
+        for entry in ks.live_entries(db) {
+            let key = entry.key();
+            match value_of(entry) {
+                RdbValue::String(value) => command(&mut out, &[b"SET", key, &value])?,
+                RdbValue::List(items) => in_chunks(&mut out, b"RPUSH", key, items.iter().map(|i| vec![i.as_slice()]))?,
+                RdbValue::Set(members) => {
+                    in_chunks(&mut out, b"SADD", key, members.iter().map(|m| vec![m.as_slice()]))?
+                }
+                RdbValue::ZSet(pairs) => {
+                    let scores: Vec<String> = pairs.iter().map(|(_, score)| score_text(*score)).collect();
+                    let items =
+                        pairs.iter().zip(&scores).map(|((member, _), score)| vec![score.as_bytes(), member.as_slice()]);
+                    in_chunks(&mut out, b"ZADD", key, items)?
+                }
+                RdbValue::Hash(pairs) => {
+                    in_chunks(&mut out, b"HMSET", key, pairs.iter().map(|(f, v)| vec![f.as_slice(), v.as_slice()]))?
+                }
+            }
+            let tags = entry.tags();
+            if !tags.is_empty() {
+                let mut args: Vec<&[u8]> = vec![b"TAG.ADD", key];
+                args.extend(tags.iter().map(|t| &t[..]));
+                command(&mut out, &args)?;
+            }
+            if entry.expire_at() != 0 {
+                command(&mut out, &[b"PEXPIREAT", key, entry.expire_at().to_string().as_bytes()])?;
+            }
+            written += 1;
+            if options.key_delay_us > 0 {
+                std::thread::sleep(std::time::Duration::from_micros(options.key_delay_us));
+            }
+        }
+    }
+    out.flush()?;
+    Ok(written)
+}
+
+/// A score as text that reads back as the same double (the shortest such form).
+fn score_text(score: f64) -> String {
+    if score.is_infinite() {
+        return if score > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    format!("{score}")
+}
+
+/// `name key item...` in commands of at most [`ITEMS_PER_COMMAND`] items, each item being
+/// one or more arguments.
+fn in_chunks<'a, W: Write>(
+    out: &mut W,
+    name: &[u8],
+    key: &[u8],
+    items: impl Iterator<Item = Vec<&'a [u8]>>,
+) -> io::Result<()> {
+    let items: Vec<Vec<&[u8]>> = items.collect();
+    for chunk in items.chunks(ITEMS_PER_COMMAND) {
+        let mut args: Vec<&[u8]> = vec![name, key];
+        args.extend(chunk.iter().flatten());
+        command(out, &args)?;
+    }
+    Ok(())
+}
+
+/// One command in RESP.
+fn command<W: Write, A: AsRef<[u8]>>(out: &mut W, args: &[A]) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(16 + args.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
+    buf.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+    for a in args {
+        let a = a.as_ref();
+        buf.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        buf.extend_from_slice(a);
+        buf.extend_from_slice(b"\r\n");
+    }
+    out.write_all(&buf)
+}
