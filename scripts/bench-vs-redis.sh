@@ -20,7 +20,9 @@
 #
 # Environment: TC_BIN (default target/release/tenantcache), TC_PORT (16400), REDIS_PORT
 # (16401), N_P1 / N_P16 (requests per row at pipeline 1 / 16: 100000 / 500000),
-# ROW_TIMEOUT (seconds before a row counts as failed: 120).
+# ROW_TIMEOUT (seconds before a row counts as failed: 120), AOF (unset: no log; always,
+# everysec or no: both servers log every write with that appendfsync, each into a directory
+# of its own that is removed afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,10 +67,21 @@ if [ "$MODE" = pinned ]; then
     fi
 fi
 
+REDIS_PERSIST=(--appendonly no)
+TC_PERSIST=()
+if [ -n "${AOF:-}" ]; then
+    AOF_DIRS=$(mktemp -d)
+    trap 'stop_servers; rm -rf "$AOF_DIRS"' EXIT
+    mkdir "$AOF_DIRS/redis" "$AOF_DIRS/tc"
+    REDIS_PERSIST=(--appendonly yes --appendfsync "$AOF" --dir "$AOF_DIRS/redis")
+    TC_PERSIST=(--appendonly yes --appendfsync "$AOF" --dir "$AOF_DIRS/tc")
+    echo "both servers log writes: appendonly yes, appendfsync $AOF"
+fi
 start_server "$REDIS_PORT" "${SERVER_PREFIX[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-    --save '' --appendonly no --daemonize no
+    --save '' "${REDIS_PERSIST[@]}" --daemonize no
 REDIS_PID=$SERVER_PID
-start_server "$TC_PORT" "${SERVER_PREFIX[@]}" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --save '' --loglevel warning
+start_server "$TC_PORT" "${SERVER_PREFIX[@]}" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --save '' --loglevel warning \
+    "${TC_PERSIST[@]}"
 TC_PID=$SERVER_PID
 
 cpu_ns() { # CPU time of a process (all its threads), in nanoseconds

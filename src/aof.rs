@@ -84,8 +84,20 @@ pub struct Aof {
     /// DEBUG AOF-FLUSH-SLEEP: microseconds to wait before each write of the buffer (tests
     /// look at the file meanwhile).
     pub flush_sleep_us: std::sync::atomic::AtomicU64,
+    /// `appendfsync always` as a group commit: the log position (bytes written since start,
+    /// across files) the last fsync covered; clients hold their replies until it passes the
+    /// end of the log they saw (see [`durable_target`]). The fsync thread is woken by
+    /// `sync_needed` and wakes the waiters with `synced`, so one fsync covers the writes of
+    /// every client that wrote meanwhile, as Redis's one fsync per event loop does.
+    synced_pos: std::sync::atomic::AtomicU64,
+    synced: tokio::sync::Notify,
+    sync_needed: parking_lot::Condvar,
     state: Mutex<State>,
 }
+
+/// Whether the `appendfsync always` fsync thread runs (until then a waiting client fsyncs
+/// itself).
+static SYNC_THREAD: AtomicBool = AtomicBool::new(false);
 
 #[derive(Default)]
 struct State {
@@ -100,6 +112,8 @@ struct State {
     last_timestamp: u64,
     /// Bytes were written to the file since its last fsync.
     unsynced: bool,
+    /// Bytes written to the log since start, across files (the position `synced_pos` counts).
+    written_pos: u64,
     /// Bytes in the current incremental file and in the base.
     incr_size: u64,
     base_size: u64,
@@ -418,6 +432,7 @@ impl State {
         };
         let Some(errno) = failure else {
             self.incr_size += written as u64;
+            self.written_pos += written as u64;
             self.buf.clear();
             if aof.write_errno.swap(0, Ordering::Relaxed) != 0 {
                 tracing::warn!("AOF write error looks solved, Redis can write again.");
@@ -721,15 +736,87 @@ fn bulk_strings(reply: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-/// After a batch of commands, before its replies go out: writes the log, and with
-/// `appendfsync always` fsyncs it.
+/// After a batch of commands: writes the log. With `appendfsync always` the fsync thread is
+/// woken, and the batch's replies wait for it (see [`wait_durable`]).
 #[inline]
 pub fn after_batch(shared: &Shared) {
     if !shared.aof.enabled() {
         return;
     }
     let aof = &shared.aof;
-    aof.flush(aof.fsync_policy() == Fsync::Always);
+    aof.flush(false);
+    if aof.fsync_policy() == Fsync::Always {
+        aof.sync_needed.notify_one();
+    }
+}
+
+/// With `appendfsync always`, the log position replies must wait for: the end of the log as
+/// it is now, buffered bytes of a batch still running included (so a reply that another
+/// client's write caused, such as a served blocking pop, waits too). `None` otherwise.
+#[inline]
+pub fn durable_target(shared: &Shared) -> Option<u64> {
+    let aof = &shared.aof;
+    if !aof.enabled() || aof.fsync_policy() != Fsync::Always {
+        return None;
+    }
+    let st = aof.state.lock();
+    let end = st.written_pos + st.buf.len() as u64;
+    (end > aof.synced_pos.load(Ordering::Acquire)).then_some(end)
+}
+
+/// Waits until an fsync covered the log up to `target` (or the log was turned off).
+pub async fn wait_durable(shared: &Shared, target: u64) {
+    let aof = &shared.aof;
+    if !SYNC_THREAD.load(Ordering::Acquire) {
+        // Before the thread runs (the first moments after start): fsync here.
+        aof.flush(true);
+        let written = aof.state.lock().written_pos;
+        aof.synced_pos.fetch_max(written, Ordering::AcqRel);
+        return;
+    }
+    loop {
+        let notified = aof.synced.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if aof.synced_pos.load(Ordering::Acquire) >= target || !aof.enabled() {
+            return;
+        }
+        aof.sync_needed.notify_one();
+        notified.await;
+    }
+}
+
+/// `appendfsync always`: fsyncs whatever was written since the last fsync, as soon as there
+/// is some, and wakes the clients waiting for it. A failed fsync ends the server, as Redis.
+fn always_sync_loop(shared: &Shared) {
+    let aof = &shared.aof;
+    loop {
+        let (file, target) = {
+            let mut st = aof.state.lock();
+            loop {
+                let due = aof.enabled()
+                    && aof.fsync_policy() == Fsync::Always
+                    && st.written_pos > aof.synced_pos.load(Ordering::Acquire);
+                if due {
+                    break;
+                }
+                aof.sync_needed.wait_for(&mut st, std::time::Duration::from_millis(100));
+            }
+            st.unsynced = false;
+            (st.file.clone(), st.written_pos)
+        };
+        if let Some(file) = file {
+            if let Err(e) = file.sync_data() {
+                tracing::error!(
+                    "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {}. Exiting...",
+                    crate::base::util::strerror(e.raw_os_error().unwrap_or(libc::EIO))
+                );
+                std::process::exit(1);
+            }
+        }
+        aof.synced_pos.fetch_max(target, Ordering::AcqRel);
+        aof.synced.notify_waiters();
+    }
 }
 
 /// Starts logging at startup with `appendonly yes`, after [`load_at_start`]: opens the last
@@ -847,6 +934,9 @@ pub fn disable_at_runtime(shared: &Shared, ks: &mut Keyspace) {
     kill_rewrite(&mut st);
     st.file = None;
     st.buf.clear();
+    // Nothing more will be fsynced for replies to wait for.
+    aof.synced_pos.fetch_max(st.written_pos, Ordering::AcqRel);
+    aof.synced.notify_waiters();
     aof.write_errno.store(0, Ordering::Relaxed);
     aof.fsync_errno.store(0, Ordering::Relaxed);
 }
@@ -1451,9 +1541,14 @@ pub fn cron(shared: &Arc<Shared>) {
     }
     static FSYNC_THREAD: std::sync::Once = std::sync::Once::new();
     FSYNC_THREAD.call_once(|| {
-        let shared = shared.clone();
-        if let Err(e) = std::thread::Builder::new().name("aof-fsync".into()).spawn(move || fsync_loop(&shared)) {
+        let everysec = shared.clone();
+        if let Err(e) = std::thread::Builder::new().name("aof-fsync".into()).spawn(move || fsync_loop(&everysec)) {
             tracing::warn!("Can't start the AOF fsync thread: {e}");
+        }
+        let always = shared.clone();
+        match std::thread::Builder::new().name("aof-always".into()).spawn(move || always_sync_loop(&always)) {
+            Ok(_) => SYNC_THREAD.store(true, Ordering::Release),
+            Err(e) => tracing::warn!("Can't start the AOF fsync thread: {e}"),
         }
     });
     // A failed write is tried again here whatever `appendfsync` says (with `no`, nothing

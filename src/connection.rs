@@ -144,6 +144,11 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
             out.raw(&msgs);
         }
         if !out.is_empty() {
+            // With `appendfsync always` no reply goes out before the writes it follows are
+            // on disk.
+            if let Some(target) = crate::aof::durable_target(shared) {
+                crate::aof::wait_durable(shared, target).await;
+            }
             flush(socket, client, &mut out)?;
         }
         account_memory(shared, client, &rbuf, &parser, &out);
@@ -545,8 +550,8 @@ fn process_input(
         }
     }
     drop(ctx);
-    // The batch's writes reach the AOF (and with `appendfsync always` the disk) before its
-    // replies are sent.
+    // The batch's writes reach the AOF file before its replies are sent (and with
+    // `appendfsync always` the disk: the replies wait for it in `client_loop`).
     crate::aof::after_batch(shared);
     // Keep a full read chunk available (and reported as qbuf-free) between batches, except
     // while a big bulk is arriving: the parser reserved room for all of it, and growing the
