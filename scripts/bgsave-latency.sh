@@ -15,7 +15,7 @@
 # (`SET key:<12-digit N> <VALUE_SIZE bytes>`, the names redis-benchmark -r uses, so the
 # writer overwrites existing keys); the writer is `redis-benchmark -t set -r KEYS -P 16 -c 2
 # -d VALUE_SIZE` over the same key names; the probe is examples/latency_probe.rs, built here.
-# Environment: TC_BIN, TC_PORT (17170), KEYS (2000000), VALUE_SIZE (32), IDLE_SECONDS (5),
+# Environment: TC_BIN, TC_ARGS (extra arguments for tenantcache), TC_PORT (17170), KEYS (2000000), VALUE_SIZE (32), IDLE_SECONDS (5),
 # SERVERS ("tenantcache"; add "redis" for Debian's redis-server on REDIS_PORT, 17171).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -140,7 +140,7 @@ for server in $SERVERS; do
     tenantcache)
         mkdir -p "$WORK/tc"
         measure tenantcache "$TC_PORT" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --save '' --loglevel warning \
-            --dir "$WORK/tc" --metrics-port 0
+            --dir "$WORK/tc" --metrics-port 0 ${TC_ARGS:-}
         ;;
     redis)
         need_package redis-server redis-server

@@ -13,7 +13,7 @@
 # examples/latency_probe.rs, built by this script. Uses target/release/tenantcache and
 # Debian's redis-server (installed with apt-get if missing).
 # Environment: TC_BIN, TC_PORT (17000), REDIS_PORT (17001), REQUESTS (5000000),
-# SERVERS ("redis tenantcache"), PROBE_SLOWEST (5).
+# SERVERS ("redis tenantcache"), PROBE_SLOWEST (5), TC_ARGS (extra arguments for tenantcache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,7 +68,7 @@ for server in $SERVERS; do
             --save '' --appendonly no --daemonize no
         ;;
     tenantcache)
-        measure tenantcache "$TC_PORT" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --save '' --loglevel warning
+        measure tenantcache "$TC_PORT" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --save '' --loglevel warning ${TC_ARGS:-}
         ;;
     *) die "unknown server '$server' (redis, tenantcache)" ;;
     esac

@@ -10,7 +10,7 @@
 # by the number of keys. Uses target/release/tenantcache and Debian's redis-server (installed
 # with apt-get if missing), and a Valkey server when VALKEY_BIN names one (built from source;
 # its rows say "skipped" otherwise). Environment: TC_BIN, TC_PORT (16400), REDIS_PORT (16401),
-# VALKEY_BIN, VALKEY_PORT (16402), KEYS.
+# VALKEY_BIN, VALKEY_PORT (16402), KEYS, TC_ARGS (extra arguments for tenantcache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,6 +79,6 @@ for ttl in none ttl; do
         printf '%-12s %-5s skipped (set VALKEY_BIN to a valkey-server)\n' valkey "$ttl"
     fi
     measure tenantcache "$TC_PORT" "$ttl" "$TC_BIN" --port "$TC_PORT" --bind 127.0.0.1 --save '' \
-        --loglevel warning || failures=$((failures + 1))
+        --loglevel warning ${TC_ARGS:-} || failures=$((failures + 1))
 done
 [ "$failures" -eq 0 ] || exit 1

@@ -235,6 +235,7 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("tracking-table-max-keys", "1000000", Kind::Int(0, i64::MAX)),
     inert("maxmemory-eviction-tenacity", "10", Kind::Int(0, 100)),
     inert_hidden("key-load-delay", "0", Kind::Int(i32::MIN as i64, i32::MAX as i64)),
+    inert_hidden("loading-process-events-interval-bytes", "2097152", Kind::Int(1024, i32::MAX as i64)),
     // Keeps the files a rewrite replaced (history) until set back to `no`, as in Redis.
     Directive {
         name: "aof-disable-auto-gc",
@@ -311,6 +312,8 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("cluster-require-full-coverage", "yes", Kind::Bool),
     inert("crash-memcheck-enabled", "yes", Kind::Bool),
     d("disable-thp", "yes", Kind::Bool, false),
+    // The heap in transparent huge pages (see crate::base::alloc): forks pause far less.
+    d("heap-huge-pages", "yes", Kind::Bool, false),
     inert("dynamic-hz", "yes", Kind::Bool),
     inert("ignore-warnings", "", Kind::Text),
     inert_fixed("io-threads-do-reads", "no", Kind::Bool),

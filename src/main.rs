@@ -77,7 +77,12 @@ fn main() {
     for warning in invocation.warnings.iter().chain(config.warnings().iter()) {
         tracing::warn!("WARNING: {warning}");
     }
-    if config.get_bool("disable-thp") {
+    if config.get_bool("heap-huge-pages") {
+        // The heap in huge pages, everything else without (the big slot arrays ask for small
+        // pages themselves): `disable-thp` then keeps no other huge pages to turn off, and
+        // turning them off for the process would turn off the heap's too.
+        tenantcache::base::alloc::use_huge_pages_for_heap();
+    } else if config.get_bool("disable-thp") {
         disable_transparent_huge_pages();
     }
     let threads = config.get_u64("io-threads").max(1) as usize;

@@ -656,11 +656,13 @@ pub fn debug_reload(shared: &Shared, ks: &mut Keyspace) -> Result<(), String> {
     load_into(shared, ks, file, &path)
 }
 
-/// After FLUSHALL with save points configured Redis saves the empty dataset at once (and
-/// stops a background save of the old one).
+/// After FLUSHALL: a background save of the old dataset is stopped, and with save points
+/// configured the empty dataset is saved at once, as Redis does.
 pub fn after_flushall(shared: &Shared, ks: &Keyspace) {
+    // A background save of the old dataset is of no use any more (Redis stops it whatever
+    // the save points; it was stopped, not failed, so no MISCONF follows).
+    kill_bgsave(shared);
     if save_points_configured(shared) {
-        kill_bgsave(shared);
         let _ = save_now(shared, ks);
     }
 }

@@ -149,6 +149,39 @@ pub fn help_reply(ctx: &mut Ctx, command: &str, lines: &[&str]) {
     ctx.out.simple("    Print this help.");
 }
 
+/// DEBUG POPULATE count [prefix] [size]: `count` string keys `<prefix>:<n>` (prefix `key`)
+/// holding `value:<n>`, cut or zero-padded to `size` bytes when given; keys that exist are
+/// left alone. As in Redis, nothing is logged or announced.
+fn debug_populate(ctx: &mut Ctx, args: &[Bytes]) {
+    let positive = |arg: &[u8]| crate::util::parse_i64(arg).filter(|n| *n >= 0);
+    let Some(count) = positive(&args[2]) else {
+        return ctx.out.error("ERR value is out of range, must be positive");
+    };
+    let size = match args.get(4) {
+        Some(arg) => match positive(arg) {
+            Some(n) => Some(n as usize),
+            None => return ctx.out.error("ERR value is out of range, must be positive"),
+        },
+        None => None,
+    };
+    let prefix: &[u8] = args.get(3).map_or(b"key", |p| &p[..]);
+    let db = ctx.db();
+    let ks = ctx.ks.get();
+    for n in 0..count {
+        let mut key = prefix.to_vec();
+        key.extend_from_slice(format!(":{n}").as_bytes());
+        if ks.peek(db, &key).is_some() {
+            continue;
+        }
+        let mut value = format!("value:{n}").into_bytes();
+        if let Some(size) = size {
+            value.resize(size, 0);
+        }
+        ks.insert(db, crate::storage::Entry::string(&key, &value, 0), &[]);
+    }
+    ctx.out.ok();
+}
+
 /// DEBUG: only the subcommands that are meaningful here; the rest reply with an error that
 /// says so, rather than pretending to work.
 fn debug(ctx: &mut Ctx, args: &[Bytes]) {
@@ -162,6 +195,11 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
                 "    Server will sleep before flushing the AOF, this is used for testing.",
                 "DIGEST",
                 "    Output a hex signature representing the current DB content.",
+                "POPULATE <count> [<prefix>] [<size>]",
+                "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+                "    it is used instead of the 'key' prefix. These are not propagated to",
+                "    replicas. Cluster slots are not respected so keys not belonging to the",
+                "    current node can be created in cluster mode.",
                 "DIGEST-VALUE <key> [<key> ...]",
                 "    Output a hex signature of the values of all the specified keys.",
                 "LOADAOF",
@@ -197,6 +235,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
                 }
             }
         }
+        "populate" if (3..=5).contains(&args.len()) => debug_populate(ctx, args),
         "aof-flush-sleep" if args.len() == 3 => {
             let us = crate::util::parse_i64(&args[2]).unwrap_or(0).max(0) as u64;
             ctx.shared.aof.flush_sleep_us.store(us, std::sync::atomic::Ordering::Relaxed);
@@ -275,7 +314,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) {
             ctx.out.error(&format!("ERR wrong number of arguments for 'debug|{sub}' command"));
         }
         _ => ctx.out.error(&format!(
-            "ERR DEBUG {} is not supported by this server (supported: AOF-FLUSH-SLEEP, DIGEST, DIGEST-VALUE, LOADAOF, LOG, OBJECT, PROTOCOL, QUICKLIST-PACKED-THRESHOLD, RELOAD, SET-ACTIVE-EXPIRE, SET-DISABLE-DENY-SCRIPTS, SLEEP, HELP)",
+            "ERR DEBUG {} is not supported by this server (supported: AOF-FLUSH-SLEEP, DIGEST, DIGEST-VALUE, LOADAOF, LOG, OBJECT, POPULATE, PROTOCOL, QUICKLIST-PACKED-THRESHOLD, RELOAD, SET-ACTIVE-EXPIRE, SET-DISABLE-DENY-SCRIPTS, SLEEP, HELP)",
             text(&args[1]).to_ascii_uppercase()
         )),
     }

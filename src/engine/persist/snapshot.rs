@@ -67,7 +67,8 @@ pub struct LoadStats {
     pub bytes: u64,
 }
 
-/// Writes every live key of `ks` to `out` as an RDB file; returns how many keys it wrote.
+/// Writes every key of `ks` to `out` as an RDB file, those whose time passed but that are not
+/// reclaimed yet too (as Redis saves them; loading drops them); returns how many it wrote.
 /// Nothing of `ks` changes, so a forked child may run it on its copy of the keyspace.
 pub fn write_snapshot<W: Write>(ks: &Keyspace, out: W, options: &SaveOptions) -> io::Result<u64> {
     let mut w = RdbWriter::new(out, write_options(ks, options.compress))?;
@@ -88,7 +89,7 @@ pub fn write_snapshot<W: Write>(ks: &Keyspace, out: W, options: &SaveOptions) ->
             continue;
         }
         w.select_db(db as u32, Some((d.len() as u64, d.volatile() as u64)))?;
-        for entry in ks.live_entries(db) {
+        for entry in ks.stored_entries(db) {
             let mut key = RdbKey::new(db as u32, entry.key(), value_of(entry));
             if entry.expire_at() != 0 {
                 key.expire_at_ms = Some(entry.expire_at());

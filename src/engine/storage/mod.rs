@@ -921,6 +921,12 @@ impl Keyspace {
         self.live_entries(db).for_each(f);
     }
 
+    /// Every entry of database `db`, expired ones not yet reclaimed included, in table order:
+    /// an RDB snapshot holds them as Redis's does, and loading counts them as expired.
+    pub fn stored_entries(&self, db: usize) -> impl Iterator<Item = &Entry> {
+        self.dbs[db].tables.iter().flat_map(Table::iter)
+    }
+
     /// The live entries of database `db`, in table order (KEYS).
     pub fn live_entries(&self, db: usize) -> impl Iterator<Item = &Entry> {
         let now = self.now_ms;

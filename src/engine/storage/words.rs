@@ -45,6 +45,12 @@ impl Words {
                 )
             };
             if p != libc::MAP_FAILED {
+                // Never huge pages here: the kernel would clear 2 MiB at a time as the first
+                // writes of a growing table reach them, a pause the incremental growth exists
+                // to avoid (the heap may use them, see crate::base::alloc). Advice only: a
+                // kernel without it leaves the mapping as it is.
+                // SAFETY: advice on the mapping just made, of exactly its length.
+                unsafe { libc::madvise(p, bytes, libc::MADV_NOHUGEPAGE) };
                 let ptr = NonNull::new(p.cast::<u64>()).expect("mmap never maps address 0");
                 return Words { ptr, tagged_len: len | MAPPED };
             }

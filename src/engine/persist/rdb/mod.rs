@@ -191,7 +191,8 @@ impl fmt::Display for RdbError {
             RdbErrorKind::Truncated => write!(f, "Unexpected end of file")?,
             RdbErrorKind::Corrupt(what) | RdbErrorKind::Unsupported(what) => write!(f, "{what}")?,
             RdbErrorKind::ChecksumMismatch { stored, computed } => {
-                write!(f, "Wrong RDB checksum: stored {stored:#018x}, computed {computed:#018x}")?
+                // "RDB CRC error" is the phrase Redis logs (and tools look for).
+                write!(f, "RDB CRC error: wrong RDB checksum: stored {stored:#018x}, computed {computed:#018x}")?
             }
             RdbErrorKind::Io(e) => write!(f, "Read error ({e})")?,
         }
