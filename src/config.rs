@@ -173,6 +173,12 @@ pub static DIRECTIVES: &[Directive] = &[
     // Addresses of the metrics-port listener, in `bind` syntax; settable only to its value.
     d("metrics-bind", "127.0.0.1 -::1", Kind::Text, true),
     d("metrics-max-tenants", "1000", Kind::Int(1, 1_000_000), true),
+    // The REST API (see crate::rest): its own listener (0 = off; the main port serves it too
+    // once an `http-token` line exists), the addresses it binds, and the largest request
+    // (head and body) it reads, 1 MB as Upstash's free tier. Port and bind are startup-only.
+    d("http-port", "0", Kind::Int(0, 65535), false),
+    d("http-bind", "* -::*", Kind::Text, false),
+    d("http-max-request-bytes", "1048576", Kind::Memory, true),
     d("stats-key-pattern", "", Kind::Special, true),
     d("lazyfree-lazy-user-del", "no", Kind::Enum(YESNO_ASYNC), true),
     d("lazyfree-lazy-user-flush", "no", Kind::Enum(YESNO_ASYNC), true),
@@ -365,6 +371,8 @@ pub struct Config {
     values: BTreeMap<&'static str, String>,
     /// `tenant NAME option value ...` lines, in file order (applied by the tenants module).
     pub tenant_lines: Vec<Vec<String>>,
+    /// `http-token NAME TOKEN [tenant T] [readonly]` lines, in file order (see crate::rest).
+    pub http_token_lines: Vec<Vec<String>>,
     /// Where the configuration came from, for the startup log.
     pub source: String,
     /// The configuration file read at startup (CONFIG REWRITE writes back to it).
@@ -380,6 +388,7 @@ impl Default for Config {
         Config {
             values: DIRECTIVES.iter().map(|d| (d.name, d.default.to_string())).collect(),
             tenant_lines: Vec::new(),
+            http_token_lines: Vec::new(),
             source: "embedded defaults".into(),
             file: None,
             given: BTreeSet::new(),
@@ -562,6 +571,11 @@ impl Config {
                 return Err("expected: tenant NAME option value [option value ...]".into());
             }
             self.tenant_lines.push(args.to_vec());
+            return Ok(());
+        }
+        if name.eq_ignore_ascii_case("http-token") {
+            crate::rest::auth::Token::parse(args)?;
+            self.http_token_lines.push(args.to_vec());
             return Ok(());
         }
         if let Some((ignored, _)) = IGNORED_DIRECTIVES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
