@@ -175,9 +175,10 @@ pub static DIRECTIVES: &[Directive] = &[
     d("metrics-max-tenants", "1000", Kind::Int(1, 1_000_000), true),
     // The REST API (see crate::rest): its own listener (0 = off; the main port serves it too
     // once an `http-token` line exists), the addresses it binds, and the largest request
-    // (head and body) it reads, 1 MB as Upstash's free tier. Port and bind are startup-only.
-    d("http-port", "0", Kind::Int(0, 65535), false),
-    d("http-bind", "* -::*", Kind::Text, false),
+    // (head and body) it reads, 1 MB as Upstash's free tier. Port and bind are settable only
+    // to their current values, like metrics-port.
+    d("http-port", "0", Kind::Int(0, 65535), true),
+    d("http-bind", "* -::*", Kind::Text, true),
     d("http-max-request-bytes", "1048576", Kind::Memory, true),
     d("stats-key-pattern", "", Kind::Special, true),
     d("lazyfree-lazy-user-del", "no", Kind::Enum(YESNO_ASYNC), true),
@@ -637,6 +638,15 @@ impl Config {
         {
             return Err(format!(
                 "CONFIG SET failed (possibly related to argument '{0}') - the metrics listener is bound at \
+                 startup: changing {0} at run time is not supported by this server",
+                dir.name
+            ));
+        }
+        if matches!(dir.name, "http-port" | "http-bind")
+            && canonicalize(dir, value).is_ok_and(|v| v != self.get(dir.name))
+        {
+            return Err(format!(
+                "CONFIG SET failed (possibly related to argument '{0}') - the REST listener is bound at \
                  startup: changing {0} at run time is not supported by this server",
                 dir.name
             ));

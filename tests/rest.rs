@@ -298,6 +298,10 @@ fn malformed_and_oversized_requests() {
     assert!(r.json()["error"].as_str().unwrap().contains("http-max-request-bytes"));
     assert_eq!(r.header("connection"), Some("close"));
     assert!(http.closed());
+    // Also when the body came along with the head: the 413 is read, not lost to a reset.
+    let mut http = Http::connect(server.port);
+    http.send("POST", "/", &[&auth], big.as_bytes());
+    assert_eq!(http.read().status, 413);
     assert_eq!(get_over_resp(&server, "big"), None);
     // A head past its limit: 431.
     let mut http = Http::connect(server.port);
@@ -568,6 +572,16 @@ fn http_port_and_metrics_beside_rest() {
     let text = String::from_utf8_lossy(&reply);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.contains("tenantcache_uptime_seconds"));
+    // The listener is bound at startup; the request limit changes at run time.
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("http-port").arg(&port_text).query(&mut con).unwrap();
+    let moved: redis::RedisResult<()> = redis::cmd("CONFIG").arg("SET").arg("http-port").arg("1").query(&mut con);
+    assert!(moved.unwrap_err().to_string().contains("bound at startup"));
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("http-max-request-bytes").arg("200").query(&mut con).unwrap();
+    let r = http.post("/", FULL, &json!(["set", "long", "x".repeat(300)]));
+    assert_eq!(r.status, 413);
+    // No token shows through CONFIG GET.
+    let all: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("*").query(&mut con).unwrap();
+    assert!(!all.iter().any(|v| v.contains(FULL) || v.contains(ACME)));
     // A bad http-token line keeps the server from starting.
     let out = common::failed_start(&["--http-token", "short", "abc"]);
     assert!(out.contains("at least 16 characters"), "{out}");

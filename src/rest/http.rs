@@ -51,7 +51,12 @@ fn refused(status: u16, message: impl Into<String>) -> ReadError {
 }
 
 /// Reads the next request. `buf` holds bytes already read (and keeps those past the request).
-pub async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, max_request: usize) -> Result<Request, ReadError> {
+/// `max_request` is asked once the head is in (the limit may change while a connection idles).
+pub async fn read_request(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    max_request: impl Fn() -> usize,
+) -> Result<Request, ReadError> {
     let mut chunk = vec![0u8; 16 * 1024];
     let head_end = loop {
         if let Some(end) = memchr::memmem::find(buf, b"\r\n\r\n") {
@@ -81,6 +86,7 @@ pub async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, max_request
             .and_then(|v| v.parse::<usize>().ok())
             .ok_or_else(|| refused(400, "bad Content-Length"))?,
     };
+    let max_request = max_request();
     if head_end.saturating_add(length) > max_request {
         return Err(refused(
             413,

@@ -140,7 +140,7 @@ pub async fn serve(shared: &Shared, socket: &mut TcpStream, client: &mut Client,
     client.resp = 2;
     client.db = 0;
     loop {
-        let max_request = shared.config.read().get_u64("http-max-request-bytes") as usize;
+        let max_request = || shared.config.read().get_u64("http-max-request-bytes") as usize;
         let request = match tokio::time::timeout(IDLE_TIMEOUT, http::read_request(socket, &mut buf, max_request)).await
         {
             Err(_) => {
@@ -153,6 +153,7 @@ pub async fn serve(shared: &Shared, socket: &mut TcpStream, client: &mut Client,
             Ok(Err(ReadError::Refused { status, message })) => {
                 let _ = socket.write_all(&error_response(status, &format!("ERR {message}"), false)).await;
                 let _ = socket.shutdown().await;
+                drain(socket, max_request()).await;
                 return;
             }
             Ok(Ok(request)) => request,
@@ -178,6 +179,23 @@ pub async fn serve(shared: &Shared, socket: &mut TcpStream, client: &mut Client,
         }
         client.publish_info();
     }
+}
+
+/// Reads and drops what the peer still sends (the body of a refused request) for a moment,
+/// up to `limit` bytes: closing with unread input resets the connection, and the peer could
+/// lose the response before reading it.
+async fn drain(socket: &mut TcpStream, limit: usize) {
+    let mut scratch = vec![0u8; 16 * 1024];
+    let mut left = limit.max(1 << 20);
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        while left > 0 {
+            match socket.read(&mut scratch).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
 }
 
 fn error_response(status: u16, text: &str, keep_alive: bool) -> Vec<u8> {
