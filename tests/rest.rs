@@ -311,6 +311,65 @@ fn malformed_and_oversized_requests() {
 }
 
 #[test]
+fn chunked_bodies_resp2_replies_and_cors() {
+    let server = server(&["--http-max-request-bytes", "4096"]);
+    let mut http = Http::connect(server.port);
+    let auth = format!("Authorization: Bearer {FULL}");
+    // A chunked body, in two chunks with an extension and a trailer.
+    let body = br#"["set","chunked","in two"]"#;
+    let (a, b) = body.split_at(10);
+    let mut request =
+        format!("POST / HTTP/1.1\r\nHost: x\r\n{auth}\r\nTransfer-Encoding: chunked\r\n\r\n").into_bytes();
+    request.extend_from_slice(format!("{:x};ext=1\r\n", a.len()).as_bytes());
+    request.extend_from_slice(a);
+    request.extend_from_slice(format!("\r\n{:X}\r\n", b.len()).as_bytes());
+    request.extend_from_slice(b);
+    request.extend_from_slice(b"\r\n0\r\nX-Trailer: t\r\n\r\n");
+    http.reader.get_mut().write_all(&request).unwrap();
+    assert_eq!(http.read().json(), json!({"result": "OK"}));
+    assert_eq!(get_over_resp(&server, "chunked").as_deref(), Some("in two"));
+    // Chunks past the limit: 413.
+    let mut request =
+        format!("POST / HTTP/1.1\r\nHost: x\r\n{auth}\r\nTransfer-Encoding: chunked\r\n\r\n").into_bytes();
+    for _ in 0..10 {
+        request.extend_from_slice(format!("400\r\n{}\r\n", "x".repeat(1024)).as_bytes());
+    }
+    let mut big = Http::connect(server.port);
+    let _ = big.reader.get_mut().write_all(&request);
+    assert_eq!(big.read().status, 413);
+    // A transfer coding other than chunked: 411.
+    let mut other = Http::connect(server.port);
+    let r = other.request("POST", "/", &[&auth, "Transfer-Encoding: gzip"], b"");
+    assert_eq!(r.status, 411);
+    // Upstash-Response-Format: resp2 gives the replies as RESP2 bytes.
+    let resp2 = "Upstash-Response-Format: resp2";
+    let r = http.request(
+        "POST",
+        "/pipeline",
+        &[&auth, resp2],
+        br#"[["set","r","1"],["get","r"],["get","none"],["incr","chunked"]]"#,
+    );
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(r.body, b"+OK\r\n$1\r\n1\r\n$-1\r\n-ERR value is not an integer or out of range\r\n");
+    let r = http.request("POST", "/multi-exec", &[&auth, resp2], br#"[["incr","r"],["get","r"]]"#);
+    assert_eq!(r.body, b"*2\r\n:2\r\n$1\r\n2\r\n");
+    // CORS: a preflight runs nothing and needs no token; responses allow any origin.
+    let r = http.request(
+        "OPTIONS",
+        "/set/r/changed",
+        &["Origin: https://app.example", "Access-Control-Request-Method: POST"],
+        b"",
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert!(r.header("access-control-allow-headers").unwrap().contains("Authorization"));
+    assert_eq!(get_over_resp(&server, "r").as_deref(), Some("2"));
+    let r = http.request("GET", "/get/r", &[&auth], b"");
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("access-control-expose-headers"), Some("upstash-sync-token"));
+}
+
+#[test]
 fn keep_alive_and_pipelined_http_requests() {
     let server = server(&[]);
     let mut http = Http::connect(server.port);

@@ -3,8 +3,8 @@
 //!
 //! Limits: the head is at most [`MAX_HEAD`] bytes (else 431), the head and body together at
 //! most `http-max-request-bytes` (else 413, answered before the body is read, and the
-//! connection closed). Bodies come with `Content-Length`; `Transfer-Encoding` is refused
-//! with 411 (the REST clients send a length). `Expect: 100-continue` is answered so that
+//! connection closed). Bodies come with `Content-Length` or chunked; other
+//! `Transfer-Encoding`s are refused with 411. `Expect: 100-continue` is answered so that
 //! curl does not wait before sending a large body. Bytes after one request stay in the
 //! buffer for the next (pipelined HTTP/1.1).
 
@@ -76,8 +76,20 @@ pub async fn read_request(
     }
     let raw_head = buf[..head_end].to_vec();
     let mut request = parse_head(&raw_head)?;
-    if request.header("transfer-encoding").is_some() {
-        return Err(refused(411, "a body needs Content-Length (Transfer-Encoding is not supported)"));
+    match request.header("transfer-encoding") {
+        None => {}
+        Some(te) if te.eq_ignore_ascii_case(b"chunked") && request.header("content-length").is_none() => {
+            let max_request = max_request();
+            if request.header("expect").is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue")) {
+                let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await;
+            }
+            let (body, used) = read_chunked(stream, buf, head_end, max_request).await?;
+            request.body = body;
+            request.raw_head = raw_head;
+            buf.drain(..used);
+            return Ok(request);
+        }
+        Some(_) => return Err(refused(411, "a body needs Content-Length or chunked Transfer-Encoding")),
     }
     let length = match request.header("content-length") {
         None => 0,
@@ -111,6 +123,83 @@ pub async fn read_request(
     request.raw_head = raw_head;
     buf.drain(..head_end + length);
     Ok(request)
+}
+
+/// Reads a chunked body starting at `buf[start..]`; returns it and where the request ends in
+/// `buf`. The head and the decoded body together stay within `max_request`.
+async fn read_chunked(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    start: usize,
+    max_request: usize,
+) -> Result<(Vec<u8>, usize), ReadError> {
+    let mut chunk = vec![0u8; 16 * 1024];
+    let mut body = Vec::new();
+    let mut at = start;
+    // Reads until `buf` holds `n` bytes from `at`, or fails.
+    macro_rules! need {
+        ($n:expr) => {
+            while buf.len() < at + $n {
+                if buf.len() - start > max_request + 64 * 1024 {
+                    return Err(too_large(max_request));
+                }
+                match stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return Err(refused(400, "incomplete chunked body")),
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+        };
+    }
+    loop {
+        // The size line: hex digits, maybe `;extensions`.
+        let line_end = loop {
+            if let Some(i) = memchr::memmem::find(&buf[at..], b"\r\n") {
+                break at + i;
+            }
+            if buf.len() - at > 1024 {
+                return Err(refused(400, "bad chunk size line"));
+            }
+            let have = buf.len() - at;
+            need!(have + 1);
+        };
+        let line = std::str::from_utf8(&buf[at..line_end]).map_err(|_| refused(400, "bad chunk size line"))?;
+        let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| refused(400, "bad chunk size line"))?;
+        at = line_end + 2;
+        if size == 0 {
+            // Trailer fields, ignored, up to the empty line.
+            loop {
+                let end = loop {
+                    if let Some(i) = memchr::memmem::find(&buf[at..], b"\r\n") {
+                        break at + i;
+                    }
+                    let have = buf.len() - at;
+                    if have > 8192 {
+                        return Err(refused(400, "bad chunk trailer"));
+                    }
+                    need!(have + 1);
+                };
+                let empty = end == at;
+                at = end + 2;
+                if empty {
+                    return Ok((body, at));
+                }
+            }
+        }
+        if start + body.len() + size > max_request {
+            return Err(too_large(max_request));
+        }
+        need!(size + 2);
+        if &buf[at + size..at + size + 2] != b"\r\n" {
+            return Err(refused(400, "bad chunk"));
+        }
+        body.extend_from_slice(&buf[at..at + size]);
+        at += size + 2;
+    }
+}
+
+fn too_large(max_request: usize) -> ReadError {
+    refused(413, format!("request is over the limit of {max_request} bytes (http-max-request-bytes)"))
 }
 
 /// Parses the request line and headers.
@@ -195,6 +284,7 @@ pub fn percent_decode(text: &[u8], plus_is_space: bool) -> Option<Vec<u8>> {
 pub fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        204 => "No Content",
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
@@ -209,12 +299,37 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
+/// Headers of every REST response: browsers may call the API from any origin (every call
+/// carries its token, no cookie is ever involved) and read the sync token.
+pub const CORS_HEADERS: &str =
+    "Access-Control-Allow-Origin: *\r\nAccess-Control-Expose-Headers: upstash-sync-token\r\n";
+
+/// The answer to a CORS preflight (`OPTIONS`): what a browser may send. It runs nothing.
+pub fn preflight_response(keep_alive: bool) -> Vec<u8> {
+    let allow = "Access-Control-Allow-Methods: GET, POST, PUT, HEAD\r\n\
+                 Access-Control-Allow-Headers: Authorization, Content-Type, Upstash-Encoding, \
+                 Upstash-Response-Format, upstash-sync-token\r\nAccess-Control-Max-Age: 86400\r\n";
+    response(204, "application/json", allow, b"", keep_alive, false)
+}
+
 /// A complete JSON response. `extra_headers` is zero or more `Name: value\r\n` lines.
 pub fn json_response(status: u16, extra_headers: &str, body: &[u8], keep_alive: bool, head_only: bool) -> Vec<u8> {
+    response(status, "application/json", extra_headers, body, keep_alive, head_only)
+}
+
+/// A complete response, with the CORS headers.
+pub fn response(
+    status: u16,
+    content_type: &str,
+    extra_headers: &str,
+    body: &[u8],
+    keep_alive: bool,
+    head_only: bool,
+) -> Vec<u8> {
+    let length = if status == 204 { String::new() } else { format!("Content-Length: {}\r\n", body.len()) };
     let mut out = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra_headers}{}\r\n",
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\n{length}{CORS_HEADERS}{extra_headers}{}\r\n",
         reason(status),
-        body.len(),
         if keep_alive { "" } else { "Connection: close\r\n" }
     )
     .into_bytes();

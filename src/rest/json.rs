@@ -369,6 +369,32 @@ pub fn write_envelope(out: &mut Vec<u8>, reply: &Reply, encoding: Encoding) {
     }
 }
 
+/// Writes a reply back in RESP2 (for `Upstash-Response-Format: resp2`).
+pub fn write_resp(out: &mut Vec<u8>, reply: &Reply) {
+    let mut line = |prefix: u8, text: &[u8]| {
+        out.push(prefix);
+        out.extend_from_slice(text);
+        out.extend_from_slice(b"\r\n");
+    };
+    match reply {
+        Reply::Simple(s) | Reply::Other(s) => line(b'+', s),
+        Reply::Error(e) => line(b'-', e),
+        Reply::Int(n) => line(b':', itoa::Buffer::new().format(*n).as_bytes()),
+        Reply::Nil => line(b'$', b"-1"),
+        Reply::Bulk(b) => {
+            line(b'$', itoa::Buffer::new().format(b.len()).as_bytes());
+            out.extend_from_slice(b);
+            out.extend_from_slice(b"\r\n");
+        }
+        Reply::Array(items) => {
+            line(b'*', itoa::Buffer::new().format(items.len()).as_bytes());
+            for item in items {
+                write_resp(out, item);
+            }
+        }
+    }
+}
+
 /// Writes `{"error": "..."}`.
 pub fn write_error(out: &mut Vec<u8>, text: &[u8]) {
     out.extend_from_slice(b"{\"error\":");
@@ -437,6 +463,10 @@ mod tests {
             r#"{"result":["a",null,1,["OK"]]}"#
         );
         assert_eq!(json(b"*1\r\n+OK\r\n", Encoding::Base64), r#"{"result":["T0s="]}"#);
+        let resp = b"*3\r\n$1\r\na\r\n$-1\r\n:-2\r\n";
+        let mut out = Vec::new();
+        write_resp(&mut out, &parse_reply(resp).unwrap().0);
+        assert_eq!(out, resp);
         let mut out = Vec::new();
         write_string(&mut out, b"\x01\xff");
         assert_eq!(String::from_utf8(out).unwrap(), "\"\\u0001\u{fffd}\"");

@@ -20,8 +20,10 @@
 //!   `data: message,CHANNEL,PAYLOAD` lines, as Upstash streams them.
 //!
 //! `Upstash-Encoding: base64` base64-encodes every string of the result except a top-level
-//! `OK`; `upstash-sync-token` is accepted and a fresh one returned on every response (one
-//! node is read-your-writes consistent by itself). Connections are kept alive.
+//! `OK`; `Upstash-Response-Format: resp2` answers with the RESP2 bytes instead;
+//! `upstash-sync-token` is accepted and a fresh one returned on every response (one node is
+//! read-your-writes consistent by itself). Connections are kept alive. Responses carry CORS
+//! headers and `OPTIONS` preflights are answered, so browsers may call the API.
 //!
 //! Commands run through the dispatcher like a client's, with one [`Client`] per connection
 //! (database 0, RESP2), after the token's checks ([`auth`]).
@@ -224,10 +226,13 @@ enum Call {
 async fn call(shared: &Shared, socket: &mut TcpStream, client: &mut Client, request: &Request) -> Option<Vec<u8>> {
     let keep_alive = request.keep_alive;
     let head_only = request.method == "HEAD";
+    if request.method == "OPTIONS" {
+        return Some(http::preflight_response(keep_alive));
+    }
     if !matches!(request.method.as_str(), "GET" | "POST" | "PUT" | "HEAD") {
         let mut body = Vec::new();
         json::write_error(&mut body, b"ERR only HEAD, GET, POST and PUT are allowed");
-        return Some(http::json_response(405, "Allow: HEAD, GET, POST, PUT\r\n", &body, keep_alive, false));
+        return Some(http::json_response(405, "Allow: HEAD, GET, POST, PUT, OPTIONS\r\n", &body, keep_alive, false));
     }
     let Some(token) = presented_token(request).and_then(|t| shared.rest.tokens.find(t)) else {
         let mut body = Vec::new();
@@ -245,6 +250,8 @@ async fn call(shared: &Shared, socket: &mut TcpStream, client: &mut Client, requ
         Some(v) if v.eq_ignore_ascii_case(b"base64") => Encoding::Base64,
         _ => Encoding::Plain,
     };
+    // `Upstash-Response-Format: resp2`: the replies as RESP2 bytes rather than JSON.
+    let resp2 = request.header("upstash-response-format").is_some_and(|v| v.eq_ignore_ascii_case(b"resp2"));
     let call = match parse_call(request) {
         Ok(call) => call,
         Err(text) => return Some(bad_request(&text)),
@@ -260,33 +267,33 @@ async fn call(shared: &Shared, socket: &mut TcpStream, client: &mut Client, requ
     if client.handle.info.lock().name.is_empty() {
         client.handle.info.lock().name = format!("rest:{}", token.name);
     }
-    let mut body = Vec::new();
-    let status = match call {
+    // `one`: a single envelope (a command, or a transaction that did not run).
+    let (status, replies, one, exec) = match call {
         Call::One(args) => {
             let reply = run_batch(shared, client, token, std::slice::from_ref(&args)).remove(0);
-            json::write_envelope(&mut body, &reply, encoding);
-            if matches!(reply, Reply::Error(_)) {
-                400
-            } else {
-                200
-            }
+            (if matches!(reply, Reply::Error(_)) { 400 } else { 200 }, vec![reply], true, false)
         }
-        Call::Pipeline(commands) => {
-            let replies = run_batch(shared, client, token, &commands);
-            write_entries(&mut body, &replies, encoding);
-            200
-        }
+        Call::Pipeline(commands) => (200, run_batch(shared, client, token, &commands), false, false),
         Call::Transaction(commands) => match run_transaction(shared, client, token, &commands) {
-            Ok(replies) => {
-                write_entries(&mut body, &replies, encoding);
-                200
-            }
-            Err(text) => {
-                json::write_error(&mut body, &text);
-                400
-            }
+            Ok(replies) => (200, replies, false, true),
+            Err(text) => (400, vec![Reply::Error(text)], true, false),
         },
     };
+    let mut body = Vec::new();
+    if resp2 {
+        // A transaction's replies go out as EXEC's array, a pipeline's one after another.
+        let replies = if exec { vec![Reply::Array(replies)] } else { replies };
+        for reply in &replies {
+            json::write_resp(&mut body, reply);
+        }
+        let content_type = "application/octet-stream";
+        return Some(http::response(status, content_type, &sync_header, &body, keep_alive, head_only));
+    }
+    if one {
+        json::write_envelope(&mut body, &replies[0], encoding);
+    } else {
+        write_entries(&mut body, &replies, encoding);
+    }
     Some(respond(status, &body))
 }
 
