@@ -607,6 +607,30 @@ fn subscribe_is_an_event_stream_of_resp_publishes() {
     });
 }
 
+#[test]
+fn client_kill_and_client_pause_apply_to_rest_calls() {
+    let server = server(&[]);
+    let mut con = server.conn();
+    let mut http = Http::connect(server.port);
+    assert_eq!(http.post("/", FULL, &json!(["set", "paused", "before"])).json(), json!({"result": "OK"}));
+    // A write waits out CLIENT PAUSE WRITE; a read does not.
+    let _: () = redis::cmd("CLIENT").arg("PAUSE").arg(60_000).arg("WRITE").query(&mut con).unwrap();
+    let mut reader = Http::connect(server.port);
+    assert_eq!(reader.post("/", FULL, &json!(["get", "paused"])).json(), json!({"result": "before"}));
+    http.send("POST", "/", &[&format!("Authorization: Bearer {FULL}")], br#"["set","paused","after"]"#);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(get_over_resp(&server, "paused").as_deref(), Some("before"));
+    let _: () = redis::cmd("CLIENT").arg("UNPAUSE").query(&mut con).unwrap();
+    assert_eq!(http.read().json(), json!({"result": "OK"}));
+    assert_eq!(get_over_resp(&server, "paused").as_deref(), Some("after"));
+    // CLIENT KILL closes a kept-alive connection that waits for its next request.
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut con).unwrap();
+    let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("SKIPME").arg("yes").query(&mut con).unwrap();
+    assert_eq!(killed, 2, "{list}");
+    assert!(http.closed());
+    assert!(reader.closed());
+}
+
 /// A port nothing listens on now.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

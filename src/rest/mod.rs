@@ -143,8 +143,24 @@ pub async fn serve(shared: &Shared, socket: &mut TcpStream, client: &mut Client,
     client.db = 0;
     loop {
         let max_request = || shared.config.read().get_u64("http-max-request-bytes") as usize;
-        let request = match tokio::time::timeout(IDLE_TIMEOUT, http::read_request(socket, &mut buf, max_request)).await
-        {
+        let handle = client.handle.clone();
+        // CLIENT KILL (and shutdown) end a connection waiting for its next request; other
+        // wake-ups leave the read going.
+        let read = {
+            let read = tokio::time::timeout(IDLE_TIMEOUT, http::read_request(socket, &mut buf, max_request));
+            tokio::pin!(read);
+            loop {
+                tokio::select! {
+                    read = &mut read => break read,
+                    _ = handle.wake.notified() => {
+                        if handle.is_killed() {
+                            return;
+                        }
+                    }
+                }
+            }
+        };
+        let request = match read {
             Err(_) => {
                 if !buf.is_empty() {
                     let _ = socket.write_all(&error_response(408, "request timed out", false)).await;
@@ -268,6 +284,7 @@ async fn call(shared: &Shared, socket: &mut TcpStream, client: &mut Client, requ
         client.handle.info.lock().name = format!("rest:{}", token.name);
     }
     // `one`: a single envelope (a command, or a transaction that did not run).
+    wait_out_pause(shared, &call).await;
     let (status, replies, one, exec) = match call {
         Call::One(args) => {
             let reply = run_batch(shared, client, token, std::slice::from_ref(&args)).remove(0);
@@ -295,6 +312,32 @@ async fn call(shared: &Shared, socket: &mut TcpStream, client: &mut Client, requ
         write_entries(&mut body, &replies, encoding);
     }
     Some(respond(status, &body))
+}
+
+/// Holds the call while CLIENT PAUSE applies to it: during a pause of ALL every call, during
+/// a pause of WRITE one that writes or may replicate, as a RESP client's commands are held.
+async fn wait_out_pause(shared: &Shared, call: &Call) {
+    let writes = |args: &Vec<Bytes>| {
+        table::lookup_command(args)
+            .is_some_and(|spec| spec.flags & (commands::flags::WRITE | commands::flags::MAY_REPLICATE) != 0)
+    };
+    let any_write = match call {
+        Call::One(args) => writes(args),
+        Call::Pipeline(commands) | Call::Transaction(commands) => commands.iter().any(writes),
+    };
+    // Bounded by the pause's own deadline, re-read after every wake-up.
+    loop {
+        let resumed = shared.pause.resumed.notified();
+        let Some((until, writes_only)) = shared.pause.active() else { return };
+        if writes_only && !any_write {
+            return;
+        }
+        let left = Duration::from_millis(until.saturating_sub(crate::storage::now_ms()));
+        tokio::select! {
+            _ = tokio::time::sleep(left) => {}
+            _ = resumed => {}
+        }
+    }
 }
 
 /// `[{"result": ...}, {"error": ...}, ...]`.
