@@ -168,7 +168,14 @@ fn one_command_in_the_body_and_path_style() {
     let r = http.post("/", FULL, &json!(["get"]));
     assert_eq!(r.json(), json!({"error": "ERR wrong number of arguments for 'get' command"}));
     // Connection state stays out of REST.
-    for command in [json!(["select", "1"]), json!(["multi"]), json!(["blpop", "l", "0"]), json!(["auth", "x"])] {
+    for command in [
+        json!(["select", "1"]),
+        json!(["multi"]),
+        json!(["blpop", "l", "0"]),
+        json!(["auth", "x"]),
+        json!(["client", "setname", "x"]),
+        json!(["client", "reply", "off"]),
+    ] {
         let r = http.post("/", FULL, &command);
         assert_eq!(r.status, 400, "{command}");
         assert!(r.json()["error"].as_str().unwrap().contains("not available over the REST API"), "{command}");

@@ -148,8 +148,7 @@ pub fn connection_state_command(spec: &CommandSpec) -> bool {
             | "unsubscribe"
             | "punsubscribe"
             | "sunsubscribe"
-    ) || spec.full_name() == "client|reply"
-        || spec.full_name() == "client|tracking"
+    ) || (spec.parent == "client" && matches!(spec.name, "reply" | "tracking" | "caching" | "setname" | "no-evict"))
         || spec.flags & flags::BLOCKING != 0
 }
 

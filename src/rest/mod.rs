@@ -49,6 +49,9 @@ use tokio::net::{TcpListener, TcpStream};
 /// arrive whole.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How often a quiet event stream gets a comment line.
+const SSE_HEARTBEAT: Duration = Duration::from_secs(30);
+
 /// The error text of a call without a valid token, as Upstash words it.
 const UNAUTHORIZED: &str = "WRONGPASS invalid or missing auth token";
 
@@ -280,11 +283,15 @@ async fn call(shared: &Shared, socket: &mut TcpStream, client: &mut Client, requ
             };
         }
     }
-    if client.handle.info.lock().name.is_empty() {
-        client.handle.info.lock().name = format!("rest:{}", token.name);
+    {
+        // CLIENT LIST names the token of the connection's latest call.
+        let mut info = client.handle.info.lock();
+        if info.name.strip_prefix("rest:") != Some(token.name.as_str()) {
+            info.name = format!("rest:{}", token.name);
+        }
     }
-    // `one`: a single envelope (a command, or a transaction that did not run).
     wait_out_pause(shared, &call).await;
+    // `one`: a single envelope (a command, or a transaction that did not run).
     let (status, replies, one, exec) = match call {
         Call::One(args) => {
             let reply = run_batch(shared, client, token, std::slice::from_ref(&args)).remove(0);
@@ -578,6 +585,13 @@ async fn subscribe(
                 Ok(0) | Err(_) => return Ok(()),
                 Ok(_) => {}
             },
+            // A comment line now and then keeps proxies from closing a quiet stream (and
+            // finds a peer that is gone); clients skip lines that are not `data: `.
+            _ = tokio::time::sleep(SSE_HEARTBEAT) => {
+                if socket.write_all(b": keep-alive\n\n").await.is_err() {
+                    return Ok(());
+                }
+            }
         }
     }
 }
