@@ -182,6 +182,16 @@ pub async fn serve(shared: &Shared, socket: &mut TcpStream, client: &mut Client,
         if client.handle.is_killed() {
             return;
         }
+        // The request counts in the client's memory (and so in used_memory and against
+        // maxmemory-clients) while it is served, as a RESP client's query buffer does.
+        let held = crate::client::CLIENT_BASE_MEMORY + buf.capacity() + request.body.len() + request.raw_head.len();
+        shared.set_client_memory(&client.handle, held);
+        if shared.settings.maxmemory_clients.load(Ordering::Relaxed) > 0 && shared.clients_over_limit() {
+            shared.evict_clients();
+            if client.handle.is_killed() {
+                return;
+            }
+        }
         if request.path == "/metrics" {
             crate::metrics::http::exchange(shared, socket, request.raw_head, crate::metrics::http::Origin::MainPort)
                 .await;
@@ -198,6 +208,7 @@ pub async fn serve(shared: &Shared, socket: &mut TcpStream, client: &mut Client,
             // An event stream ran until the peer went away.
             None => return,
         }
+        shared.set_client_memory(&client.handle, crate::client::CLIENT_BASE_MEMORY + buf.capacity());
         client.publish_info();
     }
 }
