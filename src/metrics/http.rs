@@ -200,7 +200,7 @@ fn authorized(head: &[u8], password: &[u8]) -> bool {
         };
         let (scheme, credential) = (&value[..space], value[space + 1..].trim_ascii());
         if scheme.eq_ignore_ascii_case(b"bearer") {
-            return same_secret(credential, password);
+            return crate::util::same_secret(credential, password);
         }
         if !scheme.eq_ignore_ascii_case(b"basic") {
             return false;
@@ -209,19 +209,10 @@ fn authorized(head: &[u8], password: &[u8]) -> bool {
             return false;
         };
         match decoded.iter().position(|&b| b == b':') {
-            Some(colon) => same_secret(&decoded[colon + 1..], password),
+            Some(colon) => crate::util::same_secret(&decoded[colon + 1..], password),
             None => false,
         }
     })
-}
-
-/// Compares in time independent of where the inputs differ, as Redis compares passwords.
-fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    let mut diff = given.len() ^ expected.len();
-    for (i, &e) in expected.iter().enumerate() {
-        diff |= (given.get(i).copied().unwrap_or(0) ^ e) as usize;
-    }
-    diff == 0
 }
 
 /// Standard base64 (RFC 4648, padding optional); `None` for anything else.

@@ -100,21 +100,12 @@ impl Tokens {
     pub fn find(&self, given: &[u8]) -> Option<&Token> {
         let mut found = None;
         for token in &self.0 {
-            if same_secret(given, token.secret.as_bytes()) && found.is_none() {
+            if crate::util::same_secret(given, token.secret.as_bytes()) && found.is_none() {
                 found = Some(token);
             }
         }
         found
     }
-}
-
-/// Compares in time independent of where the inputs differ.
-fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    let mut diff = given.len() ^ expected.len();
-    for (i, &e) in expected.iter().enumerate() {
-        diff |= (given.get(i).copied().unwrap_or(0) ^ e) as usize;
-    }
-    diff == 0
 }
 
 /// Commands without keys a tenant token may run: they read nothing of other tenants.
