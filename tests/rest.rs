@@ -171,7 +171,6 @@ fn one_command_in_the_body_and_path_style() {
     for command in [
         json!(["select", "1"]),
         json!(["multi"]),
-        json!(["blpop", "l", "0"]),
         json!(["auth", "x"]),
         json!(["client", "setname", "x"]),
         json!(["client", "reply", "off"]),
@@ -615,6 +614,40 @@ fn subscribe_is_an_event_stream_of_resp_publishes() {
 }
 
 #[test]
+fn blocking_commands_wait_as_calls_of_their_own() {
+    let server = server(&[]);
+    let mut http = Http::connect(server.port);
+    // Served by a push over RESP while it waits.
+    http.send("POST", "/", &[&format!("Authorization: Bearer {FULL}")], br#"["blpop","queue",10]"#);
+    let mut con = server.conn();
+    common::wait_blocked(&mut con, 1);
+    let _: i64 = redis::cmd("RPUSH").arg("queue").arg("job-1").query(&mut con).unwrap();
+    assert_eq!(http.read().json(), json!({"result": ["queue", "job-1"]}));
+    // Its timeout passes: null, as over RESP.
+    let r = http.post("/", FULL, &json!(["blpop", "queue", "0.2"]));
+    assert_eq!((r.status, r.json()), (200, json!({"result": null})));
+    // Data already there: no wait.
+    let _: i64 = redis::cmd("RPUSH").arg("queue").arg("job-2").query(&mut con).unwrap();
+    assert_eq!(http.post("/", FULL, &json!(["brpop", "queue", 0])).json(), json!({"result": ["queue", "job-2"]}));
+    // In a pipeline it would hold the commands after it: refused there.
+    let r = http.post("/pipeline", FULL, &json!([["blpop", "queue", 0], ["ping"]]));
+    assert!(r.json()[0]["error"].as_str().unwrap().contains("not available in a REST pipeline"));
+    assert_eq!(r.json()[1], json!({"result": "PONG"}));
+    // In a transaction it does not block, as in MULTI.
+    let r = http.post("/multi-exec", FULL, &json!([["blpop", "queue", 0], ["ping"]]));
+    assert_eq!(r.json(), json!([{"result": null}, {"result": "PONG"}]));
+    // A waiting call whose peer goes away stops waiting.
+    let mut gone = Http::connect(server.port);
+    gone.send("POST", "/", &[&format!("Authorization: Bearer {FULL}")], br#"["blpop","never",0]"#);
+    common::wait_blocked(&mut con, 1);
+    drop(gone);
+    common::wait_for(5, "the blocked REST client to go", || common::blocked_clients(&mut con) == 0);
+    // A tenant token is checked before it waits.
+    let r = http.post("/", ACME, &json!(["blpop", "globex:q", 0]));
+    assert_eq!(r.status, 400);
+}
+
+#[test]
 fn client_kill_and_client_pause_apply_to_rest_calls() {
     let server = server(&[]);
     let mut con = server.conn();
@@ -632,8 +665,16 @@ fn client_kill_and_client_pause_apply_to_rest_calls() {
     assert_eq!(get_over_resp(&server, "paused").as_deref(), Some("after"));
     // CLIENT KILL closes a kept-alive connection that waits for its next request.
     let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut con).unwrap();
-    let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("SKIPME").arg("yes").query(&mut con).unwrap();
-    assert_eq!(killed, 2, "{list}");
+    let rest_ids: Vec<&str> = list
+        .lines()
+        .filter(|l| l.contains(" name=rest:app "))
+        .map(|l| l.split(' ').next().unwrap().trim_start_matches("id="))
+        .collect();
+    assert_eq!(rest_ids.len(), 2, "{list}");
+    for id in rest_ids {
+        let killed: i64 = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id).query(&mut con).unwrap();
+        assert_eq!(killed, 1);
+    }
     assert!(http.closed());
     assert!(reader.closed());
 }

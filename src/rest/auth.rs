@@ -115,6 +115,7 @@ pub const TENANT_KEYLESS_ALLOWED: &[&str] = &["ping", "echo", "time", "command",
 /// token: a REST call stands alone (SELECT, AUTH or CLIENT REPLY would leak into the next
 /// call on a kept-alive connection and not into one on another connection). `/multi-exec`
 /// is the transaction of REST; `SUBSCRIBE` is served as an event stream of its own.
+/// (Blocking commands block only as a call of their own; see `crate::rest`.)
 pub fn connection_state_command(spec: &CommandSpec) -> bool {
     let name = if spec.parent.is_empty() || spec.parent == spec.name { spec.name } else { spec.parent };
     matches!(
@@ -140,7 +141,6 @@ pub fn connection_state_command(spec: &CommandSpec) -> bool {
             | "punsubscribe"
             | "sunsubscribe"
     ) || (spec.parent == "client" && matches!(spec.name, "reply" | "tracking" | "caching" | "setname" | "no-evict"))
-        || spec.flags & flags::BLOCKING != 0
 }
 
 /// How a tenant token's `SCAN`/`KEYS` reply must be filtered.

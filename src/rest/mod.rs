@@ -26,7 +26,9 @@
 //! headers and `OPTIONS` preflights are answered, so browsers may call the API.
 //!
 //! Commands run through the dispatcher like a client's, with one [`Client`] per connection
-//! (database 0, RESP2), after the token's checks ([`auth`]).
+//! (database 0, RESP2), after the token's checks ([`auth`]). A blocking command sent alone
+//! waits for its reply as a RESP client's does; CLIENT PAUSE holds calls, CLIENT KILL ends
+//! the connection.
 
 pub mod auth;
 pub mod http;
@@ -209,6 +211,7 @@ pub async fn serve(shared: &Shared, socket: &mut TcpStream, client: &mut Client,
             None => return,
         }
         shared.set_client_memory(&client.handle, crate::client::CLIENT_BASE_MEMORY + buf.capacity());
+        client.handle.last_active_ms.store(crate::storage::now_ms(), Ordering::Relaxed);
         client.publish_info();
     }
 }
@@ -305,7 +308,10 @@ async fn call(shared: &Shared, socket: &mut TcpStream, client: &mut Client, requ
     // `one`: a single envelope (a command, or a transaction that did not run).
     let (status, replies, one, exec) = match call {
         Call::One(args) => {
-            let reply = run_batch(shared, client, token, std::slice::from_ref(&args)).remove(0);
+            let mut reply = run_batch(shared, client, token, std::slice::from_ref(&args)).remove(0);
+            if client.blocked.is_some() {
+                reply = wait_blocked(shared, socket, client).await?;
+            }
             (if matches!(reply, Reply::Error(_)) { 400 } else { 200 }, vec![reply], true, false)
         }
         Call::Pipeline(commands) => (200, run_batch(shared, client, token, &commands), false, false),
@@ -427,13 +433,24 @@ fn arity_ok(spec: &commands::CommandSpec, args: &[Bytes]) -> bool {
 }
 
 /// Runs each command (checked for the token) and returns its reply; one keyspace lock over
-/// the batch, as a pipelined batch of a RESP client.
+/// the batch, as a pipelined batch of a RESP client. A blocking command that has to wait
+/// (BLPOP on an empty list) may only be a call of its own: it leaves `client.blocked` set
+/// and the caller waits ([`wait_blocked`]); in a pipeline it is refused, as it would hold
+/// the commands after it.
 fn run_batch(shared: &Shared, client: &mut Client, token: &auth::Token, commands: &[Vec<Bytes>]) -> Vec<Reply> {
     let mut out = ReplyBuf::new();
     let mut replies = Vec::with_capacity(commands.len());
     {
         let mut ctx = Ctx::new(shared, client, &mut out);
         for args in commands {
+            let blocking = table::lookup_command(args).is_some_and(|s| s.flags & commands::flags::BLOCKING != 0);
+            if blocking && commands.len() > 1 {
+                let text =
+                    "ERR blocking commands are not available in a REST pipeline: send them as a call of their own";
+                ctx.shared.record_errors("ERR", 1);
+                replies.push(Reply::Error(Bytes::from_static(text.as_bytes())));
+                continue;
+            }
             replies.push(run_checked(&mut ctx, token, args, false));
         }
     }
@@ -459,6 +476,10 @@ fn run_checked(ctx: &mut Ctx, token: &auth::Token, args: &[Bytes], subscribing: 
     };
     let mark = ctx.out.len();
     commands::execute(ctx, args);
+    if ctx.client.blocked.is_some() {
+        // The reply comes when the wait ends.
+        return Reply::Nil;
+    }
     let reply = json::parse_reply(&ctx.out.buf[mark..]).map(|(r, _)| r);
     ctx.out.buf.truncate(mark);
     let mut reply = reply.unwrap_or_else(|| Reply::Error(Bytes::from_static(b"ERR internal error: unreadable reply")));
@@ -477,6 +498,56 @@ fn run_checked(ctx: &mut Ctx, token: &auth::Token, args: &[Bytes], subscribing: 
         }
     }
     reply
+}
+
+/// Waits for a blocked command's reply: another client serves it, its timeout passes, or
+/// it is unblocked. `None` (no response) when the peer closed the connection or the client
+/// was killed meanwhile; the wait is then dropped.
+async fn wait_blocked(shared: &Shared, socket: &TcpStream, client: &mut Client) -> Option<Reply> {
+    let handle = client.handle.clone();
+    // Stops watching the socket once it holds the next pipelined request (it stays readable).
+    let mut watch_socket = true;
+    let mut byte = [0u8; 1];
+    loop {
+        let deadline = client.blocked.and_then(|b| b.deadline);
+        let until_deadline = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = handle.wake.notified() => {}
+            _ = until_deadline => {}
+            peeked = socket.peek(&mut byte), if watch_socket => {
+                match peeked {
+                    Ok(0) | Err(_) => {
+                        crate::commands::blocking::forget(shared, client);
+                        client.blocked = None;
+                        return None;
+                    }
+                    Ok(_) => watch_socket = false,
+                }
+            }
+        }
+        if handle.is_killed() {
+            crate::commands::blocking::forget(shared, client);
+            client.blocked = None;
+            return None;
+        }
+        let mut out = ReplyBuf::new();
+        if crate::commands::blocking::finish_wait(shared, client, &mut out) {
+            let bytes = match handle.take_outbox() {
+                Some(served) => served.to_vec(),
+                None => out.buf.to_vec(),
+            };
+            crate::aof::after_batch(shared);
+            let reply = json::parse_reply(&bytes).map(|(r, _)| r);
+            return Some(
+                reply.unwrap_or_else(|| Reply::Error(Bytes::from_static(b"ERR internal error: unreadable reply"))),
+            );
+        }
+    }
 }
 
 /// `/multi-exec`: every command is checked first (one refused refuses the whole
