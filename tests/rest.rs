@@ -514,6 +514,11 @@ fn tenant_token_is_confined_to_its_tenant() {
             r.json()
         );
     }
+    // Its own tenant's statistics, not another's.
+    let info = http.post("/", ACME, &json!(["tenant", "info", "acme"])).json();
+    assert!(info["result"].as_array().unwrap().contains(&json!("keys")), "{info}");
+    assert_eq!(http.post("/", ACME, &json!(["tenant", "info", "globex"])).status, 400);
+    assert_eq!(http.post("/", ACME, &json!(["tenant", "list"])).status, 400);
     // KEYS and SCAN see only the tenant's keys.
     let mut keys: Vec<String> =
         serde_json::from_value(http.post("/", ACME, &json!(["keys", "*"])).json()["result"].clone()).unwrap();

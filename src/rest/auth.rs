@@ -13,7 +13,8 @@
 //!   every key argument the command table names must resolve to `T`, channels of
 //!   `PUBLISH`/`SUBSCRIBE` are resolved as keys are, `SCAN` and `KEYS` run with their
 //!   replies filtered to the tenant's keys, and every other command without keys is refused
-//!   unless it is on a short list of harmless ones ([`TENANT_KEYLESS_ALLOWED`]). Scripts are
+//!   unless it is on a short list of harmless ones ([`TENANT_KEYLESS_ALLOWED`]) or is
+//!   `TENANT INFO|GETLIMIT` of its own tenant. Scripts are
 //!   refused (a script can reach any key whatever it declares), as are `SORT ... BY|GET`
 //!   (patterns that read other keys), admin commands and pattern subscriptions.
 //!
@@ -188,6 +189,10 @@ pub fn check(
         }
         "subscribe" | "ssubscribe" if subscribing => {
             return if args[1..].iter().all(|c| own(c)) { Ok(Confine::None) } else { Err(foreign_key()) };
+        }
+        // Its own tenant's statistics and limits, by name.
+        "info" | "getlimit" if spec.parent == "tenant" => {
+            return if args[2] == tenant.as_bytes() { Ok(Confine::None) } else { Err(refuse()) };
         }
         "keys" => return Ok(Confine::KeysReply),
         "scan" => return Ok(Confine::ScanReply),
