@@ -728,7 +728,8 @@ fn http_port_and_metrics_beside_rest() {
 /// The real `@upstash/redis` client (tests/node, pinned by its package-lock.json) against the
 /// server: set/get with EX, mget/mset, incr, del, expire, pipeline, multi-exec, a sliding-
 /// window rate limiter on a sorted set, JSON values, subscribe, and a tenant token refused
-/// another tenant's key. CI installs node and the package (`.ci/run`).
+/// another tenant's key; on `http-port` and on the main port. CI installs node and the
+/// package (`.ci/run`).
 #[test]
 fn upstash_redis_client() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node");
@@ -738,10 +739,18 @@ fn upstash_redis_client() {
     );
     let port = free_port();
     let port_text = port.to_string();
-    let _server = server(&["--http-port", &port_text, "--http-bind", "127.0.0.1"]);
+    // On http-port, then on the main port of a fresh server.
+    let on_http_port = server(&["--http-port", &port_text, "--http-bind", "127.0.0.1"]);
+    run_node(&dir, port);
+    drop(on_http_port);
+    let main_port = server(&[]);
+    run_node(&dir, main_port.port);
+}
+
+fn run_node(dir: &std::path::Path, port: u16) {
     let output = std::process::Command::new("node")
         .arg(dir.join("upstash.mjs"))
-        .current_dir(&dir)
+        .current_dir(dir)
         .env("UPSTASH_URL", format!("http://127.0.0.1:{port}"))
         .env("UPSTASH_TOKEN", FULL)
         .env("TENANT_TOKEN", ACME)
@@ -750,6 +759,6 @@ fn upstash_redis_client() {
         .expect("run node (install nodejs)");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "node tests/node/upstash.mjs failed:\n{stdout}\n{stderr}");
+    assert!(output.status.success(), "node tests/node/upstash.mjs failed on port {port}:\n{stdout}\n{stderr}");
     assert!(stdout.contains("12 passed, 0 failed"), "{stdout}");
 }
