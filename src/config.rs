@@ -173,6 +173,13 @@ pub static DIRECTIVES: &[Directive] = &[
     // Addresses of the metrics-port listener, in `bind` syntax; settable only to its value.
     d("metrics-bind", "127.0.0.1 -::1", Kind::Text, true),
     d("metrics-max-tenants", "1000", Kind::Int(1, 1_000_000), true),
+    // The REST API (see crate::rest): its own listener (0 = off; the main port serves it too
+    // once an `http-token` line exists), the addresses it binds, and the largest request
+    // (head and body) it reads, 1 MB as Upstash's free tier. Port and bind are settable only
+    // to their current values, like metrics-port.
+    d("http-port", "0", Kind::Int(0, 65535), true),
+    d("http-bind", "* -::*", Kind::Text, true),
+    d("http-max-request-bytes", "1048576", Kind::Memory, true),
     d("stats-key-pattern", "", Kind::Special, true),
     d("lazyfree-lazy-user-del", "no", Kind::Enum(YESNO_ASYNC), true),
     d("lazyfree-lazy-user-flush", "no", Kind::Enum(YESNO_ASYNC), true),
@@ -387,6 +394,8 @@ pub struct Config {
     values: BTreeMap<&'static str, String>,
     /// `tenant NAME option value ...` lines, in file order (applied by the tenants module).
     pub tenant_lines: Vec<Vec<String>>,
+    /// `http-token NAME TOKEN [tenant T] [readonly]` lines, in file order (see crate::rest).
+    pub http_token_lines: Vec<Vec<String>>,
     /// Where the configuration came from, for the startup log.
     pub source: String,
     /// The configuration file read at startup (CONFIG REWRITE writes back to it).
@@ -402,6 +411,7 @@ impl Default for Config {
         Config {
             values: DIRECTIVES.iter().map(|d| (d.name, d.default.to_string())).collect(),
             tenant_lines: Vec::new(),
+            http_token_lines: Vec::new(),
             source: "embedded defaults".into(),
             file: None,
             given: BTreeSet::new(),
@@ -586,6 +596,11 @@ impl Config {
             self.tenant_lines.push(args.to_vec());
             return Ok(());
         }
+        if name.eq_ignore_ascii_case("http-token") {
+            crate::rest::auth::Token::parse(args)?;
+            self.http_token_lines.push(args.to_vec());
+            return Ok(());
+        }
         if let Some((ignored, _)) = IGNORED_DIRECTIVES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
             if args.is_empty() {
                 return Err("Bad directive or wrong number of arguments".into());
@@ -645,6 +660,15 @@ impl Config {
         {
             return Err(format!(
                 "CONFIG SET failed (possibly related to argument '{0}') - the metrics listener is bound at \
+                 startup: changing {0} at run time is not supported by this server",
+                dir.name
+            ));
+        }
+        if matches!(dir.name, "http-port" | "http-bind")
+            && canonicalize(dir, value).is_ok_and(|v| v != self.get(dir.name))
+        {
+            return Err(format!(
+                "CONFIG SET failed (possibly related to argument '{0}') - the REST listener is bound at \
                  startup: changing {0} at run time is not supported by this server",
                 dir.name
             ));

@@ -50,6 +50,22 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
     let _ = client_loop(&shared, &mut socket, &mut session.client).await;
 }
 
+/// Serves a connection of the `http-port` listener: REST calls only, as a client holding a
+/// `maxclients` slot like any other (CLIENT LIST shows it, CLIENT KILL ends it). Protected
+/// mode does not apply: every call needs a token, and none runs without one.
+pub async fn serve_rest(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr) {
+    let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+    let laddr = socket.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let handle = ClientHandle::new(id, addr.to_string(), laddr, socket.as_raw_fd());
+    let Some(mut session) = ClientSession::open(&shared, handle) else {
+        shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        let body = b"{\"error\":\"ERR max number of clients reached\"}";
+        let _ = socket.write_all(&crate::rest::http::json_response(503, "", body, false, false)).await;
+        return;
+    };
+    crate::rest::serve(&shared, &mut socket, &mut session.client, Vec::new()).await;
+}
+
 /// A client holding one of the `maxclients` slots. Dropping it gives the slot back and
 /// forgets the client everywhere — also when its task panics and unwinds, so that a bug hit
 /// by one client closes only that connection and never leaks a slot.
@@ -272,8 +288,13 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
         }
         if sniffing {
             use crate::metrics::http::{exchange, sniff, Sniff};
-            match sniff(&rbuf) {
+            let rest = shared.rest.enabled();
+            match sniff(&rbuf, rest) {
                 Sniff::NeedMore => continue,
+                Sniff::Http if rest && crate::rest::is_rest_request(&rbuf) => {
+                    crate::rest::serve(shared, socket, client, rbuf.to_vec()).await;
+                    return Ok(());
+                }
                 Sniff::Http => {
                     exchange(shared, socket, rbuf.to_vec(), Origin::MainPort).await;
                     return Ok(());

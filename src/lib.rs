@@ -3,7 +3,7 @@
 //!
 //! Layers, each importing only from the ones below it (`tests/layering.rs` checks the two
 //! lowest): network (`server`, `connection`, `client`, `protocol`, `pubsub`, `metrics`,
-//! `cmdline`, `config`, `expire`, `latency`) → [`commands`] (with [`scripting`], which runs
+//! `cmdline`, `config`, `expire`, `latency`, `rest`) → [`commands`] (with [`scripting`], which runs
 //! commands from Lua) → [`engine`] → [`base`].
 
 pub mod aof;
@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod persistence;
 pub mod protocol;
 pub mod pubsub;
+pub mod rest;
 pub mod scripting;
 pub mod server;
 

@@ -131,6 +131,8 @@ pub struct Shared {
     pub aof: crate::aof::Aof,
     /// EVAL and FUNCTION: the Lua state and the running script.
     pub scripting: crate::scripting::Scripting,
+    /// The REST API's tokens (`http-token` lines, read at startup).
+    pub rest: crate::rest::Rest,
 }
 
 /// Compiles `tenant-key-pattern` and `tenant-key-separator` from the configuration.
@@ -161,6 +163,7 @@ impl Shared {
         let client_memory = keyspace.client_memory.clone();
         let config_file = config.file.clone();
         let started_unix = crate::storage::now_ms() / 1000;
+        let rest = crate::rest::Rest::from_config(&config)?;
         let shared = Arc::new(Shared {
             keyspace: Mutex::new(keyspace),
             settings: Settings {
@@ -212,6 +215,7 @@ impl Shared {
             persistence: crate::persistence::Persistence::new(started_unix),
             aof: crate::aof::Aof::default(),
             scripting: crate::scripting::Scripting::default(),
+            rest,
         });
         let names: Vec<&str> = crate::config::DIRECTIVES.iter().map(|d| d.name).collect();
         for name in names {
@@ -614,6 +618,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     );
     // Bound before the ready line, so a scrape right after it finds the endpoint.
     crate::metrics::http::start(&shared);
+    crate::rest::start(&shared)?;
     tracing::info!("Server initialized");
     // With appendonly yes the AOF decides what is loaded, as in Redis.
     if crate::aof::configured(&shared) {

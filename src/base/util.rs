@@ -176,6 +176,16 @@ pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// Whether `given` equals the secret `expected`, in time independent of where they differ
+/// (passwords, REST tokens), so that timing tells nothing about the secret.
+pub fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    let mut diff = given.len() ^ expected.len();
+    for (i, &e) in expected.iter().enumerate() {
+        diff |= (given.get(i).copied().unwrap_or(0) ^ e) as usize;
+    }
+    diff == 0
+}
+
 /// ASCII-lowercases `name` into `buf` without allocating; `None` if it does not fit.
 pub fn lowercase<'b>(name: &[u8], buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
     if name.len() > buf.len() {

@@ -5,7 +5,8 @@
 //! On the main port, with `requirepass` set, every request needs the password: HTTP Basic
 //! (any user name) or `Authorization: Bearer <password>`; without it the answer is 401.
 //! The main port never runs HTTP as commands: an HTTP request line opens an HTTP exchange,
-//! and `POST`/`Host:` lines are refused by the connection as cross-protocol requests.
+//! and `POST`/`Host:` lines are refused by the connection as cross-protocol requests —
+//! except the authenticated calls of the REST API (see `crate::rest`) once tokens exist.
 //!
 //! One request per connection (`Connection: close`): scrapes are a few per minute, and a
 //! minimal HTTP/1.1 exchange keeps this free of a web framework.
@@ -85,10 +86,11 @@ pub enum Sniff {
 /// Classifies the first bytes of a connection. Only a complete line of the form
 /// `METHOD target HTTP/1.x` (an upper-case method) is HTTP: `GET /key` without the version
 /// is the inline command. `POST` is left to the connection, which refuses it as a
-/// cross-protocol request, as Redis does; other methods get 405 from [`exchange`].
-pub fn sniff(buf: &[u8]) -> Sniff {
+/// cross-protocol request, as Redis does, unless `post_is_http` (the REST API is on: the
+/// connection hands it a well-formed request line); other methods get 405 from [`exchange`].
+pub fn sniff(buf: &[u8], post_is_http: bool) -> Sniff {
     let method_len = buf.iter().take_while(|b| b.is_ascii_uppercase()).count();
-    if method_len == 0 || buf.starts_with(b"POST") {
+    if method_len == 0 || (!post_is_http && buf.starts_with(b"POST")) {
         return Sniff::NotHttp;
     }
     if method_len == buf.len() {
@@ -198,7 +200,7 @@ fn authorized(head: &[u8], password: &[u8]) -> bool {
         };
         let (scheme, credential) = (&value[..space], value[space + 1..].trim_ascii());
         if scheme.eq_ignore_ascii_case(b"bearer") {
-            return same_secret(credential, password);
+            return crate::util::same_secret(credential, password);
         }
         if !scheme.eq_ignore_ascii_case(b"basic") {
             return false;
@@ -207,19 +209,10 @@ fn authorized(head: &[u8], password: &[u8]) -> bool {
             return false;
         };
         match decoded.iter().position(|&b| b == b':') {
-            Some(colon) => same_secret(&decoded[colon + 1..], password),
+            Some(colon) => crate::util::same_secret(&decoded[colon + 1..], password),
             None => false,
         }
     })
-}
-
-/// Compares in time independent of where the inputs differ, as Redis compares passwords.
-fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    let mut diff = given.len() ^ expected.len();
-    for (i, &e) in expected.iter().enumerate() {
-        diff |= (given.get(i).copied().unwrap_or(0) ^ e) as usize;
-    }
-    diff == 0
 }
 
 /// Standard base64 (RFC 4648, padding optional); `None` for anything else.
@@ -291,18 +284,20 @@ mod tests {
 
     #[test]
     fn sniffing() {
-        assert_eq!(sniff(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"), Sniff::Http);
-        assert_eq!(sniff(b"HEAD / HTTP/1.0\r\n"), Sniff::Http);
-        assert_eq!(sniff(b"GET /metrics\r\n"), Sniff::NotHttp);
-        assert_eq!(sniff(b"GET /metr"), Sniff::NeedMore);
-        assert_eq!(sniff(b"GE"), Sniff::NeedMore);
-        assert_eq!(sniff(b"GET key\r\n"), Sniff::NotHttp);
-        assert_eq!(sniff(b"*1\r\n$4\r\nPING\r\n"), Sniff::NotHttp);
-        assert_eq!(sniff(b"PING\r\n"), Sniff::NotHttp);
-        assert_eq!(sniff(b"DELETE /x HTTP/1.1\r\n"), Sniff::Http);
-        assert_eq!(sniff(b"POST / HTTP/1.1\r\n"), Sniff::NotHttp);
-        assert_eq!(sniff(b"SET a b\r\n"), Sniff::NotHttp);
-        assert_eq!(sniff(b"PIN"), Sniff::NeedMore);
+        assert_eq!(sniff(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", false), Sniff::Http);
+        assert_eq!(sniff(b"HEAD / HTTP/1.0\r\n", false), Sniff::Http);
+        assert_eq!(sniff(b"GET /metrics\r\n", false), Sniff::NotHttp);
+        assert_eq!(sniff(b"GET /metr", false), Sniff::NeedMore);
+        assert_eq!(sniff(b"GE", false), Sniff::NeedMore);
+        assert_eq!(sniff(b"GET key\r\n", false), Sniff::NotHttp);
+        assert_eq!(sniff(b"*1\r\n$4\r\nPING\r\n", false), Sniff::NotHttp);
+        assert_eq!(sniff(b"PING\r\n", false), Sniff::NotHttp);
+        assert_eq!(sniff(b"DELETE /x HTTP/1.1\r\n", false), Sniff::Http);
+        assert_eq!(sniff(b"POST / HTTP/1.1\r\n", false), Sniff::NotHttp);
+        assert_eq!(sniff(b"SET a b\r\n", false), Sniff::NotHttp);
+        assert_eq!(sniff(b"PIN", false), Sniff::NeedMore);
+        assert_eq!(sniff(b"POST /pipeline HTTP/1.1\r\n", true), Sniff::Http);
+        assert_eq!(sniff(b"POST key\r\n", true), Sniff::NotHttp);
     }
 
     #[test]
