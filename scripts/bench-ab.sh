@@ -11,6 +11,7 @@
 #                                  # (everysec by default) in a temporary directory (B)
 #   scripts/bench-ab.sh baseline   # no flags on either side: compares two builds (TC_BIN_B)
 #   scripts/bench-ab.sh collections  # the same for LPUSH, SADD, HSET, ZADD (one big collection each)
+#   scripts/bench-ab.sh huge-pages # heap-huge-pages no (A) vs yes (B), standard and collection rows
 #   scripts/bench-ab.sh refusing-quotas  # 100 tenants with quotas under noeviction, so writes
 #                                  # over a quota are refused, on both sides (two builds)
 #
@@ -26,7 +27,7 @@
 # B's flags in the first process and A's in the second; the geometric mean of the ratios of
 # a run with SWAP=0 and one with SWAP=1 cancels the processes' own difference.
 #
-# Environment: ROUNDS (5), N_P1 (100000), N_P16 (600000), CLIENTS (50), SWAP (0), TC_BIN
+# Environment: ONLY (row names to keep, e.g. "LPUSH SADD"), ROUNDS (5), N_P1 (100000), N_P16 (600000), CLIENTS (50), SWAP (0), TC_BIN
 # (target/release/tenantcache, built if missing), TC_BIN_B (the binary B runs; TC_BIN by
 # default, another build to compare two builds with the same flags), PORT_A (26601),
 # PORT_B (26602).
@@ -94,6 +95,12 @@ case "$PRESET" in
         FLAGS_B=()
         ROWS=$'LPUSH\t-t lpush -r 100000 -d 64\nSADD\t-t sadd -r 100000\nHSET\t-t hset -r 100000 -d 64\nZADD\t-t zadd -r 100000'
         DESCRIBE="A: $TC_BIN; B: $TC_BIN_B; both without flags, collection rows"
+        ;;
+    huge-pages)
+        FLAGS_A=(--heap-huge-pages no)
+        FLAGS_B=(--heap-huge-pages yes)
+        ROWS="$STANDARD_ROWS"$'\nLPUSH\t-t lpush -r 100000 -d 64\nSADD\t-t sadd -r 100000\nHSET\t-t hset -r 100000 -d 64\nZADD\t-t zadd -r 100000'
+        DESCRIBE="A: heap in small pages (disable-thp); B: heap in transparent huge pages"
         ;;
     refusing-quotas)
         FLAGS_A=(--tenant-key-pattern '{tenant}' --tenant-default-maxkeys 1000000000 --tenant-default-maxmemory 1gb)
@@ -164,6 +171,10 @@ echo "flags B: ${FLAGS_B[*]:-(none)}"
 echo "$ROUNDS rounds (ABBA order), $CLIENTS clients, -n $N_P1 at P1 / $N_P16 at P16; servers on CPU 0, client on CPU 1"
 printf '%-6s %3s %11s %11s %9s %9s %9s %9s  %s\n' test P A_rps B_rps A_ns/req B_ns/req rps_B/A cpu_B/A "per-round rps_B/A"
 while IFS=$'\t' read -r name args; do
+    # ONLY="LPUSH SADD" keeps those rows of the preset.
+    if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then
+        continue
+    fi
     read -ra argv <<<"$args"
     for p in 1 16; do
         rps_ratios=() cpu_ratios=() a_rps=() b_rps=() a_cpu=() b_cpu=()

@@ -319,8 +319,9 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("cluster-require-full-coverage", "yes", Kind::Bool),
     inert("crash-memcheck-enabled", "yes", Kind::Bool),
     d("disable-thp", "yes", Kind::Bool, false),
-    // The heap in transparent huge pages (see crate::base::alloc): forks pause far less.
-    d("heap-huge-pages", "yes", Kind::Bool, false),
+    // The heap in transparent huge pages (see crate::base::alloc): forks pause far less, a
+    // growing heap pauses more (off by default, as Redis keeps THP off).
+    d("heap-huge-pages", "no", Kind::Bool, false),
     inert("dynamic-hz", "yes", Kind::Bool),
     inert("ignore-warnings", "", Kind::Text),
     inert_fixed("io-threads-do-reads", "no", Kind::Bool),

@@ -23,8 +23,11 @@ extern "C" {
 /// `heap-huge-pages yes`: the heap's memory is asked of the kernel in 2 MiB transparent huge
 /// pages (`MADV_HUGEPAGE`), for memory taken from now on. A fork (BGSAVE, AOF rewrite) then
 /// copies one page-table entry per 2 MiB of data instead of 512, which is most of its pause:
-/// 0.9 ms instead of 8-11 ms at 2M keys (`scripts/bgsave-latency.sh`). Called at startup,
-/// before the keyspace allocates.
+/// 0.9 ms instead of 8-11 ms at 2M keys (`scripts/bgsave-latency.sh`). The price is paid
+/// while the heap grows: the kernel clears (and may compact for) 2 MiB at each first touch,
+/// so a loading writer's probe saw p99.9 6.7-7.3 ms instead of 2.4-3.3 ms
+/// (`scripts/growth-latency.sh`), and a growing list costs ~15% more CPU per LPUSH. Hence
+/// off by default. Called at startup, before the keyspace allocates.
 pub fn use_huge_pages_for_heap() {
     // SAFETY: sets one of mimalloc's global options, which it reads when it next maps memory.
     unsafe { mi_option_set(MI_OPTION_LARGE_OS_PAGES, 1) };
