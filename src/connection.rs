@@ -194,13 +194,7 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
             // A blocking pop waits, without the keyspace lock, for another client to serve
             // it, its deadline, a kill or the socket closing. Input that arrives meanwhile
             // stays in the buffer until the pop has its reply.
-            let deadline = client.blocked.and_then(|b| b.deadline);
-            let until_deadline = async move {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let until_deadline = block_deadline(client.blocked.and_then(|b| b.deadline));
             tokio::select! {
                 _ = handle.wake.notified() => {}
                 _ = until_deadline => {}
@@ -319,6 +313,14 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
         if process_input(shared, client, &mut parser, &mut rbuf, &mut out) == Input::Abort {
             return Ok(());
         }
+    }
+}
+
+/// Completes when a blocked command's deadline passes; never for one without a deadline.
+pub async fn block_deadline(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }
 

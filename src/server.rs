@@ -639,7 +639,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     crate::logging::always(tracing::Level::INFO, &format!("Ready to accept connections tcp port {actual_port}"));
 
     for listener in listeners {
-        tokio::spawn(accept_loop(shared.clone(), listener));
+        tokio::spawn(accept_loop(shared.clone(), listener, "client", crate::connection::serve));
     }
     tokio::spawn(crate::expire::active_expire_cycle(shared.clone()));
     tokio::spawn(ops_sampler(shared.clone()));
@@ -695,7 +695,13 @@ fn banner(port: u16) -> String {
     )
 }
 
-async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+/// Accepts connections on `listener` until shutdown, each served by its own task running
+/// `serve` (RESP clients, or REST calls on `http-port`); `what` names the listener in logs.
+pub async fn accept_loop<F, Fut>(shared: Arc<Shared>, listener: TcpListener, what: &'static str, serve: F)
+where
+    F: Fn(Arc<Shared>, tokio::net::TcpStream, std::net::SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     loop {
         match listener.accept().await {
             Ok((socket, addr)) => {
@@ -704,10 +710,10 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                 }
                 let _ = socket.set_nodelay(true);
                 shared.total_connections.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(crate::connection::serve(shared.clone(), socket, addr));
+                tokio::spawn(serve(shared.clone(), socket, addr));
             }
             Err(e) => {
-                tracing::warn!("accept failed: {e}");
+                tracing::warn!("{what} accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }

@@ -45,7 +45,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 /// How long a kept-alive connection may wait for its next request, and a request take to
 /// arrive whole.
@@ -98,7 +98,8 @@ pub fn start(shared: &Arc<Shared>) -> Result<(), String> {
             Ok(listener) => {
                 tracing::info!("REST API on http://{addr}/");
                 bound += 1;
-                tokio::spawn(accept_loop(shared.clone(), listener));
+                let serve = crate::connection::serve_rest;
+                tokio::spawn(crate::server::accept_loop(shared.clone(), listener, "REST", serve));
             }
             Err(e) if optional => tracing::debug!("no REST listener on {addr}: {e}"),
             Err(e) => return Err(format!("Failed listening on http-port {port} at {addr}: {e}")),
@@ -108,25 +109,6 @@ pub fn start(shared: &Arc<Shared>) -> Result<(), String> {
         return Err(format!("no address to listen on for http-port {port} (check 'http-bind')"));
     }
     Ok(())
-}
-
-async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
-    loop {
-        match listener.accept().await {
-            Ok((socket, addr)) => {
-                if shared.shutting_down.load(Ordering::Relaxed) {
-                    return;
-                }
-                let _ = socket.set_nodelay(true);
-                shared.total_connections.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(crate::connection::serve_rest(shared.clone(), socket, addr));
-            }
-            Err(e) => {
-                tracing::warn!("REST accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    }
 }
 
 /// Whether the request line at the start of `head` is for the REST API rather than the
@@ -514,13 +496,7 @@ async fn wait_blocked(shared: &Shared, socket: &TcpStream, client: &mut Client) 
     let mut watch_socket = true;
     let mut byte = [0u8; 1];
     loop {
-        let deadline = client.blocked.and_then(|b| b.deadline);
-        let until_deadline = async move {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
+        let until_deadline = crate::connection::block_deadline(client.blocked.and_then(|b| b.deadline));
         tokio::select! {
             _ = handle.wake.notified() => {}
             _ = until_deadline => {}
