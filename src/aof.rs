@@ -110,8 +110,6 @@ struct State {
     exec: Option<bool>,
     /// The second the last `#TS` annotation named (0: none yet in this file).
     last_timestamp: u64,
-    /// Bytes were written to the file since its last fsync.
-    unsynced: bool,
     /// Bytes written to the log since start, across files (the position `synced_pos` counts).
     written_pos: u64,
     /// Bytes in the current incremental file and in the base.
@@ -407,12 +405,12 @@ impl State {
         encode(&mut self.buf, args);
     }
 
-    /// Writes the buffer to the file; with `will_sync`, returns the file if it has bytes to
-    /// fsync (the caller fsyncs them). Or returns the `errno` of a failed
-    /// write. On failure the buffer is kept, to be written on the next try (as Redis keeps
+    /// Writes the buffer to the file; returns the file and the log position written up to
+    /// when it holds bytes no fsync covered yet (`synced_pos` behind), for the caller to
+    /// fsync. Or returns the `errno` of a failed write. On failure the buffer is kept, to be written on the next try (as Redis keeps
     /// its buffer), and a partial write is cut off the file again so that the log never ends
     /// in half a command; `errno` is recorded in `aof` until a write succeeds.
-    fn write_out(&mut self, aof: &Aof, will_sync: bool) -> Result<Option<Arc<File>>, i32> {
+    fn write_out(&mut self, aof: &Aof) -> Result<Option<(Arc<File>, u64)>, i32> {
         let Some(file) = self.file.clone() else { return Ok(None) };
         let sleep_us = aof.flush_sleep_us.load(Ordering::Relaxed);
         if sleep_us > 0 && !self.buf.is_empty() {
@@ -437,13 +435,13 @@ impl State {
             if aof.write_errno.swap(0, Ordering::Relaxed) != 0 {
                 tracing::warn!("AOF write error looks solved, Redis can write again.");
             }
-            let unsynced = self.unsynced || written > 0;
-            self.unsynced = unsynced && !will_sync;
-            return Ok((unsynced && will_sync).then_some(file));
+            let unsynced = self.written_pos > aof.synced_pos.load(Ordering::Acquire);
+            return Ok(unsynced.then_some((file, self.written_pos)));
         };
         if written > 0 && file.set_len(self.incr_size).is_err() {
             // The part written stays in the file: it is logged, not to be written again.
             self.incr_size += written as u64;
+            self.written_pos += written as u64;
             self.buf.drain(..written);
         }
         if aof.write_errno.swap(errno, Ordering::Relaxed) == 0 {
@@ -499,17 +497,28 @@ impl Aof {
     /// the batch are not sent yet, but its changes cannot be taken back, and every
     /// acknowledged write must be on disk.
     fn flush(&self, sync: bool) {
-        let file = match self.state.lock().write_out(self, sync) {
-            Ok(file) => file,
+        let unsynced = match self.state.lock().write_out(self) {
+            Ok(unsynced) => unsynced,
             Err(_) if self.fsync_policy() == Fsync::Always => {
                 tracing::error!("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
                 std::process::exit(1);
             }
             Err(_) => return,
         };
-        let Some(file) = file else { return };
+        if let (true, Some((file, upto))) = (sync, unsynced) {
+            self.fsync(&file, upto);
+        }
+    }
+
+    /// Fsyncs `file`, which holds the log up to position `upto`. A failure is tried again at
+    /// the next fsync (the position stays behind) and refuses writes meanwhile; with
+    /// `appendfsync always` it ends the server, as in Redis.
+    fn fsync(&self, file: &File, upto: u64) {
         match file.sync_data() {
-            Ok(()) => self.fsync_errno.store(0, Ordering::Relaxed),
+            Ok(()) => {
+                self.fsync_errno.store(0, Ordering::Relaxed);
+                self.synced_pos.fetch_max(upto, Ordering::AcqRel);
+            }
             Err(e) if self.fsync_policy() == Fsync::Always => {
                 tracing::error!(
                     "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {}. Exiting...",
@@ -518,7 +527,6 @@ impl Aof {
                 std::process::exit(1);
             }
             Err(e) => {
-                self.state.lock().unsynced = true;
                 let errno = e.raw_os_error().unwrap_or(libc::EIO);
                 if self.fsync_errno.swap(errno, Ordering::Relaxed) == 0 {
                     tracing::warn!("Error fsyncing the AOF file: {e}");
@@ -770,8 +778,6 @@ pub async fn wait_durable(shared: &Shared, target: u64) {
     if !SYNC_THREAD.load(Ordering::Acquire) {
         // Before the thread runs (the first moments after start): fsync here.
         aof.flush(true);
-        let written = aof.state.lock().written_pos;
-        aof.synced_pos.fetch_max(written, Ordering::AcqRel);
         return;
     }
     loop {
@@ -802,19 +808,14 @@ fn always_sync_loop(shared: &Shared) {
                 }
                 aof.sync_needed.wait_for(&mut st, std::time::Duration::from_millis(100));
             }
-            st.unsynced = false;
             (st.file.clone(), st.written_pos)
         };
-        if let Some(file) = file {
-            if let Err(e) = file.sync_data() {
-                tracing::error!(
-                    "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {}. Exiting...",
-                    crate::base::util::strerror(e.raw_os_error().unwrap_or(libc::EIO))
-                );
-                std::process::exit(1);
+        match file {
+            Some(file) => aof.fsync(&file, target),
+            None => {
+                aof.synced_pos.fetch_max(target, Ordering::AcqRel);
             }
         }
-        aof.synced_pos.fetch_max(target, Ordering::AcqRel);
         aof.synced.notify_waiters();
     }
 }
@@ -1455,9 +1456,10 @@ fn rewrite_failed(e: std::io::Error) -> String {
 /// manifest at once. Returns whether the buffer could not be written (it stays, for the
 /// caller to drop once the new base holds it).
 fn switch_incr_file(aof: &Aof, st: &mut State) -> Result<bool, String> {
-    let unwritten = match st.write_out(aof, true) {
-        Ok(Some(file)) => {
+    let unwritten = match st.write_out(aof) {
+        Ok(Some((file, upto))) => {
             file.sync_data().map_err(rewrite_failed)?;
+            aof.synced_pos.fetch_max(upto, Ordering::AcqRel);
             false
         }
         Ok(None) => false,

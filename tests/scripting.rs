@@ -278,15 +278,7 @@ fn monitor_shows_the_script_then_its_commands_from_lua() {
 fn a_script_cannot_take_a_tenant_past_its_quota() {
     let server = Server::start(&["--tenant-key-pattern", "{tenant}:*"]);
     let mut con = server.conn();
-    let _: () = redis::cmd("TENANT")
-        .arg("SETLIMIT")
-        .arg("acme")
-        .arg("MAXKEYS")
-        .arg(3)
-        .arg("ONLIMIT")
-        .arg("reject")
-        .query(&mut con)
-        .unwrap();
+    assert_ok(&mut con, &["TENANT", "SETLIMIT", "acme", "MAXKEYS", "3", "ONLIMIT", "reject"]);
     let script = "for i = 1, 10 do redis.call('set', 'acme:' .. i, 'x') end return 1";
     let e = err(&mut con, &["EVAL", script, "0"]);
     assert!(e.starts_with("OOM") && e.contains("acme"), "{e}");

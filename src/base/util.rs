@@ -225,6 +225,21 @@ pub fn push_repr(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
+/// The byte a one-character JSON escape (`\n`, `\"` ...) stands for; `None` for `u` (four
+/// hex digits follow) and for letters JSON does not define. Shared by the REST API's JSON
+/// reader and the scripts' `cjson.decode`.
+pub fn json_escape(e: u8) -> Option<u8> {
+    match e {
+        b'"' | b'\\' | b'/' => Some(e),
+        b'b' => Some(0x08),
+        b'f' => Some(0x0c),
+        b'n' => Some(b'\n'),
+        b'r' => Some(b'\r'),
+        b't' => Some(b'\t'),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,9 +182,13 @@ fn check_and_run(ctx: &mut Ctx, args: &[Bytes]) {
     }
     // As Redis, while the last background save or AOF write failed, writes are refused
     // rather than acknowledged and lost; PING too, so that health checks see it.
-    if let Some(e) = crate::persistence::disk_error(ctx.shared) {
-        if spec.flags & flags::WRITE != 0 || spec.name == "ping" || (spec.name == "exec" && queued_writes(ctx)) {
-            return reject(ctx, Some(spec), &e.message());
+    // The command is looked at first: reads pay nothing for the check.
+    let may_refuse = spec.flags & flags::WRITE != 0 || spec.name == "ping" || spec.name == "exec";
+    if may_refuse {
+        if let Some(e) = crate::persistence::disk_error(ctx.shared) {
+            if spec.name != "exec" || queued_writes(ctx) {
+                return reject(ctx, Some(spec), &e.message());
+            }
         }
     }
     if ctx.client.multi.is_some() && spec.flags & flags::NO_MULTI_QUEUE == 0 {

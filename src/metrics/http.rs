@@ -153,9 +153,9 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             _ => respond(shared, &head),
         }
     } else if head.len() > MAX_HEAD {
-        plain(431, "Request Header Fields Too Large", "")
+        plain(431, "")
     } else {
-        plain(408, "Request Timeout", "")
+        plain(408, "")
     };
     let _ = stream.write_all(&response).await;
     let _ = stream.flush().await;
@@ -171,15 +171,15 @@ fn respond(shared: &Shared, head: &[u8]) -> Vec<u8> {
     let path = target.split('?').next().unwrap_or("");
     let head_only = method == "HEAD";
     if method != "GET" && !head_only {
-        return plain(405, "Method Not Allowed", "only GET and HEAD are served\n");
+        return plain(405, "only GET and HEAD are served\n");
     }
     match path {
         "/metrics" => {
             let body = super::render(shared);
-            response(200, "OK", super::CONTENT_TYPE, body.as_bytes(), head_only)
+            response(200, super::CONTENT_TYPE, body.as_bytes(), head_only)
         }
-        "/" => response(200, "OK", "text/plain; charset=utf-8", b"tenantcache: metrics at /metrics\n", head_only),
-        _ => plain(404, "Not Found", "not found: metrics are at /metrics\n"),
+        "/" => response(200, "text/plain; charset=utf-8", b"tenantcache: metrics at /metrics\n", head_only),
+        _ => plain(404, "not found: metrics are at /metrics\n"),
     }
 }
 
@@ -247,35 +247,16 @@ fn base64_decode(text: &[u8]) -> Option<Vec<u8>> {
 fn unauthorized() -> Vec<u8> {
     let challenge = format!("WWW-Authenticate: Basic realm=\"{REALM}\", charset=\"UTF-8\"\r\n");
     let body = b"authentication required: the password of requirepass, as HTTP Basic or Bearer\n";
-    response_with(401, "Unauthorized", "text/plain; charset=utf-8", &challenge, body, false)
+    crate::rest::http::plain_response(401, "text/plain; charset=utf-8", &challenge, body, false, false)
 }
 
-fn plain(status: u16, reason: &str, body: &str) -> Vec<u8> {
-    response(status, reason, "text/plain; charset=utf-8", body.as_bytes(), false)
+fn plain(status: u16, body: &str) -> Vec<u8> {
+    response(status, "text/plain; charset=utf-8", body.as_bytes(), false)
 }
 
-fn response(status: u16, reason: &str, content_type: &str, body: &[u8], head_only: bool) -> Vec<u8> {
-    response_with(status, reason, content_type, "", body, head_only)
-}
-
-/// A response; `extra_headers` is zero or more complete `Name: value\r\n` lines.
-fn response_with(
-    status: u16,
-    reason: &str,
-    content_type: &str,
-    extra_headers: &str,
-    body: &[u8],
-    head_only: bool,
-) -> Vec<u8> {
-    let mut out = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra_headers}Connection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    if !head_only {
-        out.extend_from_slice(body);
-    }
-    out
+/// One response per connection (`Connection: close`), written as the REST API writes its.
+fn response(status: u16, content_type: &str, body: &[u8], head_only: bool) -> Vec<u8> {
+    crate::rest::http::plain_response(status, content_type, "", body, false, head_only)
 }
 
 #[cfg(test)]

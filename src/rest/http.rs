@@ -326,9 +326,25 @@ pub fn response(
     keep_alive: bool,
     head_only: bool,
 ) -> Vec<u8> {
+    let headers = format!("{CORS_HEADERS}{extra_headers}");
+    plain_response(status, content_type, &headers, body, keep_alive, head_only)
+}
+
+/// A complete HTTP/1.1 response (the metrics endpoint's too): status line with
+/// [`reason`], `Content-Type`, `Content-Length` (none for 204), `extra_headers` (zero or
+/// more `Name: value\r\n` lines), `Connection: close` unless `keep_alive`, then the body
+/// unless `head_only`.
+pub fn plain_response(
+    status: u16,
+    content_type: &str,
+    extra_headers: &str,
+    body: &[u8],
+    keep_alive: bool,
+    head_only: bool,
+) -> Vec<u8> {
     let length = if status == 204 { String::new() } else { format!("Content-Length: {}\r\n", body.len()) };
     let mut out = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\n{length}{CORS_HEADERS}{extra_headers}{}\r\n",
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\n{length}{extra_headers}{}\r\n",
         reason(status),
         if keep_alive { "" } else { "Connection: close\r\n" }
     )

@@ -162,13 +162,11 @@ impl Reader<'_> {
                         return Err(format!("unterminated string starting at byte {start}"));
                     };
                     self.i += 1;
+                    if let Some(c) = crate::util::json_escape(e) {
+                        out.push(c);
+                        continue;
+                    }
                     match e {
-                        b'"' | b'\\' | b'/' => out.push(e),
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
                         b'u' => {
                             let mut c = self.hex4()?;
                             if (0xD800..0xDC00).contains(&c) {

@@ -566,13 +566,11 @@ impl<'s> JsonParser<'s> {
                 b'\\' => {
                     let Some(&e) = self.s.get(self.at) else { continue };
                     self.at += 1;
+                    if let Some(c) = crate::util::json_escape(e) {
+                        out.push(c);
+                        continue;
+                    }
                     match e {
-                        b'"' | b'\\' | b'/' => out.push(e),
-                        b'b' => out.push(0x08),
-                        b'f' => out.push(0x0c),
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
                         b'u' => {
                             let Some(mut cp) = self.hex4() else {
                                 return Err(rt(format!(
