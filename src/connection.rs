@@ -165,6 +165,7 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
             if let Some(target) = crate::aof::durable_target(shared) {
                 crate::aof::wait_durable(shared, target).await;
             }
+            tokio::task::yield_now().await;
             flush(socket, client, &mut out)?;
         }
         account_memory(shared, client, &rbuf, &parser, &out);
@@ -598,18 +599,31 @@ fn process_input(
 /// together: a pipeline of this many waits for memory about once per key, not twice.
 const PREFETCH_WINDOW: usize = 16;
 
-/// Prefetches the keys of the next pipelined requests waiting in `rbuf`; returns how many
-/// requests it looked at (0 or 1: nothing to overlap, nothing done).
+/// Prefetches the keys of the next pipelined requests waiting in `rbuf`, and the members
+/// they name in big sets and hashes; returns how many requests it looked at (0 or 1: nothing
+/// to overlap, nothing done).
 fn prefetch_keys(ctx: &mut Ctx, rbuf: &BytesMut) -> usize {
     let mut keys: [&[u8]; PREFETCH_WINDOW] = [&[]; PREFETCH_WINDOW];
-    let mut found = 0;
-    let seen = crate::protocol::peek_second_args(rbuf, PREFETCH_WINDOW, |key| {
+    let mut members: [(&[u8], &[u8]); PREFETCH_WINDOW] = [(&[], &[]); PREFETCH_WINDOW];
+    let (mut found, mut found_members) = (0, 0);
+    let seen = crate::protocol::peek_requests(rbuf, PREFETCH_WINDOW, |args| {
+        let Some(&key) = args.get(1) else {
+            return;
+        };
         keys[found] = key;
         found += 1;
+        if let Some(&member) = crate::commands::member_position(args[0]).and_then(|at| args.get(at)) {
+            members[found_members] = (key, member);
+            found_members += 1;
+        }
     });
     if seen > 1 && found > 1 {
         let db = ctx.db();
-        ctx.ks.get().prefetch(db, &keys[..found]);
+        let ks = ctx.ks.get();
+        ks.prefetch(db, &keys[..found]);
+        if found_members > 1 {
+            ks.prefetch_members(db, &members[..found_members]);
+        }
     }
     seen
 }

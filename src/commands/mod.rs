@@ -39,7 +39,7 @@ use crate::storage::Keyspace;
 use crate::tenants::TenantId;
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
-pub use table::{flags, CommandSpec};
+pub use table::{flags, member_position, CommandSpec};
 
 /// The keyspace lock, taken on first use and held until the end of the batch of pipelined
 /// commands (or the whole of EXEC), so a batch pays for one lock, not one per command.
@@ -89,6 +89,10 @@ pub struct Ctx<'a, 'k> {
     /// Whether the command is logged to the AOF (a script turns it off with
     /// `redis.set_repl(redis.REPL_NONE)`).
     pub propagate: bool,
+    /// When the last command of this batch ended: the next one's start, so that a pipelined
+    /// command reads the clock once, not twice (the parse between two commands then counts
+    /// toward the second one's duration).
+    pub clock: Option<std::time::Instant>,
 }
 
 impl<'a, 'k> Ctx<'a, 'k> {
@@ -101,6 +105,7 @@ impl<'a, 'k> Ctx<'a, 'k> {
             in_exec: false,
             in_script: false,
             propagate: true,
+            clock: None,
         }
     }
 
@@ -321,7 +326,7 @@ pub fn over_maxmemory(ctx: &mut Ctx) -> bool {
 /// Runs the handler of an admitted command, then what follows every command: limits of the
 /// tenants it wrote to, blocked clients it served, statistics, latency, slowlog.
 fn run_admitted(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], admitted: Admitted) {
-    let started = std::time::Instant::now();
+    let started = ctx.clock.take().unwrap_or_else(std::time::Instant::now);
     let marks = admitted.guarded.then(|| (ctx.out.len(), ctx.ks.get().effects_mark()));
     // A script is logged as the commands it ran (see crate::scripting).
     let runs_script = spec.flags & flags::RUNS_SCRIPT != 0;
@@ -359,7 +364,9 @@ fn run_admitted(ctx: &mut Ctx, spec: &'static CommandSpec, args: &[Bytes], admit
     // EXEC or a script that waits until the whole transaction or script is done, as in Redis.
     let serve = !ctx.in_exec && !ctx.in_script;
     drain_effects(ctx, serve, logged);
-    let elapsed = started.elapsed();
+    let ended = std::time::Instant::now();
+    let elapsed = ended.duration_since(started);
+    ctx.clock = Some(ended);
     // Commands EXEC runs count their own errors, so EXEC fails only for its own error.
     let failed = count_errors(ctx);
     ctx.client.record(spec, elapsed, failed);

@@ -375,6 +375,31 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
     index().values().copied()
 }
 
+/// Where the first member or field a command reads from its key's set or hash sits in its
+/// arguments, for the commands a pipelined batch prefetches members for (the connection's
+/// prefetch; a wrong or missing answer only costs speed).
+pub fn member_position(name: &[u8]) -> Option<usize> {
+    const AT_2: [&[u8]; 13] = [
+        b"sadd",
+        b"srem",
+        b"sismember",
+        b"smismember",
+        b"hset",
+        b"hsetnx",
+        b"hget",
+        b"hmget",
+        b"hdel",
+        b"hexists",
+        b"hincrby",
+        b"hincrbyfloat",
+        b"hstrlen",
+    ];
+    if !(4..=12).contains(&name.len()) || !matches!(name[0] | 0x20, b's' | b'h') {
+        return None;
+    }
+    AT_2.iter().any(|n| n.eq_ignore_ascii_case(name)).then_some(2)
+}
+
 /// The top-level command named `name` (any case).
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     let mut buf = [0u8; 64];

@@ -7,4 +7,4 @@ mod reply;
 mod request;
 
 pub use reply::{format_double, ReplyBuf};
-pub use request::{peek_second_args, split_inline_args, ProtocolError, RequestLimits, RequestParser};
+pub use request::{peek_requests, split_inline_args, ProtocolError, RequestLimits, RequestParser};

@@ -208,12 +208,16 @@ fn take_length_line(buf: &mut BytesMut, too_big: &str) -> Result<Option<Option<i
     }
 }
 
-/// Calls `each` with the second argument of each of the first `max` complete multibulk
-/// requests at the start of `buf`, without consuming anything; returns how many it saw. The
-/// second argument is the key of nearly every keyed command, which is all a prefetch needs:
-/// a wrong guess costs one useless cache-line load. Stops at anything it does not expect
-/// (inline commands, an incomplete request), leaving the real parser to judge it.
-pub fn peek_second_args<'b>(buf: &'b [u8], max: usize, mut each: impl FnMut(&'b [u8])) -> usize {
+/// Arguments of a request [`peek_requests`] hands over: the name, the key and what follows.
+pub const PEEKED_ARGS: usize = 4;
+
+/// Calls `each` with the first [`PEEKED_ARGS`] arguments (fewer if the request has fewer) of
+/// each of the first `max` complete multibulk requests at the start of `buf`, without
+/// consuming anything; returns how many it saw. The second argument is the key of nearly every
+/// keyed command and the next ones a member or field, which is all a prefetch needs: a wrong
+/// guess costs one useless cache-line load. Stops at anything it does not expect (inline
+/// commands, an incomplete request), leaving the real parser to judge it.
+pub fn peek_requests<'b>(buf: &'b [u8], max: usize, mut each: impl FnMut(&[&'b [u8]])) -> usize {
     let mut at = 0;
     let mut seen = 0;
     while seen < max {
@@ -221,6 +225,7 @@ pub fn peek_second_args<'b>(buf: &'b [u8], max: usize, mut each: impl FnMut(&'b 
             break;
         };
         at = after;
+        let mut args: [&[u8]; PEEKED_ARGS] = [&[]; PEEKED_ARGS];
         for i in 0..count {
             let Some((len, after)) = peek_header(buf, at, b'$') else {
                 return seen;
@@ -229,11 +234,12 @@ pub fn peek_second_args<'b>(buf: &'b [u8], max: usize, mut each: impl FnMut(&'b 
             if end + 2 > buf.len() {
                 return seen;
             }
-            if i == 1 {
-                each(&buf[after..end]);
+            if let Some(arg) = args.get_mut(i) {
+                *arg = &buf[after..end];
             }
             at = end + 2;
         }
+        each(&args[..count.min(PEEKED_ARGS)]);
         seen += 1;
     }
     seen
@@ -502,21 +508,22 @@ mod tests {
     }
 
     #[test]
-    fn peek_second_args_sees_complete_requests_only() {
-        let input = b"*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$2\r\nk";
-        let mut keys = Vec::new();
-        let seen = peek_second_args(input, 16, |k| keys.push(k.to_vec()));
-        // The GET at the end is incomplete: not counted, its key not offered.
+    fn peek_requests_sees_complete_requests_only() {
+        let input = b"*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n*1\r\n$4\r\nPING\r\n*5\r\n$4\r\nHSET\r\n$2\r\nk2\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\nw\r\n*2\r\n$3\r\nGET\r\n$2\r\nk";
+        let mut requests = Vec::new();
+        let seen = peek_requests(input, 16, |args| requests.push(args.iter().map(|a| a.to_vec()).collect::<Vec<_>>()));
+        // The GET at the end is incomplete: not counted, not offered.
         assert_eq!(seen, 3);
-        assert_eq!(keys, vec![b"k1".to_vec(), b"k2".to_vec()]);
+        let expected: [&[&[u8]]; 3] = [&[b"GET", b"k1"], &[b"PING"], &[b"HSET", b"k2", b"f", b"v"]];
+        assert_eq!(requests, expected.map(|r| r.iter().map(|a| a.to_vec()).collect::<Vec<_>>()));
         // At most `max` requests.
         let mut n = 0;
-        assert_eq!(peek_second_args(input, 1, |_| n += 1), 1);
+        assert_eq!(peek_requests(input, 1, |_| n += 1), 1);
         assert_eq!(n, 1);
         // Inline commands and malformed headers stop the peek; the parser judges them.
-        assert_eq!(peek_second_args(b"PING\r\n", 16, |_| panic!("no key")), 0);
-        assert_eq!(peek_second_args(b"*2\r\n$x\r\n", 16, |_| panic!("no key")), 0);
-        assert_eq!(peek_second_args(b"*2\r\n$9999999999\r\n", 16, |_| panic!("no key")), 0);
+        assert_eq!(peek_requests(b"PING\r\n", 16, |_| panic!("nothing complete")), 0);
+        assert_eq!(peek_requests(b"*2\r\n$x\r\n", 16, |_| panic!("nothing complete")), 0);
+        assert_eq!(peek_requests(b"*2\r\n$9999999999\r\n", 16, |_| panic!("nothing complete")), 0);
         // Whatever the peek saw, the parser reads the same commands.
         assert_eq!(parse_all(&input[..input.len() - 1]).unwrap().len(), 3);
     }

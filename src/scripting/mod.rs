@@ -914,6 +914,7 @@ impl<'k> ScriptCall<'k> {
                 in_exec: false,
                 in_script: true,
                 propagate: self.propagate,
+                clock: None,
             };
             commands::run(&mut ctx, spec, &argv);
             self.ks = ctx.ks;

@@ -65,7 +65,11 @@ impl Keyspace {
         };
         let mut found: [(u64, Option<&super::table::Table>); MAX] = [(0, None); MAX];
         let mut n = 0;
-        for key in keys.iter().take(MAX) {
+        for (i, key) in keys.iter().enumerate().take(MAX) {
+            if i > 0 && keys[i - 1] == *key {
+                // A batch aimed at one key (a growing list, a big set) loads it once.
+                continue;
+            }
             // A tenant seen for the first time has no table yet (and a prefetch interns none).
             if let Some(table) = self.tenants.lookup(key).and_then(|t| database.table(t)) {
                 let hash = hash_key(key);
@@ -76,6 +80,37 @@ impl Keyspace {
         }
         for &(hash, table) in &found[..n] {
             table.expect("found holds tables").prefetch_entry(hash);
+        }
+    }
+
+    /// Starts loading, for each (key, member) of a pipelined batch, the index word and then
+    /// the item a lookup of the member in the key's set or hash will read (see
+    /// [`super::dense`]), all loads overlapping. Only a hint, as [`Keyspace::prefetch`]: keys
+    /// that hold no big set or hash cost nothing but their lookup.
+    pub fn prefetch_members(&self, db: usize, pairs: &[(&[u8], &[u8])]) {
+        const MAX: usize = 32;
+        let mut found: [(u64, Option<&value::Collection>); MAX] = [(0, None); MAX];
+        let mut n = 0;
+        // A batch usually aims at one collection: its key is looked up once.
+        let mut last: Option<(&[u8], Option<&value::Collection>)> = None;
+        for &(key, member) in pairs.iter().take(MAX) {
+            let collection = match last {
+                Some((k, c)) if k == key => c,
+                _ => {
+                    let c = self.peek_stored(db, key).and_then(Entry::collection);
+                    last = Some((key, c));
+                    c
+                }
+            };
+            if let Some(c) = collection.filter(|c| c.has_member_index()) {
+                let hash = super::dense::hash_member(member);
+                c.prefetch_member(hash, false);
+                found[n] = (hash, Some(c));
+                n += 1;
+            }
+        }
+        for &(hash, c) in &found[..n] {
+            c.expect("found holds collections").prefetch_member(hash, true);
         }
     }
 

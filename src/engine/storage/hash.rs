@@ -8,20 +8,30 @@
 //! or is given a field or value longer than `hash-max-listpack-value` bytes, and never
 //! converts back (as in Redis).
 //!
-//! The table keeps its pairs in a dense vector (`IndexMap`), which gives HRANDFIELD O(1)
+//! The table keeps its pairs in a dense vector ([`DenseTable`]), which gives HRANDFIELD O(1)
 //! random picks and HSCAN a cursor that survives deletions (see [`HashValue::scan`]).
 //! `memory()` is O(1): the packed buffer's length, or the table's capacity-derived overhead
 //! plus a running total of its field and value allocations.
 
 use super::compact_bytes::{self, CompactBytes};
+use super::dense::{DenseTable, Keyed};
 use super::entry::alloc_size;
 use super::EncodingLimits;
-use indexmap::IndexMap;
 use std::ops::Range;
 
 /// Fields are [`CompactBytes`]: a lookup compares a short field in the pair vector itself,
 /// without a third cache miss for the field's own allocation.
-type Map = IndexMap<CompactBytes, Box<[u8]>, foldhash::fast::RandomState>;
+type Map = DenseTable<Pair>;
+
+/// A field and its value.
+#[derive(Clone)]
+pub struct Pair(CompactBytes, Box<[u8]>);
+
+impl Keyed for Pair {
+    fn key(&self) -> &[u8] {
+        &self.0
+    }
+}
 
 /// A hash value: field → value, both binary strings.
 #[derive(Clone, Default)]
@@ -54,6 +64,22 @@ impl HashValue {
         }
     }
 
+    /// Whether members are in a hash table (rather than a compact encoding).
+    pub fn is_table(&self) -> bool {
+        matches!(self.repr, Repr::Table(_))
+    }
+
+    /// See [`super::value::Collection::prefetch_member`].
+    pub fn prefetch_member(&self, hash: u64, item: bool) {
+        if let Repr::Table(t) = &self.repr {
+            if item {
+                t.map.prefetch_item(hash);
+            } else {
+                t.map.prefetch_home(hash);
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -77,7 +103,7 @@ impl HashValue {
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
             Repr::Packed(p) => p.find(field).map(|slot| p.value_of(&slot)),
-            Repr::Table(t) => t.map.get(field).map(|v| &v[..]),
+            Repr::Table(t) => t.map.get(field).map(|p| &p.1[..]),
         }
     }
 
@@ -146,7 +172,7 @@ impl HashValue {
                 let start = if cursor == 0 { len } else { (cursor.min(len as u64)) as usize };
                 let end = start.saturating_sub(count.max(1));
                 for i in (end..start).rev() {
-                    let (f, v) = t.map.get_index(i).expect("index below len");
+                    let Pair(f, v) = t.map.at(i);
                     visit(f, v);
                 }
                 end as u64
@@ -159,7 +185,7 @@ impl HashValue {
         let Repr::Packed(p) = &self.repr else {
             return;
         };
-        let mut table = Table { map: Map::with_capacity_and_hasher(p.pairs() + 1, Default::default()), item_bytes: 0 };
+        let mut table = Table { map: Map::with_capacity(p.pairs() + 1), item_bytes: 0 };
         for (f, v) in p.iter() {
             table.set(f, v);
         }
@@ -190,7 +216,7 @@ impl<'a> PairIndex<'a> {
         match self {
             PairIndex::Listed(v) => v[i],
             PairIndex::Table(m) => {
-                let (f, v) = m.get_index(i).expect("index below len");
+                let Pair(f, v) = m.at(i);
                 (f, v)
             }
         }
@@ -202,7 +228,7 @@ pub struct Iter<'a>(IterRepr<'a>);
 
 enum IterRepr<'a> {
     Packed { buf: &'a [u8], pos: usize },
-    Table(indexmap::map::Iter<'a, CompactBytes, Box<[u8]>>),
+    Table(std::slice::Iter<'a, Pair>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -218,7 +244,7 @@ impl<'a> Iterator for Iter<'a> {
                 *pos = pair.end;
                 Some((&buf[pair.field], &buf[pair.value]))
             }
-            IterRepr::Table(it) => it.next().map(|(f, v)| (&f[..], &v[..])),
+            IterRepr::Table(it) => it.next().map(|Pair(f, v)| (&f[..], &v[..])),
         }
     }
 }
@@ -434,75 +460,53 @@ struct Table {
     item_bytes: usize,
 }
 
-/// One slot of the pair vector: the cached hash, the field and the value box.
-const PAIR_SLOT: usize =
-    std::mem::size_of::<usize>() + std::mem::size_of::<CompactBytes>() + std::mem::size_of::<Box<[u8]>>();
-
 impl Table {
     fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
-        // A field stored inline costs nothing to build, so one entry lookup serves both an
+        // A field stored inline costs nothing to build, so one lookup serves both an
         // overwrite and an insert; a longer field is looked up first, sparing an allocation.
         let present = if field.len() <= compact_bytes::INLINE {
-            match self.map.entry(CompactBytes::new(field)) {
-                indexmap::map::Entry::Occupied(o) => Some(o.into_mut()),
-                indexmap::map::Entry::Vacant(slot) => {
-                    // An inline field holds no heap bytes of its own.
-                    self.item_bytes += alloc_size(value.len());
-                    slot.insert(value.into());
-                    return true;
-                }
+            let (pair, added) = self.map.find_or_insert(field, || Pair(CompactBytes::new(field), value.into()));
+            if added {
+                // An inline field holds no heap bytes of its own.
+                self.item_bytes += alloc_size(value.len());
+                return true;
             }
+            Some(pair)
         } else {
             self.map.get_mut(field)
         };
         match present {
             // A value of the same length is written over: no allocation, no free.
-            Some(v) if v.len() == value.len() => {
+            Some(Pair(_, v)) if v.len() == value.len() => {
                 v.copy_from_slice(value);
                 false
             }
-            Some(v) => {
+            Some(Pair(_, v)) => {
                 self.item_bytes = self.item_bytes - alloc_size(v.len()) + alloc_size(value.len());
                 *v = value.into();
                 false
             }
             None => {
                 self.item_bytes += CompactBytes::heap_size(field.len()) + alloc_size(value.len());
-                self.map.insert(CompactBytes::new(field), value.into());
+                self.map.insert(Pair(CompactBytes::new(field), value.into()));
                 true
             }
         }
     }
 
     fn remove(&mut self, field: &[u8]) -> bool {
-        let Some((f, v)) = self.map.swap_remove_entry(field) else {
+        let Some(Pair(f, v)) = self.map.swap_remove(field) else {
             return false;
         };
         self.item_bytes -= CompactBytes::heap_size(f.len()) + alloc_size(v.len());
         // Give memory back once the table is mostly empty, as Redis's dict shrinks.
-        let (len, capacity) = (self.map.len(), self.map.capacity());
-        if capacity > 64 && len * 8 < capacity {
-            self.map.shrink_to(len * 2);
-        }
+        self.map.shrink_if_sparse();
         true
     }
 
     /// The table's own allocations (box, pair vector, index) plus its items.
     fn memory(&self) -> usize {
-        let capacity = self.map.capacity();
-        let index = if capacity == 0 {
-            0
-        } else {
-            // hashbrown's buckets for this capacity: one usize and one control byte each,
-            // plus a trailing group of control bytes.
-            let buckets = match capacity {
-                0..4 => 4,
-                4..8 => 8,
-                _ => (capacity * 8 / 7).next_power_of_two(),
-            };
-            alloc_size(buckets * (std::mem::size_of::<usize>() + 1) + 16)
-        };
-        alloc_size(std::mem::size_of::<Table>()) + alloc_size(capacity * PAIR_SLOT) + index + self.item_bytes
+        alloc_size(std::mem::size_of::<Table>()) + self.map.heap_bytes() + self.item_bytes
     }
 }
 
@@ -589,7 +593,8 @@ mod tests {
             h.set(format!("field:{i}").as_bytes(), b"value", &l);
         }
         let full = h.memory();
-        assert!(full > empty_table + 1000 * (16 + 8 + PAIR_SLOT));
+        // Per pair at least its slot in the vector and its value's allocation.
+        assert!(full > empty_table + 1000 * (std::mem::size_of::<Pair>() + 8));
         for i in 0..1000 {
             h.remove(format!("field:{i}").as_bytes());
         }

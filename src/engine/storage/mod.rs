@@ -4,6 +4,7 @@
 //! miss a deletion) and the stream of effects every change is recorded in ([`effect`]).
 
 pub mod compact_bytes;
+pub mod dense;
 pub mod effect;
 pub mod entry;
 pub mod evict;

@@ -5,22 +5,28 @@
 //!   and the set holds at most `set-max-intset-entries` members; membership is a binary search.
 //! * `listpack`: members back to back in one buffer, each after its length, while the set holds
 //!   at most `set-max-listpack-entries` members of at most `set-max-listpack-value` bytes.
-//! * `hashtable`: an insertion-ordered hash set (`IndexSet`) with O(1) membership, O(1) removal
-//!   (the last member moves into the hole) and uniform random choice by position.
+//! * `hashtable`: a [`DenseTable`] of members, with O(1) membership, O(1) removal (the last
+//!   member moves into the hole) and uniform random choice by position.
 //!
 //! As in Redis a set only moves to a bigger encoding. `memory()` is O(1): the members' own
 //! allocations are counted as they come and go, the containers' from their capacities.
 
 use super::compact_bytes::{self, CompactBytes};
+use super::dense::{DenseTable, Keyed};
 use super::entry::alloc_size;
 use super::EncodingLimits;
 use crate::util::{parse_i64, Rng};
-use indexmap::IndexSet;
 use std::collections::HashSet;
 
 /// Members inline up to 22 bytes (see [`CompactBytes`]): a lookup then compares the member
 /// in the table's own entry instead of following one more pointer.
-type Members = IndexSet<CompactBytes, foldhash::fast::RandomState>;
+type Members = DenseTable<CompactBytes>;
+
+impl Keyed for CompactBytes {
+    fn key(&self) -> &[u8] {
+        self
+    }
+}
 
 /// Redis caps intsets at 2^30 entries whatever `set-max-intset-entries` says.
 const INTSET_HARD_LIMIT: usize = 1 << 30;
@@ -76,7 +82,7 @@ impl SetValue {
         } else if size_hint <= limits.set_max_listpack_entries {
             Repr::Packed(Packed::default())
         } else {
-            Repr::Table(Box::new(Members::with_capacity_and_hasher(size_hint, Default::default())))
+            Repr::Table(Box::new(Members::with_capacity(size_hint)))
         };
         SetValue { repr, member_bytes: 0 }
     }
@@ -107,6 +113,22 @@ impl SetValue {
         }
     }
 
+    /// Whether members are in a hash table (rather than a compact encoding).
+    pub fn is_table(&self) -> bool {
+        matches!(self.repr, Repr::Table(_))
+    }
+
+    /// See [`super::value::Collection::prefetch_member`].
+    pub fn prefetch_member(&self, hash: u64, item: bool) {
+        if let Repr::Table(t) = &self.repr {
+            if item {
+                t.prefetch_item(hash);
+            } else {
+                t.prefetch_home(hash);
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -126,7 +148,7 @@ impl SetValue {
         match &self.repr {
             Repr::Ints(v) => alloc_size(v.capacity() * std::mem::size_of::<i64>()),
             Repr::Packed(p) => alloc_size(p.buf.capacity()),
-            Repr::Table(t) => self.member_bytes + table_overhead(t.capacity()),
+            Repr::Table(t) => alloc_size(std::mem::size_of::<Members>()) + t.heap_bytes() + self.member_bytes,
         }
     }
 
@@ -241,10 +263,10 @@ impl SetValue {
                 }
                 None => false,
             },
-            Repr::Table(t) => match t.swap_remove_full(member) {
-                Some((_, m)) => {
+            Repr::Table(t) => match t.swap_remove(member) {
+                Some(m) => {
                     self.member_bytes -= CompactBytes::heap_size(m.len());
-                    shrink_table(t);
+                    t.shrink_if_sparse();
                     true
                 }
                 None => false,
@@ -374,7 +396,7 @@ impl SetValue {
 
     /// Moves the members into a hash table sized for `capacity`.
     fn convert_to_table(&mut self, capacity: usize) {
-        let mut table = Members::with_capacity_and_hasher(capacity.max(self.len()), Default::default());
+        let mut table = Members::with_capacity(capacity.max(self.len()));
         let mut bytes = 0;
         for m in self.iter() {
             m.with_bytes(|b| {
@@ -387,34 +409,10 @@ impl SetValue {
     }
 }
 
-/// Heap bytes of an `IndexSet` of members with room for `capacity`: the box, the entries
-/// (hash and inline-or-boxed member per slot) and the hashbrown index (one `usize` and one control byte
-/// per bucket, buckets a power of two at most 7/8 full).
-fn table_overhead(capacity: usize) -> usize {
-    let buckets = match capacity {
-        0 => 0,
-        1..=3 => 4,
-        4..=7 => 8,
-        _ => (capacity * 8 / 7).next_power_of_two(),
-    };
-    let entry = std::mem::size_of::<usize>() + std::mem::size_of::<CompactBytes>();
-    alloc_size(std::mem::size_of::<Members>())
-        + alloc_size(capacity * entry)
-        + alloc_size(buckets * (std::mem::size_of::<usize>() + 1) + 16)
-}
-
 /// Gives back memory once a vector is less than a quarter full.
 fn shrink_vec<T>(v: &mut Vec<T>) {
     if v.capacity() > 16 && v.len() * 4 < v.capacity() {
         v.shrink_to(v.len() * 2);
-    }
-}
-
-/// Gives back memory once a table is less than an eighth full (Redis resizes at 10% fill).
-/// Shrinking keeps the members' order, so SSCAN cursors stay valid.
-fn shrink_table(t: &mut Members) {
-    if t.capacity() > 64 && t.len() * 8 < t.capacity() {
-        t.shrink_to(t.len() * 2);
     }
 }
 
@@ -493,7 +491,7 @@ pub struct Iter<'a>(IterRepr<'a>);
 enum IterRepr<'a> {
     Ints(std::slice::Iter<'a, i64>),
     Packed(PackedEntries<'a>),
-    Table(indexmap::set::Iter<'a, CompactBytes>),
+    Table(std::slice::Iter<'a, CompactBytes>),
 }
 
 impl<'a> Iterator for Iter<'a> {

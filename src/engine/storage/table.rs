@@ -57,7 +57,7 @@ pub fn hash_key(key: &[u8]) -> u64 {
 /// Asks the CPU to start loading the cache lines that hold `value` (its first and last byte:
 /// a value that is not aligned to its size may straddle two lines).
 #[inline]
-fn prefetch<T: ?Sized>(value: &T) {
+pub(crate) fn prefetch<T: ?Sized>(value: &T) {
     let first = std::ptr::from_ref(value).cast::<u8>() as usize;
     prefetch_address(first);
     prefetch_address(first + std::mem::size_of_val(value).saturating_sub(1));

@@ -54,4 +54,23 @@ impl Collection {
             Collection::List(l) => l.is_empty(),
         }
     }
+
+    /// Whether members are found through a [`super::dense::DenseTable`] (a big set or hash).
+    pub fn has_member_index(&self) -> bool {
+        match self {
+            Collection::Set(s) => s.is_table(),
+            Collection::Hash(h) => h.is_table(),
+            _ => false,
+        }
+    }
+
+    /// Starts loading what a lookup of the member hashing to `hash` reads first: its index
+    /// word or, with `item` (once that word has arrived), the item itself.
+    pub fn prefetch_member(&self, hash: u64, item: bool) {
+        match self {
+            Collection::Set(s) => s.prefetch_member(hash, item),
+            Collection::Hash(h) => h.prefetch_member(hash, item),
+            _ => {}
+        }
+    }
 }
