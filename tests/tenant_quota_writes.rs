@@ -62,7 +62,8 @@ fn setup(con: &mut Connection) {
 
 fn fill_sources(con: &mut Connection) {
     let _: () = redis::cmd("SET").arg("p:str").arg(big(300_000)).query(con).unwrap();
-    let members: Vec<String> = (0..4000).map(|i| format!("member-{i:08}-{}", big(40))).collect();
+    // 4000 members of 80 bytes: even packed back to back (a list), more than the quota.
+    let members: Vec<String> = (0..4000).map(|i| format!("member-{i:08}-{}", big(64))).collect();
     let _: () = redis::cmd("DEL").arg("p:set").arg("p:z").arg("p:l").arg("p:h").query(con).unwrap();
     let _: i64 = redis::cmd("SADD").arg("p:set").arg(&members).query(con).unwrap();
     let mut zadd = redis::cmd("ZADD");

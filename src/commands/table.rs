@@ -375,11 +375,12 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
     index().values().copied()
 }
 
-/// Where the first member or field a command reads from its key's set or hash sits in its
-/// arguments, for the commands a pipelined batch prefetches members for (the connection's
-/// prefetch; a wrong or missing answer only costs speed).
+/// Where the first member or field a command reads from its key's set, hash or sorted set
+/// sits in its arguments, for the commands a pipelined batch prefetches members for (the
+/// connection's prefetch; a wrong or missing answer only costs speed: ZADD with flags names
+/// its member later than the plain form guessed here).
 pub fn member_position(name: &[u8]) -> Option<usize> {
-    const AT_2: [&[u8]; 13] = [
+    const AT_2: [&[u8]; 17] = [
         b"sadd",
         b"srem",
         b"sismember",
@@ -393,11 +394,20 @@ pub fn member_position(name: &[u8]) -> Option<usize> {
         b"hincrby",
         b"hincrbyfloat",
         b"hstrlen",
+        b"zscore",
+        b"zrem",
+        b"zrank",
+        b"zmscore",
     ];
-    if !(4..=12).contains(&name.len()) || !matches!(name[0] | 0x20, b's' | b'h') {
+    const AT_3: [&[u8]; 2] = [b"zadd", b"zincrby"];
+    if !(4..=12).contains(&name.len()) || !matches!(name[0] | 0x20, b's' | b'h' | b'z') {
         return None;
     }
-    AT_2.iter().any(|n| n.eq_ignore_ascii_case(name)).then_some(2)
+    if AT_2.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+        Some(2)
+    } else {
+        AT_3.iter().any(|n| n.eq_ignore_ascii_case(name)).then_some(3)
+    }
 }
 
 /// The top-level command named `name` (any case).

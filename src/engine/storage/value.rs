@@ -55,12 +55,14 @@ impl Collection {
         }
     }
 
-    /// Whether members are found through a [`super::dense::DenseTable`] (a big set or hash).
+    /// Whether members are found through a [`super::dense::DenseTable`] (a big set, hash or
+    /// sorted set).
     pub fn has_member_index(&self) -> bool {
         match self {
             Collection::Set(s) => s.is_table(),
             Collection::Hash(h) => h.is_table(),
-            _ => false,
+            Collection::ZSet(z) => z.is_indexed(),
+            Collection::List(_) => false,
         }
     }
 
@@ -70,7 +72,8 @@ impl Collection {
         match self {
             Collection::Set(s) => s.prefetch_member(hash, item),
             Collection::Hash(h) => h.prefetch_member(hash, item),
-            _ => {}
+            Collection::ZSet(z) => z.prefetch_member(hash, item),
+            Collection::List(_) => {}
         }
     }
 }

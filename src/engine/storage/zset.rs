@@ -7,18 +7,14 @@
 //!
 //! Small sets (within `zset-max-listpack-entries` / `zset-max-listpack-value`) stop there and
 //! find a member's score by a linear scan, as Redis's listpack does ("listpack"). Past the
-//! thresholds a member index is added ("skiplist"): a B-tree keyed by (hash of the member,
-//! member). Ordering it by hash is what gives ZSCAN a stable cursor: the cursor is the next hash
-//! to visit, so every member present for the whole iteration is returned, whatever is added
-//! or removed meanwhile. Member bytes are shared between the index and the chunks.
+//! thresholds a member index is added ("skiplist"): a [`DenseTable`] of (member, score), which
+//! finds a score in about two cache misses and whose dense positions give ZSCAN its cursor, as
+//! SSCAN's. Member bytes are shared between the index and the chunks.
 
+use super::dense::{DenseTable, Keyed};
 use super::entry::alloc_size;
 use super::EncodingLimits;
-use std::borrow::Borrow;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
-use std::hash::BuildHasher;
-use std::ops::Bound;
 use std::sync::Arc;
 
 /// A member's bytes, shared by the ordered chunks and the member index.
@@ -276,78 +272,18 @@ impl RankedChunks {
 
 // ----- the member index -----
 
-/// How a member is found in the index: its hash, then its bytes.
-trait IndexKey {
-    fn parts(&self) -> (u64, &[u8]);
-}
-
-/// A member in the index, with its hash.
+/// A member in the index, with its score.
 #[derive(Clone)]
-struct HashedMember {
-    hash: u64,
+struct Indexed {
     member: Member,
+    score: f64,
 }
 
-impl IndexKey for HashedMember {
-    fn parts(&self) -> (u64, &[u8]) {
-        (self.hash, &self.member)
+impl Keyed for Indexed {
+    fn key(&self) -> &[u8] {
+        &self.member
     }
 }
-
-impl IndexKey for (u64, &[u8]) {
-    fn parts(&self) -> (u64, &[u8]) {
-        *self
-    }
-}
-
-impl<'a> Borrow<dyn IndexKey + 'a> for HashedMember {
-    fn borrow(&self) -> &(dyn IndexKey + 'a) {
-        self
-    }
-}
-
-impl PartialEq for dyn IndexKey + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.parts() == other.parts()
-    }
-}
-impl Eq for dyn IndexKey + '_ {}
-impl PartialOrd for dyn IndexKey + '_ {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for dyn IndexKey + '_ {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.parts().cmp(&other.parts())
-    }
-}
-impl PartialEq for HashedMember {
-    fn eq(&self, other: &Self) -> bool {
-        self.parts() == other.parts()
-    }
-}
-impl Eq for HashedMember {}
-impl PartialOrd for HashedMember {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for HashedMember {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.parts().cmp(&other.parts())
-    }
-}
-
-/// The member hash the index (and so the ZSCAN cursor) is ordered by. 63 bits, so a cursor
-/// stays a positive integer.
-fn member_hash(member: &[u8]) -> u64 {
-    foldhash::fast::FixedState::with_seed(0x5a5e_7c0d_e5ca_11ed).hash_one(member) >> 1
-}
-
-/// Heap bytes one index entry costs: its key and score in a B-tree node that is, on average,
-/// two-thirds full.
-const INDEX_ENTRY_BYTES: usize = (std::mem::size_of::<HashedMember>() + std::mem::size_of::<f64>()) * 3 / 2;
 
 /// Heap bytes of a member's shared allocation (two reference counts, then the bytes).
 fn member_bytes(len: usize) -> usize {
@@ -425,7 +361,7 @@ impl LexRange {
 pub struct ZSetValue {
     order: RankedChunks,
     /// Member → score; present in the "skiplist" encoding only.
-    index: Option<BTreeMap<HashedMember, f64>>,
+    index: Option<Box<DenseTable<Indexed>>>,
     /// Bytes of the members' allocations.
     member_heap: usize,
 }
@@ -458,7 +394,9 @@ impl ZSetValue {
 
     /// Heap bytes held by the set (O(1)).
     pub fn memory(&self) -> usize {
-        self.order.memory() + self.member_heap + self.index.as_ref().map_or(0, |i| i.len() * INDEX_ENTRY_BYTES)
+        let index =
+            self.index.as_ref().map_or(0, |i| alloc_size(std::mem::size_of::<DenseTable<Indexed>>()) + i.heap_bytes());
+        self.order.memory() + self.member_heap + index
     }
 
     pub fn encoding(&self) -> &'static str {
@@ -470,19 +408,16 @@ impl ZSetValue {
     }
 
     fn build_index(&mut self) {
-        let index = self
-            .order
-            .chunks
-            .iter()
-            .flatten()
-            .map(|it| (HashedMember { hash: member_hash(&it.member), member: it.member.clone() }, it.score))
-            .collect();
-        self.index = Some(index);
+        let mut index = DenseTable::with_capacity(self.order.len);
+        for it in self.order.chunks.iter().flatten() {
+            index.insert(Indexed { member: it.member.clone(), score: it.score });
+        }
+        self.index = Some(Box::new(index));
     }
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.index {
-            Some(index) => index.get(&(member_hash(member), member) as &dyn IndexKey).copied(),
+            Some(index) => index.get(member).map(|i| i.score),
             None => self.order.chunks.iter().flatten().find(|it| *it.member == *member).map(|it| it.score),
         }
     }
@@ -496,7 +431,7 @@ impl ZSetValue {
                 item.score = score;
                 self.order.insert(item);
                 if let Some(index) = &mut self.index {
-                    *index.get_mut(&(member_hash(member), member) as &dyn IndexKey).expect("indexed") = score;
+                    index.get_mut(member).expect("indexed").score = score;
                 }
             }
             return Some(old);
@@ -509,7 +444,7 @@ impl ZSetValue {
         let member: Member = Arc::from(member);
         self.member_heap += member_bytes(member.len());
         if let Some(index) = &mut self.index {
-            index.insert(HashedMember { hash: member_hash(&member), member: member.clone() }, score);
+            index.insert(Indexed { member: member.clone(), score });
         }
         self.order.insert(Item { score, member });
         None
@@ -527,7 +462,8 @@ impl ZSetValue {
     fn forget(&mut self, item: &Item) {
         self.member_heap -= member_bytes(item.member.len());
         if let Some(index) = &mut self.index {
-            index.remove(&(member_hash(&item.member), &item.member[..]) as &dyn IndexKey);
+            index.swap_remove(&item.member);
+            index.shrink_if_sparse();
         }
     }
 
@@ -573,25 +509,43 @@ impl ZSetValue {
         removed
     }
 
-    /// One ZSCAN step: calls `visit` for members from `cursor` on, about `count` of them, and
-    /// returns the next cursor (0 when done). Compact sets are returned whole.
+    /// One ZSCAN step: calls `visit` for about `count` members and returns the next cursor
+    /// (0 when done). Compact sets are returned whole. An indexed set is walked through its
+    /// index from the last position down, the cursor being how many positions remain below:
+    /// a removal moves the last member into the hole, so it moves an already returned member
+    /// or one still ahead, and additions land past the cursor, so every member present for
+    /// the whole iteration is returned at least once (as SSCAN and HSCAN).
     pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Item)) -> u64 {
         let Some(index) = &self.index else {
             self.iter().for_each(visit);
             return 0;
         };
-        let from: &dyn IndexKey = &(cursor, &b""[..]);
-        let mut last_hash = None;
-        let members = index.range::<dyn IndexKey, _>((Bound::Included(from), Bound::Unbounded));
-        for (visited, (key, &score)) in members.enumerate() {
-            // Members sharing a hash are returned together, as the cursor cannot split them.
-            if visited >= count && last_hash != Some(key.hash) {
-                return key.hash;
-            }
-            visit(&Item { score, member: key.member.clone() });
-            last_hash = Some(key.hash);
+        let start = match usize::try_from(cursor) {
+            Ok(c) if c != 0 && c < index.len() => c,
+            _ => index.len(),
+        };
+        let end = start.saturating_sub(count.max(1));
+        for i in (end..start).rev() {
+            let Indexed { member, score } = index.at(i);
+            visit(&Item { score: *score, member: member.clone() });
         }
-        0
+        end as u64
+    }
+
+    /// See [`super::value::Collection::prefetch_member`].
+    pub fn prefetch_member(&self, hash: u64, item: bool) {
+        if let Some(index) = &self.index {
+            if item {
+                index.prefetch_item(hash);
+            } else {
+                index.prefetch_home(hash);
+            }
+        }
+    }
+
+    /// Whether members are found through an index (the "skiplist" encoding).
+    pub fn is_indexed(&self) -> bool {
+        self.index.is_some()
     }
 }
 
