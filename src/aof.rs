@@ -1237,6 +1237,9 @@ fn parse_command(data: &[u8], mut at: usize) -> Result<Option<(Vec<Bytes>, usize
     Ok(Some((args, at)))
 }
 
+/// Commands replayed between two hand-overs of the keyspace lock.
+const REPLAYED_PER_HOLD: u64 = 4096;
+
 /// Replays the commands of one log file from `at` through the dispatcher, as a client of its
 /// own, with the keyspace's limits set aside meanwhile.
 fn replay<'k>(
@@ -1264,9 +1267,11 @@ fn replay_commands<'k>(
     let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     let handle = crate::client::ClientHandle::new(0, "aof".into(), String::new(), -1);
     let mut client = crate::client::Client::new(handle, true);
+    client.replaying_log = true;
     let mut out = crate::protocol::ReplyBuf::new();
     // Where the open MULTI started: a transaction cut off by the end is not applied.
     let mut multi_at = None;
+    let mut replayed = 0u64;
     while at < data.len() {
         // Annotations (`#TS:...`, Redis's aof-timestamp-enabled) are skipped, as Redis does.
         if data[at] == b'#' {
@@ -1294,6 +1299,11 @@ fn replay_commands<'k>(
                 drop(ctx);
                 out.buf.clear();
                 at = next;
+                replayed += 1;
+                if multi_at.is_none() && replayed.is_multiple_of(REPLAYED_PER_HOLD) {
+                    // Clients connected while the server loads get their -LOADING replies.
+                    ks.release_fair();
+                }
             }
             Ok(None) => {
                 let valid = multi_at.unwrap_or(at);

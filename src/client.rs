@@ -359,6 +359,9 @@ pub struct Client {
     /// Commands wait in the query buffer because the replies reached
     /// `client-output-backpressure-limit`; they run once the socket takes some.
     pub input_waiting: bool,
+    /// The AOF loader's own client: it runs what the log holds even while the server refuses
+    /// other clients' commands with -LOADING.
+    pub replaying_log: bool,
 }
 
 impl Client {
@@ -395,6 +398,7 @@ impl Client {
             multi_memory: 0,
             reply_peak: 0,
             input_waiting: false,
+            replaying_log: false,
         }
     }
 

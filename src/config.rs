@@ -241,7 +241,6 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("oom-score-adj", "no", Kind::Text),
     inert("tracking-table-max-keys", "1000000", Kind::Int(0, i64::MAX)),
     inert("maxmemory-eviction-tenacity", "10", Kind::Int(0, 100)),
-    inert_hidden("key-load-delay", "0", Kind::Int(i32::MIN as i64, i32::MAX as i64)),
     inert_hidden("loading-process-events-interval-bytes", "2097152", Kind::Int(1024, i32::MAX as i64)),
     // Keeps the files a rewrite replaced (history) until set back to `no`, as in Redis.
     Directive {
@@ -256,6 +255,16 @@ pub static DIRECTIVES: &[Directive] = &[
     // each key, so that tests can watch a save in progress.
     Directive {
         name: "rdb-key-save-delay",
+        default: "0",
+        kind: Kind::Int(i32::MIN as i64, i32::MAX as i64),
+        runtime: true,
+        inert: false,
+        hidden: true,
+    },
+    // The same for loading at start: microseconds per key (-N: one microsecond for one key in
+    // N), so that tests can watch the server answer -LOADING.
+    Directive {
+        name: "key-load-delay",
         default: "0",
         kind: Kind::Int(i32::MIN as i64, i32::MAX as i64),
         runtime: true,

@@ -20,13 +20,14 @@
 //! Lock order: the keyspace, then this module's state; never the other way round.
 
 use crate::base::cron::CronSchedule;
-use crate::engine::persist::snapshot::{self, SaveOptions};
+use crate::commands::KeyspaceLock;
+use crate::engine::persist::snapshot::{self, LoadTarget, SaveOptions};
 use crate::server::Shared;
 use crate::storage::Keyspace;
 use parking_lot::Mutex;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Redis's `CONFIG_BGSAVE_RETRY_DELAY`: after a failed background save, save points wait
@@ -39,6 +40,14 @@ pub struct Persistence {
     state: Mutex<State>,
     /// Whether a snapshot is being loaded (INFO `loading`).
     pub loading: AtomicBool,
+    /// Whether the dataset is being loaded at start while clients are served: commands
+    /// without the `loading` flag are then refused with -LOADING, as Redis refuses them.
+    pub loading_at_start: AtomicBool,
+    /// Progress of the load at start, for INFO: the file's size, the bytes read so far, and
+    /// when it started (Unix seconds).
+    load_total_bytes: AtomicU64,
+    load_loaded_bytes: AtomicU64,
+    load_start_unix: AtomicU64,
     /// The last background save failed: a copy of the state's flag that the dispatcher reads
     /// before every write without the lock (see [`disk_error`]).
     bgsave_failing: AtomicBool,
@@ -606,11 +615,17 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(format!("Fatal error loading the DB from {}: {e}. Exiting.", path.display())),
     };
-    let mut ks = shared.lock_keyspace();
-    match load_into(shared, &mut ks, file, &path) {
+    let p = &shared.persistence;
+    p.load_total_bytes.store(file.metadata().map_or(0, |m| m.len()), Ordering::Relaxed);
+    p.load_loaded_bytes.store(0, Ordering::Relaxed);
+    p.load_start_unix.store(crate::storage::now_ms() / 1000, Ordering::Relaxed);
+    let delay = shared.config.read().get("key-load-delay").parse().unwrap_or(0);
+    let mut target = StartupLoad { shared, lock: KeyspaceLock::new(&shared.keyspace), keys: 0, delay };
+    match load_into(shared, &mut target, file, &path) {
         Ok(()) => Ok(()),
         Err(e) => {
             // Nothing half-loaded stays.
+            let ks = target.keyspace();
             ks.flush_all();
             ks.dirty = 0;
             if shared.config.read().get("rdb-on-load-error") == "start-empty" {
@@ -624,11 +639,11 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
 }
 
 /// Loads a snapshot file into the keyspace and records the figures INFO reports.
-fn load_into(shared: &Shared, ks: &mut Keyspace, file: std::fs::File, path: &Path) -> Result<(), String> {
+fn load_into(shared: &Shared, target: &mut impl LoadTarget, file: std::fs::File, path: &Path) -> Result<(), String> {
     let started = Instant::now();
     shared.persistence.loading.store(true, Ordering::Relaxed);
-    ks.now_ms = crate::storage::now_ms();
-    let result = snapshot::load_snapshot(ks, std::io::BufReader::with_capacity(1 << 16, file));
+    target.keyspace().now_ms = crate::storage::now_ms();
+    let result = snapshot::load_snapshot_into(target, std::io::BufReader::with_capacity(1 << 16, file));
     shared.persistence.loading.store(false, Ordering::Relaxed);
     let stats = result.map_err(|e| format!("Bad RDB file {}: {e}", path.display()))?;
     shared
@@ -636,7 +651,7 @@ fn load_into(shared: &Shared, ks: &mut Keyspace, file: std::fs::File, path: &Pat
         .restore_saved_libraries(&stats.functions)
         .map_err(|e| format!("Bad RDB file {}: {e}", path.display()))?;
     // Loading is not a change to save again.
-    let dirty = ks.dirty;
+    let dirty = target.keyspace().dirty;
     let mut st = shared.persistence.state.lock();
     st.dirty_at_last_save = dirty;
     st.last_load_keys_loaded = stats.keys_loaded;
@@ -645,6 +660,43 @@ fn load_into(shared: &Shared, ks: &mut Keyspace, file: std::fs::File, path: &Pat
     tracing::info!("Done loading RDB, keys loaded: {}, keys expired: {}.", stats.keys_loaded, stats.keys_expired);
     tracing::info!("DB loaded from disk: {:.3} seconds", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// The keyspace as the load at start writes it. Clients are served meanwhile (refused with
+/// -LOADING but for INFO and the like), so the lock is handed over every few thousand keys,
+/// and the bytes read are published for INFO. `key-load-delay` slows every key down, as in
+/// Redis (tests use it to see the server while it loads): microseconds per key, or with a
+/// negative value -N one microsecond for one key in N.
+struct StartupLoad<'a> {
+    shared: &'a Shared,
+    lock: KeyspaceLock<'a>,
+    keys: u64,
+    delay: i64,
+}
+
+/// Keys loaded between two hand-overs of the keyspace lock (about a millisecond's worth).
+const LOAD_KEYS_PER_HOLD: u64 = 4096;
+
+impl LoadTarget for StartupLoad<'_> {
+    fn keyspace(&mut self) -> &mut Keyspace {
+        self.lock.get()
+    }
+
+    fn between_keys(&mut self, offset: u64) {
+        self.keys += 1;
+        let sleep_us = match self.delay {
+            0 => 0,
+            d if d > 0 => d as u64,
+            d => u64::from(self.keys.is_multiple_of(d.unsigned_abs())),
+        };
+        if sleep_us > 0 || self.keys.is_multiple_of(LOAD_KEYS_PER_HOLD) {
+            self.shared.persistence.load_loaded_bytes.store(offset, Ordering::Relaxed);
+            self.lock.release_fair();
+        }
+        if sleep_us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(sleep_us));
+        }
+    }
 }
 
 /// DEBUG RELOAD: saves, empties the keyspace and loads the file back.
@@ -677,6 +729,21 @@ pub fn info(shared: &Shared, ks: &Keyspace, out: &mut String) {
     let child = st.child.as_ref();
     field("loading", &u8::from(p.loading.load(Ordering::Relaxed)));
     field("async_loading", &0);
+    if p.loading_at_start.load(Ordering::Relaxed) {
+        // As Redis reports a load in progress.
+        let start = p.load_start_unix.load(Ordering::Relaxed);
+        let (total, loaded) = (p.load_total_bytes.load(Ordering::Relaxed), p.load_loaded_bytes.load(Ordering::Relaxed));
+        let elapsed = (crate::storage::now_ms() / 1000).saturating_sub(start);
+        let perc = if total == 0 { 0.0 } else { loaded as f64 * 100.0 / total as f64 };
+        let eta =
+            if loaded == 0 { 1 } else { (total.saturating_sub(loaded) as f64 * elapsed as f64 / loaded as f64) as u64 };
+        field("loading_start_time", &start);
+        field("loading_total_bytes", &total);
+        field("loading_rdb_used_mem", &0);
+        field("loading_loaded_bytes", &loaded);
+        field("loading_loaded_perc", &format!("{perc:.2}"));
+        field("loading_eta_seconds", &eta);
+    }
     field("current_cow_peak", &child.map_or(0, |c| c.cow_peak));
     field("current_cow_size", &child.map_or(0, |c| c.cow_bytes));
     field("current_cow_size_age", &child.and_then(|c| c.cow_sampled).map_or(0, |t| t.elapsed().as_secs()));

@@ -620,12 +620,29 @@ pub async fn run(config: Config) -> Result<(), String> {
     crate::metrics::http::start(&shared);
     crate::rest::start(&shared)?;
     tracing::info!("Server initialized");
+    // Clients are served while the dataset loads, as Redis serves them: refused with -LOADING
+    // but for INFO and the like. The load runs on a thread of its own and hands the keyspace
+    // over between keys.
+    shared.persistence.loading_at_start.store(true, Ordering::Relaxed);
+    for listener in listeners {
+        tokio::spawn(accept_loop(shared.clone(), listener, "client", crate::connection::serve));
+    }
     // With appendonly yes the AOF decides what is loaded, as in Redis.
-    if crate::aof::configured(&shared) {
-        crate::aof::load_at_start(&shared)?;
+    let aof = crate::aof::configured(&shared);
+    let loader = shared.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        if aof {
+            crate::aof::load_at_start(&loader)
+        } else {
+            crate::persistence::load_at_start(&loader)
+        }
+    })
+    .await
+    .map_err(|e| format!("the dataset load failed: {e}"))?;
+    shared.persistence.loading_at_start.store(false, Ordering::Relaxed);
+    loaded?;
+    if aof {
         crate::aof::start(&shared)?;
-    } else {
-        crate::persistence::load_at_start(&shared)?;
     }
     shared.aof.set_serving();
     // Before the ready line: a SIGTERM from then on saves and exits as configured, never
@@ -638,9 +655,6 @@ pub async fn run(config: Config) -> Result<(), String> {
     // words it "Ready to accept connections tcp"; the port follows, as it may have been 0).
     crate::logging::always(tracing::Level::INFO, &format!("Ready to accept connections tcp port {actual_port}"));
 
-    for listener in listeners {
-        tokio::spawn(accept_loop(shared.clone(), listener, "client", crate::connection::serve));
-    }
     tokio::spawn(crate::expire::active_expire_cycle(shared.clone()));
     tokio::spawn(ops_sampler(shared.clone()));
     tokio::spawn(clients_cron(shared.clone()));

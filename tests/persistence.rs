@@ -1,7 +1,8 @@
 //! RDB snapshots through real server processes: SAVE and restart keep every type, TTLs, tags
 //! and tenant limits; BGSAVE runs in a child while the server serves; save points, SHUTDOWN
 //! and SIGTERM save as Redis does; redis-server 7.0 loads our files and we load its; a bad
-//! file stops the start with the file and offset named.
+//! file stops the start with the file and offset named; while the dataset loads at start,
+//! clients are answered -LOADING and INFO shows the progress.
 
 mod common;
 
@@ -531,4 +532,52 @@ fn large_list_elements_are_saved_as_plain_nodes_redis_loads() {
     }
     let redis = RedisServer::start_in(&dir.0, &[]);
     assert_eq!(contents(&mut redis.conn()), before, "redis-server reads the plain nodes");
+}
+
+#[test]
+fn clients_are_answered_loading_while_the_dataset_loads_at_start() {
+    let dir = TempDir::new("loading");
+    {
+        let server = start_in(&dir, &["--enable-debug-command", "yes"]);
+        let mut con = server.conn();
+        assert_ok(&mut con, &["DEBUG", "POPULATE", "20000"]);
+        assert_ok(&mut con, &["SAVE"]);
+    }
+    // A free port for a server whose ready line comes only after the load.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tenantcache"))
+        .args(["--port", &port, "--bind", "127.0.0.1", "--dir", dir.path(), "--save", ""])
+        // 20,000 keys at 100 µs or more each: at least two seconds of loading.
+        .args(["--key-load-delay", "100", "--loglevel", "warning"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Kill(child);
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+    let mut con = None;
+    wait_for(10, "the listener while loading", || {
+        con = client.get_connection().ok();
+        con.is_some()
+    });
+    let mut con = con.unwrap();
+    for words in [&["GET", "key:1"][..], &["PING"], &["DBSIZE"], &["SET", "k", "v"]] {
+        let e = err(&mut con, words);
+        assert!(e.starts_with("LOADING"), "{words:?} while loading: {e}");
+    }
+    // INFO is served, with the progress of the load.
+    assert_eq!(info_text(&mut con, "loading"), "1");
+    let total: u64 = info_text(&mut con, "loading_total_bytes").parse().unwrap();
+    assert!(total > 100_000, "{total}");
+    wait_for(60, "the load to finish", || run(&mut con, &["PING"]).is_ok());
+    assert_eq!(ok::<i64>(&mut con, &["DBSIZE"]), 20000);
+    assert_eq!(ok::<String>(&mut con, &["GET", "key:1"]), "value:1");
+    assert_eq!(info_text(&mut con, "loading"), "0");
+    drop(child);
 }

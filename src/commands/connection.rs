@@ -10,7 +10,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!(
         "ping",
         -1,
-        FAST | SUBSCRIBED_OK | STALE | LOADING,
+        // As Redis: no `loading`, so health checks see -LOADING while the dataset loads.
+        FAST | SUBSCRIBED_OK,
         (0, 0, 0),
         "connection",
         "1.0.0",

@@ -74,6 +74,14 @@ impl<'a> KeyspaceLock<'a> {
     pub fn release(&mut self) {
         self.guard = None;
     }
+
+    /// Lets other clients in and, if one waits, hands the lock to it before this holder can
+    /// take it again (a long job giving way between its steps).
+    pub fn release_fair(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            MutexGuard::unlock_fair(guard);
+        }
+    }
 }
 
 /// What a handler works with: the server, the keyspace, the calling client and its replies.
@@ -175,6 +183,13 @@ fn check_and_run(ctx: &mut Ctx, args: &[Bytes]) {
             spec.full_name()
         );
         return reject(ctx, Some(spec), &msg);
+    }
+    // While the dataset loads at start, only the commands Redis allows then.
+    if spec.flags & flags::LOADING == 0
+        && ctx.shared.persistence.loading_at_start.load(std::sync::atomic::Ordering::Relaxed)
+        && !ctx.client.replaying_log
+    {
+        return reject(ctx, Some(spec), errors::LOADING);
     }
     // While a script runs past busy-reply-threshold, only the commands Redis allows then.
     if ctx.shared.scripting.run.timed_out() && spec.flags & flags::ALLOW_BUSY == 0 {

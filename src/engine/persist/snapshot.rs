@@ -165,10 +165,29 @@ pub(super) fn value_of(entry: &Entry) -> RdbValue {
     }
 }
 
+/// What a load writes into. The keyspace is asked for anew for every key, so that a holder
+/// may let other threads in between keys ([`LoadTarget::between_keys`]).
+pub trait LoadTarget {
+    fn keyspace(&mut self) -> &mut Keyspace;
+    /// Called after each key, with the offset the file has been read to.
+    fn between_keys(&mut self, _offset: u64) {}
+}
+
+impl LoadTarget for Keyspace {
+    fn keyspace(&mut self) -> &mut Keyspace {
+        self
+    }
+}
+
 /// Loads an RDB file into `ks`, on top of what it holds (a key of the file replaces a key of
 /// the same name). Stops at the first error, which names its byte offset; keys read before it
 /// stay loaded, so callers that refuse a bad file start over with an empty keyspace.
 pub fn load_snapshot<R: Read>(ks: &mut Keyspace, input: R) -> Result<LoadStats, RdbError> {
+    load_snapshot_into(ks, input)
+}
+
+/// [`load_snapshot`] into any [`LoadTarget`].
+pub fn load_snapshot_into<R: Read>(target: &mut impl LoadTarget, input: R) -> Result<LoadStats, RdbError> {
     let mut reader = RdbReader::new(input)?;
     let mut stats = LoadStats { version: reader.version(), ..LoadStats::default() };
     let mut pending_tags: Option<Vec<Vec<u8>>> = None;
@@ -177,6 +196,7 @@ pub fn load_snapshot<R: Read>(ks: &mut Keyspace, input: R) -> Result<LoadStats, 
         let Some(item) = reader.next_item()? else { break };
         match item {
             RdbItem::Aux(name, value) if name == AUX_TENANTS => {
+                let ks = target.keyspace();
                 for (tenant, limits) in decode_tenants(&value).map_err(|what| bad_aux(at, AUX_TENANTS, what))? {
                     let id = ks.tenants.intern(&tenant);
                     ks.set_limit_overrides(id, limits);
@@ -189,6 +209,7 @@ pub fn load_snapshot<R: Read>(ks: &mut Keyspace, input: R) -> Result<LoadStats, 
             RdbItem::Function(code) => stats.functions.push(code),
             RdbItem::Key(key) => {
                 let tags = pending_tags.take();
+                let ks = target.keyspace();
                 if key.db as usize >= ks.databases() {
                     return Err(RdbError {
                         offset: at,
@@ -205,6 +226,7 @@ pub fn load_snapshot<R: Read>(ks: &mut Keyspace, input: R) -> Result<LoadStats, 
                 }
                 store_key(ks, key, tags);
                 stats.keys_loaded += 1;
+                target.between_keys(reader.offset());
             }
         }
     }
