@@ -349,6 +349,9 @@ pub struct Client {
     pub last_tenant: Option<crate::tenants::TenantId>,
     /// What the running write may take per tenant (kept to reuse its buffer).
     pub write_demand: crate::commands::WriteDemand,
+    /// With the AOF on, the commands that replay the running command, when a handler logs it
+    /// in another form than its arguments (XREADGROUP as the XCLAIMs of what it delivered).
+    pub log_as: Option<Vec<Vec<bytes::Bytes>>>,
     /// Memory of the client's subscriptions (names plus [`SUBSCRIPTION_OVERHEAD`] each),
     /// kept as they change so that counting it costs nothing per batch.
     pub subscription_memory: usize,
@@ -391,6 +394,7 @@ impl Client {
             rng: crate::util::Rng::new(),
             last_tenant: None,
             write_demand: Vec::new(),
+            log_as: None,
             subscription_memory: 0,
             multi_memory: 0,
             reply_peak: 0,
