@@ -424,6 +424,14 @@ impl Client {
         stat.failed_calls += failed as u64;
     }
 
+    /// Marks the last command as failed after all (a blocked command answered with an error
+    /// when it was woken).
+    pub fn fail_last_command(&mut self) {
+        if let Some(spec) = self.last_command {
+            self.batch.entry(spec).failed_calls += 1;
+        }
+    }
+
     /// Counts a command rejected before it ran (arity, OOM ...).
     pub fn failed_command(&mut self, spec: &'static CommandSpec, rejected: bool) {
         self.batch.entry(spec).rejected_calls += rejected as u64;

@@ -107,6 +107,17 @@ fn serve_stream_readers(ks: &mut Keyspace, db: usize, key: &Bytes, mut served: O
     }
 }
 
+/// A blocked command woken with an error (its stream or group gone, CLIENT UNBLOCK ERROR)
+/// failed, as Redis counts it: its error code in `INFO errorstats`, the call as failed.
+pub fn account_woken_reply(shared: &Shared, client: &mut Client, reply: &[u8]) {
+    if reply.first() != Some(&b'-') {
+        return;
+    }
+    let code = reply[1..].split(|&b| b == b' ' || b == b'\r').next().unwrap_or(b"ERR");
+    shared.record_errors(&String::from_utf8_lossy(code), 1);
+    client.fail_last_command();
+}
+
 /// A blocking command's timeout in seconds (fractions allowed; 0 = forever), as Redis's
 /// `getTimeoutFromObjectOrReply`; the error is written for a bad one. `Some(None)` waits
 /// forever.

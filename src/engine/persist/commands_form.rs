@@ -110,8 +110,8 @@ fn stream_commands<W: Write>(out: &mut W, key: &[u8], s: &crate::storage::stream
     });
     result?;
     if s.len() == 0 {
-        let last = s.last_id.to_string();
-        let args: [&[u8]; 7] = [b"XADD", key, b"MAXLEN", b"0", last.as_bytes(), b"x", b"y"];
+        // Any id does (XSETID then sets the last one): 0-1 is valid even when that is 0-0.
+        let args: [&[u8]; 7] = [b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"];
         command(out, &args)?;
     }
     let (last, added, deleted) = (s.last_id.to_string(), s.entries_added.to_string(), s.max_deleted_id.to_string());

@@ -204,6 +204,7 @@ fn stream_model(s: &StreamValue) -> RdbStream {
                     .collect(),
             })
             .collect(),
+        legacy: false,
     }
 }
 
@@ -221,7 +222,9 @@ fn stream_of(model: RdbStream) -> StreamValue {
         model.entries_added,
     );
     for g in model.groups {
-        s.create_group(&g.name, stream_id(g.last_id), g.entries_read);
+        let last_id = stream_id(g.last_id);
+        let entries_read = if model.legacy { s.entries_read_at(last_id) } else { g.entries_read };
+        s.create_group(&g.name, last_id, entries_read);
         s.with_group(&g.name, |_, group| {
             let mut owners = std::collections::HashMap::new();
             for c in &g.consumers {

@@ -118,6 +118,8 @@ impl Keyspace {
         }
         match change {
             Change::Poppable => !self.blocking.is_empty(),
+            // Blocked stream group readers learn that their stream went with the rest.
+            Change::Flushed(_) if !self.blocking.is_empty() => true,
             Change::Removed(Removal::Expired | Removal::Evicted | Removal::EvictedQuota)
                 if self.effects.expiry_and_eviction =>
             {

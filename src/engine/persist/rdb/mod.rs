@@ -122,6 +122,9 @@ pub struct RdbStream {
     pub max_deleted_id: RdbStreamId,
     pub entries_added: u64,
     pub groups: Vec<RdbStreamGroup>,
+    /// Saved by Redis 5 or 6 (`STREAM_LISTPACKS`), which kept no read counter per group:
+    /// the loader estimates them, as Redis 7.0 does.
+    pub legacy: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

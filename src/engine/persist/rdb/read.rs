@@ -380,6 +380,7 @@ impl<R: Read> RdbReader<R> {
         if value_type == types::STREAM_LISTPACKS {
             s.first_id = first_live.unwrap_or((0, 0));
             s.entries_added = s.length;
+            s.legacy = true;
         } else {
             s.first_id = (self.len()?, self.len()?);
             s.max_deleted_id = (self.len()?, self.len()?);
