@@ -9,7 +9,6 @@ mod common;
 
 use common::*;
 use redis::Value;
-use std::time::Duration;
 
 const KEYS: &[&str] = &["s1", "s2"];
 

@@ -52,6 +52,12 @@ const HEADER_SIZE: usize = 6;
 const TERMINATOR: u8 = 0xff;
 const COUNT_UNKNOWN: u16 = u16::MAX;
 
+impl Default for ListpackBuilder {
+    fn default() -> Self {
+        ListpackBuilder::new()
+    }
+}
+
 /// Builds a listpack entry by entry.
 pub struct ListpackBuilder {
     bytes: Vec<u8>,
@@ -84,6 +90,10 @@ impl ListpackBuilder {
 
     pub fn len(&self) -> usize {
         self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
     }
 
     pub fn finish(mut self) -> Vec<u8> {
@@ -528,7 +538,8 @@ mod tests {
         append(&mut lp, Element::Bytes(&long));
         append(&mut lp, Element::Bytes(b"-17"));
         assert_eq!(decode(&lp).unwrap().len(), 4);
-        replace_int(&mut lp, first(&lp).unwrap(), 100_000);
+        let at = first(&lp).unwrap();
+        replace_int(&mut lp, at, 100_000);
         assert!(decode(&lp).is_ok());
         let forward: Vec<Vec<u8>> =
             std::iter::successors(first(&lp), |&p| next(&lp, p)).map(|p| get(&lp, p).to_bytes()).collect();

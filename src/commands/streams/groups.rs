@@ -43,31 +43,9 @@ fn subcommand_syntax(args: &[Bytes]) -> String {
     )
 }
 
-/// `XCLAIM key group consumer 0 id TIME t RETRYCOUNT n FORCE JUSTID LASTID last`: the
-/// pending entry `id` exactly as it is now.
+/// The pending entry `id` as the XCLAIM that recreates it (see `ConsumerGroup::claim_command`).
 fn logged_claim(key: &[u8], group: &[u8], g: &ConsumerGroup, id: StreamId) -> Vec<Bytes> {
-    let (consumer, time, count) = match g.pending.get(&id) {
-        Some(p) => (p.consumer.to_vec(), p.delivery_time, p.delivery_count),
-        None => (Vec::new(), 0, 0),
-    };
-    let (id, time, count, last) = (id.to_string(), time.to_string(), count.to_string(), g.last_id.to_string());
-    let parts: [&[u8]; 14] = [
-        b"XCLAIM",
-        key,
-        group,
-        &consumer,
-        b"0",
-        id.as_bytes(),
-        b"TIME",
-        time.as_bytes(),
-        b"RETRYCOUNT",
-        count.as_bytes(),
-        b"FORCE",
-        b"JUSTID",
-        b"LASTID",
-        last.as_bytes(),
-    ];
-    parts.iter().map(|p| Bytes::copy_from_slice(p)).collect()
+    g.claim_command(key, group, id).into_iter().map(Bytes::from).collect()
 }
 
 /// `XGROUP SETID key group last ENTRIESREAD n`.

@@ -129,7 +129,7 @@ fn stream_keys(args: &[Bytes], flags: &'static [&'static str]) -> Vec<KeyRef> {
             i += 1;
         } else if is(a, "streams") {
             let rest = args.len() - i - 1;
-            if rest == 0 || rest % 2 != 0 {
+            if rest == 0 || !rest.is_multiple_of(2) {
                 return Vec::new();
             }
             return (i + 1..i + 1 + rest / 2).map(|pos| KeyRef { pos, flags }).collect();
@@ -181,22 +181,23 @@ fn parse_id_with(arg: &[u8], missing_seq: u64, strict: bool) -> Option<StreamId>
     }
 }
 
-/// A strict id (no `-` or `+`), or the error written.
-pub(super) fn strict_id(ctx: &mut Ctx, arg: &[u8], missing_seq: u64) -> Option<StreamId> {
-    let id = parse_id_with(arg, missing_seq, true);
+/// An id ([`parse_id_with`]), or the error written.
+fn id_or_error(ctx: &mut Ctx, arg: &[u8], missing_seq: u64, strict: bool) -> Option<StreamId> {
+    let id = parse_id_with(arg, missing_seq, strict);
     if id.is_none() {
         ctx.out.error(INVALID_ID);
     }
     id
 }
 
+/// A strict id (no `-` or `+`), or the error written.
+pub(super) fn strict_id(ctx: &mut Ctx, arg: &[u8], missing_seq: u64) -> Option<StreamId> {
+    id_or_error(ctx, arg, missing_seq, true)
+}
+
 /// An id that may be `-` or `+`, or the error written.
 pub(super) fn any_id(ctx: &mut Ctx, arg: &[u8], missing_seq: u64) -> Option<StreamId> {
-    let id = parse_id_with(arg, missing_seq, false);
-    if id.is_none() {
-        ctx.out.error(INVALID_ID);
-    }
-    id
+    id_or_error(ctx, arg, missing_seq, false)
 }
 
 /// A range bound: `(` makes it exclusive (moved to the next id for a start, the previous for
@@ -456,7 +457,7 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) {
     };
     let field_pos = p.id_pos + 1;
     let n = args.len().saturating_sub(field_pos);
-    if n < 2 || n % 2 == 1 {
+    if n < 2 || !n.is_multiple_of(2) {
         return ctx.out.error("ERR wrong number of arguments for 'xadd' command");
     }
     if p.new_id == Some(NewId::Exact(StreamId::MIN)) {
@@ -626,7 +627,7 @@ fn xsetid(ctx: &mut Ctx, args: &[Bytes]) {
     }
     let db = ctx.db();
     let done = with_stream(ctx.ks.get(), db, &args[1], false, &[event("xsetid")], |s| {
-        if s.len() > 0 {
+        if !s.is_empty() {
             if id < s.edge_id(true).unwrap_or_default() {
                 return (Err("ERR The ID specified in XSETID is smaller than the target stream top item"), false);
             }
@@ -702,7 +703,7 @@ fn parse_read(ctx: &mut Ctx, args: &[Bytes], group_form: bool) -> Option<ReadArg
         } else if is(a, "streams") && more > 0 {
             r.streams_at = i + 1;
             let rest = args.len() - r.streams_at;
-            if rest % 2 != 0 {
+            if !rest.is_multiple_of(2) {
                 ctx.out
                     .error("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.");
                 return None;
@@ -800,9 +801,10 @@ fn read_command(ctx: &mut Ctx, args: &[Bytes], group_form: bool) {
         let serve = match (&from[n], &r.group) {
             (ReadFrom::After(_), Some(_)) => true,
             (ReadFrom::New, Some((g, _))) => {
-                s.len() > 0 && s.groups.get(&g[..]).is_some_and(|g| s.edge_id(true).is_some_and(|max| max > g.last_id))
+                !s.is_empty()
+                    && s.groups.get(&g[..]).is_some_and(|g| s.edge_id(true).is_some_and(|max| max > g.last_id))
             }
-            (ReadFrom::After(after), None) => s.len() > 0 && s.edge_id(true).is_some_and(|max| max > *after),
+            (ReadFrom::After(after), None) => !s.is_empty() && s.edge_id(true).is_some_and(|max| max > *after),
             (ReadFrom::New, None) => false,
         };
         if serve {

@@ -109,7 +109,7 @@ fn stream_commands<W: Write>(out: &mut W, key: &[u8], s: &crate::storage::stream
         result.is_ok()
     });
     result?;
-    if s.len() == 0 {
+    if s.is_empty() {
         // Any id does (XSETID then sets the last one): 0-1 is valid even when that is 0-0.
         let args: [&[u8]; 7] = [b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"];
         command(out, &args)?;
@@ -123,23 +123,8 @@ fn stream_commands<W: Write>(out: &mut W, key: &[u8], s: &crate::storage::stream
         let last = g.last_id.to_string();
         let args: [&[u8]; 7] = [b"XGROUP", b"CREATE", key, name, last.as_bytes(), b"ENTRIESREAD", read.as_bytes()];
         command(out, &args)?;
-        for (id, p) in &g.pending {
-            let (id, time, count) = (id.to_string(), p.delivery_time.to_string(), p.delivery_count.to_string());
-            let args: [&[u8]; 12] = [
-                b"XCLAIM",
-                key,
-                name,
-                &p.consumer,
-                b"0",
-                id.as_bytes(),
-                b"TIME",
-                time.as_bytes(),
-                b"RETRYCOUNT",
-                count.as_bytes(),
-                b"JUSTID",
-                b"FORCE",
-            ];
-            command(out, &args)?;
+        for id in g.pending.keys() {
+            command(out, &g.claim_command(key, name, *id))?;
         }
         for consumer in g.consumers.keys() {
             let args: [&[u8]; 5] = [b"XGROUP", b"CREATECONSUMER", key, name, consumer];

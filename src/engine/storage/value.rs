@@ -57,7 +57,8 @@ impl Collection {
             Collection::Set(s) => s.is_empty(),
             Collection::Hash(h) => h.is_empty(),
             Collection::List(l) => l.is_empty(),
-            Collection::Stream(s) => s.is_empty(),
+            // A stream stays a key without entries (its ids and groups live on).
+            Collection::Stream(_) => false,
         }
     }
 }

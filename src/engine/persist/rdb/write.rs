@@ -347,19 +347,19 @@ impl<W: Write> RdbWriter<W> {
         let mut current = ListpackBuilder::new();
         for item in items {
             if item.len() >= self.options.list_plain_node_threshold {
-                if current.len() > 0 {
-                    nodes.push(Node::Packed(std::mem::replace(&mut current, ListpackBuilder::new()).finish()));
+                if !current.is_empty() {
+                    nodes.push(Node::Packed(std::mem::take(&mut current).finish()));
                 }
                 nodes.push(Node::Plain(item));
                 continue;
             }
             let grown = current.size() + listpack::entry_size(item);
-            if current.len() > 0 && !self.options.node_has_room(current.len(), grown) {
-                nodes.push(Node::Packed(std::mem::replace(&mut current, ListpackBuilder::new()).finish()));
+            if !current.is_empty() && !self.options.node_has_room(current.len(), grown) {
+                nodes.push(Node::Packed(std::mem::take(&mut current).finish()));
             }
             current.push(item);
         }
-        if current.len() > 0 {
+        if !current.is_empty() {
             nodes.push(Node::Packed(current.finish()));
         }
         self.write_len(nodes.len() as u64)?;

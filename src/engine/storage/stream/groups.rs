@@ -122,6 +122,33 @@ impl ConsumerGroup {
         self.consumers.get_mut(consumer).expect("an existing consumer").pending.insert(id);
     }
 
+    /// The XCLAIM that recreates the pending entry `id` as it is, whatever the clock says
+    /// when it is replayed: `XCLAIM key group consumer 0 id TIME t RETRYCOUNT n FORCE JUSTID
+    /// LASTID last` (the form Redis propagates; a log of writes keeps it).
+    pub fn claim_command(&self, key: &[u8], group: &[u8], id: StreamId) -> Vec<Vec<u8>> {
+        let (consumer, time, count) = match self.pending.get(&id) {
+            Some(p) => (p.consumer.to_vec(), p.delivery_time, p.delivery_count),
+            None => (Vec::new(), 0, 0),
+        };
+        let text = |s: String| s.into_bytes();
+        vec![
+            b"XCLAIM".to_vec(),
+            key.to_vec(),
+            group.to_vec(),
+            consumer,
+            b"0".to_vec(),
+            text(id.to_string()),
+            b"TIME".to_vec(),
+            text(time.to_string()),
+            b"RETRYCOUNT".to_vec(),
+            text(count.to_string()),
+            b"FORCE".to_vec(),
+            b"JUSTID".to_vec(),
+            b"LASTID".to_vec(),
+            text(self.last_id.to_string()),
+        ]
+    }
+
     /// Acknowledges `id`; false if it was not pending.
     pub fn ack(&mut self, id: StreamId) -> bool {
         let Some(p) = self.pending.remove(&id) else {
