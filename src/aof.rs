@@ -578,15 +578,25 @@ pub fn log_command(shared: &Shared, ks: &Keyspace, db: usize, pending: &Pending,
     }
 }
 
+/// Logs commands a handler chose to be logged as (see `Client::log_as`).
+pub fn log_commands(shared: &Shared, db: usize, commands: &[Vec<Bytes>]) {
+    if commands.is_empty() {
+        return;
+    }
+    let mut st = shared.aof.state.lock();
+    for cmd in commands {
+        st.emit(db, cmd);
+    }
+}
+
 /// Whether [`rewrite`] may log the command in another form (SET without options, the most
 /// common write, never).
 fn may_rewrite(name: &str, args: &[Bytes]) -> bool {
     match name {
         "set" | "tag.set" => args.len() > 3,
         "setex" | "psetex" | "expire" | "pexpire" | "expireat" | "pexpireat" | "getex" | "incrbyfloat" | "spop"
-        | "restore" | "blpop" | "brpop" | "bzpopmin" | "bzpopmax" | "blmpop" | "bzmpop" | "blmove" | "brpoplpush" => {
-            true
-        }
+        | "restore" | "blpop" | "brpop" | "bzpopmin" | "bzpopmax" | "blmpop" | "bzmpop" | "blmove" | "brpoplpush"
+        | "xadd" | "xtrim" => true,
         _ => false,
     }
 }
@@ -716,6 +726,10 @@ pub fn rewrite(ks: &Keyspace, db: usize, name: &str, args: &[Bytes], reply: &[u8
             }
             vec![owned(&[b"RPOPLPUSH", &args[1], &args[2]])]
         }
+        // The id that was given, the trim that happened (see commands::streams).
+        "xadd" | "xtrim" => vec![crate::commands::streams::logged_add_or_trim(ks, db, args, reply)],
+        // Served to a blocked reader: what it delivered is logged on its own.
+        "xread" | "xreadgroup" => Vec::new(),
         _ => vec![args.to_vec()],
     }
 }

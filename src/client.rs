@@ -349,6 +349,9 @@ pub struct Client {
     pub last_tenant: Option<crate::tenants::TenantId>,
     /// What the running write may take per tenant (kept to reuse its buffer).
     pub write_demand: crate::commands::WriteDemand,
+    /// With the AOF on, the commands that replay the running command, when a handler logs it
+    /// in another form than its arguments (XREADGROUP as the XCLAIMs of what it delivered).
+    pub log_as: Option<Vec<Vec<bytes::Bytes>>>,
     /// Memory of the client's subscriptions (names plus [`SUBSCRIPTION_OVERHEAD`] each),
     /// kept as they change so that counting it costs nothing per batch.
     pub subscription_memory: usize,
@@ -394,6 +397,7 @@ impl Client {
             rng: crate::util::Rng::new(),
             last_tenant: None,
             write_demand: Vec::new(),
+            log_as: None,
             subscription_memory: 0,
             multi_memory: 0,
             reply_peak: 0,
@@ -422,6 +426,14 @@ impl Client {
         stat.calls += 1;
         stat.usec += elapsed.as_micros() as u64;
         stat.failed_calls += failed as u64;
+    }
+
+    /// Marks the last command as failed after all (a blocked command answered with an error
+    /// when it was woken).
+    pub fn fail_last_command(&mut self) {
+        if let Some(spec) = self.last_command {
+            self.batch.entry(spec).failed_calls += 1;
+        }
     }
 
     /// Counts a command rejected before it ran (arity, OOM ...).

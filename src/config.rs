@@ -198,6 +198,10 @@ pub static DIRECTIVES: &[Directive] = &[
     d("set-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
     d("zset-max-listpack-entries", "128", Kind::Int(0, i64::MAX), true),
     d("zset-max-listpack-value", "64", Kind::Int(0, i64::MAX), true),
+    // Stream nodes: a new node once the last one holds this many bytes or entries (0 = no
+    // limit).
+    d("stream-node-max-bytes", "4096", Kind::Memory, true),
+    d("stream-node-max-entries", "100", Kind::Int(0, i64::MAX), true),
     // RDB snapshots: save points (`seconds changes` pairs; "" = none; Redis 7.0's default,
     // so the data outlives a restart as with Redis), Dragonfly's cron schedule, where the
     // file lives, compression, and what a bad file at startup does.
@@ -230,8 +234,6 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("repl-ping-replica-period", "10", Kind::Int(1, i64::MAX)),
     inert("repl-backlog-size", "1048576", Kind::Memory),
     inert("repl-diskless-sync", "yes", Kind::Bool),
-    inert("stream-node-max-bytes", "4096", Kind::Memory),
-    inert("stream-node-max-entries", "100", Kind::Int(0, i64::MAX)),
     inert_fixed("set-proc-title", "yes", Kind::Bool),
     inert("lazyfree-lazy-eviction", "no", Kind::Bool),
     inert("lazyfree-lazy-expire", "no", Kind::Bool),

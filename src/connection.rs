@@ -220,6 +220,7 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
             if crate::commands::blocking::finish_wait(shared, client, &mut out) {
                 // The pop's reply goes before those of the commands pipelined after it.
                 if let Some(reply) = handle.take_outbox() {
+                    crate::commands::blocking::account_woken_reply(shared, client, &reply);
                     out.raw(&reply);
                 }
                 if process_input(shared, client, &mut parser, &mut rbuf, &mut out) == Input::Abort {

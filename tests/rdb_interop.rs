@@ -253,6 +253,7 @@ fn fill(server: &RedisServer, keys: &[Sample]) {
                 }
                 cmd.query::<()>(&mut con).unwrap();
             }
+            RdbValue::Stream(_) => unreachable!("the samples hold no streams: tests/streams.rs moves those"),
         }
         if let Some(at) = key.expire_at_ms {
             redis::cmd("PEXPIREAT").arg(k).arg(at).query::<()>(&mut con).unwrap();
@@ -271,6 +272,7 @@ fn rdb_type_for(value: &RdbValue, encoding: Option<&str>) -> u8 {
         (RdbValue::ZSet(_), _) => types::ZSET_2,
         (RdbValue::Hash(_), Some("listpack")) => types::HASH_LISTPACK,
         (RdbValue::Hash(_), _) => types::HASH,
+        (RdbValue::Stream(_), _) => types::STREAM_LISTPACKS_2,
     }
 }
 

@@ -380,6 +380,15 @@ fn generate(name: &str, r: &mut Rng) -> Vec<String> {
             }
             a
         }
+        // Streams: an entry of any size, and the writes that only change ids or groups.
+        "xadd" => vec![k, "*".into(), value(r), value(r)],
+        "xdel" => vec![k, "1-0".into()],
+        "xtrim" => vec![k, "MAXLEN".into(), r.below(3).to_string()],
+        "xsetid" => vec![k, "99999999999999-0".into()],
+        "xack" => vec![k, "g".into(), "1-0".into()],
+        "xclaim" => vec![k, "g".into(), "c".into(), "0".into(), "1-0".into()],
+        "xautoclaim" => vec![k, "g".into(), "c".into(), "0".into(), "0".into()],
+        "xreadgroup" => v(&["GROUP", "g", "c", "STREAMS"]).into_iter().chain([k, ">".into()]).collect(),
         other => panic!("no argument generator for write command '{other}': add one"),
     }
 }

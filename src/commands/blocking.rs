@@ -1,5 +1,5 @@
-//! Blocking pops, the serving half: the commands' side of BLPOP, BRPOP, BLMOVE, BRPOPLPUSH,
-//! BLMPOP, BZPOPMIN, BZPOPMAX and BZMPOP. It registers a caller in the engine's
+//! Blocking commands, the serving half: the commands' side of BLPOP, BRPOP, BLMOVE,
+//! BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP and of XREAD / XREADGROUP with BLOCK. It registers a caller in the engine's
 //! [`Registry`], runs the pop of each woken waiter and writes its reply (encoded with the
 //! waiter's protocol) to the waiter's outbox, and ends a wait at its deadline: a waiter that
 //! reaches its deadline removes itself under the lock and answers with a null array; CLIENT
@@ -62,6 +62,7 @@ pub type ServedPop = (usize, Vec<Bytes>, Vec<u8>);
 /// command, its reply).
 pub fn serve_ready(ks: &mut Keyspace, mut served: Option<&mut Vec<ServedPop>>) {
     while let Some((db, key)) = ks.blocking.take_ready() {
+        serve_stream_readers(ks, db, &key, served.as_deref_mut());
         while let Some((kind, id)) = next_to_serve(ks, db, &key) {
             let waiter = ks.blocking.remove(id).expect("queued waiters are registered");
             if waiter.handle.is_killed() {
@@ -80,6 +81,41 @@ pub fn serve_ready(ks: &mut Keyspace, mut served: Option<&mut Vec<ServedPop>>) {
             waiter.handle.deliver(&out.buf);
         }
     }
+}
+
+/// Serves the stream readers waiting on `key` that the stream can serve now, in their order;
+/// the others stay blocked (see `streams::serve_blocked`). What a served group read changed
+/// is added to `served` as the commands it is logged as.
+fn serve_stream_readers(ks: &mut Keyspace, db: usize, key: &Bytes, mut served: Option<&mut Vec<ServedPop>>) {
+    for id in ks.blocking.waiters_of_kind(db, key, Kind::Stream) {
+        let Some(waiter) = ks.blocking.waiter(id) else { continue };
+        if waiter.handle.is_killed() {
+            ks.blocking.remove(id);
+            continue;
+        }
+        let (waiter_db, args, resp3) = (waiter.db, waiter.args.clone(), waiter.resp3);
+        let mut out = ReplyBuf::for_message(resp3, 256);
+        let mut log = served.is_some().then(Vec::new);
+        if !super::streams::serve_blocked(ks, waiter_db, &args, key, &mut out, log.as_mut()) {
+            continue;
+        }
+        let waiter = ks.blocking.remove(id).expect("a registered waiter");
+        if let (Some(served), Some(log)) = (served.as_deref_mut(), log) {
+            served.extend(log.into_iter().map(|cmd| (waiter_db, cmd, Vec::new())));
+        }
+        waiter.handle.deliver(&out.buf);
+    }
+}
+
+/// A blocked command woken with an error (its stream or group gone, CLIENT UNBLOCK ERROR)
+/// failed, as Redis counts it: its error code in `INFO errorstats`, the call as failed.
+pub fn account_woken_reply(shared: &Shared, client: &mut Client, reply: &[u8]) {
+    if reply.first() != Some(&b'-') {
+        return;
+    }
+    let code = reply[1..].split(|&b| b == b' ' || b == b'\r').next().unwrap_or(b"ERR");
+    shared.record_errors(&String::from_utf8_lossy(code), 1);
+    client.fail_last_command();
 }
 
 /// A blocking command's timeout in seconds (fractions allowed; 0 = forever), as Redis's

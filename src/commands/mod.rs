@@ -25,6 +25,7 @@ pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod streams;
 pub mod strings;
 pub mod table;
 pub mod tags;
@@ -283,16 +284,30 @@ fn drain_effects(ctx: &mut Ctx, serve: bool, mut logged: Option<crate::aof::Pend
             if aof {
                 crate::aof::log_removals(ctx.shared, &effects);
             }
-            for e in effects.iter().filter(|e| e.change == crate::storage::Change::Poppable) {
-                ks.blocking.signal(e.db, &e.key);
+            for e in &effects {
+                match e.change {
+                    crate::storage::Change::Poppable => ks.blocking.signal(e.db, &e.key),
+                    // Group readers blocked on a flushed stream learn that it is gone.
+                    crate::storage::Change::Flushed(_) if !ks.blocking.is_empty() => {
+                        for key in ks.blocking.keys_in_db(e.db) {
+                            ks.blocking.signal(e.db, &key);
+                        }
+                    }
+                    _ => {}
+                }
             }
             crate::pubsub::publish_keyspace_events(ctx, &effects);
         }
         // Skipped whole with the AOF off: this runs after every command.
         if aof {
             if let Some(pending) = logged.take() {
-                let reply = ctx.out.buf.get(pending.reply_mark..).unwrap_or_default();
-                crate::aof::log_command(ctx.shared, ctx.ks.get(), ctx.client.db, &pending, reply);
+                match ctx.client.log_as.take() {
+                    Some(commands) => crate::aof::log_commands(ctx.shared, ctx.client.db, &commands),
+                    None => {
+                        let reply = ctx.out.buf.get(pending.reply_mark..).unwrap_or_default();
+                        crate::aof::log_command(ctx.shared, ctx.ks.get(), ctx.client.db, &pending, reply);
+                    }
+                }
             }
             for (db, args, reply) in served.drain(..) {
                 crate::aof::log_served_pop(ctx.shared, ctx.ks.get(), db, &args, &reply);

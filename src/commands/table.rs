@@ -345,6 +345,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         super::tags::COMMANDS,
         super::zsets::COMMANDS,
         super::geo::COMMANDS,
+        super::streams::COMMANDS,
         super::latency::COMMANDS,
         super::keyclass::COMMANDS,
         super::scripting::COMMANDS,

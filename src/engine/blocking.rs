@@ -1,6 +1,7 @@
-//! Blocking pops, the engine's half: the registry of clients blocked in pops of lists
-//! (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) and of sorted sets (BZPOPMIN, BZPOPMAX, BZMPOP),
-//! by key, and the keys that became poppable while someone waits on them.
+//! Blocking commands, the engine's half: the registry of clients blocked in pops of lists
+//! (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) and of sorted sets (BZPOPMIN, BZPOPMAX, BZMPOP)
+//! and in reads of streams (XREAD, XREADGROUP with BLOCK), by key, and the keys that became
+//! ready while someone waits on them.
 //!
 //! A client whose pop finds nothing registers a [`Waiter`] in the keyspace's [`Registry`]
 //! (so it is consistent under the keyspace lock) and its connection task then sleeps on its
@@ -9,7 +10,9 @@
 //! (`Change::Poppable`); draining it after the command, the dispatcher marks the key ready
 //! ([`Registry::signal`]), and once that command (or the whole EXEC) is done it runs the pop
 //! of each waiter that wants that kind of value on its behalf
-//! (`commands::blocking::serve_ready`). The registry knows a waiter's
+//! (`commands::blocking::serve_ready`). A stream is ready whenever it changes or goes (a
+//! stream reader waits for entries after an id, and a group reader also learns that its
+//! group or its key is gone), so stream readers that cannot be served yet stay blocked. The registry knows a waiter's
 //! connection only through [`WaiterHandle`], so the engine needs nothing of the network side.
 
 use crate::engine::storage::{Keyspace, Kind};
@@ -119,6 +122,18 @@ impl Registry {
         self.by_key.keys().filter(|(d, _)| *d == db).map(|(_, k)| k.clone()).collect()
     }
 
+    /// The clients waiting on `key` of `db` for values of `kind`, longest-waiting first.
+    pub fn waiters_of_kind(&self, db: usize, key: &Bytes, kind: Kind) -> Vec<u64> {
+        let Some(queue) = self.by_key.get(&(db, key.clone())) else {
+            return Vec::new();
+        };
+        queue.iter().copied().filter(|id| self.waiters.get(id).is_some_and(|w| w.kind == kind)).collect()
+    }
+
+    pub fn waiter(&self, id: u64) -> Option<&Waiter> {
+        self.waiters.get(&id)
+    }
+
     /// The longest-waiting client on `key` of `db` that pops values of `kind`.
     pub fn first_waiter(&self, db: usize, key: &Bytes, kind: Kind) -> Option<u64> {
         let queue = self.by_key.get(&(db, key.clone()))?;
@@ -131,9 +146,15 @@ impl Registry {
     }
 }
 
-/// Whether values of `kind` are what blocked clients wait for.
+/// Whether values of `kind` are what blocked pops wait for.
 pub fn is_poppable(kind: Kind) -> bool {
     matches!(kind, Kind::List | Kind::ZSet)
+}
+
+/// Whether storing or changing a value of `kind` may serve blocked clients: pops of lists
+/// and sorted sets, reads of streams.
+pub fn wakes_waiters(kind: Kind) -> bool {
+    matches!(kind, Kind::List | Kind::ZSet | Kind::Stream)
 }
 
 /// The kind of value `key` of `db` holds and the longest-waiting client that pops that kind.

@@ -4,7 +4,8 @@
 //! Function libraries first (`FUNCTION LOAD`), then tenant limits set at run time
 //! (`TENANT SETLIMIT`), then per database a `SELECT` and per key the command that creates its
 //! value (`SET`, `RPUSH`, `SADD`, `ZADD`, `HMSET`; collections in commands of at most 64
-//! items, as Redis splits them), its tags (`TAG.ADD`) and its expiry (`PEXPIREAT`). Loading
+//! items, as Redis splits them; a stream as `XADD` per entry, `XSETID`, then its groups as
+//! `XGROUP CREATE`, `XCLAIM` of each pending entry and `XGROUP CREATECONSUMER`), its tags (`TAG.ADD`) and its expiry (`PEXPIREAT`). Loading
 //! replays them through the dispatcher like any incremental file.
 
 use super::rdb::RdbValue;
@@ -51,21 +52,10 @@ pub fn write_commands<W: Write>(ks: &Keyspace, mut out: W, options: &SaveOptions
         command(&mut out, &[b"SELECT", db.to_string().as_bytes()])?;
         for entry in ks.live_entries(db) {
             let key = entry.key();
-            match value_of(entry) {
-                RdbValue::String(value) => command(&mut out, &[b"SET", key, &value])?,
-                RdbValue::List(items) => in_chunks(&mut out, b"RPUSH", key, items.iter().map(|i| vec![i.as_slice()]))?,
-                RdbValue::Set(members) => {
-                    in_chunks(&mut out, b"SADD", key, members.iter().map(|m| vec![m.as_slice()]))?
-                }
-                RdbValue::ZSet(pairs) => {
-                    let scores: Vec<String> = pairs.iter().map(|(_, score)| score_text(*score)).collect();
-                    let items =
-                        pairs.iter().zip(&scores).map(|((member, _), score)| vec![score.as_bytes(), member.as_slice()]);
-                    in_chunks(&mut out, b"ZADD", key, items)?
-                }
-                RdbValue::Hash(pairs) => {
-                    in_chunks(&mut out, b"HMSET", key, pairs.iter().map(|(f, v)| vec![f.as_slice(), v.as_slice()]))?
-                }
+            if let Some(crate::storage::value::Collection::Stream(s)) = entry.collection() {
+                stream_commands(&mut out, key, s)?;
+            } else {
+                other_commands(&mut out, key, entry)?;
             }
             let tags = entry.tags();
             if !tags.is_empty() {
@@ -84,6 +74,64 @@ pub fn write_commands<W: Write>(ks: &Keyspace, mut out: W, options: &SaveOptions
     }
     out.flush()?;
     Ok(written)
+}
+
+/// The command that creates a collection or string value (streams aside).
+fn other_commands<W: Write>(out: &mut W, key: &[u8], entry: &crate::storage::Entry) -> io::Result<()> {
+    match value_of(entry) {
+        RdbValue::String(value) => command(out, &[b"SET", key, &value]),
+        RdbValue::List(items) => in_chunks(out, b"RPUSH", key, items.iter().map(|i| vec![i.as_slice()])),
+        RdbValue::Set(members) => in_chunks(out, b"SADD", key, members.iter().map(|m| vec![m.as_slice()])),
+        RdbValue::ZSet(pairs) => {
+            let scores: Vec<String> = pairs.iter().map(|(_, score)| score_text(*score)).collect();
+            let items = pairs.iter().zip(&scores).map(|((member, _), score)| vec![score.as_bytes(), member.as_slice()]);
+            in_chunks(out, b"ZADD", key, items)
+        }
+        RdbValue::Hash(pairs) => {
+            in_chunks(out, b"HMSET", key, pairs.iter().map(|(f, v)| vec![f.as_slice(), v.as_slice()]))
+        }
+        RdbValue::Stream(_) => unreachable!("streams are written by stream_commands"),
+    }
+}
+
+/// A stream as Redis's `rewriteStreamObject` writes it: an `XADD` per entry (an empty
+/// stream as an entry trimmed away at once), `XSETID` with the counters, then per group
+/// `XGROUP CREATE`, an `XCLAIM` per pending entry and `XGROUP CREATECONSUMER` per consumer.
+fn stream_commands<W: Write>(out: &mut W, key: &[u8], s: &crate::storage::stream::StreamValue) -> io::Result<()> {
+    use crate::storage::stream::{Item, StreamId};
+    let mut result = Ok(());
+    s.range(StreamId::MIN, StreamId::MAX, false, |id, fields| {
+        let id = id.to_string();
+        let values: Vec<Vec<u8>> = fields.iter().map(Item::to_bytes).collect();
+        let mut args: Vec<&[u8]> = vec![b"XADD", key, id.as_bytes()];
+        args.extend(values.iter().map(Vec::as_slice));
+        result = command(out, &args);
+        result.is_ok()
+    });
+    result?;
+    if s.is_empty() {
+        // Any id does (XSETID then sets the last one): 0-1 is valid even when that is 0-0.
+        let args: [&[u8]; 7] = [b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"];
+        command(out, &args)?;
+    }
+    let (last, added, deleted) = (s.last_id.to_string(), s.entries_added.to_string(), s.max_deleted_id.to_string());
+    let args: [&[u8]; 7] =
+        [b"XSETID", key, last.as_bytes(), b"ENTRIESADDED", added.as_bytes(), b"MAXDELETEDID", deleted.as_bytes()];
+    command(out, &args)?;
+    for (name, g) in &s.groups {
+        let read = g.entries_read.map_or("-1".to_string(), |n| n.to_string());
+        let last = g.last_id.to_string();
+        let args: [&[u8]; 7] = [b"XGROUP", b"CREATE", key, name, last.as_bytes(), b"ENTRIESREAD", read.as_bytes()];
+        command(out, &args)?;
+        for id in g.pending.keys() {
+            command(out, &g.claim_command(key, name, *id))?;
+        }
+        for consumer in g.consumers.keys() {
+            let args: [&[u8]; 5] = [b"XGROUP", b"CREATECONSUMER", key, name, consumer];
+            command(out, &args)?;
+        }
+    }
+    Ok(())
 }
 
 /// A score as text that reads back as the same double (the shortest such form).

@@ -79,6 +79,11 @@ fn digest_value(d: &mut Digester, value: &RdbValue) {
                 d.field(value);
             }
         }
+        // Nodes, counters and groups, all in a fixed order.
+        RdbValue::Stream(s) => {
+            d.field(b"stream");
+            d.field(format!("{s:?}").as_bytes());
+        }
     }
 }
 

@@ -18,12 +18,14 @@
 use std::io::{self, Read, Write};
 
 use super::rdb::{
-    PayloadError, RdbError, RdbItem, RdbKey, RdbReader, RdbValue, RdbWriteOptions, RdbWriter, StandardAux,
+    PayloadError, RdbError, RdbItem, RdbKey, RdbReader, RdbStream, RdbStreamConsumer, RdbStreamGroup, RdbStreamId,
+    RdbValue, RdbWriteOptions, RdbWriter, StandardAux,
 };
 use crate::storage::evict::{lfu, Policy};
 use crate::storage::hash::HashValue;
 use crate::storage::list::ListValue;
 use crate::storage::set::SetValue;
+use crate::storage::stream::{StreamId, StreamValue};
 use crate::storage::value::Collection;
 use crate::storage::zset::{Item, ZSetValue};
 use crate::storage::{Entry, Keyspace};
@@ -162,7 +164,85 @@ pub(super) fn value_of(entry: &Entry) -> RdbValue {
         Some(Collection::Set(s)) => RdbValue::Set(s.iter().map(|m| m.to_vec()).collect()),
         Some(Collection::ZSet(z)) => RdbValue::ZSet(z.iter().map(|it| (it.member.to_vec(), it.score)).collect()),
         Some(Collection::Hash(h)) => RdbValue::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
+        Some(Collection::Stream(s)) => RdbValue::Stream(Box::new(stream_model(s))),
     }
+}
+
+fn rdb_id(id: StreamId) -> RdbStreamId {
+    (id.ms, id.seq)
+}
+
+fn stream_id((ms, seq): RdbStreamId) -> StreamId {
+    StreamId::new(ms, seq)
+}
+
+/// The codec's model of a stream: its nodes as they are, counters, groups.
+fn stream_model(s: &StreamValue) -> RdbStream {
+    RdbStream {
+        nodes: s.nodes().map(|(id, lp)| (rdb_id(id), lp.to_vec())).collect(),
+        length: s.len(),
+        last_id: rdb_id(s.last_id),
+        first_id: rdb_id(s.first_id),
+        max_deleted_id: rdb_id(s.max_deleted_id),
+        entries_added: s.entries_added,
+        groups: s
+            .groups
+            .iter()
+            .map(|(name, g)| RdbStreamGroup {
+                name: name.to_vec(),
+                last_id: rdb_id(g.last_id),
+                entries_read: g.entries_read,
+                pending: g.pending.iter().map(|(id, p)| (rdb_id(*id), p.delivery_time, p.delivery_count)).collect(),
+                consumers: g
+                    .consumers
+                    .iter()
+                    .map(|(name, c)| RdbStreamConsumer {
+                        name: name.to_vec(),
+                        seen_time: c.seen_time,
+                        pending: c.pending.iter().map(|id| rdb_id(*id)).collect(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        legacy: false,
+    }
+}
+
+/// A stream from its model (whose nodes the reader validated).
+fn stream_of(model: RdbStream) -> StreamValue {
+    let mut s = StreamValue::new();
+    for (master, lp) in model.nodes {
+        s.push_loaded_node(stream_id(master), lp);
+    }
+    s.set_loaded_counters(
+        model.length,
+        stream_id(model.last_id),
+        stream_id(model.first_id),
+        stream_id(model.max_deleted_id),
+        model.entries_added,
+    );
+    for g in model.groups {
+        let last_id = stream_id(g.last_id);
+        let entries_read = if model.legacy { s.entries_read_at(last_id) } else { g.entries_read };
+        s.create_group(&g.name, last_id, entries_read);
+        s.with_group(&g.name, |_, group| {
+            let mut owners = std::collections::HashMap::new();
+            for c in &g.consumers {
+                group.create_consumer(&c.name, c.seen_time);
+                let name = group.consumer_seen(&c.name, None).expect("created above");
+                for id in &c.pending {
+                    owners.insert(*id, name.clone());
+                }
+            }
+            // The reader checked that every pending entry has its consumer.
+            for (id, time, count) in g.pending {
+                if let Some(owner) = owners.get(&id) {
+                    group.claim(stream_id(id), owner, time, count);
+                }
+            }
+        });
+    }
+    s
 }
 
 /// What a load writes into. The keyspace is asked for anew for every key, so that a holder
@@ -295,6 +375,7 @@ fn collection_of(value: RdbValue, limits: &crate::storage::EncodingLimits) -> Co
             }
             Collection::Hash(h)
         }
+        RdbValue::Stream(model) => Collection::Stream(Box::new(stream_of(*model))),
     }
 }
 

@@ -63,7 +63,8 @@ pub enum Change {
     Removed(Removal),
     /// The key was read and did not exist (only queued for the `keymiss` event).
     Missed,
-    /// The key now holds a list or sorted set that blocked clients may pop.
+    /// The key now holds a list or sorted set that blocked clients may pop, or its stream
+    /// changed or went (blocked readers look again).
     Poppable,
     /// Every key of the database (of one tenant, or of all) left at once; `key` is empty.
     Flushed(Option<TenantId>),
@@ -117,6 +118,8 @@ impl Keyspace {
         }
         match change {
             Change::Poppable => !self.blocking.is_empty(),
+            // Blocked stream group readers learn that their stream went with the rest.
+            Change::Flushed(_) if !self.blocking.is_empty() => true,
             Change::Removed(Removal::Expired | Removal::Evicted | Removal::EvictedQuota)
                 if self.effects.expiry_and_eviction =>
             {

@@ -64,8 +64,8 @@ struct Parts<'a> {
     extra: Option<NonNull<Extra>>,
 }
 
-/// The rarer parts of an entry, kept out of line: a collection (hashes, lists, sets and sorted
-/// sets), tags, or both.
+/// The rarer parts of an entry, kept out of line: a collection (hashes, lists, sets, sorted
+/// sets and streams), tags, or both.
 #[derive(Clone)]
 enum Extra {
     /// An untagged collection, held directly: the common case pays for one allocation.
@@ -120,6 +120,7 @@ pub enum Kind {
     List,
     Set,
     ZSet,
+    Stream,
 }
 
 impl Kind {
@@ -130,6 +131,7 @@ impl Kind {
             Kind::List => "list",
             Kind::Set => "set",
             Kind::ZSet => "zset",
+            Kind::Stream => "stream",
         }
     }
 }

@@ -227,14 +227,15 @@ impl<'k, 'a> EntryHandle<'k, 'a> {
     pub fn modify<R>(&mut self, events: &[KeyEvent], f: impl FnOnce(&mut Box<Entry>) -> (R, bool)) -> Option<R> {
         let slot = self.probed.ok()?;
         let (db, t) = (self.db, self.at.tenant);
-        let (r, changed, before, after, class) = self.ks.table_op(db, t, |table| {
+        let (r, changed, before, after, class, stream) = self.ks.table_op(db, t, |table| {
             let mut entry = table.at_box_mut(slot);
             let (before, was_volatile) = (entry.memory(), entry.expire_at() != 0);
             let (r, changed) = f(&mut entry);
             let (after, is_volatile, class) = (entry.memory(), entry.expire_at() != 0, entry.class());
+            let stream = entry.kind() == Kind::Stream;
             drop(entry);
             table.account_change(before, after, was_volatile, is_volatile);
-            (r, changed, before, after, class)
+            (r, changed, before, after, class, stream)
         });
         if let Some(c) = self.ks.classes.as_mut() {
             c.resized(class, before, after);
@@ -246,6 +247,10 @@ impl<'k, 'a> EntryHandle<'k, 'a> {
             }
             for &event in events {
                 self.ks.record(db, t, self.key, Change::Written, Some(event));
+            }
+            // Stream readers wait for new entries (and group readers for their group).
+            if stream {
+                self.ks.record(db, t, self.key, Change::Poppable, None);
             }
         }
         Some(r)

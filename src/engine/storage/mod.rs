@@ -12,6 +12,7 @@ pub mod handle;
 pub mod hash;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod table;
 pub mod undo;
 pub mod value;
@@ -130,6 +131,8 @@ pub struct EncodingLimits {
     /// List elements this long or longer get a quicklist node of their own ("plain") in a
     /// snapshot, as Redis stores them (`DEBUG QUICKLIST-PACKED-THRESHOLD`; 1 GiB by default).
     pub list_packed_threshold: usize,
+    /// Stream node sizes (`stream-node-max-bytes`, `stream-node-max-entries`).
+    pub stream_nodes: stream::NodeLimits,
 }
 
 /// Redis's `packed_threshold`: elements of 1 GiB or more are plain quicklist nodes.
@@ -147,6 +150,7 @@ impl Default for EncodingLimits {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             list_packed_threshold: DEFAULT_LIST_PACKED_THRESHOLD,
+            stream_nodes: stream::NodeLimits::default(),
         }
     }
 }
@@ -454,6 +458,8 @@ impl Keyspace {
             "set-max-listpack-value" => e.set_max_listpack_value = n() as usize,
             "zset-max-listpack-entries" => e.zset_max_listpack_entries = n() as usize,
             "zset-max-listpack-value" => e.zset_max_listpack_value = n() as usize,
+            "stream-node-max-bytes" => e.stream_nodes.max_bytes = n() as usize,
+            "stream-node-max-entries" => e.stream_nodes.max_entries = n() as usize,
             _ => return,
         }
         self.refresh_limits_active();
@@ -697,7 +703,7 @@ impl Keyspace {
         if let (Err(_), Some(c)) = (probed, self.classes.as_mut()) {
             entry.set_class(c.resolve(entry.key()));
         }
-        let poppable = crate::engine::blocking::is_poppable(entry.kind());
+        let poppable = crate::engine::blocking::wakes_waiters(entry.kind());
         let (slot, old, grown) = self.table_op(db, tenant, |t| {
             let before = t.entry_memory();
             let (slot, old) = t.insert_probed(entry, at.hash, probed);
@@ -826,6 +832,10 @@ impl Keyspace {
             self.dirty += 1;
         }
         self.record(db, tenant, entry.key(), Change::Removed(why), why.event());
+        // A group reader blocked on a stream learns that the stream is gone.
+        if entry.kind() == Kind::Stream {
+            self.record(db, tenant, entry.key(), Change::Poppable, None);
+        }
         if why == Removal::Invalidated {
             // TAG.INVALIDATE frees all its keys in one batch, off the command path.
             self.garbage.push(entry);
@@ -866,10 +876,10 @@ impl Keyspace {
         // Clients blocked in either database may now find their list or sorted set.
         for db in [a, b] {
             for key in self.blocking.keys_in_db(db) {
-                if self.get(db, &key).is_some_and(|e| crate::engine::blocking::is_poppable(e.kind())) {
-                    let tenant = self.tenants.lookup(&key).unwrap_or_default();
-                    self.record(db, tenant, &key, Change::Poppable, None);
-                }
+                // Every waited key: a list may have come in, and a stream may have come or
+                // gone (a group reader learns it lost its key).
+                let tenant = self.tenants.lookup(&key).unwrap_or_default();
+                self.record(db, tenant, &key, Change::Poppable, None);
             }
         }
     }

@@ -1,9 +1,10 @@
-//! Collection values (hashes, lists, sets, sorted sets).
+//! Collection values (hashes, lists, sets, sorted sets, streams).
 
 use super::entry::{alloc_size, Kind};
 use super::hash::HashValue;
 use super::list::ListValue;
 use super::set::SetValue;
+use super::stream::StreamValue;
 use super::zset::ZSetValue;
 
 /// A collection value. Strings are stored inline in the entry and are not a variant here.
@@ -15,6 +16,7 @@ pub enum Collection {
     Set(Box<SetValue>),
     Hash(HashValue),
     List(Box<ListValue>),
+    Stream(Box<StreamValue>),
 }
 
 impl Collection {
@@ -24,6 +26,7 @@ impl Collection {
             Collection::Set(_) => Kind::Set,
             Collection::Hash(_) => Kind::Hash,
             Collection::List(_) => Kind::List,
+            Collection::Stream(_) => Kind::Stream,
         }
     }
 
@@ -34,6 +37,7 @@ impl Collection {
             Collection::Set(s) => alloc_size(std::mem::size_of::<SetValue>()) + s.memory(),
             Collection::Hash(h) => h.memory(),
             Collection::List(l) => alloc_size(std::mem::size_of::<ListValue>()) + l.memory(),
+            Collection::Stream(s) => alloc_size(std::mem::size_of::<StreamValue>()) + s.memory(),
         }
     }
 
@@ -43,6 +47,7 @@ impl Collection {
             Collection::Set(s) => s.encoding(),
             Collection::Hash(h) => h.encoding(),
             Collection::List(l) => l.encoding(),
+            Collection::Stream(_) => "stream",
         }
     }
 
@@ -52,6 +57,8 @@ impl Collection {
             Collection::Set(s) => s.is_empty(),
             Collection::Hash(h) => h.is_empty(),
             Collection::List(l) => l.is_empty(),
+            // A stream stays a key without entries (its ids and groups live on).
+            Collection::Stream(_) => false,
         }
     }
 
@@ -62,7 +69,7 @@ impl Collection {
             Collection::Set(s) => s.is_table(),
             Collection::Hash(h) => h.is_table(),
             Collection::ZSet(z) => z.is_indexed(),
-            Collection::List(_) => false,
+            Collection::List(_) | Collection::Stream(_) => false,
         }
     }
 
@@ -73,7 +80,7 @@ impl Collection {
             Collection::Set(s) => s.prefetch_member(hash, item),
             Collection::Hash(h) => h.prefetch_member(hash, item),
             Collection::ZSet(z) => z.prefetch_member(hash, item),
-            Collection::List(_) => {}
+            Collection::List(_) | Collection::Stream(_) => {}
         }
     }
 }

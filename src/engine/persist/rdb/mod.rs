@@ -16,14 +16,16 @@
 //!   and Redis 7.2's set listpack (RDB version 11). Every error carries the byte offset where it was found; no input makes it
 //!   panic, and claimed lengths never allocate more than the input can back.
 //!
-//! Deliberately not covered: streams, module values and module aux data, function libraries
-//! (all rejected as `Unsupported type N at offset X`), Redis 7.4's hashes with field expiry, and replication aux fields beyond reading them as
+//! Streams are written as `STREAM_LISTPACKS_2` (Redis 7.0's), and read in that form, in
+//! Redis 5/6's `STREAM_LISTPACKS` and in Redis 7.2's `STREAM_LISTPACKS_3`.
+//!
+//! Deliberately not covered: module values and module aux data
+//! (rejected as `Unsupported type N at offset X`), Redis 7.4's hashes with field expiry, and replication aux fields beyond reading them as
 //! plain aux pairs. The reader hands back keys whose expiry is already past; dropping them is
 //! the loader's choice, as it is Redis's.
 
 mod crc64;
 mod intset;
-mod listpack;
 mod lzf;
 mod read;
 mod write;
@@ -36,6 +38,8 @@ mod tests;
 use std::fmt;
 use std::io;
 
+pub(crate) use crate::base::listpack;
+pub(crate) use crate::base::listpack::canonical_i64;
 pub use crc64::crc64;
 pub use read::{read_functions_payload, read_payload, read_rdb, PayloadError, RdbFile, RdbItem, RdbReader};
 pub use write::{dump_functions, dump_payload, value_type, write_rdb, RdbWriteOptions, RdbWriter, StandardAux};
@@ -67,6 +71,7 @@ pub mod types {
     pub const LIST_QUICKLIST_2: u8 = 18;
     pub const STREAM_LISTPACKS_2: u8 = 19;
     pub const SET_LISTPACK: u8 = 20;
+    pub const STREAM_LISTPACKS_3: u8 = 21;
 }
 
 /// Opcode bytes that may stand where a value type would.
@@ -99,6 +104,46 @@ pub enum RdbValue {
     ZSet(Vec<(Vec<u8>, f64)>),
     /// (field, value) pairs, each field once.
     Hash(Vec<(Vec<u8>, Vec<u8>)>),
+    Stream(Box<RdbStream>),
+}
+
+/// A stream id as (milliseconds, sequence).
+pub type RdbStreamId = (u64, u64);
+
+/// A stream as Redis saves it: its nodes as they are in memory (listpacks keyed by their
+/// master id), its counters and its consumer groups.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RdbStream {
+    /// (master id, listpack), in id order.
+    pub nodes: Vec<(RdbStreamId, Vec<u8>)>,
+    pub length: u64,
+    pub last_id: RdbStreamId,
+    pub first_id: RdbStreamId,
+    pub max_deleted_id: RdbStreamId,
+    pub entries_added: u64,
+    pub groups: Vec<RdbStreamGroup>,
+    /// Saved by Redis 5 or 6 (`STREAM_LISTPACKS`), which kept no read counter per group:
+    /// the loader estimates them, as Redis 7.0 does.
+    pub legacy: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RdbStreamGroup {
+    pub name: Vec<u8>,
+    pub last_id: RdbStreamId,
+    /// `None` where Redis saves -1 (not known).
+    pub entries_read: Option<u64>,
+    /// (id, delivery time in Unix ms, delivery count), in id order.
+    pub pending: Vec<(RdbStreamId, u64, u64)>,
+    pub consumers: Vec<RdbStreamConsumer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RdbStreamConsumer {
+    pub name: Vec<u8>,
+    pub seen_time: u64,
+    /// The ids of its pending entries, in order.
+    pub pending: Vec<RdbStreamId>,
 }
 
 impl RdbValue {
@@ -201,42 +246,6 @@ impl fmt::Display for RdbError {
 }
 
 impl std::error::Error for RdbError {}
-
-/// The integer a string spells if it spells one the way Redis prints integers: optional `-`,
-/// no leading zeros, no `+`, no `-0`, within `i64`. Redis encodes only such strings as integers
-/// (in listpacks, intsets and integer-encoded strings), so that they read back byte for byte.
-pub(crate) fn canonical_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut magnitude: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        magnitude = magnitude.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if negative {
-        if magnitude <= i64::MAX as u64 + 1 {
-            Some((magnitude as i64).wrapping_neg())
-        } else {
-            None
-        }
-    } else {
-        i64::try_from(magnitude).ok()
-    }
-}
 
 /// A score as text that parses back to the same double (integers without a fraction, as
 /// Redis writes them into listpacks so that they take an integer encoding).

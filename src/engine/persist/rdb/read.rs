@@ -10,6 +10,7 @@ use std::io::{self, Read};
 use super::listpack::{self, Entry};
 use super::{crc64, intset, lzf, opcodes, parse_score, types, ziplist, zipmap};
 use super::{AuxField, RdbError, RdbErrorKind, RdbKey, RdbValue, RDB_MAX_READ_VERSION};
+use super::{RdbStream, RdbStreamConsumer, RdbStreamGroup, RdbStreamId};
 use super::{QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN};
 
 /// Most slots reserved for a collection before its elements have been read.
@@ -335,11 +336,108 @@ impl<R: Read> RdbReader<R> {
             types::MODULE | types::MODULE_2 => {
                 Err(RdbError::unsupported(at, format!("Unsupported type {value_type} (module value)")))
             }
-            types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 => {
-                Err(RdbError::unsupported(at, format!("Unsupported type {value_type} (stream)")))
+            types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 | types::STREAM_LISTPACKS_3 => {
+                Ok(RdbValue::Stream(Box::new(self.stream(value_type)?)))
             }
             _ => Err(RdbError::unsupported(at, format!("Unsupported type {value_type}"))),
         }
+    }
+
+    /// A stream in any of its three forms (see [`RdbStream`]): the nodes, each validated as a
+    /// listpack and as stream entries, the counters (Redis 5/6 saved only the length and the
+    /// last id: the rest is derived as Redis derives it), then the groups, whose consumers'
+    /// pending ids must each be among the group's (7.2 adds an active time per consumer).
+    fn stream(&mut self, value_type: u8) -> Result<RdbStream, RdbError> {
+        let mut s = RdbStream::default();
+        let nodes = self.len()?;
+        let mut first_live: Option<RdbStreamId> = None;
+        let mut live_total = 0u64;
+        for _ in 0..nodes {
+            let key_at = self.offset;
+            let key = self.string()?;
+            let master = crate::storage::stream::StreamId::from_be_bytes(&key)
+                .ok_or_else(|| RdbError::corrupt(key_at, "Stream node key entry is not the size of a stream ID"))?;
+            let lp_at = self.offset;
+            let lp = self.string()?;
+            listpack::decode(&lp).map_err(|e| RdbError::corrupt(lp_at, e))?;
+            let node = crate::storage::stream::validate_node(&lp, master)
+                .map_err(|e| RdbError::corrupt(lp_at, format!("Bad stream node: {e}")))?;
+            if s.nodes.last().is_some_and(|(prev, _)| *prev >= (master.ms, master.seq)) {
+                return Err(RdbError::corrupt(key_at, "Stream nodes out of order"));
+            }
+            if first_live.is_none() {
+                first_live = node.first_live.map(|id| (id.ms, id.seq));
+            }
+            live_total += node.live;
+            s.nodes.push(((master.ms, master.seq), lp));
+        }
+        let at = self.offset;
+        s.length = self.len()?;
+        if s.length != live_total {
+            return Err(RdbError::corrupt(at, "Stream length does not match its nodes"));
+        }
+        s.last_id = (self.len()?, self.len()?);
+        if value_type == types::STREAM_LISTPACKS {
+            s.first_id = first_live.unwrap_or((0, 0));
+            s.entries_added = s.length;
+            s.legacy = true;
+        } else {
+            s.first_id = (self.len()?, self.len()?);
+            s.max_deleted_id = (self.len()?, self.len()?);
+            s.entries_added = self.len()?;
+        }
+        let groups = self.len()?;
+        for _ in 0..groups {
+            let mut g = RdbStreamGroup { name: self.string()?, ..RdbStreamGroup::default() };
+            g.last_id = (self.len()?, self.len()?);
+            if value_type != types::STREAM_LISTPACKS {
+                let read = self.len()?;
+                g.entries_read = (read != u64::MAX).then_some(read);
+            }
+            let pending = self.len()?;
+            g.pending.reserve(capped(pending));
+            for _ in 0..pending {
+                let id = self.raw_stream_id()?;
+                let mut time = [0u8; 8];
+                self.fill(&mut time)?;
+                g.pending.push((id, u64::from_le_bytes(time), self.len()?));
+            }
+            let owned: HashSet<RdbStreamId> = g.pending.iter().map(|p| p.0).collect();
+            let mut claimed = HashSet::with_capacity(owned.len());
+            let consumers = self.len()?;
+            for _ in 0..consumers {
+                let mut c = RdbStreamConsumer { name: self.string()?, ..RdbStreamConsumer::default() };
+                let mut time = [0u8; 8];
+                self.fill(&mut time)?;
+                c.seen_time = u64::from_le_bytes(time);
+                if value_type == types::STREAM_LISTPACKS_3 {
+                    // The active time Redis 7.2 adds; 7.0 has no place for it.
+                    self.fill(&mut time)?;
+                }
+                let n = self.len()?;
+                for _ in 0..n {
+                    let at = self.offset;
+                    let id = self.raw_stream_id()?;
+                    if !owned.contains(&id) || !claimed.insert(id) {
+                        return Err(RdbError::corrupt(at, "Consumer entry not found in group global PEL"));
+                    }
+                    c.pending.push(id);
+                }
+                g.consumers.push(c);
+            }
+            if claimed.len() != owned.len() {
+                return Err(RdbError::corrupt(self.offset, "Stream CG PEL entry without consumer"));
+            }
+            s.groups.push(g);
+        }
+        Ok(s)
+    }
+
+    fn raw_stream_id(&mut self) -> Result<RdbStreamId, RdbError> {
+        let mut b = [0u8; 16];
+        self.fill(&mut b)?;
+        let id = crate::storage::stream::StreamId::from_be_bytes(&b).expect("16 bytes");
+        Ok((id.ms, id.seq))
     }
 
     /// Quicklist v1 (nodes are ziplists) or v2 (each node a container, then a listpack or a
@@ -510,6 +608,7 @@ fn nonempty(value: RdbValue, at: u64) -> Result<RdbValue, RdbError> {
         RdbValue::List(v) | RdbValue::Set(v) => v.is_empty(),
         RdbValue::ZSet(v) => v.is_empty(),
         RdbValue::Hash(v) => v.is_empty(),
+        RdbValue::Stream(_) => false,
     };
     if empty {
         Err(RdbError::corrupt(at, "Empty key"))

@@ -311,8 +311,24 @@ fn accepts_a_zero_checksum_and_rejects_a_wrong_one() {
 }
 
 #[test]
+fn a_stream_node_that_is_not_a_listpack_is_refused() {
+    // One node whose listpack is garbage: an error at the node, no panic.
+    let bytes = RawFile::new(10)
+        .byte(opcodes::SELECTDB)
+        .byte(0)
+        .byte(types::STREAM_LISTPACKS_2)
+        .string(b"k")
+        .byte(1)
+        .string(&[0u8; 16])
+        .string(b"not a listpack")
+        .finish(true);
+    let err = read_rdb(bytes.as_slice()).unwrap_err();
+    assert!(matches!(err.kind, RdbErrorKind::Corrupt(_)), "{err}");
+}
+
+#[test]
 fn names_unsupported_types_and_their_offset() {
-    for (ty, what) in [(types::STREAM_LISTPACKS_2, "stream"), (types::MODULE_2, "module"), (42, "")] {
+    for (ty, what) in [(types::MODULE_2, "module"), (42, "")] {
         let bytes = RawFile::new(10).byte(opcodes::SELECTDB).byte(0).byte(ty).string(b"k").string(b"...").finish(true);
         let err = read_rdb(bytes.as_slice()).unwrap_err();
         let text = err.to_string();

@@ -5,7 +5,10 @@ use std::collections::HashSet;
 use std::io::{self, Write};
 
 use super::listpack::{self, ListpackBuilder};
-use super::{canonical_i64, crc64, intset, lzf, opcodes, score_text, types, RdbKey, RdbValue, RDB_VERSION};
+use super::{
+    canonical_i64, crc64, intset, lzf, opcodes, score_text, types, RdbKey, RdbStream, RdbStreamId, RdbValue,
+    RDB_VERSION,
+};
 use super::{QUICKLIST_NODE_PACKED, QUICKLIST_NODE_PLAIN};
 
 /// The encoding thresholds, with Redis 7.0's defaults and meanings.
@@ -283,7 +286,54 @@ impl<W: Write> RdbWriter<W> {
                 }
                 Ok(())
             }
+            RdbValue::Stream(s) => self.write_stream(s),
         }
+    }
+
+    /// A stream as `STREAM_LISTPACKS_2`: the nodes (master id as 16 big-endian bytes, then the
+    /// listpack), the counters, then each group with its pending entries and consumers (ids
+    /// raw, times as 8 little-endian bytes), as Redis 7.0's `rdbSaveObject` writes them.
+    fn write_stream(&mut self, s: &RdbStream) -> io::Result<()> {
+        let raw_id = |id: RdbStreamId| {
+            let mut b = [0u8; 16];
+            b[..8].copy_from_slice(&id.0.to_be_bytes());
+            b[8..].copy_from_slice(&id.1.to_be_bytes());
+            b
+        };
+        self.write_len(s.nodes.len() as u64)?;
+        for (master, lp) in &s.nodes {
+            self.write_string(&raw_id(*master))?;
+            self.write_string(lp)?;
+        }
+        self.write_len(s.length)?;
+        for id in [s.last_id, s.first_id, s.max_deleted_id] {
+            self.write_len(id.0)?;
+            self.write_len(id.1)?;
+        }
+        self.write_len(s.entries_added)?;
+        self.write_len(s.groups.len() as u64)?;
+        for g in &s.groups {
+            self.write_string(&g.name)?;
+            self.write_len(g.last_id.0)?;
+            self.write_len(g.last_id.1)?;
+            self.write_len(g.entries_read.unwrap_or(u64::MAX))?;
+            self.write_len(g.pending.len() as u64)?;
+            for &(id, time, count) in &g.pending {
+                self.out.put(&raw_id(id))?;
+                self.out.put(&time.to_le_bytes())?;
+                self.write_len(count)?;
+            }
+            self.write_len(g.consumers.len() as u64)?;
+            for c in &g.consumers {
+                self.write_string(&c.name)?;
+                self.out.put(&c.seen_time.to_le_bytes())?;
+                self.write_len(c.pending.len() as u64)?;
+                for &id in &c.pending {
+                    self.out.put(&raw_id(id))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A list as quicklist v2: the node count, then per node its container and its payload
@@ -297,19 +347,19 @@ impl<W: Write> RdbWriter<W> {
         let mut current = ListpackBuilder::new();
         for item in items {
             if item.len() >= self.options.list_plain_node_threshold {
-                if current.len() > 0 {
-                    nodes.push(Node::Packed(std::mem::replace(&mut current, ListpackBuilder::new()).finish()));
+                if !current.is_empty() {
+                    nodes.push(Node::Packed(std::mem::take(&mut current).finish()));
                 }
                 nodes.push(Node::Plain(item));
                 continue;
             }
             let grown = current.size() + listpack::entry_size(item);
-            if current.len() > 0 && !self.options.node_has_room(current.len(), grown) {
-                nodes.push(Node::Packed(std::mem::replace(&mut current, ListpackBuilder::new()).finish()));
+            if !current.is_empty() && !self.options.node_has_room(current.len(), grown) {
+                nodes.push(Node::Packed(std::mem::take(&mut current).finish()));
             }
             current.push(item);
         }
-        if current.len() > 0 {
+        if !current.is_empty() {
             nodes.push(Node::Packed(current.finish()));
         }
         self.write_len(nodes.len() as u64)?;
@@ -367,6 +417,7 @@ pub fn value_type(value: &RdbValue, options: &RdbWriteOptions) -> u8 {
     match value {
         RdbValue::String(_) => types::STRING,
         RdbValue::List(_) => types::LIST_QUICKLIST_2,
+        RdbValue::Stream(_) => types::STREAM_LISTPACKS_2,
         RdbValue::Set(members) => {
             if members.len() <= options.set_max_intset_entries && members.iter().all(|m| canonical_i64(m).is_some()) {
                 types::SET_INTSET
@@ -399,7 +450,7 @@ pub fn value_type(value: &RdbValue, options: &RdbWriteOptions) -> u8 {
 /// Refuses what Redis would refuse to load.
 fn check_value(value: &RdbValue) -> io::Result<()> {
     let (kind, len) = match value {
-        RdbValue::String(_) => return Ok(()),
+        RdbValue::String(_) | RdbValue::Stream(_) => return Ok(()),
         RdbValue::List(v) => ("list", v.len()),
         RdbValue::Set(v) => ("set", v.len()),
         RdbValue::ZSet(v) => ("sorted set", v.len()),

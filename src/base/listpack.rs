@@ -6,12 +6,57 @@
 //! "backlen": the size of encoding and data, written so it can be read right to left (7 bits a
 //! byte, the last byte holding the lowest bits, the high bit set on all bytes but the first).
 //! Strings that spell an integer the way Redis prints one are stored as integers.
+//!
+//! Besides building and decoding whole listpacks (RDB payloads), a listpack can be kept in
+//! memory and changed in place, addressed by the byte offsets of its elements ([`first`],
+//! [`next`], [`prev`], [`append`], [`replace_int`]): the nodes of streams live that way, in
+//! the very bytes Redis keeps and saves.
 
-use super::canonical_i64;
+/// The integer a string spells if it spells one the way Redis prints integers: optional `-`,
+/// no leading zeros, no `+`, no `-0`, within `i64`. Redis encodes only such strings as integers
+/// (in listpacks, intsets and integer-encoded strings), so that they read back byte for byte.
+pub fn canonical_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s == b"0" {
+        return Some(0);
+    }
+    let (negative, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, s),
+    };
+    match digits.first() {
+        Some(b'1'..=b'9') => {}
+        _ => return None,
+    }
+    let mut magnitude: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        magnitude = magnitude.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    if negative {
+        if magnitude <= i64::MAX as u64 + 1 {
+            Some((magnitude as i64).wrapping_neg())
+        } else {
+            None
+        }
+    } else {
+        i64::try_from(magnitude).ok()
+    }
+}
 
 const HEADER_SIZE: usize = 6;
 const TERMINATOR: u8 = 0xff;
 const COUNT_UNKNOWN: u16 = u16::MAX;
+
+impl Default for ListpackBuilder {
+    fn default() -> Self {
+        ListpackBuilder::new()
+    }
+}
 
 /// Builds a listpack entry by entry.
 pub struct ListpackBuilder {
@@ -45,6 +90,10 @@ impl ListpackBuilder {
 
     pub fn len(&self) -> usize {
         self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
     }
 
     pub fn finish(mut self) -> Vec<u8> {
@@ -185,19 +234,19 @@ pub fn decode(lp: &[u8]) -> Result<Vec<Entry<'_>>, String> {
 
 /// The `n`-byte little-endian integer after the header byte of `b` (listpack and ziplist
 /// integers and lengths).
-pub(super) fn le_after_header(b: &[u8], n: usize) -> Option<u64> {
+pub fn le_after_header(b: &[u8], n: usize) -> Option<u64> {
     let bytes = b.get(1..1 + n)?;
     Some(bytes.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
 }
 
 /// The low `bits` bits of `v` as a signed integer.
-pub(super) fn sign_extend(v: u64, bits: u32) -> i64 {
+pub fn sign_extend(v: u64, bits: u32) -> i64 {
     ((v << (64 - bits)) as i64) >> (64 - bits)
 }
 
 /// The string entry of `len` bytes after a `header`-byte encoding in `b`, and the bytes both
 /// take.
-pub(super) fn str_entry(b: &[u8], header: usize, len: usize) -> Option<(Entry<'_>, usize)> {
+pub fn str_entry(b: &[u8], header: usize, len: usize) -> Option<(Entry<'_>, usize)> {
     let s = b.get(header..header.checked_add(len)?)?;
     Some((Entry::Str(s), header + len))
 }
@@ -232,6 +281,155 @@ fn decode_backlen(b: &[u8]) -> Option<u64> {
         return None;
     }
     Some(b.iter().fold(0u64, |acc, &x| (acc << 7) | u64::from(x & 0x7f)))
+}
+
+// ----- listpacks changed in place -----
+
+/// An element to append: bytes (integer-encoded when they spell a canonical integer) or an
+/// integer.
+#[derive(Clone, Copy, Debug)]
+pub enum Element<'a> {
+    Bytes(&'a [u8]),
+    Int(i64),
+}
+
+/// An empty listpack with room for `capacity` bytes.
+pub fn empty(capacity: usize) -> Vec<u8> {
+    let mut lp = Vec::with_capacity(capacity.max(HEADER_SIZE + 1));
+    lp.extend_from_slice(&((HEADER_SIZE + 1) as u32).to_le_bytes());
+    lp.extend_from_slice(&0u16.to_le_bytes());
+    lp.push(TERMINATOR);
+    lp
+}
+
+/// The size of the element at `at` (encoding, data and backlen).
+fn element_size(lp: &[u8], at: usize) -> usize {
+    let (_, data_len) = decode_entry(&lp[at..lp.len() - 1]).expect("a listpack element");
+    data_len + backlen_size(data_len as u64)
+}
+
+/// The offset of the first element, `None` when empty.
+pub fn first(lp: &[u8]) -> Option<usize> {
+    (lp[HEADER_SIZE] != TERMINATOR).then_some(HEADER_SIZE)
+}
+
+/// The offset of the element after the one at `at`.
+pub fn next(lp: &[u8], at: usize) -> Option<usize> {
+    let n = at + element_size(lp, at);
+    (lp[n] != TERMINATOR).then_some(n)
+}
+
+/// The offset of the element before the one at `at` (or before the terminator, for `at` the
+/// listpack's length minus one).
+pub fn prev(lp: &[u8], at: usize) -> Option<usize> {
+    if at <= HEADER_SIZE {
+        return None;
+    }
+    // The backlen ends right before `at`, read right to left: the last byte holds the lowest
+    // bits, and every byte but the first has its high bit set.
+    let (mut p, mut len, mut shift) = (at - 1, 0usize, 0);
+    loop {
+        len |= usize::from(lp[p] & 0x7f) << shift;
+        if lp[p] & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+        p -= 1;
+    }
+    Some(p - len)
+}
+
+/// The offset of the last element, `None` when empty.
+pub fn last(lp: &[u8]) -> Option<usize> {
+    prev(lp, lp.len() - 1)
+}
+
+/// The element at `at`.
+pub fn get(lp: &[u8], at: usize) -> Entry<'_> {
+    decode_entry(&lp[at..lp.len() - 1]).expect("a listpack element").0
+}
+
+/// The element at `at` as an integer (0 for a string that spells none).
+pub fn get_int(lp: &[u8], at: usize) -> i64 {
+    match get(lp, at) {
+        Entry::Int(v) => v,
+        Entry::Str(s) => canonical_i64(s).unwrap_or(0),
+    }
+}
+
+/// The bytes `element` takes in a listpack, backlen included.
+pub fn element_len(element: Element) -> usize {
+    match element {
+        Element::Bytes(b) => entry_size(b),
+        Element::Int(v) => {
+            let mut scratch = Vec::with_capacity(9);
+            encode_integer(&mut scratch, v);
+            scratch.len() + backlen_size(scratch.len() as u64)
+        }
+    }
+}
+
+fn encode_element(out: &mut Vec<u8>, element: Element) {
+    let start = out.len();
+    match element {
+        Element::Bytes(b) => match canonical_i64(b) {
+            Some(v) => encode_integer(out, v),
+            None => encode_string(out, b),
+        },
+        Element::Int(v) => encode_integer(out, v),
+    }
+    let data_len = (out.len() - start) as u64;
+    encode_backlen(out, data_len);
+}
+
+/// Writes the header's byte total and, moved by `added` elements, its element count (which
+/// stays "unknown" once past what 16 bits hold, as Redis keeps it).
+fn update_header(lp: &mut [u8], added: i64) {
+    let total = lp.len() as u32;
+    lp[0..4].copy_from_slice(&total.to_le_bytes());
+    let count = u16::from_le_bytes([lp[4], lp[5]]);
+    if count != COUNT_UNKNOWN {
+        let n = i64::from(count) + added;
+        let n = if (0..i64::from(COUNT_UNKNOWN)).contains(&n) { n as u16 } else { COUNT_UNKNOWN };
+        lp[4..6].copy_from_slice(&n.to_le_bytes());
+    }
+}
+
+/// Appends `element` at the end.
+pub fn append(lp: &mut Vec<u8>, element: Element) {
+    lp.pop();
+    encode_element(lp, element);
+    lp.push(TERMINATOR);
+    update_header(lp, 1);
+}
+
+/// Replaces the element at `at` with the integer `v`; elements after it move when the
+/// encoding's size changes.
+pub fn replace_int(lp: &mut Vec<u8>, at: usize, v: i64) {
+    let old = element_size(lp, at);
+    let mut encoded = Vec::with_capacity(10);
+    encode_element(&mut encoded, Element::Int(v));
+    if encoded.len() == old {
+        lp[at..at + old].copy_from_slice(&encoded);
+    } else {
+        lp.splice(at..at + old, encoded);
+        update_header(lp, 0);
+    }
+}
+
+/// The element count, counted when the header does not know it.
+pub fn len(lp: &[u8]) -> usize {
+    let count = u16::from_le_bytes([lp[4], lp[5]]);
+    if count != COUNT_UNKNOWN {
+        return usize::from(count);
+    }
+    let mut n = 0;
+    let mut at = first(lp);
+    while let Some(p) = at {
+        n += 1;
+        at = next(lp, p);
+    }
+    n
 }
 
 #[cfg(test)]
@@ -328,5 +526,30 @@ mod tests {
         let mut no_terminator = lp;
         *no_terminator.last_mut().unwrap() = 0;
         assert!(decode(&no_terminator).is_err());
+    }
+
+    #[test]
+    fn edits_in_place_walk_both_ways() {
+        let mut lp = empty(16);
+        assert_eq!(first(&lp), None);
+        let long = vec![b'z'; 300];
+        append(&mut lp, Element::Int(5));
+        append(&mut lp, Element::Bytes(b"field"));
+        append(&mut lp, Element::Bytes(&long));
+        append(&mut lp, Element::Bytes(b"-17"));
+        assert_eq!(decode(&lp).unwrap().len(), 4);
+        let at = first(&lp).unwrap();
+        replace_int(&mut lp, at, 100_000);
+        assert!(decode(&lp).is_ok());
+        let forward: Vec<Vec<u8>> =
+            std::iter::successors(first(&lp), |&p| next(&lp, p)).map(|p| get(&lp, p).to_bytes()).collect();
+        let mut backward: Vec<Vec<u8>> =
+            std::iter::successors(last(&lp), |&p| prev(&lp, p)).map(|p| get(&lp, p).to_bytes()).collect();
+        backward.reverse();
+        assert_eq!(forward, backward);
+        assert_eq!(forward[0], b"100000");
+        assert_eq!(get_int(&lp, last(&lp).unwrap()), -17);
+        assert_eq!(len(&lp), 4);
+        assert_eq!(element_len(Element::Bytes(&long)), entry_size(&long));
     }
 }
