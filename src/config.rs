@@ -277,7 +277,7 @@ pub static DIRECTIVES: &[Directive] = &[
     // and never contacted (the server stays a primary); REPLICAOF is refused.
     inert_fixed("replicaof", "", Kind::Special),
     inert("tls-port", "0", Kind::Int(0, 65535)),
-    inert_fixed("unixsocket", "", Kind::Text),
+    d("unixsocket", "", Kind::Text, false),
     inert_fixed("tcp-backlog", "511", Kind::Int(0, i64::MAX)),
     d("always-show-logo", "no", Kind::Bool, false),
     inert("crash-log-enabled", "yes", Kind::Bool),
@@ -391,7 +391,7 @@ pub static DIRECTIVES: &[Directive] = &[
     inert("tls-session-cache-size", "20480", Kind::Int(0, i32::MAX as i64)),
     inert("tls-session-cache-timeout", "300", Kind::Int(0, i32::MAX as i64)),
     inert("tls-session-caching", "yes", Kind::Bool),
-    inert_fixed("unixsocketperm", "0", Kind::Int(i64::MIN, i64::MAX)),
+    d("unixsocketperm", "0", Kind::Int(0, 7777), false),
 ];
 
 pub fn directive(name: &str) -> Option<&'static Directive> {

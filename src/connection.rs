@@ -17,7 +17,55 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
+
+/// What a RESP client is connected through: a TCP socket, or a Unix domain socket
+/// (`unixsocket`). The client loop reads and writes without waiting and waits for readiness.
+pub trait ClientSocket: Send {
+    fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+    fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+    fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize>;
+    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize>;
+    /// The TCP stream, for the HTTP requests the main port answers too (metrics, REST);
+    /// `None` on a Unix socket, which speaks RESP only, as Redis's does.
+    fn as_tcp(&mut self) -> Option<&mut TcpStream>;
+}
+
+impl ClientSocket for TcpStream {
+    fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+        TcpStream::readable(self)
+    }
+    fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+        TcpStream::writable(self)
+    }
+    fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
+        TcpStream::try_read_buf(self, buf)
+    }
+    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+        TcpStream::try_write(self, buf)
+    }
+    fn as_tcp(&mut self) -> Option<&mut TcpStream> {
+        Some(self)
+    }
+}
+
+impl ClientSocket for UnixStream {
+    fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+        UnixStream::readable(self)
+    }
+    fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+        UnixStream::writable(self)
+    }
+    fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
+        UnixStream::try_read_buf(self, buf)
+    }
+    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+        UnixStream::try_write(self, buf)
+    }
+    fn as_tcp(&mut self) -> Option<&mut TcpStream> {
+        None
+    }
+}
 
 /// Reads are done in chunks of this size; a big bulk reserves its full size instead.
 const READ_CHUNK: usize = 16 * 1024;
@@ -42,6 +90,21 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
         let _ = socket.write_all(PROTECTED_MODE_DENIED).await;
         return;
     }
+    let Some(mut session) = ClientSession::open(&shared, handle) else {
+        shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
+        let _ = socket.write_all(b"-ERR max number of clients reached\r\n").await;
+        return;
+    };
+    let _ = client_loop(&shared, &mut socket, &mut session.client).await;
+}
+
+/// Serves a client of the `unixsocket` listener. Protected mode does not apply: only local
+/// processes allowed by the socket file's permissions reach it (as in Redis). Its address is
+/// the socket's path, `path:0`, as Redis shows it.
+pub async fn serve_unix(shared: Arc<Shared>, mut socket: UnixStream, path: Arc<str>) {
+    let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+    let addr = format!("{path}:0");
+    let handle = ClientHandle::new(id, addr.clone(), addr, socket.as_raw_fd());
     let Some(mut session) = ClientSession::open(&shared, handle) else {
         shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
         let _ = socket.write_all(b"-ERR max number of clients reached\r\n").await;
@@ -144,13 +207,13 @@ pub fn protected_mode_denies(protected_mode: bool, password_set: bool, peer: std
     protected_mode && !password_set && !loopback
 }
 
-async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Client) -> std::io::Result<()> {
+async fn client_loop<S: ClientSocket>(shared: &Shared, socket: &mut S, client: &mut Client) -> std::io::Result<()> {
     let handle = client.handle.clone();
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut parser = RequestParser::new();
     let mut out = ReplyBuf::new();
     // Until the first line is known: an HTTP request line is answered as a metrics scrape.
-    let mut sniffing = shared.settings.primary_port_http.load(Ordering::Relaxed);
+    let mut sniffing = socket.as_tcp().is_some() && shared.settings.primary_port_http.load(Ordering::Relaxed);
     loop {
         if handle.is_killed() {
             return Ok(());
@@ -287,17 +350,17 @@ async fn client_loop(shared: &Shared, socket: &mut TcpStream, client: &mut Clien
         if over_query_buffer_limit(shared, client, &parser, &rbuf) {
             return Ok(());
         }
-        if sniffing {
+        if let Some(tcp) = socket.as_tcp().filter(|_| sniffing) {
             use crate::metrics::http::{exchange, sniff, Sniff};
             let rest = shared.rest.enabled();
             match sniff(&rbuf, rest) {
                 Sniff::NeedMore => continue,
                 Sniff::Http if rest && crate::rest::is_rest_request(&rbuf) => {
-                    crate::rest::serve(shared, socket, client, rbuf.to_vec()).await;
+                    crate::rest::serve(shared, tcp, client, rbuf.to_vec()).await;
                     return Ok(());
                 }
                 Sniff::Http => {
-                    exchange(shared, socket, rbuf.to_vec(), Origin::MainPort).await;
+                    exchange(shared, tcp, rbuf.to_vec(), Origin::MainPort).await;
                     return Ok(());
                 }
                 Sniff::NotHttp => sniffing = false,
@@ -379,7 +442,7 @@ enum Read {
     Failed(std::io::Error),
 }
 
-fn read_some(socket: &TcpStream, client: &mut Client, rbuf: &mut BytesMut) -> Read {
+fn read_some(socket: &impl ClientSocket, client: &mut Client, rbuf: &mut BytesMut) -> Read {
     match socket.try_read_buf(rbuf) {
         Ok(0) => Read::Closed,
         Ok(n) => {
@@ -393,7 +456,7 @@ fn read_some(socket: &TcpStream, client: &mut Client, rbuf: &mut BytesMut) -> Re
 
 /// Writes as much of `out` as the socket takes now, without waiting; what is left stays in
 /// `out` (and counts as the client's pending output) until the socket is writable again.
-fn flush(socket: &TcpStream, client: &mut Client, out: &mut ReplyBuf) -> std::io::Result<()> {
+fn flush(socket: &impl ClientSocket, client: &mut Client, out: &mut ReplyBuf) -> std::io::Result<()> {
     let mut written = 0;
     while !out.is_empty() {
         match socket.try_write(&out.buf) {

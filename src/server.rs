@@ -627,6 +627,9 @@ pub async fn run(config: Config) -> Result<(), String> {
     for listener in listeners {
         tokio::spawn(accept_loop(shared.clone(), listener, "client", crate::connection::serve));
     }
+    if let Some((listener, path)) = unix_listener(&shared)? {
+        tokio::spawn(unix_accept_loop(shared.clone(), listener, path));
+    }
     // With appendonly yes the AOF decides what is loaded, as in Redis.
     let aof = crate::aof::configured(&shared);
     let loader = shared.clone();
@@ -690,6 +693,11 @@ pub async fn run(config: Config) -> Result<(), String> {
         c.kill();
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
+    let unixsocket = shared.config.read().get("unixsocket").to_string();
+    if !unixsocket.is_empty() {
+        // As Redis: the socket file goes with the server.
+        let _ = std::fs::remove_file(&unixsocket);
+    }
     tracing::warn!("tenantcache is now ready to exit, bye bye...");
     Ok(())
 }
@@ -728,6 +736,49 @@ where
             }
             Err(e) => {
                 tracing::warn!("{what} accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// The `unixsocket` listener, if one is configured: a stale socket file is replaced, as Redis
+/// replaces it, and `unixsocketperm` (octal, as in redis.conf) sets the file's mode.
+fn unix_listener(shared: &Shared) -> Result<Option<(tokio::net::UnixListener, Arc<str>)>, String> {
+    let (path, perm) = {
+        let config = shared.config.read();
+        (config.get("unixsocket").to_string(), config.get("unixsocketperm").to_string())
+    };
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let _ = std::fs::remove_file(&path);
+    let listener = tokio::net::UnixListener::bind(&path)
+        .map_err(|e| format!("Failed opening Unix socket: {e} (unixsocket {path})"))?;
+    // The directive reads the mode as written, "700", which redis.conf means in octal.
+    let mode = u32::from_str_radix(&perm, 8).map_err(|_| format!("Invalid unixsocketperm '{perm}'"))?;
+    if mode != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("Failed setting the permissions of the Unix socket {path}: {e}"))?;
+    }
+    tracing::info!("The server is now ready to accept connections at {path}");
+    Ok(Some((listener, path.into())))
+}
+
+/// Accepts clients on the Unix socket until shutdown, each served by its own task.
+async fn unix_accept_loop(shared: Arc<Shared>, listener: tokio::net::UnixListener, path: Arc<str>) {
+    loop {
+        match listener.accept().await {
+            Ok((socket, _)) => {
+                if shared.shutting_down.load(Ordering::Relaxed) {
+                    return;
+                }
+                shared.total_connections.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(crate::connection::serve_unix(shared.clone(), socket, path.clone()));
+            }
+            Err(e) => {
+                tracing::warn!("unix socket accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
