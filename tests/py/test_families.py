@@ -132,7 +132,8 @@ def test_geosearch_parsed():
     assert (round(dist, 4), ghash, point(coord)) == (0.0881, 3471609698139488, (2.1909, 41.4338)), full
     box = r.geosearch("g", member="place3", width=400, height=400, unit="km", sort="DESC", count=2, withdist=True)
     assert [m for m, _ in box] == ["place1", "place2"], box
-    assert r.geosearch("g", member="place1", radius=50, unit="km", count=1, any=True) in (["place1"], ["place2"], ["place3"])
+    anyone = r.geosearch("g", member="place1", radius=50, unit="km", count=1, any=True)
+    assert len(anyone) == 1 and anyone[0] in ("place1", "place2", "place3"), anyone
     assert r.geosearchstore("near", "g", member="place1", radius=5, unit="km") == 2
     assert r.zrange("near", 0, -1) == ["place2", "place1"]
     assert r.geosearchstore("dists", "g", member="place1", radius=5, unit="km", storedist=True) == 2
@@ -211,9 +212,8 @@ def test_groups_read_claim_and_info():
     assert consumers["idle"]["inactive"] == -1 and consumers["idle"]["idle"] >= 0, consumers
     assert all(consumers[n]["inactive"] >= 0 for n in ("alice", "bob", "carol")), consumers
     groups = r.xinfo_groups("s")
-    assert [(g["name"], g["consumers"], g["pending"], g["last-delivered-id"], g["entries-read"], g["lag"]) for g in groups] == [
-        ("g", 4, 1, "3-0", 3, 2)
-    ], groups
+    fields = ("name", "consumers", "pending", "last-delivered-id", "entries-read", "lag")
+    assert [tuple(g[f] for f in fields) for g in groups] == [("g", 4, 1, "3-0", 3, 2)], groups
     assert r.xgroup_delconsumer("s", "g", "carol") == 1
     assert r.xgroup_destroy("new", "g") == 1
 
