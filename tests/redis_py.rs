@@ -1,6 +1,9 @@
 //! redis-py against the real server: runs tests/py/test_transactions.py (pipelines in
-//! MULTI/EXEC, the WATCH retry loop with two clients, rate limiters) and tests/py/test_info.py
-//! (redis-py's INFO parser: one dict per tenant and key class) and requires them to pass.
+//! MULTI/EXEC, the WATCH retry loop with two clients, rate limiters), tests/py/test_info.py
+//! (redis-py's INFO parser: one dict per tenant and key class) and tests/py/test_families.py
+//! (bitmaps with the BITFIELD builder, HyperLogLog, geo with GEOSEARCH's parsed replies,
+//! streams with XREADGROUP/XAUTOCLAIM/XINFO's parsers, over RESP2 and RESP3) and requires
+//! them to pass.
 //! Needs python3 with the `redis` package (`pip install redis`; .ci/run installs it).
 
 mod common;
@@ -31,4 +34,9 @@ fn redis_py_transactions() {
 #[test]
 fn redis_py_info_parser() {
     run_script(&Server::start(&["--stats-key-pattern", "cache:{class}"]), "test_info.py");
+}
+
+#[test]
+fn redis_py_bitmaps_hyperloglog_geo_streams() {
+    run_script(&Server::start(&[]), "test_families.py");
 }

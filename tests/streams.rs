@@ -354,3 +354,71 @@ fn the_aof_replays_streams_and_groups_exactly() {
     let pending: Vec<Vec<Value>> = ok(&mut con, &["XPENDING", "s", "g", "-", "+", "10"]);
     assert_eq!(pending.len(), 1);
 }
+
+/// XINFO GROUPS's lag is signed as Redis's: an ENTRIESREAD past the entries added (at
+/// XGROUP CREATE or SETID) gives a negative lag, not 0; a group behind the first entry gets
+/// its counter estimated; the same replies as redis-server's.
+#[test]
+fn group_lag_goes_negative_as_redis_server_does() {
+    if !redis_server_present() {
+        return;
+    }
+    let redis = RedisServer::start(&[]);
+    let ours = Server::start(&[]);
+    let (mut rs, mut tc) = (Raw::connect_port(redis.port), Raw::connect(&ours));
+    let script: &[&[&str]] = &[
+        &["XADD", "s", "1-0", "f", "v"],
+        &["XGROUP", "CREATE", "s", "ahead", "0", "ENTRIESREAD", "7"],
+        &["XADD", "s", "2-0", "f", "v"],
+        &["XGROUP", "CREATE", "s", "at", "0"],
+        &["XGROUP", "SETID", "s", "at", "2-0", "ENTRIESREAD", "3"],
+        &["XGROUP", "CREATE", "s", "behind", "0"],
+        &["XINFO", "GROUPS", "s"],
+        &["XREADGROUP", "GROUP", "ahead", "c", "COUNT", "1", "STREAMS", "s", ">"],
+        &["XREADGROUP", "GROUP", "behind", "c", "COUNT", "1", "STREAMS", "s", ">"],
+        &["XINFO", "GROUPS", "s"],
+        &["XINFO", "STREAM", "s", "FULL"],
+    ];
+    for words in script {
+        assert_eq!(without_tree_nodes(&tc.call(words)), without_tree_nodes(&rs.call(words)), "{words:?}");
+    }
+    let groups = tc.call(&["XINFO", "GROUPS", "s"]);
+    assert!(groups.contains("\"lag\",:-6") && groups.contains("\"lag\",:-1"), "{groups}");
+}
+
+/// XINFO CONSUMERS has Redis 7.2's `inactive`: -1 for a consumer that never got an entry
+/// (made by CREATECONSUMER, or reading with NOACK only), else the time since an entry was
+/// delivered to it by a group read or claimed by it.
+#[test]
+fn xinfo_consumers_reports_inactive_time() {
+    let server = Server::start(&[]);
+    let mut con = server.conn();
+    let _: String = ok(&mut con, &["XADD", "s", "1-0", "f", "v"]);
+    let _: String = ok(&mut con, &["XADD", "s", "2-0", "f", "v"]);
+    assert_ok(&mut con, &["XGROUP", "CREATE", "s", "g", "0"]);
+    let _: i64 = ok(&mut con, &["XGROUP", "CREATECONSUMER", "s", "g", "made"]);
+    let _: Value = ok(&mut con, &["XREADGROUP", "GROUP", "g", "reader", "COUNT", "1", "STREAMS", "s", ">"]);
+    let _: Value = ok(&mut con, &["XREADGROUP", "GROUP", "g", "noack", "NOACK", "COUNT", "1", "STREAMS", "s", ">"]);
+    let _: Value = ok(&mut con, &["XREADGROUP", "GROUP", "g", "late", "STREAMS", "s", ">"]);
+    let _: Value = ok(&mut con, &["XCLAIM", "s", "g", "claimer", "0", "1-0", "JUSTID"]);
+    let _: Value = ok(&mut con, &["XCLAIM", "s", "g", "missed", "0", "9-0"]);
+    let _: Value = ok(&mut con, &["XAUTOCLAIM", "s", "g", "auto", "3600000", "0"]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let consumers: Vec<std::collections::HashMap<String, Value>> = ok(&mut con, &["XINFO", "CONSUMERS", "s", "g"]);
+    let inactive: std::collections::BTreeMap<String, i64> = consumers
+        .iter()
+        .map(|c| {
+            let name = redis::from_redis_value::<String>(&c["name"]).unwrap();
+            assert!(redis::from_redis_value::<i64>(&c["idle"]).unwrap() >= 0, "{c:?}");
+            (name, redis::from_redis_value::<i64>(&c["inactive"]).unwrap())
+        })
+        .collect();
+    for (name, &t) in &inactive {
+        if name != "reader" && name != "claimer" {
+            assert_eq!(t, -1, "{name}: {inactive:?}");
+        }
+    }
+    assert!(inactive.contains_key("made") && inactive.contains_key("noack"), "{inactive:?}");
+    assert!(inactive["reader"] >= 20 && inactive["claimer"] >= 20, "{inactive:?}");
+    assert!(inactive["reader"] < 60_000 && inactive["claimer"] < 60_000, "{inactive:?}");
+}

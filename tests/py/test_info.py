@@ -11,8 +11,8 @@ line per check and a closing "N passed, N failed" line; exits non-zero if any ch
 """
 
 import sys
-import traceback
 
+import harness
 import redis
 
 PORT = int(sys.argv[1])
@@ -123,21 +123,5 @@ TESTS = [
 ]
 
 
-def main():
-    passed = failed = 0
-    for test in TESTS:
-        try:
-            test()
-        except Exception:
-            failed += 1
-            print(f"FAIL {test.__name__}")
-            traceback.print_exc()
-            continue
-        passed += 1
-        print(f"ok   {test.__name__}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(TESTS))

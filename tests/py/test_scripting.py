@@ -11,8 +11,8 @@ atomically. Prints one line per check and "N passed, N failed"; exits non-zero o
 import sys
 import threading
 import time
-import traceback
 
+import harness
 import redis
 
 PORT = int(sys.argv[1])
@@ -151,20 +151,5 @@ def test_script_errors_reach_the_client():
         pass
 
 
-def main():
-    tests = [(name, f) for name, f in sorted(globals().items()) if name.startswith("test_")]
-    failed = 0
-    for name, f in tests:
-        try:
-            f()
-            print(f"ok   {name}")
-        except Exception:  # noqa: BLE001
-            failed += 1
-            print(f"FAIL {name}")
-            traceback.print_exc()
-    print(f"{len(tests) - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(harness.main([f for name, f in sorted(globals().items()) if name.startswith("test_")]))

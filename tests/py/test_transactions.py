@@ -10,8 +10,8 @@ check and a closing "N passed, N failed" line; exits non-zero if any check faile
 import sys
 import threading
 import time
-import traceback
 
+import harness
 import redis
 
 PORT = int(sys.argv[1])
@@ -197,25 +197,5 @@ TESTS = [
 ]
 
 
-def main():
-    passed = failed = skipped = 0
-    for test in TESTS:
-        try:
-            outcome = test()
-        except Exception:
-            failed += 1
-            print(f"FAIL {test.__name__}")
-            traceback.print_exc()
-            continue
-        if outcome == "skipped":
-            skipped += 1
-            print(f"skip {test.__name__}")
-        else:
-            passed += 1
-            print(f"ok   {test.__name__}")
-    print(f"{passed} passed, {failed} failed, {skipped} skipped")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(harness.main(TESTS))

@@ -589,6 +589,7 @@ pub(super) fn xclaim(ctx: &mut Ctx, args: &[Bytes]) {
                         (None, None) => 1,
                     };
                     g.claim(id, &consumer, delivery, count);
+                    g.mark_active(&consumer, now as u64);
                     claimed.push(id);
                     if let Some(log) = log.as_mut() {
                         log.push(logged_claim(key, group, g, id));
@@ -687,6 +688,7 @@ pub(super) fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) {
                     let count = if justid { p.delivery_count } else { p.delivery_count + 1 };
                     let consumer = claimant(g, name, now);
                     g.claim(id, &consumer, now, count);
+                    g.mark_active(&consumer, now);
                     if let Some(log) = log.as_mut() {
                         log.push(logged_claim(key, group, g, id));
                     }

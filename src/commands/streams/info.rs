@@ -1,5 +1,6 @@
 //! XINFO: a stream's counters and edge entries (or, with FULL, its entries and groups in
-//! detail), its groups with their lag, a group's consumers; in Redis 7.0's layout.
+//! detail), its groups with their lag, a group's consumers; in Redis 7.0's layout, XINFO
+//! CONSUMERS with Redis 7.2's `inactive` too.
 
 use super::super::args::is;
 use super::super::{errors, Ctx};
@@ -43,7 +44,7 @@ fn read_and_lag(out: &mut ReplyBuf, s: &StreamValue, g: &ConsumerGroup) {
     }
     out.bulk(b"lag");
     match s.lag(g) {
-        Some(n) => out.int(n as i64),
+        Some(n) => out.int(n),
         None => out.null(),
     }
 }
@@ -170,13 +171,16 @@ pub(super) fn xinfo_consumers(ctx: &mut Ctx, args: &[Bytes]) {
     };
     out.array(g.consumers.len());
     for (name, c) in &g.consumers {
-        out.map(3);
+        out.map(4);
         out.bulk(b"name");
         out.bulk(name);
         out.bulk(b"pending");
         out.int(c.pending.len() as i64);
         out.bulk(b"idle");
         out.int((now as i64 - c.seen_time as i64).max(0));
+        // Redis 7.2's: since the last successful interaction, -1 when there was none.
+        out.bulk(b"inactive");
+        out.int(c.active_time.map_or(-1, |t| (now as i64 - t as i64).max(0)));
     }
 }
 

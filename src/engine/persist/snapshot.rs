@@ -230,6 +230,9 @@ fn stream_of(model: RdbStream) -> StreamValue {
             for c in &g.consumers {
                 group.create_consumer(&c.name, c.seen_time);
                 let name = group.consumer_seen(&c.name, None).expect("created above");
+                // Redis 7.0's format keeps no active time: the seen time stands for it, as
+                // Redis 7.2 takes it from older files.
+                group.mark_active(&name, c.seen_time);
                 for id in &c.pending {
                     owners.insert(*id, name.clone());
                 }

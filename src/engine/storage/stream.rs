@@ -644,15 +644,17 @@ impl StreamValue {
         None
     }
 
-    /// A group's lag: entries added that it has not read, when it can be known.
-    pub fn lag(&self, group: &ConsumerGroup) -> Option<u64> {
+    /// A group's lag: entries added that it has not read, when it can be known. Signed as
+    /// Redis's: an ENTRIESREAD past the entries added gives a negative lag, not 0.
+    pub fn lag(&self, group: &ConsumerGroup) -> Option<i64> {
         if self.entries_added == 0 {
             return Some(0);
         }
-        if let Some(read) = group.entries_read.filter(|_| !self.has_tombstones_from(group.last_id)) {
-            return Some(self.entries_added.saturating_sub(read));
-        }
-        self.entries_read_at(group.last_id).map(|read| self.entries_added.saturating_sub(read))
+        let read = match group.entries_read.filter(|_| !self.has_tombstones_from(group.last_id)) {
+            Some(read) => read,
+            None => self.entries_read_at(group.last_id)?,
+        };
+        Some((self.entries_added as i64).wrapping_sub(read as i64))
     }
 }
 

@@ -31,6 +31,9 @@ pub struct PendingEntry {
 pub struct Consumer {
     /// Unix milliseconds the consumer was last seen (read, claimed, created).
     pub seen_time: u64,
+    /// Unix milliseconds of its last successful interaction (an entry delivered to it by a
+    /// group read, or claimed by it); `None` before the first (Redis 7.2's `active_time`, -1).
+    pub active_time: Option<u64>,
     /// Its pending entries.
     pub pending: BTreeSet<StreamId>,
 }
@@ -60,7 +63,8 @@ impl ConsumerGroup {
         if self.consumers.contains_key(name) {
             return false;
         }
-        self.consumers.insert(Arc::from(name), Consumer { seen_time: now, pending: BTreeSet::new() });
+        self.consumers
+            .insert(Arc::from(name), Consumer { seen_time: now, active_time: None, pending: BTreeSet::new() });
         true
     }
 
@@ -107,7 +111,17 @@ impl ConsumerGroup {
             }
         }
         self.pending.insert(id, PendingEntry { delivery_time: now, delivery_count: 1, consumer: consumer.clone() });
-        self.consumers.get_mut(consumer).expect("an existing consumer").pending.insert(id);
+        let c = self.consumers.get_mut(consumer).expect("an existing consumer");
+        c.pending.insert(id);
+        c.active_time = Some(now);
+    }
+
+    /// Marks `consumer` (an existing consumer's shared name) active at `now`: it claimed an
+    /// entry (XCLAIM, XAUTOCLAIM).
+    pub fn mark_active(&mut self, consumer: &Arc<[u8]>, now: u64) {
+        if let Some(c) = self.consumers.get_mut(consumer) {
+            c.active_time = Some(now);
+        }
     }
 
     /// Gives the pending entry `id` to `consumer` (XCLAIM): its time and count as given, the
