@@ -25,7 +25,6 @@ SCRIPT_NAME=mem-big-collections
 need_package redis-cli redis-tools
 need_package redis-server redis-server
 need_tc_bin
-used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }'; }
 
 # RESP for KIND's commands: LPUSH of 64-byte elements, SADD of members, HSET of fields.
 generate() {

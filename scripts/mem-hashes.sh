@@ -24,7 +24,6 @@ SCRIPT_NAME=mem-hashes
 need_package redis-cli redis-tools
 need_package redis-server redis-server
 need_tc_bin
-used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }'; }
 
 # RESP for HASHES commands `HSET hash:NNNNNN field1 vNNNNNN1 ... field10 vNNNNN10`.
 generate() {

@@ -51,3 +51,5 @@ start_server() {
 }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# used_memory PORT: INFO's used_memory of the server on PORT, in bytes.
+used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }'; }
