@@ -8,9 +8,9 @@
 # servers row by row so that background load hits both alike: SET, GET, INCR, MSET (10 keys),
 # PUBLISH, LPUSH, RPOP, SADD, HSET, ZADD, GEOADD, LRANGE_100, PFADD (random elements into one
 # HyperLogLog, dense after the first thousands), PFADD_KEYS (into 100,000 random, sparse
-# HyperLogLogs) and XADD (`xadd mystream * field value`, one growing stream) (ROWS overrides
-# the list), 50 clients, 64-byte values, 100,000 random keys,
-# pipeline 1 and 16.
+# HyperLogLogs), XADD (`xadd mystream * field value`, one growing stream) and SETBIT (random
+# bits of one 100,000-bit bitmap) (ROWS overrides the list), 50 clients, 64-byte values,
+# 100,000 random keys, pipeline 1 and 16.
 # For each row it prints both servers' requests per second and their ratio, and the server
 # CPU time per request (the run time the scheduler charged to every thread of the server, from
 # /proc/PID/task/*/schedstat in nanoseconds, around the row) and that ratio.
@@ -104,6 +104,8 @@ run_row() {
         PFADD) args=(pfadd hll "element:__rand_int__") ;;
         PFADD_KEYS) args=(pfadd "hll:__rand_int__" "element:__rand_int__") ;;
         XADD) args=(xadd mystream "*" field value) ;;
+        # Random bits of one bitmap of 100,000 bits (offsets below the keyspace size).
+        SETBIT) args=(setbit bits "__rand_int__" 1) ;;
         *) args=(-t "${name,,}") ;;
     esac
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -146,7 +148,7 @@ printf '%-10s %3s %12s %12s %8s %13s %13s %9s\n' \
 failures=0
 for pipeline in 1 16; do
     # SET first: it fills the keys that GET then reads.
-    for name in ${ROWS:-SET GET INCR MSET PUBLISH LPUSH RPOP SADD HSET ZADD GEOADD LRANGE_100 PFADD PFADD_KEYS XADD}; do
+    for name in ${ROWS:-SET GET INCR MSET PUBLISH LPUSH RPOP SADD HSET ZADD GEOADD LRANGE_100 PFADD PFADD_KEYS XADD SETBIT}; do
         read -r redis_rps redis_cpu < <(run_row "$name" "$pipeline" "$REDIS_PORT" "$REDIS_PID")
         read -r tc_rps tc_cpu < <(run_row "$name" "$pipeline" "$TC_PORT" "$TC_PID")
         if [ "$redis_rps" = FAILED ] || [ "$tc_rps" = FAILED ]; then

@@ -94,7 +94,13 @@ fn debian_12_conf_loads() {
 
 #[test]
 fn every_commented_example_loads_uncommented() {
-    let server = start(&conf("redis-examples.conf"), &[]);
+    // The examples' socket paths are in system directories; the socket goes to a scratch path,
+    // with the examples' `unixsocketperm 700`.
+    let socket = std::env::temp_dir().join(format!("tenantcache-examples-{}.sock", std::process::id()));
+    let socket = socket.to_str().unwrap();
+    let server = start(&conf("redis-examples.conf"), &["--unixsocket", socket]);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(socket).unwrap().permissions().mode() & 0o7777, 0o700);
     // The examples set `requirepass foobared` and `io-threads 4`, which take effect.
     let mut con = server.conn_with_password(Some("foobared"));
     assert_eq!(config_get(&mut con, "io-threads"), "4");
@@ -120,6 +126,8 @@ fn every_commented_example_loads_uncommented() {
     assert_eq!(warned("rename-command"), 1, "two rename-command lines, one warning: {log:#?}");
     assert_eq!(warned("save"), 0, "save points are implemented: {log:#?}");
     assert_eq!(warned("maxmemory-policy"), 0, "implemented directives do not warn");
+    drop(server);
+    let _ = std::fs::remove_file(socket);
 }
 
 #[test]
