@@ -31,41 +31,31 @@ pub trait ClientSocket: Send {
     fn as_tcp(&mut self) -> Option<&mut TcpStream>;
 }
 
-impl ClientSocket for TcpStream {
-    fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
-        TcpStream::readable(self)
-    }
-    fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
-        TcpStream::writable(self)
-    }
-    fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
-        TcpStream::try_read_buf(self, buf)
-    }
-    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-        TcpStream::try_write(self, buf)
-    }
-    fn as_tcp(&mut self) -> Option<&mut TcpStream> {
-        Some(self)
-    }
+/// Both stream types have these as inherent methods of the same names.
+macro_rules! client_socket {
+    ($stream:ty, $as_tcp:expr) => {
+        impl ClientSocket for $stream {
+            fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+                <$stream>::readable(self)
+            }
+            fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+                <$stream>::writable(self)
+            }
+            fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
+                <$stream>::try_read_buf(self, buf)
+            }
+            fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+                <$stream>::try_write(self, buf)
+            }
+            fn as_tcp(&mut self) -> Option<&mut TcpStream> {
+                $as_tcp(self)
+            }
+        }
+    };
 }
 
-impl ClientSocket for UnixStream {
-    fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
-        UnixStream::readable(self)
-    }
-    fn writable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
-        UnixStream::writable(self)
-    }
-    fn try_read_buf(&self, buf: &mut BytesMut) -> std::io::Result<usize> {
-        UnixStream::try_read_buf(self, buf)
-    }
-    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-        UnixStream::try_write(self, buf)
-    }
-    fn as_tcp(&mut self) -> Option<&mut TcpStream> {
-        None
-    }
-}
+client_socket!(TcpStream, Some);
+client_socket!(UnixStream, |_| None);
 
 /// Reads are done in chunks of this size; a big bulk reserves its full size instead.
 const READ_CHUNK: usize = 16 * 1024;
@@ -90,27 +80,31 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, addr: SocketAddr)
         let _ = socket.write_all(PROTECTED_MODE_DENIED).await;
         return;
     }
-    let Some(mut session) = ClientSession::open(&shared, handle) else {
-        shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
-        let _ = socket.write_all(b"-ERR max number of clients reached\r\n").await;
-        return;
-    };
-    let _ = client_loop(&shared, &mut socket, &mut session.client).await;
+    serve_session(&shared, socket, handle).await;
 }
 
 /// Serves a client of the `unixsocket` listener. Protected mode does not apply: only local
 /// processes allowed by the socket file's permissions reach it (as in Redis). Its address is
 /// the socket's path, `path:0`, as Redis shows it.
-pub async fn serve_unix(shared: Arc<Shared>, mut socket: UnixStream, path: Arc<str>) {
+pub async fn serve_unix(shared: Arc<Shared>, socket: UnixStream, path: Arc<str>) {
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
     let addr = format!("{path}:0");
     let handle = ClientHandle::new(id, addr.clone(), addr, socket.as_raw_fd());
-    let Some(mut session) = ClientSession::open(&shared, handle) else {
+    serve_session(&shared, socket, handle).await;
+}
+
+/// Takes a `maxclients` slot for the client and runs its loop; refuses it when none is free.
+async fn serve_session<S: ClientSocket + tokio::io::AsyncWrite + Unpin>(
+    shared: &Shared,
+    mut socket: S,
+    handle: Arc<ClientHandle>,
+) {
+    let Some(mut session) = ClientSession::open(shared, handle) else {
         shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
         let _ = socket.write_all(b"-ERR max number of clients reached\r\n").await;
         return;
     };
-    let _ = client_loop(&shared, &mut socket, &mut session.client).await;
+    let _ = client_loop(shared, &mut socket, &mut session.client).await;
 }
 
 /// Serves a connection of the `http-port` listener: REST calls only, as a client holding a

@@ -674,7 +674,7 @@ struct StartupLoad<'a> {
     delay: i64,
 }
 
-/// Keys loaded between two hand-overs of the keyspace lock (about a millisecond's worth).
+/// Keys loaded between two hand-overs of the keyspace lock to clients waiting for it.
 const LOAD_KEYS_PER_HOLD: u64 = 4096;
 
 impl LoadTarget for StartupLoad<'_> {

@@ -628,7 +628,8 @@ pub async fn run(config: Config) -> Result<(), String> {
         tokio::spawn(accept_loop(shared.clone(), listener, "client", crate::connection::serve));
     }
     if let Some((listener, path)) = unix_listener(&shared)? {
-        tokio::spawn(unix_accept_loop(shared.clone(), listener, path));
+        let serve = move |shared, socket, _| crate::connection::serve_unix(shared, socket, path.clone());
+        tokio::spawn(accept_loop(shared.clone(), listener, "unix socket", serve));
     }
     // With appendonly yes the AOF decides what is loaded, as in Redis.
     let aof = crate::aof::configured(&shared);
@@ -717,22 +718,48 @@ fn banner(port: u16) -> String {
     )
 }
 
+/// A listening socket the accept loop takes clients from.
+pub trait Listener: Send + 'static {
+    type Stream: Send + 'static;
+    type Peer: Send + 'static;
+    fn accept(&self) -> impl std::future::Future<Output = std::io::Result<(Self::Stream, Self::Peer)>> + Send;
+}
+
+impl Listener for TcpListener {
+    type Stream = tokio::net::TcpStream;
+    type Peer = std::net::SocketAddr;
+    async fn accept(&self) -> std::io::Result<(Self::Stream, Self::Peer)> {
+        let (socket, peer) = TcpListener::accept(self).await?;
+        let _ = socket.set_nodelay(true);
+        Ok((socket, peer))
+    }
+}
+
+impl Listener for tokio::net::UnixListener {
+    type Stream = tokio::net::UnixStream;
+    type Peer = tokio::net::unix::SocketAddr;
+    async fn accept(&self) -> std::io::Result<(Self::Stream, Self::Peer)> {
+        tokio::net::UnixListener::accept(self).await
+    }
+}
+
 /// Accepts connections on `listener` until shutdown, each served by its own task running
-/// `serve` (RESP clients, or REST calls on `http-port`); `what` names the listener in logs.
-pub async fn accept_loop<F, Fut>(shared: Arc<Shared>, listener: TcpListener, what: &'static str, serve: F)
+/// `serve` (RESP clients on TCP or the Unix socket, or REST calls on `http-port`); `what`
+/// names the listener in logs.
+pub async fn accept_loop<L, F, Fut>(shared: Arc<Shared>, listener: L, what: &'static str, serve: F)
 where
-    F: Fn(Arc<Shared>, tokio::net::TcpStream, std::net::SocketAddr) -> Fut,
+    L: Listener,
+    F: Fn(Arc<Shared>, L::Stream, L::Peer) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     loop {
         match listener.accept().await {
-            Ok((socket, addr)) => {
+            Ok((socket, peer)) => {
                 if shared.shutting_down.load(Ordering::Relaxed) {
                     return;
                 }
-                let _ = socket.set_nodelay(true);
                 shared.total_connections.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(serve(shared.clone(), socket, addr));
+                tokio::spawn(serve(shared.clone(), socket, peer));
             }
             Err(e) => {
                 tracing::warn!("{what} accept failed: {e}");
@@ -764,25 +791,6 @@ fn unix_listener(shared: &Shared) -> Result<Option<(tokio::net::UnixListener, Ar
     }
     tracing::info!("The server is now ready to accept connections at {path}");
     Ok(Some((listener, path.into())))
-}
-
-/// Accepts clients on the Unix socket until shutdown, each served by its own task.
-async fn unix_accept_loop(shared: Arc<Shared>, listener: tokio::net::UnixListener, path: Arc<str>) {
-    loop {
-        match listener.accept().await {
-            Ok((socket, _)) => {
-                if shared.shutting_down.load(Ordering::Relaxed) {
-                    return;
-                }
-                shared.total_connections.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(crate::connection::serve_unix(shared.clone(), socket, path.clone()));
-            }
-            Err(e) => {
-                tracing::warn!("unix socket accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    }
 }
 
 /// Ten times a second, closes clients that have stayed over a soft output buffer limit for

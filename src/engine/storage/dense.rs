@@ -13,7 +13,7 @@
 //!
 //! Because the first load of a lookup is a word whose address follows from the hash alone, a
 //! pipelined batch can prefetch the words of all its members at once, then their items
-//! ([`DenseTable::prefetch_home`], [`DenseTable::prefetch_item`]).
+//! ([`DenseTable::prefetch`]).
 
 use super::entry::alloc_size;
 use std::hash::BuildHasher;
@@ -260,18 +260,29 @@ impl<T: Keyed> DenseTable<T> {
         }
     }
 
+    /// Starts loading what a lookup of `hash` reads: its index word or, with `item` (for a
+    /// batch, once the words have arrived), the item that word points at.
+    #[inline]
+    pub fn prefetch(&self, hash: u64, item: bool) {
+        if item {
+            self.prefetch_item(hash);
+        } else {
+            self.prefetch_home(hash);
+        }
+    }
+
     /// Starts loading the index word a lookup of `hash` reads first.
     #[inline]
-    pub fn prefetch_home(&self, hash: u64) {
+    fn prefetch_home(&self, hash: u64) {
         if !self.words.is_empty() {
             super::table::prefetch(&self.words[self.home((hash >> 32) as u32)]);
         }
     }
 
     /// Starts loading the item a lookup of `hash` will compare (call after
-    /// [`prefetch_home`](Self::prefetch_home) for a batch, when its word has arrived).
+    /// `prefetch_home` for a batch, when its word has arrived).
     #[inline]
-    pub fn prefetch_item(&self, hash: u64) {
+    fn prefetch_item(&self, hash: u64) {
         if self.words.is_empty() {
             return;
         }
@@ -289,14 +300,6 @@ impl<T: Keyed> DenseTable<T> {
             }
             i = (i + 1) & mask;
         }
-    }
-}
-
-impl<T> std::ops::Index<usize> for DenseTable<T> {
-    type Output = T;
-
-    fn index(&self, i: usize) -> &T {
-        &self.items[i]
     }
 }
 

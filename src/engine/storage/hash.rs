@@ -72,11 +72,7 @@ impl HashValue {
     /// See [`super::value::Collection::prefetch_member`].
     pub fn prefetch_member(&self, hash: u64, item: bool) {
         if let Repr::Table(t) = &self.repr {
-            if item {
-                t.map.prefetch_item(hash);
-            } else {
-                t.map.prefetch_home(hash);
-            }
+            t.map.prefetch(hash, item);
         }
     }
 

@@ -419,21 +419,28 @@ impl ListValue {
         }
     }
 
+    /// Node `n`'s entries with `value` written in place of the bytes `at` (an entry to
+    /// replace, or an empty range to insert before).
+    fn spliced(&self, n: usize, at: std::ops::Range<usize>, value: &[u8]) -> Vec<u8> {
+        let node = &self.nodes[n];
+        let mut content = Vec::with_capacity(node.live_len() + encoded_size(value.len()));
+        content.extend_from_slice(&node.buf[node.start as usize..at.start]);
+        let pos = content.len();
+        content.resize(pos + encoded_size(value.len()), 0);
+        write_entry(&mut content[pos..], value);
+        content.extend_from_slice(&node.buf[at.end..node.end as usize]);
+        content
+    }
+
     /// Replaces the element at `index`; false if out of range.
     pub fn set(&mut self, index: usize, value: &[u8]) -> bool {
         if index >= self.len {
             return false;
         }
         let (n, pos) = self.locate(index);
-        let node = &self.nodes[n];
-        let (_, old_len, next) = entry_at(&node.buf, pos);
-        let mut content = Vec::with_capacity(node.live_len() + encoded_size(value.len()));
-        content.extend_from_slice(&node.buf[node.start as usize..pos]);
-        let at = content.len();
-        content.resize(at + encoded_size(value.len()), 0);
-        write_entry(&mut content[at..], value);
-        content.extend_from_slice(&node.buf[next..node.end as usize]);
-        let count = node.count;
+        let (_, old_len, next) = entry_at(&self.nodes[n].buf, pos);
+        let content = self.spliced(n, pos..next, value);
+        let count = self.nodes[n].count;
         self.replace_node(n, &content, count);
         self.listpack_bytes = self.listpack_bytes - listpack_entry_size(old_len) + listpack_entry_size(value.len());
         true
@@ -445,14 +452,8 @@ impl ListValue {
             return self.push(value, index == 0);
         }
         let (n, pos) = self.locate(index);
-        let node = &self.nodes[n];
-        let mut content = Vec::with_capacity(node.live_len() + encoded_size(value.len()));
-        content.extend_from_slice(&node.buf[node.start as usize..pos]);
-        let at = content.len();
-        content.resize(at + encoded_size(value.len()), 0);
-        write_entry(&mut content[at..], value);
-        content.extend_from_slice(&node.buf[pos..node.end as usize]);
-        let count = node.count + 1;
+        let content = self.spliced(n, pos..pos, value);
+        let count = self.nodes[n].count + 1;
         self.replace_node(n, &content, count);
         self.added(value.len());
     }

@@ -121,11 +121,7 @@ impl SetValue {
     /// See [`super::value::Collection::prefetch_member`].
     pub fn prefetch_member(&self, hash: u64, item: bool) {
         if let Repr::Table(t) = &self.repr {
-            if item {
-                t.prefetch_item(hash);
-            } else {
-                t.prefetch_home(hash);
-            }
+            t.prefetch(hash, item);
         }
     }
 
@@ -292,7 +288,7 @@ impl SetValue {
                 let all: Vec<&[u8]> = p.entries().map(|(_, m)| m).collect();
                 indexes.iter().map(|&i| Member::Bytes(all[i])).collect()
             }
-            Repr::Table(t) => indexes.iter().map(|&i| Member::Bytes(&t[i])).collect(),
+            Repr::Table(t) => indexes.iter().map(|&i| Member::Bytes(t.at(i))).collect(),
         }
     }
 
@@ -374,7 +370,7 @@ impl SetValue {
                 };
                 let end = start.saturating_sub(count);
                 for i in (end..start).rev() {
-                    visit(Member::Bytes(&t[i]));
+                    visit(Member::Bytes(t.at(i)));
                 }
                 end as u64
             }

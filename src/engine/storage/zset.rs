@@ -535,11 +535,7 @@ impl ZSetValue {
     /// See [`super::value::Collection::prefetch_member`].
     pub fn prefetch_member(&self, hash: u64, item: bool) {
         if let Some(index) = &self.index {
-            if item {
-                index.prefetch_item(hash);
-            } else {
-                index.prefetch_home(hash);
-            }
+            index.prefetch(hash, item);
         }
     }
 
